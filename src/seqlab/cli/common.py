@@ -1,0 +1,44 @@
+"""Helpers shared by the command modules: error reporting and option types."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+
+__all__ = ["DataDirOption", "SetOption", "console", "user_errors"]
+
+console = Console(stderr=True)
+T = TypeVar("T")
+
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a config key, e.g. --set train.max_epochs=3 (repeatable)."),
+]
+DataDirOption = Annotated[
+    str | None,
+    typer.Option(help="Folder that relative data paths in the config resolve against (default: its folder)."),
+]
+
+# Errors that mean the user's input is wrong: shown as one clear message, not a traceback.
+USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, KeyError, PermissionError)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn input errors into a red one-line message and exit code 2."""
+    try:
+        yield
+    except USER_ERRORS as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+        raise typer.Exit(code=2) from None
+
+
+def run_guarded(func: Callable[[], T]) -> T:
+    """Call ``func`` inside :func:`user_errors`."""
+    with user_errors():
+        return func()

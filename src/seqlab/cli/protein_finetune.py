@@ -1,0 +1,9 @@
+"""Commands of this group (filled in as the API lands)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer, top_level: typer.Typer) -> None:
+    """Add this module's commands to ``app`` (``seqlab protein``) and ``seqlab embed`` to ``top_level``."""

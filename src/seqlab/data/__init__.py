@@ -1,0 +1,1 @@
+"""From files to examples: windows, labels, negatives, splits, encodings, datasets, audit."""

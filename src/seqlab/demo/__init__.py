@@ -1,0 +1,1 @@
+"""Embedded demos that run offline on data the install brings."""

@@ -1,0 +1,1 @@
+"""Metrics over whole splits, plots, prediction and variant effects."""

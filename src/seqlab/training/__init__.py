@@ -1,0 +1,1 @@
+"""Training schemes (one LightningModule each) and the shared trainer factory."""
