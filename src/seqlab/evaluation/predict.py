@@ -1,0 +1,328 @@
+"""Predictions of a trained model on genomic regions or on the records of a FASTA file.
+
+Every prediction is the probability averaged over both strands (``predict_both_strands``): the
+window and its reverse complement go through the model and the two sigmoid outputs are averaged.
+Windows have the model's length (``data_params['window_length']``):
+
+* regions (BED/narrowPeak rows): the window is centred on the region's centre
+  ``(start + end) // 2``; windows crossing a chromosome end are padded with N and flagged ``padded``;
+* FASTA records: a record longer than the window is centre-cropped (flagged ``cropped``, the same
+  rule as for regions: the kept part starts ``length // 2 - window // 2`` bp in); a shorter record is an
+  error naming the record, because padding it with N would show the model inputs it never saw.
+
+Output tables start with ``name, chrom, start, end`` and end with one probability column per task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+import torch
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from torch import nn
+
+from seqlab.data.encoding import encode_batch, reverse_complement
+from seqlab.io.fasta import parse_window_names, read_fasta
+from seqlab.models.model import predict_both_strands
+from seqlab.runs import atomic_open
+
+__all__ = [
+    "GenomeLike",
+    "map_batches",
+    "model_device",
+    "predict_fasta",
+    "predict_regions",
+    "strand_logits",
+    "write_predictions",
+    "write_tsv",
+]
+
+
+class GenomeLike(Protocol):
+    """What prediction needs of ``seqlab.io.genome.Genome``."""
+
+    @property
+    def chrom_sizes(self) -> dict[str, int]:
+        """Chromosome name -> length."""
+        ...
+
+    def resolve(self, chrom: str) -> str:
+        """The genome's name for ``chrom`` (``chr1``/``1`` aliases); ``KeyError`` when absent."""
+        ...
+
+    def fetch(self, chrom: str, start: int, end: int, pad: bool = False) -> str:
+        """Bases of ``[start, end)`` (0-based); with ``pad=True`` positions off the chromosome are N."""
+        ...
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """The device of the model's first parameter or buffer (CPU for a model without any)."""
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
+@contextmanager
+def _eval_mode(model: nn.Module) -> Iterator[None]:
+    was_training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)
+
+
+def strand_logits(model: nn.Module, x: torch.Tensor, encoding: str) -> torch.Tensor:
+    """Logits of both strands.
+
+    Args:
+        model: maps float32 (B, C, L) to logits (B, T).
+        x: float32 (B, C, L) encoded windows.
+        encoding: 'onehot' or 'dinucleotide' (how to reverse-complement ``x``).
+
+    Returns:
+        float32 (B, 2, T): ``[:, 0]`` the forward strand, ``[:, 1]`` the reverse complement.
+    """
+    forward_strand, reverse_strand = model(torch.cat([x, reverse_complement(x, encoding)])).chunk(2)
+    return torch.stack((forward_strand, reverse_strand), dim=1).float()
+
+
+def map_batches(
+    model: nn.Module,
+    batches: Iterable[list[str]],
+    forward: Callable[[nn.Module, torch.Tensor], torch.Tensor],
+    encoding: str,
+    total: int | None = None,
+    description: str = "predicting",
+    progress: bool = True,
+) -> np.ndarray:
+    """Encode batches of equal-length sequences and run ``forward(model, x)`` on each.
+
+    The model is put in eval mode (its previous mode is restored afterwards) and runs under
+    ``torch.inference_mode`` on its own device. A progress bar (on stderr) is shown when
+    ``progress`` is set and there is more than one batch (or their number is unknown).
+
+    Args:
+        model: the network.
+        batches: at least one non-empty list of sequences of one length per batch.
+        forward: maps the model and float32 (B, C, L) inputs to a tensor with B rows.
+        encoding: 'onehot' or 'dinucleotide'.
+        total: number of batches, for the progress bar (None: unknown).
+        description: label of the progress bar.
+        progress: allow the progress bar.
+
+    Returns:
+        float32 numpy array: the outputs of every batch concatenated along the first axis.
+    """
+    device = model_device(model)
+    outputs: list[np.ndarray] = []
+    show = progress and (total is None or total > 1)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with (
+        _eval_mode(model),
+        torch.inference_mode(),
+        Progress(*columns, console=Console(stderr=True), transient=True, disable=not show) as bar,
+    ):
+        task = bar.add_task(description, total=total)
+        for sequences in batches:
+            x = encode_batch(sequences, encoding).to(device)
+            outputs.append(forward(model, x).float().cpu().numpy())
+            bar.advance(task)
+    if not outputs:
+        raise ValueError("map_batches needs at least one batch")
+    return np.concatenate(outputs, axis=0)
+
+
+def _task_names(data_params: Mapping[str, Any], taken: Iterable[str]) -> list[str]:
+    tasks = [str(task) for task in data_params["tasks"]]
+    clash = sorted(set(tasks) & set(taken))
+    if clash:
+        raise ValueError(f"task names {clash} clash with the output's coordinate columns")
+    return tasks
+
+
+def predict_regions(
+    model: nn.Module,
+    data_params: Mapping[str, Any],
+    genome: GenomeLike,
+    regions_df: pd.DataFrame,
+    batch_size: int = 256,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Predict every region of a BED-like table with windows centred on the region centres.
+
+    Args:
+        model: maps float32 (B, C, L) to logits (B, T), L = ``data_params['window_length']``.
+        data_params: the checkpoint's data parameters: ``tasks`` (list[str], T names),
+            ``window_length`` (int), ``encoding`` ('onehot' or 'dinucleotide').
+        genome: the genome the regions refer to (``seqlab.io.genome.Genome``).
+        regions_df: columns ``chrom``, ``start``, ``end`` (0-based, half-open), optional ``name``.
+        batch_size: windows per forward pass (each is run on both strands).
+        progress: show a progress bar for inputs of more than one batch.
+
+    Returns:
+        One row per region, in input order: ``name`` (the ``name`` column, else ``chrom:start-end``),
+        ``chrom``, ``start``, ``end`` (as given), ``window_start``, ``window_end`` (the window scored),
+        ``padded`` (bool: the window crosses a chromosome end and was padded with N), then one
+        float32 column per task: the probability averaged over both strands.
+
+    Raises:
+        ValueError: missing columns, a region with ``end <= start`` or a negative start, or regions
+            on chromosomes the genome does not have (listed).
+    """
+    missing = {"chrom", "start", "end"} - set(regions_df.columns)
+    if missing:
+        raise ValueError(f"regions table lacks columns {sorted(missing)}")
+    meta = ["name", "chrom", "start", "end", "window_start", "window_end", "padded"]
+    tasks = _task_names(data_params, meta)
+    length = int(data_params["window_length"])
+    encoding = str(data_params["encoding"])
+
+    chroms = regions_df["chrom"].astype(str).tolist()
+    starts = regions_df["start"].to_numpy(dtype=np.int64)
+    ends = regions_df["end"].to_numpy(dtype=np.int64)
+    bad = np.flatnonzero((ends <= starts) | (starts < 0))
+    if bad.size:
+        row = int(bad[0])
+        raise ValueError(f"region {row} ({chroms[row]}:{starts[row]}-{ends[row]}) has end <= start or start < 0")
+    resolved: dict[str, str] = {}
+    absent: set[str] = set()
+    for chrom in dict.fromkeys(chroms):
+        try:
+            resolved[chrom] = genome.resolve(chrom)
+        except KeyError:
+            absent.add(chrom)
+    if absent:
+        raise ValueError(f"regions on chromosomes the genome does not have: {sorted(absent)[:10]}")
+
+    window_starts = (starts + ends) // 2 - length // 2
+    window_ends = window_starts + length
+    chrom_sizes = genome.chrom_sizes
+    sizes = np.array([chrom_sizes[resolved[c]] for c in chroms], dtype=np.int64)
+    padded = (window_starts < 0) | (window_ends > sizes)
+    if "name" in regions_df.columns:
+        names = regions_df["name"].astype(str).tolist()
+    else:
+        names = [f"{c}:{s}-{e}" for c, s, e in zip(chroms, starts, ends, strict=True)]
+    frame = pd.DataFrame(
+        {
+            "name": names,
+            "chrom": chroms,
+            "start": starts,
+            "end": ends,
+            "window_start": window_starts,
+            "window_end": window_ends,
+            "padded": padded,
+        }
+    )
+    if frame.empty:
+        return pd.concat([frame, pd.DataFrame(np.zeros((0, len(tasks)), dtype=np.float32), columns=tasks)], axis=1)
+
+    def batches() -> Iterator[list[str]]:
+        for first in range(0, len(chroms), batch_size):
+            rows = range(first, min(first + batch_size, len(chroms)))
+            yield [
+                genome.fetch(resolved[chroms[i]], int(window_starts[i]), int(window_ends[i]), pad=True) for i in rows
+            ]
+
+    probs = map_batches(
+        model,
+        batches(),
+        lambda m, x: predict_both_strands(m, x, encoding),
+        encoding,
+        total=-(-len(chroms) // batch_size),
+        description="predicting regions",
+        progress=progress,
+    )
+    return pd.concat([frame, pd.DataFrame(probs, columns=tasks)], axis=1)
+
+
+def predict_fasta(
+    model: nn.Module,
+    data_params: Mapping[str, Any],
+    fasta_path: str | Path,
+    batch_size: int = 256,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Predict every record of a FASTA file (plain or gzip).
+
+    Records longer than the window are centre-cropped; shorter ones are an error (see the module
+    docstring).
+
+    Args:
+        model: maps float32 (B, C, L) to logits (B, T), L = ``data_params['window_length']``.
+        data_params: ``tasks`` (list[str]), ``window_length`` (int), ``encoding`` (str).
+        fasta_path: the FASTA file.
+        batch_size: records per forward pass.
+        progress: show a progress bar for inputs of more than one batch.
+
+    Returns:
+        One row per record, in file order: ``name`` (the record's name), ``chrom``, ``start``,
+        ``end`` (parsed from names ``chrom:start-end`` as bedtools getfasta writes them, 0-based
+        half-open; missing values otherwise), ``length`` (of the record), ``cropped`` (bool), then
+        one float32 probability column per task, averaged over both strands.
+
+    Raises:
+        ValueError: a malformed FASTA file or one without records (``read_fasta``), or a record
+            shorter than the window (named).
+    """
+    meta = ["name", "chrom", "start", "end", "length", "cropped"]
+    tasks = _task_names(data_params, meta)
+    length = int(data_params["window_length"])
+    encoding = str(data_params["encoding"])
+    names, sequences = read_fasta(fasta_path)
+    lengths = np.array([len(sequence) for sequence in sequences], dtype=np.int64)
+    short = np.flatnonzero(lengths < length)
+    if short.size:
+        record = int(short[0])
+        raise ValueError(
+            f"{fasta_path}: record {names[record]!r} has {lengths[record]} bp, shorter than the model's window "
+            f"of {length} bp ({short.size} records are shorter)"
+        )
+    coords = parse_window_names(names)
+    parsed = coords["parsed"].to_numpy()
+    frame = pd.DataFrame(
+        {
+            "name": names,
+            "chrom": coords["chrom"].where(parsed),
+            "start": coords["start"].astype("Int64").where(parsed),
+            "end": coords["end"].astype("Int64").where(parsed),
+            "length": lengths,
+            "cropped": lengths > length,
+        }
+    )
+    offsets = lengths // 2 - length // 2
+
+    def batches() -> Iterator[list[str]]:
+        for first in range(0, len(sequences), batch_size):
+            rows = range(first, min(first + batch_size, len(sequences)))
+            yield [sequences[i][offsets[i] : offsets[i] + length] for i in rows]
+
+    probs = map_batches(
+        model,
+        batches(),
+        lambda m, x: predict_both_strands(m, x, encoding),
+        encoding,
+        total=-(-len(sequences) // batch_size),
+        description="predicting FASTA records",
+        progress=progress,
+    )
+    return pd.concat([frame, pd.DataFrame(probs, columns=tasks)], axis=1)
+
+
+def write_tsv(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write a table as TSV atomically (floats with 6 significant digits, missing values as NA)."""
+    with atomic_open(path, "w", newline="") as handle:
+        frame.to_csv(handle, sep="\t", index=False, float_format="%.6g", na_rep="NA")
+    return Path(path)
+
+
+def write_predictions(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write a prediction table (``predict_regions`` or ``predict_fasta``) as TSV atomically."""
+    return write_tsv(df, path)

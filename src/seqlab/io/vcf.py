@@ -1,0 +1,147 @@
+"""VCF reading for variant-effect scoring: sites only (CHROM, POS, ID, REF, ALT), no genotypes.
+
+Plain, gzip and bgzip files are read the same way (gzip is detected from the first bytes, not the
+name). Header lines (``#``) and blank lines are skipped. POS (1-based) becomes ``pos0`` (0-based).
+
+What is kept and what is skipped, per ALT allele:
+
+* symbolic alleles (``<DEL>``, ``<*>``, ``*``, ``.``, breakends such as ``G]17:198982]``) are skipped
+  and counted under ``skipped_symbolic``;
+* multi-allelic sites (ALT ``A,T``) are split into one record per allele (``multiallelic='split'``,
+  the default) or skipped as a whole and counted per line under ``skipped_multiallelic``
+  (``multiallelic='skip'``);
+* indels (REF and ALT of different lengths) are kept (``indels='score'``) or skipped and counted
+  under ``skipped_indel`` (``indels='skip'``, the default). Substitutions of equal length (SNVs and
+  MNVs) are always kept.
+
+A line that is not a VCF data line (fewer than 5 columns, POS not a positive integer, REF or ALT
+not made of A/C/G/T/N) raises ``ValueError`` naming the file and the 1-based line number.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from pathlib import Path
+from typing import IO, Literal, NamedTuple
+
+import pandas as pd
+
+__all__ = ["VCF_COLUMNS", "VcfTable", "is_indel", "read_vcf"]
+
+VCF_COLUMNS = ["chrom", "pos0", "id", "ref", "alt", "line"]
+
+_BASES = re.compile(r"^[ACGTNacgtn]+$")
+
+
+class VcfTable(NamedTuple):
+    """Variants read from a VCF and the counts of what was read and skipped.
+
+    Attributes:
+        variants: one row per kept (site, ALT allele), columns ``chrom`` (str), ``pos0`` (int64,
+            0-based), ``id`` (str, ``.`` when missing), ``ref`` and ``alt`` (str, as written in the
+            file), ``line`` (int64, 1-based line number in the file).
+        counts: ``data_lines`` (data lines read), ``alleles`` (ALT alleles seen), ``kept`` (rows of
+            ``variants``), ``skipped_symbolic``, ``skipped_multiallelic`` (lines), ``skipped_indel``.
+    """
+
+    variants: pd.DataFrame
+    counts: dict[str, int]
+
+
+def is_indel(ref: str, alt: str) -> bool:
+    """True when REF and ALT differ in length (insertion, deletion or complex indel)."""
+    return len(ref) != len(alt)
+
+
+def _is_symbolic(alt: str) -> bool:
+    """Symbolic (``<DEL>``), overlapping-deletion (``*``), missing (``.``) or breakend (``G]2:5]``, ``G.``)."""
+    return alt == "*" or alt.startswith(("<", ".")) or alt.endswith(".") or "[" in alt or "]" in alt
+
+
+def _malformed(path: Path, line: int, reason: str) -> ValueError:
+    return ValueError(f"{path}:{line}: malformed VCF line ({reason})")
+
+
+def _open_text(path: Path) -> IO[str]:
+    with open(path, "rb") as probe:
+        magic = probe.read(2)
+    if magic == b"\x1f\x8b":
+        return gzip.open(path, "rt", encoding="utf-8")
+    return open(path, encoding="utf-8")
+
+
+def read_vcf(
+    path: str | Path,
+    multiallelic: Literal["split", "skip"] = "split",
+    indels: Literal["score", "skip"] = "skip",
+) -> VcfTable:
+    """Read the sites of a VCF (plain, gzip or bgzip) into a table of single-ALT variants.
+
+    Args:
+        path: the VCF file.
+        multiallelic: 'split' gives each ALT allele of a site its own row; 'skip' drops sites with
+            several ALT alleles (counted per line).
+        indels: 'score' keeps insertions and deletions; 'skip' drops them (counted per allele).
+
+    Returns:
+        ``VcfTable(variants, counts)``; see :class:`VcfTable` for the columns and count keys.
+
+    Raises:
+        ValueError: a malformed data line; the message names the file and the line number.
+    """
+    if multiallelic not in ("split", "skip"):
+        raise ValueError(f"multiallelic must be 'split' or 'skip', got {multiallelic!r}")
+    if indels not in ("score", "skip"):
+        raise ValueError(f"indels must be 'score' or 'skip', got {indels!r}")
+    path = Path(path)
+    counts = {
+        "data_lines": 0,
+        "alleles": 0,
+        "kept": 0,
+        "skipped_symbolic": 0,
+        "skipped_multiallelic": 0,
+        "skipped_indel": 0,
+    }
+    rows: dict[str, list] = {name: [] for name in VCF_COLUMNS}
+    with _open_text(path) as handle:
+        for number, text in enumerate(handle, start=1):
+            text = text.rstrip("\r\n")
+            if not text.strip() or text.startswith("#"):
+                continue
+            counts["data_lines"] += 1
+            fields = text.split("\t")
+            if len(fields) < 5:
+                raise _malformed(path, number, f"{len(fields)} tab-separated columns, need 5+: CHROM POS ID REF ALT")
+            chrom, pos_text, var_id, ref, alt_text = fields[:5]
+            if not chrom:
+                raise _malformed(path, number, "empty CHROM")
+            if not (pos_text.isascii() and pos_text.isdigit()) or int(pos_text) < 1:
+                raise _malformed(path, number, f"POS {pos_text!r} is not a positive integer")
+            if not _BASES.match(ref):
+                raise _malformed(path, number, f"REF {ref!r} is not made of A, C, G, T, N")
+            alts = alt_text.split(",")
+            counts["alleles"] += len(alts)
+            if len(alts) > 1 and multiallelic == "skip":
+                counts["skipped_multiallelic"] += 1
+                continue
+            for alt in alts:
+                if _is_symbolic(alt):
+                    counts["skipped_symbolic"] += 1
+                    continue
+                if not _BASES.match(alt):
+                    raise _malformed(path, number, f"ALT {alt!r} is neither symbolic nor made of A, C, G, T, N")
+                if indels == "skip" and is_indel(ref, alt):
+                    counts["skipped_indel"] += 1
+                    continue
+                rows["chrom"].append(chrom)
+                rows["pos0"].append(int(pos_text) - 1)
+                rows["id"].append(var_id or ".")
+                rows["ref"].append(ref)
+                rows["alt"].append(alt)
+                rows["line"].append(number)
+    counts["kept"] = len(rows["chrom"])
+    variants = pd.DataFrame(rows, columns=VCF_COLUMNS).astype(
+        {"chrom": str, "pos0": "int64", "id": str, "ref": str, "alt": str, "line": "int64"}
+    )
+    return VcfTable(variants, counts)

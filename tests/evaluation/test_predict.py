@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from seqlab.data.encoding import encode_batch
+from seqlab.evaluation.predict import predict_fasta, predict_regions, strand_logits, write_predictions
+from seqlab.io.genome import Genome
+from seqlab.models.heads import MultiTaskLinearHead
+from seqlab.models.model import SequenceModel
+
+CHR1 = "GATTACAGATtacaccggTTAACCGGTTAAGCGCATATGC"
+CHR2 = "TTTTTAAAAACCCCCGGGGG"
+WEIGHTS = [(0.5, -1.0), (-0.25, 2.0)]  # per task: logit = w * (number of A) + b
+PARAMS = {"tasks": ["up", "down"], "window_length": 10, "encoding": "onehot", "genome_name": "toy"}
+
+
+class CountA(nn.Module):
+    """Trunk whose single feature is the number of A in the window (N counts as nothing)."""
+
+    out_features = 1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(4, 1, kernel_size=1, bias=False)
+        with torch.no_grad():
+            self.conv.weight.copy_(torch.tensor([1.0, 0.0, 0.0, 0.0]).view(1, 4, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x).sum(dim=-1)
+
+
+def toy_model() -> SequenceModel:
+    head = MultiTaskLinearHead(1, 2)
+    with torch.no_grad():
+        head.linear.weight.copy_(torch.tensor([[w] for w, _ in WEIGHTS]))
+        head.linear.bias.copy_(torch.tensor([b for _, b in WEIGHTS]))
+    return SequenceModel(CountA(), head)
+
+
+def sigmoid(v: float) -> float:
+    return 1.0 / (1.0 + math.exp(-v))
+
+
+def expected(window: str) -> list[float]:
+    """Both-strand probabilities: the reverse complement has as many A as the window has T."""
+    n_a, n_t = window.upper().count("A"), window.upper().count("T")
+    return [(sigmoid(w * n_a + b) + sigmoid(w * n_t + b)) / 2 for w, b in WEIGHTS]
+
+
+@pytest.fixture
+def genome(tmp_path: Path) -> Genome:
+    fasta = tmp_path / "toy.fa"
+    fasta.write_text(f">chr1\n{CHR1[:25]}\n{CHR1[25:]}\n>chr2\n{CHR2}\n")
+    return Genome(fasta, "toy")
+
+
+def test_strand_logits_are_exact() -> None:
+    x = encode_batch(["AAATTCGNNA", "CCCCCCCCCC"])
+    logits = strand_logits(toy_model(), x, "onehot")
+    assert logits.shape == (2, 2, 2)
+    # window 1: 4 A, 2 T; window 2: none
+    assert logits.tolist() == [[[1.0, 1.0], [0.0, 1.5]], [[-1.0, 2.0], [-1.0, 2.0]]]
+
+
+def test_predict_regions_centres_pads_and_flags(genome: Genome) -> None:
+    model = toy_model().train()
+    regions = pd.DataFrame({"chrom": ["chr1", "1", "chr2"], "start": [10, 0, 15], "end": [20, 4, 20]})
+    out = predict_regions(model, PARAMS, genome, regions, batch_size=2, progress=False)
+    assert model.training
+    assert list(out.columns) == ["name", "chrom", "start", "end", "window_start", "window_end", "padded", "up", "down"]
+    assert out["name"].tolist() == ["chr1:10-20", "1:0-4", "chr2:15-20"]
+    assert out["chrom"].tolist() == ["chr1", "1", "chr2"]
+    assert out[["window_start", "window_end"]].values.tolist() == [[10, 20], [-3, 7], [12, 22]]
+    assert out["padded"].tolist() == [False, True, True]
+    windows = [CHR1[10:20], "NNN" + CHR1[:7], CHR2[12:] + "NN"]
+    np.testing.assert_allclose(out[["up", "down"]].to_numpy(), [expected(w) for w in windows], rtol=1e-6)
+    once = predict_regions(model, PARAMS, genome, regions.assign(name=["a", "b", "c"]), progress=False)
+    assert once["name"].tolist() == ["a", "b", "c"]
+    np.testing.assert_array_equal(once[["up", "down"]].to_numpy(), out[["up", "down"]].to_numpy())
+
+
+def test_predict_regions_rejects_bad_input(genome: Genome) -> None:
+    model = toy_model()
+    with pytest.raises(ValueError, match=r"chromosomes the genome does not have: \['chrZ'\]"):
+        predict_regions(model, PARAMS, genome, pd.DataFrame({"chrom": ["chrZ"], "start": [1], "end": [5]}))
+    with pytest.raises(ValueError, match="end <= start"):
+        predict_regions(model, PARAMS, genome, pd.DataFrame({"chrom": ["chr1"], "start": [5], "end": [5]}))
+    with pytest.raises(ValueError, match="lacks columns"):
+        predict_regions(model, PARAMS, genome, pd.DataFrame({"chrom": ["chr1"], "start": [5]}))
+    with pytest.raises(ValueError, match="clash"):
+        predict_regions(
+            model, {**PARAMS, "tasks": ["chrom", "x"]}, genome, pd.DataFrame({"chrom": [], "start": [], "end": []})
+        )
+    empty = predict_regions(model, PARAMS, genome, pd.DataFrame({"chrom": [], "start": [], "end": []}))
+    assert empty.empty and list(empty.columns)[-2:] == ["up", "down"]
+
+
+def test_predict_fasta_crops_longer_records_and_rejects_shorter(tmp_path: Path) -> None:
+    fasta = tmp_path / "set.fa"
+    fasta.write_text(">chr1:10-20\nGATTACAGAT\n>long\nCCAAAAAGGGTTT\n")
+    out = predict_fasta(toy_model(), PARAMS, fasta, batch_size=1, progress=False)
+    assert list(out.columns) == ["name", "chrom", "start", "end", "length", "cropped", "up", "down"]
+    assert out["name"].tolist() == ["chr1:10-20", "long"]
+    assert out["chrom"].iloc[0] == "chr1" and pd.isna(out["chrom"].iloc[1])
+    assert out["start"].tolist()[0] == 10 and pd.isna(out["start"].iloc[1])
+    assert out["length"].tolist() == [10, 13]
+    assert out["cropped"].tolist() == [False, True]
+    # 13 bp -> the window starts 13 // 2 - 10 // 2 = 1 bp in
+    np.testing.assert_allclose(
+        out[["up", "down"]].to_numpy(), [expected("GATTACAGAT"), expected("CAAAAAGGGT")], rtol=1e-6
+    )
+    fasta.write_text(">ok\nGATTACAGAT\n>tiny\nACGT\n")
+    with pytest.raises(ValueError, match=r"record 'tiny' has 4 bp, shorter than the model's window of 10 bp"):
+        predict_fasta(toy_model(), PARAMS, fasta, progress=False)
+
+
+def test_write_predictions_is_a_tsv(tmp_path: Path, genome: Genome) -> None:
+    regions = pd.DataFrame({"chrom": ["chr1"], "start": [10], "end": [20], "name": ["peak1"]})
+    out = predict_regions(toy_model(), PARAMS, genome, regions, progress=False)
+    path = write_predictions(out, tmp_path / "sub" / "pred.tsv")
+    lines = path.read_text().splitlines()
+    assert lines[0].split("\t") == [
+        "name",
+        "chrom",
+        "start",
+        "end",
+        "window_start",
+        "window_end",
+        "padded",
+        "up",
+        "down",
+    ]
+    assert lines[1].split("\t")[:7] == ["peak1", "chr1", "10", "20", "10", "20", "False"]
+    back = pd.read_csv(path, sep="\t")
+    np.testing.assert_allclose(back[["up", "down"]].to_numpy(), out[["up", "down"]].to_numpy(), rtol=1e-5)
+    assert [p.name for p in path.parent.iterdir()] == ["pred.tsv"]

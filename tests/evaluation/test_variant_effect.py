@@ -1,0 +1,216 @@
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from seqlab.evaluation.predict import predict_regions
+from seqlab.evaluation.variant_effect import (
+    METRICS,
+    allele_windows,
+    score_variants,
+    trim_alleles,
+    write_variant_effects,
+)
+from seqlab.io.genome import Genome
+from seqlab.io.vcf import read_vcf
+from seqlab.models.heads import MultiTaskLinearHead
+from seqlab.models.model import SequenceModel
+
+CHR1 = "GATTACAGATtacaccggTTAACCGGTTAAGCGCATATGC"
+WEIGHTS = [(0.5, -1.0), (-0.25, 2.0)]  # per task: logit = w * (number of A) + b
+PARAMS = {"tasks": ["up", "down"], "window_length": 10, "encoding": "onehot", "genome_name": "toy"}
+
+
+class CountA(nn.Module):
+    """Trunk whose single feature is the number of A in the window (N counts as nothing)."""
+
+    out_features = 1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(4, 1, kernel_size=1, bias=False)
+        with torch.no_grad():
+            self.conv.weight.copy_(torch.tensor([1.0, 0.0, 0.0, 0.0]).view(1, 4, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x).sum(dim=-1)
+
+
+def toy_model() -> SequenceModel:
+    head = MultiTaskLinearHead(1, 2)
+    with torch.no_grad():
+        head.linear.weight.copy_(torch.tensor([[w] for w, _ in WEIGHTS]))
+        head.linear.bias.copy_(torch.tensor([b for _, b in WEIGHTS]))
+    return SequenceModel(CountA(), head)
+
+
+def sigmoid(v: float) -> float:
+    return 1.0 / (1.0 + math.exp(-v))
+
+
+def strand_values(window: str) -> tuple[list[float], list[float]]:
+    """(mean probability, mean logit) per task over the window and its reverse complement."""
+    n_a, n_t = window.upper().count("A"), window.upper().count("T")
+    probs = [(sigmoid(w * n_a + b) + sigmoid(w * n_t + b)) / 2 for w, b in WEIGHTS]
+    logits = [((w * n_a + b) + (w * n_t + b)) / 2 for w, b in WEIGHTS]
+    return probs, logits
+
+
+def variants(*rows: tuple[str, int, str, str, str]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["chrom", "pos0", "id", "ref", "alt"])
+
+
+@pytest.fixture
+def genome(tmp_path: Path) -> Genome:
+    fasta = tmp_path / "toy.fa"
+    fasta.write_text(f">chr1\n{CHR1}\n>chr2\nTTTTTAAAAACCCCCGGGGG\n")
+    return Genome(fasta, "toy")
+
+
+def test_trim_alleles() -> None:
+    assert trim_alleles("C", "A") == (0, "C", "A")
+    assert trim_alleles("A", "AT") == (1, "", "T")
+    assert trim_alleles("ACG", "A") == (1, "CG", "")
+    assert trim_alleles("ACGT", "AGGT") == (1, "C", "G")
+    assert trim_alleles("aTG", "ATTG") == (1, "", "T")
+
+
+def test_allele_windows_for_snv_insertion_deletion_and_chromosome_ends(genome: Genome) -> None:
+    assert CHR1[21] == "A" and CHR1[22:24] == "CC"
+    assert allele_windows(genome, "chr1", 21, "A", "G", 10, 40) == (CHR1[16:26], CHR1[16:21] + "G" + CHR1[22:26], False)
+    # insertion after the anchor base: the inserted T sits at index 5 of the alt window
+    assert allele_windows(genome, "chr1", 21, "A", "AT", 10, 40) == (
+        CHR1[17:27],
+        CHR1[17:22] + "T" + CHR1[22:26],
+        False,
+    )
+    # deletion of CC: the reference window is centred on CC, the alternative on the junction
+    assert allele_windows(genome, "chr1", 21, "ACC", "A", 10, 40) == (CHR1[18:28], CHR1[17:22] + CHR1[24:29], False)
+    assert allele_windows(genome, "chr1", 1, "A", "C", 10, 40) == ("NNNN" + CHR1[:6], "NNNN" + "GC" + CHR1[2:6], True)
+    assert allele_windows(genome, "chr1", 38, "G", "A", 10, 40) == (CHR1[33:] + "NNN", CHR1[33:38] + "AC" + "NNN", True)
+
+
+def test_snp_changes_the_prediction_by_the_exact_amount(genome: Genome) -> None:
+    assert CHR1[15] == "c"
+    result = score_variants(toy_model(), PARAMS, genome, variants(("chr1", 15, "rs1", "C", "A")), progress=False)
+    scores = result.scores
+    assert list(scores.columns) == ["chrom", "pos", "id", "ref", "alt", "padded", "task", *METRICS]
+    assert scores[["chrom", "pos", "id", "task"]].values.tolist() == [
+        ["chr1", 16, "rs1", "up"],
+        ["chr1", 16, "rs1", "down"],
+    ]
+    ref_probs, ref_logits = strand_values(CHR1[10:20])
+    alt_probs, alt_logits = strand_values(CHR1[10:15] + "A" + CHR1[16:20])
+    np.testing.assert_allclose(scores["ref_prob"], ref_probs, rtol=1e-6)
+    np.testing.assert_allclose(scores["alt_prob"], alt_probs, rtol=1e-6)
+    np.testing.assert_allclose(scores["delta_prob"], np.subtract(alt_probs, ref_probs), rtol=1e-6)
+    np.testing.assert_allclose(scores["ref_logit"], ref_logits, rtol=1e-6)
+    # one more A on the forward strand only: the strand-averaged logit moves by w / 2
+    assert scores["delta_logit"].tolist() == [0.25, -0.125]
+    # strand averaging of probabilities, not sigmoid of the averaged logit
+    assert not np.allclose(scores["ref_prob"], [sigmoid(v) for v in ref_logits])
+    assert result.counts == {
+        "variants": 1,
+        "scored": 1,
+        "skipped_ref_mismatch": 0,
+        "skipped_chrom_not_in_genome": 0,
+        "skipped_outside_chromosome": 0,
+    }
+
+
+def test_ref_probabilities_match_predict_regions(genome: Genome) -> None:
+    table = variants(("chr1", 15, "a", "C", "A"), ("chr1", 2, "b", "T", "G"), ("chr2", 19, "c", "G", "T"))
+    scores = score_variants(toy_model(), PARAMS, genome, table, batch_size=2, progress=False).scores
+    regions = pd.DataFrame({"chrom": table["chrom"], "start": table["pos0"], "end": table["pos0"] + 1})
+    predicted = predict_regions(toy_model(), PARAMS, genome, regions, progress=False)
+    np.testing.assert_allclose(
+        scores["ref_prob"].to_numpy().reshape(3, 2), predicted[["up", "down"]].to_numpy(), rtol=1e-6
+    )
+    assert scores["padded"].tolist()[::2] == predicted["padded"].tolist() == [False, True, True]
+
+
+def test_mismatches_and_missing_chromosomes_are_reported_not_scored(
+    genome: Genome, caplog: pytest.LogCaptureFixture
+) -> None:
+    table = variants(
+        ("chr1", 15, "wrong", "G", "A"),  # genome has c
+        ("1", 10, "lower", "t", "G"),  # case-insensitive match through the 1 -> chr1 alias
+        ("chr9", 5, "nochrom", "A", "C"),
+        ("chr1", 40, "past_end", "A", "C"),
+        ("chr1", 21, "mnv", "ACC", "GTA"),
+    )
+    with caplog.at_level(logging.WARNING):
+        result = score_variants(toy_model(), PARAMS, genome, table, progress=False)
+    assert result.mismatches.to_dict("records") == [
+        {"chrom": "chr1", "pos": 16, "id": "wrong", "ref": "G", "alt": "A", "genome_ref": "C"}
+    ]
+    assert result.scores["id"].unique().tolist() == ["lower", "mnv"]
+    assert result.counts == {
+        "variants": 5,
+        "scored": 2,
+        "skipped_ref_mismatch": 1,
+        "skipped_chrom_not_in_genome": 1,
+        "skipped_outside_chromosome": 1,
+    }
+    assert "chr9 (1)" in caplog.text and "wrong genome build" in caplog.text
+
+
+def test_wide_layout_holds_the_long_values(genome: Genome) -> None:
+    table = variants(("chr1", 15, "a", "C", "A"), ("chr1", 20, "b", "A", "AT"))
+    long = score_variants(toy_model(), PARAMS, genome, table, progress=False).scores
+    wide = score_variants(toy_model(), PARAMS, genome, table, layout="wide", progress=False).scores
+    assert list(wide.columns[:6]) == ["chrom", "pos", "id", "ref", "alt", "padded"]
+    assert list(wide.columns[6:]) == [f"{m}.{t}" for m in METRICS for t in ("up", "down")]
+    for metric in METRICS:
+        np.testing.assert_array_equal(wide[[f"{metric}.up", f"{metric}.down"]].to_numpy().ravel(), long[metric])
+
+
+def test_vcf_to_files(tmp_path: Path, genome: Genome) -> None:
+    vcf = tmp_path / "v.vcf"
+    vcf.write_text(
+        "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\n"
+        "chr1\t16\trs1\tC\tA,G\n"
+        "chr1\t16\trs2\tT\tA\n"
+        "chrUn\t3\trs3\tA\tC\n"
+        "chr1\t21\trs4\tA\tAT\n"
+    )
+    read = read_vcf(vcf)
+    result = score_variants(toy_model(), PARAMS, genome, read.variants, progress=False)
+    paths = write_variant_effects(
+        result.scores, result.mismatches, {**read.counts, **result.counts}, tmp_path / "ve.tsv"
+    )
+    assert {k: p.name for k, p in paths.items()} == {
+        "scores": "ve.tsv",
+        "mismatches": "ve.ref_mismatches.tsv",
+        "counts": "ve.counts.tsv",
+    }
+    scores = pd.read_csv(paths["scores"], sep="\t")
+    assert scores[["id", "alt", "task"]].values.tolist() == [
+        ["rs1", "A", "up"],
+        ["rs1", "A", "down"],
+        ["rs1", "G", "up"],
+        ["rs1", "G", "down"],
+    ]
+    assert scores.loc[scores["alt"] == "A", "delta_logit"].tolist() == [0.25, -0.125]
+    assert paths["mismatches"].read_text() == "chrom\tpos\tid\tref\talt\tgenome_ref\nchr1\t16\trs2\tT\tA\tC\n"
+    counts = dict(pd.read_csv(paths["counts"], sep="\t").values.tolist())
+    assert counts == {
+        "data_lines": 4,
+        "alleles": 5,
+        "kept": 4,
+        "skipped_symbolic": 0,
+        "skipped_multiallelic": 0,
+        "skipped_indel": 1,
+        "variants": 4,
+        "scored": 2,
+        "skipped_ref_mismatch": 1,
+        "skipped_chrom_not_in_genome": 1,
+        "skipped_outside_chromosome": 0,
+    }
