@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import logging
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.logging import RichHandler
 
-__all__ = ["DataDirOption", "SetOption", "console", "user_errors"]
+__all__ = ["DataDirOption", "SetOption", "console", "setup_logging", "user_errors"]
 
 console = Console(stderr=True)
-T = TypeVar("T")
 
 SetOption = Annotated[
     list[str] | None,
@@ -38,7 +39,8 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(code=2) from None
 
 
-def run_guarded(func: Callable[[], T]) -> T:
-    """Call ``func`` inside :func:`user_errors`."""
-    with user_errors():
-        return func()
+def setup_logging(level: int = logging.INFO) -> None:
+    """Show seqlab's log messages (counts, audit warnings) through rich on stderr."""
+    handler = RichHandler(console=console, show_path=False, show_time=False, markup=False)
+    logging.basicConfig(level=logging.WARNING, handlers=[handler], format="%(message)s", force=True)
+    logging.getLogger("seqlab").setLevel(level)

@@ -1,9 +1,148 @@
-"""Commands of this group (filled in as the API lands)."""
+"""DNA commands: ``audit``, ``train``, ``evaluate``, ``predict``, ``variant-effect`` (over seqlab.pipeline)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.table import Table
+
+from seqlab.cli.common import DataDirOption, SetOption, console, setup_logging, user_errors
+from seqlab.config import DnaRunConfig, load_config
+
+ConfigArg = Annotated[Path, typer.Argument(help="Run config (YAML). Unknown keys are errors.", show_default=False)]
+
+
+def metrics_table(metrics: dict[str, Any], title: str) -> Table:
+    """A rich table of per-task AUROC/AUPR for every split in a metrics.json document."""
+    table = Table(title=title)
+    for column in ("split", "task", "AUROC", "AUPR", "pos", "neg"):
+        table.add_column(column, justify="left" if column in ("split", "task") else "right")
+
+    def cell(value: float | None) -> str:
+        return "NA" if value is None else f"{value:.4f}"
+
+    for split in ("val", "test"):
+        if split not in metrics:
+            continue
+        for task, values in metrics[split]["per_task"].items():
+            table.add_row(
+                split, task, cell(values["auroc"]), cell(values["aupr"]), str(values["n_pos"]), str(values["n_neg"])
+            )
+        table.add_row(split, "[bold]mean[/]", cell(metrics[split]["auroc"]), cell(metrics[split]["aupr"]), "", "")
+    return table
+
+
+def _load(config: Path, overrides: list[str] | None, data_dir: str | None) -> DnaRunConfig:
+    return load_config(config, DnaRunConfig, overrides=overrides or [], data_dir=data_dir)
+
+
+def audit_command(
+    config: ConfigArg,
+    out: Annotated[Path | None, typer.Option(help="Folder for audit.json and audit.txt.")] = None,
+    set_: SetOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Audit a data set for shortcuts: duplicates, label conflicts, one-class chromosomes, GC alone."""
+    from seqlab import pipeline
+
+    setup_logging()
+    with user_errors():
+        report = pipeline.audit(_load(config, set_, data_dir), out)
+    console.print(report.to_text(), highlight=False)
+
+
+def train_command(
+    config: ConfigArg,
+    out: Annotated[Path | None, typer.Option(help="Run folder (default: runs/<name>).")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue the run in --out from checkpoints/last.ckpt.")] = False,
+    set_: SetOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Train a model: build examples, audit, train with early stopping, evaluate the best checkpoint."""
+    from seqlab import pipeline
+
+    setup_logging()
+    with user_errors():
+        run_config = _load(config, set_, data_dir)
+        result = pipeline.train(run_config, out or Path("runs") / run_config.name, resume=resume)
+    console.print(metrics_table(result.metrics, f"{run_config.name}: best checkpoint, both strands averaged"))
+    console.print(f"run folder: {result.run_dir}")
+
+
+def evaluate_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder written by seqlab train.", show_default=False)],
+    checkpoint: Annotated[Path | None, typer.Option(help="Checkpoint (default: the run's best).")] = None,
+) -> None:
+    """Re-evaluate a run's checkpoint on its stored validation and test examples."""
+    from seqlab import pipeline
+
+    setup_logging()
+    with user_errors():
+        result = pipeline.evaluate(run_dir, checkpoint)
+    console.print(metrics_table(result.metrics, f"{run_dir}: evaluation"))
+
+
+def predict_command(
+    checkpoint: Annotated[Path, typer.Argument(help="A seqlab checkpoint (.ckpt).", show_default=False)],
+    out: Annotated[Path, typer.Option(help="Output TSV of per-task probabilities.")] = Path("predictions.tsv"),
+    bed: Annotated[Path | None, typer.Option(help="BED/narrowPeak regions (windows centred on each).")] = None,
+    fasta: Annotated[Path | None, typer.Option(help="FASTA of sequences of the model's window length.")] = None,
+    genome: Annotated[Path | None, typer.Option(help="Genome FASTA (needed with --bed).")] = None,
+    batch_size: Annotated[int, typer.Option(help="Windows per batch.")] = 256,
+) -> None:
+    """Predict per-task probabilities (both strands averaged) for BED regions or FASTA sequences."""
+    from seqlab import pipeline
+
+    setup_logging()
+    with user_errors():
+        frame = pipeline.predict(checkpoint, out, bed=bed, fasta=fasta, genome=genome, batch_size=batch_size)
+    console.print(f"{len(frame):,} predictions written to {out}")
+
+
+def variant_effect_command(
+    checkpoint: Annotated[Path, typer.Argument(help="A seqlab checkpoint (.ckpt).", show_default=False)],
+    vcf: Annotated[Path, typer.Option(help="VCF (plain, gzip or bgzip).", show_default=False)],
+    genome: Annotated[Path, typer.Option(help="Genome FASTA the VCF refers to.", show_default=False)],
+    out: Annotated[Path, typer.Option(help="Output TSV of effects.")] = Path("variant_effects.tsv"),
+    indels: Annotated[str, typer.Option(help="'skip' indels (counted) or 'score' them.")] = "skip",
+    multiallelic: Annotated[str, typer.Option(help="'split' multi-allelic records or 'skip' them.")] = "split",
+    layout: Annotated[str, typer.Option(help="'long' (a row per variant and task) or 'wide'.")] = "long",
+    batch_size: Annotated[int, typer.Option(help="Windows per batch.")] = 256,
+) -> None:
+    """Score variants: reference and alternative predictions and their difference, per task.
+
+    REF alleles are checked against the genome; mismatches go to <out>.ref_mismatches.tsv and are
+    never scored. Counts of what was scored and skipped go to <out>.counts.tsv.
+    """
+    from seqlab import pipeline
+
+    setup_logging()
+    with user_errors():
+        for name, value, allowed in (
+            ("--indels", indels, ("skip", "score")),
+            ("--multiallelic", multiallelic, ("split", "skip")),
+            ("--layout", layout, ("long", "wide")),
+        ):
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, not {value!r}")
+        counts = pipeline.variant_effect(
+            checkpoint, vcf, genome, out, indels=indels, multiallelic=multiallelic, layout=layout,
+            batch_size=batch_size,
+        )  # fmt: skip
+    table = Table(title=f"variant effects -> {out}")
+    table.add_column("count")
+    table.add_column("n", justify="right")
+    for key, value in counts.items():
+        table.add_row(key, f"{value:,}")
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    """Add the DNA commands to ``app``."""
+    app.command("audit")(audit_command)
+    app.command("train")(train_command)
+    app.command("evaluate")(evaluate_command)
+    app.command("predict")(predict_command)
+    app.command("variant-effect")(variant_effect_command)

@@ -1,0 +1,193 @@
+"""Audit of an :class:`~seqlab.data.build.ExampleTable` for leaks and shortcuts.
+
+Checks, per task where it matters:
+
+* duplicate windows (same genome, chrom, start, end) and windows labelled both positive and
+  negative (e.g. the same coordinates in a positive and a negative FASTA), including those the
+  build already masked;
+* chromosomes present in only one class (chrY only among negatives lets a model learn the
+  chromosome, not the sequence);
+* GC content per class (mean, quartiles) and the AUROC of GC fraction alone as a score; above
+  ``gc_auroc_limit`` or below ``1 - gc_auroc_limit`` it is flagged as a shortcut.
+
+Nothing is fixed: findings are listed in ``AuditReport.warnings``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+from seqlab.data.build import ExampleTable
+from seqlab.data.windows import sequence_content
+from seqlab.io.genome import Genome
+
+__all__ = ["AuditReport", "audit_examples"]
+
+_KEYS = ["genome", "chrom", "start", "end"]
+
+
+@dataclass
+class AuditReport:
+    """Findings of :func:`audit_examples`.
+
+    Attributes:
+        n_examples: rows audited.
+        tasks: task names.
+        duplicates: rows whose coordinates repeat an earlier row.
+        label_conflicts: task -> coordinate groups labelled both positive and negative in the table.
+        masked_conflicts: task -> such windows the build already merged and masked (weight 0).
+        one_class_chroms: task -> [{"chrom", "class", "count"}] chromosomes seen in one class only.
+        gc: one record per (task, class): n, mean, q25, median, q75 of the GC fraction.
+        gc_auroc: task -> AUROC of GC fraction alone (None without both classes).
+        gc_sampled: examples whose GC was measured (a random subset of large tables).
+        warnings: human-readable findings, the shortcuts first.
+    """
+
+    n_examples: int
+    tasks: list[str]
+    duplicates: int = 0
+    label_conflicts: dict[str, int] = field(default_factory=dict)
+    masked_conflicts: dict[str, int] = field(default_factory=dict)
+    one_class_chroms: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    gc: list[dict[str, Any]] = field(default_factory=list)
+    gc_auroc: dict[str, float | None] = field(default_factory=dict)
+    gc_sampled: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able copy."""
+        return asdict(self)
+
+    def to_text(self) -> str:
+        """Multi-line human summary."""
+        lines = [f"audit of {self.n_examples:,} examples, {len(self.tasks)} task(s)"]
+        lines.append(f"duplicate windows: {self.duplicates:,}")
+        for task in self.tasks:
+            auroc = self.gc_auroc.get(task)
+            shown = "n/a" if auroc is None else f"{auroc:.3f}"
+            lines.append(
+                f"task {task}: GC-only AUROC {shown}; label conflicts {self.label_conflicts.get(task, 0)} "
+                f"(+{self.masked_conflicts.get(task, 0)} masked at build); "
+                f"one-class chromosomes {len(self.one_class_chroms.get(task, []))}"
+            )
+        if self.gc:
+            gc = pd.DataFrame(self.gc).set_index(["task", "class"])
+            lines.append(f"GC fraction per class ({self.gc_sampled:,} examples measured):")
+            lines.append(gc.to_string(float_format=lambda v: f"{v:.3f}"))
+        if self.warnings:
+            lines.append("warnings:")
+            lines.extend(f"  - {w}" for w in self.warnings)
+        else:
+            lines.append("no shortcut or leak found")
+        return "\n".join(lines)
+
+
+def _gc_of_rows(table: ExampleTable, rows: np.ndarray) -> np.ndarray:
+    """GC fraction (float64, NaN for all-N) of the given frame rows."""
+    if table.sequences is not None:
+        return sequence_content([table.sequences[i] for i in rows.tolist()])[0]
+    frame = table.frame.iloc[rows]
+    gc = np.full(rows.size, np.nan)
+    for name, part in frame.groupby("genome", sort=False):
+        genome = Genome(table.genomes[str(name)], str(name))
+        position = np.flatnonzero(frame["genome"].to_numpy() == name)
+        gc[position] = sequence_content(genome.fetch_many(part["chrom"], part["start"], part["end"], pad=True))[0]
+    return gc
+
+
+def audit_examples(
+    table: ExampleTable, gc_auroc_limit: float = 0.7, max_gc_examples: int | None = 200_000, seed: int = 0
+) -> AuditReport:
+    """Audit a table for duplicates, label conflicts, one-class chromosomes and GC shortcuts.
+
+    Args:
+        table: the examples.
+        gc_auroc_limit: GC-only AUROC above this (or below 1 - this) is a shortcut.
+        max_gc_examples: measure GC on at most this many random rows (None: all).
+        seed: seed of that subsample.
+
+    Returns:
+        The :class:`AuditReport`.
+    """
+    frame = table.frame
+    tasks = table.task_names
+    report = AuditReport(n_examples=len(frame), tasks=tasks)
+    used = table.weights > 0
+    positive = table.labels >= 0.5
+
+    report.duplicates = int(frame.duplicated(_KEYS).sum())
+    if report.duplicates:
+        report.warnings.append(f"{report.duplicates:,} duplicate windows (same genome, chrom, start, end)")
+    repeated = np.flatnonzero(frame.duplicated(_KEYS, keep=False).to_numpy())
+    group = frame.iloc[repeated].groupby(_KEYS, sort=False).ngroup().to_numpy()
+    built = table.report.get("label_conflicts", {})
+    for t, task in enumerate(tasks):
+        mask = used[repeated, t]
+        has_pos = pd.Series(positive[repeated, t] & mask).groupby(group).any()
+        has_neg = pd.Series(~positive[repeated, t] & mask).groupby(group).any()
+        report.label_conflicts[task] = int((has_pos & has_neg).sum())
+        report.masked_conflicts[task] = int(built.get(task, 0)) if isinstance(built, dict) else 0
+        conflicts = report.label_conflicts[task] + report.masked_conflicts[task]
+        if conflicts:
+            report.warnings.append(
+                f"task {task}: {conflicts:,} windows are labelled both positive and negative "
+                f"({report.masked_conflicts[task]:,} of them masked at build)"
+            )
+
+    chroms = frame["chrom"].astype(str).to_numpy()
+    for t, task in enumerate(tasks):
+        mask = used[:, t]
+        table_t = pd.crosstab(chroms[mask], np.where(positive[mask, t], "positive", "negative"))
+        for kind in ("positive", "negative"):
+            if kind not in table_t.columns:
+                table_t[kind] = 0
+        lonely = []
+        for chrom, row in table_t.iterrows():
+            for kind, other in (("positive", "negative"), ("negative", "positive")):
+                if row[kind] > 0 and row[other] == 0:
+                    lonely.append({"chrom": str(chrom), "class": kind, "count": int(row[kind])})
+        report.one_class_chroms[task] = lonely
+        for item in lonely:
+            report.warnings.append(
+                f"task {task}: {item['chrom']} has {item['count']:,} {item['class']}s and no "
+                f"{'negatives' if item['class'] == 'positive' else 'positives'}: chromosome identity is a shortcut"
+            )
+
+    rows = np.flatnonzero(used.any(axis=1))
+    if max_gc_examples is not None and rows.size > max_gc_examples:
+        rows = np.sort(np.random.default_rng(seed).choice(rows, max_gc_examples, replace=False))
+    gc = _gc_of_rows(table, rows)
+    report.gc_sampled = int(rows.size)
+    for t, task in enumerate(tasks):
+        mask = used[rows, t] & ~np.isnan(gc)
+        y = positive[rows, t][mask]
+        values = gc[mask]
+        for kind, select in (("positive", y), ("negative", ~y)):
+            part = values[select]
+            if part.size:
+                q25, median, q75 = np.quantile(part, [0.25, 0.5, 0.75])
+                report.gc.append(
+                    {
+                        "task": task,
+                        "class": kind,
+                        "n": int(part.size),
+                        "mean": float(part.mean()),
+                        "q25": float(q25),
+                        "median": float(median),
+                        "q75": float(q75),
+                    }
+                )
+        auroc = float(roc_auc_score(y, values)) if 0 < y.sum() < y.size else None
+        report.gc_auroc[task] = auroc
+        if auroc is not None and (auroc > gc_auroc_limit or auroc < 1 - gc_auroc_limit):
+            report.warnings.insert(
+                0,
+                f"task {task}: GC fraction alone gives AUROC {auroc:.3f} (outside "
+                f"{1 - gc_auroc_limit:.2f}-{gc_auroc_limit:.2f}): GC content is a shortcut",
+            )
+    return report

@@ -1,0 +1,99 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from seqlab.data.audit import audit_examples
+from seqlab.data.build import ExampleTable
+
+
+def _random(rng, n, gc, length=100):
+    probs = [(1 - gc) / 2, gc / 2, gc / 2, (1 - gc) / 2]
+    return ["".join(rng.choice(list("ACGT"), length, p=probs)) for _ in range(n)]
+
+
+def _table(pos_gc: float, neg_gc: float, chry_negatives: int) -> ExampleTable:
+    rng = np.random.default_rng(0)
+    n = 120
+    chroms = [f"chr{1 + i % 3}" for i in range(2 * n)]
+    chroms[n : n + chry_negatives] = ["chrY"] * chry_negatives
+    frame = pd.DataFrame(
+        {
+            "genome": "g",
+            "chrom": chroms,
+            "start": np.arange(2 * n) * 1000,
+            "end": np.arange(2 * n) * 1000 + 100,
+            "strand": "+",
+            "split": "train",
+            "source": "fasta",
+        }
+    )
+    labels = np.zeros((2 * n, 1), dtype=np.float32)
+    labels[:n] = 1
+    sequences = _random(rng, n, pos_gc) + _random(rng, n, neg_gc)
+    return ExampleTable(frame, labels, np.ones_like(labels), pd.DataFrame({"task": ["T"]}), sequences=sequences)
+
+
+def test_planted_shortcuts_are_flagged():
+    table = _table(0.7, 0.4, chry_negatives=15)
+    # plant a duplicate window that is positive in one row and negative in the other
+    frame = table.frame.copy()
+    frame.loc[0, ["chrom", "start", "end"]] = frame.loc[200, ["chrom", "start", "end"]].to_numpy()
+    table = ExampleTable(frame, table.labels, table.weights, table.tasks, sequences=table.sequences)
+    report = audit_examples(table)
+    assert report.gc_auroc["T"] > 0.95
+    assert report.warnings[0].startswith("task T: GC fraction alone gives AUROC")
+    assert report.one_class_chroms["T"] == [{"chrom": "chrY", "class": "negative", "count": 15}]
+    assert any("chrY has 15 negatives and no positives" in w for w in report.warnings)
+    assert report.duplicates == 1 and report.label_conflicts == {"T": 1}
+    gc = {row["class"]: row for row in report.gc}
+    assert gc["positive"]["n"] == gc["negative"]["n"] == 120
+    assert gc["positive"]["mean"] > 0.65 and gc["negative"]["mean"] < 0.45
+    assert gc["positive"]["q25"] <= gc["positive"]["median"] <= gc["positive"]["q75"]
+    json.dumps(report.to_dict())
+    text = report.to_text()
+    assert "GC-only AUROC" in text and "chrY" in text
+
+
+def test_clean_table_has_no_warnings():
+    report = audit_examples(_table(0.5, 0.5, chry_negatives=0))
+    assert report.warnings == []
+    assert 0.35 < report.gc_auroc["T"] < 0.65
+    assert "no shortcut or leak found" in report.to_text()
+
+
+def test_reversed_gc_shortcut_and_masked_conflicts():
+    table = _table(0.35, 0.7, chry_negatives=0)
+    table.report["label_conflicts"] = {"T": 3}
+    report = audit_examples(table, max_gc_examples=50)
+    assert report.gc_sampled == 50
+    assert report.gc_auroc["T"] < 0.3
+    assert report.masked_conflicts == {"T": 3}
+    assert any(
+        "3 windows are labelled both positive and negative (3 of them masked at build)" in w for w in report.warnings
+    )
+
+
+@pytest.mark.realdata
+def test_audit_on_genome_windows(shared_data):
+    frame = pd.DataFrame(
+        {
+            "genome": "hg19",
+            "chrom": "chr22",
+            "start": [20_000_000, 30_000_000, 40_000_000, 45_000_000],
+            "end": [20_000_200, 30_000_200, 40_000_200, 45_000_200],
+            "strand": "+",
+            "split": "train",
+            "source": "peak",
+        }
+    )
+    table = ExampleTable(
+        frame,
+        np.array([[1], [0], [1], [0]], dtype=np.float32),
+        np.ones((4, 1), dtype=np.float32),
+        pd.DataFrame({"task": ["T"]}),
+        genomes={"hg19": shared_data / "dna/chr22_primates/hg19.chr22.fa.gz"},
+    )
+    report = audit_examples(table)
+    assert report.gc_sampled == 4 and report.duplicates == 0

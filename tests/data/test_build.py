@@ -1,0 +1,249 @@
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from seqlab.config import DataConfig
+from seqlab.data.build import ExampleTable, build_examples, deduplicate, summarize
+
+SPLIT = {"test_chroms": ["chr3"], "val_chroms": ["2"], "exclude_chroms": ["chrM"]}
+
+
+@pytest.fixture
+def peak_config(tmp_path, synthetic_genome, peaks_writer) -> DataConfig:
+    peaks_writer(
+        tmp_path / "A.narrowPeak",
+        [
+            ("chr1", 1000, 1400, 200),
+            ("chr1", 5000, 5300, -1),
+            ("chr1", 39_800, 39_950, 50),  # all N in the genome
+            ("chr2", 3000, 3200, 100),
+            ("chr3", 7000, 7400, -1),
+            ("chrM", 200, 300, -1),  # excluded chromosome
+        ],
+    )
+    peaks_writer(
+        tmp_path / "B.narrowPeak",
+        [
+            ("1", 1250, 1300, 0),
+            ("chr2", 3000, 3200, 100),  # same window as A's
+            ("chr3", 15_000, 15_100, 50),
+            ("chr2", 19_990, 20_000, 5),  # window crosses the chromosome end
+            ("chrQ", 0, 100, -1),  # not in the genome
+        ],
+    )
+    (tmp_path / "tasks.tsv").write_text("task\tpeaks\ttarget\nA\tA.narrowPeak\tCTCF\nB\tB.narrowPeak\tPOL2\n")
+    return DataConfig(
+        genome=synthetic_genome,
+        genome_name="toy",
+        tasks=tmp_path / "tasks.tsv",
+        split=SPLIT,
+        negatives={"ratio": 2.0, "gc_bins": 5},
+    )
+
+
+def _build(config: DataConfig, seed: int = 0) -> tuple[ExampleTable, list[str]]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = build_examples(config, seed=seed)
+    return table, [str(w.message) for w in caught]
+
+
+def test_peaks_mode(peak_config, synthetic_genome):
+    table, messages = _build(peak_config)
+    assert any("1 peaks on chromosomes not in genome 'toy' were dropped (chrQ)" in m for m in messages)
+    assert any("1 peak windows are all N" in m for m in messages)
+    frame = table.frame
+    assert list(frame.columns) == ["genome", "chrom", "start", "end", "strand", "split", "source"]
+    peaks = frame[frame["source"] == "peak"]
+    assert list(zip(peaks["chrom"], peaks["start"], peaks["end"], strict=True)) == [
+        ("chr1", 1100, 1300),
+        ("chr1", 5050, 5250),
+        ("chr2", 3000, 3200),
+        ("chr3", 7100, 7300),
+        ("chr1", 1150, 1350),
+        ("chr3", 14_950, 15_150),
+    ]
+    np.testing.assert_array_equal(table.labels[: len(peaks)], [[1, 1], [1, 0], [1, 1], [1, 0], [1, 1], [0, 1]])
+    negatives = frame[frame["source"] == "negative"]
+    assert len(negatives) == 12
+    assert (table.labels[len(peaks) :] == 0).all()
+    assert set(negatives["chrom"]) <= {"chr1", "chr2", "chr3"}
+    assert table.labels.dtype == np.float32 and (table.weights == 1).all()
+    assert frame["split"].tolist() == [{"chr1": "train", "chr2": "val", "chr3": "test"}[c] for c in frame["chrom"]]
+    assert (frame["genome"] == "toy").all() and (frame["strand"] == "+").all()
+    assert table.genomes == {"toy": synthetic_genome}
+    assert table.task_names == ["A", "B"] and table.tasks["target"].tolist() == ["CTCF", "POL2"]
+    report = table.report
+    assert report["duplicates_removed"] == 1
+    assert report["excluded_chrom_dropped"] == 1
+    assert report["all_n_dropped"] == 1
+    assert report["tasks"]["B"]["n_dropped_chrom_end"] == 1
+    assert report["tasks"]["B"]["peaks_unknown_chrom"] == 1
+    assert report["tasks"]["A"]["n_summit_fallback"] == 3
+    assert report["negatives"]["requested"] == report["negatives"]["found"] == 12
+    again, _ = _build(peak_config, seed=0)
+    pd.testing.assert_frame_equal(again.frame, table.frame)
+    other, _ = _build(peak_config, seed=1)
+    assert not other.frame.equals(table.frame)
+    text = summarize(table)
+    assert "18 examples (peak 6, negative 12); genome toy; 2 task(s)" in text
+    assert "duplicates removed: 1" in text
+    assert "windows crossing a chromosome end, dropped: 1" in text
+    assert "peaks on chromosomes missing from the genome, dropped: 1" in text
+
+
+def test_min_overlap_and_no_dedup(peak_config):
+    peak_config.min_overlap = 60
+    peak_config.deduplicate = False
+    peak_config.negatives.ratio = 0
+    table, _ = _build(peak_config)
+    assert len(table) == 7  # the chr2 window appears for both tasks
+    # chr1:1100-1300 overlaps B's 50-bp peak by 50 bp only
+    np.testing.assert_array_equal(table.labels[0], [1, 0])
+
+
+def test_empty_peak_file_is_an_error(peak_config, tmp_path):
+    (tmp_path / "B.narrowPeak").write_text("")
+    with pytest.raises(ValueError, match=r"task 'B': peak file .*B\.narrowPeak has no intervals"):
+        build_examples(peak_config)
+
+
+def test_wrong_genome_build_is_a_key_error(peak_config, tmp_path, peaks_writer):
+    peaks_writer(tmp_path / "B.narrowPeak", [("scaffold_1", 0, 100, -1)])
+    with pytest.raises(KeyError, match="no chromosome of .* is in genome 'toy'"):
+        build_examples(peak_config)
+
+
+def test_empty_test_split_is_an_error(peak_config):
+    peak_config.split.test_chroms = ["chr9"]
+    with pytest.raises(ValueError, match="the test split is empty"):
+        _build(peak_config)
+
+
+def test_tiling_mode(peak_config):
+    peak_config.mode = "tiling"
+    peak_config.window_length = 400
+    peak_config.tiling.chroms = ["chr1", "chr2", "chr3", "chrM"]
+    peak_config.tiling.bin_size = 200
+    peak_config.tiling.stride = 200
+    table, _ = _build(peak_config)
+    frame = table.frame
+    assert (frame["source"] == "tiling").all()
+    assert (frame["end"] - frame["start"] == 400).all()
+    assert "chrM" not in set(frame["chrom"])
+    chr1 = frame[frame["chrom"] == "chr1"]
+    # bins [0,200) and the N tail are gone; the first window is centred on bin [200, 400)
+    assert chr1["start"].iloc[0] == 100
+    assert chr1["end"].max() <= 39_700 + 100
+    labels = pd.DataFrame(table.labels, columns=["A", "B"]).assign(chrom=frame["chrom"], start=frame["start"] + 100)
+    positive_a = labels[(labels["A"] == 1) & (labels["chrom"] == "chr1")]["start"].tolist()
+    assert positive_a == [1000, 1200, 5000, 5200]
+    assert table.report["tiling"]["n_dropped_n"] > 0
+
+
+def _sequence_config(tmp_path: Path, write_fasta) -> DataConfig:
+    rng = np.random.default_rng(3)
+
+    def seq(n: int = 20) -> str:
+        return "".join(rng.choice(list("ACGT"), n))
+
+    shared = seq()
+    write_fasta(
+        tmp_path / "a_pos.fa",
+        {
+            "chr1:0-20": shared,
+            "chr1:100-120": seq(),
+            "chr3:0-20": seq(),
+            "chr2:5-25(-)": seq(),
+            "chr1:200-220": "N" * 20,
+        },
+    )
+    write_fasta(
+        tmp_path / "a_neg.fa", {"chr1:0-20": shared, "chrY:0-20": seq(), "chr3:50-70": seq(), "chr2:0-20": seq()}
+    )
+    write_fasta(
+        tmp_path / "b_pos.fa",
+        {"chr1:100-120": seq(), "chr1:100-120 dup": seq(), "chr3:0-20": seq(), "chr2:0-20": seq()},
+    )
+    return DataConfig(
+        mode="sequences",
+        window_length=20,
+        split=SPLIT,
+        sequences=[
+            {"fasta": tmp_path / "a_pos.fa", "labels": {"A": 1}},
+            {"fasta": tmp_path / "a_neg.fa", "labels": {"A": 0}},
+            {"fasta": tmp_path / "b_pos.fa", "labels": {"B": 1}},
+        ],
+    )
+
+
+def test_sequences_mode_dedup_conflicts_and_masks(tmp_path, fasta_writer):
+    config = _sequence_config(tmp_path, fasta_writer)
+    table, messages = _build(config)
+    assert any("1 all-N records were dropped" in m for m in messages)
+    assert any("labelled both positive and negative were masked" in m for m in messages)
+    frame = table.frame
+    keys = list(zip(frame["chrom"], frame["start"], frame["strand"], strict=True))
+    assert keys == [
+        ("chr1", 0, "+"),
+        ("chr1", 100, "+"),
+        ("chr3", 0, "+"),
+        ("chr2", 5, "-"),
+        ("chrY", 0, "+"),
+        ("chr3", 50, "+"),
+        ("chr2", 0, "+"),
+    ]
+    np.testing.assert_array_equal(table.labels, [[0.5, 0], [1, 1], [1, 1], [1, 0], [0, 0], [0, 0], [0, 1]])
+    np.testing.assert_array_equal(table.weights, [[0, 0], [1, 1], [1, 1], [1, 0], [1, 0], [1, 0], [1, 1]])
+    assert table.report["duplicates_removed"] == 5
+    assert table.report["label_conflicts"] == {"A": 1, "B": 0}
+    assert (frame["source"] == "fasta").all() and (frame["genome"] == "genome").all()
+    assert len(table.sequences) == 7 and table.genomes == {}
+    assert table.frame["split"].tolist() == ["train", "train", "test", "val", "train", "test", "val"]
+
+
+def test_sequences_mode_length_must_match_window(tmp_path, fasta_writer):
+    config = _sequence_config(tmp_path, fasta_writer)
+    config.window_length = 21
+    with pytest.raises(ValueError, match=r"a_pos\.fa: record 1 \('chr1:0-20'\) has 20 bp but data.window_length is 21"):
+        build_examples(config)
+
+
+def test_deduplicate_exact():
+    frame = pd.DataFrame({"genome": "g", "chrom": ["c", "c", "d", "c"], "start": [1, 1, 1, 1], "end": [5, 5, 5, 5]})
+    labels = np.array([[1, 0], [1, 1], [0, 0], [0, 1]], dtype=np.float32)
+    weights = np.array([[1, 0], [1, 1], [1, 1], [0, 1]], dtype=np.float32)
+    keep, merged, merged_weights, info = deduplicate(frame, labels, weights)
+    assert keep.tolist() == [0, 2]
+    np.testing.assert_array_equal(merged, [[1, 1], [0, 0]])
+    np.testing.assert_array_equal(merged_weights, [[1, 1], [1, 1]])
+    assert info == {"duplicates_removed": 2, "label_conflicts": [0, 0]}
+
+
+def test_save_load_subset_round_trip(tmp_path, fasta_writer):
+    table, _ = _build(_sequence_config(tmp_path, fasta_writer))
+    folder = table.save(tmp_path / "built")
+    loaded = ExampleTable.load(folder)
+    pd.testing.assert_frame_equal(loaded.frame, table.frame)
+    np.testing.assert_array_equal(loaded.labels, table.labels)
+    np.testing.assert_array_equal(loaded.weights, table.weights)
+    pd.testing.assert_frame_equal(loaded.tasks, table.tasks)
+    assert loaded.sequences == table.sequences and loaded.report == table.report
+    test = table.subset(table.frame["split"].to_numpy() == "test")
+    assert len(test) == 2 and test.sequences == [table.sequences[2], table.sequences[5]]
+    np.testing.assert_array_equal(test.labels, table.labels[[2, 5]])
+    assert test.frame.index.tolist() == [0, 1]
+    with pytest.raises(ValueError, match="labels has shape"):
+        ExampleTable(table.frame, table.labels[:2], table.weights, table.tasks)
+    with pytest.raises(FileNotFoundError, match="not a saved example table"):
+        ExampleTable.load(tmp_path)
+
+
+def test_save_load_genome_table(peak_config, tmp_path, synthetic_genome):
+    table, _ = _build(peak_config)
+    loaded = ExampleTable.load(table.save(tmp_path / "built"))
+    pd.testing.assert_frame_equal(loaded.frame, table.frame)
+    assert loaded.sequences is None and loaded.genomes == {"toy": synthetic_genome}

@@ -1,0 +1,75 @@
+import gzip
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from seqlab.io.fasta import parse_window_names, read_fasta, read_sequence_set
+
+
+def test_read_fasta_plain_and_gzip(tmp_path):
+    text = ">chr1:0-8 extra words\nACGT\nacgt\n\n>chr2:10-14(-)\nNNAC\n"
+    plain = tmp_path / "a.fa"
+    plain.write_text(text)
+    zipped = tmp_path / "a.fa.gz"
+    with gzip.open(zipped, "wt") as handle:
+        handle.write(text)
+    for path in (plain, zipped):
+        names, seqs = read_fasta(path)
+        assert names == ["chr1:0-8", "chr2:10-14(-)"]
+        assert seqs == ["ACGTacgt", "NNAC"]
+
+
+def test_sequence_set_coordinates(tmp_path):
+    path = tmp_path / "a.fa"
+    path.write_text(">chr1:0-8\nACGTACGT\n>chr2:10-14(-)\nNNAC\n")
+    frame = read_sequence_set(path)
+    assert frame.to_dict("list") == {
+        "name": ["chr1:0-8", "chr2:10-14(-)"],
+        "chrom": ["chr1", "chr2"],
+        "start": [0, 10],
+        "end": [8, 14],
+        "strand": ["+", "-"],
+        "sequence": ["ACGTACGT", "NNAC"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("ACGT\n>chr1:0-4\nACGT\n", r"a\.fa:1: sequence before the first '>' header"),
+        (">chr1:0-4\n>chr1:4-8\nACGT\n", r"a\.fa:1: record 'chr1:0-4' has no sequence"),
+        (">chr1:0-4\nACGT\n>chr1:4-8\n", r"a\.fa:3: record 'chr1:4-8' has no sequence"),
+        (">chr1:0-4\nACGT\n> \nACGT\n", r"a\.fa:3: empty FASTA header"),
+        (">chr1:0-4\nACGT\n>chr1:4-8\nAC1T\n", r"a\.fa:3: record 'chr1:4-8' holds '1'"),
+        ("", r"a\.fa: no FASTA records"),
+        (">window_7\nACGT\n", r"a\.fa: record 1 \('window_7'\) has no coordinates"),
+        (">chr1:0-5\nACGT\n", r"a\.fa: record 1 \('chr1:0-5'\) spans 5 bp but its sequence has 4 bp"),
+    ],
+)
+def test_malformed_fasta(tmp_path, text, message):
+    path = tmp_path / "a.fa"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        read_sequence_set(path)
+
+
+def test_unparsed_names_allowed_on_request(tmp_path):
+    path = tmp_path / "a.fa"
+    path.write_text(">window_7\nACGT\n>chr3:5-9\nACGT\n")
+    frame = read_sequence_set(path, require_coordinates=False)
+    assert frame["chrom"].tolist() == ["", "chr3"]
+    assert frame["start"].tolist() == [-1, 5]
+
+
+@given(
+    chrom=st.from_regex(r"[A-Za-z0-9_.:]{1,12}", fullmatch=True),
+    start=st.integers(0, 10**10),
+    width=st.integers(0, 10**6),
+    strand=st.sampled_from(["", "(+)", "(-)", "(.)"]),
+)
+def test_window_name_round_trip(chrom, start, width, strand):
+    parsed = parse_window_names([f"{chrom}:{start}-{start + width}{strand}"]).iloc[0]
+    assert parsed["parsed"]
+    assert (parsed["chrom"], parsed["start"], parsed["end"]) == (chrom, start, start + width)
+    assert parsed["strand"] == ("-" if strand == "(-)" else "+")
