@@ -17,6 +17,7 @@ __all__ = [
     "AugmentConfig",
     "BasenjiConfig",
     "ConfigError",
+    "DEEPBIND_PRESETS",
     "DataConfig",
     "DeepBindConfig",
     "DeepSEAConfig",
@@ -125,14 +126,35 @@ class DataConfig(StrictModel):
 # --------------------------------------------------------------------------- DNA models
 
 
+DEEPBIND_PRESETS: dict[str, dict[str, Any]] = {
+    # 10,369 parameters with one task (conv 6,208 + dense 4,128 + head 33), whatever the window length.
+    "default": {"filters": 64, "kernel_size": 24, "hidden": 32, "dropout": 0.1},
+    # 26,881 parameters with one task (conv 10,368 + dense 16,448 + head 65): the ~27K DeepBind-like CNN.
+    "small27k": {"filters": 128, "kernel_size": 20, "hidden": 64, "dropout": 0.1},
+}
+
+
 class DeepBindConfig(StrictModel):
-    """DeepBind: one convolution scanned on both strands, global max and average pooling, dense."""
+    """DeepBind: one convolution scanned on both strands, global max and average pooling, dense.
+
+    ``preset`` fills the sizes from ``DEEPBIND_PRESETS``; keys given next to it override the preset.
+    """
 
     arch: Literal["deepbind"] = "deepbind"
+    preset: Literal["default", "small27k"] | None = Field(
+        None, description="Named sizes (DEEPBIND_PRESETS); explicit keys override them."
+    )
     filters: int = Field(64, gt=0)
     kernel_size: int = Field(24, gt=0)
     hidden: int = Field(32, ge=0, description="Dense units after pooling (0: linear head on pooled).")
     dropout: float = Field(0.1, ge=0, lt=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_preset(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("preset") in DEEPBIND_PRESETS:
+            return {**DEEPBIND_PRESETS[data["preset"]], **data}
+        return data
 
 
 class DeepSEAConfig(StrictModel):
@@ -144,6 +166,15 @@ class DeepSEAConfig(StrictModel):
     pool_size: int = Field(4, gt=0)
     dropout: list[float] = Field(default_factory=lambda: [0.2, 0.2, 0.5])
     hidden: int = Field(925, gt=0)
+
+    @model_validator(mode="after")
+    def _one_dropout_per_layer(self) -> DeepSEAConfig:
+        if not self.channels or len(self.dropout) != len(self.channels):
+            raise ValueError(
+                f"model.dropout needs one rate per convolution: {len(self.channels)} channels, "
+                f"{len(self.dropout)} dropout rates"
+            )
+        return self
 
 
 class BasenjiConfig(StrictModel):

@@ -34,7 +34,7 @@ from seqlab.runs import RunPaths, write_json, write_text
 from seqlab.training.base import make_data_params
 from seqlab.training.checkpoint import load_checkpoint
 from seqlab.training.supervised import SupervisedModule
-from seqlab.training.trainer import build_trainer, resume_checkpoint
+from seqlab.training.trainer import MONITOR_MODES, build_trainer, resume_checkpoint
 
 __all__ = [
     "RunResult",
@@ -148,10 +148,12 @@ def _write_reports(
 
 
 def _predict_split(trainer: L.Trainer, module: SupervisedModule, dm: DnaDataModule, split: str) -> SplitPredictions:
-    """Strand-averaged predictions of a whole split through the scheme's own test loop."""
-    loader = dm.val_dataloader() if split == "val" else dm.test_dataloader()
-    trainer.test(module, dataloaders=loader, verbose=False)
-    return module.last_predictions["test"]
+    """Strand-averaged predictions of a whole split through the scheme's own validation/test loop."""
+    if split == "val":
+        trainer.validate(module, dataloaders=dm.val_dataloader(), verbose=False)
+    else:
+        trainer.test(module, dataloaders=dm.test_dataloader(), verbose=False)
+    return module.last_predictions[split]
 
 
 def train(config: DnaRunConfig, out_dir: str | Path, *, resume: bool = False) -> RunResult:
@@ -194,7 +196,7 @@ def train(config: DnaRunConfig, out_dir: str | Path, *, resume: bool = False) ->
     trainer = build_trainer(
         run,
         monitor=monitor,
-        mode="min" if monitor == "val_loss" else "max",
+        mode=MONITOR_MODES[monitor],
         max_epochs=config.train.max_epochs,
         patience=config.train.patience,
         accelerator=config.train.accelerator,
@@ -242,7 +244,7 @@ def evaluate(run_dir: str | Path, checkpoint: str | Path | None = None) -> RunRe
     trainer = build_trainer(
         run,
         monitor=config.train.monitor,
-        mode="max",
+        mode=MONITOR_MODES[config.train.monitor],
         accelerator=config.train.accelerator,
         devices=1,
         precision=config.train.precision,

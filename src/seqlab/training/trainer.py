@@ -6,6 +6,9 @@ checkpoints into the run folder, adds early stopping, and shows a rich progress 
 
 from __future__ import annotations
 
+import csv
+import io
+import warnings
 from pathlib import Path
 from typing import Literal
 
@@ -13,10 +16,15 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint, RichProgressBar
 from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.loggers.csv_logs import ExperimentWriter
+from lightning.pytorch.loggers.logger import rank_zero_experiment
 
 from seqlab.runs import RunPaths
 
-__all__ = ["build_trainer", "resolve_precision", "resume_checkpoint"]
+__all__ = ["MONITOR_MODES", "build_trainer", "resolve_precision", "resume_checkpoint"]
+
+MONITOR_MODES: dict[str, Literal["min", "max"]] = {"val_auroc": "max", "val_aupr": "max", "val_loss": "min"}
+"""Direction of improvement of every metric ``TrainConfig.monitor`` can name (``build_trainer``'s ``mode``)."""
 
 
 def resolve_precision(precision: str, accelerator: str = "auto") -> str:
@@ -45,6 +53,25 @@ def resume_checkpoint(run: RunPaths, resume: bool) -> Path | None:
     return run.last_checkpoint
 
 
+class _AppendingCSVLogger(CSVLogger):
+    """CSVLogger that appends to an existing ``metrics.csv`` (Lightning's would delete it first)."""
+
+    @property
+    @rank_zero_experiment
+    def experiment(self) -> ExperimentWriter:
+        """The CSV writer, created on first use with the earlier rows and columns kept."""
+        if self._experiment is None:
+            path = Path(self.log_dir) / ExperimentWriter.NAME_METRICS_FILE
+            earlier = path.read_text() if path.is_file() else ""
+            with warnings.catch_warnings():  # its "logs will be deleted" warning is not true here
+                warnings.filterwarnings("ignore", message="Experiment logs directory")
+                writer = super().experiment  # removes an existing metrics.csv
+            if earlier:
+                path.write_text(earlier)
+                writer.metrics_keys = next(csv.reader(io.StringIO(earlier)))
+        return self._experiment
+
+
 def build_trainer(
     run: RunPaths,
     *,
@@ -67,7 +94,10 @@ def build_trainer(
     """Build a Lightning ``Trainer`` that writes into the run folder.
 
     Checkpoints: ``checkpoints/best.ckpt`` (best ``monitor``) and ``checkpoints/last.ckpt`` (every
-    epoch, for ``--resume``). Logs: CSV under ``logs/``. Deterministic algorithms on the CPU.
+    epoch, for ``--resume``). Logs: ``logs/metrics.csv`` and ``logs/hparams.yaml``; rows are appended
+    to an existing ``metrics.csv``, so a resumed fit or a later evaluation keeps the epochs logged
+    before it. Deterministic algorithms on the CPU; call ``lightning.seed_everything`` before
+    building the module for reproducible runs.
     """
     run.make()
     best = ModelCheckpoint(
@@ -99,7 +129,7 @@ def build_trainer(
         accumulate_grad_batches=accumulate_grad_batches,
         limit_train_batches=limit_train_batches,
         val_check_interval=val_check_interval,
-        logger=CSVLogger(save_dir=run.logs, name="", version=""),
+        logger=_AppendingCSVLogger(save_dir=run.logs, name="", version=""),
         callbacks=callbacks,
         enable_progress_bar=progress_bar,
         enable_model_summary=False,

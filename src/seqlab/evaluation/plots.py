@@ -1,0 +1,161 @@
+"""ROC and precision-recall curves per task, and sequence logos, saved as PNG files atomically.
+
+Figures are drawn on the Agg canvas through ``matplotlib.figure.Figure`` (no pyplot, no global
+state), so plotting works headless and never changes the caller's matplotlib backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import logomaker
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
+
+from seqlab.data.encoding import ALPHABET
+from seqlab.runs import atomic_open
+from seqlab.training.base import task_entries
+
+__all__ = ["plot_logo", "plot_pr_curves", "plot_roc_curves"]
+
+
+def _save(figure: Figure, path: str | Path) -> Path:
+    with atomic_open(path, "wb") as handle:
+        figure.savefig(handle, format="png", dpi=120, bbox_inches="tight")
+    return Path(path)
+
+
+def _roc_line(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    fpr, tpr, _ = roc_curve(labels, scores)
+    return fpr, tpr
+
+
+def _pr_line(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    precision, recall, _ = precision_recall_curve(labels, scores)
+    return recall, precision
+
+
+@dataclass(frozen=True)
+class _Curve:
+    metric: str
+    line: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+    score: Callable[[np.ndarray, np.ndarray], float]
+    x_label: str
+    y_label: str
+    legend_loc: str
+    positive_rate_baseline: bool  # chance level: each task's positive rate (PR) or the diagonal (ROC)
+
+
+_CURVES = {
+    "roc": _Curve("AUROC", _roc_line, roc_auc_score, "False positive rate", "True positive rate", "lower right", False),
+    "pr": _Curve("AUPR", _pr_line, average_precision_score, "Recall", "Precision", "lower left", True),
+}
+
+
+def _plot_curves(
+    kind: str,
+    y: np.ndarray,
+    probs: np.ndarray,
+    weight: np.ndarray | None,
+    tasks: Sequence[str],
+    path: str | Path,
+    title: str | None,
+    legend_limit: int,
+) -> Path:
+    curve = _CURVES[kind]
+    figure = Figure(figsize=(5.5, 5))
+    ax = figure.subplots()
+    if not curve.positive_rate_baseline:
+        ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=0.8)
+    scores: list[float] = []
+    for column, task in enumerate(tasks):
+        labels, task_scores = task_entries(y, probs, weight, column)
+        if np.unique(labels).size < 2:  # nothing unmasked, or a single class: no curve
+            continue
+        x_values, y_values = curve.line(labels, task_scores)
+        score = float(curve.score(labels, task_scores))
+        scores.append(score)
+        (line,) = ax.plot(x_values, y_values, linewidth=1.2, label=f"{task} ({curve.metric} {score:.3f})")
+        if curve.positive_rate_baseline:
+            ax.axhline(labels.mean(), linestyle="--", color=line.get_color(), linewidth=0.8, alpha=0.6)
+    skipped = len(tasks) - len(scores)
+    summary = (
+        f"mean {curve.metric} {np.mean(scores):.3f} over {len(scores)} tasks" if scores else "no task has both classes"
+    )
+    if skipped:
+        summary += f" ({skipped} with a single class left out)"
+    ax.set_title(f"{title}\n{summary}" if title else summary, fontsize=10)
+    ax.set_xlabel(curve.x_label)
+    ax.set_ylabel(curve.y_label)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    if scores and len(scores) <= legend_limit:
+        ax.legend(loc=curve.legend_loc, fontsize=8)
+    return _save(figure, path)
+
+
+def plot_roc_curves(
+    y: np.ndarray,
+    probs: np.ndarray,
+    weight: np.ndarray | None,
+    tasks: Sequence[str],
+    path: str | Path,
+    title: str | None = None,
+    legend_limit: int = 20,
+) -> Path:
+    """ROC curve of every task (one line each, AUROC in the legend) and the diagonal, as a PNG.
+
+    Args:
+        y: float (N, T) labels in [0, 1] (positive from 0.5).
+        probs: float (N, T) predicted probabilities.
+        weight: float (N, T) weights (entries with weight 0 are left out) or None.
+        tasks: T task names.
+        path: PNG file, written atomically.
+        title: first title line (e.g. the split); the second gives the mean AUROC.
+        legend_limit: no legend above this many tasks (the title still gives the mean).
+
+    Tasks with a single class in the split have no curve and are counted in the title.
+    """
+    return _plot_curves("roc", y, probs, weight, tasks, path, title, legend_limit)
+
+
+def plot_pr_curves(
+    y: np.ndarray,
+    probs: np.ndarray,
+    weight: np.ndarray | None,
+    tasks: Sequence[str],
+    path: str | Path,
+    title: str | None = None,
+    legend_limit: int = 20,
+) -> Path:
+    """Precision-recall curve of every task (AUPR in the legend), each with its positive-rate baseline.
+
+    Arguments as ``plot_roc_curves``.
+    """
+    return _plot_curves("pr", y, probs, weight, tasks, path, title, legend_limit)
+
+
+def plot_logo(matrix: np.ndarray, path: str | Path, title: str | None = None) -> Path:
+    """Sequence logo of a position matrix as a PNG (atomically).
+
+    Args:
+        matrix: float (L, 4) heights per position for A, C, G, T (information content, probabilities
+            or attributions; negative values are drawn below the axis).
+        path: PNG file.
+        title: optional title.
+    """
+    matrix = np.asarray(matrix, dtype=float)
+    if matrix.ndim != 2 or matrix.shape[1] != len(ALPHABET):
+        raise ValueError(f"a logo needs an (L, {len(ALPHABET)}) matrix, got shape {matrix.shape}")
+    frame = pd.DataFrame(matrix, columns=list(ALPHABET))
+    figure = Figure(figsize=(max(3.0, 0.35 * len(frame)), 2.2))
+    ax = figure.subplots()
+    logomaker.Logo(frame, ax=ax, color_scheme="classic")
+    ax.set_xlabel("position")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return _save(figure, path)

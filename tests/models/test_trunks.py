@@ -1,0 +1,118 @@
+import pytest
+import torch
+
+from seqlab.config import DEEPBIND_PRESETS, BasenjiConfig, DeepBindConfig, DeepSEAConfig
+from seqlab.data.encoding import dinucleotide_one_hot, one_hot, reverse_complement
+from seqlab.models.model import build_model, count_parameters
+from seqlab.models.trunks import TRUNKS, DeepBindTrunk, build_trunk
+
+
+def _random_onehot(n: int, length: int, seed: int = 0) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    codes = torch.randint(0, 4, (n, length), generator=generator)
+    return torch.nn.functional.one_hot(codes, 4).float().transpose(1, 2).contiguous()
+
+
+def test_deepbind_default_has_reference_parameter_count():
+    model = build_model(DeepBindConfig(), in_channels=4, seq_len=200, n_tasks=1)
+    assert count_parameters(model) == 10_369
+    assert count_parameters(model.trunk.conv) == 4 * 24 * 64 + 64
+    assert count_parameters(model.trunk.dense) == 128 * 32 + 32
+    assert count_parameters(model.head) == 33
+
+
+def test_deepbind_count_does_not_depend_on_window_length():
+    assert count_parameters(build_model(DeepBindConfig(), 4, 101, 1)) == 10_369
+
+
+def test_small_preset_is_about_27k_parameters():
+    config = DeepBindConfig(preset="small27k")
+    count = count_parameters(build_model(config, in_channels=4, seq_len=200, n_tasks=1))
+    assert 26_000 <= count <= 28_000
+    assert count == 26_881
+
+
+def test_preset_fills_sizes_and_explicit_keys_override_it():
+    assert DeepBindConfig(preset="default") == DeepBindConfig(preset="default", **DEEPBIND_PRESETS["default"])
+    config = DeepBindConfig.model_validate({"preset": "small27k", "hidden": 16})
+    assert (config.filters, config.kernel_size, config.hidden) == (128, 20, 16)
+
+
+CONFIGS = {
+    "deepbind": DeepBindConfig(),
+    "deepbind-small27k": DeepBindConfig(preset="small27k"),
+    "deepbind-nohidden": DeepBindConfig(hidden=0),
+    "deepsea": DeepSEAConfig(),
+    "basenji": BasenjiConfig(),
+}
+
+
+@pytest.mark.parametrize("length", [200, 300])
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_trunk_shapes(name, length):
+    torch.manual_seed(0)
+    trunk = build_trunk(CONFIGS[name], in_channels=4, seq_len=length).eval()
+    features = trunk(_random_onehot(3, length))
+    assert features.shape == (3, trunk.out_features) and features.dtype == torch.float32
+    model = build_model(CONFIGS[name], 4, length, n_tasks=5).eval()
+    assert model(_random_onehot(3, length)).shape == (3, 5)
+
+
+def test_registry_covers_every_arch():
+    assert set(TRUNKS) == {"deepbind", "deepsea", "basenji"}
+
+
+def test_deepbind_without_hidden_layer_gives_pooled_features():
+    assert DeepBindTrunk(4, 50, filters=8, kernel_size=5, hidden=0).out_features == 16
+
+
+def test_deepbind_is_strand_symmetric_onehot():
+    torch.manual_seed(0)
+    model = build_model(DeepBindConfig(), 4, 200, n_tasks=3).eval()
+    x = _random_onehot(4, 200, seed=1)
+    torch.testing.assert_close(model(x), model(reverse_complement(x, "onehot")))
+
+
+def test_deepbind_is_strand_symmetric_dinucleotide():
+    torch.manual_seed(0)
+    sequences = ["ACGTTGCAAGGCTTACGATCGATTGCAAACGT", "TTTTGGGGCCCCAAAATGCATGCATCGATCGA"]
+    x = torch.stack([torch.from_numpy(dinucleotide_one_hot(s)) for s in sequences])
+    model = build_model(DeepBindConfig(kernel_size=6), 16, x.shape[-1], n_tasks=2).eval()
+    torch.testing.assert_close(model(x), model(reverse_complement(x, "dinucleotide")))
+
+
+def test_deepbind_strand_symmetry_on_a_known_sequence():
+    torch.manual_seed(0)
+    model = build_model(DeepBindConfig(kernel_size=4), 4, 12, n_tasks=1).eval()
+    forward = torch.from_numpy(one_hot("AAGATAAGCCCT"))[None]
+    reverse = torch.from_numpy(one_hot("AGGGCTTATCTT"))[None]
+    torch.testing.assert_close(model(forward), model(reverse))
+
+
+@pytest.mark.parametrize(
+    ("config", "length", "minimum"),
+    [
+        (DeepSEAConfig(), 162, 163),
+        (BasenjiConfig(crop=2), 39, 40),
+        (DeepBindConfig(), 23, 24),
+    ],
+)
+def test_too_short_windows_are_rejected_with_the_minimum(config, length, minimum):
+    with pytest.raises(ValueError, match=f"at least {minimum} bp, got window_length={length}"):
+        build_trunk(config, 4, length)
+    build_trunk(config, 4, minimum)
+
+
+def test_deepsea_minimum_window_runs():
+    trunk = build_trunk(DeepSEAConfig(channels=[8, 8, 8], dropout=[0, 0, 0], hidden=4), 4, 163).eval()
+    assert trunk(_random_onehot(2, 163)).shape == (2, 4)
+
+
+def test_deepsea_needs_one_dropout_per_layer():
+    with pytest.raises(ValueError, match="one rate per convolution"):
+        DeepSEAConfig(channels=[16, 16])
+
+
+def test_unknown_channel_count_is_rejected():
+    with pytest.raises(ValueError, match="in_channels=5"):
+        build_trunk(DeepBindConfig(), 5, 200)

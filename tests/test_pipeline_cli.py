@@ -1,0 +1,143 @@
+"""End to end: simulated files on disk -> seqlab train/evaluate/predict/variant-effect from the CLI and API."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from seqlab import pipeline
+from seqlab.cli.main import app
+from seqlab.config import DnaRunConfig, load_config
+from seqlab.demo.dna import write_demo_vcf
+from seqlab.demo.simulate import FactorSpec, simulate_dna_demo
+from seqlab.io.genome import Genome
+
+SIZES = {"chr1": 900_000, "chr2": 300_000, "chr3": 300_000}
+FACTORS = (
+    FactorSpec("CTCF", "MA0139", sites=600, decoys=60, noise_peaks=10, biosample="GM12878", date="2023-06-12"),
+    FactorSpec("REST", "MA0138", sites=120, decoys=20, noise_peaks=5, biosample="K562", date="2024-02-20"),
+)
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("sim")
+    paths = simulate_dna_demo(folder / "data", seed=1, chrom_sizes=SIZES, factors=FACTORS)
+    config = {
+        "seed": 0,
+        "name": "tiny",
+        "data": {
+            "mode": "peaks",
+            "genome": "data/genome.fa",
+            "tasks": "data/tasks.tsv",
+            "min_overlap": 100,
+            "split": {"val_chroms": ["chr2"], "test_chroms": ["chr3"]},
+            "batch_size": 64,
+        },
+        "model": {"arch": "deepbind", "filters": 32, "kernel_size": 20, "hidden": 16},
+        "train": {"max_epochs": 10, "patience": 10, "learning_rate": 0.003, "progress_bar": False},
+    }
+    (folder / "run.yaml").write_text(yaml.safe_dump(config))
+    paths["config"] = folder / "run.yaml"
+    paths["root"] = folder
+    return paths
+
+
+@pytest.fixture(scope="module")
+def trained(simulated) -> Path:
+    out = simulated["root"] / "run"
+    result = runner.invoke(app, ["train", str(simulated["config"]), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_train_writes_the_run_folder(trained):
+    for name in ("config.yaml", "metrics.json", "metrics_per_task.tsv", "checkpoints/best.ckpt",
+                 "checkpoints/last.ckpt", "plots/roc_test.png", "plots/pr_test.png", "audit.json",
+                 "predictions_test.tsv", "examples/labels.npy"):  # fmt: skip
+        assert (trained / name).is_file(), name
+    metrics = json.loads((trained / "metrics.json").read_text())
+    assert set(metrics["test"]["per_task"]) == {"CTCF", "REST"}
+    assert 0.0 <= metrics["test"]["auroc"] <= 1.0
+    # a planted motif is learnable in a few epochs
+    assert metrics["test"]["per_task"]["CTCF"]["auroc"] > 0.65
+    resolved = yaml.safe_load((trained / "config.yaml").read_text())
+    assert Path(resolved["data"]["genome"]).is_absolute()
+    assert resolved["train"]["max_epochs"] == 10
+
+
+def test_test_predictions_cover_only_test_chromosome(trained):
+    frame = pd.read_csv(trained / "predictions_test.tsv", sep="\t")
+    assert set(frame["chrom"]) == {"chr3"}
+    assert {"prob.CTCF", "label.CTCF", "prob.REST"} <= set(frame.columns)
+
+
+def test_evaluate_reproduces_training_metrics(trained):
+    before = json.loads((trained / "metrics.json").read_text())
+    result = pipeline.evaluate(trained)
+    assert result.metrics["test"]["auroc"] == pytest.approx(before["test"]["auroc"], abs=1e-6)
+    assert result.metrics["n_parameters"] == before["n_parameters"]
+
+
+def test_resume_continues_to_more_epochs(simulated, trained, tmp_path):
+    run = tmp_path / "resumed"
+    run.mkdir()
+    (run / "checkpoints").mkdir()
+    (run / "checkpoints" / "last.ckpt").write_bytes((trained / "checkpoints" / "last.ckpt").read_bytes())
+    config = load_config(simulated["config"], DnaRunConfig, overrides=["train.max_epochs=11"])
+    result = pipeline.train(config, run, resume=True)
+    assert result.metrics["epochs"] == 11
+
+
+def test_resume_without_checkpoint_is_a_clear_error(simulated, tmp_path):
+    result = runner.invoke(app, ["train", str(simulated["config"]), "--out", str(tmp_path / "x"), "--resume"])
+    assert result.exit_code == 2
+    assert "no checkpoint to continue from" in result.output
+
+
+def test_predict_bed_and_variant_effect_from_cli(simulated, trained, tmp_path):
+    ckpt = str(trained / "checkpoints" / "best.ckpt")
+    out = tmp_path / "preds.tsv"
+    result = runner.invoke(app, ["predict", ckpt, "--bed", str(simulated["peaks_CTCF"]),
+                                 "--genome", str(simulated["genome"]), "--out", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    preds = pd.read_csv(out, sep="\t")
+    assert len(preds) == sum(1 for _ in open(simulated["peaks_CTCF"]))
+    assert preds[["CTCF", "REST"]].stack().between(0, 1).all()
+
+    sites = pd.read_csv(simulated["sites"], sep="\t")
+    variants = write_demo_vcf(sites, Genome(simulated["genome"]), "chr3", tmp_path / "snps.vcf", seed=0)
+    effects = tmp_path / "effects.tsv"
+    result = runner.invoke(app, ["variant-effect", ckpt, "--vcf", str(tmp_path / "snps.vcf"),
+                                 "--genome", str(simulated["genome"]), "--out", str(effects)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    scores = pd.read_csv(effects, sep="\t")
+    assert len(scores) == 2 * len(variants)  # one row per variant and task
+    ctcf = scores[scores["task"] == "CTCF"].merge(variants[["id", "kind"]], on="id")
+    means = ctcf.groupby("kind")["delta_prob"].mean()
+    assert means["motif"] < means["random"]  # breaking a bound CTCF site lowers the CTCF prediction
+
+
+def test_unknown_config_key_fails_loudly_from_cli(simulated, tmp_path):
+    result = runner.invoke(app, ["train", str(simulated["config"]), "--set", "train.max_epoch=3",
+                                 "--out", str(tmp_path / "bad")])  # fmt: skip
+    assert result.exit_code == 2
+    assert "train.max_epoch: unknown key" in result.output
+    assert not (tmp_path / "bad").exists()
+
+
+def test_audit_command_prints_findings(simulated, tmp_path):
+    result = runner.invoke(app, ["audit", str(simulated["config"]), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "audit.json").read_text())
+    assert report["n_examples"] > 0
+
+
+def test_every_command_has_help():
+    for command in (["train"], ["evaluate"], ["predict"], ["variant-effect"], ["audit"], ["demo", "dna"]):
+        result = runner.invoke(app, [*command, "--help"])
+        assert result.exit_code == 0 and "Usage" in result.output, command
