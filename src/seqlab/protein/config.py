@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from seqlab.config import StrictModel
 
@@ -50,15 +50,36 @@ class OptimConfig(StrictModel):
 class CorpusConfig(StrictModel):
     """Pair corpus from STRING links (binding: score >= threshold; non-binding: random unlinked pairs)."""
 
-    links: Path = Field(..., description="STRING protein.links / links.detailed / actions file (gz or plain).")
-    sequences: Path = Field(..., description="Sequence dictionary TSV (id<TAB>sequence) or protein FASTA.")
-    score_threshold: int = Field(700, ge=0, le=1000)
-    negative_ratio: float = Field(1.0, ge=0, description="Non-binding pairs per binding pair.")
-    max_tokens: int = Field(512, gt=0, description="Length limit in tokens, applied after tokenization.")
+    links: Path | None = Field(
+        None, description="STRING protein.links / links.detailed / actions file (gz or plain)."
+    )
+    sequences: Path | None = Field(None, description="Sequence dictionary TSV (id<TAB>sequence) or protein FASTA.")
+    score_threshold: int = Field(
+        700, ge=0, le=1000, description="Binding: the pair's highest score over rows and modes is at least this."
+    )
+    negative_ratio: float = Field(1.0, ge=0, description="Non-binding pairs per binding pair (in every split).")
+    max_tokens: int = Field(
+        512, gt=0, description="Length limit in tokens (with special tokens), applied after tokenization."
+    )
+    length_policy: Literal["drop", "truncate"] = Field(
+        "drop", description="Inputs over max_tokens: drop them, or truncate (the longer protein of a pair first); "
+        "counted either way."
+    )
     unknown_residues: Literal["map_to_x", "reject"] = "map_to_x"
-    strict_split: bool = Field(True, description="Keep proteins of validation/test pairs out of pre-training.")
-    val_fraction: float = Field(0.1, ge=0, lt=1)
-    test_fraction: float = Field(0.1, ge=0, lt=1)
+    missing_sequences: Literal["drop", "error"] = Field(
+        "drop", description="Links naming a protein without a sequence: drop them (counted) or stop."
+    )
+    strict_split: bool = Field(
+        True, description="Split proteins (not pairs): no protein of a validation/test pair is in pre-training."
+    )
+    val_fraction: float = Field(0.1, ge=0, lt=1, description="Of proteins (strict split) or of pairs.")
+    test_fraction: float = Field(0.1, ge=0, lt=1, description="Of proteins (strict split) or of pairs.")
+
+    @model_validator(mode="after")
+    def _fractions_leave_training(self) -> CorpusConfig:
+        if self.val_fraction + self.test_fraction >= 1:
+            raise ValueError("val_fraction + test_fraction must be below 1")
+        return self
 
 
 class TokenizerConfig(StrictModel):
@@ -72,7 +93,10 @@ class TokenizerConfig(StrictModel):
 class MlmModelConfig(StrictModel):
     """RoBERTa sizes, from a tiny test preset to the paper's base model."""
 
-    preset: Literal["tiny", "small", "base", "custom"] = "tiny"
+    preset: Literal["tiny", "small", "base", "custom"] = Field(
+        "tiny", description="tiny 2x64 (tests), small 4x256, base 12x768 (the paper's); set sizes override it, "
+        "custom needs all four."
+    )
     hidden_size: int | None = None
     num_hidden_layers: int | None = None
     num_attention_heads: int | None = None
@@ -81,18 +105,40 @@ class MlmModelConfig(StrictModel):
     hidden_dropout_prob: float = Field(0.1, ge=0, lt=1)
     attention_probs_dropout_prob: float = Field(0.1, ge=0, lt=1)
 
+    @model_validator(mode="after")
+    def _custom_is_complete(self) -> MlmModelConfig:
+        sizes = ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size")
+        missing = [name for name in sizes if getattr(self, name) is None]
+        if self.preset == "custom" and missing:
+            raise ValueError(f"preset 'custom' needs {', '.join(missing)}")
+        return self
+
 
 class PretrainConfig(StrictModel):
     """A masked-language-model pre-training run on a pair or single-sequence corpus."""
 
     seed: int = 0
     name: str = "pretrain"
-    mode: Literal["pair", "single"] = "pair"
-    corpus: CorpusConfig
-    tokenizer: Path | None = Field(None, description="Trained tokenizer folder (trained anew when absent).")
+    mode: Literal["pair", "single"] = Field(
+        "pair", description="pair: <s> A </s></s> B </s> per pair; single: <s> A </s> per protein of the same pairs."
+    )
+    corpus: CorpusConfig = Field(default_factory=CorpusConfig)
+    corpus_dir: Path | None = Field(
+        None, description="Corpus folder written by 'seqlab protein corpus' (else built from corpus.links/sequences)."
+    )
+    tokenizer: Path | None = Field(
+        None, description="Trained tokenizer folder (else the model_path's, else trained on the training proteins)."
+    )
     tokenizer_training: TokenizerConfig = Field(default_factory=TokenizerConfig)
     model: MlmModelConfig = Field(default_factory=MlmModelConfig)
+    model_path: Path | None = Field(
+        None, description="save_pretrained MLM folder to continue from (e.g. a converted Longformer); "
+        "model sizes are then ignored."
+    )
     mlm_probability: float = Field(0.15, gt=0, lt=1)
+    token_budget: int | None = Field(
+        None, gt=0, description="Stop once this many input tokens (padding excluded) were trained on."
+    )
     optim: OptimConfig = Field(default_factory=OptimConfig)
 
 
@@ -102,15 +148,48 @@ class LongformerConfig(StrictModel):
     max_length: int = Field(2048, gt=0)
     attention_window: int = Field(512, gt=0, description="Local attention window (even number).")
 
+    @model_validator(mode="after")
+    def _window_is_even(self) -> LongformerConfig:
+        if self.attention_window % 2:
+            raise ValueError(f"attention_window must be even, got {self.attention_window}")
+        return self
+
 
 class FinetuneDataConfig(StrictModel):
-    """A labelled protein data set for fine-tuning."""
+    """A labelled protein data set for fine-tuning (loaders in ``seqlab.protein.tasks``).
+
+    ``kind``: ``localization`` (p-scldata, no files needed), ``shs27k`` (pair binding from a STRING
+    actions file + sequence dictionary), ``tcr`` (CDR3-beta / epitope binding from the MIRA TSV) or
+    ``table`` (a user's TSV: sequence[, sequence_b], label[, split]).
+    """
 
     kind: Literal["localization", "shs27k", "tcr", "table"] = "localization"
     path: Path | None = Field(None, description="Data file (SHS27k actions, MIRA TSV, or a labelled table).")
     sequences: Path | None = Field(None, description="Sequence dictionary for pair data.")
     max_tokens: int = Field(512, gt=0)
     max_examples: int | None = Field(None, gt=0, description="Subsample for quick runs (seeded).")
+    val_fraction: float = Field(
+        0.1, ge=0, lt=1, description="Share of proteins (shs27k), CDR3s (tcr) or rows (table without split)."
+    )
+    test_fraction: float = Field(0.1, ge=0, lt=1, description="As val_fraction, for the test split.")
+    negative_ratio: float = Field(1.0, gt=0, description="shs27k/tcr: negatives per positive, in every split.")
+    score_threshold: int = Field(0, ge=0, le=1000, description="shs27k: positives need a score >= this.")
+    compound_labels: Literal["keep", "drop", "other"] = Field(
+        "keep", description="localization: keep labels like 'Cytoplasm;Nucleus' as classes, drop them, or map to Other."
+    )
+    min_class_count: int = Field(
+        0, ge=0, description="localization/table: classes with fewer training examples become 'Other'."
+    )
+
+    @model_validator(mode="after")
+    def _inputs_present(self) -> FinetuneDataConfig:
+        if self.kind in ("shs27k", "tcr", "table") and self.path is None:
+            raise ValueError(f"data.kind={self.kind!r} needs data.path")
+        if self.kind == "shs27k" and self.sequences is None:
+            raise ValueError("data.kind='shs27k' needs data.sequences (the sequence dictionary)")
+        if self.val_fraction + self.test_fraction >= 1:
+            raise ValueError("data.val_fraction + data.test_fraction must be below 1")
+        return self
 
 
 class FinetuneConfig(StrictModel):
@@ -119,8 +198,10 @@ class FinetuneConfig(StrictModel):
     seed: int = 0
     name: str = "finetune"
     pretrained: Path | None = Field(None, description="save_pretrained folder; None = from scratch.")
-    tokenizer: Path | None = None
+    tokenizer: Path | None = Field(None, description="Tokenizer folder (default: the pretrained folder).")
     model: MlmModelConfig = Field(default_factory=MlmModelConfig, description="Sizes when from scratch.")
     data: FinetuneDataConfig = Field(default_factory=FinetuneDataConfig)
-    freeze_encoder: bool = False
+    freeze_encoder: bool = Field(False, description="Train only the classification head.")
+    monitor: Literal["val_macro_f1", "val_loss"] = "val_macro_f1"
+    patience: int | None = Field(5, ge=1, description="Early stopping after this many validations without gain.")
     optim: OptimConfig = Field(default_factory=lambda: OptimConfig(learning_rate=5e-5, max_steps=500))

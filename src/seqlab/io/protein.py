@@ -1,0 +1,290 @@
+"""Protein sequence files and STRING interaction files.
+
+Sequences come from a protein FASTA or a sequence dictionary (``id<TAB>sequence``, no header, as
+shipped with SHS27k/SHS148k); both may be gzip-compressed (detected from the content, not the file
+name). Every sequence is upper-cased and checked against the residue alphabet: the 20 standard
+amino acids plus ``X``. The ``unknown`` policy decides what happens to any other letter (``U``
+selenocysteine, ``O`` pyrrolysine, the ambiguity codes ``B``, ``Z``, ``J``, or anything else):
+
+* ``"map_to_x"`` (default): it becomes ``X`` (the number mapped is logged as a warning);
+* ``"reject"``: ``ValueError`` naming the file, the line, the record id and the residue.
+
+Characters that are not letters (digits, ``-`` gaps, ``.``) are always an error: they mean the file
+is an alignment or not a sequence file. A single trailing ``*`` (stop) is removed. Empty sequences,
+duplicate ids and records without an id are errors naming the file and line.
+
+STRING files (``protein.links``, ``protein.links.detailed``, ``protein.links.full``: space-separated
+with a ``protein1 protein2 ... combined_score`` header; ``protein.actions``: tab-separated with an
+``item_id_a item_id_b mode action is_directional a_is_acting score`` header) are recognised from
+their header and read into one table: ``protein1, protein2, combined_score`` (+ ``mode`` for
+actions files). Rows are kept as they are (both orders, several modes per pair); the corpus builder
+(``seqlab.protein.corpus``) makes unordered pairs.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Literal
+
+import pandas as pd
+
+__all__ = [
+    "ALPHABET",
+    "STANDARD_RESIDUES",
+    "UnknownPolicy",
+    "clean_sequence",
+    "read_protein_fasta",
+    "read_sequence_dict",
+    "read_sequences",
+    "read_string_links",
+]
+
+log = logging.getLogger(__name__)
+
+STANDARD_RESIDUES = "ACDEFGHIKLMNPQRSTVWY"
+"""The 20 standard amino acids."""
+ALPHABET = STANDARD_RESIDUES + "X"
+"""Letters kept as they are: the 20 standard amino acids and ``X`` (unknown)."""
+
+UnknownPolicy = Literal["map_to_x", "reject"]
+
+_ALLOWED = frozenset(ALPHABET)
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _is_gzip(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(2) == _GZIP_MAGIC
+
+
+@contextmanager
+def _open_text(path: Path) -> Iterator[IO[str]]:
+    """Open a plain or gzip-compressed text file (decided from the first two bytes)."""
+    if not path.is_file():
+        raise FileNotFoundError(f"file not found: {path}")
+    if _is_gzip(path):
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            yield handle
+    else:
+        with open(path, encoding="utf-8") as handle:
+            yield handle
+
+
+def _first_line(path: Path) -> str:
+    """The first non-empty line of a file (empty string when there is none)."""
+    with _open_text(path) as handle:
+        for line in handle:
+            if line.strip():
+                return line.rstrip("\r\n")
+    return ""
+
+
+def clean_sequence(
+    raw: str,
+    *,
+    unknown: UnknownPolicy = "map_to_x",
+    source: str = "<sequence>",
+    line: int | None = None,
+    seq_id: str | None = None,
+) -> tuple[str, int]:
+    """Upper-case and validate one sequence; return ``(sequence, number of residues mapped to X)``.
+
+    Args:
+        raw: residues; whitespace is removed, a single trailing ``*`` (stop) is dropped.
+        unknown: policy for letters outside ``ALPHABET`` (see the module docstring).
+        source: file (or other origin) of the sequence, for error messages.
+        line: line number in ``source``, for error messages.
+        seq_id: record id, for error messages.
+
+    Raises:
+        ValueError: the sequence is empty, holds a non-letter, or (``unknown="reject"``) a letter
+            outside ``ALPHABET``; the message names the source, line, id and residue.
+    """
+    if unknown not in ("map_to_x", "reject"):
+        raise ValueError(f"unknown residue policy {unknown!r}; use 'map_to_x' or 'reject'")
+    where = f"{source}" + (f", line {line}" if line is not None else "") + (f", id {seq_id!r}" if seq_id else "")
+    seq = "".join(raw.split()).upper()
+    if seq.endswith("*"):
+        seq = seq[:-1]
+    if not seq:
+        raise ValueError(f"{where}: empty sequence")
+    if _ALLOWED.issuperset(seq):
+        return seq, 0
+    out = []
+    mapped = 0
+    for pos, residue in enumerate(seq, start=1):
+        if residue in _ALLOWED:
+            out.append(residue)
+        elif residue.isalpha() and residue.isascii() and unknown == "map_to_x":
+            out.append("X")
+            mapped += 1
+        else:
+            kind = "non-standard residue" if residue.isalpha() else "character that is not a residue"
+            hint = " (use unknown='map_to_x' to map it to X)" if residue.isalpha() else ""
+            raise ValueError(f"{where}: {kind} {residue!r} at position {pos}{hint}")
+    return "".join(out), mapped
+
+
+def _warn_mapped(path: Path, mapped: int, records: int) -> None:
+    if mapped:
+        log.warning("%s: %d non-standard residues in %d sequences mapped to X", path, mapped, records)
+
+
+def read_protein_fasta(path: str | Path, unknown: UnknownPolicy = "map_to_x") -> dict[str, str]:
+    """Read a protein FASTA (plain or gzip) into ``{id: sequence}`` in file order.
+
+    The id is the header up to the first whitespace. Sequence lines may be wrapped at any width.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: a residue problem (see :func:`clean_sequence`), an empty sequence, a header
+            without an id, a duplicate id, or sequence lines before the first header; the message
+            names the file and line.
+    """
+    path = Path(path)
+    records: dict[str, str] = {}
+    mapped_total = 0
+    seq_id: str | None = None
+    header_line = 0
+    chunks: list[str] = []
+
+    def finish() -> None:
+        nonlocal mapped_total
+        if seq_id is None:
+            return
+        if not chunks:
+            raise ValueError(f"{path}, line {header_line}, id {seq_id!r}: empty sequence")
+        seq, mapped = clean_sequence(
+            "".join(chunks), unknown=unknown, source=str(path), line=header_line, seq_id=seq_id
+        )
+        records[seq_id] = seq
+        mapped_total += mapped
+
+    with _open_text(path) as handle:
+        for number, text in enumerate(handle, start=1):
+            text = text.strip()
+            if not text:
+                continue
+            if text.startswith(">"):
+                finish()
+                fields = text[1:].split()
+                if not fields:
+                    raise ValueError(f"{path}, line {number}: FASTA header without an id")
+                seq_id, header_line, chunks = fields[0], number, []
+                if seq_id in records:
+                    raise ValueError(f"{path}, line {number}: duplicate id {seq_id!r}")
+            elif seq_id is None:
+                raise ValueError(f"{path}, line {number}: sequence before the first '>' header (not a FASTA file?)")
+            else:
+                # Validate line by line so that errors name the line of the bad residue.
+                clean_sequence(text, unknown=unknown, source=str(path), line=number, seq_id=seq_id)
+                chunks.append(text)
+        finish()
+    _warn_mapped(path, mapped_total, len(records))
+    return records
+
+
+def read_sequence_dict(path: str | Path, unknown: UnknownPolicy = "map_to_x") -> dict[str, str]:
+    """Read a sequence dictionary TSV (``id<TAB>sequence`` per line, no header; plain or gzip).
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: a line without exactly two tab-separated fields, an empty id or sequence, a
+            duplicate id, or a residue problem; the message names the file and line.
+    """
+    path = Path(path)
+    records: dict[str, str] = {}
+    mapped_total = 0
+    with _open_text(path) as handle:
+        for number, text in enumerate(handle, start=1):
+            text = text.rstrip("\r\n")
+            if not text.strip():
+                continue
+            fields = text.split("\t")
+            if len(fields) != 2:
+                raise ValueError(
+                    f"{path}, line {number}: expected 'id<TAB>sequence' (2 fields), found {len(fields)} field(s)"
+                )
+            seq_id = fields[0].strip()
+            if not seq_id:
+                raise ValueError(f"{path}, line {number}: empty id")
+            if seq_id in records:
+                raise ValueError(f"{path}, line {number}: duplicate id {seq_id!r}")
+            seq, mapped = clean_sequence(fields[1], unknown=unknown, source=str(path), line=number, seq_id=seq_id)
+            records[seq_id] = seq
+            mapped_total += mapped
+    _warn_mapped(path, mapped_total, len(records))
+    return records
+
+
+def read_sequences(path: str | Path, unknown: UnknownPolicy = "map_to_x") -> dict[str, str]:
+    """Read a FASTA or a sequence dictionary, chosen from the content (first line starts with ``>``)."""
+    path = Path(path)
+    if _first_line(path).startswith(">"):
+        return read_protein_fasta(path, unknown=unknown)
+    return read_sequence_dict(path, unknown=unknown)
+
+
+_LINKS_COLUMNS = ("protein1", "protein2", "combined_score")
+_ACTIONS_COLUMNS = ("item_id_a", "item_id_b", "mode", "score")
+
+
+def read_string_links(path: str | Path) -> pd.DataFrame:
+    """Read a STRING links, links.detailed/full or actions file (plain or gzip), recognised from its header.
+
+    Returns:
+        DataFrame with columns ``protein1`` (str), ``protein2`` (str), ``combined_score`` (int64),
+        plus ``mode`` (str) for actions files; one row per file row.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: the header is neither format, or a row lacks an id or an integer score (the
+            message names the file and line).
+    """
+    path = Path(path)
+    header = _first_line(path)
+    names = header.split()
+    compression = "gzip" if _is_gzip(path) else None
+    if all(c in names for c in _ACTIONS_COLUMNS):
+        frame = pd.read_csv(
+            path,
+            sep="\t",
+            usecols=list(_ACTIONS_COLUMNS),
+            dtype=str,
+            compression=compression,
+            keep_default_na=False,
+            na_values=[""],
+        )
+        frame = frame.rename(columns={"item_id_a": "protein1", "item_id_b": "protein2", "score": "combined_score"})
+        columns = [*_LINKS_COLUMNS, "mode"]
+    elif all(c in names for c in _LINKS_COLUMNS):
+        frame = pd.read_csv(
+            path,
+            sep=r"\s+",
+            usecols=list(_LINKS_COLUMNS),
+            dtype=str,
+            compression=compression,
+            keep_default_na=False,
+            na_values=[""],
+        )
+        columns = list(_LINKS_COLUMNS)
+    else:
+        raise ValueError(
+            f"{path}: unrecognised STRING header {header[:120]!r}; expected 'protein1 protein2 ... combined_score'"
+            " (protein.links, links.detailed) or 'item_id_a item_id_b mode ... score' (protein.actions)"
+        )
+    frame = frame[columns]
+    missing = frame[["protein1", "protein2"]].isna().any(axis=1)
+    if missing.any():
+        raise ValueError(f"{path}, line {int(missing.to_numpy().argmax()) + 2}: missing protein id")
+    scores = pd.to_numeric(frame["combined_score"], errors="coerce")
+    bad = scores.isna() | (scores != scores.round())
+    if bad.any():
+        row = int(bad.to_numpy().argmax())
+        raise ValueError(f"{path}, line {row + 2}: score {frame['combined_score'].iloc[row]!r} is not an integer")
+    frame["combined_score"] = scores.astype("int64")
+    return frame.reset_index(drop=True)
