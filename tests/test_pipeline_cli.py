@@ -138,6 +138,26 @@ def test_audit_command_prints_findings(simulated, tmp_path):
 
 
 def test_every_command_has_help():
-    for command in (["train"], ["evaluate"], ["predict"], ["variant-effect"], ["audit"], ["demo", "dna"]):
+    for command in (["train"], ["evaluate"], ["predict"], ["variant-effect"], ["audit"], ["report"], ["demo", "dna"]):
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0 and "Usage" in result.output, command
+
+
+def test_report_summarises_runs_as_mean_and_sd(trained, tmp_path):
+    metrics = json.loads((trained / "metrics.json").read_text())
+    out = tmp_path / "summary.tsv"
+    result = runner.invoke(app, ["report", str(trained), str(trained), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = pd.read_csv(out, sep="\t").set_index("task")
+    assert summary.loc["CTCF", "n_runs"] == 2
+    assert summary.loc["CTCF", "auroc_mean"] == pytest.approx(metrics["test"]["per_task"]["CTCF"]["auroc"], abs=1e-6)
+    assert summary.loc["CTCF", "auroc_sd"] == pytest.approx(0.0)
+    assert summary.loc["mean", "aupr_mean"] == pytest.approx(metrics["test"]["aupr"], abs=1e-6)
+
+
+def test_last_checkpoint_is_the_latest_epoch_not_the_best(trained):
+    import torch
+
+    last = torch.load(trained / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    metrics = json.loads((trained / "metrics.json").read_text())
+    assert last["epoch"] == metrics["epochs"] - 1  # saved after the final epoch's validation

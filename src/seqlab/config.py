@@ -8,7 +8,7 @@ relative paths against the config file's folder (or an explicit ``data_dir``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -30,6 +30,8 @@ __all__ = [
     "TilingConfig",
     "TrainConfig",
     "apply_overrides",
+    "config_reference",
+    "dump_config",
     "load_config",
     "resolve_paths",
 ]
@@ -338,3 +340,45 @@ def load_config(
 def dump_config(config: BaseModel) -> str:
     """Render a config as YAML (paths as strings) for the run folder."""
     return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+
+
+def _type_name(annotation: Any) -> str:
+    text = getattr(annotation, "__name__", None) if isinstance(annotation, type) else None
+    text = text or str(annotation)
+    for noise in ("typing.", "pathlib.", "seqlab.config.", "seqlab.protein.config.", "NoneType"):
+        text = text.replace(noise, "None" if noise == "NoneType" else "")
+    return text.replace("|", "or").replace("  ", " ")
+
+
+def config_reference(model_cls: type[BaseModel], prefix: str = "") -> str:
+    """Markdown tables of every key of ``model_cls`` and its sections: type, default, description."""
+    rows: list[str] = []
+    sections: list[tuple[str, type[BaseModel]]] = []
+    for name, field in model_cls.model_fields.items():
+        key = f"{prefix}{name}"
+        annotation = field.annotation
+        nested = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+        if nested is not None:
+            sections.append((key, nested))
+            continue
+        if field.discriminator:
+            members = get_args(annotation)
+            names = ", ".join(f"`{m.model_fields[field.discriminator].default}`" for m in members)
+            rows.append(f"| `{key}.{field.discriminator}` | one of {names} | | picks one section below |")
+            sections.extend((key, member) for member in members)
+            continue
+        default = "required" if field.is_required() else field.get_default(call_default_factory=True)
+        if isinstance(default, BaseModel):
+            default = default.model_dump(mode="json")
+        description = (field.description or "").replace("|", "\\|")
+        rows.append(f"| `{key}` | {_type_name(annotation)} | `{default}` | {description} |")
+    doc = (model_cls.__doc__ or "").strip().splitlines()[0]
+    title = prefix.rstrip(".") or model_cls.__name__
+    if "arch" in model_cls.model_fields:
+        title = f"{title}` with `arch: {model_cls.model_fields['arch'].default}"
+    parts = [f"### `{title}`\n\n{doc}\n"]
+    if rows:
+        parts.append("| key | type | default | meaning |\n|---|---|---|---|\n" + "\n".join(rows) + "\n")
+    for key, nested in sections:
+        parts.append(config_reference(nested, f"{key}."))
+    return "\n".join(parts)

@@ -18,13 +18,6 @@ from seqlab.protein.tokenizer import build_residue_tokenizer, save_tokenizer
 AA = "ACDEFGHIKLMNPQRSTVWY"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory):

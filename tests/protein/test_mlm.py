@@ -10,13 +10,6 @@ TOKENIZER = build_residue_tokenizer()
 SPECIAL_IDS = torch.tensor(TOKENIZER.all_special_ids)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def _examples():
     # Lengths 3..40 residues (+2 specials), and one pair with its 4 specials.

@@ -20,15 +20,6 @@ AA = "ACDEFGHIKLMNPQRSTVWY"
 MOTIFS = ["MKVLAAG", "GHHHKK", "PPLLSSE", "WWYYRR"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # Tiny models on a shared 2-core machine: more threads only contend.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _corpus(seed=0):
     rng = random.Random(seed)
     ids = [f"P{i:03d}" for i in range(60)]

@@ -57,11 +57,3 @@ def motifs() -> SimpleNamespace:
     """The tiny model config, its data parameters and the loader factory."""
     return SimpleNamespace(config=TINY, data_params=DATA_PARAMS, loaders=loaders, length=LENGTH)
 
-
-@pytest.fixture(scope="session", autouse=True)
-def _one_thread():
-    """Tiny models train far faster on one thread than on a shared, busy CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)

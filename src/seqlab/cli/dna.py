@@ -139,6 +139,30 @@ def variant_effect_command(
     console.print(table)
 
 
+def report_command(
+    runs: Annotated[list[Path], typer.Argument(help="Run folders (e.g. one per seed).", show_default=False)],
+    split: Annotated[str, typer.Option(help="Split to summarise: 'test' or 'val'.")] = "test",
+    out: Annotated[Path | None, typer.Option(help="Also write the summary as TSV.")] = None,
+) -> None:
+    """Summarise several runs (e.g. seeds): per-task AUROC and AUPR as mean +/- sd."""
+    from seqlab import pipeline
+    from seqlab.evaluation.predict import write_tsv
+
+    with user_errors():
+        summary = pipeline.summarize_runs(list(runs), split=split)
+        if out is not None:
+            write_tsv(summary, out)
+    table = Table(title=f"{split} metrics over {len(runs)} run(s)")
+    for column in ("task", "runs", "AUROC", "AUPR", "wall time (s)"):
+        table.add_column(column, justify="left" if column == "task" else "right")
+    for row in summary.itertuples():
+        table.add_row(
+            row.task, str(row.n_runs), f"{row.auroc_mean:.4f} +/- {row.auroc_sd:.4f}",
+            f"{row.aupr_mean:.4f} +/- {row.aupr_sd:.4f}", f"{row.wall_time_s_mean:.0f}",
+        )  # fmt: skip
+    console.print(table)
+
+
 def register(app: typer.Typer) -> None:
     """Add the DNA commands to ``app``."""
     app.command("audit")(audit_command)
@@ -146,3 +170,4 @@ def register(app: typer.Typer) -> None:
     app.command("evaluate")(evaluate_command)
     app.command("predict")(predict_command)
     app.command("variant-effect")(variant_effect_command)
+    app.command("report")(report_command)

@@ -29,6 +29,7 @@ __all__ = [
     "MlmCollator",
     "MlmModule",
     "build_mlm_model",
+    "roberta_config",
     "evaluate_mlm",
     "model_sizes",
     "warmup_steps",
@@ -63,13 +64,13 @@ def model_sizes(config: MlmModelConfig) -> dict[str, int]:
     return sizes
 
 
-def build_mlm_model(config: MlmModelConfig, tokenizer: PreTrainedTokenizerFast) -> RobertaForMaskedLM:
-    """A randomly initialised ``RobertaForMaskedLM`` sized by ``config``, matching ``tokenizer``.
+def roberta_config(config: MlmModelConfig, tokenizer: PreTrainedTokenizerFast) -> RobertaConfig:
+    """The ``RobertaConfig`` sized by ``config`` and matching ``tokenizer`` (no weights are made).
 
     The vocabulary is ``len(tokenizer)``; pad/bos/eos ids come from the tokenizer; one token type.
     Inputs may be up to ``config.max_position_embeddings - POSITION_OFFSET`` tokens long.
     """
-    roberta = RobertaConfig(
+    return RobertaConfig(
         vocab_size=len(tokenizer),
         max_position_embeddings=config.max_position_embeddings,
         type_vocab_size=1,
@@ -81,7 +82,11 @@ def build_mlm_model(config: MlmModelConfig, tokenizer: PreTrainedTokenizerFast) 
         layer_norm_eps=1e-5,
         **model_sizes(config),
     )
-    return RobertaForMaskedLM(roberta)
+
+
+def build_mlm_model(config: MlmModelConfig, tokenizer: PreTrainedTokenizerFast) -> RobertaForMaskedLM:
+    """A randomly initialised ``RobertaForMaskedLM`` of :func:`roberta_config`."""
+    return RobertaForMaskedLM(roberta_config(config, tokenizer))
 
 
 class MlmCollator:

@@ -106,13 +106,22 @@ def build_trainer(
         monitor=monitor,
         mode=mode,
         save_top_k=1,
-        save_last=True,
         enable_version_counter=False,
+        save_on_train_epoch_end=False,
     )
-    best.CHECKPOINT_NAME_LAST = "last"
-    callbacks: list[Callback] = [best]
+    # Lightning's save_last rewrites last.ckpt only when the best improves; --resume needs the latest
+    # state, so a second callback without a monitor keeps one file, rewritten after every validation.
+    latest = ModelCheckpoint(
+        dirpath=run.checkpoints,
+        filename="last",
+        monitor=None,
+        save_top_k=1,
+        enable_version_counter=False,
+        save_on_train_epoch_end=False,
+    )
+    callbacks: list[Callback] = [best, latest]
     if patience is not None:
-        callbacks.append(EarlyStopping(monitor=monitor, mode=mode, patience=patience))
+        callbacks.append(EarlyStopping(monitor=monitor, mode=mode, patience=patience, check_on_train_epoch_end=False))
     if progress_bar:
         callbacks.append(RichProgressBar(leave=True))
     callbacks.extend(extra_callbacks or [])
