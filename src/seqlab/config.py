@@ -63,10 +63,10 @@ class NegativesConfig(StrictModel):
 class TilingConfig(StrictModel):
     """Genome tiling: fixed bins with a stride, labelled by overlap with each task's peaks."""
 
-    bin_size: int = Field(200, gt=0)
-    stride: int = Field(200, gt=0)
+    bin_size: int = Field(200, gt=0, description="Bin length in bp (labels come from the bin).")
+    stride: int = Field(200, gt=0, description="Distance between bin starts in bp.")
     chroms: list[str] | None = Field(None, description="Chromosomes to tile (default: all in the genome).")
-    max_n_fraction: float = Field(0.01, ge=0, le=1)
+    max_n_fraction: float = Field(0.01, ge=0, le=1, description="Drop bins with more N than this.")
 
 
 class SequenceSetConfig(StrictModel):
@@ -81,8 +81,10 @@ class SequenceSetConfig(StrictModel):
 class SplitConfig(StrictModel):
     """Chromosome-level split: never random over windows."""
 
-    test_chroms: list[str] = Field(default_factory=lambda: ["chr8", "chr9"])
-    val_chroms: list[str] = Field(default_factory=lambda: ["chr7"])
+    test_chroms: list[str] = Field(default_factory=lambda: ["chr8", "chr9"], description="Test chromosomes.")
+    val_chroms: list[str] = Field(
+        default_factory=lambda: ["chr7"], description="Validation chromosomes (early stopping, checkpoint choice)."
+    )
     exclude_chroms: list[str] = Field(default_factory=list, description="Chromosomes dropped entirely.")
 
 
@@ -96,12 +98,16 @@ class AugmentConfig(StrictModel):
 class DataConfig(StrictModel):
     """Where examples come from and how they become tensors."""
 
-    mode: Literal["peaks", "tiling", "sequences"] = "peaks"
+    mode: Literal["peaks", "tiling", "sequences"] = Field(
+        "peaks", description="peaks: windows on peaks + sampled negatives; tiling: genome bins; sequences: FASTA sets."
+    )
     genome: Path | None = Field(None, description="Genome FASTA (plain or bgzip with .fai/.gzi).")
     genome_name: str = Field("genome", description="Name of the genome, recorded on every example.")
     tasks: Path | None = Field(None, description="Task table TSV: task, peaks and metadata columns.")
-    sequences: list[SequenceSetConfig] = Field(default_factory=list)
-    window_length: int = Field(200, gt=0)
+    sequences: list[SequenceSetConfig] = Field(
+        default_factory=list, description="Ready-made FASTA sets with labels (mode sequences): [{fasta, labels}]."
+    )
+    window_length: int = Field(200, gt=0, description="Window (model input) length in bp.")
     center: Literal["summit", "center"] = Field(
         "summit", description="Centre windows on the narrowPeak summit (column 10) or interval centre."
     )
@@ -110,11 +116,13 @@ class DataConfig(StrictModel):
     negatives: NegativesConfig = Field(default_factory=NegativesConfig)
     tiling: TilingConfig = Field(default_factory=TilingConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)
-    encoding: Literal["onehot", "dinucleotide"] = "onehot"
+    encoding: Literal["onehot", "dinucleotide"] = Field(
+        "onehot", description="onehot: 4 channels (N = zeros); dinucleotide: 16 channels."
+    )
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
     deduplicate: bool = Field(True, description="Drop duplicate windows (same genome, chrom, start, end).")
-    batch_size: int = Field(128, gt=0)
-    num_workers: int = Field(0, ge=0)
+    batch_size: int = Field(128, gt=0, description="Windows per batch.")
+    num_workers: int = Field(0, ge=0, description="DataLoader worker processes (each opens the genome itself).")
 
     @model_validator(mode="after")
     def _inputs_present(self) -> DataConfig:
@@ -146,10 +154,10 @@ class DeepBindConfig(StrictModel):
     preset: Literal["default", "small27k"] | None = Field(
         None, description="Named sizes (DEEPBIND_PRESETS); explicit keys override them."
     )
-    filters: int = Field(64, gt=0)
-    kernel_size: int = Field(24, gt=0)
+    filters: int = Field(64, gt=0, description="Convolution filters (motif detectors).")
+    kernel_size: int = Field(24, gt=0, description="Filter width in bp.")
     hidden: int = Field(32, ge=0, description="Dense units after pooling (0: linear head on pooled).")
-    dropout: float = Field(0.1, ge=0, lt=1)
+    dropout: float = Field(0.1, ge=0, lt=1, description="Dropout before the head.")
 
     @model_validator(mode="before")
     @classmethod
@@ -163,11 +171,13 @@ class DeepSEAConfig(StrictModel):
     """DeepSEA: three convolutions (320/480/960, width 8) with max-pooling and dropout, dense 925."""
 
     arch: Literal["deepsea"] = "deepsea"
-    channels: list[int] = Field(default_factory=lambda: [320, 480, 960])
-    kernel_size: int = Field(8, gt=0)
-    pool_size: int = Field(4, gt=0)
-    dropout: list[float] = Field(default_factory=lambda: [0.2, 0.2, 0.5])
-    hidden: int = Field(925, gt=0)
+    channels: list[int] = Field(default_factory=lambda: [320, 480, 960], description="Filters of each convolution.")
+    kernel_size: int = Field(8, gt=0, description="Width of every convolution.")
+    pool_size: int = Field(4, gt=0, description="Max-pooling after the first two convolutions.")
+    dropout: list[float] = Field(
+        default_factory=lambda: [0.2, 0.2, 0.5], description="Dropout after each convolution (one per layer)."
+    )
+    hidden: int = Field(925, gt=0, description="Dense units (the features).")
 
     @model_validator(mode="after")
     def _one_dropout_per_layer(self) -> DeepSEAConfig:
@@ -183,16 +193,16 @@ class BasenjiConfig(StrictModel):
     """Basenji-like dilated residual CNN: stem, pooling tower, dilated residual blocks, crop, pointwise."""
 
     arch: Literal["basenji"] = "basenji"
-    stem_channels: int = Field(64, gt=0)
-    stem_kernel: int = Field(15, gt=0)
-    tower_channels: list[int] = Field(default_factory=lambda: [64, 96])
-    tower_kernel: int = Field(5, gt=0)
-    pool_size: int = Field(2, gt=0)
-    dilated_blocks: int = Field(4, ge=0)
-    dilation_rate: float = Field(1.5, ge=1)
+    stem_channels: int = Field(64, gt=0, description="Filters of the stem convolution.")
+    stem_kernel: int = Field(15, gt=0, description="Width of the stem convolution.")
+    tower_channels: list[int] = Field(default_factory=lambda: [64, 96], description="Channels of each tower block.")
+    tower_kernel: int = Field(5, gt=0, description="Width of the tower convolutions.")
+    pool_size: int = Field(2, gt=0, description="Max-pooling after the stem and each tower block.")
+    dilated_blocks: int = Field(4, ge=0, description="Dilated residual blocks.")
+    dilation_rate: float = Field(1.5, ge=1, description="Growth of the dilation from block to block.")
     crop: int = Field(0, ge=0, description="Positions cropped from each end before pooling.")
     features: int = Field(128, gt=0, description="Channels of the final pointwise layer.")
-    dropout: float = Field(0.1, ge=0, lt=1)
+    dropout: float = Field(0.1, ge=0, lt=1, description="Dropout in the residual blocks.")
 
 
 ModelConfig = Annotated[DeepBindConfig | DeepSEAConfig | BasenjiConfig, Field(discriminator="arch")]
@@ -204,28 +214,32 @@ ModelConfig = Annotated[DeepBindConfig | DeepSEAConfig | BasenjiConfig, Field(di
 class TrainConfig(StrictModel):
     """Optimisation, stopping, hardware."""
 
-    max_epochs: int = Field(20, gt=0)
-    learning_rate: float = Field(1e-3, gt=0)
-    weight_decay: float = Field(1e-2, ge=0)
+    max_epochs: int = Field(20, gt=0, description="Epochs at most (early stopping may end sooner).")
+    learning_rate: float = Field(1e-3, gt=0, description="AdamW learning rate.")
+    weight_decay: float = Field(1e-2, ge=0, description="AdamW weight decay.")
     pos_weight: float | None = Field(
         None, gt=0, description="BCE weight on positives; None = 1, 'auto' not supported: set a number."
     )
     patience: int = Field(5, ge=1, description="Early-stopping patience in epochs on the monitored metric.")
-    monitor: Literal["val_auroc", "val_aupr", "val_loss"] = "val_auroc"
+    monitor: Literal["val_auroc", "val_aupr", "val_loss"] = Field(
+        "val_auroc", description="Validation metric for early stopping and the best checkpoint."
+    )
     accelerator: str = Field("auto", description="'auto' uses a GPU when one is present.")
-    devices: int | str = "auto"
+    devices: int | str = Field("auto", description="Number of devices, or 'auto'.")
     strategy: str = Field("auto", description="Lightning strategy, e.g. 'ddp' for several GPUs.")
     precision: str = Field("auto", description="'auto': bf16-mixed on a GPU with bf16, else 32-true.")
-    gradient_clip: float | None = Field(None, gt=0)
-    limit_train_batches: int | float | None = None
-    progress_bar: bool = True
+    gradient_clip: float | None = Field(None, gt=0, description="Clip gradients to this norm.")
+    limit_train_batches: int | float | None = Field(
+        None, description="Train on this many batches (or this fraction) per epoch; for quick runs."
+    )
+    progress_bar: bool = Field(True, description="Rich progress bar.")
 
 
 class DnaRunConfig(StrictModel):
     """A supervised DNA run: data, model, training; the run folder gets the resolved copy."""
 
-    seed: int = 0
-    name: str = "run"
+    seed: int = Field(0, description="Seeds sampling, shuffling, augmentation and initialisation.")
+    name: str = Field("run", description="Run name (the default run folder is runs/<name>).")
     data: DataConfig
     model: ModelConfig = Field(default_factory=DeepBindConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)

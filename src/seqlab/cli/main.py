@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from seqlab.cli import demo, dna, protein_finetune, protein_pretrain
+from seqlab.cli import demo, dna, protein_finetune, protein_pretrain, reference
 
 app = typer.Typer(
     name="seqlab",
@@ -20,6 +20,7 @@ protein_app = typer.Typer(
 )
 
 dna.register(app)
+reference.register(app)
 demo.register(demo_app)
 protein_pretrain.register(protein_app)
 protein_finetune.register(protein_app, top_level=app)

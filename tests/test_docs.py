@@ -1,0 +1,18 @@
+from pathlib import Path
+
+from seqlab.cli.reference import render_reference
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_configuration_reference_is_up_to_date():
+    # Regenerate with: seqlab config-reference > docs/configuration.md
+    assert (REPO / "docs" / "configuration.md").read_text() == render_reference()
+
+
+def test_reference_lists_every_dna_section_and_model():
+    text = render_reference(["dna"])
+    for key in ("`data.negatives.ratio`", "`data.split.test_chroms`", "`train.monitor`", "`model.arch`"):
+        assert key in text
+    for arch in ("arch: deepbind", "arch: deepsea", "arch: basenji"):
+        assert arch in text
