@@ -1,51 +1,17 @@
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import torch
-from torch import nn
 
 from seqlab.data.encoding import encode_batch
 from seqlab.evaluation.predict import predict_fasta, predict_regions, strand_logits, write_predictions
 from seqlab.io.genome import Genome
-from seqlab.models.heads import MultiTaskLinearHead
-from seqlab.models.model import SequenceModel
+from tests.evaluation.toy import CHR1, PARAMS, WEIGHTS, sigmoid, toy_model
 
-CHR1 = "GATTACAGATtacaccggTTAACCGGTTAAGCGCATATGC"
 CHR2 = "TTTTTAAAAACCCCCGGGGG"
-WEIGHTS = [(0.5, -1.0), (-0.25, 2.0)]  # per task: logit = w * (number of A) + b
-PARAMS = {"tasks": ["up", "down"], "window_length": 10, "encoding": "onehot", "genome_name": "toy"}
-
-
-class CountA(nn.Module):
-    """Trunk whose single feature is the number of A in the window (N counts as nothing)."""
-
-    out_features = 1
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv = nn.Conv1d(4, 1, kernel_size=1, bias=False)
-        with torch.no_grad():
-            self.conv.weight.copy_(torch.tensor([1.0, 0.0, 0.0, 0.0]).view(1, 4, 1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(x).sum(dim=-1)
-
-
-def toy_model() -> SequenceModel:
-    head = MultiTaskLinearHead(1, 2)
-    with torch.no_grad():
-        head.linear.weight.copy_(torch.tensor([[w] for w, _ in WEIGHTS]))
-        head.linear.bias.copy_(torch.tensor([b for _, b in WEIGHTS]))
-    return SequenceModel(CountA(), head)
-
-
-def sigmoid(v: float) -> float:
-    return 1.0 / (1.0 + math.exp(-v))
 
 
 def expected(window: str) -> list[float]:
