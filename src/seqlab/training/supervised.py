@@ -22,5 +22,5 @@ class SupervisedModule(SeqLabModule):
         """Loss of a batch: x float32 (B, C, L), y float32 (B, T) in [0, 1], weight float32 (B, T)."""
         logits = self.model(batch["x"])
         loss = weighted_bce_with_logits(logits, batch["y"], batch["weight"], self.hparams["pos_weight"])
-        self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(logits))
+        self.log_train_loss(loss, batch_size=len(logits))
         return loss
