@@ -434,6 +434,7 @@ def main(argv: list[str] | None = None) -> None:
         RUNNERS[side](setup, min(args.steps, args.skip + 2), args.seed)
     rates: dict[str, list[float]] = {side: [] for side in SIDES}
     e2e: dict[str, list[float]] = {side: [] for side in SIDES}
+    step_times: dict[str, list[float]] = {side: [] for side in SIDES}  # steady steps of all runs, pooled
     diffs: list[float] = []
     threads: set[int] = set()
     for repeat in range(args.repeats):
@@ -442,6 +443,8 @@ def main(argv: list[str] | None = None) -> None:
             run = RUNNERS[side](setup, args.steps, args.seed)
             runs[side] = run
             rates[side].append(steady_tokens / (run.step_ends[-1] - run.step_ends[args.skip - 1]))
+            ends = run.step_ends[args.skip - 1 :]
+            step_times[side] += [b - a for a, b in zip(ends, ends[1:], strict=False)]
             e2e[side].append(sum(tokens) / run.total)
             threads.add(run.threads)
         diffs.append(max_param_diff(runs["seqlab"].model, runs["HF"].model))
@@ -454,7 +457,8 @@ def main(argv: list[str] | None = None) -> None:
     print()
     print("## Tokens/s (non-padding input tokens; medians over runs [min..max])")
     print(f"steady: steps {args.skip + 1}..{args.steps}, from the end of step {args.skip} to the end of the last step;")
-    print("e2e: all steps' tokens / (trainer construction + fit()/train()). ms/step from the steady median.")
+    print("e2e: all steps' tokens / (trainer construction + fit()/train()). ms/step: from the steady median;")
+    print("median step ms: median of the single steady steps of all runs pooled (robust to short load bursts).")
     rows = []
     for side in SIDES:
         r, e = rates[side], e2e[side]
@@ -463,10 +467,11 @@ def main(argv: list[str] | None = None) -> None:
                 side,
                 f"{statistics.median(r):,.0f} [{min(r):,.0f}..{max(r):,.0f}]",
                 f"{1000 * steady_tokens / (args.steps - args.skip) / statistics.median(r):.1f}",
+                f"{1000 * statistics.median(step_times[side]):.1f}",
                 f"{statistics.median(e):,.0f} [{min(e):,.0f}..{max(e):,.0f}]",
             )
         )
-    print("\n".join(table_lines(("side", "steady tokens/s", "ms/step", "e2e tokens/s"), rows)))
+    print("\n".join(table_lines(("side", "steady tokens/s", "ms/step", "median step ms", "e2e tokens/s"), rows)))
     per_run = [s / h for s, h in zip(rates["seqlab"], rates["HF"], strict=True)]
     per_run_e2e = [s / h for s, h in zip(e2e["seqlab"], e2e["HF"], strict=True)]
     print()
@@ -476,6 +481,10 @@ def main(argv: list[str] | None = None) -> None:
         (
             "steady, median of per-repeat ratios [min..max]",
             f"{statistics.median(per_run):.3f} [{min(per_run):.3f}..{max(per_run):.3f}]",
+        ),
+        (
+            "median single-step time, HF / seqlab",
+            f"{statistics.median(step_times['HF']) / statistics.median(step_times['seqlab']):.3f}",
         ),
         ("e2e, of medians", f"{statistics.median(e2e['seqlab']) / statistics.median(e2e['HF']):.3f}"),
         (

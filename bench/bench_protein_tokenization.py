@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> None:
     for (name, mode), result in results.items():
         walls: list[float] = result["wall"]  # type: ignore[assignment]
         cpus: list[float] = result["cpu"]  # type: ignore[assignment]
-        wall = statistics.median(walls)
+        wall, cpu = statistics.median(walls), statistics.median(cpus)
         tokens = int(result["tokens"])  # type: ignore[arg-type]
         rows.append(
             (
@@ -217,14 +217,17 @@ def main(argv: list[str] | None = None) -> None:
                 f"{residues / wall / 1e6:.2f}",
                 f"{tokens / wall / 1e6:.2f}",
                 f"{tokens:,}",
-                f"{statistics.median(cpus) / wall:.2f}",
+                f"{1000 * cpu:,.0f}",
+                f"{residues / cpu / 1e6:.2f}",
+                f"{cpu / wall:.2f}",
                 f"{base / wall:.3f}",
             )
         )
     print()
     print("## Throughput (medians over interleaved passes; every pass encodes all sequences)")
-    print("ms/pass [min..max]; tokens include <s> and </s>; CPU/wall: process CPU seconds per wall second")
-    print(f"(> 1: the Rust thread pool ran in parallel); speed vs '{'BPE / ' + modes[0]}' = its time / this time.")
+    print("ms/pass [min..max]: wall time; tokens include <s> and </s>. CPU ms/pass: process CPU time (all threads;")
+    print("less sensitive to load from other jobs than wall time); M res/CPU-s: residues per CPU second; CPU/wall")
+    print(f"> 1: the Rust thread pool ran in parallel. speed vs BPE / {modes[0]}: its wall time / this wall time.")
     header = (
         "tokenizer / mode",
         "ms/pass [min..max]",
@@ -232,25 +235,39 @@ def main(argv: list[str] | None = None) -> None:
         "M residues/s",
         "M tokens/s",
         "tokens",
+        "CPU ms/pass",
+        "M res/CPU-s",
         "CPU/wall",
         f"speed vs BPE / {modes[0]}",
     )
     print("\n".join(table_lines(header, rows)))
 
-    def med(name: str, mode: str) -> float:
-        return statistics.median(results[(name, mode)]["wall"])  # type: ignore[arg-type]
+    def med(name: str, mode: str, key: str = "wall") -> float:
+        return statistics.median(results[(name, mode)][key])  # type: ignore[arg-type]
 
     print()
-    print("## Ratios (throughput of the first / the second, from the medians)")
+    print("## Ratios (throughput of the first / the second, from median wall times; CPU: from median CPU times)")
     ratio_rows = []
     pairs = (("batch", "one-at-a-time"), ("batch", "batch-1-thread"), ("encode_batch", "batch"))
     for name in tokenizers_:
         for fast, slow in pairs:
             if fast in modes and slow in modes:
-                ratio_rows.append((f"{name}: {fast} / {slow}", f"{med(name, slow) / med(name, fast):.2f}"))
+                ratio_rows.append(
+                    (
+                        f"{name}: {fast} / {slow}",
+                        f"{med(name, slow) / med(name, fast):.2f}",
+                        f"{med(name, slow, 'cpu') / med(name, fast, 'cpu'):.2f}",
+                    )
+                )
     for mode in modes:
-        ratio_rows.append((f"{mode}: BPE / residue, sequences/s", f"{med('residue', mode) / med('BPE', mode):.2f}"))
-    print("\n".join(table_lines(("comparison", "ratio"), ratio_rows)))
+        ratio_rows.append(
+            (
+                f"{mode}: BPE / residue, sequences/s",
+                f"{med('residue', mode) / med('BPE', mode):.2f}",
+                f"{med('residue', mode, 'cpu') / med('BPE', mode, 'cpu'):.2f}",
+            )
+        )
+    print("\n".join(table_lines(("comparison", "ratio (wall)", "ratio (CPU)"), ratio_rows)))
 
     print()
     print("## Compression (mean residues per token, special tokens excluded; share of inputs > 512/1024 tokens)")
