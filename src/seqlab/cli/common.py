@@ -8,13 +8,23 @@ import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
-__all__ = ["DataDirOption", "SetOption", "console", "setup_logging", "user_errors"]
+__all__ = [
+    "DataDirOption",
+    "OutDirOption",
+    "ResumeOption",
+    "SetOption",
+    "console",
+    "run_folder",
+    "setup_logging",
+    "user_errors",
+]
 
 console = Console(stderr=True)
 
@@ -22,6 +32,10 @@ SetOption = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a config key, e.g. --set train.max_epochs=3 (repeatable)."),
 ]
+OutDirOption = Annotated[
+    Path | None, typer.Option("--out", help="Run folder (default: runs/<name> of the config).")
+]
+ResumeOption = Annotated[bool, typer.Option(help="Continue the run in --out from its checkpoints/last.ckpt.")]
 DataDirOption = Annotated[
     str | None,
     typer.Option(help="Folder that relative data paths in the config resolve against (default: its folder)."),
@@ -61,3 +75,8 @@ def setup_logging(level: int = logging.INFO) -> None:
     warnings.filterwarnings("ignore", message=r".*LeafSpec.*is deprecated")
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
     warnings.filterwarnings("ignore", message=r".*smaller than the logging interval.*")
+
+
+def run_folder(out: Path | None, name: str) -> Path:
+    """The run folder: ``--out`` when given, else ``runs/<name>``."""
+    return out if out is not None else Path("runs") / name

@@ -8,7 +8,16 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from seqlab.cli.common import DataDirOption, SetOption, console, setup_logging, user_errors
+from seqlab.cli.common import (
+    DataDirOption,
+    OutDirOption,
+    ResumeOption,
+    SetOption,
+    console,
+    run_folder,
+    setup_logging,
+    user_errors,
+)
 from seqlab.config import DnaRunConfig, load_config
 
 ConfigArg = Annotated[Path, typer.Argument(help="Run config (YAML). Unknown keys are errors.", show_default=False)]
@@ -55,8 +64,8 @@ def audit_command(
 
 def train_command(
     config: ConfigArg,
-    out: Annotated[Path | None, typer.Option(help="Run folder (default: runs/<name>).")] = None,
-    resume: Annotated[bool, typer.Option(help="Continue the run in --out from checkpoints/last.ckpt.")] = False,
+    out: OutDirOption = None,
+    resume: ResumeOption = False,
     set_: SetOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -66,7 +75,7 @@ def train_command(
     setup_logging()
     with user_errors():
         run_config = _load(config, set_, data_dir)
-        result = pipeline.train(run_config, out or Path("runs") / run_config.name, resume=resume)
+        result = pipeline.train(run_config, run_folder(out, run_config.name), resume=resume)
     console.print(metrics_table(result.metrics, f"{run_config.name}: best checkpoint, both strands averaged"))
     console.print(f"run folder: {result.run_dir}")
 

@@ -8,7 +8,16 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from seqlab.cli.common import DataDirOption, SetOption, console, setup_logging, user_errors
+from seqlab.cli.common import (
+    DataDirOption,
+    OutDirOption,
+    ResumeOption,
+    SetOption,
+    console,
+    run_folder,
+    setup_logging,
+    user_errors,
+)
 
 __all__ = ["classification_table", "register"]
 
@@ -34,11 +43,9 @@ def classification_table(metrics: dict[str, Any], title: str) -> Table:
 
 def finetune(
     config_path: Annotated[Path, typer.Argument(metavar="CONFIG.yaml", help="FinetuneConfig YAML file.")],
-    out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Run folder (default: runs/<name> of the config).")
-    ] = None,
+    out_dir: OutDirOption = None,
     overrides: SetOption = None,
-    resume: Annotated[bool, typer.Option(help="Continue from the run folder's checkpoints/last.ckpt.")] = False,
+    resume: ResumeOption = False,
     data_dir: DataDirOption = None,
 ) -> None:
     """Fine-tune a pre-trained folder (or the same architecture from scratch) on a classification task."""
@@ -49,7 +56,7 @@ def finetune(
         from seqlab.protein.finetune import finetune as run_finetune
 
         config = load_config(config_path, FinetuneConfig, overrides=overrides or [], data_dir=data_dir)
-        run_dir = out_dir if out_dir is not None else Path("runs") / config.name
+        run_dir = run_folder(out_dir, config.name)
         metrics = run_finetune(config, run_dir, resume=resume)
         origin = config.pretrained or "from scratch"
         console.print(classification_table(metrics, f"{metrics['task']['name']} ({origin}), best checkpoint"))

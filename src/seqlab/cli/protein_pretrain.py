@@ -8,7 +8,16 @@ from typing import Annotated, Any, Literal
 import typer
 from rich.table import Table
 
-from seqlab.cli.common import DataDirOption, SetOption, console, setup_logging, user_errors
+from seqlab.cli.common import (
+    DataDirOption,
+    OutDirOption,
+    ResumeOption,
+    SetOption,
+    console,
+    run_folder,
+    setup_logging,
+    user_errors,
+)
 
 __all__ = ["register"]
 
@@ -132,11 +141,9 @@ def tokenizer(
 
 def pretrain(
     config_path: Annotated[Path, typer.Argument(metavar="CONFIG.yaml", help="PretrainConfig YAML file.")],
-    out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Run folder (default: runs/<name> of the config).")
-    ] = None,
+    out_dir: OutDirOption = None,
     overrides: SetOption = None,
-    resume: Annotated[bool, typer.Option(help="Continue from the run folder's checkpoints/last.ckpt.")] = False,
+    resume: ResumeOption = False,
     data_dir: DataDirOption = None,
 ) -> None:
     """Pre-train a RoBERTa (or continue a Longformer) masked LM on a pair or single corpus."""
@@ -147,7 +154,7 @@ def pretrain(
         from seqlab.protein.pretrain import pretrain as run_pretrain
 
         config = load_config(config_path, PretrainConfig, overrides=overrides or [], data_dir=data_dir)
-        run_dir = out_dir if out_dir is not None else Path("runs") / config.name
+        run_dir = run_folder(out_dir, config.name)
         metrics = run_pretrain(config, run_dir, resume=resume)
         table = Table(title=f"masked LM ({metrics['mode']}), {metrics['steps']} steps, "
                             f"{metrics['tokens_seen']:,} tokens")
