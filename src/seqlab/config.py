@@ -233,6 +233,10 @@ class TrainConfig(StrictModel):
         None, description="Train on this many batches (or this fraction) per epoch; for quick runs."
     )
     progress_bar: bool = Field(True, description="Rich progress bar.")
+    threads: int | None = Field(
+        None, gt=0, description="CPU threads of torch (None: torch's default). 1 is much faster for small "
+        "models on a machine that other jobs share.",
+    )
 
 
 class DnaRunConfig(StrictModel):

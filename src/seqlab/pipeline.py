@@ -174,6 +174,8 @@ def train(config: DnaRunConfig, out_dir: str | Path, *, resume: bool = False) ->
     ckpt_path = resume_checkpoint(run, resume)
     run.make()
     L.seed_everything(config.seed, workers=True, verbose=False)
+    if config.train.threads is not None:
+        torch.set_num_threads(config.train.threads)
     write_text(run.config, dump_config(config))
 
     table, report = prepare_examples(config)

@@ -45,6 +45,10 @@ class OptimConfig(StrictModel):
     gradient_clip: float | None = 1.0
     num_workers: int = Field(0, ge=0)
     progress_bar: bool = True
+    threads: int | None = Field(
+        None, gt=0, description="CPU threads of torch (None: torch's default). 1 is much faster for small "
+        "models on a machine that other jobs share.",
+    )
 
 
 class CorpusConfig(StrictModel):

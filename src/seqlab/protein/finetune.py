@@ -290,6 +290,8 @@ def finetune(config: FinetuneConfig, out_dir: str | Path, resume: bool = False) 
         raise ValueError(f"{run.root} already holds a run ({run.last_checkpoint}); use --resume or another folder")
     run.make()
     L.seed_everything(config.seed, workers=True, verbose=False)
+    if config.optim.threads is not None:
+        torch.set_num_threads(config.optim.threads)
     tokenizer = load_tokenizer(config.tokenizer or config.pretrained)
     task = load_task(config.data, seed=config.seed)
     for split, n in ((s, int((task.frame["split"] == s).sum())) for s in SPLITS):

@@ -186,6 +186,8 @@ def pretrain(
     ckpt = resume_checkpoint(run, resume)
     run.make()
     L.seed_everything(config.seed, verbose=False)
+    if config.optim.threads is not None:
+        torch.set_num_threads(config.optim.threads)
     write_text(run.config, dump_config(config))
 
     corpus = _corpus(config, run, resume, corpus)
