@@ -49,11 +49,11 @@ from transformers.optimization import get_linear_schedule_with_warmup
 from seqlab.config import dump_config
 from seqlab.evaluation.classification import classification_metrics, confusion_matrix, plot_confusion_matrix
 from seqlab.protein.config import FinetuneConfig, OptimConfig
-from seqlab.protein.mlm import roberta_config, warmup_steps
+from seqlab.protein.mlm import optim_trainer, roberta_config, warmup_steps
 from seqlab.protein.tasks import SPLITS, LabelledTask, load_task
 from seqlab.protein.tokenizer import load_tokenizer, save_tokenizer
 from seqlab.runs import RunPaths, atomic_open, write_json, write_text
-from seqlab.training.trainer import build_trainer, resume_checkpoint
+from seqlab.training.trainer import resume_checkpoint
 
 __all__ = [
     "ClassificationModule",
@@ -308,22 +308,13 @@ def finetune(config: FinetuneConfig, out_dir: str | Path, resume: bool = False) 
     model.train()  # from_pretrained returns eval mode, and Lightning keeps submodules' modes (dropout)
     module = ClassificationModule(model, config.optim, config.freeze_encoder)
     optim = config.optim
-    val_batches = optim.val_every_steps * optim.accumulate_grad_batches
-    trainer = build_trainer(
+    trainer = optim_trainer(
         run,
+        optim,
         monitor=config.monitor,
         mode="max" if config.monitor == "val_macro_f1" else "min",
-        max_steps=optim.max_steps,
+        train_batches=len(loaders["train"]),
         patience=config.patience,
-        accelerator=optim.accelerator,
-        devices=optim.devices,
-        strategy=optim.strategy,
-        precision=optim.precision,
-        gradient_clip=optim.gradient_clip,
-        accumulate_grad_batches=optim.accumulate_grad_batches,
-        # always a batch count (at most one epoch): checks then run after validation, also on resume
-        val_check_interval=min(val_batches, len(loaders["train"])),
-        progress_bar=optim.progress_bar,
     )
     last = resume_checkpoint(run, resume)
     state = _checkpoint(last) if last is not None else None

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import lightning as L
 import torch
@@ -22,6 +22,8 @@ from transformers import PreTrainedModel, PreTrainedTokenizerFast, RobertaConfig
 from transformers.optimization import get_linear_schedule_with_warmup
 
 from seqlab.protein.config import MlmModelConfig, OptimConfig
+from seqlab.runs import RunPaths
+from seqlab.training.trainer import build_trainer
 
 __all__ = [
     "POSITION_OFFSET",
@@ -29,6 +31,7 @@ __all__ = [
     "MlmCollator",
     "MlmModule",
     "build_mlm_model",
+    "optim_trainer",
     "roberta_config",
     "evaluate_mlm",
     "model_sizes",
@@ -239,3 +242,34 @@ class MlmModule(L.LightningModule):
         )
         scheduler = get_linear_schedule_with_warmup(optimizer, warmup_steps(self.optim), self.optim.max_steps)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+
+def optim_trainer(
+    run: RunPaths,
+    optim: OptimConfig,
+    *,
+    monitor: str,
+    mode: Literal["min", "max"],
+    train_batches: int,
+    patience: int | None = None,
+) -> L.Trainer:
+    """The Lightning trainer of a protein run (pre-training or fine-tuning) from its ``OptimConfig``.
+
+    Validation runs every ``optim.val_every_steps`` optimiser steps, given as a batch count of at most
+    one epoch (``train_batches``), so checkpoints and early stopping act after validation, also on resume.
+    """
+    return build_trainer(
+        run,
+        monitor=monitor,
+        mode=mode,
+        max_steps=optim.max_steps,
+        patience=patience,
+        accelerator=optim.accelerator,
+        devices=optim.devices,
+        strategy=optim.strategy,
+        precision=optim.precision,
+        gradient_clip=optim.gradient_clip,
+        accumulate_grad_batches=optim.accumulate_grad_batches,
+        val_check_interval=min(optim.val_every_steps * optim.accumulate_grad_batches, train_batches),
+        progress_bar=optim.progress_bar,
+    )

@@ -41,7 +41,7 @@ from transformers import AutoModelForMaskedLM, PreTrainedModel, PreTrainedTokeni
 from seqlab.config import dump_config
 from seqlab.protein.config import PretrainConfig
 from seqlab.protein.corpus import SPLITS, PairCorpus, corpus_from_config
-from seqlab.protein.mlm import POSITION_OFFSET, MlmCollator, MlmModule, build_mlm_model, evaluate_mlm
+from seqlab.protein.mlm import POSITION_OFFSET, MlmCollator, MlmModule, build_mlm_model, evaluate_mlm, optim_trainer
 from seqlab.protein.tokenizer import (
     compression_report,
     load_tokenizer,
@@ -51,7 +51,7 @@ from seqlab.protein.tokenizer import (
     write_compression_report,
 )
 from seqlab.runs import RunPaths, write_json, write_text
-from seqlab.training.trainer import build_trainer, resume_checkpoint
+from seqlab.training.trainer import resume_checkpoint
 
 __all__ = ["encode_corpus", "pretrain"]
 
@@ -218,20 +218,7 @@ def pretrain(
         if encoded[split]
     }
     module = MlmModule(model, optim, token_budget=config.token_budget)
-    trainer = build_trainer(
-        run,
-        monitor="val_loss",
-        mode="min",
-        max_steps=optim.max_steps,
-        accelerator=optim.accelerator,
-        devices=optim.devices,
-        strategy=optim.strategy,
-        precision=optim.precision,
-        gradient_clip=optim.gradient_clip,
-        accumulate_grad_batches=optim.accumulate_grad_batches,
-        val_check_interval=min(optim.val_every_steps * optim.accumulate_grad_batches, len(train_loader)),
-        progress_bar=optim.progress_bar,
-    )
+    trainer = optim_trainer(run, optim, monitor="val_loss", mode="min", train_batches=len(train_loader))
     trainer.fit(module, train_loader, DataLoader(held_out["val"], batch_size=None), ckpt_path=ckpt)
     trainer.save_checkpoint(run.last_checkpoint)
 
