@@ -29,22 +29,22 @@ __all__ = [
 class OptimConfig(StrictModel):
     """AdamW with linear warm-up and decay (RoBERTa's settings by default)."""
 
-    learning_rate: float = Field(5e-4, gt=0)
-    betas: tuple[float, float] = (0.9, 0.98)
-    eps: float = Field(1e-6, gt=0)
-    weight_decay: float = Field(0.01, ge=0)
+    learning_rate: float = Field(5e-4, gt=0, description="Peak AdamW learning rate (after warm-up).")
+    betas: tuple[float, float] = Field((0.9, 0.98), description="AdamW betas (RoBERTa: 0.9, 0.98).")
+    eps: float = Field(1e-6, gt=0, description="AdamW epsilon.")
+    weight_decay: float = Field(0.01, ge=0, description="AdamW weight decay (not on biases and LayerNorm).")
     warmup_steps: int | float = Field(0.06, ge=0, description="Steps, or a fraction of all steps if < 1.")
-    max_steps: int = Field(1000, gt=0)
-    batch_size: int = Field(16, gt=0)
-    accumulate_grad_batches: int = Field(1, gt=0)
-    val_every_steps: int = Field(200, gt=0)
-    accelerator: str = "auto"
-    devices: int | str = "auto"
-    strategy: str = "auto"
+    max_steps: int = Field(1000, gt=0, description="Optimiser steps (the schedule decays to 0 at this step).")
+    batch_size: int = Field(16, gt=0, description="Examples per batch (per device).")
+    accumulate_grad_batches: int = Field(1, gt=0, description="Batches per optimiser step.")
+    val_every_steps: int = Field(200, gt=0, description="Validate (and checkpoint) every this many optimiser steps.")
+    accelerator: str = Field("auto", description="'auto' uses a GPU when one is present.")
+    devices: int | str = Field("auto", description="Number of devices, or 'auto'.")
+    strategy: str = Field("auto", description="Lightning strategy, e.g. 'ddp' for several GPUs.")
     precision: str = Field("auto", description="'auto': bf16-mixed on a GPU with bf16, else 32-true.")
-    gradient_clip: float | None = 1.0
-    num_workers: int = Field(0, ge=0)
-    progress_bar: bool = True
+    gradient_clip: float | None = Field(1.0, description="Clip gradients to this norm (None: no clipping).")
+    num_workers: int = Field(0, ge=0, description="DataLoader worker processes.")
+    progress_bar: bool = Field(True, description="Rich progress bar.")
     threads: int | None = Field(
         None, gt=0, description="CPU threads of torch (None: torch's default). 1 is much faster for small "
         "models on a machine that other jobs share.",
@@ -69,7 +69,9 @@ class CorpusConfig(StrictModel):
         "drop", description="Inputs over max_tokens: drop them, or truncate (the longer protein of a pair first); "
         "counted either way."
     )
-    unknown_residues: Literal["map_to_x", "reject"] = "map_to_x"
+    unknown_residues: Literal["map_to_x", "reject"] = Field(
+        "map_to_x", description="Residues outside the 20 amino acids (+X): map to X, or reject naming file and line."
+    )
     missing_sequences: Literal["drop", "error"] = Field(
         "drop", description="Links naming a protein without a sequence: drop them (counted) or stop."
     )
@@ -89,9 +91,9 @@ class CorpusConfig(StrictModel):
 class TokenizerConfig(StrictModel):
     """Byte-pair-encoding tokenizer trained on protein sequences."""
 
-    vocab_size: int = Field(10_000, gt=30)
-    min_frequency: int = Field(2, ge=1)
-    model_max_length: int = Field(512, gt=0)
+    vocab_size: int = Field(10_000, gt=30, description="BPE vocabulary size, special tokens included.")
+    min_frequency: int = Field(2, ge=1, description="Minimum count of a pair for a BPE merge.")
+    model_max_length: int = Field(512, gt=0, description="Longest input in tokens the tokenizer declares.")
 
 
 class MlmModelConfig(StrictModel):
@@ -101,13 +103,13 @@ class MlmModelConfig(StrictModel):
         "tiny", description="tiny 2x64 (tests), small 4x256, base 12x768 (the paper's); set sizes override it, "
         "custom needs all four."
     )
-    hidden_size: int | None = None
-    num_hidden_layers: int | None = None
-    num_attention_heads: int | None = None
-    intermediate_size: int | None = None
-    max_position_embeddings: int = Field(514, gt=2)
-    hidden_dropout_prob: float = Field(0.1, ge=0, lt=1)
-    attention_probs_dropout_prob: float = Field(0.1, ge=0, lt=1)
+    hidden_size: int | None = Field(None, description="Hidden size (preset custom; overrides the preset).")
+    num_hidden_layers: int | None = Field(None, description="Transformer layers (preset custom).")
+    num_attention_heads: int | None = Field(None, description="Attention heads (preset custom).")
+    intermediate_size: int | None = Field(None, description="Feed-forward size (preset custom).")
+    max_position_embeddings: int = Field(514, gt=2, description="Positions; inputs up to this minus 2 tokens.")
+    hidden_dropout_prob: float = Field(0.1, ge=0, lt=1, description="Dropout of hidden states.")
+    attention_probs_dropout_prob: float = Field(0.1, ge=0, lt=1, description="Dropout of attention weights.")
 
     @model_validator(mode="after")
     def _custom_is_complete(self) -> MlmModelConfig:
@@ -121,8 +123,8 @@ class MlmModelConfig(StrictModel):
 class PretrainConfig(StrictModel):
     """A masked-language-model pre-training run on a pair or single-sequence corpus."""
 
-    seed: int = 0
-    name: str = "pretrain"
+    seed: int = Field(0, description="Seeds the corpus split, sampling, masking and initialisation.")
+    name: str = Field("pretrain", description="Run name (the default run folder is runs/<name>).")
     mode: Literal["pair", "single"] = Field(
         "pair", description="pair: <s> A </s></s> B </s> per pair; single: <s> A </s> per protein of the same pairs."
     )
@@ -139,7 +141,7 @@ class PretrainConfig(StrictModel):
         None, description="save_pretrained MLM folder to continue from (e.g. a converted Longformer); "
         "model sizes are then ignored."
     )
-    mlm_probability: float = Field(0.15, gt=0, lt=1)
+    mlm_probability: float = Field(0.15, gt=0, lt=1, description="Share of tokens masked (80/10/10 rule).")
     token_budget: int | None = Field(
         None, gt=0, description="Stop once this many input tokens (padding excluded) were trained on."
     )
@@ -149,7 +151,7 @@ class PretrainConfig(StrictModel):
 class LongformerConfig(StrictModel):
     """Convert a RoBERTa MLM into a Longformer MLM and optionally continue pre-training it."""
 
-    max_length: int = Field(2048, gt=0)
+    max_length: int = Field(2048, gt=0, description="Longest input in tokens of the Longformer.")
     attention_window: int = Field(512, gt=0, description="Local attention window (even number).")
 
     @model_validator(mode="after")
@@ -167,10 +169,10 @@ class FinetuneDataConfig(StrictModel):
     ``table`` (a user's TSV: sequence[, sequence_b], label[, split]).
     """
 
-    kind: Literal["localization", "shs27k", "tcr", "table"] = "localization"
+    kind: Literal["localization", "shs27k", "tcr", "table"] = Field("localization", description="The labelled task.")
     path: Path | None = Field(None, description="Data file (SHS27k actions, MIRA TSV, or a labelled table).")
     sequences: Path | None = Field(None, description="Sequence dictionary for pair data.")
-    max_tokens: int = Field(512, gt=0)
+    max_tokens: int = Field(512, gt=0, description="Inputs are truncated to this many tokens.")
     max_examples: int | None = Field(None, gt=0, description="Subsample for quick runs (seeded).")
     val_fraction: float = Field(
         0.1, ge=0, lt=1, description="Share of proteins (shs27k), CDR3s (tcr) or rows (table without split)."
@@ -199,13 +201,15 @@ class FinetuneDataConfig(StrictModel):
 class FinetuneConfig(StrictModel):
     """Fine-tune a pre-trained folder (or train from scratch) on a classification task."""
 
-    seed: int = 0
-    name: str = "finetune"
+    seed: int = Field(0, description="Seeds the split, sampling and initialisation.")
+    name: str = Field("finetune", description="Run name (the default run folder is runs/<name>).")
     pretrained: Path | None = Field(None, description="save_pretrained folder; None = from scratch.")
     tokenizer: Path | None = Field(None, description="Tokenizer folder (default: the pretrained folder).")
     model: MlmModelConfig = Field(default_factory=MlmModelConfig, description="Sizes when from scratch.")
     data: FinetuneDataConfig = Field(default_factory=FinetuneDataConfig)
     freeze_encoder: bool = Field(False, description="Train only the classification head.")
-    monitor: Literal["val_macro_f1", "val_loss"] = "val_macro_f1"
+    monitor: Literal["val_macro_f1", "val_loss"] = Field(
+        "val_macro_f1", description="Validation metric for early stopping and the best checkpoint."
+    )
     patience: int | None = Field(5, ge=1, description="Early stopping after this many validations without gain.")
     optim: OptimConfig = Field(default_factory=lambda: OptimConfig(learning_rate=5e-5, max_steps=500))
