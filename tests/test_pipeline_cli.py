@@ -161,3 +161,16 @@ def test_last_checkpoint_is_the_latest_epoch_not_the_best(trained):
     last = torch.load(trained / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     metrics = json.loads((trained / "metrics.json").read_text())
     assert last["epoch"] == metrics["epochs"] - 1  # saved after the final epoch's validation
+
+
+def test_error_messages_are_not_read_as_markup(tmp_path):
+    folder = tmp_path / "d[rep1]"
+    folder.mkdir()
+    bed = folder / "p.bed"
+    bed.write_text("chr1\tx\t10\n")
+    result = runner.invoke(app, ["predict", "none.ckpt", "--bed", str(bed), "--genome", str(bed)])
+    assert result.exit_code == 2
+    # the checkpoint is checked first; its path (with brackets) must appear verbatim
+    weird = tmp_path / "x[/]y.ckpt"
+    result = runner.invoke(app, ["predict", str(weird), "--fasta", str(bed)])
+    assert result.exit_code == 2 and "x[/]y.ckpt" in result.output

@@ -241,7 +241,7 @@ def evaluate(run_dir: str | Path, checkpoint: str | Path | None = None) -> RunRe
     table = ExampleTable.load(examples)
     ckpt = Path(checkpoint) if checkpoint is not None else run.best_checkpoint
     model, data_params = load_checkpoint(ckpt)
-    module = SupervisedModule(config.model, data_params)
+    module = SupervisedModule(config.model, data_params, pos_weight=config.train.pos_weight)
     module.model.load_state_dict(model.state_dict())
     dm = DnaDataModule(table, config.data, seed=config.seed)
     trainer = build_trainer(
@@ -308,6 +308,7 @@ def predict(
     fasta: str | Path | None = None,
     genome: str | Path | None = None,
     batch_size: int = 256,
+    center: Literal["summit", "center"] = "summit",
 ) -> pd.DataFrame:
     """``seqlab predict``: per-task probabilities (both strands averaged) for BED regions or FASTA records.
 
@@ -318,6 +319,7 @@ def predict(
         fasta: sequences of the model's window length (longer ones are centre-cropped).
         genome: genome FASTA for ``bed``.
         batch_size: windows per forward pass.
+        center: ``bed`` windows on narrowPeak summits where given ('summit', as training) or on centres.
     """
     if (bed is None) == (fasta is None):
         raise ValueError("give exactly one of --bed (with --genome) or --fasta")
@@ -326,7 +328,7 @@ def predict(
         if genome is None:
             raise ValueError("--bed needs --genome to read the region sequences")
         regions = read_intervals(bed)
-        frame = predict_regions(model, data_params, Genome(genome), regions, batch_size=batch_size)
+        frame = predict_regions(model, data_params, Genome(genome), regions, batch_size=batch_size, center=center)
     else:
         frame = predict_fasta(model, data_params, fasta, batch_size=batch_size)
     write_predictions(frame, out)

@@ -107,3 +107,13 @@ def test_write_predictions_is_a_tsv(tmp_path: Path, genome: Genome) -> None:
     back = pd.read_csv(path, sep="\t")
     np.testing.assert_allclose(back[["up", "down"]].to_numpy(), out[["up", "down"]].to_numpy(), rtol=1e-5)
     assert [p.name for p in path.parent.iterdir()] == ["pred.tsv"]
+
+
+def test_windows_follow_narrowpeak_summits_as_training_does(genome):
+    # interval 0-40 with its summit 8 bp in: the 'summit' window is centred there, as in training
+    regions = pd.DataFrame({"chrom": ["chr1", "chr1"], "start": [0, 0], "end": [40, 40], "summit": [8, -1]})
+    summit = predict_regions(toy_model(), PARAMS, genome, regions, progress=False)
+    assert summit["window_start"].tolist() == [8 - 5, 20 - 5]  # no summit (-1): the centre
+    centre = predict_regions(toy_model(), PARAMS, genome, regions, progress=False, center="center")
+    assert centre["window_start"].tolist() == [15, 15]
+    assert summit.loc[0, "up"] == pytest.approx(expected(CHR1[3:13])[0], abs=1e-6)

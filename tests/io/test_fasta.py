@@ -73,3 +73,10 @@ def test_window_name_round_trip(chrom, start, width, strand):
     assert parsed["parsed"]
     assert (parsed["chrom"], parsed["start"], parsed["end"]) == (chrom, start, start + width)
     assert parsed["strand"] == ("-" if strand == "(-)" else "+")
+
+
+def test_bedtools_name_prefix_keeps_the_real_chromosome():
+    # bedtools getfasta -name writes name::chrom:start-end(strand); the chromosome must drive splits.
+    frame = parse_window_names(["chr8:100-200", "peak7::chr8:100-200", "peak7::chr8:100-200(-)"])
+    assert frame["chrom"].tolist() == ["chr8", "chr8", "chr8"]
+    assert frame["strand"].tolist()[2] == "-"

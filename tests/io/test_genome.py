@@ -128,3 +128,19 @@ def test_hg19_chr22_bgzip_matches_window_fasta(shared_data):
             assert genome.fetch("chr22", row.start, row.start + 60).upper() == row.sequence[:60]
         compared += 1
     assert compared >= 20
+
+
+def test_stale_index_is_reported(tmp_path):
+    import os
+    import warnings
+
+    fasta = tmp_path / "g.fa"
+    fasta.write_text(">chr1\nACGTACGTACGTAC\n")
+    Genome(fasta).chrom_sizes  # writes g.fa.fai
+    fasta.write_text(">chr1\nACGTACGTACGTACGT\n")
+    index = tmp_path / "g.fa.fai"
+    os.utime(index, (fasta.stat().st_mtime - 10, fasta.stat().st_mtime - 10))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        Genome(fasta).chrom_sizes
+    assert any("is older than the genome FASTA" in str(w.message) for w in caught)

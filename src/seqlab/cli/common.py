@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 
 __all__ = [
     "DataDirOption",
@@ -52,7 +53,8 @@ def user_errors() -> Iterator[None]:
         yield
     except USER_ERRORS as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+        # escape: file names like d[rep1]/p.bed are not Rich markup
+        console.print(f"[bold red]error:[/] {escape(str(message))}", highlight=False, markup=True)
         raise typer.Exit(code=2) from None
 
 

@@ -100,13 +100,20 @@ def predict_command(
     fasta: Annotated[Path | None, typer.Option(help="FASTA of sequences of the model's window length.")] = None,
     genome: Annotated[Path | None, typer.Option(help="Genome FASTA (needed with --bed).")] = None,
     batch_size: Annotated[int, typer.Option(help="Windows per batch.")] = 256,
+    center: Annotated[str, typer.Option(help="'summit': narrowPeak summits where given (as training); 'center'.")] = (
+        "summit"
+    ),
 ) -> None:
     """Predict per-task probabilities (both strands averaged) for BED regions or FASTA sequences."""
     from seqlab import pipeline
 
     setup_logging()
     with user_errors():
-        frame = pipeline.predict(checkpoint, out, bed=bed, fasta=fasta, genome=genome, batch_size=batch_size)
+        if center not in ("summit", "center"):
+            raise ValueError(f"--center must be 'summit' or 'center', not {center!r}")
+        frame = pipeline.predict(
+            checkpoint, out, bed=bed, fasta=fasta, genome=genome, batch_size=batch_size, center=center
+        )
     console.print(f"{len(frame):,} predictions written to {out}")
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from torch import nn
 
 from seqlab.data.encoding import encode_batch, reverse_complement
+from seqlab.data.windows import center_windows
 from seqlab.io.fasta import parse_window_names, read_fasta
 from seqlab.models.model import predict_both_strands
 from seqlab.runs import atomic_open
@@ -154,8 +155,9 @@ def predict_regions(
     regions_df: pd.DataFrame,
     batch_size: int = 256,
     progress: bool = True,
+    center: Literal["summit", "center"] = "summit",
 ) -> pd.DataFrame:
-    """Predict every region of a BED-like table with windows centred on the region centres.
+    """Predict every region of a BED-like table with windows centred on summits or region centres.
 
     Args:
         model: maps float32 (B, C, L) to logits (B, T), L = ``data_params['window_length']``.
@@ -165,6 +167,9 @@ def predict_regions(
         regions_df: columns ``chrom``, ``start``, ``end`` (0-based, half-open), optional ``name``.
         batch_size: windows per forward pass (each is run on both strands).
         progress: show a progress bar for inputs of more than one batch.
+        center: 'summit' centres on ``start + summit`` where a narrowPeak ``summit`` column gives one
+            (>= 0), as training does by default, else on ``(start + end) // 2``; 'center' always uses
+            the interval centre.
 
     Returns:
         One row per region, in input order: ``name`` (the ``name`` column, else ``chrom:start-end``),
@@ -201,7 +206,7 @@ def predict_regions(
     if absent:
         raise ValueError(f"regions on chromosomes the genome does not have: {sorted(absent)[:10]}")
 
-    window_starts = (starts + ends) // 2 - length // 2
+    window_starts, _ = center_windows(regions_df, length, center)
     window_ends = window_starts + length
     chrom_sizes = genome.chrom_sizes
     sizes = np.array([chrom_sizes[resolved[c]] for c in chroms], dtype=np.int64)

@@ -16,7 +16,8 @@ import pandas as pd
 
 __all__ = ["parse_window_names", "read_fasta", "read_sequence_set"]
 
-_NAME_PATTERN = r"^(?P<chrom>.+):(?P<start>\d+)-(?P<end>\d+)(?:\((?P<strand>[+.-])\))?$"
+# chr:start-end, optionally (strand), optionally after a "name::" prefix (bedtools getfasta -name).
+_NAME_PATTERN = r"^(?:.*::)?(?P<chrom>[^:]+):(?P<start>\d+)-(?P<end>\d+)(?:\((?P<strand>[+.-])\))?$"
 _VALID = np.zeros(256, dtype=bool)
 _VALID[np.frombuffer(b"ACGTNRYKMSWBDHVacgtnrykmswbdhv", dtype=np.uint8)] = True
 

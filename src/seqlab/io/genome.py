@@ -10,6 +10,7 @@ Coordinates are 0-based and half-open. Soft-masked (lowercase) bases are returne
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,14 @@ class Genome:
     def _handle(self) -> pyfaidx.Fasta:
         """The pyfaidx handle of this process, opened on first use (and again after a fork)."""
         if self._fasta is None or self._pid != os.getpid():
+            index = Path(f"{self.path}.fai")
+            if index.is_file() and index.stat().st_mtime < self.path.stat().st_mtime:
+                # A warning, not an error: copies can reorder modification times of a valid index.
+                warnings.warn(
+                    f"the index {index} is older than the genome FASTA {self.path}: if the FASTA changed, "
+                    "chromosome sizes are wrong; delete the .fai (and .gzi) so they are rebuilt",
+                    stacklevel=2,
+                )
             try:
                 self._fasta = pyfaidx.Fasta(str(self.path), as_raw=True, sequence_always_upper=False, rebuild=False)
             except (pyfaidx.FastaIndexingError, pyfaidx.UnsupportedCompressionFormat) as err:
