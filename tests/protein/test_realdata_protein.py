@@ -84,3 +84,27 @@ def test_tcr_epitope_finetune_from_scratch(shared_data, tmp_path):
     metrics = finetune(config, tmp_path / "tcr")
     assert metrics["test"]["n"] > 0 and 0.0 <= metrics["test"]["mcc"] + 1 <= 2
     assert set(metrics["test"]) >= {"accuracy", "macro_f1", "mcc", "auroc", "aupr"}
+
+
+def test_example_pretrain_then_finetune_configs_do_not_leak(shs27k, tmp_path):
+    # examples/protein_pretrain_shs27k_pairs.yaml then examples/protein_finetune_shs27k_binding.yaml:
+    # the fine-tune keeps the corpus's protein split, so no held-out protein was pre-trained on.
+    from pathlib import Path
+
+    from seqlab.config import load_config
+    from seqlab.protein.corpus import corpus_from_config
+    from seqlab.protein.tasks import corpus_protein_splits, load_task
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    pretrain_config = load_config(examples / "protein_pretrain_shs27k_pairs.yaml", PretrainConfig)
+    finetune_config = load_config(examples / "protein_finetune_shs27k_binding.yaml", FinetuneConfig)
+    corpus = corpus_from_config(pretrain_config.corpus.model_copy(update=shs27k), seed=pretrain_config.seed)
+    corpus.save(tmp_path / "corpus")
+    data = finetune_config.data.model_copy(update={"path": shs27k["links"], "sequences": shs27k["sequences"],
+                                                   "protein_splits": tmp_path / "corpus"})  # fmt: skip
+    task = load_task(data, seed=finetune_config.seed)
+    pretrained_on = set(corpus.proteins("train"))
+    held_out = task.frame[task.frame["split"] != "train"]
+    assert len(held_out) > 100
+    assert not (set(held_out["id_a"]) | set(held_out["id_b"])) & pretrained_on
+    assert set(corpus_protein_splits(tmp_path / "corpus")) >= pretrained_on

@@ -182,3 +182,23 @@ def test_shs27k_documented_counts(shared_data):
     train = frame[frame.split == "train"]
     test = frame[frame.split == "test"]
     assert not (set(train.id_a) | set(train.id_b)) & (set(test.id_a) | set(test.id_b))
+
+
+def test_shs27k_keeps_the_pretraining_corpus_split(string_files, tmp_path):
+    from seqlab.io.protein import read_sequences, read_string_links
+    from seqlab.protein.config import CorpusConfig
+    from seqlab.protein.corpus import build_pair_corpus
+    from seqlab.protein.tasks import corpus_protein_splits
+
+    links_path, seq_path, _ = string_files
+    config = CorpusConfig(score_threshold=700, val_fraction=0.3, test_fraction=0.3)
+    corpus = build_pair_corpus(read_string_links(links_path), read_sequences(seq_path), config, seed=1)
+    corpus.save(tmp_path / "corpus")
+    fixed = corpus_protein_splits(tmp_path / "corpus")
+    pretrained_on = set(corpus.proteins("train"))
+    assert pretrained_on and {fixed[p] for p in pretrained_on} == {"train"}
+    task = load_shs27k(links_path, seq_path, val_fraction=0.3, test_fraction=0.3, seed=5, fixed_splits=fixed)
+    held_out = task.frame[task.frame["split"] != "train"]
+    assert not (set(held_out["id_a"]) | set(held_out["id_b"])) & pretrained_on
+    in_task = set(task.frame["id_a"]) | set(task.frame["id_b"])
+    assert task.notes["proteins_with_fixed_split"] >= len(set(fixed) & in_task) > 0

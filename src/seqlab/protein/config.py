@@ -183,6 +183,12 @@ class FinetuneDataConfig(StrictModel):
     compound_labels: Literal["keep", "drop", "other"] = Field(
         "keep", description="localization: keep labels like 'Cytoplasm;Nucleus' as classes, drop them, or map to Other."
     )
+    protein_splits: Path | None = Field(
+        None,
+        description="shs27k: a pair-corpus folder (seqlab protein corpus, or a pretrain run's corpus/) whose protein "
+        "split the task keeps, so no protein a pre-training run trained on lands in validation or test. Found "
+        "automatically beside a seqlab pretrain run's model/.",
+    )
     min_class_count: int = Field(
         0, ge=0, description="localization/table: classes with fewer training examples become 'Other'."
     )

@@ -49,6 +49,7 @@ from transformers.optimization import get_linear_schedule_with_warmup
 from seqlab.config import dump_config
 from seqlab.evaluation.classification import classification_metrics, confusion_matrix, plot_confusion_matrix
 from seqlab.protein.config import FinetuneConfig, OptimConfig
+from seqlab.protein.corpus import PAIRS_FILE, PairCorpus
 from seqlab.protein.mlm import optim_trainer, roberta_config, warmup_steps
 from seqlab.protein.tasks import SPLITS, LabelledTask, load_task
 from seqlab.protein.tokenizer import load_tokenizer, save_tokenizer
@@ -264,6 +265,41 @@ def _checkpoint(path: Path) -> dict[str, Any]:
     return torch.load(path, map_location="cpu", weights_only=False)
 
 
+def _pretraining_corpus(config: FinetuneConfig) -> Path | None:
+    """The pair corpus the pre-trained model was trained on: ``data.protein_splits``, else the
+    ``corpus/`` folder a seqlab pretrain run keeps beside its ``model/``; None when unknown.
+    """
+    if config.data.protein_splits is not None:
+        return Path(config.data.protein_splits)
+    if config.pretrained is not None:
+        beside = Path(config.pretrained).parent / "corpus"
+        if (beside / PAIRS_FILE).is_file():
+            return beside
+    return None
+
+
+def _pretraining_overlap(task: LabelledTask, corpus: Path | None) -> dict[str, Any]:
+    """How many validation/test examples hold a sequence the pre-training corpus trained on.
+
+    Returns ``{"corpus": path or None, "val": n, "test": n}`` (n: examples with such a sequence in
+    either position); a warning is logged when held-out examples were seen in pre-training.
+    """
+    if corpus is None:
+        return {"corpus": None, "val": None, "test": None}
+    seen = set(PairCorpus.load(corpus).proteins("train").values())
+    frame = task.frame
+    hit = frame["seq_a"].isin(seen)
+    if "seq_b" in frame.columns:
+        hit |= frame["seq_b"].isin(seen)
+    counts = {split: int(hit[frame["split"] == split].sum()) for split in ("val", "test")}
+    if any(counts.values()):
+        log.warning(
+            "%d validation and %d test examples contain proteins the pre-training corpus %s trained on",
+            counts["val"], counts["test"], corpus,
+        )  # fmt: skip
+    return {"corpus": str(corpus), **counts}
+
+
 def finetune(config: FinetuneConfig, out_dir: str | Path, resume: bool = False) -> dict[str, Any]:
     """Fine-tune ``config.pretrained`` (or train from scratch) on ``config.data`` and evaluate it.
 
@@ -293,7 +329,12 @@ def finetune(config: FinetuneConfig, out_dir: str | Path, resume: bool = False) 
     if config.optim.threads is not None:
         torch.set_num_threads(config.optim.threads)
     tokenizer = load_tokenizer(config.tokenizer or config.pretrained)
+    corpus = _pretraining_corpus(config)
+    if corpus is not None and config.data.kind == "shs27k" and config.data.protein_splits is None:
+        log.info("keeping the protein split of the pre-training corpus %s", corpus)
+        config = config.model_copy(update={"data": config.data.model_copy(update={"protein_splits": corpus})})
     task = load_task(config.data, seed=config.seed)
+    overlap = _pretraining_overlap(task, corpus)
     for split, n in ((s, int((task.frame["split"] == s).sum())) for s in SPLITS):
         if n == 0:
             raise ValueError(
@@ -348,6 +389,7 @@ def finetune(config: FinetuneConfig, out_dir: str | Path, resume: bool = False) 
     module.model.save_pretrained(model_dir)
     save_tokenizer(tokenizer, model_dir)
     metrics["task"] = task.summary()
+    metrics["pretraining_overlap"] = overlap
     metrics["model"] = {
         "pretrained": str(config.pretrained) if config.pretrained is not None else None,
         "architecture": module.model.config.model_type,

@@ -47,6 +47,7 @@ data bundle:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -56,10 +57,12 @@ import pandas as pd
 
 from seqlab.io.protein import read_sequences, read_string_links
 from seqlab.protein.config import FinetuneDataConfig
+from seqlab.protein.corpus import PairCorpus
 
 __all__ = [
     "SPLITS",
     "LabelledTask",
+    "corpus_protein_splits",
     "load_localization",
     "load_shs27k",
     "load_table",
@@ -250,8 +253,13 @@ def load_shs27k(
     test_fraction: float = 0.1,
     max_examples: int | None = None,
     seed: int = 0,
+    fixed_splits: Mapping[str, str] | None = None,
 ) -> LabelledTask:
     """SHS27k binding prediction as pair classification with a strict protein-level split.
+
+    ``fixed_splits`` (protein id -> split, e.g. :func:`corpus_protein_splits` of a pre-training
+    corpus) overrides the random partition for the proteins it names, so a protein a pre-training
+    run trained on stays in training here, and its held-out proteins stay held out.
 
     ``actions`` is a STRING actions / links file (``read_string_links`` formats); ``sequences`` a
     sequence dictionary TSV or FASTA holding every protein of the positive pairs. Rules for
@@ -279,6 +287,9 @@ def load_shs27k(
     if absent:
         raise ValueError(f"{len(absent)} protein(s) of {actions} are missing from {sequences}, e.g. {absent[:3]}")
     part = _partition(proteins, val_fraction, test_fraction, rng)
+    kept = part.index.intersection(list(fixed_splits or {}))
+    if len(kept):
+        part.loc[kept] = [fixed_splits[key] for key in kept]  # type: ignore[index]
     split_a = positives["a"].map(part)
     same = split_a == positives["b"].map(part)
     positives = positives[same].assign(split=split_a[same])
@@ -298,6 +309,7 @@ def load_shs27k(
         "source": str(actions),
         "score_threshold": score_threshold,
         "split_rule": "strict: proteins partitioned; a pair's split holds both proteins",
+        "proteins_with_fixed_split": int(len(kept)),
         "proteins": int(proteins.size),
         "positive_pairs": int(len(same)),
         "dropped_cross_split_pairs": int((~same).sum()),
@@ -419,6 +431,17 @@ def load_table(
     return _finish("table", frame, sorted(frame["label_name"].unique()), notes, max_examples, seed)
 
 
+def corpus_protein_splits(path: str | Path) -> dict[str, str]:
+    """Protein id -> split of a pair corpus folder (or its pairs.tsv.gz); 'train' wins for a protein in
+    several splits (a non-strict corpus), so whatever pre-training trained on is never held out later.
+    """
+    corpus = PairCorpus.load(path)
+    splits: dict[str, str] = {}
+    for split in reversed(SPLITS):  # train last: it overrides
+        splits.update(dict.fromkeys(corpus.proteins(split), split))
+    return splits
+
+
 def load_task(config: FinetuneDataConfig, seed: int = 0) -> LabelledTask:
     """Load the task a ``FinetuneDataConfig`` describes (dispatch on ``config.kind``)."""
     fractions = {"val_fraction": config.val_fraction, "test_fraction": config.test_fraction}
@@ -435,6 +458,7 @@ def load_task(config: FinetuneDataConfig, seed: int = 0) -> LabelledTask:
             config.sequences,
             score_threshold=config.score_threshold,
             negative_ratio=config.negative_ratio,
+            fixed_splits=corpus_protein_splits(config.protein_splits) if config.protein_splits else None,
             **fractions,
             **common,
         )
