@@ -159,3 +159,10 @@ def test_write_bed3_and_bed6(tmp_path):
     assert write_bed(six, tmp_path / "b.bed").read_text() == "chr1\t1\t5\tx\t.\t+\n"
     with pytest.raises(ValueError, match="lacks column"):
         write_bed(frame.drop(columns="end"), tmp_path / "c.bed")
+
+
+def test_bed_lines_with_different_column_counts_are_an_error(tmp_path):
+    path = tmp_path / "ragged.bed"
+    path.write_text("chr1\t1\t5\nchr1\t2\t8\tpk\t5\t+\n")
+    with pytest.raises(ValueError, match=r"ragged\.bed:2: this line's column count differs .* \(3\)"):
+        read_intervals(path)

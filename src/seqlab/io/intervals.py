@@ -173,6 +173,10 @@ def read_intervals(path: str | Path, fmt: IntervalFormat | None = None) -> pd.Da
         else (f"{need} tab-separated columns ({fmt})")
     )
     checker.check(bad, f"expected {expected}, found {found}")
+    if fmt == "bed":
+        # BED lines must agree on their columns: a short line would otherwise read as empty fields
+        first = int(fields[0]) if fields.size else 0
+        checker.check(fields != first, f"this line's column count differs from the first data line's ({first})")
 
     if not keep.all():
         # byte mask of the data lines (each line with its newline), then one copy of those bytes
