@@ -17,7 +17,8 @@ import pandas as pd
 __all__ = ["parse_window_names", "read_fasta", "read_sequence_set"]
 
 # chr:start-end, optionally (strand), optionally after a "name::" prefix (bedtools getfasta -name).
-_NAME_PATTERN = r"^(?:.*::)?(?P<chrom>[^:]+):(?P<start>\d+)-(?P<end>\d+)(?:\((?P<strand>[+.-])\))?$"
+# Chromosome names may hold single colons (GRCh38 HLA contigs); "::" is read as the bedtools separator.
+_NAME_PATTERN = r"^(?:.*::)?(?P<chrom>.+):(?P<start>\d+)-(?P<end>\d+)(?:\((?P<strand>[+.-])\))?$"
 _VALID = np.zeros(256, dtype=bool)
 _VALID[np.frombuffer(b"ACGTNRYKMSWBDHVacgtnrykmswbdhv", dtype=np.uint8)] = True
 
