@@ -59,6 +59,7 @@ from typing import Any
 import lightning as L
 import torch
 import transformers
+from common import cpu_model, load_average, print_header, table_lines
 from lightning.pytorch.callbacks import Callback
 from torch.utils.data import DataLoader
 from transformers import PreTrainedTokenizerFast, RobertaForMaskedLM, TrainerCallback
@@ -80,35 +81,12 @@ SIDES = ("seqlab", "HF")
 # --------------------------------------------------------------------------- machine notes
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
-def load_average() -> str:
-    try:
-        return " ".join(f"{v:.2f}" for v in os.getloadavg())
-    except OSError:
-        return "n/a"
 
 
-def print_header(rows: dict[str, object]) -> None:
-    width = max(len(k) for k in rows)
-    print("\n".join(f"{k:<{width}}  {v}" for k, v in rows.items()), flush=True)
 
 
-def table_lines(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-
-    def line(cells: tuple[str, ...]) -> str:
-        return "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
-
-    return [line(header), "  ".join("-" * w for w in widths), *(line(row) for row in rows)]
 
 
 # --------------------------------------------------------------------------- data and model

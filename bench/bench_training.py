@@ -48,6 +48,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from common import cpu_model, header_text, load_average
 from lightning.pytorch.callbacks import Callback
 from torch.utils.data import DataLoader, Dataset
 
@@ -72,21 +73,8 @@ MODELS: dict[str, Callable[[], Any]] = {
 # --------------------------------------------------------------------------- machine notes
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
-def load_average() -> str:
-    try:
-        return " ".join(f"{v:.2f}" for v in os.getloadavg())
-    except OSError:
-        return "n/a"
 
 
 def machine_header(extra: dict[str, object]) -> str:
@@ -102,8 +90,7 @@ def machine_header(extra: dict[str, object]) -> str:
         "load average (start, 1/5/15 min)": load_average(),
         **extra,
     }
-    width = max(len(k) for k in rows)
-    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows.items())
+    return header_text(rows)
 
 
 # --------------------------------------------------------------------------- data

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 import pyfaidx
 import torch
+from common import cpu_model, header_text, load_average
 from torch.utils.data import DataLoader
 
 from seqlab.data.build import ExampleTable
@@ -56,21 +57,8 @@ BATCH = 256
 # --------------------------------------------------------------------------- machine notes
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
-def load_average() -> str:
-    try:
-        return " ".join(f"{v:.2f}" for v in os.getloadavg())
-    except OSError:
-        return "n/a"
 
 
 def machine_header(extra: dict[str, object]) -> str:
@@ -85,8 +73,7 @@ def machine_header(extra: dict[str, object]) -> str:
         "load average (start, 1/5/15 min)": load_average(),
         **extra,
     }
-    width = max(len(k) for k in rows)
-    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows.items())
+    return header_text(rows)
 
 
 # --------------------------------------------------------------------------- data
