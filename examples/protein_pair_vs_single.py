@@ -31,9 +31,11 @@ Everything goes through the seqlab API (``pretrain``, ``finetune``, ``build_pair
 
 Completed runs (a ``metrics.json`` present) are reused, so an interrupted study can be re-run.
 
-Example (the study of docs/results.md, about 45 minutes on 2 CPU cores)::
+The defaults are the main study of docs/results.md (47 minutes on 2 shared CPU cores, one torch thread)::
 
-    HF_HUB_OFFLINE=1 .venv/bin/python examples/protein_pair_vs_single.py --out runs/protein-pair-vs-single
+    HF_HUB_OFFLINE=1 .venv/bin/python examples/protein_pair_vs_single.py --out runs/protein-pair-vs-single-4x
+
+and its quarter-budget companion (26 minutes): ``--token-budget 300000 --binding-steps 150 --localization-steps 300``.
 """
 
 from __future__ import annotations
@@ -86,7 +88,9 @@ DEFAULT_DATA = Path(os.environ.get("SEQLAB_SHARED_DATA", Path(__file__).resolve(
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     p.add_argument("--out", type=Path, default=Path("runs/protein-pair-vs-single"), help="study folder")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds (split, corpus, init, order)")
     p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA, help="the shared data bundle (protein/shs27k)")
@@ -107,7 +111,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--heads", type=int, default=4)
     p.add_argument("--intermediate", type=int, default=512)
     # pre-training
-    p.add_argument("--token-budget", type=int, default=300_000, help="pre-training input tokens, per mode and seed")
+    p.add_argument("--token-budget", type=int, default=1_200_000, help="pre-training input tokens, per mode and seed")
     p.add_argument("--pretrain-batch", type=int, default=8, help="pair inputs per step (single: matched in tokens)")
     p.add_argument("--pretrain-lr", type=float, default=1e-3)
     p.add_argument("--pretrain-validations", type=int, default=2, help="validations per pre-training run")
@@ -118,8 +122,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="fine-tuning positives: SHS27k pairs with a score >= this (0: every pair of the file)")
     p.add_argument("--val-fraction", type=float, default=0.2, help="binding task: share of proteins for validation")
     p.add_argument("--test-fraction", type=float, default=0.2, help="binding task: share of proteins for test")
-    p.add_argument("--binding-steps", type=int, default=150)
-    p.add_argument("--localization-steps", type=int, default=300)
+    p.add_argument("--binding-steps", type=int, default=300)
+    p.add_argument("--localization-steps", type=int, default=600)
     p.add_argument("--finetune-batch", type=int, default=16)
     p.add_argument("--finetune-lr", type=float, default=1e-3)
     p.add_argument("--finetune-validations", type=int, default=1, help="validations per fine-tuning run (best kept)")
@@ -153,7 +157,8 @@ def split_proteins(task: LabelledTask) -> dict[str, dict[str, str]]:
     out = {}
     for split in SPLITS:
         rows = task.split(split)
-        out[split] = dict(zip(list(rows["id_a"]) + list(rows["id_b"]), list(rows["seq_a"]) + list(rows["seq_b"]), strict=True))
+        ids = list(rows["id_a"]) + list(rows["id_b"])
+        out[split] = dict(zip(ids, list(rows["seq_a"]) + list(rows["seq_b"]), strict=True))
     return out
 
 
@@ -243,7 +248,10 @@ def held_out_mlm(model_dir: Path, tokenizer: Any, encoded: dict[str, dict[str, l
 
 
 def unigram_perplexity(train: list[list[int]], test: list[list[int]], special: set[int], vocab: int) -> float:
-    """Perplexity of add-one-smoothed training token frequencies on the test tokens (specials excluded): a floor to beat."""
+    """Perplexity of add-one-smoothed training token frequencies on the test tokens (specials excluded).
+
+    The reference an MLM must beat to have learned more than which tokens are frequent.
+    """
     counts = np.ones(vocab)
     for ids in train:
         np.add.at(counts, [i for i in ids if i not in special], 1)
@@ -313,7 +321,8 @@ def run_seed(seed: int, args: argparse.Namespace, links: pd.DataFrame, sequences
              "single": max(1, round(args.pretrain_batch * lengths["pair"] / lengths["single"]))}
     special = set(tokenizer.all_special_ids)
     info["unigram_test_perplexity"] = {
-        mode: unigram_perplexity(encoded[mode]["train"], encoded[mode]["test"], special, len(tokenizer)) for mode in MODES
+        mode: unigram_perplexity(encoded[mode]["train"], encoded[mode]["test"], special, len(tokenizer))
+        for mode in MODES
     }
     info["pretrain"] = {}
     for mode in MODES:
@@ -350,7 +359,9 @@ def run_seed(seed: int, args: argparse.Namespace, links: pd.DataFrame, sequences
               f"{metrics['wall_time_s']:.0f} s", flush=True)
 
     # 5. Fine-tuning: every init with the same data, sizes, optimiser and steps.
-    data = {"binding": binding_data(args), "localization": localization_data(args)}
+    # Every init, scratch included, keeps the corpus's protein split (it equals the task's: asserted below).
+    data = {"binding": binding_data(args).model_copy(update={"protein_splits": root / "corpus"}),
+            "localization": localization_data(args)}
     steps = {"binding": args.binding_steps, "localization": args.localization_steps}
     for task in args.tasks:
         for init in args.inits:
@@ -379,6 +390,7 @@ def run_seed(seed: int, args: argparse.Namespace, links: pd.DataFrame, sequences
                 assert not test_ids & set(corpus.proteins("train")), "binding test proteins were pre-trained on"
             row = {"seed": seed, "task": task, "init": init, "steps": metrics["training"]["steps"],
                    "wall_time_s": metrics["wall_time_s"], "n_test": metrics["test"]["n"],
+                   "test_examples_with_pretrained_protein": (metrics.get("pretraining_overlap") or {}).get("test"),
                    **{m: metrics["test"].get(m) for m in METRICS[task]},
                    **{f"val_{m}": metrics["val"].get(m) for m in METRICS[task]}}
             record["finetune_runs"].append(row)
@@ -411,7 +423,8 @@ def summarise(record: dict[str, Any]) -> pd.DataFrame:
         row["steps_mean"], _ = mean_sd(group["steps"].tolist())
         for split in ("val", "test"):
             row[f"{split}_mlm_loss_mean"], row[f"{split}_mlm_loss_sd"] = mean_sd([m["mlm_loss"] for m in group[split]])
-            row[f"{split}_perplexity_mean"], row[f"{split}_perplexity_sd"] = mean_sd([m["perplexity"] for m in group[split]])
+            perplexities = [m["perplexity"] for m in group[split]]
+            row[f"{split}_perplexity_mean"], row[f"{split}_perplexity_sd"] = mean_sd(perplexities)
         for inputs in MODES:  # both models on the same held-out inputs
             losses = [m[inputs]["mlm_loss"] for m in group["cross_mode_test"]]
             row[f"test_{inputs}_inputs_mlm_loss_mean"], row[f"test_{inputs}_inputs_mlm_loss_sd"] = mean_sd(losses)
@@ -442,12 +455,14 @@ def print_table(summary: pd.DataFrame) -> str:
     pre = summary[summary["kind"] == "pretrain"]
     if not pre.empty:
         lines.append("\npre-training (held-out MLM loss in nats / perplexity; test = the binding task's test proteins)")
-        lines.append("| mode | n | tokens | steps | val loss | test loss | test ppl | loss on test pairs | loss on test singles |")
+        lines.append("| mode | n | tokens | steps | val loss | test loss | test ppl | loss on test pairs "
+                     "| loss on test singles |")
         lines.append("|---|---|---|---|---|---|---|---|---|")
         for _, r in pre.iterrows():
             lines.append(
                 f"| {r['init']} | {r['n_seeds']} | {r['tokens_seen_mean']:,.0f} | {r['steps_mean']:.0f} | "
-                f"{fmt(r['val_mlm_loss_mean'], r['val_mlm_loss_sd'])} | {fmt(r['test_mlm_loss_mean'], r['test_mlm_loss_sd'])} | "
+                f"{fmt(r['val_mlm_loss_mean'], r['val_mlm_loss_sd'])} | "
+                f"{fmt(r['test_mlm_loss_mean'], r['test_mlm_loss_sd'])} | "
                 f"{fmt(r['test_perplexity_mean'], r['test_perplexity_sd'])} | "
                 f"{fmt(r['test_pair_inputs_mlm_loss_mean'], r['test_pair_inputs_mlm_loss_sd'])} | "
                 f"{fmt(r['test_single_inputs_mlm_loss_mean'], r['test_single_inputs_mlm_loss_sd'])} |"
