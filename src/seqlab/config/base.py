@@ -1,0 +1,181 @@
+"""Config machinery: the strict base model, YAML loading, ``--set`` overrides, path resolution, dumps and
+the generated key reference. Every section of every config subclasses :class:`StrictModel`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, TypeVar, get_args
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+__all__ = [
+    "ConfigError",
+    "StrictModel",
+    "apply_overrides",
+    "config_reference",
+    "dump_config",
+    "load_config",
+    "resolve_paths",
+    "validate_config",
+]
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; the message names the file and the key."""
+
+
+class StrictModel(BaseModel):
+    """Base of every config section: unknown keys are errors, values are checked on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, protected_namespaces=())
+
+
+ConfigT = TypeVar("ConfigT", bound=BaseModel)
+
+
+def _parse_scalar(text: str) -> Any:
+    """Parse an override value as YAML so that numbers, booleans, lists and null keep their types."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``key.sub=value`` overrides to a nested dict (in place) and return it.
+
+    Values are parsed as YAML (``3`` -> int, ``[chr1, chr2]`` -> list). Intermediate sections are
+    created when missing; validation later rejects keys that do not exist.
+    """
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r} is not of the form key.sub=value")
+        dotted, value = item.split("=", 1)
+        keys = [k for k in dotted.strip().split(".") if k]
+        if not keys:
+            raise ConfigError(f"override {item!r} has an empty key")
+        node = raw
+        for key in keys[:-1]:
+            child = node.get(key)
+            if child is None:
+                child = node[key] = {}
+            if not isinstance(child, dict):
+                raise ConfigError(f"override {item!r}: {key!r} is a value, not a section")
+            node = child
+        node[keys[-1]] = _parse_scalar(value)
+    return raw
+
+
+def resolve_paths(model: BaseModel, base_dir: Path) -> None:
+    """Make every relative ``Path`` field of ``model`` (recursively) absolute against ``base_dir``."""
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, Path) and not value.is_absolute():
+            setattr(model, name, (base_dir / value).resolve())
+        elif isinstance(value, BaseModel):
+            resolve_paths(value, base_dir)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, BaseModel):
+                    resolve_paths(item, base_dir)
+
+
+def _format_validation_error(err: ValidationError, source: str) -> str:
+    lines = [f"invalid configuration in {source}:"]
+    for problem in err.errors():
+        where = ".".join(str(p) for p in problem["loc"]) or "(top level)"
+        if problem["type"] == "extra_forbidden":
+            lines.append(f"  {where}: unknown key (check its spelling and section)")
+        else:
+            lines.append(f"  {where}: {problem['msg']}")
+    return "\n".join(lines)
+
+
+def validate_config(raw: dict[str, Any], model_cls: type[ConfigT], source: str, base_dir: Path) -> ConfigT:
+    """Validate a raw dict into ``model_cls`` and resolve relative paths against ``base_dir``."""
+    try:
+        config = model_cls.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(_format_validation_error(err, source)) from None
+    resolve_paths(config, base_dir)
+    return config
+
+
+def load_config(
+    path: str | Path,
+    model_cls: type[ConfigT],
+    overrides: list[str] | None = None,
+    data_dir: str | Path | None = None,
+) -> ConfigT:
+    """Read a YAML config, apply overrides, validate it and resolve relative paths.
+
+    Args:
+        path: YAML file.
+        model_cls: the pydantic model of the whole config (e.g. ``DnaRunConfig``).
+        overrides: ``key.sub=value`` strings applied after reading, before validation.
+        data_dir: folder that relative data paths resolve against (default: the config's folder).
+
+    Raises:
+        ConfigError: the file is missing or not YAML, or a key is unknown or has a wrong value.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path} is not valid YAML: {err}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections")
+    apply_overrides(raw, overrides or [])
+    base = Path(data_dir) if data_dir is not None else path.parent
+    return validate_config(raw, model_cls, str(path), base.resolve())
+
+
+def dump_config(config: BaseModel) -> str:
+    """Render a config as YAML (paths as strings) for the run folder."""
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+
+
+def _type_name(annotation: Any) -> str:
+    text = getattr(annotation, "__name__", None) if isinstance(annotation, type) else None
+    text = text or str(annotation)
+    text = re.sub(r"\b(?:typing|pathlib|seqlab(?:\.\w+)*)\.", "", text).replace("NoneType", "None")
+    return text.replace("|", "or").replace("  ", " ")
+
+
+def config_reference(model_cls: type[BaseModel], prefix: str = "") -> str:
+    """Markdown tables of every key of ``model_cls`` and its sections: type, default, description."""
+    rows: list[str] = []
+    sections: list[tuple[str, type[BaseModel]]] = []
+    for name, field in model_cls.model_fields.items():
+        key = f"{prefix}{name}"
+        annotation = field.annotation
+        nested = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+        if nested is not None:
+            sections.append((key, nested))
+            continue
+        if field.discriminator:
+            members = get_args(annotation)
+            names = ", ".join(f"`{m.model_fields[field.discriminator].default}`" for m in members)
+            rows.append(f"| `{key}.{field.discriminator}` | one of {names} | | picks one section below |")
+            sections.extend((key, member) for member in members)
+            continue
+        default = "required" if field.is_required() else field.get_default(call_default_factory=True)
+        if isinstance(default, BaseModel):
+            default = default.model_dump(mode="json")
+        description = (field.description or "").replace("|", "\\|")
+        rows.append(f"| `{key}` | {_type_name(annotation)} | `{default}` | {description} |")
+    doc = (model_cls.__doc__ or "").strip().splitlines()[0]
+    title = prefix.rstrip(".") or model_cls.__name__
+    if "arch" in model_cls.model_fields:
+        title = f"{title}` with `arch: {model_cls.model_fields['arch'].default}"
+    parts = [f"### `{title}`\n\n{doc}\n"]
+    if rows:
+        parts.append("| key | type | default | meaning |\n|---|---|---|---|\n" + "\n".join(rows) + "\n")
+    for key, nested in sections:
+        parts.append(config_reference(nested, f"{key}."))
+    return "\n".join(parts)

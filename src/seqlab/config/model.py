@@ -1,0 +1,83 @@
+"""DNA model sections: one per trunk architecture, picked by ``arch``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, model_validator
+
+from seqlab.config.base import StrictModel
+
+__all__ = ["DEEPBIND_PRESETS", "BasenjiConfig", "DeepBindConfig", "DeepSEAConfig", "ModelConfig"]
+
+
+DEEPBIND_PRESETS: dict[str, dict[str, Any]] = {
+    # 10,369 parameters with one task (conv 6,208 + dense 4,128 + head 33), whatever the window length.
+    "default": {"filters": 64, "kernel_size": 24, "hidden": 32, "dropout": 0.1},
+    # 26,881 parameters with one task (conv 10,368 + dense 16,448 + head 65): the ~27K DeepBind-like CNN.
+    "small27k": {"filters": 128, "kernel_size": 20, "hidden": 64, "dropout": 0.1},
+}
+
+
+class DeepBindConfig(StrictModel):
+    """DeepBind: one convolution scanned on both strands, global max and average pooling, dense.
+
+    ``preset`` fills the sizes from ``DEEPBIND_PRESETS``; keys given next to it override the preset.
+    """
+
+    arch: Literal["deepbind"] = "deepbind"
+    preset: Literal["default", "small27k"] | None = Field(
+        None, description="Named sizes (DEEPBIND_PRESETS); explicit keys override them."
+    )
+    filters: int = Field(64, gt=0, description="Convolution filters (motif detectors).")
+    kernel_size: int = Field(24, gt=0, description="Filter width in bp.")
+    hidden: int = Field(32, ge=0, description="Dense units after pooling (0: linear head on pooled).")
+    dropout: float = Field(0.1, ge=0, lt=1, description="Dropout before the head.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_preset(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("preset") in DEEPBIND_PRESETS:
+            return {**DEEPBIND_PRESETS[data["preset"]], **data}
+        return data
+
+
+class DeepSEAConfig(StrictModel):
+    """DeepSEA: three convolutions (320/480/960, width 8) with max-pooling and dropout, dense 925."""
+
+    arch: Literal["deepsea"] = "deepsea"
+    channels: list[int] = Field(default_factory=lambda: [320, 480, 960], description="Filters of each convolution.")
+    kernel_size: int = Field(8, gt=0, description="Width of every convolution.")
+    pool_size: int = Field(4, gt=0, description="Max-pooling after the first two convolutions.")
+    dropout: list[float] = Field(
+        default_factory=lambda: [0.2, 0.2, 0.5], description="Dropout after each convolution (one per layer)."
+    )
+    hidden: int = Field(925, gt=0, description="Dense units (the features).")
+
+    @model_validator(mode="after")
+    def _one_dropout_per_layer(self) -> DeepSEAConfig:
+        if not self.channels or len(self.dropout) != len(self.channels):
+            raise ValueError(
+                f"model.dropout needs one rate per convolution: {len(self.channels)} channels, "
+                f"{len(self.dropout)} dropout rates"
+            )
+        return self
+
+
+class BasenjiConfig(StrictModel):
+    """Basenji-like dilated residual CNN: stem, pooling tower, dilated residual blocks, crop, pointwise."""
+
+    arch: Literal["basenji"] = "basenji"
+    stem_channels: int = Field(64, gt=0, description="Filters of the stem convolution.")
+    stem_kernel: int = Field(15, gt=0, description="Width of the stem convolution.")
+    tower_channels: list[int] = Field(default_factory=lambda: [64, 96], description="Channels of each tower block.")
+    tower_kernel: int = Field(5, gt=0, description="Width of the tower convolutions.")
+    pool_size: int = Field(2, gt=0, description="Max-pooling after the stem and each tower block.")
+    dilated_blocks: int = Field(4, ge=0, description="Dilated residual blocks.")
+    dilation_rate: float = Field(1.5, ge=1, description="Growth of the dilation from block to block.")
+    crop: int = Field(0, ge=0, description="Positions cropped from each end before pooling.")
+    features: int = Field(128, gt=0, description="Channels of the final pointwise layer.")
+    dropout: float = Field(0.1, ge=0, lt=1, description="Dropout in the residual blocks.")
+
+
+ModelConfig = Annotated[DeepBindConfig | DeepSEAConfig | BasenjiConfig, Field(discriminator="arch")]

@@ -1,0 +1,41 @@
+"""Training sections: optimisation, stopping, hardware."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from seqlab.config.base import StrictModel
+
+__all__ = ["TrainConfig"]
+
+
+class TrainConfig(StrictModel):
+    """Optimisation, stopping, hardware."""
+
+    max_epochs: int = Field(20, gt=0, description="Epochs at most (early stopping may end sooner).")
+    learning_rate: float = Field(1e-3, gt=0, description="AdamW learning rate.")
+    weight_decay: float = Field(1e-2, ge=0, description="AdamW weight decay.")
+    pos_weight: float | None = Field(
+        None, gt=0, description="BCE weight on positives; None = 1, 'auto' not supported: set a number."
+    )
+    patience: int = Field(5, ge=1, description="Early-stopping patience in epochs on the monitored metric.")
+    monitor: Literal["val_auroc", "val_aupr", "val_loss"] = Field(
+        "val_auroc", description="Validation metric for early stopping and the best checkpoint."
+    )
+    accelerator: str = Field("auto", description="'auto' uses a GPU when one is present.")
+    devices: int | str = Field("auto", description="Number of devices, or 'auto'.")
+    strategy: str = Field("auto", description="Lightning strategy, e.g. 'ddp' for several GPUs.")
+    precision: str = Field("auto", description="'auto': bf16-mixed on a GPU with bf16, else 32-true.")
+    gradient_clip: float | None = Field(None, gt=0, description="Clip gradients to this norm.")
+    limit_train_batches: int | float | None = Field(
+        None, description="Train on this many batches (or this fraction) per epoch; for quick runs."
+    )
+    progress_bar: bool = Field(True, description="Rich progress bar.")
+    threads: int | None = Field(
+        None,
+        gt=0,
+        description="CPU threads of torch (None: torch's default). 1 is much faster for small "
+        "models on a machine that other jobs share.",
+    )
