@@ -88,6 +88,7 @@ def test_resume_continues_to_more_epochs(simulated, trained, tmp_path):
     run.mkdir()
     (run / "checkpoints").mkdir()
     (run / "checkpoints" / "last.ckpt").write_bytes((trained / "checkpoints" / "last.ckpt").read_bytes())
+    (run / "config.yaml").write_bytes((trained / "config.yaml").read_bytes())
     config = load_config(simulated["config"], DnaRunConfig, overrides=["train.max_epochs=11"])
     result = pipeline.train(config, run, resume=True)
     assert result.metrics["epochs"] == 11

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from seqlab.config import DnaRunConfig, dump_config, validate_config
+from seqlab.config import DnaRunConfig, validate_config
 from seqlab.data.audit import AuditReport, audit_examples
 from seqlab.data.build import ExampleTable, build_examples, summarize
 from seqlab.data.datamodule import DnaDataModule
@@ -30,11 +30,11 @@ from seqlab.io.genome import Genome
 from seqlab.io.intervals import read_intervals
 from seqlab.io.vcf import read_vcf
 from seqlab.models.model import count_parameters
-from seqlab.runs import RunPaths, write_json, write_text
+from seqlab.runs import RunPaths, StartedRun, start_run, write_json, write_text
 from seqlab.training.base import make_data_params
 from seqlab.training.checkpoint import load_checkpoint
 from seqlab.training.supervised import SupervisedModule
-from seqlab.training.trainer import MONITOR_MODES, build_trainer, resume_checkpoint
+from seqlab.training.trainer import MONITOR_MODES, build_trainer
 
 __all__ = [
     "RunResult",
@@ -148,6 +148,15 @@ def _write_reports(
     return document
 
 
+def _run_relative(path: Path, root: Path) -> str:
+    """``path`` relative to the run folder when inside it (metrics.json moves with its folder), else absolute."""
+    path = Path(path).resolve()
+    try:
+        return path.relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def _predict_split(trainer: L.Trainer, module: SupervisedModule, dm: DnaDataModule, split: str) -> SplitPredictions:
     """Strand-averaged predictions of a whole split through the scheme's own validation/test loop."""
     if split == "val":
@@ -157,27 +166,27 @@ def _predict_split(trainer: L.Trainer, module: SupervisedModule, dm: DnaDataModu
     return module.last_predictions[split]
 
 
-def train(config: DnaRunConfig, out_dir: str | Path, *, resume: bool = False) -> RunResult:
+def train(config: DnaRunConfig, out_dir: str | Path, *, resume: bool = False, overwrite: bool = False) -> RunResult:
     """``seqlab train``: build examples, audit, train with early stopping, evaluate the best checkpoint.
 
     Args:
         config: the validated run config (paths resolved).
         out_dir: the run folder (created). With ``resume=True`` it must hold ``checkpoints/last.ckpt``.
-        resume: continue an interrupted run from its last checkpoint.
+        resume: continue an interrupted run from its last checkpoint (the config must match the stored one
+            apart from :data:`seqlab.runs.RESUMABLE_KEYS`).
+        overwrite: replace a run already in ``out_dir`` (without it, such a folder is refused).
 
     Returns:
         A :class:`RunResult`; ``metrics`` is ``metrics.json``: ``{"val": {...}, "test": {"auroc",
         "aupr", "per_task": {task: {"auroc", "aupr", "n_pos", "n_neg"}}}, "n_parameters", ...}``.
     """
-    started = time.perf_counter()
-    run = RunPaths(out_dir)
-    ckpt_path = resume_checkpoint(run, resume)
-    run.make()
-    L.seed_everything(config.seed, workers=True, verbose=False)
-    if config.train.threads is not None:
-        torch.set_num_threads(config.train.threads)
-    write_text(run.config, dump_config(config))
+    with start_run(out_dir, config, resume=resume, overwrite=overwrite) as started:
+        return _train(config, started)
 
+
+def _train(config: DnaRunConfig, started: StartedRun) -> RunResult:
+    start_time = time.perf_counter()
+    run, ckpt_path = started.paths, started.checkpoint
     table, report = prepare_examples(config)
     table.save(run.root / EXAMPLES_DIR)
     write_json(run.root / AUDIT_JSON, report.to_dict())
@@ -215,12 +224,12 @@ def train(config: DnaRunConfig, out_dir: str | Path, *, resume: bool = False) ->
     best_module = SupervisedModule.load_from_checkpoint(best, map_location="cpu")
     predictions = {split: _predict_split(trainer, best_module, dm, split) for split in EVAL_SPLITS}
     extra = {
-        "best_checkpoint": str(best),
+        "best_checkpoint": _run_relative(best, run.root),
         "epochs": trainer.current_epoch,
         "n_parameters": n_parameters,
         "model": config.model.arch,
         "seed": config.seed,
-        "wall_time_s": round(time.perf_counter() - started, 1),
+        "wall_time_s": round(time.perf_counter() - start_time, 1),
         "audit_warnings": report.warnings,
     }
     metrics = _write_reports(run, table, predictions, extra)
@@ -256,7 +265,7 @@ def evaluate(run_dir: str | Path, checkpoint: str | Path | None = None) -> RunRe
     predictions = {split: _predict_split(trainer, module, dm, split) for split in EVAL_SPLITS}
     previous = json.loads(run.metrics.read_text()) if run.metrics.is_file() else {}
     extra = {key: value for key, value in previous.items() if key not in EVAL_SPLITS}
-    extra["evaluated_checkpoint"] = str(ckpt)
+    extra["evaluated_checkpoint"] = _run_relative(ckpt, run.root)
     metrics = _write_reports(run, table, predictions, extra)
     return RunResult(run.root, metrics, table)
 

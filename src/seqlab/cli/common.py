@@ -19,6 +19,7 @@ from rich.markup import escape
 __all__ = [
     "DataDirOption",
     "OutDirOption",
+    "OverwriteOption",
     "ResumeOption",
     "SetOption",
     "console",
@@ -33,10 +34,15 @@ SetOption = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a config key, e.g. --set train.max_epochs=3 (repeatable)."),
 ]
-OutDirOption = Annotated[
-    Path | None, typer.Option("--out", help="Run folder (default: runs/<name> of the config).")
+OutDirOption = Annotated[Path | None, typer.Option("--out", help="Run folder (default: runs/<name> of the config).")]
+ResumeOption = Annotated[
+    bool,
+    typer.Option(help="Continue the run in --out from its checkpoints/last.ckpt (same config, apart from e.g. "
+                 "max_epochs, patience and hardware keys)."),
+]  # fmt: skip
+OverwriteOption = Annotated[
+    bool, typer.Option(help="Replace the run already in --out (its checkpoints, logs and metrics are removed).")
 ]
-ResumeOption = Annotated[bool, typer.Option(help="Continue the run in --out from its checkpoints/last.ckpt.")]
 DataDirOption = Annotated[
     str | None,
     typer.Option(help="Folder that relative data paths in the config resolve against (default: its folder)."),
@@ -46,12 +52,18 @@ DataDirOption = Annotated[
 USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, KeyError, PermissionError)
 
 
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from seqlab.runs import RunLockedError
+
+    return (*USER_ERRORS, RunLockedError)
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn input errors into a red one-line message and exit code 2."""
     try:
         yield
-    except USER_ERRORS as err:
+    except _user_errors() as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         # escape: file names like d[rep1]/p.bed are not Rich markup
         console.print(f"[bold red]error:[/] {escape(str(message))}", highlight=False, markup=True)

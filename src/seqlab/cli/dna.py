@@ -11,6 +11,7 @@ from rich.table import Table
 from seqlab.cli.common import (
     DataDirOption,
     OutDirOption,
+    OverwriteOption,
     ResumeOption,
     SetOption,
     console,
@@ -66,6 +67,7 @@ def train_command(
     config: ConfigArg,
     out: OutDirOption = None,
     resume: ResumeOption = False,
+    overwrite: OverwriteOption = False,
     set_: SetOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -75,7 +77,7 @@ def train_command(
     setup_logging()
     with user_errors():
         run_config = _load(config, set_, data_dir)
-        result = pipeline.train(run_config, run_folder(out, run_config.name), resume=resume)
+        result = pipeline.train(run_config, run_folder(out, run_config.name), resume=resume, overwrite=overwrite)
     console.print(metrics_table(result.metrics, f"{run_config.name}: best checkpoint, both strands averaged"))
     console.print(f"run folder: {result.run_dir}")
 

@@ -11,6 +11,7 @@ from rich.table import Table
 from seqlab.cli.common import (
     DataDirOption,
     OutDirOption,
+    OverwriteOption,
     ResumeOption,
     SetOption,
     console,
@@ -46,6 +47,7 @@ def finetune(
     out_dir: OutDirOption = None,
     overrides: SetOption = None,
     resume: ResumeOption = False,
+    overwrite: OverwriteOption = False,
     data_dir: DataDirOption = None,
 ) -> None:
     """Fine-tune a pre-trained folder (or the same architecture from scratch) on a classification task."""
@@ -57,7 +59,7 @@ def finetune(
 
         config = load_config(config_path, FinetuneConfig, overrides=overrides or [], data_dir=data_dir)
         run_dir = run_folder(out_dir, config.name)
-        metrics = run_finetune(config, run_dir, resume=resume)
+        metrics = run_finetune(config, run_dir, resume=resume, overwrite=overwrite)
         origin = config.pretrained or "from scratch"
         console.print(classification_table(metrics, f"{metrics['task']['name']} ({origin}), best checkpoint"))
         console.print(f"run folder: {run_dir} (model: {run_dir / 'model'})")

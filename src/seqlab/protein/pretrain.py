@@ -33,12 +33,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import lightning as L
 import torch
 from torch.utils.data import DataLoader
 from transformers import AutoModelForMaskedLM, PreTrainedModel, PreTrainedTokenizerFast
 
-from seqlab.config import dump_config
 from seqlab.protein.config import PretrainConfig
 from seqlab.protein.corpus import SPLITS, PairCorpus, corpus_from_config
 from seqlab.protein.mlm import POSITION_OFFSET, MlmCollator, MlmModule, build_mlm_model, evaluate_mlm, optim_trainer
@@ -50,10 +48,10 @@ from seqlab.protein.tokenizer import (
     truncation,
     write_compression_report,
 )
-from seqlab.runs import RunPaths, write_json, write_text
-from seqlab.training.trainer import resume_checkpoint
+from seqlab.runs import RunPaths, StartedRun, atomic_dir, start_run, write_json
 
 __all__ = ["encode_corpus", "pretrain"]
+
 
 def encode_corpus(
     corpus: PairCorpus,
@@ -158,6 +156,7 @@ def pretrain(
     out_dir: str | Path,
     resume: bool = False,
     corpus: PairCorpus | None = None,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Pre-train a masked language model and write the run folder (layout: module docstring).
 
@@ -172,6 +171,7 @@ def pretrain(
         out_dir: the run folder.
         resume: continue from ``checkpoints/last.ckpt`` (same corpus and tokenizer as saved).
         corpus: a ready corpus (e.g. the demo's stand-in pairs).
+        overwrite: replace a run already in ``out_dir`` (refused without it; see :func:`seqlab.runs.start_run`).
 
     Returns:
         The metrics written to ``metrics.json``.
@@ -180,16 +180,12 @@ def pretrain(
         ValueError: an empty training or validation split, a too long ``max_tokens``, or a corpus
             problem; FileNotFoundError: missing inputs, or ``resume`` without a checkpoint.
     """
-    run = RunPaths(out_dir)
-    if not resume and run.last_checkpoint.is_file():
-        raise ValueError(f"{run.root} already holds a run ({run.last_checkpoint}); use --resume or another folder")
-    ckpt = resume_checkpoint(run, resume)
-    run.make()
-    L.seed_everything(config.seed, verbose=False)
-    if config.optim.threads is not None:
-        torch.set_num_threads(config.optim.threads)
-    write_text(run.config, dump_config(config))
+    with start_run(out_dir, config, resume=resume, overwrite=overwrite) as started:
+        return _pretrain(config, started, corpus)
 
+
+def _pretrain(config: PretrainConfig, started: StartedRun, corpus: PairCorpus | None) -> dict[str, Any]:
+    run, ckpt, resume = started.paths, started.checkpoint, started.checkpoint is not None
     corpus = _corpus(config, run, resume, corpus)
     tokenizer = _tokenizer(config, run, resume, corpus)
     model = _model(config, tokenizer)
@@ -223,17 +219,22 @@ def pretrain(
     trainer.save_checkpoint(run.last_checkpoint)
 
     metrics: dict[str, Any] = {split: evaluate_mlm(model, batches) for split, batches in held_out.items()}
-    metrics.update({
-        "tokens_seen": int(module.tokens_seen),
-        "steps": trainer.global_step,
-        "mode": config.mode,
-        "examples": {split: len(encoded[split]) for split in SPLITS},
-        "length_limit": {"max_tokens": config.corpus.max_tokens, "policy": config.corpus.length_policy,
-                         **length_counts},
-    })
+    metrics.update(
+        {
+            "tokens_seen": int(module.tokens_seen),
+            "steps": trainer.global_step,
+            "mode": config.mode,
+            "examples": {split: len(encoded[split]) for split in SPLITS},
+            "length_limit": {
+                "max_tokens": config.corpus.max_tokens,
+                "policy": config.corpus.length_policy,
+                **length_counts,
+            },
+        }
+    )
     if trainer.is_global_zero:
-        model_dir = run.root / "model"
-        model.save_pretrained(model_dir)
-        save_tokenizer(tokenizer, model_dir)
+        with atomic_dir(run.root / "model") as model_dir:  # a kill never leaves a half-written model/
+            model.save_pretrained(model_dir)
+            save_tokenizer(tokenizer, model_dir)
         write_json(run.metrics, metrics)
     return metrics
