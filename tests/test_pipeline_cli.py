@@ -1,6 +1,9 @@
 """End to end: simulated files on disk -> seqlab train/evaluate/predict/variant-effect from the CLI and API."""
 
 import json
+import os
+import shutil
+import socket
 from pathlib import Path
 
 import pandas as pd
@@ -175,3 +178,34 @@ def test_error_messages_are_not_read_as_markup(tmp_path):
     weird = tmp_path / "x[/]y.ckpt"
     result = runner.invoke(app, ["predict", str(weird), "--fasta", str(bed)])
     assert result.exit_code == 2 and "x[/]y.ckpt" in result.output
+
+
+def _flat(output: str) -> str:
+    """CLI output with Rich's line wrapping undone."""
+    return " ".join(output.split())
+
+
+def test_train_into_a_used_or_locked_folder_is_refused(simulated, trained, tmp_path):
+    run = tmp_path / "copy"
+    shutil.copytree(trained, run)
+    result = runner.invoke(app, ["train", str(simulated["config"]), "--out", str(run)])
+    assert result.exit_code == 2
+    assert "already holds a run; use --resume to continue it, --overwrite to replace it" in _flat(result.output)
+    # a live run holding the folder refuses a second one (issue 9, item 1)
+    (run / ".lock").write_text(json.dumps({"pid": os.getppid(), "host": socket.gethostname(), "started": "x"}))
+    result = runner.invoke(app, ["train", str(simulated["config"]), "--out", str(run), "--overwrite"])
+    assert result.exit_code == 2
+    assert f"is in use by another run (pid {os.getppid()}" in _flat(result.output)
+
+
+def test_resume_with_another_seed_is_refused_and_leaves_the_folder_intact(simulated, trained, tmp_path):
+    run = tmp_path / "copy"
+    shutil.copytree(trained, run)
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    args = ["train", str(simulated["config"]), "--out", str(run), "--resume"]
+    result = runner.invoke(app, [*args, "--set", "seed=2", "--set", "model.filters=8"])
+    assert result.exit_code == 2
+    message = _flat(result.output)
+    assert "config differs from the run's" in message and "in model.filters, seed (" in message
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+    assert pipeline.evaluate(run).metrics["test"]["auroc"] > 0.5  # still a valid run folder
