@@ -49,6 +49,7 @@ from seqlab.protein.tokenizer import (
     write_compression_report,
 )
 from seqlab.runs import RunPaths, StartedRun, atomic_dir, start_run, write_json
+from seqlab.training.resume import PositionedDataset, PositionSeededCollate, ResumableSampler, ResumeState
 
 __all__ = ["encode_corpus", "pretrain"]
 
@@ -200,11 +201,13 @@ def _pretrain(config: PretrainConfig, started: StartedRun, corpus: PairCorpus | 
             )
 
     optim = config.optim
+    # the order, the masking and the position in an epoch are functions of the seed: exact on resume
+    sampler = ResumableSampler(len(encoded["train"]), config.seed)
     train_loader = DataLoader(
-        encoded["train"],
+        PositionedDataset(encoded["train"]),
         batch_size=optim.batch_size,
-        shuffle=True,
-        collate_fn=MlmCollator(tokenizer, config.mlm_probability),
+        sampler=sampler,
+        collate_fn=PositionSeededCollate(MlmCollator(tokenizer, config.mlm_probability), config.seed),
         generator=torch.Generator().manual_seed(config.seed),
         num_workers=optim.num_workers,
     )
@@ -214,7 +217,10 @@ def _pretrain(config: PretrainConfig, started: StartedRun, corpus: PairCorpus | 
         if encoded[split]
     }
     module = MlmModule(model, optim, token_budget=config.token_budget)
-    trainer = optim_trainer(run, optim, monitor="val_loss", mode="min", train_batches=len(train_loader))
+    trainer = optim_trainer(
+        run, optim, monitor="val_loss", mode="min", train_batches=len(train_loader),
+        extra_callbacks=[ResumeState(sampler, optim.batch_size)],
+    )  # fmt: skip
     trainer.fit(module, train_loader, DataLoader(held_out["val"], batch_size=None), ckpt_path=ckpt)
     trainer.save_checkpoint(run.last_checkpoint)
 
