@@ -158,3 +158,10 @@ def test_atomic_dir_replaces_only_on_success_and_clears_leftovers(tmp_path):
         raise RuntimeError("killed")
     assert (target / "w.bin").read_text() == "1"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_the_step_column_is_found_by_name(tmp_path):
+    log = tmp_path / "metrics.csv"
+    log.write_text("epoch,train_loss,step,val_loss\n0,1.0,9,\n0,,9,0.5\n1,0.9,19,\n")
+    assert drop_rows_after(log, 9) == 1
+    assert log.read_text() == "epoch,train_loss,step,val_loss\n0,1.0,9,\n0,,9,0.5\n"

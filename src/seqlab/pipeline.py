@@ -33,6 +33,7 @@ from seqlab.models.model import count_parameters
 from seqlab.runs import RunPaths, StartedRun, start_run, write_json, write_text
 from seqlab.training.base import make_data_params
 from seqlab.training.checkpoint import load_checkpoint
+from seqlab.training.resume import ResumeState
 from seqlab.training.supervised import SupervisedModule
 from seqlab.training.trainer import MONITOR_MODES, build_trainer
 
@@ -218,6 +219,7 @@ def _train(config: DnaRunConfig, started: StartedRun) -> RunResult:
         gradient_clip=config.train.gradient_clip,
         limit_train_batches=config.train.limit_train_batches,
         progress_bar=config.train.progress_bar,
+        extra_callbacks=[ResumeState()],  # random states in checkpoints: exact --resume
     )
     trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path)
     best = run.best_checkpoint if run.best_checkpoint.is_file() else run.last_checkpoint
