@@ -6,6 +6,7 @@ import shutil
 import socket
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -232,3 +233,27 @@ def test_a_run_stopped_after_an_epoch_and_resumed_ends_as_an_uninterrupted_one(s
     logs = [pd.read_csv(tmp_path / run / "logs/metrics.csv") for run in ("whole", "parts")]
     assert logs[1]["step"].max() == logs[0]["step"].max()  # the killed epoch's row is gone
     assert logs[1]["val_loss"].dropna().tolist() == pytest.approx(logs[0]["val_loss"].dropna().tolist(), abs=1e-6)
+
+
+def test_a_validation_split_without_positives_fails_before_training(simulated, tmp_path, monkeypatch):
+    build = pipeline.prepare_examples
+
+    def without_val_positives(config):
+        table, report = build(config)
+        table.labels[table.split_indices("val")] = 0
+        return table, report
+
+    monkeypatch.setattr(pipeline, "prepare_examples", without_val_positives)
+    config = load_config(simulated["config"], DnaRunConfig)
+    with pytest.raises(ValueError, match=r"train.monitor=val_auroc is undefined: no task has both .* \(CTCF \(0 pos"):
+        pipeline.train(config, tmp_path / "noval")
+    assert not any((tmp_path / "noval/checkpoints").glob("*.ckpt"))
+    assert not (tmp_path / "noval/.lock").exists()
+
+
+def test_validation_every_n_steps_with_patience_in_steps(simulated, tmp_path):
+    overrides = ["train.max_epochs=2", "train.val_check_interval=7", "train.patience=700", "train.patience_unit=steps"]
+    config = load_config(simulated["config"], DnaRunConfig, overrides=overrides)
+    pipeline.train(config, tmp_path / "steps")
+    log = pd.read_csv(tmp_path / "steps/logs/metrics.csv")
+    assert np.diff(log.dropna(subset=["val_loss"])["step"].to_numpy())[:2].tolist() == [7, 7]  # across epoch ends

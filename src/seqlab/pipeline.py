@@ -33,6 +33,7 @@ from seqlab.models.model import count_parameters
 from seqlab.runs import RunPaths, StartedRun, start_run, write_json, write_text
 from seqlab.training.base import make_data_params
 from seqlab.training.checkpoint import load_checkpoint
+from seqlab.training.preflight import check_dna_training
 from seqlab.training.resume import ResumeState
 from seqlab.training.supervised import SupervisedModule
 from seqlab.training.trainer import MONITOR_MODES, build_trainer
@@ -194,6 +195,9 @@ def _train(config: DnaRunConfig, started: StartedRun) -> RunResult:
     log.info("examples:\n%s", summarize(table))
     for warning in report.warnings:
         log.warning("audit: %s", warning)
+    patience, warnings = check_dna_training(table, config.train, config.data.batch_size)
+    for warning in warnings:
+        log.warning("%s", warning)
 
     dm = DnaDataModule(table, config.data, seed=config.seed)
     module = SupervisedModule(
@@ -211,7 +215,9 @@ def _train(config: DnaRunConfig, started: StartedRun) -> RunResult:
         monitor=monitor,
         mode=MONITOR_MODES[monitor],
         max_epochs=config.train.max_epochs,
-        patience=config.train.patience,
+        patience=patience,
+        val_check_interval=config.train.val_check_interval,
+        check_val_every_n_epoch=None if config.train.val_check_interval else 1,
         accelerator=config.train.accelerator,
         devices=config.train.devices,
         strategy=config.train.strategy,

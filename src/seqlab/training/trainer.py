@@ -88,6 +88,7 @@ def build_trainer(
     accumulate_grad_batches: int = 1,
     limit_train_batches: int | float | None = None,
     val_check_interval: int | float | None = None,
+    check_val_every_n_epoch: int | None = 1,
     progress_bar: bool = True,
     extra_callbacks: list[Callback] | None = None,
 ) -> L.Trainer:
@@ -138,6 +139,7 @@ def build_trainer(
         accumulate_grad_batches=accumulate_grad_batches,
         limit_train_batches=limit_train_batches,
         val_check_interval=val_check_interval,
+        check_val_every_n_epoch=check_val_every_n_epoch,
         logger=_AppendingCSVLogger(save_dir=run.logs, name="", version=""),
         callbacks=callbacks,
         enable_progress_bar=progress_bar,
