@@ -11,9 +11,8 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import lightning as L
 import numpy as np
 import pandas as pd
 import torch
@@ -21,22 +20,22 @@ import torch
 from seqlab.config import DnaRunConfig, validate_config
 from seqlab.data.audit import AuditReport, audit_examples
 from seqlab.data.build import ExampleTable, build_examples, summarize
-from seqlab.data.datamodule import DnaDataModule
-from seqlab.evaluation.metrics import SplitMetrics, SplitPredictions, compute_split_metrics, write_metrics_tsv
-from seqlab.evaluation.plots import plot_pr_curves, plot_roc_curves
 from seqlab.evaluation.predict import predict_fasta, predict_regions, write_predictions, write_tsv
 from seqlab.evaluation.variant_effect import score_variants, write_variant_effects
 from seqlab.io.genome import Genome
 from seqlab.io.intervals import read_intervals
 from seqlab.io.vcf import read_vcf
 from seqlab.models.model import count_parameters
+from seqlab.reports import summarize_runs
 from seqlab.runs import RunPaths, StartedRun, start_run, write_json, write_text
-from seqlab.training.base import make_data_params
 from seqlab.training.checkpoint import load_checkpoint
-from seqlab.training.preflight import check_dna_training
-from seqlab.training.resume import ResumeState
-from seqlab.training.supervised import SupervisedModule
-from seqlab.training.trainer import MONITOR_MODES, build_trainer
+
+if TYPE_CHECKING:  # Lightning and the training modules load lazily: predict and report start fast
+    import lightning as L
+
+    from seqlab.data.datamodule import DnaDataModule
+    from seqlab.evaluation.metrics import SplitPredictions
+    from seqlab.training.supervised import SupervisedModule
 
 __all__ = [
     "RunResult",
@@ -95,6 +94,8 @@ def audit(config: DnaRunConfig, out_dir: str | Path | None = None) -> AuditRepor
 
 
 def _data_params(config: DnaRunConfig, table: ExampleTable) -> dict[str, Any]:
+    from seqlab.training.base import make_data_params
+
     return make_data_params(
         tasks=table.task_names,
         window_length=config.data.window_length,
@@ -129,6 +130,9 @@ def _write_reports(
     run: RunPaths, table: ExampleTable, predictions: dict[str, SplitPredictions], extra: dict[str, Any]
 ) -> dict[str, Any]:
     """metrics.json, metrics_per_task.tsv, ROC/PR plots and per-split prediction TSVs."""
+    from seqlab.evaluation.metrics import SplitMetrics, compute_split_metrics, write_metrics_tsv
+    from seqlab.evaluation.plots import plot_pr_curves, plot_roc_curves
+
     metrics: dict[str, SplitMetrics] = {}
     for split, split_predictions in predictions.items():
         metrics[split] = compute_split_metrics(
@@ -187,6 +191,12 @@ def train(config: DnaRunConfig, out_dir: str | Path, *, resume: bool = False, ov
 
 
 def _train(config: DnaRunConfig, started: StartedRun) -> RunResult:
+    from seqlab.data.datamodule import DnaDataModule
+    from seqlab.training.preflight import check_dna_training
+    from seqlab.training.resume import ResumeState
+    from seqlab.training.supervised import SupervisedModule
+    from seqlab.training.trainer import MONITOR_MODES, build_trainer
+
     start_time = time.perf_counter()
     run, ckpt_path = started.paths, started.checkpoint
     table, report = prepare_examples(config)
@@ -250,6 +260,10 @@ def evaluate(run_dir: str | Path, checkpoint: str | Path | None = None) -> RunRe
     Uses the examples saved at training time (``examples/``), so negatives are not re-sampled, and
     rewrites metrics.json, metrics_per_task.tsv, plots and prediction TSVs.
     """
+    from seqlab.data.datamodule import DnaDataModule
+    from seqlab.training.supervised import SupervisedModule
+    from seqlab.training.trainer import MONITOR_MODES, build_trainer
+
     run = RunPaths(run_dir)
     config = load_run_config(run.root)
     examples = run.root / EXAMPLES_DIR
@@ -276,42 +290,6 @@ def evaluate(run_dir: str | Path, checkpoint: str | Path | None = None) -> RunRe
     extra["evaluated_checkpoint"] = _run_relative(ckpt, run.root)
     metrics = _write_reports(run, table, predictions, extra)
     return RunResult(run.root, metrics, table)
-
-
-def summarize_runs(run_dirs: list[str | Path], split: str = "test") -> pd.DataFrame:
-    """``seqlab report``: per-task AUROC/AUPR across runs (e.g. seeds) as mean, sd and values.
-
-    Returns one row per task plus a ``mean`` row (the mean over tasks of each run, then over runs):
-    columns task, n_runs, auroc_mean, auroc_sd, aupr_mean, aupr_sd, auroc_values, aupr_values,
-    wall_time_s_mean. The sd is the sample standard deviation (ddof=1; NaN for a single run).
-    """
-    records = []
-    for run_dir in run_dirs:
-        path = RunPaths(run_dir).metrics
-        if not path.is_file():
-            raise FileNotFoundError(f"{run_dir}: no metrics.json (is it a finished run folder?)")
-        document = json.loads(path.read_text())
-        if split not in document:
-            raise ValueError(f"{path}: no {split!r} metrics")
-        entries = dict(document[split]["per_task"]) | {"mean": document[split]}
-        for task, values in entries.items():
-            records.append({"run": str(run_dir), "task": task, "auroc": values["auroc"], "aupr": values["aupr"],
-                            "wall_time_s": document.get("wall_time_s")})  # fmt: skip
-    frame = pd.DataFrame(records).astype({"auroc": float, "aupr": float, "wall_time_s": float})
-    rows = []
-    for task, part in frame.groupby("task", sort=False):
-        rows.append({
-            "task": task,
-            "n_runs": len(part),
-            "auroc_mean": part["auroc"].mean(),
-            "auroc_sd": part["auroc"].std(ddof=1),
-            "aupr_mean": part["aupr"].mean(),
-            "aupr_sd": part["aupr"].std(ddof=1),
-            "auroc_values": ",".join(f"{v:.4f}" for v in part["auroc"]),
-            "aupr_values": ",".join(f"{v:.4f}" for v in part["aupr"]),
-            "wall_time_s_mean": part["wall_time_s"].mean(),
-        })  # fmt: skip
-    return pd.DataFrame(rows)
 
 
 # --------------------------------------------------------------------------- predict and variant effects

@@ -163,13 +163,12 @@ def report_command(
     out: Annotated[Path | None, typer.Option(help="Also write the summary as TSV.")] = None,
 ) -> None:
     """Summarise several runs (e.g. seeds): per-task AUROC and AUPR as mean +/- sd."""
-    from seqlab import pipeline
-    from seqlab.evaluation.predict import write_tsv
+    from seqlab.reports import summarize_runs, write_summary
 
     with user_errors():
-        summary = pipeline.summarize_runs(list(runs), split=split)
+        summary = summarize_runs(list(runs), split=split)
         if out is not None:
-            write_tsv(summary, out)
+            write_summary(summary, out)
     table = Table(title=f"{split} metrics over {len(runs)} run(s)")
     for column in ("task", "runs", "AUROC", "AUPR", "wall time (s)"):
         table.add_column(column, justify="left" if column == "task" else "right")
