@@ -19,7 +19,7 @@ import torch
 
 from seqlab.config import DnaRunConfig, validate_config
 from seqlab.data.audit import AuditReport, audit_examples
-from seqlab.data.build import ExampleTable, build_examples, summarize
+from seqlab.data.build import ExampleTable, build_examples
 from seqlab.evaluation.predict import predict_fasta, predict_regions, write_predictions, write_tsv
 from seqlab.evaluation.variant_effect import score_variants, write_variant_effects
 from seqlab.io.genome import Genome
@@ -202,7 +202,6 @@ def _train(config: DnaRunConfig, started: StartedRun) -> RunResult:
     table, report = prepare_examples(config)
     table.save(run.root / EXAMPLES_DIR)
     write_json(run.root / AUDIT_JSON, report.to_dict())
-    log.info("examples:\n%s", summarize(table))
     for warning in report.warnings:
         log.warning("audit: %s", warning)
     patience, warnings = check_dna_training(table, config.train, config.data.batch_size)

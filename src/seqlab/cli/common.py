@@ -70,11 +70,26 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(code=2) from None
 
 
-def setup_logging(level: int = logging.INFO) -> None:
-    """Show seqlab's log messages (counts, audit warnings) through rich on stderr."""
+def _show_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:
+    """Python warnings as one log line each, without the source path and line that raised them."""
+    logging.getLogger("seqlab.warnings").warning("%s", message)
+
+
+def setup_logging(level: int = logging.INFO, *, training: bool = False) -> None:
+    """Show seqlab's log messages (counts, audit warnings) through rich on stderr, each once.
+
+    Python warnings are logged as one line without their source path. With ``training``, Lightning is
+    imported here (commands that train need it anyway) and its own console handler, which would print
+    every message a second time, is removed; commands that only predict or report never load it.
+    """
     handler = RichHandler(console=console, show_path=False, show_time=False, markup=False)
     logging.basicConfig(level=logging.WARNING, handlers=[handler], format="%(message)s", force=True)
     logging.getLogger("seqlab").setLevel(level)
+    warnings.showwarning = _show_warning
+    if training or "lightning" in sys.modules:
+        import lightning  # noqa: F401  (its import adds a handler of its own to the "lightning" logger)
+
+        logging.getLogger("lightning").handlers.clear()
     # transformers reads these when imported: its load reports (a new classification head is
     # "MISSING" by design when fine-tuning) and shard-writing bars are noise in seqlab's output.
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
@@ -85,7 +100,8 @@ def setup_logging(level: int = logging.INFO) -> None:
         transformers_logging.set_verbosity_error()
         transformers_logging.disable_progress_bar()
     # Lightning's hardware lines and tips are noise next to seqlab's own summary.
-    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    for name in ("lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", message=r".*LeafSpec.*is deprecated")
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
     warnings.filterwarnings("ignore", message=r".*smaller than the logging interval.*")

@@ -74,7 +74,7 @@ def train_command(
     """Train a model: build examples, audit, train with early stopping, evaluate the best checkpoint."""
     from seqlab import pipeline
 
-    setup_logging()
+    setup_logging(training=True)
     with user_errors():
         run_config = _load(config, set_, data_dir)
         result = pipeline.train(run_config, run_folder(out, run_config.name), resume=resume, overwrite=overwrite)
@@ -89,7 +89,7 @@ def evaluate_command(
     """Re-evaluate a run's checkpoint on its stored validation and test examples."""
     from seqlab import pipeline
 
-    setup_logging()
+    setup_logging(training=True)
     with user_errors():
         result = pipeline.evaluate(run_dir, checkpoint)
     console.print(metrics_table(result.metrics, f"{run_dir}: evaluation"))

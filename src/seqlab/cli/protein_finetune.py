@@ -51,7 +51,7 @@ def finetune(
     data_dir: DataDirOption = None,
 ) -> None:
     """Fine-tune a pre-trained folder (or the same architecture from scratch) on a classification task."""
-    setup_logging()
+    setup_logging(training=True)
     with user_errors():
         from seqlab.config import load_config
         from seqlab.protein.config import FinetuneConfig

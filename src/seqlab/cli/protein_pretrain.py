@@ -155,7 +155,7 @@ def pretrain(
     data_dir: DataDirOption = None,
 ) -> None:
     """Pre-train a RoBERTa (or continue a Longformer) masked LM on a pair or single corpus."""
-    setup_logging()
+    setup_logging(training=True)
     with user_errors():
         from seqlab.config import load_config
         from seqlab.protein.config import PretrainConfig
