@@ -59,3 +59,18 @@ def test_report_and_predict_modules_start_without_lightning():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[] False"
+
+
+def test_symmetric_groups_keep_the_old_names_as_aliases():
+    from typer.testing import CliRunner
+
+    from seqlab.cli.main import app
+
+    runner = CliRunner()
+    for args in (["dna", "train"], ["train"], ["dna", "report"], ["report"], ["protein", "embed"], ["embed"]):
+        result = runner.invoke(app, [*args, "--help"])
+        assert result.exit_code == 0, (args, result.output)
+    top = runner.invoke(app, ["--help"]).output
+    assert "dna" in top and "protein" in top and "variant-effect" not in top  # aliases are hidden
+    result = runner.invoke(app, ["dna", "report", "x", "--split", "train"])
+    assert result.exit_code == 2 and "--split must be one of test, val, not 'train'" in " ".join(result.output.split())

@@ -9,7 +9,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -17,11 +17,13 @@ from rich.logging import RichHandler
 from rich.markup import escape
 
 __all__ = [
+    "CHOICES",
     "DataDirOption",
     "OutDirOption",
     "OverwriteOption",
     "ResumeOption",
     "SetOption",
+    "choice",
     "console",
     "run_folder",
     "setup_logging",
@@ -105,6 +107,31 @@ def setup_logging(level: int = logging.INFO, *, training: bool = False) -> None:
     warnings.filterwarnings("ignore", message=r".*LeafSpec.*is deprecated")
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
     warnings.filterwarnings("ignore", message=r".*smaller than the logging interval.*")
+
+
+CHOICES: dict[str, tuple[str, ...]] = {
+    "--center": ("summit", "center"),
+    "--indels": ("skip", "score"),
+    "--multiallelic": ("split", "skip"),
+    "--layout": ("long", "wide"),
+    "--split": ("test", "val"),
+    "--unknown": ("map_to_x", "reject"),
+    "--missing": ("drop", "error"),
+    "--pooling": ("mean", "cls"),
+}
+"""The allowed values of every string option with a fixed set of choices (checked by :func:`choice`)."""
+
+
+def choice(option: str, value: str) -> Any:
+    """``value`` if it is one of ``CHOICES[option]``.
+
+    Raises:
+        ValueError: naming the option, the allowed values and the value given.
+    """
+    allowed = CHOICES[option]
+    if value not in allowed:
+        raise ValueError(f"{option} must be one of {', '.join(allowed)}, not {value!r}")
+    return value
 
 
 def run_folder(out: Path | None, name: str) -> Path:

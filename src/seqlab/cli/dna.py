@@ -14,6 +14,7 @@ from seqlab.cli.common import (
     OverwriteOption,
     ResumeOption,
     SetOption,
+    choice,
     console,
     run_folder,
     setup_logging,
@@ -111,8 +112,7 @@ def predict_command(
 
     setup_logging()
     with user_errors():
-        if center not in ("summit", "center"):
-            raise ValueError(f"--center must be 'summit' or 'center', not {center!r}")
+        choice("--center", center)
         frame = pipeline.predict(
             checkpoint, out, bed=bed, fasta=fasta, genome=genome, batch_size=batch_size, center=center
         )
@@ -138,13 +138,8 @@ def variant_effect_command(
 
     setup_logging()
     with user_errors():
-        for name, value, allowed in (
-            ("--indels", indels, ("skip", "score")),
-            ("--multiallelic", multiallelic, ("split", "skip")),
-            ("--layout", layout, ("long", "wide")),
-        ):
-            if value not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}, not {value!r}")
+        for name, value in (("--indels", indels), ("--multiallelic", multiallelic), ("--layout", layout)):
+            choice(name, value)
         counts = pipeline.variant_effect(
             checkpoint, vcf, genome, out, indels=indels, multiallelic=multiallelic, layout=layout,
             batch_size=batch_size,
@@ -166,7 +161,7 @@ def report_command(
     from seqlab.reports import summarize_runs, write_summary
 
     with user_errors():
-        summary = summarize_runs(list(runs), split=split)
+        summary = summarize_runs(list(runs), split=choice("--split", split))
         if out is not None:
             write_summary(summary, out)
     table = Table(title=f"{split} metrics over {len(runs)} run(s)")
@@ -180,11 +175,17 @@ def report_command(
     console.print(table)
 
 
-def register(app: typer.Typer) -> None:
-    """Add the DNA commands to ``app``."""
-    app.command("audit")(audit_command)
-    app.command("train")(train_command)
-    app.command("evaluate")(evaluate_command)
-    app.command("predict")(predict_command)
-    app.command("variant-effect")(variant_effect_command)
-    app.command("report")(report_command)
+COMMANDS = {
+    "audit": audit_command,
+    "train": train_command,
+    "evaluate": evaluate_command,
+    "predict": predict_command,
+    "variant-effect": variant_effect_command,
+    "report": report_command,
+}
+
+
+def register(app: typer.Typer, *, aliases: bool = False) -> None:
+    """Add the DNA commands to ``app`` (``seqlab dna``); ``aliases``: hidden, as today's top-level names."""
+    for name, command in COMMANDS.items():
+        app.command(name, hidden=aliases)(command)

@@ -14,6 +14,7 @@ from seqlab.cli.common import (
     OverwriteOption,
     ResumeOption,
     SetOption,
+    choice,
     console,
     run_folder,
     setup_logging,
@@ -84,13 +85,18 @@ def embed(
         from seqlab.protein.embed import embed_sequences, write_embeddings
 
         ids, embeddings = embed_sequences(
-            model_dir, sequences, batch_size=batch_size, pooling=pooling, max_tokens=max_tokens, device=device
+            model_dir, sequences, batch_size=batch_size, pooling=choice("--pooling", pooling), max_tokens=max_tokens,
+            device=device,
         )
         npy, id_file = write_embeddings(ids, embeddings, out)
         console.print(f"{len(ids)} embeddings of size {embeddings.shape[1]} written to {npy} (ids: {id_file})")
 
 
-def register(app: typer.Typer, top_level: typer.Typer) -> None:
-    """Add ``finetune`` to ``app`` (``seqlab protein``) and ``embed`` to ``top_level`` (``seqlab``)."""
+def register(app: typer.Typer, top_level: typer.Typer | None = None) -> None:
+    """Add ``finetune`` and ``embed`` to ``app`` (``seqlab protein``); ``embed`` also to ``top_level``
+    (``seqlab embed``, hidden: today's name kept as an alias).
+    """
     app.command("finetune")(finetune)
-    top_level.command("embed")(embed)
+    app.command("embed")(embed)
+    if top_level is not None:
+        top_level.command("embed", hidden=True)(embed)
