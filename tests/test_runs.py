@@ -133,8 +133,10 @@ def test_resume_drops_the_log_rows_of_the_killed_epoch(tmp_path):
     paths = _finished_run(tmp_path / "r")
     paths.metrics_csv.write_text("epoch,step,val_loss\n0,9,0.5\n1,19,0.4\n2,24,\n2,29,0.3\n")
     _fake_checkpoint(paths.last_checkpoint, 19)
+    (paths.root / ".metrics.json.x1y2.tmp").write_text("{")  # left by a kill inside atomic_open
     with start_run(paths.root, _Config(), resume=True):
         pass
+    assert not (paths.root / ".metrics.json.x1y2.tmp").exists()
     assert paths.metrics_csv.read_text() == "epoch,step,val_loss\n0,9,0.5\n1,19,0.4\n"
     assert drop_rows_after(paths.metrics_csv, 0) == 2
 

@@ -391,10 +391,11 @@ def start_run(out_dir: str | Path, config: Any, *, resume: bool = False, overwri
     run); refuse a folder that already holds a run unless ``resume`` or ``overwrite``; with ``resume``,
     require ``checkpoints/last.ckpt`` and compare the resolved config with the stored ``config.yaml``,
     refusing when a key outside :data:`RESUMABLE_KEYS` differs. Then: ``overwrite`` removes the earlier
-    run's files (only those a run writes), ``resume`` drops the rows of ``logs/metrics.csv`` logged
-    after the checkpoint (a killed epoch's), seeds Python/NumPy/torch and dataloader workers with
-    ``config.seed``, sets torch's thread count (``hardware``/``train``/``optim.threads``) and writes
-    the resolved ``config.yaml``. Processes of rank > 0 of a multi-process launch only seed.
+    run's files (only those a run writes); temporary files of a killed writer are removed; ``resume``
+    drops the rows of ``logs/metrics.csv`` logged after the checkpoint (a killed epoch's); Python,
+    NumPy, torch and dataloader workers are seeded with ``config.seed``, torch's thread count is set
+    (``hardware``/``train``/``optim.threads``) and the resolved ``config.yaml`` is written. Processes of
+    rank > 0 of a multi-process launch only seed.
 
     Args:
         out_dir: the run folder (created).
@@ -464,6 +465,10 @@ def start_run(out_dir: str | Path, config: Any, *, resume: bool = False, overwri
         _release_lock(lock)
         raise
     paths.make()
+    for folder in (paths.root, paths.logs, paths.checkpoints):  # files of a killed writer (atomic_open)
+        for stale in folder.glob(".*.tmp"):
+            if not stale.name.startswith(".lock."):
+                stale.unlink(missing_ok=True)
     if checkpoint is not None:
         step = _checkpoint_step(checkpoint)
         if step is not None and (dropped := drop_rows_after(paths.metrics_csv, step)):
