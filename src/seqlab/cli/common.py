@@ -91,7 +91,10 @@ def setup_logging(level: int = logging.INFO, *, training: bool = False) -> None:
     if training or "lightning" in sys.modules:
         import lightning  # noqa: F401  (its import adds a handler of its own to the "lightning" logger)
 
-        logging.getLogger("lightning").handlers.clear()
+        for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+            logger = logging.getLogger(name)
+            logger.handlers.clear()  # imported before logging was set up, they print through their own
+            logger.propagate = True
     # transformers reads these when imported: its load reports (a new classification head is
     # "MISSING" by design when fine-tuning) and shard-writing bars are noise in seqlab's output.
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
