@@ -197,6 +197,8 @@ def test_train_into_a_used_or_locked_folder_is_refused(simulated, trained, tmp_p
     result = runner.invoke(app, ["train", str(simulated["config"]), "--out", str(run), "--overwrite"])
     assert result.exit_code == 2
     assert f"is in use by another run (pid {os.getppid()}" in _flat(result.output)
+    result = runner.invoke(app, ["dna", "evaluate", str(run)])  # nor re-evaluated meanwhile
+    assert result.exit_code == 2 and "is in use by another run" in _flat(result.output)
 
 
 def test_resume_with_another_seed_is_refused_and_leaves_the_folder_intact(simulated, trained, tmp_path):

@@ -27,7 +27,7 @@ from seqlab.io.intervals import read_intervals
 from seqlab.io.vcf import read_vcf
 from seqlab.models.model import count_parameters
 from seqlab.reports import summarize_runs
-from seqlab.runs import RunPaths, StartedRun, start_run, write_json, write_text
+from seqlab.runs import RunPaths, StartedRun, locked, start_run, write_json, write_text
 from seqlab.training.checkpoint import load_checkpoint
 
 if TYPE_CHECKING:  # Lightning and the training modules load lazily: predict and report start fast
@@ -259,6 +259,13 @@ def evaluate(run_dir: str | Path, checkpoint: str | Path | None = None) -> RunRe
     Uses the examples saved at training time (``examples/``), so negatives are not re-sampled, and
     rewrites metrics.json, metrics_per_task.tsv, plots and prediction TSVs.
     """
+    if not RunPaths(run_dir).config.is_file():
+        load_run_config(run_dir)  # the error for a folder that is not a run
+    with locked(run_dir):  # not while a training run writes into the folder
+        return _evaluate(run_dir, checkpoint)
+
+
+def _evaluate(run_dir: str | Path, checkpoint: str | Path | None) -> RunResult:
     from seqlab.data.datamodule import DnaDataModule
     from seqlab.training.supervised import SupervisedModule
     from seqlab.training.trainer import MONITOR_MODES, build_trainer

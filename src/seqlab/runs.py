@@ -46,6 +46,8 @@ __all__ = [
     "atomic_dir",
     "atomic_open",
     "config_differences",
+    "drop_rows_after",
+    "locked",
     "start_run",
     "write_json",
     "write_text",
@@ -263,6 +265,24 @@ def _release_lock(lock: Path) -> None:
     owner = _read_lock(lock)
     if owner is not None and owner.get("pid") == os.getpid() and owner.get("host") == socket.gethostname():
         lock.unlink(missing_ok=True)
+
+
+@contextmanager
+def locked(run_dir: str | Path) -> Iterator[RunPaths]:
+    """Hold the lock of an existing run folder for a block (e.g. ``seqlab evaluate`` rewriting its reports).
+
+    Raises:
+        RunLockedError: a live run holds the folder.
+    """
+    paths = RunPaths(run_dir)
+    if _rank() > 0:
+        yield paths
+        return
+    lock = _acquire_lock(paths)
+    try:
+        yield paths
+    finally:
+        _release_lock(lock)
 
 
 def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:

@@ -1,6 +1,8 @@
 import json
 import math
+import os
 import random
+import socket
 
 import pandas as pd
 import pytest
@@ -15,6 +17,7 @@ from seqlab.protein.config import PretrainConfig
 from seqlab.protein.corpus import PairCorpus, build_pair_corpus
 from seqlab.protein.pretrain import encode_corpus, pretrain
 from seqlab.protein.tokenizer import build_residue_tokenizer
+from seqlab.runs import RunLockedError
 
 AA = "ACDEFGHIKLMNPQRSTVWY"
 MOTIFS = ["MKVLAAG", "GHHHKK", "PPLLSSE", "WWYYRR"]
@@ -223,3 +226,12 @@ def test_a_run_killed_mid_epoch_and_resumed_ends_as_the_uninterrupted_one(run, t
     log = pd.read_csv(tmp_path / "killed/logs/metrics.csv")
     reference = pd.read_csv(folder / "logs/metrics.csv")
     assert log["val_loss"].dropna().tolist() == pytest.approx(reference["val_loss"].dropna().tolist(), rel=1e-6)
+
+
+def test_a_second_pretraining_into_a_folder_in_use_is_refused(tmp_path):
+    folder = tmp_path / "busy"
+    folder.mkdir()
+    (folder / ".lock").write_text(json.dumps({"pid": os.getppid(), "host": socket.gethostname(), "started": "x"}))
+    with pytest.raises(RunLockedError, match=f"in use by another run \\(pid {os.getppid()}"):
+        pretrain(_config(), folder, corpus=_corpus())
+    assert sorted(p.name for p in folder.iterdir()) == [".lock"]  # the other run's folder is untouched
