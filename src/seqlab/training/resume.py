@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import lightning as L
 import numpy as np
@@ -30,7 +30,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from torch.utils.data import Dataset, Sampler
 
-__all__ = ["PositionSeededCollate", "PositionedDataset", "ResumableSampler", "ResumeState"]
+__all__ = ["PositionSeededCollate", "PositionedDataset", "ResumablePosition", "ResumableSampler", "ResumeState"]
 
 CHECKPOINT_KEY = "seqlab_resume"
 
@@ -130,15 +130,23 @@ def _set_rng_states(states: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(states["cuda"])
 
 
+class ResumablePosition(Protocol):
+    """What :class:`ResumeState` needs from a training sampler: start the next iteration mid-epoch."""
+
+    def resume(self, epoch: int, examples_done: int) -> None:
+        """Start the next iteration in ``epoch`` after its first ``examples_done`` examples."""
+
+
 class ResumeState(Callback):
     """Save the random states (and a :class:`ResumableSampler`'s position) in checkpoints; restore on resume.
 
     Args:
-        sampler: the training loader's sampler, when it is resumable.
+        sampler: the training loader's sampler, when it is resumable (a :class:`ResumableSampler`, or any
+            object with ``resume(epoch, examples_done)``; a DNA data path can provide one).
         batch_size: examples per training batch (to turn batches trained into examples to skip).
     """
 
-    def __init__(self, sampler: ResumableSampler | None = None, batch_size: int = 1) -> None:
+    def __init__(self, sampler: ResumablePosition | None = None, batch_size: int = 1) -> None:
         self.sampler = sampler
         self.batch_size = batch_size
 
@@ -157,5 +165,5 @@ class ResumeState(Callback):
         if state is None:
             return
         _set_rng_states(state["rng"])
-        if self.sampler is not None:
+        if self.sampler is not None and trainer.world_size == 1:  # DDP: the epoch restarts, as in Lightning
             self.sampler.resume(int(state["epoch"]), int(state["batches"]) * self.batch_size)
