@@ -120,6 +120,22 @@ def _groups(chain: ChainFile, chroms: Sequence[str] | np.ndarray) -> list[tuple[
     return out
 
 
+def _input_order(index: np.ndarray, n: int) -> np.ndarray:
+    """Permutation putting hits in input order, keeping the order of each input's hits (O(H), no sort).
+
+    The hits of one input row are contiguous in ``index`` (candidate expansion), which this relies on.
+    """
+    if index.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    counts = np.bincount(index, minlength=n)
+    step = np.arange(index.size, dtype=np.int64)
+    run_start = np.maximum.accumulate(np.where(np.r_[True, index[1:] != index[:-1]], step, 0))
+    dest = (np.cumsum(counts) - counts)[index] + (step - run_start)
+    order = np.empty(index.size, dtype=np.int64)
+    order[dest] = step
+    return order
+
+
 def lift_points(
     chain: ChainFile, chroms: Sequence[str] | np.ndarray, positions: Sequence[int] | np.ndarray
 ) -> PointLift:
@@ -140,6 +156,7 @@ def lift_points(
     q_minus, q_size, q_name = _chain_arrays(chain)
     indexes, raws, chain_rows = [], [], []
     for blocks, rows in _groups(chain, chroms):
+        rows = rows[np.argsort(positions[rows])]  # sorted needles make searchsorted several times faster
         p = positions[rows]
         hi = np.searchsorted(blocks.t_start, p, side="right") - 1  # last block starting at or before p
         lo = np.searchsorted(blocks.max_end, p, side="right")  # first block whose running max end passes p
@@ -151,7 +168,7 @@ def lift_points(
         chain_rows.append(blocks.chain[cand])
     empty = [np.zeros(0, dtype=np.int64)]
     index, raw, chain_row = (np.concatenate(part or empty) for part in (indexes, raws, chain_rows))
-    order = np.argsort(index, kind="stable")
+    order = _input_order(index, positions.size)
     index, raw, chain_row = index[order], raw[order], chain_row[order]
     minus = q_minus[chain_row]
     pos = np.where(minus, q_size[chain_row] - 1 - raw, raw)
