@@ -4,7 +4,8 @@ All three read the same chain (default: the shared hg19 -> panTro2 chr22 chain) 
 random chr22 positions (seeded; by default between the first and last aligned base). seqlab lifts
 ``--n`` positions in one call; the two packages are called once per position (their API), on the
 first ``--n-per-point`` of them, and their rate is extrapolated per summit. The hits of the
-per-point tools are compared with seqlab's on that subset (must be identical). Chain loading is timed separately. Each timing is the median of ``--repeats``.
+per-point tools are compared with seqlab's on that subset (must be identical). Chain loading is
+timed separately. Each timing is the median of ``--repeats``.
 
     .venv/bin/python bench/bench_liftover.py                # --n 1000000 --n-per-point 20000 --repeats 3
 """
