@@ -1,0 +1,58 @@
+"""Cross-species lifting of labelled windows (``seqlab ssl lift``): how homolog windows are made and kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from seqlab.config.base import StrictModel
+from seqlab.config.data import DataConfig
+
+__all__ = ["LiftConfig", "LiftRunConfig", "TargetGenomeConfig"]
+
+
+class TargetGenomeConfig(StrictModel):
+    """A genome to lift windows to: its FASTA and the UCSC chain reference genome -> it."""
+
+    fasta: Path = Field(..., description="Target genome FASTA (plain or bgzip with .fai/.gzi).")
+    chain: Path = Field(..., description="UCSC chain file from the reference genome to this genome (.chain[.gz]).")
+
+
+class LiftConfig(StrictModel):
+    """Which homolog windows are kept, and their pseudo-label weights."""
+
+    min_match: float = Field(
+        0.95,
+        gt=0,
+        le=1,
+        description="liftOver minMatch: fraction of a window's bases that must align inside one chain "
+        "(0.95 for close species, e.g. 0.1 for distant ones).",
+    )
+    max_length_ratio: float | None = Field(
+        1.5, ge=1, description="Drop windows whose lifted span is this many times longer or shorter (null: no limit)."
+    )
+    max_n_fraction: float = Field(0.5, ge=0, le=1, description="Drop homolog windows with more N than this.")
+    weight: Literal["one", "identity"] = Field(
+        "one",
+        description="Pseudo-label weight: one (the origin's weight), or identity (times the fraction of the "
+        "window's bases aligned and identical in the target).",
+    )
+    guard: bool = Field(
+        True,
+        description="Leakage guard: drop train homologs that overlap a val/test homolog (and val homologs that "
+        "overlap a test homolog) in the same target genome.",
+    )
+
+
+class LiftRunConfig(StrictModel):
+    """The sections ``seqlab ssl lift`` reads from a run config (other sections are ignored)."""
+
+    seed: int = Field(0, description="Seeds the human example build (negative sampling).")
+    name: str = Field("run", description="Run name.")
+    data: DataConfig
+    genomes: dict[str, TargetGenomeConfig] = Field(
+        default_factory=dict, description="Target genomes by name: {NAME: {fasta, chain}} (reference -> NAME chain)."
+    )
+    lift: LiftConfig = Field(default_factory=LiftConfig)
