@@ -10,7 +10,7 @@ from pydantic import Field
 from seqlab.config.base import StrictModel
 from seqlab.config.data import DataConfig
 
-__all__ = ["LiftConfig", "LiftRunConfig", "TargetGenomeConfig"]
+__all__ = ["LiftConfig", "LiftRunConfig", "LiftSections", "TargetGenomeConfig"]
 
 
 class TargetGenomeConfig(StrictModel):
@@ -46,13 +46,23 @@ class LiftConfig(StrictModel):
     )
 
 
-class LiftRunConfig(StrictModel):
-    """The sections ``seqlab ssl lift`` reads from a run config (other sections are ignored)."""
+class LiftSections(StrictModel):
+    """The sections only ``seqlab ssl lift`` reads: target genomes and lifting options."""
 
-    seed: int = Field(0, description="Seeds the human example build (negative sampling).")
-    name: str = Field("run", description="Run name.")
-    data: DataConfig
     genomes: dict[str, TargetGenomeConfig] = Field(
-        default_factory=dict, description="Target genomes by name: {NAME: {fasta, chain}} (reference -> NAME chain)."
+        default_factory=dict,
+        description="Target genomes by name: {NAME: {fasta, chain}} (chain: reference -> NAME). When empty, the "
+        "non-reference data.genomes entries with a chain are used.",
     )
     lift: LiftConfig = Field(default_factory=LiftConfig)
+
+
+class LiftRunConfig(LiftSections):
+    """What ``seqlab ssl lift`` reads from a run config: seed, name, data (as a DNA run), genomes, lift.
+
+    Other top-level sections (model, train, ...) are ignored, so a training config can be lifted as it is.
+    """
+
+    seed: int = Field(0, description="Seeds the reference example build (negative sampling).")
+    name: str = Field("run", description="Run name (default output folder runs/<name>/lift).")
+    data: DataConfig
