@@ -12,6 +12,7 @@ import yaml
 from typer.testing import CliRunner
 
 from seqlab.cli.main import app
+from seqlab.config import DataConfig
 from seqlab.data.build import ExampleTable
 from seqlab.data.homologs import LiftOptions, TargetGenome, lift_examples
 from seqlab.io.intervals import read_intervals
@@ -44,23 +45,17 @@ def toy_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ]
     (folder / "peaks.narrowPeak").write_text("".join(lines))
     (folder / "tasks.tsv").write_text("task\tpeaks\nTF\tpeaks.narrowPeak\n")
-    config = {
-        "seed": 0,
-        "name": "toy",
-        "data": {
-            "mode": "peaks",
-            "genome": "hg.fa",
-            "genome_name": "hg",
-            "tasks": "tasks.tsv",
-            "window_length": 200,
-            "negatives": {"ratio": 1.0},
-            "split": {"val_chroms": ["chr2"], "test_chroms": ["chr3"]},
-        },
-        "genomes": {"ape": {"fasta": "ape.fa", "chain": "hgToApe.chain"}},
-        "lift": {"min_match": 0.9},
-        "model": {"arch": "deepbind"},  # other sections of a run config are ignored
-    }
-    (folder / "run.yaml").write_text(yaml.safe_dump(config))
+    config = {"seed": 0, "name": "toy", "lift": {"min_match": 0.9}, "model": {"arch": "deepbind"}}
+    split = {"val_chroms": ["chr2"], "test_chroms": ["chr3"]}
+    if "sources" in DataConfig.model_fields:  # Spine v2 data config: genomes and sources inside data
+        genomes = {"hg": {"fasta": "hg.fa"}, "ape": {"fasta": "ape.fa", "chain": "hgToApe.chain"}}
+        sources = [{"kind": "peaks", "negatives": {"ratio": 1.0}}]
+        config["data"] = {"genomes": genomes, "tasks": "tasks.tsv", "sources": sources, "split": split}
+    else:
+        config["data"] = {"mode": "peaks", "genome": "hg.fa", "genome_name": "hg", "tasks": "tasks.tsv", "split": split}
+        config["genomes"] = {"ape": {"fasta": "ape.fa", "chain": "hgToApe.chain"}}
+    config["data"]["window_length"] = 200  # other sections of a run config (model) are ignored
+    (folder / "run.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     return folder / "run.yaml"
 
 
@@ -88,11 +83,15 @@ def test_ssl_lift_cli_writes_table_and_report(toy_config: Path) -> None:
 
 def test_ssl_lift_errors_are_one_line(toy_config: Path, tmp_path: Path) -> None:
     bad = yaml.safe_load(toy_config.read_text())
-    bad["genomes"]["ape"]["fasta"] = str(toy_config.parent / "hg.fa")  # chr1-3, not c1-c3
-    bad["data"]["genome"] = str(toy_config.parent / "hg.fa")
-    bad["data"]["tasks"] = str(toy_config.parent / "tasks.tsv")
-    bad["genomes"]["ape"]["chain"] = str(toy_config.parent / "hgToApe.chain")
-    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad))
+    folder = toy_config.parent
+    bad["data"]["tasks"] = str(folder / "tasks.tsv")
+    genomes = bad["data"]["genomes"] if "genomes" in bad["data"] else bad["genomes"]
+    for entry in genomes.values():
+        entry.update({key: str(folder / value) for key, value in entry.items()})
+    genomes["ape"]["fasta"] = str(folder / "hg.fa")  # chr1-3, not c1-c3
+    if "genome" in bad["data"]:
+        bad["data"]["genome"] = str(folder / "hg.fa")
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad, sort_keys=False))
     result = runner.invoke(app, ["ssl", "lift", str(tmp_path / "bad.yaml"), "--out", str(tmp_path / "out")])
     assert result.exit_code == 2
     output = " ".join(result.output.split())  # rich wraps long lines

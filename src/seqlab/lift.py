@@ -16,6 +16,7 @@ the human windows and of their homologs).
 
 from __future__ import annotations
 
+import inspect
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,7 +105,9 @@ def run_lift(config: LiftRunConfig, out_dir: str | Path) -> LiftResult:
         ChainFormatError: a malformed chain. Nothing is written when any of these is raised.
     """
     targets = target_genomes(config)
-    examples = build_examples(config.data, seed=config.seed)
+    # before Spine v2 the negatives' seed is an argument; after it, a key of each source
+    seeded = "seed" in inspect.signature(build_examples).parameters
+    examples = build_examples(config.data, seed=config.seed) if seeded else build_examples(config.data)
     options = LiftOptions(**config.lift.model_dump())
     homologs = lift_examples(examples, targets, options)
     report = homologs.report["lift"]

@@ -226,3 +226,17 @@ def test_genome_without_any_homolog_is_an_error(toy: dict, tmp_path: Path) -> No
         lift_examples(toy["table"], [TargetGenome("far", toy["target"].fasta, chain)])
     with pytest.raises(LiftError, match="no chain file"):
         lift_examples(toy["table"], {"x": {"fasta": toy["target"].fasta, "chain": None}})
+
+
+def test_concat_with_reference_table_keeps_origin_splits(toy: dict) -> None:
+    if not hasattr(ExampleTable, "concat"):
+        pytest.skip("ExampleTable.concat / inherit_splits (Spine v2) not on this branch yet")
+    from seqlab.data.table import inherit_splits
+
+    homologs = lift_examples(toy["table"], [toy["target"]])
+    scrambled = homologs.subset(np.ones(len(homologs), dtype=bool))
+    scrambled.frame["split"] = "train"  # inherit_splits must restore every origin's split
+    merged = inherit_splits(ExampleTable.concat([toy["table"], scrambled]))
+    lifted = merged.frame[merged.frame["source"] == "lifted"]
+    assert lifted["split"].tolist() == homologs.frame["split"].tolist()
+    assert len(merged) == len(toy["table"]) + len(homologs)
