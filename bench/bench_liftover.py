@@ -109,7 +109,50 @@ def main() -> None:
     header = ("tool", "chain load s", "summits/s", "mismatches vs seqlab", "seqlab speed-up")
     print("\n".join(table_lines(header, rows)))
     print(f"seqlab: {args.n:,} summits in {seqlab_s:.3f} s ({int((result.n_hits == 1).sum()):,} single hits)")
+    homolog_rate(args)
     print(f"load average (end): {load_average()}")
+
+
+def homolog_rate(args: argparse.Namespace) -> None:
+    """Windows per second of ``lift_examples`` (all steps: chains, FASTA reads, filters, guard, report)."""
+    from seqlab.data.homologs import LiftOptions, TargetGenome, lift_examples
+    from seqlab.io.intervals import read_intervals
+
+    bundle = args.chain.parent
+    peaks_path = bundle.parent / "gm12878_hg19" / "peaks" / "CTCF_GM12878_hg19.narrowPeak.gz"
+    if not peaks_path.is_file():
+        print(f"homolog tables: skipped ({peaks_path} not found)")
+        return
+    import pandas as pd
+
+    from seqlab.data.build import ExampleTable
+
+    peaks = read_intervals(peaks_path, "narrowPeak")
+    peaks = peaks[peaks["chrom"] == "chr22"]
+    summit = (peaks["start"] + peaks["summit"]).to_numpy()
+    rng = np.random.default_rng(args.seed)
+    background = rng.integers(17_500_000, 51_000_000, 4 * summit.size)  # negatives-like windows
+    centres = np.concatenate([summit, background])
+    frame = pd.DataFrame({"genome": "hg19", "chrom": "chr22", "start": centres - 100, "end": centres + 100})
+    frame = frame.assign(strand="+", split=np.where(centres < 25_000_000, "test", "train"), source="bench", origin="")
+    labels = np.r_[np.ones(summit.size), np.zeros(background.size)][:, None]
+    table = ExampleTable(
+        frame,
+        labels,
+        np.ones_like(labels),
+        pd.DataFrame({"task": ["CTCF"]}),
+        genomes={"hg19": bundle / "hg19.chr22.fa.gz"},
+    )
+    targets = [
+        TargetGenome("panTro2", bundle / "panTro2.chr22.fa.gz", bundle / "hg19ToPanTro2.chr22.chain.gz"),
+        TargetGenome("gorilla", bundle / "gorilla.chr22.fa.gz", bundle / "hg19ToGorilla.chr22.chain.gz"),
+    ]
+    for weight in ("one", "identity"):
+        seconds, homologs = timed(lambda w=weight: lift_examples(table, targets, LiftOptions(weight=w)), args.repeats)
+        print(
+            f"homolog tables (weight {weight}): {len(table):,} windows x {len(targets)} genomes in {seconds:.2f} s "
+            f"= {len(table) * len(targets) / seconds:,.0f} windows/s; {len(homologs):,} homologs kept"
+        )
 
 
 if __name__ == "__main__":
