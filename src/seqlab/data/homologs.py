@@ -413,49 +413,58 @@ def lift_examples(
         raise LiftError("no target genome to lift to (give genomes: {NAME: {fasta, chain}})")
     origins = table.frame["origin"].to_numpy(dtype=object) if "origin" in table.frame else None
     rows = np.flatnonzero(origins == "") if origins is not None else np.arange(len(table), dtype=np.int64)
-    ids = example_ids(table.frame)
-    splits = table.frame["split"].to_numpy(dtype=object)
-    frames, label_rows, weights, sequences, report = [], [], [], [], {}
-    for target in targets:
-        lifted, chain, genome = _lift_one(table, rows, target, options)
-        located = (lifted["chrom"] != "").to_numpy()
-        strict = located & np.isin(splits[rows], ["val", "test"])
-        held_out = lifted[strict].assign(genome=target.name, split=splits[rows][strict])
-        kept = np.flatnonzero((lifted["status"] == "kept").to_numpy())
-        part = lifted.iloc[kept][["chrom", "start", "end", "strand"]].assign(
-            genome=target.name, split=splits[rows[kept]], source="lifted", origin=ids[rows[kept]]
-        )
-        keep, removed = guard_leakage(part, held_out) if options.guard else (np.ones(kept.size, dtype=bool), {})
-        final = np.zeros(rows.size, dtype=bool)
-        final[kept[keep]] = True
-        report[target.name] = _genome_report(table, rows, lifted, final, removed)
-        report[target.name].update(chain=str(target.chain), fasta=str(target.fasta))
-        kept, part = kept[keep], part[keep]
-        weight = np.ones(kept.size, dtype=np.float32)
-        seqs = None
-        if table.sequences is not None or options.weight == "identity":
-            seqs = genome.fetch_many(part["chrom"], part["start"], part["end"])
-            seqs = [reverse_complement(q) if m == "-" else q for q, m in zip(seqs, part["strand"], strict=True)]
-            if options.weight == "identity":
-                human = _human_sequences(table, rows[kept])
-                weight = _identity(table.frame.iloc[rows].reset_index(drop=True), lifted, kept, chain, human, seqs)
-        frames.append(part)
-        label_rows.append(rows[kept])
-        weights.append(weight)
-        sequences.append(seqs)
-        _warn_empty_tasks(target.name, report[target.name])
-    origin_rows = np.concatenate(label_rows)
-    frame = pd.concat(frames, ignore_index=True)[_FRAME_COLUMNS]
-    homologs = ExampleTable(
+    parts = [_homologs_of(table, rows, target, options) for target in targets]
+    report = {target.name: part.report for target, part in zip(targets, parts, strict=True)}
+    origin_rows = np.concatenate([part.rows for part in parts])
+    frame = pd.concat([part.frame for part in parts], ignore_index=True)[_FRAME_COLUMNS]
+    return ExampleTable(
         frame=frame.astype({"start": np.int64, "end": np.int64}),
         labels=table.labels[origin_rows],
-        weights=table.weights[origin_rows] * np.concatenate(weights)[:, None],
+        weights=table.weights[origin_rows] * np.concatenate([part.weight for part in parts])[:, None],
         tasks=table.tasks.copy(),
-        sequences=[q for part in sequences for q in part] if table.sequences is not None else None,
+        sequences=[q for part in parts for q in part.sequences] if table.sequences is not None else None,
         genomes={t.name: t.fasta for t in targets},
         report={"lift": {"options": dataclasses.asdict(options), "genomes": report, "totals": _totals(report)}},
     )
-    return homologs
+
+
+@dataclass
+class _Part:
+    """The homologs of one target genome: frame rows, their origin rows, weight factors, sequences, report."""
+
+    frame: pd.DataFrame
+    rows: np.ndarray
+    weight: np.ndarray
+    sequences: list[str] | None
+    report: dict[str, Any]
+
+
+def _homologs_of(table: ExampleTable, rows: np.ndarray, target: TargetGenome, options: LiftOptions) -> _Part:
+    """Lift ``table`` rows to one genome, filter, guard, weigh and count (see :func:`lift_examples`)."""
+    lifted, chain, genome = _lift_one(table, rows, target, options)
+    splits = table.frame["split"].to_numpy(dtype=object)[rows]
+    strict = (lifted["chrom"] != "").to_numpy() & np.isin(splits, ["val", "test"])
+    held_out = lifted[strict].assign(genome=target.name, split=splits[strict])
+    kept = np.flatnonzero((lifted["status"] == "kept").to_numpy())
+    part = lifted.iloc[kept][["chrom", "start", "end", "strand"]].assign(
+        genome=target.name, split=splits[kept], source="lifted", origin=example_ids(table.frame.iloc[rows[kept]])
+    )
+    keep, removed = guard_leakage(part, held_out) if options.guard else (np.ones(kept.size, dtype=bool), {})
+    final = np.zeros(rows.size, dtype=bool)
+    final[kept[keep]] = True
+    report = _genome_report(table, rows, lifted, final, removed)
+    report.update(chain=str(target.chain), fasta=str(target.fasta))
+    _warn_empty_tasks(target.name, report)
+    kept, part = kept[keep], part[keep]
+    weight = np.ones(kept.size, dtype=np.float32)
+    sequences = None
+    if table.sequences is not None or options.weight == "identity":
+        sequences = genome.fetch_many(part["chrom"], part["start"], part["end"])
+        sequences = [reverse_complement(q) if m == "-" else q for q, m in zip(sequences, part["strand"], strict=True)]
+        if options.weight == "identity":
+            human = _human_sequences(table, rows[kept])
+            weight = _identity(table.frame.iloc[rows].reset_index(drop=True), lifted, kept, chain, human, sequences)
+    return _Part(frame=part, rows=rows[kept], weight=weight, sequences=sequences, report=report)
 
 
 _FRAME_COLUMNS = ["genome", "chrom", "start", "end", "strand", "split", "source", "origin"]

@@ -211,6 +211,24 @@ def _interval_hits(
     return which[first], chain_row[first], aligned, q_first, q_last
 
 
+def _place_single_hits(out: pd.DataFrame, hits: dict[str, np.ndarray], single: np.ndarray, chain: ChainFile) -> None:
+    """Write the query span of every interval with exactly one passing chain into ``out`` (in place).
+
+    ``hits``: per (interval, chain) rows ``which, chain, q_left, q_right`` (query-strand coordinates);
+    ``single``: bool mask of those rows that are an interval's only passing chain.
+    """
+    q_minus, q_size, q_name = _chain_arrays(chain)
+    rows, chain_row = hits["which"][single], hits["chain"][single]
+    left, right = hits["q_left"][single], hits["q_right"][single]
+    minus = q_minus[chain_row]
+    out.loc[rows, "start"] = np.where(minus, q_size[chain_row] - right, left)
+    out.loc[rows, "end"] = np.where(minus, q_size[chain_row] - left, right)
+    out.loc[rows, "chrom"] = q_name[chain_row]
+    out.loc[rows, "strand"] = np.where(minus, "-", "+")
+    out.loc[rows, "chain"] = chain_row
+    out.loc[rows, "status"] = "ok"
+
+
 def lift_intervals(
     chain: ChainFile,
     chroms: Sequence[str] | np.ndarray,
@@ -246,7 +264,6 @@ def lift_intervals(
         row = int(np.argmax(ends <= starts))
         raise ValueError(f"lift_intervals: interval {row} [{starts[row]}, {ends[row]}) is empty or reversed")
     n = starts.size
-    q_minus, q_size, q_name = _chain_arrays(chain)
     columns = {"which": [], "chain": [], "aligned": [], "q_left": [], "q_right": []}
     for blocks, rows in _groups(chain, chroms):
         which, chain_row, aligned, q_left, q_right = _interval_hits(blocks, starts[rows], ends[rows])
@@ -276,16 +293,7 @@ def lift_intervals(
             "n_partial": n_partial.astype(np.int64),
         }
     )
-    single = passes & (n_hits[hits["which"]] == 1)
-    rows, chain_row = hits["which"][single], hits["chain"][single]
-    left, right = hits["q_left"][single], hits["q_right"][single]
-    minus = q_minus[chain_row]
-    out.loc[rows, "start"] = np.where(minus, q_size[chain_row] - right, left)
-    out.loc[rows, "end"] = np.where(minus, q_size[chain_row] - left, right)
-    out.loc[rows, "chrom"] = q_name[chain_row]
-    out.loc[rows, "strand"] = np.where(minus, "-", "+")
-    out.loc[rows, "chain"] = chain_row
-    out.loc[rows, "status"] = "ok"
+    _place_single_hits(out, hits, passes & (n_hits[hits["which"]] == 1), chain)
     if max_length_ratio is not None:
         span = (out["end"] - out["start"]).to_numpy()
         bad = (out["status"] == "ok").to_numpy() & (

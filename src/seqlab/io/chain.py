@@ -152,6 +152,62 @@ def _open_text(path: Path):
     return open(path, encoding="ascii", errors="replace")
 
 
+class _Reader:
+    """State of a chain file being read: headers so far, blocks so far, the chain still open."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.headers: list[list] = []
+        self.t_start: list[int] = []
+        self.q_start: list[int] = []
+        self.sizes: list[int] = []
+        self.owner: list[int] = []
+        self.open: tuple[int, int, int] | None = None  # (header line, t position, q position) of the open chain
+
+    def header(self, words: list[str], lineno: int) -> None:
+        where = f"{self.path}:{lineno}"
+        if self.open is not None:
+            raise ChainFormatError(
+                f"{where}: new chain before the chain of line {self.open[0]} ended "
+                "(its last block line must have one field, the size)"
+            )
+        header = _parse_header(words, where)
+        self.headers.append([*header, lineno])
+        self.open = (lineno, header[4], header[9])
+
+    def block(self, words: list[str], lineno: int) -> None:
+        where = f"{self.path}:{lineno}"
+        if self.open is None:
+            raise ChainFormatError(f"{where}: block line outside a chain (expected a 'chain' header)")
+        if len(words) not in (1, 3):
+            raise ChainFormatError(f"{where}: block line has {len(words)} fields, expected 'size dt dq' or 'size'")
+        size = _int(words[0], where, "block size")
+        dt, dq = (_int(words[1], where, "dt"), _int(words[2], where, "dq")) if len(words) == 3 else (0, 0)
+        if size <= 0 or dt < 0 or dq < 0:
+            raise ChainFormatError(f"{where}: block size {size}, dt {dt}, dq {dq}: expected size > 0 and gaps >= 0")
+        header_line, t_pos, q_pos = self.open
+        chain = self.headers[-1]
+        if t_pos + size > chain[5] or q_pos + size > chain[10]:
+            raise ChainFormatError(
+                f"{where}: block [{t_pos}, {t_pos + size}) on {chain[1]} / [{q_pos}, {q_pos + size}) on "
+                f"{chain[6]} runs past the chain's end (tEnd {chain[5]}, qEnd {chain[10]}; header line "
+                f"{header_line}, tSize {chain[2]}, qSize {chain[7]})"
+            )
+        self.t_start.append(t_pos)
+        self.q_start.append(q_pos)
+        self.sizes.append(size)
+        self.owner.append(len(self.headers) - 1)
+        t_pos, q_pos = t_pos + size + dt, q_pos + size + dq
+        self.open = (header_line, t_pos, q_pos)
+        if len(words) == 1:
+            if (t_pos, q_pos) != (chain[5], chain[10]):
+                raise ChainFormatError(
+                    f"{where}: chain of line {header_line} ends at t={t_pos}, q={q_pos} but its header "
+                    f"says tEnd={chain[5]}, qEnd={chain[10]}"
+                )
+            self.open = None
+
+
 def read_chain(path: str | Path) -> ChainFile:
     """Read a UCSC chain file (plain or gzip/bgzip) into sorted per-chromosome block arrays.
 
@@ -169,77 +225,31 @@ def read_chain(path: str | Path) -> ChainFile:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"chain file not found: {path}")
-    headers: list[list] = []
-    t_start: list[int] = []
-    q_start: list[int] = []
-    sizes: list[int] = []
-    owner: list[int] = []
-    open_chain: tuple[int, int, int] | None = None  # (header line, t position, q position) of the chain being read
+    reader = _Reader(path)
     try:
-        handle = _open_text(path)
-        with handle:
+        with _open_text(path) as handle:
             for lineno, line in enumerate(handle, start=1):
                 words = line.split()
                 if not words or words[0].startswith("#"):
                     continue
-                where = f"{path}:{lineno}"
                 if words[0] == "chain":
-                    if open_chain is not None:
-                        raise ChainFormatError(
-                            f"{where}: new chain before the chain of line {open_chain[0]} ended "
-                            "(its last block line must have one field, the size)"
-                        )
-                    header = _parse_header(words, where)
-                    headers.append([*header, lineno])
-                    open_chain = (lineno, header[4], header[9])
-                    continue
-                if open_chain is None:
-                    raise ChainFormatError(f"{where}: block line outside a chain (expected a 'chain' header)")
-                if len(words) not in (1, 3):
-                    raise ChainFormatError(
-                        f"{where}: block line has {len(words)} fields, expected 'size dt dq' or 'size'"
-                    )
-                size = _int(words[0], where, "block size")
-                dt, dq = (_int(words[1], where, "dt"), _int(words[2], where, "dq")) if len(words) == 3 else (0, 0)
-                if size <= 0 or dt < 0 or dq < 0:
-                    raise ChainFormatError(
-                        f"{where}: block size {size}, dt {dt}, dq {dq}: expected size > 0 and gaps >= 0"
-                    )
-                header_line, t_pos, q_pos = open_chain
-                chain = headers[-1]
-                if t_pos + size > chain[5] or q_pos + size > chain[10]:
-                    raise ChainFormatError(
-                        f"{where}: block [{t_pos}, {t_pos + size}) on {chain[1]} / [{q_pos}, {q_pos + size}) on "
-                        f"{chain[6]} runs past the chain's end (tEnd {chain[5]}, qEnd {chain[10]}; header line "
-                        f"{header_line}, tSize {chain[2]}, qSize {chain[7]})"
-                    )
-                t_start.append(t_pos)
-                q_start.append(q_pos)
-                sizes.append(size)
-                owner.append(len(headers) - 1)
-                t_pos, q_pos = t_pos + size + dt, q_pos + size + dq
-                if len(words) == 1:
-                    if (t_pos, q_pos) != (chain[5], chain[10]):
-                        raise ChainFormatError(
-                            f"{where}: chain of line {header_line} ends at t={t_pos}, q={q_pos} but its header "
-                            f"says tEnd={chain[5]}, qEnd={chain[10]}"
-                        )
-                    open_chain = None
+                    reader.header(words, lineno)
                 else:
-                    open_chain = (header_line, t_pos, q_pos)
+                    reader.block(words, lineno)
     except (OSError, EOFError, UnicodeDecodeError) as err:
         raise ChainFormatError(f"{path}: cannot read the chain file ({err}); truncated or not a chain file?") from None
-    if open_chain is not None:
+    if reader.open is not None:
         raise ChainFormatError(
-            f"{path}: truncated: the chain of line {open_chain[0]} has no final block line (a single size)"
+            f"{path}: truncated: the chain of line {reader.open[0]} has no final block line (a single size)"
         )
-    if not headers:
+    if not reader.headers:
         raise ChainFormatError(f"{path}: no 'chain' header line: not a chain file")
-    chains = pd.DataFrame(headers, columns=CHAIN_COLUMNS)
+    chains = pd.DataFrame(reader.headers, columns=CHAIN_COLUMNS)
     for column in ("t_size", "t_start", "t_end", "q_size", "q_start", "q_end", "id", "line"):
         chains[column] = chains[column].astype(np.int64)
     _check_sizes(chains, path)
-    return ChainFile(path=path, chains=chains, blocks=_block_arrays(chains, t_start, q_start, sizes, owner))
+    blocks = _block_arrays(chains, reader.t_start, reader.q_start, reader.sizes, reader.owner)
+    return ChainFile(path=path, chains=chains, blocks=blocks)
 
 
 def _check_sizes(chains: pd.DataFrame, path: Path) -> None:
