@@ -26,7 +26,7 @@ import yaml
 
 from seqlab.config import ConfigError
 from seqlab.config.base import apply_overrides, resolve_paths, validate_config
-from seqlab.config.lift import LiftRunConfig
+from seqlab.config.run import LiftRunConfig
 from seqlab.data.build import ExampleTable, build_examples
 from seqlab.data.homologs import LiftOptions, TargetGenome, lift_examples, lift_report_rows
 from seqlab.runs import atomic_open, write_json
@@ -109,7 +109,7 @@ def run_lift(config: LiftRunConfig, out_dir: str | Path) -> LiftResult:
     seeded = "seed" in inspect.signature(build_examples).parameters
     examples = build_examples(config.data, seed=config.seed) if seeded else build_examples(config.data)
     options = LiftOptions(**config.lift.model_dump())
-    homologs = lift_examples(examples, targets, options)
+    homologs = lift_examples(examples, targets, options, reference=config.data.genome_name)
     report = homologs.report["lift"]
     report["examples"] = {"windows": len(examples), "by_split": examples.frame["split"].value_counts().to_dict()}
     out = Path(out_dir)

@@ -240,3 +240,27 @@ def test_concat_with_reference_table_keeps_origin_splits(toy: dict) -> None:
     lifted = merged.frame[merged.frame["source"] == "lifted"]
     assert lifted["split"].tolist() == homologs.frame["split"].tolist()
     assert len(merged) == len(toy["table"]) + len(homologs)
+
+
+def test_lifted_source_builder(toy: dict) -> None:
+    from types import SimpleNamespace
+
+    from seqlab.config.lift import LiftedSourceConfig
+    from seqlab.data.homologs import build_lifted_source
+
+    target = toy["target"]
+    genomes = {"hg": SimpleNamespace(fasta=toy["folder"] / "hg.fa", chain=None)}
+    genomes["apeA"] = SimpleNamespace(fasta=target.fasta, chain=target.chain)
+    config = SimpleNamespace(genomes=genomes)
+    source = LiftedSourceConfig(min_match=0.95)
+    built = build_lifted_source(source, config, SimpleNamespace(tables=[toy["table"]]))
+    direct = lift_examples(toy["table"], [target])
+    pd.testing.assert_frame_equal(built.frame, direct.frame)
+    with pytest.raises(ValueError, match="needs a source before it"):
+        build_lifted_source(source, config, SimpleNamespace(tables=[]))
+    with pytest.raises(ValueError, match="genome 'hg' must be a non-reference entry"):
+        build_lifted_source(LiftedSourceConfig(genomes=["hg"]), config, SimpleNamespace(tables=[toy["table"]]))
+    other = toy["table"].subset(np.ones(len(toy["table"]), dtype=bool))
+    other.frame["genome"] = "mm"
+    with pytest.raises(LiftError, match="no example of the reference genome 'hg'"):
+        build_lifted_source(source, config, SimpleNamespace(tables=[other]))

@@ -8,9 +8,8 @@ from typing import Literal
 from pydantic import Field
 
 from seqlab.config.base import StrictModel
-from seqlab.config.data import DataConfig
 
-__all__ = ["LiftConfig", "LiftRunConfig", "LiftSections", "TargetGenomeConfig"]
+__all__ = ["LiftConfig", "LiftSections", "LiftedSourceConfig", "TargetGenomeConfig"]
 
 
 class TargetGenomeConfig(StrictModel):
@@ -57,12 +56,14 @@ class LiftSections(StrictModel):
     lift: LiftConfig = Field(default_factory=LiftConfig)
 
 
-class LiftRunConfig(LiftSections):
-    """What ``seqlab ssl lift`` reads from a run config: seed, name, data (as a DNA run), genomes, lift.
+class LiftedSourceConfig(LiftConfig):
+    """A ``data.sources`` entry ``{kind: lifted}``: homologs of the windows of the sources listed before it.
 
-    Other top-level sections (model, train, ...) are ignored, so a training config can be lifted as it is.
+    Windows of the reference genome (the first of ``data.genomes``) are lifted to the other genomes of
+    ``data.genomes`` that have a chain; each homolog takes its origin's labels and split.
     """
 
-    seed: int = Field(0, description="Seeds the reference example build (negative sampling).")
-    name: str = Field("run", description="Run name (default output folder runs/<name>/lift).")
-    data: DataConfig
+    kind: Literal["lifted"] = "lifted"
+    genomes: list[str] | None = Field(
+        None, description="Target genomes (names in data.genomes with a chain); default: all of them but the reference."
+    )

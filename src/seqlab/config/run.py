@@ -6,10 +6,11 @@ from pydantic import Field
 
 from seqlab.config.base import StrictModel
 from seqlab.config.data import DataConfig
+from seqlab.config.lift import LiftSections
 from seqlab.config.model import DeepBindConfig, ModelConfig
 from seqlab.config.train import TrainConfig
 
-__all__ = ["DnaRunConfig"]
+__all__ = ["DnaRunConfig", "LiftRunConfig"]
 
 
 class DnaRunConfig(StrictModel):
@@ -20,3 +21,14 @@ class DnaRunConfig(StrictModel):
     data: DataConfig
     model: ModelConfig = Field(default_factory=DeepBindConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
+
+
+class LiftRunConfig(LiftSections):
+    """What ``seqlab ssl lift`` reads from a run config: seed, name, data (as a DNA run), genomes, lift.
+
+    Other top-level sections (model, train, ...) are ignored, so a training config can be lifted as it is.
+    """
+
+    seed: int = Field(0, description="Seeds the reference example build (negative sampling).")
+    name: str = Field("run", description="Run name (default output folder runs/<name>/lift).")
+    data: DataConfig

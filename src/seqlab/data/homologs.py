@@ -60,10 +60,13 @@ __all__ = [
     "LiftError",
     "LiftOptions",
     "TargetGenome",
+    "build_lifted_source",
     "check_chain_genome",
     "guard_leakage",
     "lift_examples",
+    "lift_report_rows",
     "lift_windows",
+    "reverse_complement",
 ]
 
 log = logging.getLogger(__name__)
@@ -389,6 +392,7 @@ def lift_examples(
     table: ExampleTable,
     targets: Mapping[str, Any] | list[TargetGenome],
     options: LiftOptions = LiftOptions(),
+    reference: str | None = None,
 ) -> ExampleTable:
     """Homolog windows of every original example of ``table`` in every target genome, pseudo-labelled.
 
@@ -397,6 +401,7 @@ def lift_examples(
             are themselves derived and are not lifted again).
         targets: target genomes: :class:`TargetGenome` list, or mapping name -> {fasta, chain}.
         options: filters, weights and the leakage guard (see module doc).
+        reference: lift only the rows of this genome (the chains' reference); None: every original row.
 
     Returns:
         A table of homologs only (``source = "lifted"``, ``origin`` set, the origin's split, labels and
@@ -412,7 +417,12 @@ def lift_examples(
     if not targets:
         raise LiftError("no target genome to lift to (give genomes: {NAME: {fasta, chain}})")
     origins = table.frame["origin"].to_numpy(dtype=object) if "origin" in table.frame else None
-    rows = np.flatnonzero(origins == "") if origins is not None else np.arange(len(table), dtype=np.int64)
+    original = origins == "" if origins is not None else np.ones(len(table), dtype=bool)
+    if reference is not None:
+        original &= (table.frame["genome"] == reference).to_numpy()
+    rows = np.flatnonzero(original)
+    if rows.size == 0:
+        raise LiftError(f"no example of the reference genome {reference!r} to lift (the table has {len(table)} rows)")
     parts = [_homologs_of(table, rows, target, options) for target in targets]
     report = {target.name: part.report for target, part in zip(targets, parts, strict=True)}
     origin_rows = np.concatenate([part.rows for part in parts])
@@ -516,3 +526,33 @@ def lift_report_rows(report: dict[str, Any]) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows)
+
+
+def build_lifted_source(source: Any, config: Any, context: Any) -> ExampleTable:
+    """Builder of the ``data.sources`` kind ``lifted`` (``build(source, config, context)``, Spine v2 registry).
+
+    Lifts the reference-genome windows of the tables built before it (``context.tables``) to the
+    genomes of ``config.genomes`` named by ``source.genomes`` (default: every genome after the first
+    that has a chain), with the :class:`~seqlab.config.lift.LiftedSourceConfig` options of ``source``.
+
+    Raises:
+        ValueError: no source before this one, an unknown target genome or one without a chain.
+        LiftError: see :func:`lift_examples`.
+    """
+    if not context.tables:
+        raise ValueError("data.sources: a 'lifted' source needs a source before it (peaks, tiling or sequences)")
+    base = context.tables[0] if len(context.tables) == 1 else ExampleTable.concat(context.tables)
+    genomes = dict(config.genomes)
+    reference = next(iter(genomes), None)
+    names = source.genomes if source.genomes is not None else [n for n in list(genomes)[1:] if genomes[n].chain]
+    for name in names:
+        if name not in genomes or name == reference or genomes[name].chain is None:
+            raise ValueError(
+                f"data.sources (lifted): genome {name!r} must be a non-reference entry of data.genomes with a chain "
+                f"(data.genomes: {list(genomes)}; reference {reference!r})"
+            )
+    if not names:
+        raise ValueError(f"data.sources (lifted): no genome with a chain in data.genomes ({list(genomes)})")
+    targets = [TargetGenome(name, Path(genomes[name].fasta), Path(genomes[name].chain)) for name in names]
+    fields = {f.name: getattr(source, f.name) for f in dataclasses.fields(LiftOptions)}
+    return lift_examples(base, targets, LiftOptions(**fields), reference=reference)
