@@ -39,15 +39,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from seqlab.data.build import ExampleTable
 from seqlab.data.liftover import lift_intervals, lift_points
 from seqlab.data.windows import sequence_content
 from seqlab.io.chain import ChainFile, read_chain
 from seqlab.io.genome import Genome
 
-try:  # the Spine v2 table module (seqlab.data.table); the same definitions below until it is merged
-    from seqlab.data.table import example_ids
-except ImportError:  # pragma: no cover - depends on the merge order
+try:  # the Spine v2 table module (seqlab.data.table; build.py imports this module's builder through the registry)
+    from seqlab.data.table import ExampleTable, example_ids
+except ImportError:  # pragma: no cover - before Spine v2: the table lives in build.py, ids defined as in the contract
+    from seqlab.data.build import ExampleTable
 
     def example_ids(frame: pd.DataFrame) -> np.ndarray:
         """Example ids ``"{genome}:{chrom}:{start}-{end}"`` of every row: object array of str (N,)."""
