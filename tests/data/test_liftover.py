@@ -222,3 +222,14 @@ def test_real_chains_identical_to_liftover_package(shared_data: Path, species: s
     assert positions.size >= 10_000
     mapped = int((result.n_hits == 1).sum())
     assert 4000 < mapped < positions.size  # a real mix of mapped and unmapped positions
+
+
+def test_empty_input_and_unknown_chromosomes(tmp_path: Path) -> None:
+    path = tmp_path / "toy.chain"
+    path.write_text(TOY)
+    chain = read_chain(path)
+    empty = lift_points(chain, [], [])
+    assert empty.n_hits.shape == (0,) and empty.unique().shape == (0, 5)
+    assert lift_intervals(chain, [], [], []).shape == (0, 9)
+    assert lift_points(chain, ["chrZ"], [5]).unique().loc[0, "n_hits"] == 0
+    assert lift_intervals(chain, ["chrZ"], [5], [10]).loc[0, "status"] == "deleted"
