@@ -231,7 +231,7 @@ def run_protein_demo(out_dir: str | Path = "runs/demo-protein", seed: int = 0, q
                 batch_size=batch_size,
                 val_every_steps=max(pre_steps // 4, 1),
                 progress_bar=not quick,
-                threads=1,  # small models: one thread is far faster whenever the machine is shared
+            threads=1,  # small models: one thread is far faster whenever the machine is shared
             ),
         ),
         out / "pretrain",

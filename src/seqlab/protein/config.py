@@ -46,9 +46,7 @@ class OptimConfig(StrictModel):
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes.")
     progress_bar: bool = Field(True, description="Rich progress bar.")
     threads: int | None = Field(
-        None,
-        gt=0,
-        description="CPU threads of torch (None: torch's default). 1 is much faster for small "
+        None, gt=0, description="CPU threads of torch (None: torch's default). 1 is much faster for small "
         "models on a machine that other jobs share.",
     )
 
@@ -56,7 +54,9 @@ class OptimConfig(StrictModel):
 class CorpusConfig(StrictModel):
     """Pair corpus from STRING links (binding: score >= threshold; non-binding: random unlinked pairs)."""
 
-    links: Path | None = Field(None, description="STRING protein.links / links.detailed / actions file (gz or plain).")
+    links: Path | None = Field(
+        None, description="STRING protein.links / links.detailed / actions file (gz or plain)."
+    )
     sequences: Path | None = Field(None, description="Sequence dictionary TSV (id<TAB>sequence) or protein FASTA.")
     score_threshold: int = Field(
         700, ge=0, le=1000, description="Binding: the pair's highest score over rows and modes is at least this."
@@ -66,9 +66,8 @@ class CorpusConfig(StrictModel):
         512, gt=0, description="Length limit in tokens (with special tokens), applied after tokenization."
     )
     length_policy: Literal["drop", "truncate"] = Field(
-        "drop",
-        description="Inputs over max_tokens: drop them, or truncate (the longer protein of a pair first); "
-        "counted either way.",
+        "drop", description="Inputs over max_tokens: drop them, or truncate (the longer protein of a pair first); "
+        "counted either way."
     )
     unknown_residues: Literal["map_to_x", "reject"] = Field(
         "map_to_x", description="Residues outside the 20 amino acids (+X): map to X, or reject naming file and line."
@@ -101,9 +100,8 @@ class MlmModelConfig(StrictModel):
     """RoBERTa sizes, from a tiny test preset to the paper's base model."""
 
     preset: Literal["tiny", "small", "base", "custom"] = Field(
-        "tiny",
-        description="tiny 2x64 (tests), small 4x256, base 12x768 (the paper's); set sizes override it, "
-        "custom needs all four.",
+        "tiny", description="tiny 2x64 (tests), small 4x256, base 12x768 (the paper's); set sizes override it, "
+        "custom needs all four."
     )
     hidden_size: int | None = Field(None, description="Hidden size (preset custom; overrides the preset).")
     num_hidden_layers: int | None = Field(None, description="Transformer layers (preset custom).")
@@ -140,9 +138,8 @@ class PretrainConfig(StrictModel):
     tokenizer_training: TokenizerConfig = Field(default_factory=TokenizerConfig)
     model: MlmModelConfig = Field(default_factory=MlmModelConfig)
     model_path: Path | None = Field(
-        None,
-        description="save_pretrained MLM folder to continue from (e.g. a converted Longformer); "
-        "model sizes are then ignored.",
+        None, description="save_pretrained MLM folder to continue from (e.g. a converted Longformer); "
+        "model sizes are then ignored."
     )
     mlm_probability: float = Field(0.15, gt=0, lt=1, description="Share of tokens masked (80/10/10 rule).")
     token_budget: int | None = Field(

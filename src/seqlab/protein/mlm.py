@@ -148,7 +148,9 @@ class MlmCollator:
         labels = torch.where(selected, input_ids, -100)
         to_mask = selected & self._coin(selected.shape, 0.8)
         to_random = selected & ~to_mask & self._coin(selected.shape, 0.5)
-        random_ids = self.regular_ids[torch.randint(len(self.regular_ids), selected.shape, generator=self.generator)]
+        random_ids = self.regular_ids[
+            torch.randint(len(self.regular_ids), selected.shape, generator=self.generator)
+        ]
         input_ids = torch.where(to_mask, self.mask_id, torch.where(to_random, random_ids, input_ids))
         return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
 
@@ -235,7 +237,9 @@ class MlmModule(L.LightningModule):
             {"params": [p for p in params if p.ndim >= 2], "weight_decay": self.optim.weight_decay},
             {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
         ]
-        optimizer = torch.optim.AdamW(groups, lr=self.optim.learning_rate, betas=self.optim.betas, eps=self.optim.eps)
+        optimizer = torch.optim.AdamW(
+            groups, lr=self.optim.learning_rate, betas=self.optim.betas, eps=self.optim.eps
+        )
         scheduler = get_linear_schedule_with_warmup(optimizer, warmup_steps(self.optim), self.optim.max_steps)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 

@@ -47,7 +47,8 @@ def resume_checkpoint(run: RunPaths, resume: bool) -> Path | None:
         return None
     if not run.last_checkpoint.is_file():
         raise FileNotFoundError(
-            f"--resume: no checkpoint to continue from at {run.last_checkpoint}; start the run without --resume"
+            f"--resume: no checkpoint to continue from at {run.last_checkpoint}; "
+            "start the run without --resume"
         )
     return run.last_checkpoint
 
