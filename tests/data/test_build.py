@@ -36,27 +36,29 @@ def peak_config(tmp_path, synthetic_genome, peaks_writer) -> DataConfig:
     )
     (tmp_path / "tasks.tsv").write_text("task\tpeaks\ttarget\nA\tA.narrowPeak\tCTCF\nB\tB.narrowPeak\tPOL2\n")
     return DataConfig(
-        genome=synthetic_genome,
-        genome_name="toy",
+        genomes={"toy": {"fasta": synthetic_genome}},
         tasks=tmp_path / "tasks.tsv",
         split=SPLIT,
-        negatives={"ratio": 2.0, "gc_bins": 5},
+        sources=[{"kind": "peaks", "negatives": {"ratio": 2.0, "gc_bins": 5}}],
     )
 
 
-def _build(config: DataConfig, seed: int = 0) -> tuple[ExampleTable, list[str]]:
+def _build(config: DataConfig, seed: int | None = None) -> tuple[ExampleTable, list[str]]:
+    if seed is not None:
+        config.sources[0].negatives.seed = seed
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        table = build_examples(config, seed=seed)
+        table = build_examples(config)
     return table, [str(w.message) for w in caught]
 
 
 def test_peaks_mode(peak_config, synthetic_genome):
     table, messages = _build(peak_config)
     assert any("1 peaks on chromosomes not in genome 'toy' were dropped (chrQ)" in m for m in messages)
-    assert any("1 peak windows are all N" in m for m in messages)
+    assert any("1 peak windows have more than 1% N (the negatives' limit) and were dropped" in m for m in messages)
     frame = table.frame
-    assert list(frame.columns) == ["genome", "chrom", "start", "end", "strand", "split", "source"]
+    assert list(frame.columns) == ["genome", "chrom", "start", "end", "strand", "split", "source", "origin"]
+    assert (frame["origin"] == "").all()
     peaks = frame[frame["source"] == "peak"]
     assert list(zip(peaks["chrom"], peaks["start"], peaks["end"], strict=True)) == [
         ("chr1", 1100, 1300),
@@ -79,7 +81,7 @@ def test_peaks_mode(peak_config, synthetic_genome):
     report = table.report
     assert report["duplicates_removed"] == 1
     assert report["excluded_chrom_dropped"] == 1
-    assert report["all_n_dropped"] == 1
+    assert report["positives_n_dropped"] == 1
     assert report["tasks"]["B"]["n_dropped_chrom_end"] == 1
     assert report["tasks"]["B"]["peaks_unknown_chrom"] == 1
     assert report["tasks"]["A"]["n_summit_fallback"] == 3
@@ -98,7 +100,7 @@ def test_peaks_mode(peak_config, synthetic_genome):
 def test_min_overlap_and_no_dedup(peak_config):
     peak_config.min_overlap = 60
     peak_config.deduplicate = False
-    peak_config.negatives.ratio = 0
+    peak_config.sources[0].negatives.ratio = 0
     table, _ = _build(peak_config)
     assert len(table) == 7  # the chr2 window appears for both tasks
     # chr1:1100-1300 overlaps B's 50-bp peak by 50 bp only
@@ -124,11 +126,8 @@ def test_empty_test_split_is_an_error(peak_config):
 
 
 def test_tiling_mode(peak_config):
-    peak_config.mode = "tiling"
+    peak_config.sources = [{"kind": "tiling", "chroms": ["chr1", "chr2", "chr3", "chrM"], "bin_size": 200}]
     peak_config.window_length = 400
-    peak_config.tiling.chroms = ["chr1", "chr2", "chr3", "chrM"]
-    peak_config.tiling.bin_size = 200
-    peak_config.tiling.stride = 200
     table, _ = _build(peak_config)
     frame = table.frame
     assert (frame["source"] == "tiling").all()
@@ -168,16 +167,12 @@ def _sequence_config(tmp_path: Path, write_fasta) -> DataConfig:
         tmp_path / "b_pos.fa",
         {"chr1:100-120": seq(), "chr1:100-120 dup": seq(), "chr3:0-20": seq(), "chr2:0-20": seq()},
     )
-    return DataConfig(
-        mode="sequences",
-        window_length=20,
-        split=SPLIT,
-        sequences=[
-            {"fasta": tmp_path / "a_pos.fa", "labels": {"A": 1}},
-            {"fasta": tmp_path / "a_neg.fa", "labels": {"A": 0}},
-            {"fasta": tmp_path / "b_pos.fa", "labels": {"B": 1}},
-        ],
-    )
+    sets = [
+        {"fasta": tmp_path / "a_pos.fa", "labels": {"A": 1}},
+        {"fasta": tmp_path / "a_neg.fa", "labels": {"A": 0}},
+        {"fasta": tmp_path / "b_pos.fa", "labels": {"B": 1}},
+    ]
+    return DataConfig(window_length=20, split=SPLIT, sources=[{"kind": "sequences", "sets": sets}])
 
 
 def test_sequences_mode_dedup_conflicts_and_masks(tmp_path, fasta_writer):

@@ -69,18 +69,32 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     return raw
 
 
-def resolve_paths(model: BaseModel, base_dir: Path) -> None:
-    """Make every relative ``Path`` field of ``model`` (recursively) absolute against ``base_dir``."""
+def resolve_paths(model: BaseModel, base_dir: Path, data_dir: Path | None = None) -> None:
+    """Make every relative ``Path`` field of ``model`` (recursively) absolute.
+
+    Paths resolve against ``data_dir`` when given, else ``base_dir``. A section with a ``root`` path field
+    (a data root) resolves its own paths against that root: ``data_dir`` when given, else ``root`` itself
+    resolved against ``base_dir`` (the config's folder), else ``base_dir``.
+    """
+    if "root" in type(model).model_fields:
+        root = getattr(model, "root")
+        root = Path(data_dir) if data_dir is not None else (base_dir / root if root is not None else base_dir)
+        root = root.resolve()
+        setattr(model, "root", root)
+        base_dir, data_dir = root, None
+    target = data_dir if data_dir is not None else base_dir
     for name in type(model).model_fields:
         value = getattr(model, name)
+        if name == "root" and isinstance(value, Path):
+            continue
         if isinstance(value, Path) and not value.is_absolute():
-            setattr(model, name, (base_dir / value).resolve())
+            setattr(model, name, (target / value).resolve())
         elif isinstance(value, BaseModel):
-            resolve_paths(value, base_dir)
-        elif isinstance(value, list):
-            for item in value:
+            resolve_paths(value, base_dir, data_dir)
+        elif isinstance(value, list | dict):
+            for item in value.values() if isinstance(value, dict) else value:
                 if isinstance(item, BaseModel):
-                    resolve_paths(item, base_dir)
+                    resolve_paths(item, base_dir, data_dir)
 
 
 def _format_validation_error(err: ValidationError, source: str) -> str:
@@ -94,13 +108,15 @@ def _format_validation_error(err: ValidationError, source: str) -> str:
     return "\n".join(lines)
 
 
-def validate_config(raw: dict[str, Any], model_cls: type[ConfigT], source: str, base_dir: Path) -> ConfigT:
-    """Validate a raw dict into ``model_cls`` and resolve relative paths against ``base_dir``."""
+def validate_config(
+    raw: dict[str, Any], model_cls: type[ConfigT], source: str, base_dir: Path, data_dir: Path | None = None
+) -> ConfigT:
+    """Validate a raw dict into ``model_cls`` and resolve relative paths (see :func:`resolve_paths`)."""
     try:
         config = model_cls.model_validate(raw)
     except ValidationError as err:
         raise ConfigError(_format_validation_error(err, source)) from None
-    resolve_paths(config, base_dir)
+    resolve_paths(config, base_dir, data_dir)
     return config
 
 
@@ -116,7 +132,8 @@ def load_config(
         path: YAML file.
         model_cls: the pydantic model of the whole config (e.g. ``DnaRunConfig``).
         overrides: ``key.sub=value`` strings applied after reading, before validation.
-        data_dir: folder that relative data paths resolve against (default: the config's folder).
+        data_dir: folder that relative data paths resolve against (default: the config's folder, or for a
+            section with a ``root`` key, that root relative to the config's folder); replaces every root.
 
     Raises:
         ConfigError: the file is missing or not YAML, or a key is unknown or has a wrong value.
@@ -131,8 +148,8 @@ def load_config(
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of sections")
     apply_overrides(raw, overrides or [])
-    base = Path(data_dir) if data_dir is not None else path.parent
-    return validate_config(raw, model_cls, str(path), base.resolve())
+    data_root = Path(data_dir).resolve() if data_dir is not None else None
+    return validate_config(raw, model_cls, str(path), path.parent.resolve(), data_root)
 
 
 def dump_config(config: BaseModel) -> str:
