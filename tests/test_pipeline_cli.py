@@ -31,8 +31,7 @@ def simulated(tmp_path_factory) -> dict[str, Path]:
         "seed": 0,
         "name": "tiny",
         "data": {
-            "mode": "peaks",
-            "genome": "data/genome.fa",
+            "genomes": {"genome": {"fasta": "data/genome.fa"}},
             "tasks": "data/tasks.tsv",
             "min_overlap": 100,
             "split": {"val_chroms": ["chr2"], "test_chroms": ["chr3"]},

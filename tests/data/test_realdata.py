@@ -14,21 +14,20 @@ pytestmark = pytest.mark.realdata
 @pytest.fixture(scope="module")
 def gm12878(shared_data):
     windows = shared_data / "dna/gm12878_hg19/windows"
+    sets = [
+        {"fasta": windows / f"{target}_GM12878_{kind}.fa.gz", "labels": {target: 1.0 if kind == "pos" else 0.0}}
+        for target in ("CTCF", "POL2")
+        for kind in ("pos", "neg")
+    ]
     config = DataConfig(
-        mode="sequences",
-        genome_name="hg19",
         window_length=200,
         split={"test_chroms": ["chr8", "chr9"], "val_chroms": ["chr7"]},
         deduplicate=True,
-        sequences=[
-            {"fasta": windows / f"{target}_GM12878_{kind}.fa.gz", "labels": {target: 1.0 if kind == "pos" else 0.0}}
-            for target in ("CTCF", "POL2")
-            for kind in ("pos", "neg")
-        ],
+        sources=[{"kind": "sequences", "sets": sets, "genome": "hg19"}],
     )
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the README promises no conflicts and no all-N records here
-        return build_examples(config, seed=0)
+        return build_examples(config)
 
 
 def test_test_split_counts_match_the_readme(gm12878):

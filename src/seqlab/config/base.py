@@ -72,23 +72,27 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
 def resolve_paths(model: BaseModel, base_dir: Path, data_dir: Path | None = None) -> None:
     """Make every relative ``Path`` field of ``model`` (recursively) absolute.
 
-    Paths resolve against ``data_dir`` when given, else ``base_dir``. A section with a ``root`` path field
-    (a data root) resolves its own paths against that root: ``data_dir`` when given, else ``root`` itself
-    resolved against ``base_dir`` (the config's folder), else ``base_dir``.
+    Paths resolve against ``data_dir`` when given, else ``base_dir`` (the config's folder). A section with a
+    ``root`` path field (a data root) resolves its paths against that root: ``data_dir`` when given, else
+    ``root`` itself resolved against ``base_dir``; ``root`` stays None when neither is set. A field marked
+    ``json_schema_extra={"config_relative": True}`` always resolves against ``base_dir``.
     """
-    if "root" in type(model).model_fields:
-        root = getattr(model, "root")
-        root = Path(data_dir) if data_dir is not None else (base_dir / root if root is not None else base_dir)
-        root = root.resolve()
-        setattr(model, "root", root)
-        base_dir, data_dir = root, None
+    config_dir = base_dir
+    fields = type(model).model_fields
+    if "root" in fields:
+        root = data_dir if data_dir is not None else getattr(model, "root")
+        if root is not None:
+            root = (base_dir / root).resolve()
+            setattr(model, "root", root)
+            base_dir, data_dir = root, None
     target = data_dir if data_dir is not None else base_dir
-    for name in type(model).model_fields:
+    for name, info in fields.items():
         value = getattr(model, name)
         if name == "root" and isinstance(value, Path):
             continue
         if isinstance(value, Path) and not value.is_absolute():
-            setattr(model, name, (target / value).resolve())
+            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+            setattr(model, name, ((config_dir if extra.get("config_relative") else target) / value).resolve())
         elif isinstance(value, BaseModel):
             resolve_paths(value, base_dir, data_dir)
         elif isinstance(value, list | dict):

@@ -152,13 +152,19 @@ class DataConfig(StrictModel):
 
     root: Path | None = Field(
         None,
-        description="Folder the relative data paths of this section resolve against (relative to the config "
-        "file; default: the config's folder). --data-dir replaces it.",
+        description="Folder the relative data paths of this section (genomes, FASTA sets, region BEDs, the task "
+        "table's peak files) resolve against, relative to the config file; --data-dir replaces it. Default: "
+        "the config's folder.",
     )
     genomes: dict[str, GenomeConfig] = Field(
         default_factory=dict, description="Genomes by name: {NAME: {fasta, chain}}; the first is the reference."
     )
-    tasks: Path | None = Field(None, description="Task table TSV: task, peaks and metadata columns.")
+    tasks: Path | None = Field(
+        None,
+        description="Task table TSV: task, peaks and metadata columns (relative to the config's folder; its peak "
+        "paths relative to data.root when set, else to the table's folder).",
+        json_schema_extra={"config_relative": True},
+    )
     sources: list[SourceConfig] = Field(
         default_factory=lambda: [PeaksSourceConfig()],
         description="Example sources, each {kind: peaks | tiling | sequences, ...}; their tables are concatenated.",

@@ -21,7 +21,7 @@ def genome_and_tasks(config: DataConfig, kind: str) -> tuple[Genome, pd.DataFram
     """The reference genome (first of ``data.genomes``) and the task table."""
     if config.reference is None or config.tasks is None:
         raise ValueError(f"a {kind} source needs data.genomes and data.tasks")
-    return Genome(config.genomes[config.reference].fasta, config.reference), read_task_table(config.tasks)
+    return Genome(config.genomes[config.reference].fasta, config.reference), read_task_table(config.tasks, config.root)
 
 
 def resolved_peaks(tasks: pd.DataFrame, genome: Genome, report: dict[str, Any]) -> dict[str, pd.DataFrame]:
