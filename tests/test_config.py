@@ -56,7 +56,9 @@ def test_old_data_keys_name_the_new_key(tmp_path, old, new):
 
 
 def test_sources_are_typed_by_kind(tmp_path):
-    text = BASE + "  sources:\n    - {kind: tiling, bin_size: 100}\n    - {kind: peaks, subsample: {n: 5, by: random}}\n"
+    text = (
+        BASE + "  sources:\n    - {kind: tiling, bin_size: 100}\n    - {kind: peaks, subsample: {n: 5, by: random}}\n"
+    )
     config = load_config(_write(tmp_path, text), DnaRunConfig)
     tiling, peaks = config.data.sources
     assert (tiling.kind, tiling.bin_size, tiling.stride) == ("tiling", 100, 200)

@@ -80,10 +80,10 @@ def resolve_paths(model: BaseModel, base_dir: Path, data_dir: Path | None = None
     config_dir = base_dir
     fields = type(model).model_fields
     if "root" in fields:
-        root = data_dir if data_dir is not None else getattr(model, "root")
+        root = data_dir if data_dir is not None else model.root
         if root is not None:
             root = (base_dir / root).resolve()
-            setattr(model, "root", root)
+            model.root = root
             base_dir, data_dir = root, None
     target = data_dir if data_dir is not None else base_dir
     for name, info in fields.items():

@@ -90,7 +90,9 @@ def _merged(tables: list[ExampleTable], config: DataConfig) -> ExampleTable:
         conflicts = dict(zip(table.task_names, info["label_conflicts"], strict=True))
         merged.report["label_conflicts"] = conflicts
         if any(conflicts.values()):
-            warnings.warn(f"windows labelled both positive and negative were masked (weight 0): {conflicts}", stacklevel=3)
+            warnings.warn(
+                f"windows labelled both positive and negative were masked (weight 0): {conflicts}", stacklevel=3
+            )
         table = merged
     return table
 

@@ -128,7 +128,7 @@ def split_examples(frame: pd.DataFrame, config: SplitConfig, genome: str | None)
     })  # fmt: skip
     result = np.full(rows.size, "", dtype=object)
     touches = np.zeros(rows.size, dtype=bool)
-    for name, bed in regions.items():
+    for bed in regions.values():
         touches |= overlaps_any(widened, bed)
     result[~touches] = "train"
     for name, bed in regions.items():

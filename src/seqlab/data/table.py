@@ -266,8 +266,6 @@ def deduplicate(
     return keep.astype(np.int64), merged_labels, merged_weights, info
 
 
-
-
 def finish_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame's :data:`FRAME_COLUMNS` in order with their dtypes (``origin`` "" when absent), rows renumbered."""
     if "origin" not in frame.columns:

@@ -54,8 +54,11 @@ def resolved_peaks(tasks: pd.DataFrame, genome: Genome, report: dict[str, Any]) 
 
 
 def apply_splits(frame: pd.DataFrame, config: DataConfig, report: dict[str, Any]) -> tuple[pd.DataFrame, np.ndarray]:
-    """Assign splits (chromosomes, regions, gap) and drop excluded or near-boundary rows, adding their counts to
-    ``report``; return (frame with ``split``, kept row numbers)."""
+    """Assign splits (chromosomes, regions, gap); drop excluded and near-boundary rows, counted in ``report``.
+
+    Returns:
+        ``(frame with a split column, int64 kept row numbers)``.
+    """
     split, counts = split_examples(frame, config.split, config.reference)
     for key, value in counts.items():
         report[key] = report.get(key, 0) + value
