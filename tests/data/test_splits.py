@@ -66,7 +66,11 @@ def test_region_split_with_gap_drops_and_counts_boundary_windows(tmp_path):
     (tmp_path / "test.bed").write_text("chr22\t1000\t2000\nchr22\t1900\t2500\n")  # merged: 1000-2500
     (tmp_path / "val.bed").write_text("22\t5000\t6000\n")  # another spelling of chr22
     config = SplitConfig(
-        test_chroms=["chr8"], val_chroms=[], test_regions=tmp_path / "test.bed", val_regions=tmp_path / "val.bed", gap=50
+        test_chroms=["chr8"],
+        val_chroms=[],
+        test_regions=tmp_path / "test.bed",
+        val_regions=tmp_path / "val.bed",
+        gap=50,
     )
     frame = _windows(
         [
