@@ -8,6 +8,8 @@ import pytest
 from seqlab.config import DataConfig, SubsampleConfig
 from seqlab.data.build import ExampleTable, build_examples, deduplicate, summarize
 from seqlab.data.sources.peaks import subsample_peaks
+from seqlab.data.windows import sequence_content
+from seqlab.io.genome import Genome
 from seqlab.io.intervals import read_intervals
 
 SPLIT = {"test_chroms": ["chr3"], "val_chroms": ["2"], "exclude_chroms": ["chrM"]}
@@ -246,7 +248,7 @@ def test_save_load_genome_table(peak_config, tmp_path, synthetic_genome):
     assert loaded.sequences is None and loaded.genomes == {"toy": synthetic_genome}
 
 
-def test_positives_pass_the_negatives_n_filter(peak_config, tmp_path, peaks_writer):
+def test_positives_pass_the_negatives_n_filter(peak_config, tmp_path, peaks_writer, synthetic_genome):
     # A window 25% N (chr1 ends in 300 bp of N from 39,700): dropped at the default 1%, kept at 30%
     peaks_writer(
         tmp_path / "A.narrowPeak", [("chr1", 39_600, 39_700, 50), ("chr1", 1000, 1200, 100), ("chr2", 3000, 3200, 100)]
@@ -260,9 +262,14 @@ def test_positives_pass_the_negatives_n_filter(peak_config, tmp_path, peaks_writ
     peak_config.sources[0].max_n_fraction = 0.3
     table, _ = _build(peak_config)
     assert table.report["positives_n_dropped"] == 0
-    assert ("chr1", 39_550, 39_750) in set(zip(table.frame["chrom"], table.frame["start"], table.frame["end"]))
-    # negatives never exceed the same limit
+    frame = table.frame
+    assert ("chr1", 39_550, 39_750) in set(zip(frame["chrom"], frame["start"], frame["end"], strict=True))
+    # negatives pass the same (raised) limit
     assert table.report["negatives"]["found"] == 8
+    negatives = frame[frame["source"] == "negative"]
+    genome = Genome(synthetic_genome)
+    _, n_fraction = sequence_content(genome.fetch_many(negatives["chrom"], negatives["start"], negatives["end"]))
+    assert (n_fraction <= 0.3).all()
 
 
 def test_subsample_peaks_by_signal_and_at_random(peak_config, tmp_path):
