@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, TypeVar, get_args
+from typing import Annotated, Any, TypeVar, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 __all__ = [
     "ConfigError",
@@ -168,6 +168,26 @@ def _type_name(annotation: Any) -> str:
     return text.replace("|", "or").replace("  ", " ")
 
 
+def _item_sections(annotation: Any) -> tuple[str, list[type[BaseModel]], str | None] | None:
+    """Sections of ``list[Section]``, ``dict[str, Section]`` or a list of a discriminated union of sections.
+
+    Returns:
+        (key suffix ``[]`` or ``.NAME``, the section classes, the discriminator or None); None otherwise.
+    """
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin not in (list, dict) or not args:
+        return None
+    item, discriminator = args[-1], None
+    if get_origin(item) is Annotated:
+        item, *extras = get_args(item)
+        found = [getattr(extra, "discriminator", None) for extra in extras]
+        discriminator = next((d for d in found if d), None)
+    members = [m for m in (get_args(item) or (item,)) if isinstance(m, type) and issubclass(m, BaseModel)]
+    if not members:
+        return None
+    return ("[]" if origin is list else ".NAME"), members, discriminator
+
+
 def config_reference(model_cls: type[BaseModel], prefix: str = "") -> str:
     """Markdown tables of every key of ``model_cls`` and its sections: type, default, description."""
     rows: list[str] = []
@@ -185,15 +205,32 @@ def config_reference(model_cls: type[BaseModel], prefix: str = "") -> str:
             rows.append(f"| `{key}.{field.discriminator}` | one of {names} | | picks one section below |")
             sections.extend((key, member) for member in members)
             continue
+        items = _item_sections(annotation)
+        if items is not None:
+            suffix, members, discriminator = items
+            default = None if field.is_required() else field.get_default(call_default_factory=True)
+            default = "required" if default is None else TypeAdapter(annotation).dump_python(default, mode="json")
+            what = f"{'list' if suffix == '[]' else 'mapping'} of sections"
+            if discriminator:
+                names = ", ".join(f"`{m.model_fields[discriminator].default}`" for m in members)
+                what += f"; each picks one by `{discriminator}`: {names}"
+            description = (field.description or "").replace("|", "\\|")
+            rows.append(f"| `{key}` | {what} | `{default}` | {description} |")
+            sections.extend((f"{key}{suffix}", member) for member in members)
+            continue
         default = "required" if field.is_required() else field.get_default(call_default_factory=True)
         if isinstance(default, BaseModel):
             default = default.model_dump(mode="json")
         description = (field.description or "").replace("|", "\\|")
         rows.append(f"| `{key}` | {_type_name(annotation)} | `{default}` | {description} |")
+        optional = [a for a in get_args(annotation) if isinstance(a, type) and issubclass(a, BaseModel)]
+        if len(optional) == 1 and type(None) in get_args(annotation):  # an optional section
+            sections.append((key, optional[0]))
     doc = (model_cls.__doc__ or "").strip().splitlines()[0]
     title = prefix.rstrip(".") or model_cls.__name__
-    if "arch" in model_cls.model_fields:
-        title = f"{title}` with `arch: {model_cls.model_fields['arch'].default}"
+    for tag in ("arch", "kind") if prefix.endswith("[].") else ("arch",):  # one member of a list of typed sections
+        if tag in model_cls.model_fields:
+            title = f"{title}` with `{tag}: {model_cls.model_fields[tag].default}"
     parts = [f"### `{title}`\n\n{doc}\n"]
     if rows:
         parts.append("| key | type | default | meaning |\n|---|---|---|---|\n" + "\n".join(rows) + "\n")
