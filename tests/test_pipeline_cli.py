@@ -65,7 +65,7 @@ def test_train_writes_the_run_folder(trained):
     # a planted motif is learnable in a few epochs
     assert metrics["test"]["per_task"]["CTCF"]["auroc"] > 0.65
     resolved = yaml.safe_load((trained / "config.yaml").read_text())
-    assert Path(resolved["data"]["genome"]).is_absolute()
+    assert Path(resolved["data"]["genomes"]["genome"]["fasta"]).is_absolute()
     assert resolved["train"]["max_epochs"] == 10
 
 
