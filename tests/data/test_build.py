@@ -321,6 +321,9 @@ def test_two_sources_are_concatenated(peak_config, tmp_path, fasta_writer, synth
     assert [part["kind"] for part in table.report["parts"]] == ["peaks", "tiling"]
     # the peak window chr2:3000-3200 is also a tiling bin: merged
     assert table.report["duplicates_removed"] == 1
+    text = summarize(table)
+    assert "117 examples (peak 6, negative 12, tiling 99)" in text and "negatives: 12 of 12 requested" in text
+    assert "peaks on chromosomes missing from the genome, dropped: 2" in text  # counted by both sources
 
 
 def test_region_split_through_the_build(peak_config, tmp_path):

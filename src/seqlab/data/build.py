@@ -136,7 +136,8 @@ def summarize(table: ExampleTable) -> str:
         lines.append(f"examples per split: {header}")
         lines.append("positives / negatives per task and split:")
         lines.append(grid.to_string())
-    per_task = table.report.get("tasks", {}).values()
+    reports = [table.report, *table.report.get("parts", [])]  # several sources: each one's report in "parts"
+    per_task = [task for report in reports for task in report.get("tasks", {}).values()]
     for key, label in (
         ("n_dropped_chrom_end", "windows crossing a chromosome end, dropped"),
         ("n_padded_chrom_end", "windows crossing a chromosome end, padded with N"),
@@ -153,9 +154,11 @@ def summarize(table: ExampleTable) -> str:
         ("positives_n_dropped", "peak windows with more N than max_n_fraction, dropped"),
         ("origin_missing_dropped", "derived examples whose origin was dropped, dropped"),
     ):
-        if table.report.get(key):
-            lines.append(f"{label}: {table.report[key]:,}")
-    negatives = table.report.get("negatives")
-    if negatives:
-        lines.append(f"negatives: {negatives['found']:,} of {negatives['requested']:,} requested")
+        total = sum(int(report.get(key, 0)) for report in reports)
+        if total:
+            lines.append(f"{label}: {total:,}")
+    for report in reports:
+        negatives = report.get("negatives")
+        if negatives:
+            lines.append(f"negatives: {negatives['found']:,} of {negatives['requested']:,} requested")
     return "\n".join(lines)
