@@ -51,3 +51,16 @@ def test_missing_data_file_names_the_key_and_data_dir(tmp_path):
     config = load_config(EXAMPLES / "gm12878_ctcf_windows.yaml", DnaRunConfig, data_dir=tmp_path)
     with pytest.raises(ConfigError, match=r"data\.sources\[0\]\.sets\[0\]\.fasta: file not found: .*--data-dir"):
         check_data_files(config.data)
+
+
+@pytest.mark.parametrize(
+    ("name", "model"),
+    [("protein_pretrain_shs27k_pairs.yaml", PretrainConfig), ("protein_finetune_shs27k_binding.yaml", FinetuneConfig)],
+)
+def test_protein_examples_resolve_data_against_data_dir_and_runs_against_the_config(tmp_path, name, model):
+    config = load_config(EXAMPLES / name, model, data_dir=tmp_path)
+    section = config.corpus if model is PretrainConfig else config.data
+    assert section.root == tmp_path.resolve()
+    assert (section.links if model is PretrainConfig else section.path).is_relative_to(tmp_path / "protein/shs27k")
+    if model is FinetuneConfig:  # a run folder relative to the config, not inside the data folder
+        assert config.pretrained == (EXAMPLES / "../runs/shs27k-pairs/model").resolve()
