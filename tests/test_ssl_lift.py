@@ -12,9 +12,8 @@ import yaml
 from typer.testing import CliRunner
 
 from seqlab.cli.main import app
-from seqlab.config import DataConfig, SplitConfig
-from seqlab.data.build import ExampleTable
 from seqlab.data.homologs import LiftOptions, TargetGenome, lift_examples
+from seqlab.data.table import ExampleTable
 from seqlab.io.intervals import read_intervals
 from tests.data.conftest import random_dna, write_fasta
 
@@ -45,16 +44,11 @@ def toy_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ]
     (folder / "peaks.narrowPeak").write_text("".join(lines))
     (folder / "tasks.tsv").write_text("task\tpeaks\nTF\tpeaks.narrowPeak\n")
-    config = {"seed": 0, "name": "toy", "lift": {"min_match": 0.9}, "model": {"arch": "deepbind"}}
+    genomes = {"hg": {"fasta": "hg.fa"}, "ape": {"fasta": "ape.fa", "chain": "hgToApe.chain"}}
+    sources = [{"kind": "peaks", "negatives": {"ratio": 1.0}}, {"kind": "lifted", "min_match": 0.9}]
     split = {"val_chroms": ["chr2"], "test_chroms": ["chr3"]}
-    if "sources" in DataConfig.model_fields:  # Spine v2 data config: genomes and sources inside data
-        genomes = {"hg": {"fasta": "hg.fa"}, "ape": {"fasta": "ape.fa", "chain": "hgToApe.chain"}}
-        sources = [{"kind": "peaks", "negatives": {"ratio": 1.0}}]
-        config["data"] = {"genomes": genomes, "tasks": "tasks.tsv", "sources": sources, "split": split}
-    else:
-        config["data"] = {"mode": "peaks", "genome": "hg.fa", "genome_name": "hg", "tasks": "tasks.tsv", "split": split}
-        config["genomes"] = {"ape": {"fasta": "ape.fa", "chain": "hgToApe.chain"}}
-    config["data"]["window_length"] = 200  # other sections of a run config (model) are ignored
+    data = {"genomes": genomes, "tasks": "tasks.tsv", "sources": sources, "split": split, "window_length": 200}
+    config = {"seed": 0, "name": "toy", "data": data, "train": {"max_epochs": 1}}  # a run config
     (folder / "run.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     return folder / "run.yaml"
 
@@ -85,12 +79,10 @@ def test_ssl_lift_errors_are_one_line(toy_config: Path, tmp_path: Path) -> None:
     bad = yaml.safe_load(toy_config.read_text())
     folder = toy_config.parent
     bad["data"]["tasks"] = str(folder / "tasks.tsv")
-    genomes = bad["data"]["genomes"] if "genomes" in bad["data"] else bad["genomes"]
+    genomes = bad["data"]["genomes"]
     for entry in genomes.values():
         entry.update({key: str(folder / value) for key, value in entry.items()})
     genomes["ape"]["fasta"] = str(folder / "hg.fa")  # chr1-3, not c1-c3
-    if "genome" in bad["data"]:
-        bad["data"]["genome"] = str(folder / "hg.fa")
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad, sort_keys=False))
     result = runner.invoke(app, ["ssl", "lift", str(tmp_path / "bad.yaml"), "--out", str(tmp_path / "out")])
     assert result.exit_code == 2
@@ -98,8 +90,10 @@ def test_ssl_lift_errors_are_one_line(toy_config: Path, tmp_path: Path) -> None:
     assert "lifts to chromosomes c1, c2, c3 but the target FASTA" in output
     assert "has chr1, chr2, chr3: no name matches" in output
     assert not (tmp_path / "out").exists()  # nothing half-written
-    result = runner.invoke(app, ["ssl", "lift", str(toy_config), "--set", "lift.min_match=2"])
-    assert result.exit_code == 2 and "lift.min_match" in result.output
+    del genomes["ape"]["chain"]
+    (tmp_path / "nochain.yaml").write_text(yaml.safe_dump(bad, sort_keys=False))
+    result = runner.invoke(app, ["ssl", "lift", str(tmp_path / "nochain.yaml"), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "no genome to lift to" in " ".join(result.output.split())
 
 
 @pytest.mark.realdata
@@ -141,8 +135,6 @@ def test_real_ctcf_chr22_windows_lift_to_chimp_and_gorilla(shared_data: Path) ->
 @pytest.mark.realdata
 def test_ssl_lift_cli_on_chr22_primates(shared_data: Path, tmp_path: Path) -> None:
     """``seqlab ssl lift`` on GM12878 CTCF chr22 peaks + negatives, region splits, chimp and gorilla."""
-    if "test_regions" not in SplitConfig.model_fields:
-        pytest.skip("region splits (Spine v2) not on this branch yet: chr22 alone cannot be split by chromosome")
     bundle = shared_data / "dna" / "chr22_primates"
     (tmp_path / "test.bed").write_text("chr22\t17000000\t25000000\n")
     (tmp_path / "val.bed").write_text("chr22\t25000000\t30000000\n")

@@ -1,44 +1,43 @@
-"""``seqlab ssl lift``: build the labelled reference examples, lift them to every target genome, write
-the homolog table and the report (see :mod:`seqlab.data.homologs`).
+"""``seqlab ssl lift``: build the labelled reference examples of a run config, lift them to every target
+genome of ``data.genomes``, write the homolog table and the report (see :mod:`seqlab.data.homologs`).
 
-Python API::
+The lifting options are those of the config's ``{kind: lifted}`` entry of ``data.sources`` (defaults when
+there is none); the other sources give the windows that are lifted. Python API::
 
-    from seqlab.lift import load_lift_config, run_lift
-    result = run_lift(load_lift_config("run.yaml"), "runs/lift")
+    from seqlab.config import DnaRunConfig, load_config
+    from seqlab.lift import run_lift
+    result = run_lift(load_config("run.yaml", DnaRunConfig), "runs/lift")
     result.homologs            # ExampleTable of pseudo-labelled homolog windows
     result.report["genomes"]   # counts per target genome and task
 
-Files written to the output folder (only after every genome lifted; each file atomically):
+Files written to the output folder, only after every genome lifted (each file atomically):
 ``homologs/`` (the table, :meth:`ExampleTable.save`), ``lift_report.json`` and ``lift_report.tsv``
 (one row per genome and task: windows, lifted, failures by reason, kept, positives and negatives of
-the human windows and of their homologs).
+the reference windows and of their homologs).
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from seqlab.config import ConfigError
-from seqlab.config.base import apply_overrides, resolve_paths, validate_config
-from seqlab.config.run import LiftRunConfig
-from seqlab.data.build import ExampleTable, build_examples
-from seqlab.data.homologs import LiftOptions, TargetGenome, lift_examples, lift_report_rows
+from seqlab.config import ConfigError, DnaRunConfig
+from seqlab.config.lift import LiftedSourceConfig
+from seqlab.data.build import build_examples
+from seqlab.data.homologs import lift_examples, lift_options, lift_report_rows, lift_targets
+from seqlab.data.table import ExampleTable
 from seqlab.runs import atomic_open, write_json
 
-__all__ = ["LiftResult", "lift_summary", "load_lift_config", "run_lift", "target_genomes"]
+__all__ = ["LiftResult", "lift_summary", "run_lift"]
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class LiftResult:
-    """What :func:`run_lift` made: the human examples, their homologs, the report and the output folder."""
+    """What :func:`run_lift` made: the reference examples, their homologs, the report and the output folder."""
 
     examples: ExampleTable
     homologs: ExampleTable
@@ -46,70 +45,34 @@ class LiftResult:
     out_dir: Path
 
 
-def load_lift_config(
-    path: str | Path, overrides: list[str] | None = None, data_dir: str | Path | None = None
-) -> LiftRunConfig:
-    """Read the ``seed``, ``name``, ``data``, ``genomes`` and ``lift`` sections of a run config YAML.
-
-    Other top-level sections (``model``, ``train``, ...) are ignored, so the same file can train.
-
-    Raises:
-        ConfigError: a missing or invalid file, or an invalid key in the sections read.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path} is not valid YAML: {err}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of sections")
-    apply_overrides(raw, overrides or [])
-    raw = {key: value for key, value in raw.items() if key in LiftRunConfig.model_fields}
-    base = (Path(data_dir) if data_dir is not None else path.parent).resolve()
-    config = validate_config(raw, LiftRunConfig, str(path), base)
-    for genome in config.genomes.values():  # resolve_paths does not enter mappings
-        resolve_paths(genome, base)
-    return config
-
-
-def target_genomes(config: LiftRunConfig) -> list[TargetGenome]:
-    """The genomes to lift to: top-level ``genomes``, else the non-reference ``data.genomes`` with a chain."""
-    if config.genomes:
-        return [TargetGenome(name, g.fasta, g.chain) for name, g in config.genomes.items()]
-    data_genomes = dict(getattr(config.data, "genomes", None) or {})
-    targets = [
-        TargetGenome(name, g.fasta, g.chain)
-        for name, g in list(data_genomes.items())[1:]
-        if getattr(g, "chain", None) is not None
-    ]
-    if not targets:
-        raise ConfigError("no genome to lift to: give genomes: {NAME: {fasta: PATH, chain: PATH}}")
-    return targets
-
-
-def run_lift(config: LiftRunConfig, out_dir: str | Path) -> LiftResult:
-    """Build the reference examples of ``config.data``, lift them to every target genome, write the results.
+def run_lift(config: DnaRunConfig, out_dir: str | Path) -> LiftResult:
+    """Build the examples of ``config.data`` (without its lifted source), lift them, write the results.
 
     Args:
-        config: the lift config (:func:`load_lift_config`).
+        config: a DNA run config; ``data.genomes`` holds the reference (first) and the target genomes with
+            their chains, ``data.sources`` the windows to lift and optionally one ``{kind: lifted}`` entry.
         out_dir: output folder (created); existing files of the same names are replaced.
 
     Returns:
         The :class:`LiftResult`.
 
     Raises:
-        ConfigError: no target genome.
+        ConfigError: several lifted sources, no other source.
+        ValueError: no target genome (:func:`~seqlab.data.homologs.lift_targets`).
         LiftError: a chain that does not fit its FASTA, a genome without any homolog.
         ChainFormatError: a malformed chain. Nothing is written when any of these is raised.
     """
-    targets = target_genomes(config)
-    # before Spine v2 the negatives' seed is an argument; after it, a key of each source
-    seeded = "seed" in inspect.signature(build_examples).parameters
-    examples = build_examples(config.data, seed=config.seed) if seeded else build_examples(config.data)
-    options = LiftOptions(**config.lift.model_dump())
-    homologs = lift_examples(examples, targets, options, reference=config.data.genome_name)
+    data = config.data
+    lifted = [source for source in data.sources if source.kind == "lifted"]
+    if len(lifted) > 1:
+        raise ConfigError(f"data.sources has {len(lifted)} entries of kind lifted; seqlab ssl lift needs at most one")
+    source = lifted[0] if lifted else LiftedSourceConfig()
+    others = [s for s in data.sources if s.kind != "lifted"]
+    if not others:
+        raise ConfigError("data.sources has no source of windows to lift (peaks, tiling or sequences)")
+    reference, targets = lift_targets(source, data.genomes)
+    examples = build_examples(data.model_copy(update={"sources": others}))
+    homologs = lift_examples(examples, targets, lift_options(source), reference=reference)
     report = homologs.report["lift"]
     report["examples"] = {"windows": len(examples), "by_split": examples.frame["split"].value_counts().to_dict()}
     out = Path(out_dir)

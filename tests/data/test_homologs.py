@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqlab.data.build import ExampleTable
 from seqlab.data.homologs import (
     LiftError,
     LiftOptions,
@@ -19,6 +18,7 @@ from seqlab.data.homologs import (
     lift_windows,
     reverse_complement,
 )
+from seqlab.data.table import ExampleTable, inherit_splits
 from seqlab.io.chain import read_chain
 from seqlab.io.genome import Genome
 from tests.data.conftest import random_dna, write_fasta
@@ -229,10 +229,6 @@ def test_genome_without_any_homolog_is_an_error(toy: dict, tmp_path: Path) -> No
 
 
 def test_concat_with_reference_table_keeps_origin_splits(toy: dict) -> None:
-    if not hasattr(ExampleTable, "concat"):
-        pytest.skip("ExampleTable.concat / inherit_splits (Spine v2) not on this branch yet")
-    from seqlab.data.table import inherit_splits
-
     homologs = lift_examples(toy["table"], [toy["target"]])
     scrambled = homologs.subset(np.ones(len(homologs), dtype=bool))
     scrambled.frame["split"] = "train"  # inherit_splits must restore every origin's split
@@ -242,7 +238,60 @@ def test_concat_with_reference_table_keeps_origin_splits(toy: dict) -> None:
     assert len(merged) == len(toy["table"]) + len(homologs)
 
 
-def test_lifted_source_builder(toy: dict) -> None:
+def test_lifted_source_in_build_examples(toy: dict) -> None:
+    """data.sources [{kind: sequences ...}, {kind: lifted}]: the registry builds homologs after the windows."""
+    from seqlab.config import DataConfig
+    from seqlab.data.build import build_examples
+
+    folder, table = toy["folder"], toy["table"]
+    human = Genome(folder / "hg.fa", "hg")
+    positives = {f"chr1:{s}-{e}": human.fetch("chr1", s, e) for (s, e), _, label, _ in WINDOWS if label}
+    negatives = {f"chr1:{s}-{e}": human.fetch("chr1", s, e) for (s, e), _, label, _ in WINDOWS if not label}
+    write_fasta(folder / "pos.fa", positives)
+    write_fasta(folder / "neg.fa", negatives)
+    regions = {"test": [(460, 560), (2650, 2750)], "val": [(1300, 1400)]}
+    for split, rows in regions.items():
+        (folder / f"{split}.bed").write_text("".join(f"chr1\t{s}\t{e}\n" for s, e in rows))
+    config = DataConfig.model_validate(
+        {
+            "genomes": {
+                "hg": {"fasta": folder / "hg.fa"},
+                "apeA": {"fasta": toy["target"].fasta, "chain": toy["target"].chain},
+            },
+            "sources": [
+                {
+                    "kind": "sequences",
+                    "sets": [
+                        {"fasta": folder / "pos.fa", "labels": {"T1": 1}},
+                        {"fasta": folder / "neg.fa", "labels": {"T1": 0}},
+                    ],
+                },
+                {"kind": "lifted"},
+            ],
+            "window_length": 100,
+            "split": {
+                "test_chroms": [],
+                "val_chroms": [],
+                "test_regions": folder / "test.bed",
+                "val_regions": folder / "val.bed",
+            },
+        }
+    )
+    built = build_examples(config)
+    lifted = built.frame[built.frame["source"] == "lifted"]
+    splits = dict(zip(lifted["origin"], lifted["split"], strict=True))
+    assert splits == {  # hg:chr1:2100-2200 (train) is removed by the leakage guard
+        "hg:chr1:300-400": "train",
+        "hg:chr1:460-560": "test",
+        "hg:chr1:1300-1400": "val",
+        "hg:chr1:2650-2750": "test",
+    }
+    assert len(built) == len(table) + 4
+    positives = built.labels[(built.frame["source"] == "lifted").to_numpy(), 0]
+    assert positives.sum() == 3  # 300-400, 1300-1400, 2650-2750 are positive windows
+
+
+def test_lifted_source_builder_errors(toy: dict) -> None:
     from types import SimpleNamespace
 
     from seqlab.config.lift import LiftedSourceConfig

@@ -7,14 +7,12 @@ from typing import Annotated
 import typer
 
 from seqlab.config import DnaRunConfig, config_reference
-from seqlab.config.lift import LiftSections
 from seqlab.protein.config import FinetuneConfig, PretrainConfig
 
 CONFIGS = {
     "dna": ("DNA runs: `seqlab train`, `audit`", DnaRunConfig),
     "pretrain": ("Protein masked-LM pre-training: `seqlab protein pretrain`", PretrainConfig),
     "finetune": ("Protein fine-tuning: `seqlab protein finetune`", FinetuneConfig),
-    "lift": ("Cross-species lifting: `seqlab ssl lift` (also reads seed, name and data as a DNA run)", LiftSections),
 }
 
 
@@ -32,7 +30,7 @@ def render_reference(kinds: list[str] | None = None) -> str:
 
 
 def config_reference_command(
-    kind: Annotated[str | None, typer.Argument(help="dna, pretrain, finetune or lift (default: all).")] = None,
+    kind: Annotated[str | None, typer.Argument(help="dna, pretrain or finetune (default: all).")] = None,
 ) -> None:
     """Print every key of a config (type, default, meaning) as Markdown."""
     if kind is not None and kind not in CONFIGS:

@@ -17,17 +17,18 @@ ssl_app = typer.Typer(
 
 @ssl_app.command("lift")
 def lift_command(
-    config: Annotated[Path, typer.Argument(help="Run config (YAML) with data, genomes and lift sections.")],
+    config: Annotated[Path, typer.Argument(help="Run config (YAML): data.genomes with chains, data.sources.")],
     out: Annotated[Path | None, typer.Option("--out", help="Output folder (default: runs/<name>/lift).")] = None,
     set_: SetOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Lift every labelled window to every target genome; write homologs/, lift_report.json and .tsv."""
-    from seqlab.lift import lift_summary, load_lift_config, run_lift
+    from seqlab.config import DnaRunConfig, load_config
+    from seqlab.lift import lift_summary, run_lift
 
     setup_logging()
     with user_errors():
-        lift_config = load_lift_config(config, set_, data_dir)
-        result = run_lift(lift_config, out if out is not None else Path("runs") / lift_config.name / "lift")
+        run_config = load_config(config, DnaRunConfig, overrides=set_ or [], data_dir=data_dir)
+        result = run_lift(run_config, out if out is not None else Path("runs") / run_config.name / "lift")
     console.print(lift_summary(result.report), highlight=False)
     console.print(f"homolog table: {result.out_dir / 'homologs'}; report: {result.out_dir / 'lift_report.tsv'}")

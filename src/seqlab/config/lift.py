@@ -1,27 +1,28 @@
-"""Cross-species lifting of labelled windows (``seqlab ssl lift``): how homolog windows are made and kept."""
+"""The ``data.sources`` kind ``lifted``: homolog windows in other genomes and their pseudo-labels."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 
 from seqlab.config.base import StrictModel
 
-__all__ = ["LiftConfig", "LiftSections", "LiftedSourceConfig", "TargetGenomeConfig"]
+__all__ = ["LiftedSourceConfig"]
 
 
-class TargetGenomeConfig(StrictModel):
-    """A genome to lift windows to: its FASTA and the UCSC chain reference genome -> it."""
+class LiftedSourceConfig(StrictModel):
+    """Homologs of the windows of the sources listed before this one (``{kind: lifted}``).
 
-    fasta: Path = Field(..., description="Target genome FASTA (plain or bgzip with .fai/.gzi).")
-    chain: Path = Field(..., description="UCSC chain file from the reference genome to this genome (.chain[.gz]).")
+    Reference-genome windows (the first of ``data.genomes``) are lifted through the chains of the other
+    ``data.genomes`` entries; each homolog takes its origin's labels and split. ``seqlab ssl lift``
+    writes the homologs of this entry (or of a default one) with counts of everything dropped.
+    """
 
-
-class LiftConfig(StrictModel):
-    """Which homolog windows are kept, and their pseudo-label weights."""
-
+    kind: Literal["lifted"] = "lifted"
+    genomes: list[str] | None = Field(
+        None, description="Target genomes (names in data.genomes with a chain); default: all but the reference."
+    )
     min_match: float = Field(
         0.95,
         gt=0,
@@ -42,28 +43,4 @@ class LiftConfig(StrictModel):
         True,
         description="Leakage guard: drop train homologs that overlap a val/test homolog (and val homologs that "
         "overlap a test homolog) in the same target genome.",
-    )
-
-
-class LiftSections(StrictModel):
-    """The sections only ``seqlab ssl lift`` reads: target genomes and lifting options."""
-
-    genomes: dict[str, TargetGenomeConfig] = Field(
-        default_factory=dict,
-        description="Target genomes by name: {NAME: {fasta, chain}} (chain: reference -> NAME). When empty, the "
-        "non-reference data.genomes entries with a chain are used.",
-    )
-    lift: LiftConfig = Field(default_factory=LiftConfig)
-
-
-class LiftedSourceConfig(LiftConfig):
-    """A ``data.sources`` entry ``{kind: lifted}``: homologs of the windows of the sources listed before it.
-
-    Windows of the reference genome (the first of ``data.genomes``) are lifted to the other genomes of
-    ``data.genomes`` that have a chain; each homolog takes its origin's labels and split.
-    """
-
-    kind: Literal["lifted"] = "lifted"
-    genomes: list[str] | None = Field(
-        None, description="Target genomes (names in data.genomes with a chain); default: all of them but the reference."
     )

@@ -6,11 +6,10 @@ from pydantic import Field
 
 from seqlab.config.base import StrictModel
 from seqlab.config.data import DataConfig
-from seqlab.config.lift import LiftSections
 from seqlab.config.model import DeepBindConfig, ModelConfig
 from seqlab.config.train import TrainConfig
 
-__all__ = ["DnaRunConfig", "LiftRunConfig"]
+__all__ = ["DnaRunConfig"]
 
 
 class DnaRunConfig(StrictModel):
@@ -21,14 +20,3 @@ class DnaRunConfig(StrictModel):
     data: DataConfig
     model: ModelConfig = Field(default_factory=DeepBindConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
-
-
-class LiftRunConfig(LiftSections):
-    """What ``seqlab ssl lift`` reads from a run config: seed, name, data (as a DNA run), genomes, lift.
-
-    Other top-level sections (model, train, ...) are ignored, so a training config can be lifted as it is.
-    """
-
-    seed: int = Field(0, description="Seeds the reference example build (negative sampling).")
-    name: str = Field("run", description="Run name (default output folder runs/<name>/lift).")
-    data: DataConfig

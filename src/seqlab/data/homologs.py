@@ -40,20 +40,10 @@ import numpy as np
 import pandas as pd
 
 from seqlab.data.liftover import lift_intervals, lift_points
+from seqlab.data.table import ExampleTable, example_ids
 from seqlab.data.windows import sequence_content
 from seqlab.io.chain import ChainFile, read_chain
 from seqlab.io.genome import Genome
-
-try:  # the Spine v2 table module (seqlab.data.table; build.py imports this module's builder through the registry)
-    from seqlab.data.table import ExampleTable, example_ids
-except ImportError:  # pragma: no cover - before Spine v2: the table lives in build.py, ids defined as in the contract
-    from seqlab.data.build import ExampleTable
-
-    def example_ids(frame: pd.DataFrame) -> np.ndarray:
-        """Example ids ``"{genome}:{chrom}:{start}-{end}"`` of every row: object array of str (N,)."""
-        parts = [frame[c].astype(str) for c in ("genome", "chrom", "start", "end")]
-        return (parts[0] + ":" + parts[1] + ":" + parts[2] + "-" + parts[3]).to_numpy(dtype=object)
-
 
 __all__ = [
     "FAILURE_REASONS",
@@ -64,6 +54,8 @@ __all__ = [
     "check_chain_genome",
     "guard_leakage",
     "lift_examples",
+    "lift_options",
+    "lift_targets",
     "lift_report_rows",
     "lift_windows",
     "reverse_complement",
@@ -528,31 +520,48 @@ def lift_report_rows(report: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def build_lifted_source(source: Any, config: Any, context: Any) -> ExampleTable:
-    """Builder of the ``data.sources`` kind ``lifted`` (``build(source, config, context)``, Spine v2 registry).
+def lift_targets(source: Any, genomes: Mapping[str, Any]) -> tuple[str, list[TargetGenome]]:
+    """Reference genome name and target genomes of a ``lifted`` source entry over ``data.genomes``.
 
-    Lifts the reference-genome windows of the tables built before it (``context.tables``) to the
-    genomes of ``config.genomes`` named by ``source.genomes`` (default: every genome after the first
-    that has a chain), with the :class:`~seqlab.config.lift.LiftedSourceConfig` options of ``source``.
+    Targets are ``source.genomes`` (default: every genome after the first, the reference, that has a chain).
 
     Raises:
-        ValueError: no source before this one, an unknown target genome or one without a chain.
-        LiftError: see :func:`lift_examples`.
+        ValueError: a named genome that is the reference, unknown or without a chain; no target at all.
     """
-    if not context.tables:
-        raise ValueError("data.sources: a 'lifted' source needs a source before it (peaks, tiling or sequences)")
-    base = context.tables[0] if len(context.tables) == 1 else ExampleTable.concat(context.tables)
-    genomes = dict(config.genomes)
+    genomes = dict(genomes)
     reference = next(iter(genomes), None)
     names = source.genomes if source.genomes is not None else [n for n in list(genomes)[1:] if genomes[n].chain]
     for name in names:
         if name not in genomes or name == reference or genomes[name].chain is None:
             raise ValueError(
-                f"data.sources (lifted): genome {name!r} must be a non-reference entry of data.genomes with a chain "
-                f"(data.genomes: {list(genomes)}; reference {reference!r})"
+                f"data.sources (kind lifted): genome {name!r} must be a non-reference entry of data.genomes with a "
+                f"chain (data.genomes: {list(genomes)}; reference {reference!r})"
             )
-    if not names:
-        raise ValueError(f"data.sources (lifted): no genome with a chain in data.genomes ({list(genomes)})")
-    targets = [TargetGenome(name, Path(genomes[name].fasta), Path(genomes[name].chain)) for name in names]
-    fields = {f.name: getattr(source, f.name) for f in dataclasses.fields(LiftOptions)}
-    return lift_examples(base, targets, LiftOptions(**fields), reference=reference)
+    if not names or reference is None:
+        raise ValueError(
+            f"data.sources (kind lifted): no genome to lift to; data.genomes ({list(genomes)}) needs a reference "
+            "and at least one other genome with a chain: {NAME: {fasta: PATH, chain: PATH}}"
+        )
+    return reference, [TargetGenome(n, Path(genomes[n].fasta), Path(genomes[n].chain)) for n in names]
+
+
+def lift_options(source: Any) -> LiftOptions:
+    """The :class:`LiftOptions` of a ``lifted`` source entry (:class:`~seqlab.config.lift.LiftedSourceConfig`)."""
+    return LiftOptions(**{f.name: getattr(source, f.name) for f in dataclasses.fields(LiftOptions)})
+
+
+def build_lifted_source(source: Any, config: Any, context: Any) -> ExampleTable:
+    """Builder of the ``data.sources`` kind ``lifted`` (registered in :mod:`seqlab.data.sources.lifted`).
+
+    Lifts the reference-genome windows of the tables built before it (``context.tables``) to the
+    target genomes of :func:`lift_targets`, with the options of ``source``.
+
+    Raises:
+        ValueError: no source before this one; see :func:`lift_targets`.
+        LiftError: see :func:`lift_examples`.
+    """
+    if not context.tables:
+        raise ValueError("data.sources: a 'lifted' source needs a source before it (peaks, tiling or sequences)")
+    base = context.tables[0] if len(context.tables) == 1 else ExampleTable.concat(context.tables)
+    reference, targets = lift_targets(source, config.genomes)
+    return lift_examples(base, targets, lift_options(source), reference=reference)
