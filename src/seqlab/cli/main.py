@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from seqlab.cli import demo, dna, protein_finetune, protein_pretrain, reference
+from seqlab.cli.ssl import ssl_app
 
 app = typer.Typer(
     name="seqlab",
@@ -33,6 +34,7 @@ protein_pretrain.register(protein_app)
 protein_finetune.register(protein_app, top_level=app)  # seqlab protein embed; seqlab embed kept as an alias
 app.add_typer(dna_app, name="dna")
 app.add_typer(protein_app, name="protein")
+app.add_typer(ssl_app, name="ssl")
 app.add_typer(demo_app, name="demo")
 
 
