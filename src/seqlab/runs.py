@@ -403,6 +403,54 @@ def _threads(config: Any) -> int | None:
     return None
 
 
+def _check_resume(paths: RunPaths, text: str) -> None:
+    """Refuse a resume without a checkpoint or stored config, or whose config differs (reads only)."""
+    import yaml
+
+    if not paths.last_checkpoint.is_file():
+        raise FileNotFoundError(
+            f"--resume: no checkpoint to continue from at {paths.last_checkpoint}; start the run without --resume"
+        )
+    if not paths.config.is_file():
+        raise FileNotFoundError(
+            f"--resume: {paths.config} is missing, so the run's config cannot be checked; "
+            "start a new run with --overwrite or another --out"
+        )
+    stored = yaml.safe_load(paths.config.read_text()) or {}
+    current = yaml.safe_load(text)
+    differ = config_differences(stored, current)
+    if differ:
+        raise ValueError(
+            f"--resume: the config differs from the run's {paths.config} in {', '.join(differ)} "
+            f"({_describe(stored, current, differ)}); only {', '.join(RESUMABLE_KEYS)} may change "
+            "on resume: use the stored config, or start a new run with --overwrite or another --out"
+        )
+
+
+def _remove_run(paths: RunPaths) -> None:
+    """--overwrite: remove the files and folders a run writes (nothing else in the folder)."""
+    for pattern in _RUN_ARTIFACTS:
+        for item in paths.root.glob(pattern):
+            if item.is_dir() and not item.is_symlink():
+                shutil.rmtree(item)
+            else:
+                item.unlink()
+    log.warning("%s: --overwrite removed the earlier run's files", paths.root)
+
+
+def _clean_up(paths: RunPaths, checkpoint: Path | None) -> None:
+    """Remove a killed writer's temporary files; on resume, drop the log rows after the checkpoint."""
+    for folder in (paths.root, paths.logs, paths.checkpoints):
+        for stale in folder.glob(".*.tmp"):
+            if not stale.name.startswith(".lock."):
+                stale.unlink(missing_ok=True)
+    if checkpoint is not None:
+        step = _checkpoint_step(checkpoint)
+        if step is not None and (dropped := drop_rows_after(paths.metrics_csv, step)):
+            log.info("resume: dropped %d rows of %s logged after the checkpoint (step %d)", dropped,
+                     paths.metrics_csv.name, step)  # fmt: skip
+
+
 def start_run(out_dir: str | Path, config: Any, *, resume: bool = False, overwrite: bool = False) -> StartedRun:
     """Start (or resume) a run in ``out_dir``: the one way every training command begins.
 
@@ -434,7 +482,6 @@ def start_run(out_dir: str | Path, config: Any, *, resume: bool = False, overwri
     """
     import lightning as L
     import torch
-    import yaml
 
     from seqlab.config import dump_config
 
@@ -452,48 +499,19 @@ def start_run(out_dir: str | Path, config: Any, *, resume: bool = False, overwri
     atexit.register(_release_lock, lock)
     try:
         if resume:
-            if not paths.last_checkpoint.is_file():
-                raise FileNotFoundError(
-                    f"--resume: no checkpoint to continue from at {paths.last_checkpoint}; "
-                    "start the run without --resume"
-                )
-            if not paths.config.is_file():
-                raise FileNotFoundError(
-                    f"--resume: {paths.config} is missing, so the run's config cannot be checked; "
-                    "start a new run with --overwrite or another --out"
-                )
-            stored = yaml.safe_load(paths.config.read_text()) or {}
-            current = yaml.safe_load(text)
-            differ = config_differences(stored, current)
-            if differ:
-                raise ValueError(
-                    f"--resume: the config differs from the run's {paths.config} in {', '.join(differ)} "
-                    f"({_describe(stored, current, differ)}); only {', '.join(RESUMABLE_KEYS)} may change "
-                    "on resume: use the stored config, or start a new run with --overwrite or another --out"
-                )
+            _check_resume(paths, text)
         elif paths.holds_run():
             if not overwrite:
                 raise ValueError(
                     f"{paths.root} already holds a run; use --resume to continue it, --overwrite to replace it, "
                     "or another --out"
                 )
-            for pattern in _RUN_ARTIFACTS:
-                for item in paths.root.glob(pattern):
-                    shutil.rmtree(item) if item.is_dir() and not item.is_symlink() else item.unlink()
-            log.warning("%s: --overwrite removed the earlier run's files", paths.root)
+            _remove_run(paths)
     except BaseException:
         _release_lock(lock)
         raise
     paths.make()
-    for folder in (paths.root, paths.logs, paths.checkpoints):  # files of a killed writer (atomic_open)
-        for stale in folder.glob(".*.tmp"):
-            if not stale.name.startswith(".lock."):
-                stale.unlink(missing_ok=True)
-    if checkpoint is not None:
-        step = _checkpoint_step(checkpoint)
-        if step is not None and (dropped := drop_rows_after(paths.metrics_csv, step)):
-            log.info("resume: dropped %d rows of %s logged after the checkpoint (step %d)", dropped,
-                     paths.metrics_csv.name, step)  # fmt: skip
+    _clean_up(paths, checkpoint)
     L.seed_everything(seed, workers=True, verbose=False)
     threads = _threads(config)
     if threads is not None:
