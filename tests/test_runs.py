@@ -63,7 +63,7 @@ def _finished_run(folder):
 def _fake_checkpoint(path, step):
     import torch
 
-    torch.save({"global_step": step, "epoch": 0}, path)
+    torch.save({"global_step": step, "epoch": 1}, path)
 
 
 def test_start_run_writes_config_and_releases_the_lock(tmp_path):
@@ -139,6 +139,13 @@ def test_resume_drops_the_log_rows_of_the_killed_epoch(tmp_path):
     assert not (paths.root / ".metrics.json.x1y2.tmp").exists()
     assert paths.metrics_csv.read_text() == "epoch,step,val_loss\n0,9,0.5\n1,19,0.4\n"
     assert drop_rows_after(paths.metrics_csv, 0) == 2
+
+
+def test_the_final_evaluation_of_a_stopped_run_is_dropped_by_its_epoch(tmp_path):
+    log = tmp_path / "metrics.csv"
+    log.write_text("epoch,step,val_loss\n0,13,0.6\n1,14,0.6\n")  # epoch 0 checkpoint at step 14, then a final val
+    assert drop_rows_after(log, 14, epoch=0) == 1
+    assert log.read_text() == "epoch,step,val_loss\n0,13,0.6\n"
 
 
 def test_stages_are_run_folders_of_the_same_layout(tmp_path):

@@ -317,31 +317,40 @@ def _describe(stored: dict[str, Any], current: dict[str, Any], keys: list[str]) 
     return "; ".join(parts) + more
 
 
-def _checkpoint_step(path: Path) -> int | None:
+def _checkpoint_position(path: Path) -> tuple[int, int] | None:
+    """(epoch, global step) of a Lightning checkpoint, or None when it records neither."""
     import torch
 
     state = torch.load(path, map_location="cpu", weights_only=False)
-    step = state.get("global_step") if isinstance(state, dict) else None
-    return int(step) if step is not None else None
+    if not isinstance(state, dict) or state.get("global_step") is None:
+        return None
+    return int(state.get("epoch") or 0), int(state["global_step"])
 
 
-def drop_rows_after(metrics_csv: Path, step: int) -> int:
-    """Remove the rows of ``logs/metrics.csv`` logged after optimiser step ``step`` (a killed run's tail).
+def drop_rows_after(metrics_csv: Path, step: int, epoch: int | None = None) -> int:
+    """Remove the rows of ``logs/metrics.csv`` logged after a checkpoint (a killed run's tail).
 
-    Returns the number of rows removed. Rows without a ``step`` value are kept.
+    A row is after the checkpoint when its ``step`` is greater than ``step``, or its ``epoch`` greater
+    than ``epoch`` (when given): e.g. the final evaluation of a run stopped by ``max_epochs`` that is
+    then resumed with more epochs. Returns the number of rows removed; rows without a value are kept.
     """
     if not metrics_csv.is_file():
         return 0
     rows = list(csv.reader(io.StringIO(metrics_csv.read_text())))
     if not rows or "step" not in rows[0]:
         return 0
-    column = rows[0].index("step")
+    limits = [(rows[0].index("step"), step)]
+    if epoch is not None and "epoch" in rows[0]:
+        limits.append((rows[0].index("epoch"), epoch))
 
     def after(row: list[str]) -> bool:
-        try:
-            return float(row[column]) > step
-        except (IndexError, ValueError):
-            return False
+        for column, limit in limits:
+            try:
+                if float(row[column]) > limit:
+                    return True
+            except (IndexError, ValueError):
+                continue
+        return False
 
     kept = [rows[0]] + [row for row in rows[1:] if not after(row)]
     if len(kept) < len(rows):
@@ -444,11 +453,10 @@ def _clean_up(paths: RunPaths, checkpoint: Path | None) -> None:
         for stale in folder.glob(".*.tmp"):
             if not stale.name.startswith(".lock."):
                 stale.unlink(missing_ok=True)
-    if checkpoint is not None:
-        step = _checkpoint_step(checkpoint)
-        if step is not None and (dropped := drop_rows_after(paths.metrics_csv, step)):
-            log.info("resume: dropped %d rows of %s logged after the checkpoint (step %d)", dropped,
-                     paths.metrics_csv.name, step)  # fmt: skip
+    position = _checkpoint_position(checkpoint) if checkpoint is not None else None
+    if position is not None and (dropped := drop_rows_after(paths.metrics_csv, position[1], position[0])):
+        log.info("resume: dropped %d rows of %s logged after the checkpoint (epoch %d, step %d)", dropped,
+                 paths.metrics_csv.name, *position)  # fmt: skip
 
 
 def start_run(out_dir: str | Path, config: Any, *, resume: bool = False, overwrite: bool = False) -> StartedRun:
