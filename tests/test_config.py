@@ -17,7 +17,7 @@ BASE = "data:\n  genome: genome.fa\n  tasks: tasks.tsv\n"
 def test_relative_paths_resolve_against_config_folder(tmp_path):
     config = load_config(_write(tmp_path, BASE), DnaRunConfig)
     assert config.data.genome == (tmp_path / "genome.fa").resolve()
-    assert config.model.arch == "deepbind"
+    assert config.model.trunk.arch == "deepbind" and config.model.head.kind == "linear"
 
 
 def test_relative_paths_resolve_against_data_dir(tmp_path):
@@ -32,11 +32,29 @@ def test_unknown_key_is_an_error_naming_it(tmp_path):
 
 
 def test_overrides_keep_types_and_reach_nested_sections(tmp_path):
-    overrides = ["train.max_epochs=3", "data.split.test_chroms=[chr1, chr2]", "model.arch=deepsea"]
+    overrides = ["train.max_epochs=3", "data.split.test_chroms=[chr1, chr2]", "model.trunk.arch=deepsea"]
     config = load_config(_write(tmp_path, BASE), DnaRunConfig, overrides=overrides)
     assert config.train.max_epochs == 3
     assert config.data.split.test_chroms == ["chr1", "chr2"]
-    assert config.model.arch == "deepsea" and config.model.channels == [320, 480, 960]
+    assert config.model.trunk.arch == "deepsea" and config.model.trunk.channels == [320, 480, 960]
+
+
+def test_v1_model_layout_names_the_new_key(tmp_path):
+    with pytest.raises(ConfigError, match=r"model\.arch moved: the architecture is model\.trunk\.arch"):
+        load_config(_write(tmp_path, BASE + "model:\n  arch: deepsea\n"), DnaRunConfig)
+    with pytest.raises(ConfigError, match=r"model\.filters moved"):
+        load_config(_write(tmp_path, BASE + "model:\n  filters: 8\n"), DnaRunConfig)
+
+
+def test_unknown_trunk_arch_head_kind_and_trunk_key_are_named(tmp_path):
+    cases = {
+        "model:\n  trunk:\n    arch: lstm\n": r"model\.trunk\.arch: unknown value 'lstm'; expected one of \['basenji'",
+        "model:\n  head:\n    kind: mlp\n": r"model\.head\.kind: unknown value 'mlp'; expected one of \['linear'",
+        "model:\n  trunk:\n    fliters: 8\n": r"model\.trunk \(arch: deepbind\): fliters: unknown key",
+    }
+    for text, message in cases.items():
+        with pytest.raises(ConfigError, match=message):
+            load_config(_write(tmp_path, BASE + text), DnaRunConfig)
 
 
 def test_override_without_equals_sign_is_rejected():

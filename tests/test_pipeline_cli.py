@@ -38,7 +38,7 @@ def simulated(tmp_path_factory) -> dict[str, Path]:
             "split": {"val_chroms": ["chr2"], "test_chroms": ["chr3"]},
             "batch_size": 64,
         },
-        "model": {"arch": "deepbind", "filters": 32, "kernel_size": 20, "hidden": 16},
+        "model": {"trunk": {"arch": "deepbind", "filters": 32, "kernel_size": 20, "hidden": 16}},
         "train": {"max_epochs": 10, "patience": 10, "learning_rate": 0.003, "progress_bar": False},
     }
     (folder / "run.yaml").write_text(yaml.safe_dump(config))

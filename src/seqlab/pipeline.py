@@ -194,7 +194,7 @@ def train(config: DnaRunConfig, out_dir: str | Path, *, resume: bool = False) ->
         pos_weight=config.train.pos_weight,
     )
     n_parameters = count_parameters(module.model)
-    log.info("model %s: %s parameters", config.model.arch, f"{n_parameters:,}")
+    log.info("model %s: %s parameters", config.model.trunk.arch, f"{n_parameters:,}")
     monitor = config.train.monitor
     trainer = build_trainer(
         run,
@@ -218,7 +218,8 @@ def train(config: DnaRunConfig, out_dir: str | Path, *, resume: bool = False) ->
         "best_checkpoint": str(best),
         "epochs": trainer.current_epoch,
         "n_parameters": n_parameters,
-        "model": config.model.arch,
+        "model": config.model.trunk.arch,
+        "head": config.model.head.kind,
         "seed": config.seed,
         "wall_time_s": round(time.perf_counter() - started, 1),
         "audit_warnings": report.warnings,

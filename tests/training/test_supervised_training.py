@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from seqlab.config import ModelConfig
 from seqlab.models.model import predict_both_strands
 from seqlab.runs import RunPaths
 from seqlab.training.checkpoint import load_checkpoint
@@ -81,14 +82,15 @@ def test_checkpoint_stores_data_and_model_parameters(trained, motifs):
     hparams = torch.load(run.best_checkpoint, weights_only=True)["hyper_parameters"]
     assert hparams["data_params"] == motifs.data_params
     assert hparams["data_params"]["task_metadata"][0] == {"task": "gata", "target": "GATA"}
-    assert hparams["model_config"] == motifs.config.model_dump(mode="json")
+    assert hparams["model_config"] == ModelConfig(trunk=motifs.config).model_dump(mode="json")
+    assert hparams["model_config"]["head"] == {"kind": "linear"}
     assert hparams["learning_rate"] == 3e-2
 
 
 def test_load_checkpoint_reproduces_predictions(trained, motifs):
     run, module, _, _, test = trained
     model, data_params = load_checkpoint(run.best_checkpoint)
-    assert data_params == motifs.data_params and not model.training
+    assert data_params.to_dict() == motifs.data_params and not model.training
     probs = np.concatenate([predict_both_strands(model, batch["x"]).numpy() for batch in test])
     np.testing.assert_array_equal(probs, module.last_predictions["test"].probs)
 

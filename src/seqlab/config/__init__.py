@@ -26,7 +26,20 @@ from seqlab.config.data import (
     SplitConfig,
     TilingConfig,
 )
-from seqlab.config.model import DEEPBIND_PRESETS, BasenjiConfig, DeepBindConfig, DeepSEAConfig, ModelConfig
+from seqlab.config.model import (
+    DEEPBIND_PRESETS,
+    HEAD_CONFIGS,
+    TRUNK_CONFIGS,
+    BasenjiConfig,
+    DeepBindConfig,
+    DeepSEAConfig,
+    HeadConfig,
+    LinearHeadConfig,
+    ModelConfig,
+    TrunkConfig,
+    register_head_config,
+    register_trunk_config,
+)
 from seqlab.config.run import DnaRunConfig
 from seqlab.config.train import TrainConfig
 
@@ -39,17 +52,24 @@ __all__ = [
     "DeepBindConfig",
     "DeepSEAConfig",
     "DnaRunConfig",
+    "HEAD_CONFIGS",
+    "HeadConfig",
+    "LinearHeadConfig",
     "ModelConfig",
     "NegativesConfig",
     "SequenceSetConfig",
     "SplitConfig",
     "StrictModel",
+    "TRUNK_CONFIGS",
     "TilingConfig",
     "TrainConfig",
+    "TrunkConfig",
     "apply_overrides",
     "config_reference",
     "dump_config",
     "load_config",
+    "register_head_config",
+    "register_trunk_config",
     "resolve_paths",
     "validate_config",
 ]

@@ -155,6 +155,14 @@ def config_reference(model_cls: type[BaseModel], prefix: str = "") -> str:
         key = f"{prefix}{name}"
         annotation = field.annotation
         nested = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+        registered = getattr(nested, "registered", None)
+        if registered is not None:  # a section picked from a registry by one key (model.trunk.arch, model.head.kind)
+            choice = nested.registry_key
+            members = registered()
+            names = ", ".join(f"`{m.model_fields[choice].default}`" for m in members)
+            rows.append(f"| `{key}.{choice}` | one of {names} | | picks one section below |")
+            sections.extend((key, member) for member in members)
+            continue
         if nested is not None:
             sections.append((key, nested))
             continue
@@ -171,8 +179,9 @@ def config_reference(model_cls: type[BaseModel], prefix: str = "") -> str:
         rows.append(f"| `{key}` | {_type_name(annotation)} | `{default}` | {description} |")
     doc = (model_cls.__doc__ or "").strip().splitlines()[0]
     title = prefix.rstrip(".") or model_cls.__name__
-    if "arch" in model_cls.model_fields:
-        title = f"{title}` with `arch: {model_cls.model_fields['arch'].default}"
+    for choice in ("arch", "kind"):
+        if choice in model_cls.model_fields and model_cls.model_fields[choice].default:
+            title = f"{title}` with `{choice}: {model_cls.model_fields[choice].default}"
     parts = [f"### `{title}`\n\n{doc}\n"]
     if rows:
         parts.append("| key | type | default | meaning |\n|---|---|---|---|\n" + "\n".join(rows) + "\n")

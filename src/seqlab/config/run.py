@@ -6,7 +6,7 @@ from pydantic import Field
 
 from seqlab.config.base import StrictModel
 from seqlab.config.data import DataConfig
-from seqlab.config.model import DeepBindConfig, ModelConfig
+from seqlab.config.model import ModelConfig
 from seqlab.config.train import TrainConfig
 
 __all__ = ["DnaRunConfig"]
@@ -18,5 +18,5 @@ class DnaRunConfig(StrictModel):
     seed: int = Field(0, description="Seeds sampling, shuffling, augmentation and initialisation.")
     name: str = Field("run", description="Run name (the default run folder is runs/<name>).")
     data: DataConfig
-    model: ModelConfig = Field(default_factory=DeepBindConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)

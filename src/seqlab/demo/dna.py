@@ -44,7 +44,7 @@ def _demo_config(paths: dict[str, Path], seed: int, max_epochs: int) -> dict[str
             "augment": {"max_shift": 5, "reverse_complement": True},
             "batch_size": 64,
         },
-        "model": {"arch": "deepbind"},
+        "model": {"trunk": {"arch": "deepbind"}, "head": {"kind": "linear"}},
         # One thread: far faster for this small CNN whenever anything else runs on the machine.
         "train": {"max_epochs": max_epochs, "patience": 3, "learning_rate": 0.003, "threads": 1},
     }

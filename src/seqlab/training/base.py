@@ -26,7 +26,6 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -35,7 +34,7 @@ import torch
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from seqlab.config import ModelConfig
-from seqlab.data.encoding import n_channels
+from seqlab.models.data_params import DataParams
 from seqlab.models.model import SequenceModel, build_model, parse_model_config, predict_both_strands
 from seqlab.training.losses import per_task_bce
 
@@ -50,21 +49,8 @@ __all__ = [
     "task_entries",
 ]
 
-_DATA_PARAM_KEYS = ("tasks", "window_length", "encoding", "genome_name", "task_metadata")
-
 
 # --------------------------------------------------------------------------- data parameters
-
-
-def _plain(value: Any) -> Any:
-    """A JSON/YAML-safe Python value: numpy scalars unwrapped, NaN -> None, paths -> str."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, Path):
-        return str(value)
-    return value
 
 
 def make_data_params(
@@ -74,7 +60,7 @@ def make_data_params(
     genome_name: str,
     task_metadata: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The data parameters stored in every checkpoint, as plain Python values.
+    """The data parameters stored in every checkpoint (``DataParams(...).to_dict()``), as plain values.
 
     Args:
         tasks: task names in label-column order (T).
@@ -86,20 +72,15 @@ def make_data_params(
     Raises:
         ValueError: no tasks, duplicate tasks, unknown encoding, metadata not one record per task.
     """
-    tasks = [str(task) for task in tasks]
-    if not tasks or len(set(tasks)) != len(tasks):
-        raise ValueError(f"data_params needs distinct task names, got {tasks}")
-    n_channels(encoding)
-    records = [{str(k): _plain(v) for k, v in record.items()} for record in task_metadata or []]
-    if records and len(records) != len(tasks):
-        raise ValueError(f"task_metadata has {len(records)} records for {len(tasks)} tasks")
-    return {
-        "tasks": tasks,
-        "window_length": int(window_length),
-        "encoding": encoding,
-        "genome_name": str(genome_name),
-        "task_metadata": records,
-    }
+    return DataParams.from_dict(
+        {
+            "tasks": list(tasks),
+            "window_length": window_length,
+            "encoding": encoding,
+            "genome_name": str(genome_name),
+            "task_metadata": list(task_metadata or []),
+        }
+    ).to_dict()
 
 
 # --------------------------------------------------------------------------- predictions and metrics
@@ -275,11 +256,8 @@ class SeqLabModule(L.LightningModule):
         **scheme_hparams: Any,
     ) -> None:
         super().__init__()
-        unknown = set(data_params) - set(_DATA_PARAM_KEYS)
-        if unknown:
-            raise ValueError(f"unknown data_params keys {sorted(unknown)}; expected {list(_DATA_PARAM_KEYS)}")
-        params = make_data_params(**data_params)
-        config = parse_model_config(model_config)
+        params = DataParams.from_dict(data_params).to_dict()
+        config = parse_model_config(model_config, legacy=True)
         self.save_hyperparameters(
             {
                 "model_config": config.model_dump(mode="json"),
@@ -290,9 +268,7 @@ class SeqLabModule(L.LightningModule):
                 **scheme_hparams,
             }
         )
-        self.model: SequenceModel = build_model(
-            config, n_channels(params["encoding"]), params["window_length"], len(params["tasks"])
-        )
+        self.model: SequenceModel = build_model(config, params)
         self.last_predictions: dict[str, SplitPredictions] = {}
         self.last_metrics: dict[str, SplitMetrics] = {}
         self._collected: dict[str, list[dict[str, torch.Tensor]]] = {}
