@@ -47,7 +47,8 @@ from transformers import (
 from transformers.optimization import get_linear_schedule_with_warmup
 
 from seqlab.config import dump_config
-from seqlab.evaluation.classification import classification_metrics, confusion_matrix, plot_confusion_matrix
+from seqlab.evaluation.classification import confusion_matrix, plot_confusion_matrix
+from seqlab.metrics import classification_metrics, json_safe
 from seqlab.protein.config import FinetuneConfig, OptimConfig
 from seqlab.protein.corpus import PAIRS_FILE, PairCorpus
 from seqlab.protein.mlm import optim_trainer, roberta_config, warmup_steps
@@ -404,5 +405,5 @@ def finetune(config: FinetuneConfig, out_dir: str | Path, resume: bool = False) 
         "best_score": float(best_score) if best_score is not None else None,
         "evaluated": "best checkpoint" if best_score is not None else "final weights",
     }
-    write_json(run.metrics, metrics)
+    write_json(run.metrics, json_safe(metrics))
     return metrics
