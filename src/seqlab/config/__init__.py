@@ -4,8 +4,9 @@ Every section forbids unknown keys, so a mistyped key in a YAML file is an error
 ``load_config`` reads a YAML file, applies ``--set a.b=c`` overrides, validates, and resolves
 relative paths against the config file's folder (or an explicit ``data_dir``).
 
-One module per part of a run: ``base`` (machinery), ``data``, ``model``, ``train``, ``run`` (the
-top level). Everything is re-exported here, so ``from seqlab.config import DataConfig`` works.
+One module per part of a run: ``base`` (machinery), ``data``, ``model``, ``train``, ``hardware``,
+``schemes`` (sections of the non-supervised schemes), ``run`` (the top level). Everything is
+re-exported here, so ``from seqlab.config import DataConfig`` works.
 """
 
 from seqlab.config.base import (
@@ -26,6 +27,7 @@ from seqlab.config.data import (
     SplitConfig,
     TilingConfig,
 )
+from seqlab.config.hardware import HardwareConfig
 from seqlab.config.model import (
     DEEPBIND_PRESETS,
     HEAD_CONFIGS,
@@ -41,6 +43,7 @@ from seqlab.config.model import (
     register_trunk_config,
 )
 from seqlab.config.run import DnaRunConfig
+from seqlab.config.schemes import MfdConfig, NoisyStudentConfig, SslConfig
 from seqlab.config.train import TrainConfig
 
 __all__ = [
@@ -53,12 +56,16 @@ __all__ = [
     "DeepSEAConfig",
     "DnaRunConfig",
     "HEAD_CONFIGS",
+    "HardwareConfig",
     "HeadConfig",
     "LinearHeadConfig",
+    "MfdConfig",
     "ModelConfig",
     "NegativesConfig",
+    "NoisyStudentConfig",
     "SequenceSetConfig",
     "SplitConfig",
+    "SslConfig",
     "StrictModel",
     "TRUNK_CONFIGS",
     "TilingConfig",

@@ -46,7 +46,8 @@ def _demo_config(paths: dict[str, Path], seed: int, max_epochs: int) -> dict[str
         },
         "model": {"trunk": {"arch": "deepbind"}, "head": {"kind": "linear"}},
         # One thread: far faster for this small CNN whenever anything else runs on the machine.
-        "train": {"max_epochs": max_epochs, "patience": 3, "learning_rate": 0.003, "threads": 1},
+        "train": {"max_epochs": max_epochs, "patience": 3, "learning_rate": 0.003},
+        "hardware": {"threads": 1},
     }
 
 

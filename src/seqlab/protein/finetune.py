@@ -44,14 +44,13 @@ from transformers import (
     PreTrainedModel,
     PreTrainedTokenizerBase,
 )
-from transformers.optimization import get_linear_schedule_with_warmup
 
 from seqlab.config import dump_config
 from seqlab.evaluation.classification import confusion_matrix, plot_confusion_matrix
 from seqlab.metrics import classification_metrics, json_safe
 from seqlab.protein.config import FinetuneConfig, OptimConfig
 from seqlab.protein.corpus import PAIRS_FILE, PairCorpus
-from seqlab.protein.mlm import optim_trainer, roberta_config, warmup_steps
+from seqlab.protein.mlm import optim_configuration, optim_trainer, roberta_config
 from seqlab.protein.tasks import SPLITS, LabelledTask, load_task
 from seqlab.protein.tokenizer import load_tokenizer, save_tokenizer
 from seqlab.runs import RunPaths, atomic_open, write_json, write_text
@@ -195,15 +194,7 @@ class ClassificationModule(L.LightningModule):
 
     def configure_optimizers(self) -> dict[str, Any]:
         """AdamW (weight decay on weight matrices only) with linear warm-up then linear decay to 0."""
-        optim = self.optim
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        groups = [
-            {"params": [p for p in params if p.ndim >= 2], "weight_decay": optim.weight_decay},
-            {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
-        ]
-        optimizer = torch.optim.AdamW(groups, lr=optim.learning_rate, betas=optim.betas, eps=optim.eps)
-        scheduler = get_linear_schedule_with_warmup(optimizer, warmup_steps(optim), optim.max_steps)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return optim_configuration(self.model, self.optim)
 
 
 def build_classifier(config: FinetuneConfig, tokenizer: PreTrainedTokenizerBase, classes: list[str]) -> PreTrainedModel:

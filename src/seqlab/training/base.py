@@ -41,6 +41,7 @@ from seqlab.metrics import (
 from seqlab.models.data_params import DataParams
 from seqlab.models.model import SequenceModel, build_model, parse_model_config, predict_both_strands
 from seqlab.training.losses import per_task_bce
+from seqlab.training.optim import build_adamw
 
 __all__ = [
     "SeqLabModule",
@@ -152,8 +153,9 @@ class SeqLabModule(L.LightningModule):
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         """AdamW over the trainable parameters (a frozen trunk is left out)."""
-        trainable = [p for p in self.parameters() if p.requires_grad]
-        return torch.optim.AdamW(trainable, lr=self.hparams["learning_rate"], weight_decay=self.hparams["weight_decay"])
+        return build_adamw(
+            self.parameters(), learning_rate=self.hparams["learning_rate"], weight_decay=self.hparams["weight_decay"]
+        )
 
     # ----------------------------------------------------------------- shared evaluation
 
