@@ -65,3 +65,27 @@ def test_override_without_equals_sign_is_rejected():
 def test_peaks_mode_needs_genome_and_tasks(tmp_path):
     with pytest.raises(ConfigError, match="needs data.genome and data.tasks"):
         load_config(_write(tmp_path, "data:\n  genome: g.fa\n"), DnaRunConfig)
+
+
+def test_hardware_section_and_old_train_keys(tmp_path):
+    text = BASE + "hardware:\n  accelerator: cpu\n  devices: 2\n  num_nodes: 3\n  threads: 1\n  workers: 4\n"
+    config = load_config(_write(tmp_path, text), DnaRunConfig)
+    hardware = config.hardware
+    assert (hardware.accelerator, hardware.devices, hardware.num_nodes, hardware.threads, hardware.workers) == (
+        "cpu", 2, 3, 1, 4,
+    )  # fmt: skip
+    assert (hardware.precision, hardware.strategy) == ("auto", "auto")
+    for key, new in (("accelerator", "accelerator"), ("threads", "threads"), ("precision", "precision")):
+        with pytest.raises(ConfigError, match=rf"train\.{key} moved to hardware\.{new}"):
+            load_config(_write(tmp_path, BASE + f"train:\n  {key}: 1\n"), DnaRunConfig)
+    with pytest.raises(ConfigError, match=r"data\.num_workers moved to hardware\.workers"):
+        load_config(_write(tmp_path, BASE + "  num_workers: 2\n"), DnaRunConfig)
+
+
+def test_scheme_defaults_to_supervised_and_scheme_sections_need_their_scheme(tmp_path):
+    config = load_config(_write(tmp_path, BASE), DnaRunConfig)
+    assert config.train.scheme == "supervised" and config.ssl is None and config.mfd is None
+    with pytest.raises(ConfigError, match=r"the mfd: section is set but train.scheme is 'supervised'"):
+        load_config(_write(tmp_path, BASE + "mfd: {}\n"), DnaRunConfig)
+    config = load_config(_write(tmp_path, BASE + "train:\n  scheme: ssl\nssl: {}\n"), DnaRunConfig)
+    assert config.train.scheme == "ssl" and config.ssl is not None
