@@ -237,7 +237,7 @@ def _loader(
         shuffle=train,
         generator=torch.Generator().manual_seed(config.seed) if train else None,
         collate_fn=PadCollator(tokenizer.pad_token_id),
-        num_workers=config.optim.num_workers,
+        num_workers=config.hardware.workers,
     )
 
 
@@ -318,8 +318,8 @@ def finetune(config: FinetuneConfig, out_dir: str | Path, resume: bool = False) 
         raise ValueError(f"{run.root} already holds a run ({run.last_checkpoint}); use --resume or another folder")
     run.make()
     L.seed_everything(config.seed, workers=True, verbose=False)
-    if config.optim.threads is not None:
-        torch.set_num_threads(config.optim.threads)
+    if config.hardware.threads is not None:
+        torch.set_num_threads(config.hardware.threads)
     tokenizer = load_tokenizer(config.tokenizer or config.pretrained)
     corpus = _pretraining_corpus(config)
     if corpus is not None and config.data.kind == "shs27k" and config.data.protein_splits is None:
@@ -344,6 +344,7 @@ def finetune(config: FinetuneConfig, out_dir: str | Path, resume: bool = False) 
     trainer = optim_trainer(
         run,
         optim,
+        config.hardware,
         monitor=config.monitor,
         mode="max" if config.monitor == "val_macro_f1" else "min",
         train_batches=len(loaders["train"]),

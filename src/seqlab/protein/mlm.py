@@ -20,6 +20,7 @@ import torch
 from torchmetrics.aggregation import MeanMetric
 from transformers import PreTrainedModel, PreTrainedTokenizerFast, RobertaConfig, RobertaForMaskedLM
 
+from seqlab.config import HardwareConfig
 from seqlab.protein.config import MlmModelConfig, OptimConfig
 from seqlab.runs import RunPaths
 from seqlab.training.optim import configure_optimisation, resolve_warmup_steps
@@ -255,6 +256,7 @@ class MlmModule(L.LightningModule):
 def optim_trainer(
     run: RunPaths,
     optim: OptimConfig,
+    hardware: HardwareConfig,
     *,
     monitor: str,
     mode: Literal["min", "max"],
@@ -272,10 +274,11 @@ def optim_trainer(
         mode=mode,
         max_steps=optim.max_steps,
         patience=patience,
-        accelerator=optim.accelerator,
-        devices=optim.devices,
-        strategy=optim.strategy,
-        precision=optim.precision,
+        accelerator=hardware.accelerator,
+        devices=hardware.devices,
+        num_nodes=hardware.num_nodes,
+        strategy=hardware.strategy,
+        precision=hardware.precision,
         gradient_clip=optim.gradient_clip,
         accumulate_grad_batches=optim.accumulate_grad_batches,
         val_check_interval=min(optim.val_every_steps * optim.accumulate_grad_batches, train_batches),
