@@ -159,3 +159,23 @@ def test_data_params_are_versioned_and_strict():
         DataParams.from_dict(PARAMS.to_dict() | {"species": "mouse"})
     with pytest.raises(ValueError, match="version"):
         DataParams.from_dict(PARAMS.to_dict() | {"version": 9})
+
+
+def test_a_checkpoint_rebuilds_its_registered_head(tmp_path):
+    from seqlab.training.supervised import SupervisedModule
+
+    config = ModelConfig.model_validate(
+        {"trunk": {"arch": "deepbind", "kernel_size": 6}, "head": {"kind": "test_scaled"}}
+    )
+    torch.manual_seed(0)
+    module = SupervisedModule(config, PARAMS.to_dict())
+    path = tmp_path / "best.ckpt"
+    torch.save({"hyper_parameters": dict(module.hparams), "state_dict": module.state_dict()}, path)
+    model, params = load_model(path)
+    assert isinstance(model.head, ScaledHead) and params == PARAMS
+    assert torch.equal(model(_x()), module.model.eval()(_x()))
+    v1 = dict(module.hparams) | {"model_config": {"arch": "deepbind", "kernel_size": 6}}  # before model config v2
+    torch.save(
+        {"hyper_parameters": v1, "state_dict": SupervisedModule(config.trunk, PARAMS.to_dict()).state_dict()}, path
+    )
+    assert type(load_model(path)[0].head).__name__ == "MultiTaskLinearHead"
