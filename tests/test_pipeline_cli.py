@@ -88,6 +88,17 @@ def test_evaluate_reproduces_training_metrics_and_leaves_the_training_log_alone(
     assert checkpoint.metrics["test"]["per_task"] == result.metrics["test"]["per_task"]
 
 
+def test_evaluate_cli_with_a_checkpoint_and_bad_split(trained, tmp_path):
+    out = tmp_path / "ckpt_eval"
+    best = str(trained / "checkpoints" / "best.ckpt")
+    result = runner.invoke(app, ["evaluate", str(trained), "--checkpoint", best, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    document = json.loads((out / "metrics.json").read_text())
+    assert document["evaluated_model"] == best and set(document["n_examples"]) == {"val", "test"}
+    result = runner.invoke(app, ["evaluate", str(trained), "--split", "holdout"])
+    assert result.exit_code == 2 and "--split must be one of train, val, test, all" in result.output
+
+
 def test_trained_run_has_a_model_folder_that_predicts_like_the_checkpoint(trained, simulated, tmp_path):
     assert json.loads((trained / "model" / "config.json").read_text())["model"]["head"] == {"kind": "linear"}
     frames = []
