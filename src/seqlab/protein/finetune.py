@@ -50,7 +50,7 @@ from seqlab.evaluation.classification import confusion_matrix, plot_confusion_ma
 from seqlab.metrics import classification_metrics, json_safe
 from seqlab.protein.config import FinetuneConfig, OptimConfig
 from seqlab.protein.corpus import PAIRS_FILE, PairCorpus
-from seqlab.protein.mlm import optim_configuration, optim_trainer, roberta_config
+from seqlab.protein.mlm import ProteinModule, optim_trainer, roberta_config
 from seqlab.protein.tasks import SPLITS, LabelledTask, load_task
 from seqlab.protein.tokenizer import load_tokenizer, save_tokenizer
 from seqlab.runs import RunPaths, atomic_open, write_json, write_text
@@ -141,7 +141,7 @@ class PadCollator:
         }
 
 
-class ClassificationModule(L.LightningModule):
+class ClassificationModule(ProteinModule):
     """Cross-entropy training of a sequence-classification model; whole-split validation metrics.
 
     Logs ``train_loss``, ``val_loss``, ``val_accuracy`` and ``val_macro_f1`` (over all validation
@@ -191,10 +191,6 @@ class ClassificationModule(L.LightningModule):
     def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         """Class probabilities float32 (B, C)."""
         return self(batch["input_ids"], batch["attention_mask"]).softmax(-1)
-
-    def configure_optimizers(self) -> dict[str, Any]:
-        """AdamW (weight decay on weight matrices only) with linear warm-up then linear decay to 0."""
-        return optim_configuration(self.model, self.optim)
 
 
 def build_classifier(config: FinetuneConfig, tokenizer: PreTrainedTokenizerBase, classes: list[str]) -> PreTrainedModel:

@@ -36,6 +36,7 @@ __all__ = [
     "roberta_config",
     "evaluate_mlm",
     "model_sizes",
+    "ProteinModule",
     "optim_configuration",
     "warmup_steps",
 ]
@@ -201,7 +202,22 @@ def evaluate_mlm(model: PreTrainedModel, batches: Iterable[dict[str, torch.Tenso
     return {"mlm_loss": loss, "perplexity": math.exp(loss), "masked_tokens": count}
 
 
-class MlmModule(L.LightningModule):
+class ProteinModule(L.LightningModule):
+    """Base of the protein LightningModules: a Hugging Face ``self.model`` trained with ``self.optim``.
+
+    ``configure_optimizers`` is the shared one (:func:`optim_configuration`: AdamW without decay on
+    vectors, linear warm-up then decay, stepped per optimiser step, from ``seqlab.training.optim``).
+    """
+
+    model: PreTrainedModel
+    optim: OptimConfig
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        """AdamW with decay on weight matrices only, and the linear warm-up/decay schedule."""
+        return optim_configuration(self.model, self.optim)
+
+
+class MlmModule(ProteinModule):
     """Masked-language-model training of any ``*ForMaskedLM`` (forward takes ``input_ids``,
     ``attention_mask``, ``labels`` and returns ``.loss``).
 
@@ -247,10 +263,6 @@ class MlmModule(L.LightningModule):
         self.val_loss.reset()
         self.log("val_loss", loss, prog_bar=True)
         self.log("val_perplexity", torch.exp(loss))
-
-    def configure_optimizers(self) -> dict[str, Any]:
-        """AdamW with decay on weight matrices only, and the linear warm-up/decay schedule."""
-        return optim_configuration(self.model, self.optim)
 
 
 def optim_trainer(

@@ -9,8 +9,8 @@ optimisation); validation and test are shared and identical for every scheme:
 * at the end of the epoch predictions of the whole split (gathered across processes) give
   per-task AUROC/AUPR and loss; ``{split}_auroc``, ``{split}_aupr``, ``{split}_loss`` (means over
   tasks) and ``{split}_auroc/{task}``... are logged;
-* the predictions and metrics stay in ``last_predictions[split]`` / ``last_metrics[split]`` for the
-  pipeline's reports.
+* the split's metrics stay in ``last_metrics[split]`` (for tests and callbacks). Predictions are not
+  kept: reports predict with ``seqlab.evaluation.predict.predict_table`` on the saved best model.
 
 Checkpoints hold ``hyper_parameters`` = {model_config (dict), data_params (dict), learning_rate,
 weight_decay, pos_weight, scheme extras}, so ``load_checkpoint`` rebuilds the model from the file.
@@ -131,7 +131,6 @@ class SeqLabModule(L.LightningModule):
             }
         )
         self.model: SequenceModel = build_model(config, params)
-        self.last_predictions: dict[str, SplitPredictions] = {}
         self.last_metrics: dict[str, SplitMetrics] = {}
         self._collected: dict[str, list[dict[str, torch.Tensor]]] = {}
         self._train_loss_sum: torch.Tensor | float = 0.0
@@ -209,7 +208,6 @@ class SeqLabModule(L.LightningModule):
             prog_bar=True,
         )
         self.log_dict(per_task)
-        self.last_predictions[split] = predictions
         self.last_metrics[split] = metrics
 
     # ----------------------------------------------------------------- training loss
