@@ -16,6 +16,7 @@ from seqlab.models.model import (
     predict_both_strands,
     replace_head,
 )
+from seqlab.models.pretrained import save_pretrained
 
 SMALL = DeepBindConfig(filters=4, kernel_size=5, hidden=3)
 
@@ -78,14 +79,17 @@ def test_predict_both_strands_checks_the_encoding():
         predict_both_strands(_model(), _x(), encoding="dinucleotide")
 
 
-def test_load_trunk_from_state_dict_checkpoint_dict_and_file(tmp_path):
+def test_load_trunk_from_state_dict_checkpoint_dict_file_and_model_folder(tmp_path):
     source = _model(seed=1)
     x = _x()
-    for form in ("model", "checkpoint", "file"):
+    save_pretrained(source, params(2, 30), tmp_path / "folder")
+    for form in ("model", "checkpoint", "file", "model folder"):
         target = _model(seed=2)
         head_before = {k: v.clone() for k, v in target.head.state_dict().items()}
         if form == "model":
             load_trunk(target, source.state_dict())
+        elif form == "model folder":
+            load_trunk(target, tmp_path / "folder")
         else:
             checkpoint = {"state_dict": {f"model.{k}": v for k, v in source.state_dict().items()}}
             if form == "file":

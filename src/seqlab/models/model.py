@@ -140,6 +140,11 @@ def predict_both_strands(model: nn.Module, x: torch.Tensor, encoding: str = "one
 def _state_dict_of(source: Mapping[str, Any] | str | Path) -> Mapping[str, Any]:
     if isinstance(source, str | Path):
         path = Path(source)
+        for folder in (path, path / "model"):  # a model folder, or a run folder holding model/
+            if (folder / "model.safetensors").is_file():
+                from safetensors.torch import load_file
+
+                return load_file(str(folder / "model.safetensors"))
         if not path.is_file():
             raise FileNotFoundError(f"no checkpoint or state dict at {path}")
         source = torch.load(path, map_location="cpu", weights_only=True)
@@ -152,7 +157,8 @@ def load_trunk(model: SequenceModel, source: Mapping[str, Any] | str | Path) -> 
     Args:
         model: the model whose trunk receives the weights.
         source: a SequenceModel state dict (keys ``trunk.*``), a training checkpoint dict or file
-            (``state_dict`` with keys ``model.trunk.*``), or the path of either.
+            (``state_dict`` with keys ``model.trunk.*``), the path of either, or a model folder
+            (``save_pretrained``) or run folder holding ``model/``.
 
     Raises:
         FileNotFoundError: a path that does not exist.
