@@ -71,7 +71,7 @@ class RunResult:
 
 def prepare_examples(config: DnaRunConfig) -> tuple[ExampleTable, AuditReport]:
     """Build the examples of a run and audit them (duplicates, label conflicts, shortcuts)."""
-    table = build_examples(config.data, seed=config.seed)
+    table = build_examples(config.data)
     return table, audit_examples(table, seed=config.seed)
 
 
@@ -198,7 +198,6 @@ def evaluate(
     data: DnaRunConfig | DataConfig | None = None,
     fasta_sets: Sequence[str | tuple[str | Path, Mapping[str, float]]] | None = None,
     splits: Sequence[str] | None = None,
-    seed: int | None = None,
     batch_size: int = 256,
     run_dir: str | Path | None = None,
 ) -> RunResult:
@@ -208,8 +207,8 @@ def evaluate(
 
     * ``fasta_sets``: labelled FASTA files, each ``"PATH:TASK=LABEL[,TASK=LABEL]"`` or ``(path,
       {task: label})`` (records need only the model's window length; all in split ``test``);
-    * ``data``: a data config (or a run config, whose ``data`` and ``seed`` are used) whose examples
-      are built as training would build them;
+    * ``data``: a data config (or a run config, whose ``data`` is used) whose examples are built as
+      training would build them;
     * else the examples a run folder stored at training time (``model`` must be the run folder, or a
       checkpoint inside its ``checkpoints/``), so negatives are not re-sampled.
 
@@ -222,7 +221,6 @@ def evaluate(
         fasta_sets: see above.
         splits: splits to evaluate ('train', 'val', 'test', or 'all' for every example); default val
             and test for a run's stored examples, test for a data config and for FASTA sets.
-        seed: seed of the example building of ``data`` (default: the run config's seed, or 0).
         batch_size: windows per forward pass.
         run_dir: the run folder whose stored examples are used (default: the run folder ``model`` is or
             lies in).
@@ -246,14 +244,12 @@ def evaluate(
         default_splits: tuple[str, ...] = ("test",)
     elif data is not None:
         data_config = data.data if isinstance(data, DnaRunConfig) else data
-        if seed is None:
-            seed = data.seed if isinstance(data, DnaRunConfig) else 0
         if data_config.window_length != data_params.window_length:
             raise ValueError(
                 f"data.window_length is {data_config.window_length} but the model takes "
                 f"{data_params.window_length} bp windows"
             )
-        table = build_examples(data_config, seed=seed)
+        table = build_examples(data_config)
         default_splits = ("test",)
     else:
         if run_root is None or not (run_root / EXAMPLES_DIR).is_dir():

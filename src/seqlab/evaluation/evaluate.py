@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from seqlab.data.build import FRAME_COLUMNS, ExampleTable
+from seqlab.data.table import ExampleTable, finish_frame
 from seqlab.evaluation.metrics import write_metrics_tsv
 from seqlab.evaluation.plots import plot_pr_curves, plot_roc_curves
 from seqlab.evaluation.predict import predict_table, write_tsv
@@ -191,12 +191,8 @@ def fasta_sets_table(
         weights.append(np.tile([1.0 if t in set_labels else 0.0 for t in tasks], (n, 1)))
         frames.append(records.assign(genome=Path(path).name, split=split, source="fasta"))
         sequences.extend(records["sequence"].tolist())
-    frame = pd.concat(frames, ignore_index=True)
-    for column in FRAME_COLUMNS:  # columns a later table version adds (e.g. origin) are empty here
-        if column not in frame.columns:
-            frame[column] = ""
     return ExampleTable(
-        frame=frame[list(FRAME_COLUMNS)],
+        frame=finish_frame(pd.concat(frames, ignore_index=True)),
         labels=np.concatenate(labels).astype(np.float32),
         weights=np.concatenate(weights).astype(np.float32),
         tasks=pd.DataFrame({"task": tasks}, dtype=str),
