@@ -112,7 +112,7 @@ def test_load_trunk_errors(tmp_path):
 def test_replace_head_for_fine_tuning():
     model = _model()
     replace_head(model, 7)
-    assert model(_x()).shape == (3, 7)
+    assert model(_x()).shape == (3, 7) and model.config.head.kind == "linear"
 
     class ConstantHead(Head):
         def forward(self, features):
@@ -120,6 +120,7 @@ def test_replace_head_for_fine_tuning():
 
     replace_head(model, ConstantHead(3, 4))
     assert torch.equal(model(_x()), torch.zeros(3, 4))
+    assert model.config is None  # the recorded config no longer describes the head
     with pytest.raises(ValueError, match="head expects 9 features"):
         replace_head(model, MultiTaskLinearHead(9, 1))
 

@@ -15,7 +15,7 @@ import torch
 from pydantic import ValidationError
 from torch import nn
 
-from seqlab.config import ModelConfig, TrunkConfig
+from seqlab.config import LinearHeadConfig, ModelConfig, TrunkConfig
 from seqlab.data.encoding import n_channels, reverse_complement
 from seqlab.models.data_params import DataParams
 from seqlab.models.heads import Head, MultiTaskLinearHead, build_head
@@ -180,14 +180,18 @@ def replace_head(model: SequenceModel, head: Head | int) -> SequenceModel:
     Args:
         model: the model whose head is replaced.
         head: a head taking the trunk's features, or a task count for a fresh ``MultiTaskLinearHead``.
+
+    ``model.config`` follows: its head section becomes ``linear`` for a linear head; for any other head
+    it is cleared (pass ``config=`` to ``save_pretrained`` then).
     """
     if isinstance(head, int):
         head = MultiTaskLinearHead(model.trunk.out_features, head)
     if head.in_features != model.trunk.out_features:
         raise ValueError(f"head expects {head.in_features} features, trunk gives {model.trunk.out_features}")
     model.head = head
-    if model.config is not None and not isinstance(head, MultiTaskLinearHead):
-        model.config = None  # the recorded head section no longer describes the model
+    if model.config is not None:  # keep the recorded config true: a linear head is describable, others are not
+        linear = type(head) is MultiTaskLinearHead
+        model.config = model.config.model_copy(update={"head": LinearHeadConfig()}) if linear else None
     return model
 
 
