@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from seqlab.config.base import StrictModel
+from seqlab.config.lift import LiftedSourceConfig
 
 __all__ = [
     "AugmentConfig",
@@ -115,7 +116,7 @@ class SequencesSourceConfig(StrictModel):
 TilingConfig = TilingSourceConfig
 
 SourceConfig = Annotated[
-    PeaksSourceConfig | TilingSourceConfig | SequencesSourceConfig,
+    PeaksSourceConfig | TilingSourceConfig | SequencesSourceConfig | LiftedSourceConfig,
     Field(discriminator="kind"),
 ]
 

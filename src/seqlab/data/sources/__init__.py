@@ -53,4 +53,4 @@ def build_source(source: Any, config: DataConfig, context: SourceContext) -> Exa
 
 
 # the built-in kinds register themselves on import
-from seqlab.data.sources import peaks, sequences, tiling  # noqa: E402,F401
+from seqlab.data.sources import lifted, peaks, sequences, tiling  # noqa: E402,F401
