@@ -118,7 +118,9 @@ def test_head_state_dict_carries_the_vocabularies():
     rebuilt.load_state_dict(state)
     features = torch.randn(2, 5)
     torch.testing.assert_close(rebuilt(features), head(features))
-    other = build_metadata_head({"sizes": {"biological": 3, "technical": 2}, "hidden": 0}, 5, {"task_metadata": RECORDS[:2]})
+    other = build_metadata_head(
+        {"sizes": {"biological": 3, "technical": 2}, "hidden": 0}, 5, {"task_metadata": RECORDS[:2]}
+    )
     with pytest.raises(MetadataError, match="differ from those rebuilt"):
         other.load_state_dict(state)
 

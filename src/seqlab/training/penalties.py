@@ -154,7 +154,7 @@ class ShufflePenalty(Penalty):
         return (F.softplus(-joint).mean() + F.softplus(shuffled).mean()) / 2
 
     def penalty(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        """log 2 - L_D: 0 at chance, up to log 2 when the discriminator separates the pairs."""
+        """The penalty log 2 - L_D: 0 at chance, up to log 2 when the discriminator separates the pairs."""
         return math.log(2.0) - self.discriminator_loss(a, b)
 
     def adversary_loss(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
