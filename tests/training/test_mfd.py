@@ -73,10 +73,10 @@ def test_clipping_is_done_by_the_module(tmp_path, motifs):
 
     L.seed_everything(0)
     params = make_data_params(["gata", "ebox"], motifs.length, "onehot", "synthetic", METADATA)
-    module = Counting(motifs.config, params, head=HEAD, mfd={"penalty": "none"}, gradient_clip=0.5)
-    trainer = _fit(module, tmp_path, motifs, epochs=1, n_train=128)
+    module = Counting(motifs.config, params, head=HEAD, mfd={"penalty": "shuffle"}, gradient_clip=0.5)
+    trainer = _fit(module, tmp_path, motifs, epochs=1, n_train=129)  # last batch: one row, no penalty
     assert trainer.gradient_clip_val is None
-    assert calls == [0.5, 0.5]
+    assert calls == [0.5, 0.5, 0.5]
 
 
 def test_penalty_needs_two_groups(motifs):

@@ -131,7 +131,8 @@ class MfdModule(SeqLabModule):
         optimisers = self.optimizers()
         encoder = optimisers[0] if isinstance(optimisers, list) else optimisers
         features = self.model.features(batch["x"])
-        pair = self.pair_subspaces(features)
+        # A batch of one row (the last of an epoch) has no covariance to penalise: BCE only.
+        pair = self.pair_subspaces(features) if len(features) > 1 else None
         logs: dict[str, torch.Tensor] = {}
         if self.has_adversary and pair is not None:
             logs["train_adversary_loss"] = self._adversary_steps(*pair)
