@@ -125,6 +125,12 @@ def test_head_state_dict_carries_the_vocabularies():
         other.load_state_dict(state)
 
 
+def test_from_config_matches_build_metadata_head():
+    config = {"kind": "metadata", "sizes": {"biological": 3, "technical": 2}, "hidden": 0}
+    head = MetadataHead.from_config(config, 5, {"task_metadata": RECORDS})
+    assert head.sizes == {"biological": 3, "technical": 2} and head.n_tasks == 3
+
+
 def test_head_config_errors():
     with pytest.raises(ValueError, match="column 'organ' is not in model.head.columns"):
         build_metadata_head({"groups": {"biological": ["organ"]}}, 4, {"task_metadata": RECORDS})

@@ -24,7 +24,15 @@ METADATA = [{"task": "gata", "target": "GATA", "lab": "L1"}, {"task": "ebox", "t
 def _module(motifs, **mfd) -> MfdModule:
     L.seed_everything(0)
     params = make_data_params(["gata", "ebox"], motifs.length, "onehot", "synthetic", METADATA)
-    return MfdModule(motifs.config, params, head=HEAD, mfd=mfd, learning_rate=3e-2, gradient_clip=mfd.pop("clip", None))
+    return MfdModule(
+        motifs.config,
+        params,
+        head=HEAD,
+        mfd=mfd,
+        learning_rate=3e-2,
+        gradient_clip=mfd.pop("clip", None),
+        accumulate=mfd.pop("accumulate", 1),
+    )
 
 
 def _fit(module, tmp_path, motifs, epochs=2, n_train=256):

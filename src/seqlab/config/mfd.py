@@ -91,4 +91,3 @@ class MfdConfig(StrictModel):
     adversary_steps: int = Field(1, ge=1, description="Adversary optimiser steps per encoder step.")
     adversary_lr: float = Field(1e-3, gt=0, description="Adam learning rate of the adversaries.")
     adversary_hidden: int = Field(32, ge=0, description="Hidden units of each adversary network (0: linear).")
-    accumulate: int = Field(1, ge=1, description="Batches whose encoder gradients are summed before a step.")

@@ -113,6 +113,13 @@ class MetadataHead(Head):
             start += self.sizes[group]
         self.bias_net = nn.Linear(encoder.width, 1)
 
+    @classmethod
+    def from_config(cls, config: Any, in_features: int, data_params: Any) -> MetadataHead:
+        """Registry hook of the spine's ``build_head``: config section (or dict) and DataParams (or dict)."""
+        section = config if isinstance(config, Mapping) else config.model_dump()
+        records = data_params["task_metadata"] if isinstance(data_params, Mapping) else data_params.task_metadata
+        return build_metadata_head(section, in_features, {"task_metadata": records})
+
     # ----------------------------------------------------------------- metadata -> weights
 
     def encode_metadata(self, records: Sequence[Mapping[str, Any]]) -> torch.Tensor:

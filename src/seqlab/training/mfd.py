@@ -54,6 +54,8 @@ class MfdModule(SeqLabModule):
         head: ``MetadataHeadConfig`` or its dict (None: defaults).
         mfd: ``MfdConfig`` or its dict (None: defaults: covariance penalty, weight 1).
         gradient_clip: clip every optimiser's gradient norm to this (None: no clipping).
+        accumulate: batches whose encoder gradients are summed before a step (the trainer factory of
+            the spine sets ``module.gradient_clip`` / ``module.accumulate`` from the train section).
         learning_rate, weight_decay, pos_weight: as in ``SeqLabModule``.
 
     Raises:
@@ -68,15 +70,21 @@ class MfdModule(SeqLabModule):
         head: MetadataHeadConfig | Mapping[str, Any] | None = None,
         mfd: MfdConfig | Mapping[str, Any] | None = None,
         gradient_clip: float | None = None,
+        accumulate: int = 1,
         **optim: Any,
     ) -> None:
         head_dict, mfd_dict = _dump(head, MetadataHeadConfig), _dump(mfd, MfdConfig)
-        super().__init__(model_config, data_params, head=head_dict, mfd=mfd_dict, gradient_clip=gradient_clip, **optim)
+        super().__init__(
+            model_config, data_params, head=head_dict, mfd=mfd_dict, gradient_clip=gradient_clip, accumulate=accumulate,
+            **optim,
+        )  # fmt: skip
         self.automatic_optimization = False
         if not isinstance(self.model.head, MetadataHead):
             replace_head(self.model, build_metadata_head(head_dict, self.model.trunk.out_features, data_params))
         self.gradient_clip = gradient_clip
-        self.accumulate = int(mfd_dict["accumulate"])
+        if accumulate < 1:
+            raise ValueError(f"accumulate must be >= 1, got {accumulate}")
+        self.accumulate = int(accumulate)
         metadata_head: MetadataHead = self.model.head
         self.pair = list(metadata_head.groups)[:2]
         if mfd_dict["penalty"] != "none" and len(self.pair) < 2:
