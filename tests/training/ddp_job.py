@@ -61,7 +61,7 @@ def module() -> SupervisedModule:
     """A small DeepBind of the same initial weights in every process."""
     torch.manual_seed(0)
     data_params = {"tasks": TASKS, "window_length": LENGTH, "encoding": "onehot", "genome_name": "toy"}
-    model = {"arch": "deepbind", "filters": 8, "kernel_size": 6, "hidden": 8}
+    model = {"trunk": {"arch": "deepbind", "filters": 8, "kernel_size": 6, "hidden": 8}}
     return SupervisedModule(model, data_params, learning_rate=0.01)
 
 

@@ -209,7 +209,7 @@ def _pretrain(config: PretrainConfig, started: StartedRun, corpus: PairCorpus | 
         sampler=sampler,
         collate_fn=PositionSeededCollate(MlmCollator(tokenizer, config.mlm_probability), config.seed),
         generator=torch.Generator().manual_seed(config.seed),
-        num_workers=optim.num_workers,
+        num_workers=config.hardware.workers,
     )
     held_out = {
         split: _masked_batches(encoded[split], tokenizer, config.mlm_probability, optim.batch_size, config.seed)
@@ -218,7 +218,7 @@ def _pretrain(config: PretrainConfig, started: StartedRun, corpus: PairCorpus | 
     }
     module = MlmModule(model, optim, token_budget=config.token_budget)
     trainer = optim_trainer(
-        run, optim, monitor="val_loss", mode="min", train_batches=len(train_loader),
+        run, optim, config.hardware, monitor="val_loss", mode="min", train_batches=len(train_loader),
         extra_callbacks=[ResumeState(sampler, optim.batch_size)],
     )  # fmt: skip
     trainer.fit(module, train_loader, DataLoader(held_out["val"], batch_size=None), ckpt_path=ckpt)
