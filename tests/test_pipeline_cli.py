@@ -269,10 +269,10 @@ def test_resume_with_another_seed_is_refused_and_leaves_the_folder_intact(simula
     shutil.copytree(trained, run)
     before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
     args = ["train", str(simulated["config"]), "--out", str(run), "--resume"]
-    result = runner.invoke(app, [*args, "--set", "seed=2", "--set", "model.filters=8"])
+    result = runner.invoke(app, [*args, "--set", "seed=2", "--set", "model.trunk.filters=8"])
     assert result.exit_code == 2
     message = _flat(result.output)
-    assert "config differs from the run's" in message and "in model.filters, seed (" in message
+    assert "config differs from the run's" in message and "in model.trunk.filters, seed (" in message
     assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
     assert pipeline.evaluate(run).metrics["test"]["auroc"] > 0.5  # still a valid run folder
 

@@ -65,6 +65,11 @@ def module() -> SupervisedModule:
     return SupervisedModule(model, data_params, learning_rate=0.01)
 
 
+def _windows(metrics) -> int:
+    """Windows a split's metrics were computed on (every label of task A is unmasked)."""
+    return int(metrics.per_task["A"].n_pos + metrics.per_task["A"].n_neg)
+
+
 def main(out: Path, devices: int) -> None:
     """Fit 2 epochs, test, and write the gathered metrics and the weights (rank 0)."""
     torch.set_num_threads(1)
@@ -77,7 +82,7 @@ def main(out: Path, devices: int) -> None:
     trainer.fit(model, data["train"], data["val"])
     trainer.test(model, data["test"], verbose=False)
     if trainer.is_global_zero:
-        gathered = {split: {"n": int(len(model.last_predictions[split].index)),
+        gathered = {split: {"n": _windows(model.last_metrics[split]),
                             "auroc": model.last_metrics[split].auroc,
                             "per_task": {t: model.last_metrics[split].per_task[t].auroc for t in TASKS}}
                     for split in ("val", "test")}  # fmt: skip
