@@ -174,3 +174,14 @@ def test_the_step_column_is_found_by_name(tmp_path):
     log.write_text("epoch,train_loss,step,val_loss\n0,1.0,9,\n0,,9,0.5\n1,0.9,19,\n")
     assert drop_rows_after(log, 9) == 1
     assert log.read_text() == "epoch,train_loss,step,val_loss\n0,1.0,9,\n0,,9,0.5\n"
+
+
+def test_a_multi_stage_run_resumes_from_its_stage_checkpoints(tmp_path):
+    paths = _finished_run(tmp_path / "r")
+    paths.last_checkpoint.unlink()
+    stage = paths.stage("pretrain").make()
+    _fake_checkpoint(stage.last_checkpoint, 5)
+    stage.metrics_csv.write_text("epoch,step,val_loss\n0,5,0.5\n1,9,0.4\n")
+    with start_run(paths.root, _Config(), resume=True) as run:
+        assert run.checkpoint is None  # the stages hold theirs
+    assert stage.metrics_csv.read_text() == "epoch,step,val_loss\n0,5,0.5\n"

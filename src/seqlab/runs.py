@@ -368,7 +368,8 @@ class StartedRun:
         paths: the folder's :class:`RunPaths`.
         config: the run's config.
         seed: the seed every generator was seeded with.
-        checkpoint: ``checkpoints/last.ckpt`` to continue from (``resume``), else None.
+        checkpoint: ``checkpoints/last.ckpt`` to continue from (``resume``), else None (also for a
+            multi-stage run, whose stage folders hold their own).
         rank: the process rank (only rank 0 locks and writes).
 
     Use it as a context manager (``with start_run(...) as run:``) so that the lock is released when the
@@ -412,11 +413,16 @@ def _threads(config: Any) -> int | None:
     return None
 
 
+def _stage_checkpoints(paths: RunPaths) -> list[Path]:
+    """``<stage>/checkpoints/last.ckpt`` of the stages of a multi-stage run."""
+    return sorted(paths.root.glob("*/checkpoints/last.ckpt"))
+
+
 def _check_resume(paths: RunPaths, text: str) -> None:
     """Refuse a resume without a checkpoint or stored config, or whose config differs (reads only)."""
     import yaml
 
-    if not paths.last_checkpoint.is_file():
+    if not paths.last_checkpoint.is_file() and not _stage_checkpoints(paths):
         raise FileNotFoundError(
             f"--resume: no checkpoint to continue from at {paths.last_checkpoint}; start the run without --resume"
         )
@@ -447,16 +453,19 @@ def _remove_run(paths: RunPaths) -> None:
     log.warning("%s: --overwrite removed the earlier run's files", paths.root)
 
 
-def _clean_up(paths: RunPaths, checkpoint: Path | None) -> None:
+def _clean_up(paths: RunPaths, resume: bool) -> None:
     """Remove a killed writer's temporary files; on resume, drop the log rows after the checkpoint."""
     for folder in (paths.root, paths.logs, paths.checkpoints):
         for stale in folder.glob(".*.tmp"):
             if not stale.name.startswith(".lock."):
                 stale.unlink(missing_ok=True)
-    position = _checkpoint_position(checkpoint) if checkpoint is not None else None
-    if position is not None and (dropped := drop_rows_after(paths.metrics_csv, position[1], position[0])):
-        log.info("resume: dropped %d rows of %s logged after the checkpoint (epoch %d, step %d)", dropped,
-                 paths.metrics_csv.name, *position)  # fmt: skip
+    if not resume:
+        return
+    for stage in [paths] + [RunPaths(ckpt.parents[1]) for ckpt in _stage_checkpoints(paths)]:
+        position = _checkpoint_position(stage.last_checkpoint) if stage.last_checkpoint.is_file() else None
+        if position is not None and (dropped := drop_rows_after(stage.metrics_csv, position[1], position[0])):
+            log.info("resume: dropped %d rows of %s logged after the checkpoint (epoch %d, step %d)", dropped,
+                     stage.metrics_csv, *position)  # fmt: skip
 
 
 def start_run(out_dir: str | Path, config: Any, *, resume: bool = False, overwrite: bool = False) -> StartedRun:
@@ -519,7 +528,8 @@ def start_run(out_dir: str | Path, config: Any, *, resume: bool = False, overwri
         _release_lock(lock)
         raise
     paths.make()
-    _clean_up(paths, checkpoint)
+    _clean_up(paths, resume)
+    checkpoint = checkpoint if checkpoint is not None and checkpoint.is_file() else None
     L.seed_everything(seed, workers=True, verbose=False)
     threads = _threads(config)
     if threads is not None:

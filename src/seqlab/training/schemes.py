@@ -81,9 +81,7 @@ class RunContext:
 
     def stage(self, name: str) -> RunPaths:
         """The run sub-folder of a stage (``pretrain``, ``finetune``, ``round_1``...), same layout as a run."""
-        if not name or "/" in name or name.startswith("."):
-            raise ValueError(f"a stage name is one plain folder name, got {name!r}")
-        return RunPaths(self.run.root / name)
+        return self.run.stage(name)
 
 
 SchemeFn = Callable[[RunContext], dict[str, Any]]
