@@ -129,7 +129,7 @@ class RunPaths:
             ValueError: ``name`` is not a plain folder name (letters, digits, ``_``, ``-``).
         """
         if not name or not all(c.isalnum() or c in "_-" for c in name):
-            raise ValueError(f"stage name {name!r}: expected a plain folder name such as 'pretrain' or 'round_1'")
+            raise ValueError(f"stage name {name!r}: expected one plain folder name such as 'pretrain' or 'round_1'")
         return RunPaths(self.root / name)
 
     def holds_run(self) -> bool:
