@@ -117,7 +117,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "--indels": ("skip", "score"),
     "--multiallelic": ("split", "skip"),
     "--layout": ("long", "wide"),
-    "--split": ("test", "val"),
+    "report --split": ("test", "val"),
+    "evaluate --split": ("train", "val", "test", "all"),
     "--unknown": ("map_to_x", "reject"),
     "--missing": ("drop", "error"),
     "--pooling": ("mean", "cls"),
@@ -125,13 +126,14 @@ CHOICES: dict[str, tuple[str, ...]] = {
 """The allowed values of every string option with a fixed set of choices (checked by :func:`choice`)."""
 
 
-def choice(option: str, value: str) -> Any:
-    """``value`` if it is one of ``CHOICES[option]``.
+def choice(option: str, value: str, command: str = "") -> Any:
+    """``value`` if it is one of ``CHOICES[option]`` (or ``CHOICES["<command> <option>"]`` when the same
+    option takes other values in another command).
 
     Raises:
         ValueError: naming the option, the allowed values and the value given.
     """
-    allowed = CHOICES[option]
+    allowed = CHOICES.get(f"{command} {option}") or CHOICES[option]
     if value not in allowed:
         raise ValueError(f"{option} must be one of {', '.join(allowed)}, not {value!r}")
     return value

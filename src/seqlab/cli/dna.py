@@ -122,11 +122,10 @@ def evaluate_command(
     """
     from seqlab import pipeline
 
-    setup_logging(training=True)
+    setup_logging()
     with user_errors():
         for value in split or []:
-            if value not in ("train", "val", "test", "all"):
-                raise ValueError(f"--split must be one of train, val, test, all, not {value!r}")
+            choice("--split", value, "evaluate")
         sets: list[Any] = list(fasta or [])
         if positives or negatives:
             if task is None:
@@ -219,7 +218,7 @@ def report_command(
     from seqlab.reports import summarize_runs, write_summary
 
     with user_errors():
-        summary = summarize_runs(list(runs), split=choice("--split", split))
+        summary = summarize_runs(list(runs), split=choice("--split", split, "report"))
         if out is not None:
             write_summary(summary, out)
     table = Table(title=f"{split} metrics over {len(runs)} run(s)")
