@@ -105,6 +105,11 @@ def _data_params(config: DnaRunConfig, table: ExampleTable) -> dict[str, Any]:
 # --------------------------------------------------------------------------- train and evaluate
 
 
+def _store_dir(config: DnaRunConfig, run: RunPaths) -> Path:
+    """Folder of the run's window stores: ``data.store.dir`` or ``<run>/store``."""
+    return config.data.store.dir if config.data.store.dir is not None else run.root / "store"
+
+
 def load_run_config(run_dir: str | Path) -> DnaRunConfig:
     """The resolved config a run folder recorded (``config.yaml``)."""
     import yaml
@@ -185,7 +190,7 @@ def train(config: DnaRunConfig, out_dir: str | Path, *, resume: bool = False) ->
     for warning in report.warnings:
         log.warning("audit: %s", warning)
 
-    dm = DnaDataModule(table, config.data, seed=config.seed)
+    dm = DnaDataModule(table, config.data, seed=config.seed, store_dir=_store_dir(config, run))
     module = SupervisedModule(
         config.model,
         _data_params(config, table),
@@ -243,7 +248,7 @@ def evaluate(run_dir: str | Path, checkpoint: str | Path | None = None) -> RunRe
     model, data_params = load_checkpoint(ckpt)
     module = SupervisedModule(config.model, data_params, pos_weight=config.train.pos_weight)
     module.model.load_state_dict(model.state_dict())
-    dm = DnaDataModule(table, config.data, seed=config.seed)
+    dm = DnaDataModule(table, config.data, seed=config.seed, store_dir=_store_dir(config, run))
     trainer = build_trainer(
         run,
         monitor=config.train.monitor,

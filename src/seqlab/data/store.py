@@ -178,7 +178,7 @@ class WindowStore:
         flank: int = 0,
         *,
         progress: bool | None = None,
-        block_bp: int = 1 << 24,
+        block_bp: int = 1 << 22,
     ) -> WindowStore:
         """The store of ``table`` under ``root``: reused when its key matches, else built (atomically).
 
