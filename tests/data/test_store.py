@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from torch.utils.data import DataLoader
 
 from seqlab.config import DataConfig
 from seqlab.config.data import StoreConfig
-from seqlab.data.batches import StoreDataset, StoreSampler, augment_draws, encode_codes
+from seqlab.data.batches import StoreDataset, StoreSampler, _encode_torch, augment_draws, collate_batch, encode_codes
 from seqlab.data.build import ExampleTable
 from seqlab.data.datamodule import DnaDataModule
 from seqlab.data.dataset import WindowDataset
@@ -112,12 +113,14 @@ def test_in_memory_sequences_go_through_the_store(tmp_path):
     assert WindowStore.open_or_build(changed, tmp_path / "s", L, 2).folder != store.folder
 
 
+@pytest.mark.parametrize("path", ["numpy", "torch"])
 @pytest.mark.parametrize("encoding", ["onehot", "dinucleotide"])
-def test_batch_encoding_equals_encode_of_each_sequence(encoding):
+def test_batch_encoding_equals_encode_of_each_sequence(encoding, path):
     rng = np.random.default_rng(4)
     sequences = ["".join(rng.choice(list("ACGTNacgtnRYKM"), 37)) for _ in range(9)]
     codes = torch.from_numpy(np.frombuffer("".join(sequences).encode(), dtype=np.uint8).reshape(9, 37).copy())
-    x = encode_codes(codes, encoding)
+    channels = 4 if encoding == "onehot" else 16
+    x = encode_codes(codes, encoding) if path == "numpy" else _encode_torch(codes, encoding, channels)
     assert x.dtype == torch.float32 and x.shape == (9, 4 if encoding == "onehot" else 16, 37)
     for i, sequence in enumerate(sequences):
         assert np.array_equal(x[i].numpy(), encode(sequence, encoding))
@@ -190,8 +193,11 @@ def test_datamodule_uses_the_store_by_default(tmp_path, two_genomes):
 
 
 def test_reading_a_large_store_keeps_memory_bounded(tmp_path):
-    """An epoch over a 40 MB store with memory-mapped labels allocates a few batches, not the store."""
-    n, width = 40_000, 1000
+    """An epoch over a 16 MB store with memory-mapped labels allocates a batch at a time, not the store.
+
+    Read without encoding (the codes a GPU run transfers); tracemalloc sees numpy's allocations.
+    """
+    n, width = 16_000, 1000
     table = _table({}, [("toy", "chr1", i, "+") for i in range(3)], ["A" * L] * 3)
     folder = tmp_path / "big"
     folder.mkdir()
@@ -201,14 +207,31 @@ def test_reading_a_large_store_keeps_memory_bounded(tmp_path):
     labels = np.lib.format.open_memmap(tmp_path / "labels.npy", mode="w+", dtype=np.float32, shape=(n, 4))
     store = WindowStore(folder, np.memmap(folder / "codes.u8", dtype=np.uint8, mode="r", shape=(n, width)),
                         width, 0, {})  # fmt: skip
-    dataset = StoreDataset(store, np.arange(n), labels, labels, "onehot")
+    dataset = StoreDataset(store, np.arange(n), labels, labels, "onehot", encode=False)
     sampler = StoreSampler(n, seed=0)
     del table
     tracemalloc.start()
     order = list(sampler)
     for first in range(0, n, 256):
         batch = dataset.__getitems__(order[first : first + 256])
-        assert batch["x"].shape == (len(batch["index"]), 4, width)
+        assert batch["codes"].shape == (len(batch["index"]), width)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    assert peak < 12_000_000  # one batch: 256 x 1000 bytes of codes + 4 MB of float32 x; the store is 40 MB
+    assert peak < 1_500_000  # a batch is 256 x 1000 bytes of codes; the store is 16 MB
+
+
+def test_codes_are_encoded_after_the_transfer_and_workers_read_the_same(tmp_path, two_genomes):
+    table = _table(two_genomes, ROWS)
+    config = DataConfig(mode="sequences", sequences=[{"fasta": "x.fa", "labels": {"a": 1}}], window_length=L,
+                        batch_size=4, num_workers=2, encoding="dinucleotide")  # fmt: skip
+    dm = DnaDataModule(table, config, seed=0, store_dir=tmp_path / "s")
+    store = dm.window_store()
+    raw = StoreDataset(store, np.arange(len(ROWS)), table.labels, table.weights, "dinucleotide", encode=False)
+    batch = raw.__getitems__([4, 2, 7])
+    assert batch["codes"].dtype == torch.uint8 and "x" not in batch
+    moved = dm.on_after_batch_transfer(batch, 0)
+    for k, row in enumerate([4, 2, 7]):
+        assert np.array_equal(moved["x"][k].numpy(), encode(_expected(two_genomes, ROWS[row], 0, 0), "dinucleotide"))
+    with_workers = [b["x"] for b in dm.test_dataloader()]  # 2 worker processes reopen the memory map
+    alone = DataLoader(dm.dataset("test"), batch_size=4, collate_fn=collate_batch, num_workers=0)
+    assert all(torch.equal(a, b["x"]) for a, b in zip(with_workers, alone, strict=True))

@@ -29,28 +29,24 @@ from seqlab.data.store import WindowStore, complement_bytes
 __all__ = ["StoreDataset", "StoreSampler", "augment_draws", "collate_batch", "encode_codes"]
 
 # ASCII byte -> 0..3 for ACGT (any case), 4 for anything else.
-_CODE = torch.full((256,), 4, dtype=torch.int64)
+_CODE = np.full(256, 4, dtype=np.uint8)
 for _i, _base in enumerate("ACGT"):
     _CODE[ord(_base)] = _i
     _CODE[ord(_base.lower())] = _i
-_ONEHOT = torch.eye(5, dtype=torch.float32)[:, :4]  # row 4 (N) is zeros
-_DINUC = torch.zeros(26, 16, dtype=torch.float32)  # pair index a * 5 + b; row 25: the empty last position
-for _a in range(4):
-    for _b in range(4):
-        _DINUC[_a * 5 + _b, 4 * _a + _b] = 1.0
-_TABLES: dict[tuple[str, str], tuple[torch.Tensor, torch.Tensor]] = {}
+_BASES = np.arange(4, dtype=np.uint8)  # one-hot channel c is base c
+_PAIRS = np.array([5 * (c // 4) + c % 4 for c in range(16)], dtype=np.uint8)  # channel 4a+b is pair 5a+b
+_TORCH: dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
 
 
-def _tables(encoding: str, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    key = (encoding, str(device))
-    if key not in _TABLES:
-        table = _ONEHOT if encoding == "onehot" else _DINUC
-        _TABLES[key] = (_CODE.to(device), table.to(device))
-    return _TABLES[key]
+def _torch_tables(device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    key = str(device)
+    if key not in _TORCH:
+        _TORCH[key] = tuple(torch.from_numpy(a).to(device) for a in (_CODE, _BASES, _PAIRS))  # type: ignore[assignment]
+    return _TORCH[key]
 
 
 def encode_codes(codes: torch.Tensor, encoding: str = "onehot") -> torch.Tensor:
-    """Encode a batch of ASCII base codes with a lookup table, on the codes' device.
+    """Encode a batch of ASCII base codes by table lookup and comparison, on the codes' device.
 
     Args:
         codes: uint8 (B, L) ASCII bytes (case ignored; anything but ACGT is N).
@@ -58,16 +54,38 @@ def encode_codes(codes: torch.Tensor, encoding: str = "onehot") -> torch.Tensor:
             position are zeros), as :func:`seqlab.data.encoding.encode`.
 
     Returns:
-        float32 (B, C, L), equal to ``encode`` of every sequence.
+        float32 (B, C, L), equal to ``encode`` of every sequence. On the CPU the work is done in
+        numpy (faster there than torch's gather); on an accelerator in torch.
     """
-    n_channels(encoding)
-    lookup, table = _tables(encoding, codes.device)
+    channels = n_channels(encoding)
+    if codes.device.type == "cpu":
+        return _encode_numpy(codes, encoding, channels)
+    return _encode_torch(codes, encoding, channels)
+
+
+def _encode_numpy(codes: torch.Tensor, encoding: str, channels: int) -> torch.Tensor:
+    batch, length = codes.shape
+    base = np.take(_CODE, codes.numpy())
+    out = np.zeros((batch, channels, length), dtype=np.float32)
+    if encoding == "onehot":
+        np.equal(base[:, None, :], _BASES[None, :, None], out=out, casting="unsafe")
+    elif length > 1:
+        pairs = base[:, :-1] * np.uint8(5) + base[:, 1:]
+        np.equal(pairs[:, None, :], _PAIRS[None, :, None], out=out[:, :, :-1], casting="unsafe")
+    return torch.from_numpy(out)
+
+
+def _encode_torch(codes: torch.Tensor, encoding: str, channels: int) -> torch.Tensor:
+    batch, length = codes.shape
+    lookup, bases, pair_codes = _torch_tables(codes.device)
     base = lookup[codes.long()]
     if encoding == "onehot":
-        return table[base].transpose(1, 2).contiguous()
-    pairs = base[:, :-1] * 5 + base[:, 1:]
-    pairs = torch.cat([pairs, torch.full_like(base[:, :1], 25)], dim=1)
-    return table[pairs].transpose(1, 2).contiguous()
+        return (base.unsqueeze(1) == bases.view(1, 4, 1)).to(torch.float32)
+    out = torch.zeros((batch, channels, length), dtype=torch.float32, device=codes.device)
+    if length > 1:
+        pairs = base[:, :-1] * 5 + base[:, 1:]
+        out[:, :, :-1] = (pairs.unsqueeze(1) == pair_codes.view(1, 16, 1)).to(torch.float32)
+    return out
 
 
 def _splitmix64(values: np.ndarray) -> np.ndarray:
