@@ -235,3 +235,29 @@ def test_codes_are_encoded_after_the_transfer_and_workers_read_the_same(tmp_path
     with_workers = [b["x"] for b in dm.test_dataloader()]  # 2 worker processes reopen the memory map
     alone = DataLoader(dm.dataset("test"), batch_size=4, collate_fn=collate_batch, num_workers=0)
     assert all(torch.equal(a, b["x"]) for a, b in zip(with_workers, alone, strict=True))
+
+
+def test_sparse_labels_are_read_a_batch_at_a_time(tmp_path, two_genomes):
+    scipy_sparse = pytest.importorskip("scipy.sparse")
+    table = _table(two_genomes, ROWS)
+    store = WindowStore.open_or_build(table, tmp_path / "s", L, 0)
+    dense = StoreDataset(store, np.arange(len(ROWS)), table.labels, table.weights).__getitems__([5, 0, 8])
+    sparse = StoreDataset(store, np.arange(len(ROWS)), scipy_sparse.csr_matrix(table.labels),
+                          scipy_sparse.csr_matrix(table.weights)).__getitems__([5, 0, 8])  # fmt: skip
+    assert torch.equal(sparse["y"], dense["y"]) and sparse["y"].dtype == torch.float32
+    assert torch.equal(sparse["y"], torch.from_numpy(table.labels[[5, 0, 8]]))
+
+
+def test_a_store_finished_by_another_process_is_used(tmp_path, two_genomes, monkeypatch):
+    table = _table(two_genomes, ROWS)
+    real_replace = os.replace
+
+    def late(src, dst):  # another process renames the same store into place first; ours then fails
+        real_replace(src, dst)
+        raise OSError(39, "Directory not empty")
+
+    monkeypatch.setattr(os, "replace", late)
+    store = WindowStore.open_or_build(table, tmp_path / "s", L, 0)
+    monkeypatch.undo()
+    assert bytes(store.codes[4]).decode() == _expected(two_genomes, ROWS[4], 0, 0)
+    assert [p.name for p in (tmp_path / "s").iterdir()] == [store.folder.name]

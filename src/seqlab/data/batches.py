@@ -119,6 +119,14 @@ def augment_draws(
     return shifts, flips
 
 
+def _dense_rows(matrix: Any, rows: np.ndarray) -> np.ndarray:
+    """float32 (B, T) rows of a numpy array, memory map or scipy sparse matrix."""
+    part = matrix[rows]
+    if hasattr(part, "toarray"):
+        part = part.toarray()
+    return np.asarray(part, dtype=np.float32)
+
+
 def collate_batch(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Collate of a DataLoader over :class:`StoreDataset`: the batch is already whole."""
     return batch
@@ -192,8 +200,9 @@ class StoreDataset(Dataset[dict[str, torch.Tensor]]):
     Args:
         store: the table's :class:`WindowStore` (row ``r`` = example ``r``).
         rows: int64 (n,) table rows of the split (``table.split_indices(split)``).
-        labels: float32 (N, T) over all table rows (a numpy array or memory map).
-        weights: float32 (N, T).
+        labels: float32 (N, T) over all table rows: a numpy array, a memory map (``np.load(...,
+            mmap_mode="r")``) or a scipy sparse matrix (CSR), read a batch of rows at a time.
+        weights: float32 (N, T), likewise.
         encoding: 'onehot' or 'dinucleotide'.
         max_shift: shift augmentation in bp (at most ``store.flank``); 0 for none.
         reverse_complement: reverse-complement half of the examples (augmentation).
@@ -254,10 +263,11 @@ class StoreDataset(Dataset[dict[str, torch.Tensor]]):
         codes[order] = self.store.windows(sorted_rows, shifts[order] if shifts is not None else None)
         if flips is not None and flips.any():
             codes[flips] = complement_bytes(codes[flips][:, ::-1])
+        inverse = np.argsort(order)
         return {
             "codes": codes,
-            "y": np.asarray(self.labels[sorted_rows], dtype=np.float32)[np.argsort(order)],
-            "weight": np.asarray(self.weights[sorted_rows], dtype=np.float32)[np.argsort(order)],
+            "y": _dense_rows(self.labels, sorted_rows)[inverse],
+            "weight": _dense_rows(self.weights, sorted_rows)[inverse],
             "index": rows,
         }
 

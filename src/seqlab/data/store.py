@@ -198,13 +198,9 @@ class WindowStore:
         key, description = store_key(table, window_length, flank)
         root = Path(root)
         folder = root / key[:20]
-        if (folder / META_FILE).is_file():
-            try:
-                store = cls.open(folder)
-            except (ValueError, OSError, json.JSONDecodeError):
-                store = None
-            if store is not None and store.meta.get("key") == key:
-                return store
+        store = cls._open_matching(folder, key)
+        if store is not None:
+            return store
         root.mkdir(parents=True, exist_ok=True)
         tmp = root / f".tmp-{key[:20]}-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
@@ -221,12 +217,28 @@ class WindowStore:
                 "complete": True,
             }
             (tmp / META_FILE).write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
-            if folder.exists():
-                shutil.rmtree(folder)
-            os.replace(tmp, folder)
+            if folder.exists():  # damaged or of another format (a matching store returned above)
+                shutil.rmtree(folder, ignore_errors=True)
+            try:
+                os.replace(tmp, folder)
+            except OSError:
+                # another process finished the same store first: use it
+                if cls._open_matching(folder, key) is None:
+                    raise
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         return cls.open(folder)
+
+    @classmethod
+    def _open_matching(cls, folder: Path, key: str) -> WindowStore | None:
+        """The complete store in ``folder`` when its key is ``key``, else None."""
+        if not (folder / META_FILE).is_file():
+            return None
+        try:
+            store = cls.open(folder)
+        except (ValueError, OSError, KeyError, json.JSONDecodeError):
+            return None
+        return store if store.meta.get("key") == key else None
 
 
 # --------------------------------------------------------------------------- building
