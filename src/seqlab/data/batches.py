@@ -140,7 +140,7 @@ class StoreSampler(Sampler[int]):
     handed out in that epoch); after ``load_state_dict`` the next iteration of the same epoch skips
     the items already handed out.
 
-    With ``reseed_torch`` the global torch generator is seeded with a function of (seed, epoch) when
+    With ``reseed_torch`` the global torch generator is seeded with a function of (seed, epoch, rank) when
     the first item of an epoch is drawn (after the DataLoader has taken its own seed, before the
     first training step), so dropout and other torch randomness of an epoch do not depend on what
     ran before it: an epoch computes the same whether the run was resumed or not.
@@ -175,8 +175,10 @@ class StoreSampler(Sampler[int]):
         self.position = self._skip
         self._skip = 0
         if self.reseed_torch:
-            mixed = _splitmix64(np.array([self.seed, self.epoch], dtype=np.uint64))
-            torch.manual_seed(int((mixed[0] ^ (mixed[1] >> np.uint64(1))) >> np.uint64(1)))
+            distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+            rank = torch.distributed.get_rank() if distributed else 0
+            mixed = _splitmix64(np.array([self.seed, self.epoch, rank], dtype=np.uint64))
+            torch.manual_seed(int((mixed[0] ^ (mixed[1] >> np.uint64(1)) ^ (mixed[2] >> np.uint64(2))) >> np.uint64(1)))
         for token in tokens.tolist():
             self.position += 1
             yield token

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import sys
@@ -41,6 +42,7 @@ CODES_FILE = "codes.u8"
 META_FILE = "meta.json"
 COORDS_FILE = "coords.npz"
 _N = ord("N")
+log = logging.getLogger(__name__)
 
 # ASCII complement (IUPAC codes and case kept); anything else maps to N.
 _COMPLEMENT = np.full(256, _N, dtype=np.uint8)
@@ -227,7 +229,10 @@ class WindowStore:
                     raise
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        return cls.open(folder)
+        built = cls.open(folder)
+        log.info("window store %s: %s windows of %d bytes (%.1f MB) built in %.1f s", folder, f"{len(built):,}",
+                 built.codes.shape[1], built.nbytes / 1e6, built.meta.get("build_seconds", 0.0))  # fmt: skip
+        return built
 
     @classmethod
     def _open_matching(cls, folder: Path, key: str) -> WindowStore | None:
