@@ -261,3 +261,18 @@ def test_a_store_finished_by_another_process_is_used(tmp_path, two_genomes, monk
     monkeypatch.undo()
     assert bytes(store.codes[4]).decode() == _expected(two_genomes, ROWS[4], 0, 0)
     assert [p.name for p in (tmp_path / "s").iterdir()] == [store.folder.name]
+
+
+@pytest.mark.realdata
+def test_chr22_primate_store_equals_the_bgzip_genomes(shared_data, tmp_path):
+    folder = shared_data / "dna" / "chr22_primates"
+    genomes = {"hg19": folder / "hg19.chr22.fa.gz", "gorilla": folder / "gorilla.chr22.fa.gz"}
+    rng = np.random.default_rng(0)
+    rows = [("hg19", "chr22", int(s), "+") for s in rng.integers(17_400_000, 51_000_000, 40)]
+    gorilla = Genome(genomes["gorilla"])
+    chrom = next(iter(gorilla.chrom_sizes))
+    rows += [("gorilla", chrom, int(s), "-") for s in rng.integers(0, gorilla.chrom_sizes[chrom] - L, 20)]
+    table = _table(genomes, rows)
+    store = WindowStore.open_or_build(table, tmp_path / "s", L, FLANK)
+    for i, row in enumerate(rows):
+        assert bytes(store.codes[i]).decode() == _expected(genomes, row, FLANK, FLANK)

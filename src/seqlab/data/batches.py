@@ -137,8 +137,9 @@ class StoreSampler(Sampler[int]):
 
     ``set_epoch(e)`` (Lightning calls it before every training epoch) chooses the order
     ``default_rng([seed, e]).permutation(n)``. ``state_dict()`` = ``{"epoch", "position"}`` (items
-    handed out in that epoch); after ``load_state_dict`` the next iteration of the same epoch skips
-    the items already handed out.
+    handed out in that epoch; with DataLoader worker processes this includes the prefetched batches);
+    after ``load_state_dict`` the next iteration of the same epoch skips the items already handed
+    out. Lightning saves ``last.ckpt`` at the end of an epoch, where the position is complete.
 
     With ``reseed_torch`` the global torch generator is seeded with a function of (seed, epoch, rank) when
     the first item of an epoch is drawn (after the DataLoader has taken its own seed, before the
