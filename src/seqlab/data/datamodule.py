@@ -7,8 +7,11 @@ store disabled, :class:`~seqlab.data.dataset.WindowDataset` reads the FASTA wind
 Training batches are one-hot encoded on the accelerator after the transfer when there is one
 (``on_after_batch_transfer``; the loader then yields uint8 ``codes``), else in the loader.
 Validation and test loaders always yield ``x``, so they also work when passed to a trainer on their
-own. The training order, the augmentation and the torch random state at the start of a training
-epoch (dropout) are functions of (seed, epoch), and the sampler's epoch and position are saved in
+own; on a CUDA machine the training loader needs the DataModule attached (``trainer.fit(module,
+datamodule=dm)``) or ``dm.on_after_batch_transfer`` called on its batches.
+
+The training order, the augmentation and the torch random state at the start of a training epoch
+(dropout) are functions of (seed, epoch), and the sampler's epoch and position are saved in
 checkpoints (``state_dict``), so a resumed run computes what an uninterrupted one would.
 """
 
