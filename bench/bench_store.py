@@ -52,9 +52,9 @@ from torch.utils.data import DataLoader
 
 from seqlab.config import DeepBindConfig
 from seqlab.data.batches import StoreDataset, StoreSampler, collate_batch
-from seqlab.data.build import ExampleTable
 from seqlab.data.dataset import WindowDataset
 from seqlab.data.store import WindowStore
+from seqlab.data.table import ExampleTable
 from seqlab.models.model import build_model
 from seqlab.training.losses import weighted_bce_with_logits
 

@@ -31,8 +31,7 @@ def simulated(tmp_path_factory) -> dict[str, Path]:
         "seed": 1,  # seed 0 is an unlucky start for this tiny set (test AUROC 0.51 store path, 0.75 FASTA path)
         "name": "tiny",
         "data": {
-            "mode": "peaks",
-            "genome": "data/genome.fa",
+            "genomes": {"genome": {"fasta": "data/genome.fa"}},
             "tasks": "data/tasks.tsv",
             "min_overlap": 100,
             "split": {"val_chroms": ["chr2"], "test_chroms": ["chr3"]},
@@ -66,7 +65,7 @@ def test_train_writes_the_run_folder(trained):
     # a planted motif is learnable in a few epochs
     assert metrics["test"]["per_task"]["CTCF"]["auroc"] > 0.65
     resolved = yaml.safe_load((trained / "config.yaml").read_text())
-    assert Path(resolved["data"]["genome"]).is_absolute()
+    assert Path(resolved["data"]["genomes"]["genome"]["fasta"]).is_absolute()
     assert resolved["train"]["max_epochs"] == 10
 
 

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.realdata
 
 def _example_config(task: str, windows: Path) -> DnaRunConfig:
     raw = yaml.safe_load((REPO / "examples" / f"gm12878_{task.lower()}_windows.yaml").read_text())
-    for entry in raw["data"]["sequences"]:
+    for entry in raw["data"]["sources"][0]["sets"]:
         entry["fasta"] = str(windows / Path(entry["fasta"]).name)
     raw["train"]["progress_bar"] = False
     return validate_config(raw, DnaRunConfig, "example", REPO / "examples")

@@ -75,7 +75,7 @@ class RunResult:
 
 def prepare_examples(config: DnaRunConfig) -> tuple[ExampleTable, AuditReport]:
     """Build the examples of a run and audit them (duplicates, label conflicts, shortcuts)."""
-    table = build_examples(config.data, seed=config.seed)
+    table = build_examples(config.data)
     return table, audit_examples(table, seed=config.seed)
 
 

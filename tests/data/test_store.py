@@ -14,15 +14,16 @@ from torch.utils.data import DataLoader
 from seqlab.config import DataConfig
 from seqlab.config.data import StoreConfig
 from seqlab.data.batches import StoreDataset, StoreSampler, _encode_torch, augment_draws, collate_batch, encode_codes
-from seqlab.data.build import ExampleTable
 from seqlab.data.datamodule import DnaDataModule
 from seqlab.data.dataset import WindowDataset
 from seqlab.data.encoding import encode, reverse_complement_sequence
 from seqlab.data.store import WindowStore
+from seqlab.data.table import ExampleTable
 from seqlab.io.genome import Genome
 
 L = 50
 FLANK = 4
+SOURCES = [{"kind": "sequences", "sets": [{"fasta": "x.fa", "labels": {"a": 1}}]}]
 
 
 def _table(genomes: dict, rows: list[tuple], sequences: list[str] | None = None) -> ExampleTable:
@@ -181,8 +182,7 @@ def test_sampler_orders_per_epoch_and_resumes_mid_epoch():
 
 def test_datamodule_uses_the_store_by_default(tmp_path, two_genomes):
     table = _table(two_genomes, ROWS)
-    config = DataConfig(mode="sequences", sequences=[{"fasta": "x.fa", "labels": {"a": 1}}], window_length=L,
-                        batch_size=4, augment={"max_shift": 2})  # fmt: skip
+    config = DataConfig(sources=SOURCES, window_length=L, batch_size=4, augment={"max_shift": 2})
     dm = DnaDataModule(table, config, seed=0, store_dir=tmp_path / "s")
     dm.setup("fit")
     assert isinstance(dm.dataset("train"), StoreDataset) and dm.store.flank == 2
@@ -222,8 +222,7 @@ def test_reading_a_large_store_keeps_memory_bounded(tmp_path):
 
 def test_codes_are_encoded_after_the_transfer_and_workers_read_the_same(tmp_path, two_genomes):
     table = _table(two_genomes, ROWS)
-    config = DataConfig(mode="sequences", sequences=[{"fasta": "x.fa", "labels": {"a": 1}}], window_length=L,
-                        batch_size=4, num_workers=2, encoding="dinucleotide")  # fmt: skip
+    config = DataConfig(sources=SOURCES, window_length=L, batch_size=4, num_workers=2, encoding="dinucleotide")
     dm = DnaDataModule(table, config, seed=0, store_dir=tmp_path / "s")
     store = dm.window_store()
     raw = StoreDataset(store, np.arange(len(ROWS)), table.labels, table.weights, "dinucleotide", encode=False)

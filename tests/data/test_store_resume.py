@@ -8,8 +8,8 @@ import pandas as pd
 import torch
 
 from seqlab.config import DataConfig, DeepBindConfig
-from seqlab.data.build import ExampleTable
 from seqlab.data.datamodule import DnaDataModule
+from seqlab.data.table import ExampleTable
 from seqlab.runs import RunPaths
 from seqlab.training.base import make_data_params
 from seqlab.training.supervised import SupervisedModule
@@ -35,8 +35,7 @@ def _table(n: int = 240) -> ExampleTable:
 
 def _fit(table, folder, store, max_epochs, resume=False):
     config = DataConfig(
-        mode="sequences",
-        sequences=[{"fasta": "unused.fa", "labels": {"gata": 1}}],
+        sources=[{"kind": "sequences", "sets": [{"fasta": "unused.fa", "labels": {"gata": 1}}]}],
         window_length=LENGTH,
         batch_size=32,
         augment={"max_shift": 3, "reverse_complement": True},

@@ -27,10 +27,10 @@ from torch.utils.data import DataLoader, Dataset
 from seqlab.config import DataConfig
 from seqlab.config.data import StoreConfig
 from seqlab.data.batches import StoreDataset, StoreSampler, collate_batch, encode_codes
-from seqlab.data.build import ExampleTable
 from seqlab.data.dataset import WindowDataset
 from seqlab.data.encoding import n_channels
 from seqlab.data.store import WindowStore, default_store_root
+from seqlab.data.table import ExampleTable
 
 __all__ = ["DnaDataModule"]
 

@@ -19,11 +19,12 @@ __all__ = ["read_task_table"]
 REQUIRED = ("task", "peaks")
 
 
-def read_task_table(path: str | Path) -> pd.DataFrame:
+def read_task_table(path: str | Path, root: str | Path | None = None) -> pd.DataFrame:
     """Read and validate a task table.
 
     Args:
         path: the TSV file.
+        root: folder that relative peak paths resolve against (default: the table's folder).
 
     Returns:
         DataFrame in file order with every column as str; ``peaks`` holds absolute paths and
@@ -62,9 +63,12 @@ def read_task_table(path: str | Path) -> pd.DataFrame:
     for line, peaks, fmt in zip(lines, table["peaks"], table["format"], strict=True):
         peak_path = Path(peaks.strip())
         if not peak_path.is_absolute():
-            peak_path = (path.parent / peak_path).resolve()
+            peak_path = ((Path(root) if root is not None else path.parent) / peak_path).resolve()
         if not peaks.strip() or not peak_path.is_file():
-            raise FileNotFoundError(f"{path}:{line}: peak file not found: {peak_path}")
+            where = f"data.root {root}" if root is not None else "the table's folder"
+            raise FileNotFoundError(
+                f"{path}:{line}: peak file not found: {peak_path} (relative to {where}; see --data-dir)"
+            )
         fmt = fmt.strip() or detect_format(peak_path)
         if fmt not in ("bed", "narrowPeak", "broadPeak"):
             raise ValueError(f"{path}:{line}: format {fmt!r} is not one of bed, narrowPeak, broadPeak")

@@ -54,6 +54,11 @@ class OptimConfig(StrictModel):
 class CorpusConfig(StrictModel):
     """Pair corpus from STRING links (binding: score >= threshold; non-binding: random unlinked pairs)."""
 
+    root: Path | None = Field(
+        None,
+        description="Folder the data files of this section resolve against, relative to the config file; "
+        "--data-dir replaces it. Default: the config's folder.",
+    )
     links: Path | None = Field(
         None, description="STRING protein.links / links.detailed / actions file (gz or plain)."
     )
@@ -130,16 +135,22 @@ class PretrainConfig(StrictModel):
     )
     corpus: CorpusConfig = Field(default_factory=CorpusConfig)
     corpus_dir: Path | None = Field(
-        None, description="Corpus folder written by 'seqlab protein corpus' (else built from corpus.links/sequences)."
+        None,
+        description="Corpus folder written by 'seqlab protein corpus' (else built from corpus.links/sequences).",
+        json_schema_extra={"config_relative": True},
     )
     tokenizer: Path | None = Field(
-        None, description="Trained tokenizer folder (else the model_path's, else trained on the training proteins)."
+        None,
+        description="Trained tokenizer folder (else the model_path's, else trained on the training proteins).",
+        json_schema_extra={"config_relative": True},
     )
     tokenizer_training: TokenizerConfig = Field(default_factory=TokenizerConfig)
     model: MlmModelConfig = Field(default_factory=MlmModelConfig)
     model_path: Path | None = Field(
-        None, description="save_pretrained MLM folder to continue from (e.g. a converted Longformer); "
-        "model sizes are then ignored."
+        None,
+        description="save_pretrained MLM folder to continue from (e.g. a converted Longformer); "
+        "model sizes are then ignored.",
+        json_schema_extra={"config_relative": True},
     )
     mlm_probability: float = Field(0.15, gt=0, lt=1, description="Share of tokens masked (80/10/10 rule).")
     token_budget: int | None = Field(
@@ -170,6 +181,11 @@ class FinetuneDataConfig(StrictModel):
     """
 
     kind: Literal["localization", "shs27k", "tcr", "table"] = Field("localization", description="The labelled task.")
+    root: Path | None = Field(
+        None,
+        description="Folder the data files of this section resolve against, relative to the config file; "
+        "--data-dir replaces it. Default: the config's folder.",
+    )
     path: Path | None = Field(None, description="Data file (SHS27k actions, MIRA TSV, or a labelled table).")
     sequences: Path | None = Field(None, description="Sequence dictionary for pair data.")
     max_tokens: int = Field(512, gt=0, description="Inputs are truncated to this many tokens.")
@@ -188,6 +204,7 @@ class FinetuneDataConfig(StrictModel):
         description="shs27k: a pair-corpus folder (seqlab protein corpus, or a pretrain run's corpus/) whose protein "
         "split the task keeps, so no protein a pre-training run trained on lands in validation or test. Found "
         "automatically beside a seqlab pretrain run's model/.",
+        json_schema_extra={"config_relative": True},
     )
     min_class_count: int = Field(
         0, ge=0, description="localization/table: classes with fewer training examples become 'Other'."
@@ -209,8 +226,14 @@ class FinetuneConfig(StrictModel):
 
     seed: int = Field(0, description="Seeds the split, sampling and initialisation.")
     name: str = Field("finetune", description="Run name (the default run folder is runs/<name>).")
-    pretrained: Path | None = Field(None, description="save_pretrained folder; None = from scratch.")
-    tokenizer: Path | None = Field(None, description="Tokenizer folder (default: the pretrained folder).")
+    pretrained: Path | None = Field(
+        None, description="save_pretrained folder; None = from scratch.", json_schema_extra={"config_relative": True}
+    )
+    tokenizer: Path | None = Field(
+        None,
+        description="Tokenizer folder (default: the pretrained folder).",
+        json_schema_extra={"config_relative": True},
+    )
     model: MlmModelConfig = Field(default_factory=MlmModelConfig, description="Sizes when from scratch.")
     data: FinetuneDataConfig = Field(default_factory=FinetuneDataConfig)
     freeze_encoder: bool = Field(False, description="Train only the classification head.")
