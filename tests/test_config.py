@@ -18,7 +18,7 @@ def test_relative_paths_resolve_against_config_folder(tmp_path):
     config = load_config(_write(tmp_path, BASE), DnaRunConfig)
     assert config.data.genomes["g"].fasta == (tmp_path / "genome.fa").resolve()
     assert config.data.root is None
-    assert config.model.arch == "deepbind"
+    assert config.model.trunk.arch == "deepbind" and config.model.head.kind == "linear"
 
 
 def test_relative_paths_resolve_against_data_dir(tmp_path):
@@ -73,11 +73,29 @@ def test_unknown_key_is_an_error_naming_it(tmp_path):
 
 
 def test_overrides_keep_types_and_reach_nested_sections(tmp_path):
-    overrides = ["train.max_epochs=3", "data.split.test_chroms=[chr1, chr2]", "model.arch=deepsea"]
+    overrides = ["train.max_epochs=3", "data.split.test_chroms=[chr1, chr2]", "model.trunk.arch=deepsea"]
     config = load_config(_write(tmp_path, BASE), DnaRunConfig, overrides=overrides)
     assert config.train.max_epochs == 3
     assert config.data.split.test_chroms == ["chr1", "chr2"]
-    assert config.model.arch == "deepsea" and config.model.channels == [320, 480, 960]
+    assert config.model.trunk.arch == "deepsea" and config.model.trunk.channels == [320, 480, 960]
+
+
+def test_v1_model_layout_names_the_new_key(tmp_path):
+    with pytest.raises(ConfigError, match=r"model\.arch moved: the architecture is model\.trunk\.arch"):
+        load_config(_write(tmp_path, BASE + "model:\n  arch: deepsea\n"), DnaRunConfig)
+    with pytest.raises(ConfigError, match=r"model\.filters moved"):
+        load_config(_write(tmp_path, BASE + "model:\n  filters: 8\n"), DnaRunConfig)
+
+
+def test_unknown_trunk_arch_head_kind_and_trunk_key_are_named(tmp_path):
+    cases = {
+        "model:\n  trunk:\n    arch: lstm\n": r"model\.trunk\.arch: unknown value 'lstm'; expected one of \['basenji'",
+        "model:\n  head:\n    kind: mlp\n": r"model\.head\.kind: unknown value 'mlp'; expected one of \['linear'",
+        "model:\n  trunk:\n    fliters: 8\n": r"model\.trunk \(arch: deepbind\): fliters: unknown key",
+    }
+    for text, message in cases.items():
+        with pytest.raises(ConfigError, match=message):
+            load_config(_write(tmp_path, BASE + text), DnaRunConfig)
 
 
 def test_override_without_equals_sign_is_rejected():
@@ -88,3 +106,27 @@ def test_override_without_equals_sign_is_rejected():
 def test_peaks_source_needs_genomes_and_tasks(tmp_path):
     with pytest.raises(ConfigError, match=r"data.sources\[0\] \(kind peaks\) needs data.genomes and data.tasks"):
         load_config(_write(tmp_path, "data:\n  genomes: {g: {fasta: g.fa}}\n"), DnaRunConfig)
+
+
+def test_hardware_section_and_old_train_keys(tmp_path):
+    text = BASE + "hardware:\n  accelerator: cpu\n  devices: 2\n  num_nodes: 3\n  threads: 1\n  workers: 4\n"
+    config = load_config(_write(tmp_path, text), DnaRunConfig)
+    hardware = config.hardware
+    assert (hardware.accelerator, hardware.devices, hardware.num_nodes, hardware.threads, hardware.workers) == (
+        "cpu", 2, 3, 1, 4,
+    )  # fmt: skip
+    assert (hardware.precision, hardware.strategy) == ("auto", "auto")
+    for key, new in (("accelerator", "accelerator"), ("threads", "threads"), ("precision", "precision")):
+        with pytest.raises(ConfigError, match=rf"train\.{key} moved to hardware\.{new}"):
+            load_config(_write(tmp_path, BASE + f"train:\n  {key}: 1\n"), DnaRunConfig)
+    with pytest.raises(ConfigError, match=r"data\.num_workers moved to hardware\.workers"):
+        load_config(_write(tmp_path, BASE + "  num_workers: 2\n"), DnaRunConfig)
+
+
+def test_scheme_defaults_to_supervised_and_scheme_sections_need_their_scheme(tmp_path):
+    config = load_config(_write(tmp_path, BASE), DnaRunConfig)
+    assert config.train.scheme == "supervised" and config.ssl is None and config.mfd is None
+    with pytest.raises(ConfigError, match=r"the mfd: section is set but train.scheme is 'supervised'"):
+        load_config(_write(tmp_path, BASE + "mfd: {}\n"), DnaRunConfig)
+    config = load_config(_write(tmp_path, BASE + "train:\n  scheme: ssl\nssl: {}\n"), DnaRunConfig)
+    assert config.train.scheme == "ssl" and config.ssl is not None

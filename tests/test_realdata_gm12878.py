@@ -28,7 +28,7 @@ def _example_config(task: str, windows: Path) -> DnaRunConfig:
 @pytest.mark.parametrize(("task", "minimum"), [("CTCF", 0.99), ("POL2", 0.91)])
 def test_deepbind_preset_reaches_reference_auroc(shared_data, tmp_path, task, minimum):
     config = _example_config(task, shared_data / "dna" / "gm12878_hg19" / "windows")
-    assert config.model.arch == "deepbind" and config.data.split.test_chroms == ["chr8", "chr9"]
+    assert config.model.trunk.arch == "deepbind" and config.data.split.test_chroms == ["chr8", "chr9"]
     result = pipeline.train(config, tmp_path / task)
     test = result.metrics["test"]["per_task"][task]
     # README of the data: after de-duplication the test split holds these windows.

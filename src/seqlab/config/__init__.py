@@ -4,8 +4,9 @@ Every section forbids unknown keys, so a mistyped key in a YAML file is an error
 ``load_config`` reads a YAML file, applies ``--set a.b=c`` overrides, validates, and resolves
 relative paths against the config file's folder (or an explicit ``data_dir``).
 
-One module per part of a run: ``base`` (machinery), ``data``, ``model``, ``train``, ``run`` (the
-top level). Everything is re-exported here, so ``from seqlab.config import DataConfig`` works.
+One module per part of a run: ``base`` (machinery), ``data``, ``model``, ``train``, ``hardware``,
+``schemes`` (sections of the non-supervised schemes), ``run`` (the top level). Everything is
+re-exported here, so ``from seqlab.config import DataConfig`` works.
 """
 
 from seqlab.config.base import (
@@ -32,8 +33,23 @@ from seqlab.config.data import (
     TilingConfig,
     TilingSourceConfig,
 )
-from seqlab.config.model import DEEPBIND_PRESETS, BasenjiConfig, DeepBindConfig, DeepSEAConfig, ModelConfig
+from seqlab.config.hardware import HardwareConfig
+from seqlab.config.model import (
+    DEEPBIND_PRESETS,
+    HEAD_CONFIGS,
+    TRUNK_CONFIGS,
+    BasenjiConfig,
+    DeepBindConfig,
+    DeepSEAConfig,
+    HeadConfig,
+    LinearHeadConfig,
+    ModelConfig,
+    TrunkConfig,
+    register_head_config,
+    register_trunk_config,
+)
 from seqlab.config.run import DnaRunConfig
+from seqlab.config.schemes import MfdConfig, NoisyStudentConfig, SslConfig
 from seqlab.config.train import TrainConfig
 
 __all__ = [
@@ -46,22 +62,33 @@ __all__ = [
     "DeepSEAConfig",
     "DnaRunConfig",
     "GenomeConfig",
+    "HEAD_CONFIGS",
+    "HardwareConfig",
+    "HeadConfig",
+    "LinearHeadConfig",
+    "MfdConfig",
     "ModelConfig",
     "NegativesConfig",
+    "NoisyStudentConfig",
     "PeaksSourceConfig",
     "SequenceSetConfig",
     "SequencesSourceConfig",
     "SourceConfig",
     "SplitConfig",
+    "SslConfig",
     "StrictModel",
     "SubsampleConfig",
+    "TRUNK_CONFIGS",
     "TilingConfig",
     "TilingSourceConfig",
     "TrainConfig",
+    "TrunkConfig",
     "apply_overrides",
     "config_reference",
     "dump_config",
     "load_config",
+    "register_head_config",
+    "register_trunk_config",
     "resolve_paths",
     "validate_config",
 ]

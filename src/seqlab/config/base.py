@@ -196,6 +196,14 @@ def config_reference(model_cls: type[BaseModel], prefix: str = "") -> str:
         key = f"{prefix}{name}"
         annotation = field.annotation
         nested = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+        registered = getattr(nested, "registered", None)
+        if registered is not None:  # a section picked from a registry by one key (model.trunk.arch, model.head.kind)
+            choice = nested.registry_key
+            members = registered()
+            names = ", ".join(f"`{m.model_fields[choice].default}`" for m in members)
+            rows.append(f"| `{key}.{choice}` | one of {names} | | picks one section below |")
+            sections.extend((key, member) for member in members)
+            continue
         if nested is not None:
             sections.append((key, nested))
             continue
@@ -228,7 +236,9 @@ def config_reference(model_cls: type[BaseModel], prefix: str = "") -> str:
             sections.append((key, optional[0]))
     doc = (model_cls.__doc__ or "").strip().splitlines()[0]
     title = prefix.rstrip(".") or model_cls.__name__
-    for tag in ("arch", "kind") if prefix.endswith("[].") else ("arch",):  # one member of a list of typed sections
+    registry_key = getattr(model_cls, "registry_key", None)  # model.trunk (arch), model.head (kind)
+    tags = ("arch", "kind") if prefix.endswith("[].") else (registry_key,) if registry_key else ("arch",)
+    for tag in tags:  # one member of a list of typed sections, or of a registry
         if tag in model_cls.model_fields:
             title = f"{title}` with `{tag}: {model_cls.model_fields[tag].default}"
     parts = [f"### `{title}`\n\n{doc}\n"]

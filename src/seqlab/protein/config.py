@@ -8,11 +8,12 @@ Sections: ``CorpusConfig`` (pair and single corpora from STRING files), ``Tokeni
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from seqlab.config import StrictModel
+from seqlab.config import HardwareConfig, StrictModel
+from seqlab.config.hardware import moved_hardware_keys
 
 __all__ = [
     "CorpusConfig",
@@ -38,17 +39,14 @@ class OptimConfig(StrictModel):
     batch_size: int = Field(16, gt=0, description="Examples per batch (per device).")
     accumulate_grad_batches: int = Field(1, gt=0, description="Batches per optimiser step.")
     val_every_steps: int = Field(200, gt=0, description="Validate (and checkpoint) every this many optimiser steps.")
-    accelerator: str = Field("auto", description="'auto' uses a GPU when one is present.")
-    devices: int | str = Field("auto", description="Number of devices, or 'auto'.")
-    strategy: str = Field("auto", description="Lightning strategy, e.g. 'ddp' for several GPUs.")
-    precision: str = Field("auto", description="'auto': bf16-mixed on a GPU with bf16, else 32-true.")
     gradient_clip: float | None = Field(1.0, description="Clip gradients to this norm (None: no clipping).")
-    num_workers: int = Field(0, ge=0, description="DataLoader worker processes.")
     progress_bar: bool = Field(True, description="Rich progress bar.")
-    threads: int | None = Field(
-        None, gt=0, description="CPU threads of torch (None: torch's default). 1 is much faster for small "
-        "models on a machine that other jobs share.",
-    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_hardware_keys(cls, data: Any) -> Any:
+        moved_hardware_keys("optim", data)
+        return data
 
 
 class CorpusConfig(StrictModel):
@@ -157,6 +155,7 @@ class PretrainConfig(StrictModel):
         None, gt=0, description="Stop once this many input tokens (padding excluded) were trained on."
     )
     optim: OptimConfig = Field(default_factory=OptimConfig)
+    hardware: HardwareConfig = Field(default_factory=HardwareConfig)
 
 
 class LongformerConfig(StrictModel):
@@ -242,3 +241,4 @@ class FinetuneConfig(StrictModel):
     )
     patience: int | None = Field(5, ge=1, description="Early stopping after this many validations without gain.")
     optim: OptimConfig = Field(default_factory=lambda: OptimConfig(learning_rate=5e-5, max_steps=500))
+    hardware: HardwareConfig = Field(default_factory=HardwareConfig)
