@@ -40,7 +40,7 @@ class InputError(ValueError):
         field: the column / field / key at fault, when there is one.
 
     ``str(err)`` is ``"{file}:{line}: {field}: {message}"`` with the absent parts left out (the
-    field is left out when the message already starts with it).
+    field is left out when the message already names it).
     """
 
     def __init__(
@@ -54,7 +54,7 @@ class InputError(ValueError):
         if self.line is not None:
             where = f"{where}:{self.line}"
         text = message
-        if field and not message.startswith(field):
+        if field and field not in message:
             text = f"{field}: {message}"
         super().__init__(f"{where}: {text}" if where else text)
 
