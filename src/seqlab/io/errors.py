@@ -58,6 +58,13 @@ class InputError(ValueError):
             text = f"{field}: {message}"
         super().__init__(f"{where}: {text}" if where else text)
 
+    @classmethod
+    def located(cls, text: str, *, file: str | Path, line: int | None = None, field: str | None = None) -> InputError:
+        """An error whose ``text`` already names the file (and line); the attributes are set as given."""
+        err = cls(text)
+        err.file, err.line, err.field = str(file), line, field
+        return err
+
 
 class DamagedFileError(InputError):
     """A gzip/bgzip file that cannot be decompressed (truncated, corrupted payload, bad CRC)."""
