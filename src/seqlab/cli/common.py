@@ -59,7 +59,8 @@ def user_errors() -> Iterator[None]:
         if isinstance(err, EOFError | zlib.error):
             message = f"a compressed input file is damaged (truncated or corrupted): {err}"
         # escape: file names like d[rep1]/p.bed are not Rich markup
-        console.print(f"[bold red]error:[/] {escape(str(message))}", highlight=False, markup=True)
+        # soft_wrap: one line however long (grep-able logs), not wrapped at the terminal width
+        console.print(f"[bold red]error:[/] {escape(str(message))}", highlight=False, markup=True, soft_wrap=True)
         raise typer.Exit(code=2) from None
 
 
