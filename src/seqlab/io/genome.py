@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import bisect
 import os
+import struct
 import warnings
 import zlib
 from collections.abc import Sequence
@@ -40,7 +41,8 @@ EAGER_CHECKS = 2000
 
 _IUPAC = np.zeros(256, dtype=bool)
 _IUPAC[np.frombuffer(b"ACGTUNRYKMSWBDHVacgtunrykmswbdhv", dtype=np.uint8)] = True
-_READ_ERRORS = (*DAMAGE_ERRORS, zlib.error, ValueError, AssertionError, UnicodeDecodeError)
+# What pyfaidx and Bio.bgzf raise on a damaged bgzip file (CRC errors are RuntimeError, short headers struct.error).
+_READ_ERRORS = (*DAMAGE_ERRORS, zlib.error, ValueError, AssertionError, RuntimeError, struct.error, UnicodeDecodeError)
 
 _MITO = {"M": "MT", "MT": "MT"}
 
@@ -132,17 +134,22 @@ class Genome:
 
         For each sequence: the line before its offset is its header; its first line ends after
         ``linebases`` bases; its last line ends where its length says and is followed by the next
-        header, a blank line or the end of the file.
+        entry's header (the end of the file after the last entry). An index without entries for
+        a file that has a header is a problem too.
         """
         index = self._handle().faidx.index
+        order = list(index)
+        if not order:
+            return "the index lists no sequences" if self._raw(0, 4096).lstrip()[:1] == b">" else None
+        following = dict(zip(order, [*order[1:], None], strict=True))
         for name in names:
-            problem = self._check_entry(name, index[name])
+            problem = self._check_entry(name, index[name], following[name], first=name == order[0])
             if problem is not None:
                 return problem
             self._checked.add(name)
         return None
 
-    def _check_entry(self, name: str, entry: Any) -> str | None:
+    def _check_entry(self, name: str, entry: Any, next_name: str | None, first: bool) -> str | None:
         length, offset, bases, width = int(entry.rlen), int(entry.offset), int(entry.lenc), int(entry.lenb)
         where = f"sequence {name!r} (index: length {length}, offset {offset}, line {bases}/{width} bytes)"
         if length == 0:
@@ -157,6 +164,8 @@ class Genome:
         named = header.startswith(prefix) and header[len(prefix) : len(prefix) + 1] in (b" ", b"\t", b"\r", b"\n")
         if not before.endswith(b"\n") or ((header_start > 0 or offset <= 4096) and not named):
             return f"{where}: the line before the offset is not the header '>{name}'"
+        if first and offset <= 4096 and before[:header_start].strip():
+            return f"{where}: the file holds sequences before it that the index lacks"
         bad = b"\n\r>"
         first = self._raw(offset, min(length, bases) + len(newline))
         if any(c in bad for c in first[: min(length, bases)]) or len(first) < min(length, bases):
@@ -171,6 +180,16 @@ class Genome:
         after = tail[count:]
         if after and not (after.startswith(newline) and after[len(newline) :][:1] in (b"", b">", b"\n", b"\r")):
             return f"{where}: the sequence is longer than the index says"
+        return self._check_next(where, offset + last * width + count, next_name)
+
+    def _check_next(self, where: str, end: int, next_name: str | None) -> str | None:
+        """What follows a sequence ending at byte ``end``: the next entry's header, or only blank lines."""
+        rest = self._raw(end, 4096).lstrip(b"\r\n")
+        if next_name is None:
+            return None if not rest.strip() else f"{where}: the file goes on after the last sequence of the index"
+        prefix = b">" + next_name.encode()
+        if not (rest.startswith(prefix) and rest[len(prefix) : len(prefix) + 1] in (b" ", b"\t", b"\r", b"\n", b"")):
+            return f"{where}: the next header is not that of the index's next sequence {next_name!r}"
         return None
 
     def _rebuild_index(self, problem: str) -> None:
@@ -283,7 +302,7 @@ class Genome:
         if end == start:
             return ""
         if name not in self._checked:
-            problem = self._check_index([name])
+            problem = self._check_index([name])  # sequences beyond EAGER_CHECKS: checked on first use
             if problem is not None:
                 raise InputError(
                     f"the index {self.path}.fai does not match the FASTA ({problem}); delete it (and the .gzi) "

@@ -67,6 +67,8 @@ def read_task_table(path: str | Path, root: str | Path | None = None) -> pd.Data
         table["format"] = ""
     resolved, formats = [], []
     for line, peaks, fmt in zip(lines, table["peaks"], table["format"], strict=True):
+        if "\x00" in peaks:
+            raise InputError("the peak file path holds a NUL byte", file=path, line=line, field="peaks")
         peak_path = Path(peaks.strip())
         if not peak_path.is_absolute():
             peak_path = ((Path(root) if root is not None else path.parent) / peak_path).resolve()
