@@ -65,7 +65,7 @@ def test_paired_mode_needs_both_files(tmp_path):
 
 def test_duplicate_yaml_key_from_cli(tmp_path):
     config = tmp_path / "run.yaml"
-    config.write_text("name: x\nname: y\n")
+    config.write_text("name: x\nname: y\n")  # a key twice at the top level
     result = runner.invoke(app, ["audit", str(config)])
     _one_line_error(result, "run.yaml:2: key 'name' appears twice")
 
@@ -81,3 +81,4 @@ def test_an_eof_error_from_a_reader_is_not_a_bare_aborted(monkeypatch, tmp_path,
     bed.write_text("chr1\t1\t5\n")
     result = runner.invoke(app, ["predict", "none.ckpt", "--bed", str(bed), "--genome", str(genome)])
     _one_line_error(result, "damaged")
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import logging
 import os
 import sys
@@ -42,10 +43,11 @@ DataDirOption = Annotated[
 ]
 
 # Errors that mean the user's input is wrong: shown as one clear message, not a traceback.
-# (seqlab.io.errors.InputError, the readers' error type, is a ValueError.) EOFError and zlib.error come
-# from a damaged compressed file that a reader did not name; without them click prints a bare "Aborted!".
+# (seqlab.io.errors.InputError, the readers' error type, is a ValueError.) EOFError, zlib.error and
+# gzip.BadGzipFile come from a damaged compressed file that a reader did not name (click would print a
+# bare "Aborted!" for EOFError).
 USER_ERRORS: tuple[type[BaseException], ...] = (
-    ValueError, FileNotFoundError, KeyError, PermissionError, EOFError, zlib.error,
+    ValueError, FileNotFoundError, KeyError, PermissionError, EOFError, zlib.error, gzip.BadGzipFile,
 )  # fmt: skip
 
 
@@ -56,7 +58,7 @@ def user_errors() -> Iterator[None]:
         yield
     except USER_ERRORS as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        if isinstance(err, EOFError | zlib.error):
+        if isinstance(err, EOFError | zlib.error | gzip.BadGzipFile):
             message = f"a compressed input file is damaged (truncated or corrupted): {err}"
         # escape: file names like d[rep1]/p.bed are not Rich markup
         # soft_wrap: one line however long (grep-able logs), not wrapped at the terminal width
