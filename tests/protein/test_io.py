@@ -162,7 +162,8 @@ def test_fasta_round_trip(tmp_path, records, width, gz, lower):
     ("body", "message", "line"),
     [
         ("a b 1200\n", r"line 2: score 1200 is outside STRING's range 0-1000", 2),
-        ("a b 5\nc d -3\n", r"line 3: score '-3' is not an integer", 3),
+        ("a b 5\nc d -3\n", r"line 3: score -3 is outside STRING's range 0-1000", 3),
+        ("a b 5\nc d x7\n", r"line 3: score 'x7' is not an integer", 3),
         ("a b 5\nc d 7 extra\n", r"line 3: 4 fields, but the header has 3", 3),
         ("a b 5\nc 7\n", r"line 3: 2 fields, but the header has 3", 3),
     ],

@@ -227,8 +227,10 @@ def read_string_links(path: str | Path) -> pd.DataFrame:
     """
     path = Path(path)
     data = read_bytes(path)
-    text = decode_utf8(data, path)
-    header = next((line.rstrip("\r") for line in text.split("\n") if line.strip()), "")
+    if not data.isascii():
+        decode_utf8(data, path)  # names the line of a byte that is not UTF-8
+    stripped = data.lstrip()
+    header = stripped[: stripped.find(b"\n") if b"\n" in stripped else len(stripped)].decode("utf-8").rstrip("\r")
     names = header.split()
     if all(c in names for c in _ACTIONS_COLUMNS):
         sep, wanted, columns = "\t", list(_ACTIONS_COLUMNS), [*_LINKS_COLUMNS, "mode"]
@@ -252,13 +254,15 @@ def read_string_links(path: str | Path) -> pd.DataFrame:
     if missing.any():
         line = int(missing.to_numpy().argmax()) + 2
         raise InputError.located(f"{path}, line {line}: missing protein id", file=path, line=line)
-    raw = frame["combined_score"].astype(str)
-    bad = ~raw.str.fullmatch(r"[0-9]{1,9}").to_numpy(dtype=bool)
+    raw = frame["combined_score"]
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(values) | (values != np.round(values))
     if bad.any():
         line = int(bad.argmax()) + 2
         message = f"{path}, line {line}: score {raw.iloc[line - 2]!r} is not an integer"
         raise InputError.located(message, file=path, line=line, field="combined_score")
-    scores = raw.astype(np.int64)
+    scores = pd.Series(values.astype(np.int64))
     bad = ((scores < 0) | (scores > 1000)).to_numpy()
     if bad.any():
         line = int(bad.argmax()) + 2
