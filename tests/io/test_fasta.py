@@ -95,15 +95,15 @@ def test_variant_style_names_are_not_coordinates():
     assert frame["chrom"].tolist() == ["", "HLA-A*01:01", "chr2"]
 
 
-def test_duplicate_name_with_different_sequence_is_an_error(tmp_path):
-    from seqlab.io.errors import InputError
-
+def test_duplicate_name_with_different_sequence_is_a_counted_warning(tmp_path, recwarn):
     path = tmp_path / "set.fa"
     path.write_text(">chr1:0-4\nACGT\n>chr1:0-4\nacgt\n")
-    assert len(read_sequence_set(path)) == 2  # the same sequence twice: kept (deduplication drops it)
-    path.write_text(">chr1:0-4\nACGT\n>chr1:0-4\nACGA\n")
-    with pytest.raises(InputError, match=r"set.fa: record 2 \('chr1:0-4'\) repeats the name of record 1"):
-        read_sequence_set(path)
+    frame = read_sequence_set(path)  # the same sequence twice: silent (deduplication drops one)
+    assert len(frame) == 2 and frame.attrs["names_with_different_sequences"] == 0 and not recwarn.list
+    path.write_text(">chr1:0-4\nACGT\n>chr1:0-4\nACGA\n>chr2:0-4\nAAAA\n>chr1:0-4\nTTTT\n")
+    with pytest.warns(UserWarning, match=r"set.fa: 2 records repeat an earlier record's name .*record 2 'chr1:0-4'"):
+        frame = read_sequence_set(path)
+    assert frame.attrs["names_with_different_sequences"] == 2
 
 
 def test_undecodable_bytes_and_damaged_gzip_are_named(tmp_path):

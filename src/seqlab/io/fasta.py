@@ -5,13 +5,14 @@ written by ``bedtools getfasta``) are parsed into coordinates so that chromosome
 duplicate checks work on sets that come without a genome.
 
 Every malformed file is an :class:`~seqlab.io.errors.InputError` naming the file and line (a
-damaged gzip file a :class:`~seqlab.io.errors.DamagedFileError`). In a sequence set, one name used
-for two different sequences is an error (the same name and sequence twice is kept; deduplication
-drops it later).
+damaged gzip file a :class:`~seqlab.io.errors.DamagedFileError`). In a sequence set, names used
+for two different sequences are a counted warning (``frame.attrs["names_with_different_sequences"]``);
+the same name and sequence twice is silent. Deduplication keeps one window of each name later.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -98,16 +99,22 @@ def _check_alphabet(path: Path, names: list[str], sequences: list[str], header_l
         )
 
 
-def _check_duplicate_names(path: Path, names: list[str], sequences: list[str]) -> None:
-    """Raise when one record name is used for two different sequences (case-insensitive)."""
+def _check_duplicate_names(path: Path, names: list[str], sequences: list[str]) -> int:
+    """Warn when record names are reused for different sequences (case-insensitive); return how many."""
     seen: dict[str, int] = {}
+    clashes: list[tuple[int, int]] = []
     for record, name in enumerate(names):
         first = seen.setdefault(name, record)
         if first != record and sequences[first].upper() != sequences[record].upper():
-            raise InputError(
-                f"record {record + 1} ({name!r}) repeats the name of record {first + 1} with a different sequence",
-                file=path,
-            )
+            clashes.append((first, record))
+    if clashes:
+        first, record = clashes[0]
+        warnings.warn(
+            f"{path}: {len(clashes)} records repeat an earlier record's name with a different sequence (first: "
+            f"record {record + 1} {names[record]!r}, like record {first + 1}); deduplication keeps one of them",
+            stacklevel=3,
+        )
+    return len(clashes)
 
 
 def parse_window_names(names: Sequence[str]) -> pd.DataFrame:
@@ -169,8 +176,9 @@ def read_sequence_set(path: str | Path, require_coordinates: bool = True) -> pd.
             f"{lengths[record]} bp; names must be 0-based half-open coordinates of the sequence",
             file=path,
         )
-    _check_duplicate_names(path, names, sequences)
+    clashes = _check_duplicate_names(path, names, sequences)
     frame = coords.drop(columns="parsed")
     frame.insert(0, "name", pd.Series(names, dtype=str))
     frame["sequence"] = pd.Series(sequences, dtype=str)
+    frame.attrs["names_with_different_sequences"] = clashes
     return frame
