@@ -81,4 +81,3 @@ def test_an_eof_error_from_a_reader_is_not_a_bare_aborted(monkeypatch, tmp_path,
     bed.write_text("chr1\t1\t5\n")
     result = runner.invoke(app, ["predict", "none.ckpt", "--bed", str(bed), "--genome", str(genome)])
     _one_line_error(result, "damaged")
-
