@@ -22,7 +22,8 @@ from seqlab.config import DataConfig, DnaRunConfig, validate_config
 from seqlab.data.audit import AuditReport, audit_examples
 from seqlab.data.build import ExampleTable, build_examples
 from seqlab.evaluation.predict import predict_fasta, predict_regions, write_predictions
-from seqlab.evaluation.variant_effect import score_variants, write_variant_effects
+from seqlab.evaluation.variant_effect import score_paired, score_variants, write_variant_effects
+from seqlab.io.errors import InputError
 from seqlab.io.genome import Genome
 from seqlab.io.intervals import read_intervals
 from seqlab.io.vcf import read_vcf
@@ -315,55 +316,87 @@ def predict(
     genome: str | Path | None = None,
     batch_size: int = 256,
     center: Literal["summit", "center"] = "summit",
+    allow_all_n: bool = False,
 ) -> pd.DataFrame:
-    """``seqlab predict``: per-task probabilities (both strands averaged) for BED regions or FASTA records.
+    """``seqlab predict``: per-task probabilities and logits (both strands averaged) for BED regions or FASTA records.
 
     Args:
         checkpoint: a model folder, a run folder or a seqlab checkpoint (each holds the window length,
             encoding and task names).
-        out: TSV written atomically.
-        bed: BED/narrowPeak regions (windows centred on each region); needs ``genome``.
+        out: TSV written atomically, floats at full precision.
+        bed: BED/narrowPeak regions (windows centred on each region); needs ``genome``. An empty
+            file is an error.
         fasta: sequences of the model's window length (longer ones are centre-cropped).
         genome: genome FASTA for ``bed``.
         batch_size: windows per forward pass.
         center: ``bed`` windows on narrowPeak summits where given ('summit', as training) or on centres.
+        allow_all_n: predict windows that are all N (else an error).
     """
     if (bed is None) == (fasta is None):
         raise ValueError("give exactly one of --bed (with --genome) or --fasta")
-    model, data_params = load_model(checkpoint, map_location=_device())
-    if bed is not None:
+    if bed is not None:  # inputs are read before the model is loaded: bad input fails fast
         if genome is None:
             raise ValueError("--bed needs --genome to read the region sequences")
         regions = read_intervals(bed)
-        frame = predict_regions(model, data_params, Genome(genome), regions, batch_size=batch_size, center=center)
+        if regions.empty:
+            raise InputError("no regions to predict (the file has no data lines)", file=bed)
+        reference = Genome(genome)
+    model, data_params = load_model(checkpoint, map_location=_device())
+    if bed is not None:
+        frame = predict_regions(
+            model, data_params, reference, regions, batch_size=batch_size, center=center, allow_all_n=allow_all_n
+        )
     else:
-        frame = predict_fasta(model, data_params, fasta, batch_size=batch_size)
+        frame = predict_fasta(model, data_params, fasta, batch_size=batch_size, allow_all_n=allow_all_n)
     write_predictions(frame, out)
     return frame
 
 
 def variant_effect(
     checkpoint: str | Path,
-    vcf: str | Path,
-    genome: str | Path,
+    vcf: str | Path | None,
+    genome: str | Path | None,
     out: str | Path,
     *,
     indels: Literal["score", "skip"] = "skip",
     multiallelic: Literal["split", "skip"] = "split",
     layout: Literal["long", "wide"] = "long",
     batch_size: int = 256,
+    shifts: int = 0,
+    ref_fasta: str | Path | None = None,
+    alt_fasta: str | Path | None = None,
 ) -> dict[str, int]:
-    """``seqlab variant-effect``: reference vs alternative predictions for every VCF variant.
+    """``seqlab variant-effect``: reference vs alternative predictions for every VCF variant or FASTA pair.
 
-    Writes ``out`` (scores), ``<out>.ref_mismatches.tsv`` (REF differs from the genome: never
-    scored) and ``<out>.counts.tsv``; returns the counts (read, scored, skipped by reason).
+    Either ``vcf`` with ``genome``, or ``ref_fasta`` with ``alt_fasta`` (records paired in file
+    order, see :func:`~seqlab.evaluation.variant_effect.score_paired`). Writes ``out`` (scores),
+    ``<out>.ref_mismatches.tsv`` (REF differs from the genome: never scored) and
+    ``<out>.counts.tsv``; returns the counts (read, scored, skipped by reason). A VCF without data
+    lines is an error. ``shifts`` averages over windows shifted by -shifts..shifts bp.
     """
+    paired = ref_fasta is not None or alt_fasta is not None
+    if paired == (vcf is not None) or (paired and (ref_fasta is None or alt_fasta is None)):
+        raise ValueError("give either --vcf with --genome, or --ref-fasta with --alt-fasta")
+    if not paired and genome is None:
+        raise ValueError("--vcf needs --genome (the genome the VCF refers to)")
+    if not paired:  # inputs are read before the model is loaded: bad input fails fast
+        table = read_vcf(vcf, multiallelic=multiallelic, indels=indels)
+        if table.counts["data_lines"] == 0:
+            raise InputError("no variants to score (the file has no data lines)", file=vcf)
+        reference = Genome(genome)
     model, data_params = load_model(checkpoint, map_location=_device())
-    table = read_vcf(vcf, multiallelic=multiallelic, indels=indels)
-    scores = score_variants(model, data_params, Genome(genome), table.variants, batch_size=batch_size, layout=layout)
-    counts = {f"vcf_{key}": int(value) for key, value in table.counts.items()} | {
-        key: int(value) for key, value in scores.counts.items()
-    }
+    if paired:
+        scores = score_paired(
+            model, data_params, ref_fasta, alt_fasta, batch_size=batch_size, layout=layout, shifts=shifts
+        )
+        counts = {key: int(value) for key, value in scores.counts.items()}
+    else:
+        scores = score_variants(
+            model, data_params, reference, table.variants, batch_size=batch_size, layout=layout, shifts=shifts
+        )
+        counts = {f"vcf_{key}": int(value) for key, value in table.counts.items()} | {
+            key: int(value) for key, value in scores.counts.items()
+        }
     write_variant_effects(scores.scores, scores.mismatches, counts, out)
     return counts
 

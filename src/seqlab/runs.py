@@ -174,6 +174,7 @@ RESUMABLE_KEYS: tuple[str, ...] = (
     "optim.max_steps",
     "token_budget",
     "hardware.*",
+    "data.store.dir",
     "*.threads",
     "*.progress_bar",
     "*.num_workers",

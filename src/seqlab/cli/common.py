@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 import logging
 import os
 import sys
 import warnings
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -51,7 +53,12 @@ DataDirOption = Annotated[
 ]
 
 # Errors that mean the user's input is wrong: shown as one clear message, not a traceback.
-USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, KeyError, PermissionError)
+# (seqlab.io.errors.InputError, the readers' error type, is a ValueError.) EOFError, zlib.error and
+# gzip.BadGzipFile come from a damaged compressed file that a reader did not name (click would print a
+# bare "Aborted!" for EOFError).
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError, FileNotFoundError, KeyError, PermissionError, EOFError, zlib.error, gzip.BadGzipFile,
+)  # fmt: skip
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
@@ -67,8 +74,11 @@ def user_errors() -> Iterator[None]:
         yield
     except _user_errors() as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        if isinstance(err, EOFError | zlib.error | gzip.BadGzipFile):
+            message = f"a compressed input file is damaged (truncated or corrupted): {err}"
         # escape: file names like d[rep1]/p.bed are not Rich markup
-        console.print(f"[bold red]error:[/] {escape(str(message))}", highlight=False, markup=True)
+        # soft_wrap: one line however long (grep-able logs), not wrapped at the terminal width
+        console.print(f"[bold red]error:[/] {escape(str(message))}", highlight=False, markup=True, soft_wrap=True)
         raise typer.Exit(code=2) from None
 
 

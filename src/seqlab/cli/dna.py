@@ -161,16 +161,18 @@ def predict_command(
     center: Annotated[str, typer.Option(help="'summit': narrowPeak summits where given (as training); 'center'.")] = (
         "summit"
     ),
+    allow_all_n: Annotated[bool, typer.Option(help="Predict windows that are all N (else an error).")] = False,
 ) -> None:
-    """Predict per-task probabilities (both strands averaged) for BED regions or FASTA sequences."""
+    """Predict per-task probabilities and logits (both strands averaged) for BED regions or FASTA sequences."""
     from seqlab import pipeline
 
     setup_logging()
     with user_errors():
         choice("--center", center)
         frame = pipeline.predict(
-            checkpoint, out, bed=bed, fasta=fasta, genome=genome, batch_size=batch_size, center=center
-        )
+            checkpoint, out, bed=bed, fasta=fasta, genome=genome, batch_size=batch_size, center=center,
+            allow_all_n=allow_all_n,
+        )  # fmt: skip
     console.print(f"{len(frame):,} predictions written to {out}")
 
 
@@ -178,9 +180,18 @@ def variant_effect_command(
     checkpoint: Annotated[
         Path, typer.Argument(help="A model folder, a run folder or a seqlab checkpoint (.ckpt).", show_default=False)
     ],
-    vcf: Annotated[Path, typer.Option(help="VCF (plain, gzip or bgzip).", show_default=False)],
-    genome: Annotated[Path, typer.Option(help="Genome FASTA the VCF refers to.", show_default=False)],
+    vcf: Annotated[Path | None, typer.Option(help="VCF (plain, gzip or bgzip).", show_default=False)] = None,
+    genome: Annotated[Path | None, typer.Option(help="Genome FASTA the VCF refers to.", show_default=False)] = None,
     out: Annotated[Path, typer.Option(help="Output TSV of effects.")] = Path("variant_effects.tsv"),
+    ref_fasta: Annotated[
+        Path | None, typer.Option(help="Paired mode: reference sequences (instead of --vcf/--genome).")
+    ] = None,
+    alt_fasta: Annotated[
+        Path | None, typer.Option(help="Paired mode: alternative sequences, paired with --ref-fasta in file order.")
+    ] = None,
+    shifts: Annotated[
+        int, typer.Option(help="Also average over windows shifted by -k..k bp (0: the centred window only).")
+    ] = 0,
     indels: Annotated[str, typer.Option(help="'skip' indels (counted) or 'score' them.")] = "skip",
     multiallelic: Annotated[str, typer.Option(help="'split' multi-allelic records or 'skip' them.")] = "split",
     layout: Annotated[str, typer.Option(help="'long' (a row per variant and task) or 'wide'.")] = "long",
@@ -188,8 +199,9 @@ def variant_effect_command(
 ) -> None:
     """Score variants: reference and alternative predictions and their difference, per task.
 
-    REF alleles are checked against the genome; mismatches go to <out>.ref_mismatches.tsv and are
-    never scored. Counts of what was scored and skipped go to <out>.counts.tsv.
+    VCF mode (--vcf, --genome): REF alleles are checked against the genome; mismatches go to
+    <out>.ref_mismatches.tsv and are never scored. Paired mode (--ref-fasta, --alt-fasta): records
+    are scored pair by pair. Counts of what was scored and skipped go to <out>.counts.tsv.
     """
     from seqlab import pipeline
 
@@ -199,7 +211,7 @@ def variant_effect_command(
             choice(name, value)
         counts = pipeline.variant_effect(
             checkpoint, vcf, genome, out, indels=indels, multiallelic=multiallelic, layout=layout,
-            batch_size=batch_size,
+            batch_size=batch_size, shifts=shifts, ref_fasta=ref_fasta, alt_fasta=alt_fasta,
         )  # fmt: skip
     table = Table(title=f"variant effects -> {out}")
     table.add_column("count")

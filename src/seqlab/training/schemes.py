@@ -143,7 +143,8 @@ def fit_supervised(
     ckpt_path = resume_checkpoint(stage, ctx.resume)
     stage.make()
     data_config = config.data.model_copy(update={"num_workers": hardware.workers})
-    dm = DnaDataModule(table, data_config, seed=ctx.seed)
+    store_dir = config.data.store.dir or ctx.run.root / "store"  # window stores shared by the run's stages
+    dm = DnaDataModule(table, data_config, seed=ctx.seed, store_dir=store_dir)
     module = SupervisedModule(
         config.model,
         ctx.data_params.to_dict(),
