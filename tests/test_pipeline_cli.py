@@ -1,6 +1,5 @@
 """End to end: simulated files on disk -> seqlab train/evaluate/predict/variant-effect from the CLI and API."""
 
-import importlib.util
 import json
 import os
 import shutil
@@ -304,12 +303,6 @@ def test_resume_with_another_seed_is_refused_and_leaves_the_folder_intact(simula
     assert pipeline.evaluate(run).metrics["test"]["auroc"] > 0.5  # still a valid run folder
 
 
-@pytest.mark.xfail(
-    importlib.util.find_spec("seqlab.data.batches") is None,
-    reason="needs the training sampler's and augmentation's state in the checkpoint (the window-store data "
-    "path, seqlab.data.batches); the model's random states and the log are restored here",
-    strict=True,
-)
 def test_a_run_stopped_after_an_epoch_and_resumed_ends_as_an_uninterrupted_one(simulated, tmp_path):
     def config(epochs):
         return load_config(simulated["config"], DnaRunConfig, overrides=[f"train.max_epochs={epochs}"])
