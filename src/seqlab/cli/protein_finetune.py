@@ -85,7 +85,11 @@ def embed(
         from seqlab.protein.embed import embed_sequences, write_embeddings
 
         ids, embeddings = embed_sequences(
-            model_dir, sequences, batch_size=batch_size, pooling=choice("--pooling", pooling), max_tokens=max_tokens,
+            model_dir,
+            sequences,
+            batch_size=batch_size,
+            pooling=choice("--pooling", pooling),
+            max_tokens=max_tokens,
             device=device,
         )
         npy, id_file = write_embeddings(ids, embeddings, out)
