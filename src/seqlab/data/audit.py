@@ -23,6 +23,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from seqlab.data.build import ExampleTable
+from seqlab.data.sparse import labelled_rows, task_column
 from seqlab.data.windows import sequence_content
 from seqlab.io.genome import Genome
 
@@ -128,8 +129,9 @@ def audit_examples(
     frame = table.frame
     tasks = table.task_names
     report = AuditReport(n_examples=len(frame), tasks=tasks)
-    used = table.weights > 0
-    positive = table.labels >= 0.5
+
+    def columns(t: int) -> tuple[np.ndarray, np.ndarray]:  # one task at a time: labels may be sparse
+        return task_column(table.weights, t) > 0, task_column(table.labels, t) >= 0.5
 
     report.duplicates = int(frame.duplicated(_KEYS).sum())
     if report.duplicates:
@@ -138,9 +140,9 @@ def audit_examples(
     group = frame.iloc[repeated].groupby(_KEYS, sort=False).ngroup().to_numpy()
     built = table.report.get("label_conflicts", {})
     for t, task in enumerate(tasks):
-        mask = used[repeated, t]
-        has_pos = pd.Series(positive[repeated, t] & mask).groupby(group).any()
-        has_neg = pd.Series(~positive[repeated, t] & mask).groupby(group).any()
+        used, positive = (column[repeated] for column in columns(t))
+        has_pos = pd.Series(positive & used).groupby(group).any()
+        has_neg = pd.Series(~positive & used).groupby(group).any()
         report.label_conflicts[task] = int((has_pos & has_neg).sum())
         report.masked_conflicts[task] = int(built.get(task, 0)) if isinstance(built, dict) else 0
         conflicts = report.label_conflicts[task] + report.masked_conflicts[task]
@@ -152,8 +154,8 @@ def audit_examples(
 
     chroms = frame["chrom"].astype(str).to_numpy()
     for t, task in enumerate(tasks):
-        mask = used[:, t]
-        table_t = pd.crosstab(chroms[mask], np.where(positive[mask, t], "positive", "negative"))
+        mask, positive = columns(t)
+        table_t = pd.crosstab(chroms[mask], np.where(positive[mask], "positive", "negative"))
         for kind in ("positive", "negative"):
             if kind not in table_t.columns:
                 table_t[kind] = 0
@@ -169,14 +171,15 @@ def audit_examples(
                 f"{'negatives' if item['class'] == 'positive' else 'positives'}: chromosome identity is a shortcut"
             )
 
-    rows = np.flatnonzero(used.any(axis=1))
+    rows = np.flatnonzero(labelled_rows(table.weights))
     if max_gc_examples is not None and rows.size > max_gc_examples:
         rows = np.sort(np.random.default_rng(seed).choice(rows, max_gc_examples, replace=False))
     gc, n_fraction = _content_of_rows(table, rows)
     report.gc_sampled = int(rows.size)
     for t, task in enumerate(tasks):
-        y_all = positive[rows, t][used[rows, t]]
-        n_auroc = float(roc_auc_score(y_all, n_fraction[used[rows, t]])) if 0 < y_all.sum() < y_all.size else None
+        used, positive = (column[rows] for column in columns(t))
+        y_all = positive[used]
+        n_auroc = float(roc_auc_score(y_all, n_fraction[used])) if 0 < y_all.sum() < y_all.size else None
         report.n_auroc[task] = n_auroc
         if n_auroc is not None and abs(n_auroc - 0.5) > n_auroc_tolerance:
             report.warnings.insert(
@@ -184,8 +187,8 @@ def audit_examples(
                 f"task {task}: N fraction alone gives AUROC {n_auroc:.3f} (more than {n_auroc_tolerance:.2f} from "
                 "0.5): N content is a shortcut",
             )
-        mask = used[rows, t] & ~np.isnan(gc)
-        y = positive[rows, t][mask]
+        mask = used & ~np.isnan(gc)
+        y = positive[mask]
         values = gc[mask]
         for kind, select in (("positive", y), ("negative", ~y)):
             part = values[select]

@@ -24,6 +24,7 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 from seqlab.data.encoding import n_channels
+from seqlab.data.sparse import dense_rows
 from seqlab.data.store import WindowStore, complement_bytes
 
 __all__ = ["StoreDataset", "StoreSampler", "augment_draws", "collate_batch", "encode_codes"]
@@ -119,12 +120,7 @@ def augment_draws(
     return shifts, flips
 
 
-def _dense_rows(matrix: Any, rows: np.ndarray) -> np.ndarray:
-    """float32 (B, T) rows of a numpy array, memory map or scipy sparse matrix."""
-    part = matrix[rows]
-    if hasattr(part, "toarray"):
-        part = part.toarray()
-    return np.asarray(part, dtype=np.float32)
+_dense_rows = dense_rows  # float32 (B, T) rows of a numpy array, memory map, CSR matrix or SparseWeights
 
 
 def collate_batch(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -205,7 +201,7 @@ class StoreDataset(Dataset[dict[str, torch.Tensor]]):
         rows: int64 (n,) table rows of the split (``table.split_indices(split)``).
         labels: float32 (N, T) over all table rows: a numpy array, a memory map (``np.load(...,
             mmap_mode="r")``) or a scipy sparse matrix (CSR), read a batch of rows at a time.
-        weights: float32 (N, T), likewise.
+        weights: float32 (N, T), likewise, or :class:`~seqlab.data.sparse.SparseWeights`.
         encoding: 'onehot' or 'dinucleotide'.
         max_shift: shift augmentation in bp (at most ``store.flank``); 0 for none.
         reverse_complement: reverse-complement half of the examples (augmentation).

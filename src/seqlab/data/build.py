@@ -123,7 +123,7 @@ def build_examples(config: DataConfig) -> ExampleTable:
 def summarize(table: ExampleTable) -> str:
     """Short human summary: examples per source and split, positives/negatives per split and task."""
     frame = table.frame
-    sources = ", ".join(f"{k} {v:,}" for k, v in frame["source"].value_counts(sort=False).items())
+    sources = ", ".join(f"{k} {v:,}" for k, v in frame["source"].astype(str).value_counts(sort=False).items())
     genomes = ", ".join(sorted(frame["genome"].unique())) or "-"
     lines = [f"{len(frame):,} examples ({sources}); genome {genomes}; {table.n_tasks} task(s)"]
     counts = table.counts()

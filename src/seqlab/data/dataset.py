@@ -16,6 +16,7 @@ from torch.utils.data import Dataset, get_worker_info
 from seqlab.config import AugmentConfig
 from seqlab.data.build import ExampleTable
 from seqlab.data.encoding import encode, n_channels, reverse_complement_sequence
+from seqlab.data.sparse import dense_rows
 from seqlab.io.genome import Genome
 
 __all__ = ["WindowDataset"]
@@ -59,8 +60,9 @@ class WindowDataset(Dataset[dict[str, torch.Tensor]]):
         self._end = frame["end"].to_numpy(dtype=np.int64)
         self._minus = (frame["strand"] == "-").to_numpy()
         self._genome_of = frame["genome"].to_numpy(dtype=object)
-        self._labels = torch.from_numpy(table.labels)
-        self._weights = torch.from_numpy(table.weights)
+        self._sparse = table.sparse  # sparse labels/weights: one row densified per item
+        self._labels = table.labels if self._sparse else torch.from_numpy(table.labels)
+        self._weights = table.weights if self._sparse else torch.from_numpy(table.weights)
         self._genomes: dict[str, Genome] = {}
         self._rng: np.random.Generator | None = None
         self._rng_key: tuple[int, int] | None = None
@@ -118,7 +120,7 @@ class WindowDataset(Dataset[dict[str, torch.Tensor]]):
             sequence = reverse_complement_sequence(sequence)
         return {
             "x": torch.from_numpy(encode(sequence, self.encoding)),
-            "y": self._labels[row],
-            "weight": self._weights[row],
+            "y": torch.from_numpy(dense_rows(self._labels, [row])[0]) if self._sparse else self._labels[row],
+            "weight": torch.from_numpy(dense_rows(self._weights, [row])[0]) if self._sparse else self._weights[row],
             "index": torch.tensor(row, dtype=torch.int64),
         }

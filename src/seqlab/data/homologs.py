@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from seqlab.data.liftover import lift_intervals, lift_points
+from seqlab.data.sparse import scale_rows, take_rows, task_column
 from seqlab.data.table import ExampleTable, example_ids
 from seqlab.data.windows import sequence_content
 from seqlab.io.chain import ChainFile, read_chain
@@ -324,7 +325,7 @@ def _human_sequences(table: ExampleTable, rows: np.ndarray) -> list[str]:
 
 
 def _positive(labels: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Masks (N, T) bool of the positives and negatives among labelled (weight > 0) entries."""
+    """Masks (N,) or (N, T) bool of the positives and negatives among labelled (weight > 0) entries."""
     labelled = weights > 0
     return labelled & (labels >= 0.5), labelled & (labels < 0.5)
 
@@ -339,18 +340,19 @@ def _genome_report(
     """
     status = lifted["status"].to_numpy()
     failed = {reason: int((status == reason).sum()) for reason in FAILURE_REASONS}
-    pos, neg = _positive(table.labels[rows], table.weights[rows])
-    labelled = table.weights[rows] > 0
+    labels, weights = take_rows(table.labels, rows), take_rows(table.weights, rows)  # dense or sparse
     tasks = {}
-    for t, task in enumerate(table.task_names):
-        mine = status[labelled[:, t]]
+    for t, task in enumerate(table.task_names):  # one dense column at a time
+        pos, neg = _positive(task_column(labels, t), task_column(weights, t))
+        labelled = pos | neg
+        mine = status[labelled]
         tasks[task] = {
-            "windows": int(labelled[:, t].sum()),
+            "windows": int(labelled.sum()),
             "lifted": int((mine == "kept").sum()),
             "failed": {reason: int((mine == reason).sum()) for reason in FAILURE_REASONS},
-            "kept": int((labelled[:, t] & final).sum()),
-            "positives": {"human": int(pos[:, t].sum()), "homologs": int((pos[:, t] & final).sum())},
-            "negatives": {"human": int(neg[:, t].sum()), "homologs": int((neg[:, t] & final).sum())},
+            "kept": int((labelled & final).sum()),
+            "positives": {"human": int(pos.sum()), "homologs": int((pos & final).sum())},
+            "negatives": {"human": int(neg.sum()), "homologs": int((neg & final).sum())},
         }
     return {
         "windows": int(rows.size),
@@ -421,8 +423,8 @@ def lift_examples(
     frame = pd.concat([part.frame for part in parts], ignore_index=True)[_FRAME_COLUMNS]
     return ExampleTable(
         frame=frame.astype({"start": np.int64, "end": np.int64}),
-        labels=table.labels[origin_rows],
-        weights=table.weights[origin_rows] * np.concatenate([part.weight for part in parts])[:, None],
+        labels=take_rows(table.labels, origin_rows),
+        weights=scale_rows(take_rows(table.weights, origin_rows), np.concatenate([part.weight for part in parts])),
         tasks=table.tasks.copy(),
         sequences=[q for part in parts for q in part.sequences] if table.sequences is not None else None,
         genomes={t.name: t.fasta for t in targets},

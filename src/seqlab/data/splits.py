@@ -22,6 +22,7 @@ import pandas as pd
 
 from seqlab.config import SplitConfig
 from seqlab.data.labels import overlaps_any
+from seqlab.data.sparse import label_counts
 from seqlab.io.genome import canonical_chrom
 from seqlab.io.intervals import read_intervals
 
@@ -147,8 +148,8 @@ def split_counts(
 
     Args:
         split: split of every example (N,).
-        labels: float32 (N, T).
-        weights: float32 (N, T).
+        labels: float32 (N, T), dense or CSR.
+        weights: float32 (N, T), dense or :class:`~seqlab.data.sparse.SparseWeights`.
         task_names: T names.
 
     Returns:
@@ -158,17 +159,16 @@ def split_counts(
     split = np.asarray(split, dtype=object)
     rows = []
     for name in SPLITS:
-        mask = split == name
-        used = weights[mask] > 0
-        positive = (labels[mask] >= 0.5) & used
+        index = np.flatnonzero(split == name)
+        used, positive = label_counts(labels, weights, index)
         for t, task in enumerate(task_names):
             rows.append(
                 {
                     "split": name,
                     "task": task,
-                    "examples": int(mask.sum()),
-                    "positives": int(positive[:, t].sum()),
-                    "negatives": int((used[:, t] & ~positive[:, t]).sum()),
+                    "examples": int(index.size),
+                    "positives": int(positive[t]),
+                    "negatives": int(used[t] - positive[t]),
                 }
             )
     return pd.DataFrame(rows, columns=["split", "task", "examples", "positives", "negatives"])

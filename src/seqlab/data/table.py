@@ -7,6 +7,7 @@ its split (:func:`inherit_splits`), so a homolog of a test window never trains.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 from dataclasses import dataclass, field
@@ -15,23 +16,40 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
+from seqlab.data.sparse import (
+    as_labels,
+    as_weights,
+    dense_rows,
+    is_sparse,
+    load_sparse,
+    place_columns,
+    save_sparse,
+    stack_rows,
+    take_rows,
+    to_dense,
+    to_sparse_labels,
+    to_sparse_weights,
+)
 from seqlab.data.splits import split_counts
 from seqlab.runs import atomic_open, write_json
 
 __all__ = ["FRAME_COLUMNS", "ExampleTable", "deduplicate", "example_ids", "finish_frame", "inherit_splits"]
 
 FRAME_COLUMNS = ["genome", "chrom", "start", "end", "strand", "split", "source", "origin"]
+# string columns with few distinct values are categoricals (1-2 bytes a row instead of an object pointer)
 _FRAME_DTYPES: dict[str, Any] = {
-    "genome": str,
-    "chrom": str,
+    "genome": "category",
+    "chrom": "category",
     "start": np.int64,
     "end": np.int64,
-    "strand": str,
-    "split": str,
-    "source": str,
-    "origin": str,
+    "strand": "category",
+    "split": "category",
+    "source": "category",
+    "origin": "category",
 }
+_READ_DTYPES: dict[str, Any] = {name: (str if kind == "category" else kind) for name, kind in _FRAME_DTYPES.items()}
 
 
 @dataclass
@@ -41,8 +59,10 @@ class ExampleTable:
     Attributes:
         frame: one row per example: ``genome, chrom, start, end, strand, split, source, origin``
             (origin: id of the example this one was derived from, "" for original examples).
-        labels: float32 (N, T) in [0, 1].
-        weights: float32 (N, T) loss weights (0 masks a label).
+        labels: float32 (N, T) in [0, 1]: a numpy array, or a ``scipy.sparse.csr_matrix`` when most
+            labels are 0 (genome tiling; see :mod:`seqlab.data.sparse`).
+        weights: float32 (N, T) loss weights (0 masks a label): a numpy array, or
+            :class:`~seqlab.data.sparse.SparseWeights` (1 except for stored exceptions).
         tasks: task table, column ``task`` plus metadata columns, T rows in label-column order.
         sequences: N window sequences when examples come from FASTA sets, else None.
         genomes: genome name -> FASTA path, for lazy reading.
@@ -65,8 +85,8 @@ class ExampleTable:
             raise ValueError(f"ExampleTable.frame lacks column(s) {missing}")
         if "task" not in self.tasks.columns:
             raise ValueError("ExampleTable.tasks needs a 'task' column")
-        self.labels = np.asarray(self.labels, dtype=np.float32)
-        self.weights = np.asarray(self.weights, dtype=np.float32)
+        self.labels = as_labels(self.labels)
+        self.weights = as_weights(self.weights)
         shape = (len(self.frame), len(self.tasks))
         for name in ("labels", "weights"):
             if getattr(self, name).shape != shape:
@@ -94,6 +114,23 @@ class ExampleTable:
             return np.arange(len(self.frame), dtype=np.int64)
         return np.flatnonzero(self.frame["split"].to_numpy() == split).astype(np.int64)
 
+    @property
+    def sparse(self) -> bool:
+        """Whether labels or weights are held sparse."""
+        return is_sparse(self.labels) or is_sparse(self.weights)
+
+    def to_sparse(self) -> ExampleTable:
+        """The same table with CSR labels and :class:`~seqlab.data.sparse.SparseWeights` weights."""
+        return dataclasses.replace(self, labels=to_sparse_labels(self.labels), weights=to_sparse_weights(self.weights))
+
+    def to_dense(self) -> ExampleTable:
+        """The same table with dense float32 labels and weights."""
+        return dataclasses.replace(self, labels=to_dense(self.labels), weights=to_dense(self.weights))
+
+    def label_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Dense float32 (B, T) labels and weights of table rows ``rows`` (dense or sparse storage)."""
+        return dense_rows(self.labels, rows), dense_rows(self.weights, rows)
+
     def counts(self) -> pd.DataFrame:
         """Examples, positives and negatives per split and task (see :func:`split_counts`)."""
         return split_counts(self.frame["split"], self.labels, self.weights, self.task_names)
@@ -110,8 +147,8 @@ class ExampleTable:
             index = np.flatnonzero(index)
         return ExampleTable(
             frame=self.frame.iloc[index].reset_index(drop=True),
-            labels=self.labels[index],
-            weights=self.weights[index],
+            labels=take_rows(self.labels, index),
+            weights=take_rows(self.weights, index),
             tasks=self.tasks.copy(),
             sequences=[self.sequences[i] for i in index.tolist()] if self.sequences is not None else None,
             genomes=dict(self.genomes),
@@ -130,7 +167,8 @@ class ExampleTable:
         Task columns are aligned by task name (union, in order of first appearance; metadata columns
         merged, a task's first row wins); a task a table does not label gets label 0 and weight 0 on its
         rows. Genomes are merged (one name must mean one path). Sequences are kept only when every table
-        has them. The report keeps each table's report under ``"parts"``.
+        has them. Labels and weights are sparse when any table's are. The report keeps each table's
+        report under ``"parts"``.
 
         Raises:
             ValueError: no tables, a genome name with two paths, or sequences in some tables only.
@@ -141,16 +179,11 @@ class ExampleTable:
         tasks = tasks.drop_duplicates("task", keep="first").reset_index(drop=True)
         names = tasks["task"].astype(str).tolist()
         column = {name: i for i, name in enumerate(names)}
-        n = sum(len(t) for t in tables)
-        labels = np.zeros((n, len(names)), dtype=np.float32)
-        weights = np.zeros((n, len(names)), dtype=np.float32)
+        placed = [[column[name] for name in table.task_names] for table in tables]
+        labels = place_columns([(t.labels, c) for t, c in zip(tables, placed, strict=True)], len(names), weights=False)
+        weights = place_columns([(t.weights, c) for t, c in zip(tables, placed, strict=True)], len(names), weights=True)
         genomes: dict[str, Path] = {}
-        row = 0
         for table in tables:
-            columns = [column[name] for name in table.task_names]
-            labels[row : row + len(table), columns] = table.labels
-            weights[row : row + len(table), columns] = table.weights
-            row += len(table)
             for name, path in table.genomes.items():
                 if name in genomes and genomes[name] != Path(path):
                     raise ValueError(f"genome {name!r} is {genomes[name]} in one table and {path} in another")
@@ -173,7 +206,8 @@ class ExampleTable:
     def save(self, path: str | Path) -> Path:
         """Write the table to a folder (each file atomically) and return the folder.
 
-        Files: ``examples.tsv.gz`` (frame), ``labels.npy``, ``weights.npy``, ``tasks.tsv``,
+        Files: ``examples.tsv.gz`` (frame), ``labels.npy`` and ``weights.npy`` (dense) or
+        ``labels.npz`` and ``weights.npz`` (sparse: CSR arrays; weights also ``scale``), ``tasks.tsv``,
         ``sequences.txt.gz`` (one per line, only when sequences exist) and ``meta.json``
         (genomes, report).
         """
@@ -182,8 +216,11 @@ class ExampleTable:
         with atomic_open(folder / "examples.tsv.gz", "wb") as handle:
             self.frame.to_csv(handle, sep="\t", index=False, compression={"method": "gzip", "mtime": 0})
         for name in ("labels", "weights"):
-            with atomic_open(folder / f"{name}.npy", "wb") as handle:
-                np.save(handle, getattr(self, name))
+            matrix = getattr(self, name)
+            suffix, stale = (".npz", ".npy") if is_sparse(matrix) else (".npy", ".npz")
+            with atomic_open(folder / f"{name}{suffix}", "wb") as handle:
+                save_sparse(handle, matrix) if is_sparse(matrix) else np.save(handle, matrix)
+            (folder / f"{name}{stale}").unlink(missing_ok=True)
         with atomic_open(folder / "tasks.tsv", "w") as handle:
             self.tasks.to_csv(handle, sep="\t", index=False)
         sequences_path = folder / "sequences.txt.gz"
@@ -211,9 +248,10 @@ class ExampleTable:
         if not meta_path.is_file():
             raise FileNotFoundError(f"{folder} is not a saved example table (no meta.json)")
         meta = json.loads(meta_path.read_text())
-        frame = pd.read_csv(folder / "examples.tsv.gz", sep="\t", dtype=_FRAME_DTYPES, keep_default_na=False)
+        frame = pd.read_csv(folder / "examples.tsv.gz", sep="\t", dtype=_READ_DTYPES, keep_default_na=False)
         if "origin" not in frame.columns:  # tables saved before the origin column
             frame["origin"] = ""
+        frame = frame.astype({k: v for k, v in _FRAME_DTYPES.items() if k in frame.columns})
         tasks = pd.read_csv(folder / "tasks.tsv", sep="\t", dtype=str, keep_default_na=False)
         sequences = None
         if meta.get("has_sequences"):
@@ -221,8 +259,8 @@ class ExampleTable:
                 sequences = handle.read().splitlines()
         return cls(
             frame=frame,
-            labels=np.load(folder / "labels.npy"),
-            weights=np.load(folder / "weights.npy"),
+            labels=_load_matrix(folder, "labels"),
+            weights=_load_matrix(folder, "weights"),
             tasks=tasks,
             sequences=sequences,
             genomes={name: Path(p) for name, p in meta.get("genomes", {}).items()},
@@ -230,28 +268,64 @@ class ExampleTable:
         )
 
 
-def deduplicate(
-    frame: pd.DataFrame, labels: np.ndarray, weights: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+def _load_matrix(folder: Path, name: str) -> Any:
+    """``name.npz`` (sparse) or ``name.npy`` (dense) of a saved table."""
+    if (folder / f"{name}.npz").is_file():
+        return load_sparse(folder / f"{name}.npz")
+    return np.load(folder / f"{name}.npy")
+
+
+def deduplicate(frame: pd.DataFrame, labels: Any, weights: Any) -> tuple[np.ndarray, Any, Any, dict[str, Any]]:
     """Merge rows with the same (genome, chrom, start, end), keeping the first row of each group.
 
     Per task, the labels of the rows that carry weight are combined: equal labels are kept; when
     they disagree (e.g. a window in both a positive and a negative FASTA) the merged label is their
-    mean and its weight is 0 (masked), and the conflict is counted.
+    mean and its weight is 0 (masked), and the conflict is counted. Sparse labels and weights stay
+    sparse: only the rows of repeated windows are densified.
 
     Args:
         frame: examples (N rows) with ``genome, chrom, start, end``.
-        labels: float32 (N, T).
-        weights: float32 (N, T).
+        labels: float32 (N, T), dense or CSR.
+        weights: float32 (N, T), dense or :class:`~seqlab.data.sparse.SparseWeights`.
 
     Returns:
         ``(keep, labels, weights, info)``: int64 (G,) row numbers of the kept rows in input order,
-        float32 (G, T) merged labels and weights, and ``{"duplicates_removed": int,
-        "label_conflicts": [int per task]}``.
+        float32 (G, T) merged labels and weights (of the input's kind), and ``{"duplicates_removed":
+        int, "label_conflicts": [int per task]}``.
     """
-    group = frame.groupby(["genome", "chrom", "start", "end"], sort=False).ngroup().to_numpy()
+    group = frame.groupby(["genome", "chrom", "start", "end"], sort=False, observed=True).ngroup().to_numpy()
     n_groups = int(group.max()) + 1 if group.size else 0
     _, keep = np.unique(group, return_index=True)
+    keep = keep.astype(np.int64)
+    info: dict[str, Any] = {"duplicates_removed": int(len(frame) - n_groups), "label_conflicts": [0] * labels.shape[1]}
+    if n_groups == len(frame):
+        return keep, take_rows(labels, keep), take_rows(weights, keep), info
+    if not is_sparse(labels) and not is_sparse(weights):
+        merged_labels, merged_weights, conflict = _merge_groups(group, np.asarray(labels), np.asarray(weights), keep)
+        info["label_conflicts"] = conflict.sum(axis=0).astype(int).tolist()
+        return keep, merged_labels, merged_weights, info
+    sizes = np.bincount(group, minlength=n_groups)
+    repeated_rows = np.flatnonzero(sizes[group] > 1)  # rows of repeated windows, the only ones densified
+    repeated_groups = np.flatnonzero(sizes > 1)
+    local = np.searchsorted(repeated_groups, group[repeated_rows])
+    _, local_keep = np.unique(local, return_index=True)
+    merged_labels, merged_weights, conflict = _merge_groups(
+        local, dense_rows(labels, repeated_rows), dense_rows(weights, repeated_rows), local_keep
+    )
+    info["label_conflicts"] = conflict.sum(axis=0).astype(int).tolist()
+    order = np.arange(n_groups)
+    order[repeated_groups] = n_groups + np.arange(repeated_groups.size)  # merged rows replace the groups' rows
+    labels_out = sp.vstack([to_sparse_labels(take_rows(labels, keep)), to_sparse_labels(merged_labels)], format="csr")
+    weights_out = stack_rows(
+        [to_sparse_weights(take_rows(weights, keep)), to_sparse_weights(merged_weights)], weights=True
+    )
+    return keep, as_labels(labels_out[order]), weights_out[order], info
+
+
+def _merge_groups(
+    group: np.ndarray, labels: np.ndarray, weights: np.ndarray, keep: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Merged float32 (G, T) labels and weights and bool (G, T) conflicts of rows numbered by ``group`` (0..G-1)."""
     weighted = pd.DataFrame(np.where(weights > 0, labels, np.nan))
     grouped = weighted.groupby(group, sort=True)
     low, high, mean = grouped.min().to_numpy(), grouped.max().to_numpy(), grouped.mean().to_numpy()
@@ -259,11 +333,7 @@ def deduplicate(
     conflict = high > low
     merged_labels = np.where(np.isnan(mean), labels[keep], mean).astype(np.float32)
     merged_weights = np.where(conflict, 0.0, weight_max).astype(np.float32)
-    info = {
-        "duplicates_removed": int(len(frame) - n_groups),
-        "label_conflicts": conflict.sum(axis=0).astype(int).tolist(),
-    }
-    return keep.astype(np.int64), merged_labels, merged_weights, info
+    return merged_labels, merged_weights, conflict
 
 
 def finish_frame(frame: pd.DataFrame) -> pd.DataFrame:

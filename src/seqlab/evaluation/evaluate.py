@@ -83,13 +83,14 @@ def predict_splits(
         if index.size == 0:
             continue
         probs = predict_table(model, table, params, batch_size=batch_size, split=which)
+        y, weight = table.label_rows(index)  # dense (n, T) even when the table holds them sparse
         predictions[split] = SplitPredictions(
             split=split,
             tasks=list(table.task_names),
             index=index,
-            y=table.labels[index],
+            y=y,
             probs=np.ascontiguousarray(probs[:, columns]),
-            weight=table.weights[index],
+            weight=weight,
         )
     if not predictions:
         raise ValueError(f"no examples in split(s) {list(splits)} (the table has {len(table)} examples)")
