@@ -141,10 +141,13 @@ def test_tiling_mode(peak_config):
     # bins [0,200) and the N tail are gone; the first window is centred on bin [200, 400)
     assert chr1["start"].iloc[0] == 100
     assert chr1["end"].max() <= 39_700 + 100
-    labels = pd.DataFrame(table.labels, columns=["A", "B"]).assign(chrom=frame["chrom"], start=frame["start"] + 100)
+    labels = pd.DataFrame(table.to_dense().labels, columns=["A", "B"]).assign(
+        chrom=frame["chrom"], start=frame["start"] + 100
+    )
     positive_a = labels[(labels["A"] == 1) & (labels["chrom"] == "chr1")]["start"].tolist()
     assert positive_a == [1000, 1200, 5000, 5200]
     assert table.report["tiling"]["n_dropped_n"] > 0
+    assert table.sparse and table.counts()["positives"].sum() == table.labels.nnz
 
 
 def _sequence_config(tmp_path: Path, write_fasta) -> DataConfig:

@@ -53,10 +53,9 @@ def assign_splits(chroms: Sequence[str] | pd.Series, config: SplitConfig) -> np.
                 first = owner[key] or "exclude"
                 raise ValueError(f"chromosome {name!r} is in both {first}_chroms and {split or 'exclude'}_chroms")
             owner[key] = split
-    series = pd.Series(np.asarray(chroms, dtype=object)).astype(str)
-    unique = series.unique()
-    mapping = {chrom: owner.get(canonical_chrom(chrom), "train") for chrom in unique}
-    return series.map(mapping).to_numpy(dtype=object)
+    codes, unique = pd.factorize(np.asarray(chroms, dtype=object))  # per distinct name, not per row
+    mapping = np.array([owner.get(canonical_chrom(str(chrom)), "train") for chrom in unique] + [""], dtype=object)
+    return mapping[codes]
 
 
 def read_regions(path: Path) -> pd.DataFrame:

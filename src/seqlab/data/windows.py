@@ -32,6 +32,7 @@ for _base in b"GCgc":
     _IS_GC[_base] = 1
 for _base in b"ACGTacgt":
     _IS_ACGT[_base] = 1
+_IS_NOT_ACGT = (1 - _IS_ACGT).astype(np.int8)
 
 
 @dataclass
@@ -207,7 +208,8 @@ def tile_genome(
             group = bin_starts[first : first + per_chunk]
             left, right = int(group[0]), int(group[-1]) + bin_size
             codes = np.frombuffer(genome.fetch(name, left, right).encode("ascii", errors="replace"), np.uint8)
-            not_acgt = np.concatenate([[0], np.cumsum(1 - _IS_ACGT[codes], dtype=np.int64)])
+            not_acgt = np.zeros(codes.size + 1, dtype=np.int32)  # chunks < 2 Gb; no int64 temporaries
+            np.cumsum(_IS_NOT_ACGT[codes], dtype=np.int32, out=not_acgt[1:])
             offsets = group - left
             n_count = not_acgt[offsets + bin_size] - not_acgt[offsets]
             kept.append(group[n_count <= max_n_fraction * bin_size])
