@@ -174,3 +174,29 @@ def test_genome_scale_tiling_stays_far_below_the_dense_memory(tmp_path):
     counts = table.counts()
     assert counts["positives"].sum() == table.labels.nnz
     assert counts.groupby("split")["examples"].first().sum() == n
+
+
+def test_sparse_tiling_batches_equal_the_dense_table(tmp_path):
+    from seqlab.data.batches import StoreDataset
+    from seqlab.data.dataset import WindowDataset
+    from seqlab.data.store import WindowStore
+
+    sizes = {"chr1": 20_000, "chr2": 10_000, "chr3": 10_000}
+    config = _config(tmp_path, sizes, n_tasks=3, n_peaks=15, bin_size=100, stride=100, window_length=200)
+    table = build_examples(config)
+    dense = table.to_dense()
+    assert table.sparse and not dense.sparse and table.labels.nnz > 10
+    store = WindowStore.open_or_build(table, tmp_path / "stores", 200, 0)
+    rows = table.split_indices("train")
+    tokens = [int(i) for i in np.flatnonzero(dense.labels[rows].any(axis=1))[:5]] + [0, 1]
+    got = StoreDataset(store, rows, table.labels, table.weights).__getitems__(tokens)
+    want = StoreDataset(store, rows, dense.labels, dense.weights).__getitems__(tokens)
+    for key in ("x", "y", "weight", "index"):
+        np.testing.assert_array_equal(got[key].numpy(), want[key].numpy())
+    assert got["y"].sum() > 0
+    one, other = WindowDataset(table, "train")[tokens[0]], WindowDataset(dense, "train")[tokens[0]]
+    np.testing.assert_array_equal(one["y"].numpy(), other["y"].numpy())
+    np.testing.assert_array_equal(one["weight"].numpy(), other["weight"].numpy())
+    picked = table.select_tasks(["t2", "t0"])
+    assert picked.task_names == ["t2", "t0"] and picked.sparse
+    np.testing.assert_array_equal(to_dense(picked.labels), dense.labels[:, [2, 0]])

@@ -36,6 +36,7 @@ __all__ = [
     "scale_rows",
     "sparse_pays",
     "stack_rows",
+    "take_columns",
     "take_rows",
     "task_column",
     "to_dense",
@@ -205,6 +206,16 @@ def labelled_rows(weights: Any) -> np.ndarray:
         masked = np.asarray(weights.zero_mask().sum(axis=1)).ravel()
         return (weights.scale > 0) & (masked < weights.shape[1])
     return (np.asarray(weights) > 0).any(axis=1)
+
+
+def take_columns(matrix: Any, columns: np.ndarray) -> Any:
+    """Columns (tasks) of ``matrix`` in the same kind (dense, CSR or SparseWeights)."""
+    columns = np.asarray(columns)
+    if isinstance(matrix, SparseWeights):
+        return SparseWeights(matrix.scale, matrix.deficit[:, columns])
+    if sp.issparse(matrix):
+        return as_labels(matrix.tocsr()[:, columns])
+    return np.asarray(matrix)[:, columns]
 
 
 def scale_rows(weights: Any, factor: np.ndarray) -> Any:

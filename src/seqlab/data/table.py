@@ -27,6 +27,7 @@ from seqlab.data.sparse import (
     place_columns,
     save_sparse,
     stack_rows,
+    take_columns,
     take_rows,
     to_dense,
     to_sparse_labels,
@@ -130,6 +131,27 @@ class ExampleTable:
     def label_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Dense float32 (B, T) labels and weights of table rows ``rows`` (dense or sparse storage)."""
         return dense_rows(self.labels, rows), dense_rows(self.weights, rows)
+
+    def select_tasks(self, tasks: list[str] | np.ndarray) -> ExampleTable:
+        """A table of the same rows with only ``tasks`` (names, or a bool mask / column numbers over T).
+
+        Labels and weights keep their kind (dense or sparse).
+        """
+        index = np.asarray(tasks)
+        if index.dtype == bool:
+            index = np.flatnonzero(index)
+        elif index.dtype.kind in "OUS":
+            position = {name: i for i, name in enumerate(self.task_names)}
+            unknown = [str(name) for name in index if name not in position]
+            if unknown:
+                raise KeyError(f"select_tasks: unknown task(s) {unknown} (tasks: {self.task_names})")
+            index = np.array([position[name] for name in index], dtype=np.int64)
+        return dataclasses.replace(
+            self,
+            labels=take_columns(self.labels, index),
+            weights=take_columns(self.weights, index),
+            tasks=self.tasks.iloc[index].reset_index(drop=True),
+        )
 
     def counts(self) -> pd.DataFrame:
         """Examples, positives and negatives per split and task (see :func:`split_counts`)."""
