@@ -107,7 +107,8 @@ def check_dna_training(table: ExampleTable, train: TrainConfig, batch_size: int)
     if len(train_rows) == 0:
         raise ValueError("the train split has no examples; check data.split and the data sources")
     val_rows = table.split_indices("val")
-    warnings = check_validation_labels(table.labels[val_rows], table.weights[val_rows], table.task_names, train.monitor)
+    labels, weights = table.label_rows(val_rows)  # dense (n, T) even when the table holds them sparse
+    warnings = check_validation_labels(labels, weights, table.task_names, train.monitor)
     epoch_steps = steps_per_epoch(len(train_rows), batch_size, train.limit_train_batches)
     patience = early_stopping_patience(train.patience, train.patience_unit, train.val_check_interval, epoch_steps)
     warnings += step_warnings(epoch_steps, patience, train.val_check_interval)
