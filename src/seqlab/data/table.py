@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from pandas.api.types import union_categoricals
 
 from seqlab.data.sparse import (
     as_labels,
@@ -50,6 +51,7 @@ _FRAME_DTYPES: dict[str, Any] = {
     "source": "category",
     "origin": "category",
 }
+_CATEGORICAL = [name for name, kind in _FRAME_DTYPES.items() if kind == "category"]
 _READ_DTYPES: dict[str, Any] = {name: (str if kind == "category" else kind) for name, kind in _FRAME_DTYPES.items()}
 
 
@@ -214,7 +216,7 @@ class ExampleTable:
         if any(with_sequences) and not all(with_sequences):
             raise ValueError("ExampleTable.concat: some tables carry sequences and others do not")
         sequences = [s for t in tables for s in t.sequences] if all(with_sequences) else None  # type: ignore[union-attr]
-        frame = pd.concat([t.frame[FRAME_COLUMNS] for t in tables], ignore_index=True)
+        frame = _concat_frames([t.frame for t in tables])
         return cls(
             frame=finish_frame(frame),
             labels=labels,
@@ -288,6 +290,19 @@ class ExampleTable:
             genomes={name: Path(p) for name, p in meta.get("genomes", {}).items()},
             report=meta.get("report", {}),
         )
+
+
+def _concat_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Rows of ``frames`` (:data:`FRAME_COLUMNS`) in order; categorical columns stay categorical (union)."""
+    columns = {}
+    for name in FRAME_COLUMNS:
+        parts = [frame[name] for frame in frames]
+        if name in _CATEGORICAL:
+            parts = [p if isinstance(p.dtype, pd.CategoricalDtype) else p.astype(str).astype("category") for p in parts]
+            columns[name] = union_categoricals(parts, ignore_order=True)
+        else:
+            columns[name] = np.concatenate([p.to_numpy() for p in parts])
+    return pd.DataFrame(columns)
 
 
 def _load_matrix(folder: Path, name: str) -> Any:
