@@ -11,7 +11,16 @@ import scipy.sparse as sp
 from seqlab.config import DataConfig
 from seqlab.data.build import ExampleTable, build_examples, deduplicate
 from seqlab.data.labels import bin_overlap_labels, label_matrix
-from seqlab.data.sparse import SparseWeights, dense_rows, label_counts, to_dense
+from seqlab.data.sparse import (
+    SparseWeights,
+    dense_rows,
+    label_counts,
+    labelled_rows,
+    scale_rows,
+    task_column,
+    to_dense,
+    to_sparse_weights,
+)
 from seqlab.data.splits import split_counts
 from seqlab.data.windows import tile_genome
 from seqlab.io.genome import Genome
@@ -134,6 +143,14 @@ def test_sparse_table_round_trips_and_matches_dense_consumers(tmp_path):
     np.testing.assert_array_equal(to_dense(loaded.labels), labels)
     rows = np.array([5, 3, 7, 7])
     np.testing.assert_array_equal(dense_rows(sparse.weights, rows), weights[rows])
+    factor = np.linspace(0, 1, n).astype(np.float32)  # homolog weights scale rows
+    np.testing.assert_array_equal(to_dense(scale_rows(sparse.weights, factor)), weights * factor[:, None])
+    for t in range(3):
+        np.testing.assert_array_equal(task_column(sparse.weights, t), weights[:, t])
+        np.testing.assert_array_equal(task_column(sparse.labels, t), labels[:, t])
+    masked = sparse.weights.toarray()
+    masked[9] = 0.0
+    np.testing.assert_array_equal(labelled_rows(to_sparse_weights(masked)), (masked > 0).any(axis=1))
     np.testing.assert_array_equal(to_dense(sparse.subset(rows).labels), labels[rows])
     # deduplicate: the sparse path merges exactly like the dense one
     keep_d, lab_d, w_d, info_d = deduplicate(dense.frame, dense.labels, dense.weights)
