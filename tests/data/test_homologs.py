@@ -313,3 +313,12 @@ def test_lifted_source_builder_errors(toy: dict) -> None:
     other.frame["genome"] = "mm"
     with pytest.raises(LiftError, match="no example of the reference genome 'hg'"):
         build_lifted_source(source, config, SimpleNamespace(tables=[other]))
+
+
+def test_a_sparse_table_lifts_like_the_dense_one(toy: dict) -> None:
+    dense = lift_examples(toy["table"], [toy["target"]], LiftOptions(weight="identity"))
+    sparse = lift_examples(toy["table"].to_sparse(), [toy["target"]], LiftOptions(weight="identity"))
+    assert sparse.sparse and not dense.sparse
+    np.testing.assert_array_equal(sparse.labels.toarray(), dense.labels)
+    np.testing.assert_allclose(sparse.weights.toarray(), dense.weights, atol=1e-7)
+    assert sparse.report == dense.report
