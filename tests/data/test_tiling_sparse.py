@@ -9,6 +9,7 @@ import pytest
 import scipy.sparse as sp
 
 from seqlab.config import DataConfig
+from seqlab.data.audit import audit_examples
 from seqlab.data.build import ExampleTable, build_examples, deduplicate
 from seqlab.data.labels import bin_overlap_labels, label_matrix
 from seqlab.data.sparse import (
@@ -108,6 +109,7 @@ def test_tiling_table_equals_the_dense_path(tmp_path):
     assert table.labels.nnz > 100 and (to_dense(table.weights) == 1).all()
     expected = split_counts(table.frame["split"], dense[inside], np.ones_like(dense[inside]), table.task_names)
     pd.testing.assert_frame_equal(table.counts(), expected)
+    assert audit_examples(table).to_dict() == audit_examples(table.to_dense()).to_dict()
     assert table.frame["split"].astype(str).tolist() == [
         {"chr1": "train", "chr2": "val", "chr3": "test"}[c] for c in table.frame["chrom"].astype(str)
     ]
