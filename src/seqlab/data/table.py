@@ -259,6 +259,7 @@ class ExampleTable:
             "tasks": self.task_names,
             "genomes": {name: str(p) for name, p in self.genomes.items()},
             "has_sequences": self.sequences is not None,
+            "sparse": {"labels": is_sparse(self.labels), "weights": is_sparse(self.weights)},
             "report": self.report,
         }
         write_json(folder / "meta.json", meta)
