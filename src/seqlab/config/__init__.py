@@ -26,7 +26,15 @@ from seqlab.config.data import (
     SplitConfig,
     TilingConfig,
 )
-from seqlab.config.model import DEEPBIND_PRESETS, BasenjiConfig, DeepBindConfig, DeepSEAConfig, ModelConfig
+from seqlab.config.model import (
+    DEEPBIND_PRESETS,
+    BasenjiConfig,
+    DeepBindConfig,
+    DeepSEAConfig,
+    HFConfig,
+    ModelConfig,
+    TransformerConfig,
+)
 from seqlab.config.run import DnaRunConfig
 from seqlab.config.train import TrainConfig
 
@@ -39,6 +47,7 @@ __all__ = [
     "DeepBindConfig",
     "DeepSEAConfig",
     "DnaRunConfig",
+    "HFConfig",
     "ModelConfig",
     "NegativesConfig",
     "SequenceSetConfig",
@@ -46,6 +55,7 @@ __all__ = [
     "StrictModel",
     "TilingConfig",
     "TrainConfig",
+    "TransformerConfig",
     "apply_overrides",
     "config_reference",
     "dump_config",

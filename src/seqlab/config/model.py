@@ -7,8 +7,17 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from seqlab.config.base import StrictModel
+from seqlab.config.transformer import HFConfig, TransformerConfig
 
-__all__ = ["DEEPBIND_PRESETS", "BasenjiConfig", "DeepBindConfig", "DeepSEAConfig", "ModelConfig"]
+__all__ = [
+    "DEEPBIND_PRESETS",
+    "BasenjiConfig",
+    "DeepBindConfig",
+    "DeepSEAConfig",
+    "HFConfig",
+    "ModelConfig",
+    "TransformerConfig",
+]
 
 
 DEEPBIND_PRESETS: dict[str, dict[str, Any]] = {
@@ -80,4 +89,6 @@ class BasenjiConfig(StrictModel):
     dropout: float = Field(0.1, ge=0, lt=1, description="Dropout in the residual blocks.")
 
 
-ModelConfig = Annotated[DeepBindConfig | DeepSEAConfig | BasenjiConfig, Field(discriminator="arch")]
+ModelConfig = Annotated[
+    DeepBindConfig | DeepSEAConfig | BasenjiConfig | TransformerConfig | HFConfig, Field(discriminator="arch")
+]

@@ -15,7 +15,7 @@ import torch
 from pydantic import TypeAdapter
 from torch import nn
 
-from seqlab.config import BasenjiConfig, DeepBindConfig, DeepSEAConfig, ModelConfig
+from seqlab.config import BasenjiConfig, DeepBindConfig, DeepSEAConfig, HFConfig, ModelConfig, TransformerConfig
 from seqlab.data.encoding import n_channels, reverse_complement
 from seqlab.models.heads import Head, MultiTaskLinearHead
 from seqlab.models.trunks import build_trunk
@@ -72,9 +72,9 @@ class SequenceModel(nn.Module):
         return self
 
 
-def parse_model_config(config: ModelConfig | Mapping[str, Any]) -> DeepBindConfig | DeepSEAConfig | BasenjiConfig:
+def parse_model_config(config: ModelConfig | Mapping[str, Any]) -> ModelConfig:
     """A model config section from itself or from its dict form (``config.model_dump()``, checkpoints)."""
-    if isinstance(config, DeepBindConfig | DeepSEAConfig | BasenjiConfig):
+    if isinstance(config, DeepBindConfig | DeepSEAConfig | BasenjiConfig | TransformerConfig | HFConfig):
         return config
     return _MODEL_CONFIG.validate_python(dict(config))
 

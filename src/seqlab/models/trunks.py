@@ -11,9 +11,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from seqlab.config import BasenjiConfig, DeepBindConfig, DeepSEAConfig
+from seqlab.config import ModelConfig
 from seqlab.data.encoding import n_channels, reverse_complement
 from seqlab.models.blocks import ConvBlock, DilatedResidualBlock, GlobalAveragePool
+from seqlab.models.transformer import HFTrunk, TransformerTrunk
 
 __all__ = ["TRUNKS", "BasenjiTrunk", "DeepBindTrunk", "DeepSEATrunk", "build_trunk", "encoding_of_channels"]
 
@@ -187,11 +188,17 @@ class BasenjiTrunk(nn.Module):
         return self.final(hidden)
 
 
-TRUNKS: dict[str, type[nn.Module]] = {"deepbind": DeepBindTrunk, "deepsea": DeepSEATrunk, "basenji": BasenjiTrunk}
+TRUNKS: dict[str, type[nn.Module]] = {
+    "deepbind": DeepBindTrunk,
+    "deepsea": DeepSEATrunk,
+    "basenji": BasenjiTrunk,
+    "transformer": TransformerTrunk,
+    "hf": HFTrunk,
+}
 """Trunk class of every ``arch`` name; each takes (in_channels, seq_len, **sizes of its config)."""
 
 
-def build_trunk(config: DeepBindConfig | DeepSEAConfig | BasenjiConfig, in_channels: int, seq_len: int) -> nn.Module:
+def build_trunk(config: ModelConfig, in_channels: int, seq_len: int) -> nn.Module:
     """Build the trunk of a model config section for inputs (B, in_channels, seq_len).
 
     Raises:
