@@ -60,7 +60,7 @@ def _config(evolved: EvolvedGenomes, seed: int, max_epochs: int) -> DnaRunConfig
         "model": {"arch": "deepbind"},
         "train": {
             "max_epochs": max_epochs,
-            "patience": 6,
+            "patience": 5,
             "learning_rate": 0.003,
             "threads": 1,
             "progress_bar": False,
@@ -145,9 +145,11 @@ def snp_effects(checkpoint: Path, evolved: EvolvedGenomes, snps: pd.DataFrame) -
 def run_ssl_demo(
     out_dir: str | Path = "runs/demo-ssl",
     seed: int = 0,
-    max_epochs: int = 40,
+    max_epochs: int = 15,
     rounds: int = 1,
     train_peaks: int | None = DEMO_TRAIN_PEAKS,
+    chrom_sizes: dict[str, int] | None = None,
+    factors: tuple[FactorSpec, ...] = DEMO_FACTORS,
 ) -> dict[str, Any]:
     """Simulate, lift, guard, train the three schemes, compare; return (and write) ``metrics.json``.
 
@@ -159,6 +161,8 @@ def run_ssl_demo(
         max_epochs: epochs at most of every stage.
         rounds: Noisy Student rounds (the ssl model is the first teacher).
         train_peaks: human training windows kept positive (the few-peaks case); None keeps all.
+        chrom_sizes: human chromosomes (default :data:`DEMO_CHROM_SIZES`: chr1-chr6, 300 kb each).
+        factors: the simulated factor(s) (default: REST with 240 bound sites).
 
     Returns:
         ``{"schemes": {name: {"test": {"auroc", "aupr", "per_task"}, "val", "stages"?}}, "pseudo_labels",
@@ -166,7 +170,7 @@ def run_ssl_demo(
     """
     started = time.perf_counter()
     out = Path(out_dir)
-    evolved = evolve_species(out / "data", seed=seed, chrom_sizes=DEMO_CHROM_SIZES, factors=DEMO_FACTORS)
+    evolved = evolve_species(out / "data", seed=seed, chrom_sizes=chrom_sizes or DEMO_CHROM_SIZES, factors=factors)
     config = _config(evolved, seed, max_epochs)
     write_text(out / "config.yaml", dump_config(config))
     human = subsample_train_positives(build_examples(config.data, seed=seed), train_peaks, seed)
@@ -177,8 +181,8 @@ def run_ssl_demo(
     homologs.save(out / "examples" / "homologs")
 
     sections = {"model": config.model, "data": config.data, "train": config.train, "seed": seed}
-    stage = StageConfig(max_epochs=max_epochs, learning_rate=config.train.learning_rate, patience=6)
-    finetune = StageConfig(max_epochs=max_epochs, learning_rate=config.train.learning_rate / 3, patience=6)
+    stage = StageConfig(max_epochs=max_epochs, learning_rate=config.train.learning_rate, patience=5)
+    finetune = StageConfig(max_epochs=max_epochs, learning_rate=config.train.learning_rate / 3, patience=5)
     supervised = fit_stage(out / "supervised", human, stage=stage, **sections)
     ssl_config = SslConfig(include_human=True, pretrain=stage, finetune=finetune)
     ssl = run_ssl(human, homologs, out / "ssl", ssl=ssl_config, **sections)
