@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -55,12 +55,12 @@ def _config(evolved: EvolvedGenomes, seed: int, max_epochs: int) -> DnaRunConfig
             "negatives": {"ratio": 3.0, "gc_match": True},
             "split": DEMO_SPLIT,
             "augment": {"max_shift": 5, "reverse_complement": True},
-            "batch_size": 64,
+            "batch_size": 32,
         },
         "model": {"arch": "deepbind"},
         "train": {
             "max_epochs": max_epochs,
-            "patience": 5,
+            "patience": 10,
             "learning_rate": 0.003,
             "threads": 1,
             "progress_bar": False,
@@ -145,8 +145,9 @@ def snp_effects(checkpoint: Path, evolved: EvolvedGenomes, snps: pd.DataFrame) -
 def run_ssl_demo(
     out_dir: str | Path = "runs/demo-ssl",
     seed: int = 0,
-    max_epochs: int = 15,
+    max_epochs: int = 40,
     rounds: int = 1,
+    pseudo_labels: Literal["soft", "weighted"] = "weighted",
     train_peaks: int | None = DEMO_TRAIN_PEAKS,
     chrom_sizes: dict[str, int] | None = None,
     factors: tuple[FactorSpec, ...] = DEMO_FACTORS,
@@ -160,6 +161,7 @@ def run_ssl_demo(
         seed: seeds the simulation, negatives and every training stage.
         max_epochs: epochs at most of every stage.
         rounds: Noisy Student rounds (the ssl model is the first teacher).
+        pseudo_labels: how the teacher sets the student's pseudo-labels (``NoisyStudentConfig``).
         train_peaks: human training windows kept positive (the few-peaks case); None keeps all.
         chrom_sizes: human chromosomes (default :data:`DEMO_CHROM_SIZES`: chr1-chr6, 300 kb each).
         factors: the simulated factor(s) (default: REST with 240 bound sites).
@@ -181,12 +183,12 @@ def run_ssl_demo(
     homologs.save(out / "examples" / "homologs")
 
     sections = {"model": config.model, "data": config.data, "train": config.train, "seed": seed}
-    stage = StageConfig(max_epochs=max_epochs, learning_rate=config.train.learning_rate, patience=5)
-    finetune = StageConfig(max_epochs=max_epochs, learning_rate=config.train.learning_rate / 3, patience=5)
+    stage = StageConfig(max_epochs=max_epochs, learning_rate=config.train.learning_rate, patience=10)
+    finetune = StageConfig(max_epochs=max_epochs, learning_rate=config.train.learning_rate / 3, patience=10)
     supervised = fit_stage(out / "supervised", human, stage=stage, **sections)
     ssl_config = SslConfig(include_human=True, pretrain=stage, finetune=finetune)
     ssl = run_ssl(human, homologs, out / "ssl", ssl=ssl_config, **sections)
-    noisy_config = NoisyStudentConfig(rounds=rounds, student=stage, finetune=finetune)
+    noisy_config = NoisyStudentConfig(rounds=rounds, pseudo_labels=pseudo_labels, student=stage, finetune=finetune)
     noisy = run_noisy_student(human, homologs, out / "noisy_student", noisy=noisy_config,
                               teacher=Path(ssl["best_checkpoint"]), **sections)  # fmt: skip
     snps = _demo_snps(evolved, DEMO_SPLIT["test_chroms"][0], seed)

@@ -203,6 +203,8 @@ def fit_stage(
     started = time.perf_counter()
     run = RunPaths(root).make()
     L.seed_everything(seed, workers=True, verbose=False)
+    if train.threads is not None:
+        torch.set_num_threads(train.threads)
     params = _data_params(table, data)
     module = NoisyModule(model, params, noise_sigma=noise_sigma, learning_rate=stage.learning_rate,
                          weight_decay=train.weight_decay, pos_weight=train.pos_weight)  # fmt: skip
