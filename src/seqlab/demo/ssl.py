@@ -62,6 +62,7 @@ def _config(evolved: EvolvedGenomes, seed: int, max_epochs: int) -> DnaRunConfig
             "max_epochs": max_epochs,
             "patience": 10,
             "learning_rate": 0.003,
+            "pos_weight": 3.0,  # negatives:positives is 3:1
             "threads": 1,
             "progress_bar": False,
             "accelerator": "cpu",
