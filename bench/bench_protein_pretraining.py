@@ -119,7 +119,7 @@ def make_setup(args: argparse.Namespace) -> Setup:
     torch.manual_seed(args.seed)
     model_config = MlmModelConfig(preset=args.preset, max_position_embeddings=max(514, args.max_tokens + 2))
     model = build_mlm_model(model_config, tokenizer)
-    optim = OptimConfig(max_steps=args.steps, batch_size=args.batch, accelerator="cpu", devices=1, progress_bar=False)
+    optim = OptimConfig(max_steps=args.steps, batch_size=args.batch, progress_bar=False)
     lengths = [len(x) for x in examples]
     padded = sum(args.batch * max(lengths[i : i + args.batch]) for i in range(0, len(lengths), args.batch))
     notes = {
@@ -189,7 +189,7 @@ def seqlab_run(setup: Setup, steps: int, seed: int, hook: StepHook | None = None
         batch_size=optim.batch_size,
         shuffle=False,
         collate_fn=collator(setup, seed),
-        num_workers=optim.num_workers,
+        num_workers=0,
     )
     clock = LightningClock(hook)
     with tempfile.TemporaryDirectory(prefix="seqlab_bench_mlm_") as tmp:
@@ -200,10 +200,9 @@ def seqlab_run(setup: Setup, steps: int, seed: int, hook: StepHook | None = None
             monitor="val_loss",
             mode="min",
             max_steps=optim.max_steps,
-            accelerator=optim.accelerator,
-            devices=optim.devices,
-            strategy=optim.strategy,
-            precision=optim.precision,
+            accelerator="cpu",
+            devices=1,
+            precision="32-true",
             gradient_clip=optim.gradient_clip,
             accumulate_grad_batches=optim.accumulate_grad_batches,
             val_check_interval=min(optim.val_every_steps * optim.accumulate_grad_batches, len(loader)),

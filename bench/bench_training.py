@@ -73,10 +73,6 @@ MODELS: dict[str, Callable[[], Any]] = {
 # --------------------------------------------------------------------------- machine notes
 
 
-
-
-
-
 def machine_header(extra: dict[str, object]) -> str:
     rows = {
         "date (UTC)": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
@@ -165,7 +161,7 @@ class BareTrainer:
 
     def __init__(self, model_config: Any, loader: DataLoader, seed: int) -> None:
         L.seed_everything(seed, verbose=False)
-        self.model = build_model(model_config, 4, WINDOW, 1)
+        self.model = build_model(model_config, make_data_params(["bench"], WINDOW, "onehot", "random"))
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
         self.model.train()
         self.loader = loader

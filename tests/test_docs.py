@@ -12,7 +12,14 @@ def test_configuration_reference_is_up_to_date():
 
 def test_reference_lists_every_dna_section_and_model():
     text = render_reference(["dna"])
-    for key in ("`data.negatives.ratio`", "`data.split.test_chroms`", "`train.monitor`", "`model.arch`"):
+    for key in (
+        "`data.sources[].negatives.ratio`",
+        "`data.split.test_chroms`",
+        "`train.monitor`",
+        "`model.trunk.arch`",
+        "`model.head.kind`",
+        "`hardware.threads`",
+    ):
         assert key in text
-    for arch in ("arch: deepbind", "arch: deepsea", "arch: basenji"):
+    for arch in ("arch: deepbind", "arch: deepsea", "arch: basenji", "kind: peaks", "kind: tiling", "kind: sequences"):
         assert arch in text

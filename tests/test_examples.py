@@ -23,6 +23,44 @@ def test_example_data_paths_point_at_the_shared_bundle(shared_data):
     if shared_data.resolve() != (EXAMPLES.parents[1] / "shared" / "data").resolve():
         pytest.skip("the examples point at ../shared/data; SEQLAB_SHARED_DATA names another place")
     config = load_config(EXAMPLES / "gm12878_ctcf_windows.yaml", DnaRunConfig)
-    assert all(entry.fasta.is_file() for entry in config.data.sequences)
+    assert all(entry.fasta.is_file() for entry in config.data.sources[0].sets)
     pretrain = load_config(EXAMPLES / "protein_pretrain_shs27k_pairs.yaml", PretrainConfig)
     assert pretrain.corpus.links.is_file() and pretrain.corpus.sequences.is_file()
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("name", ["gm12878_ctcf_windows.yaml", "gm12878_peaks_hg19.yaml"])
+def test_example_configs_find_their_data_with_data_dir(shared_data, tmp_path, name):
+    from seqlab.data.build import check_data_files
+    from seqlab.io.tasks import read_task_table
+
+    genome = "data.genomes.hg19.fasta=" + str(shared_data / "dna/chr22_primates/hg19.chr22.fa.gz")
+    config = load_config(EXAMPLES / name, DnaRunConfig, overrides=[genome], data_dir=shared_data)
+    assert config.data.root == shared_data.resolve()
+    check_data_files(config.data)
+    if config.data.tasks is not None:
+        assert config.data.tasks == EXAMPLES / "gm12878_tasks.tsv"
+        peaks = read_task_table(config.data.tasks, config.data.root)["peaks"]
+        assert all(path.startswith(str(shared_data.resolve())) for path in peaks)
+
+
+def test_missing_data_file_names_the_key_and_data_dir(tmp_path):
+    from seqlab.config import ConfigError
+    from seqlab.data.build import check_data_files
+
+    config = load_config(EXAMPLES / "gm12878_ctcf_windows.yaml", DnaRunConfig, data_dir=tmp_path)
+    with pytest.raises(ConfigError, match=r"data\.sources\[0\]\.sets\[0\]\.fasta: file not found: .*--data-dir"):
+        check_data_files(config.data)
+
+
+@pytest.mark.parametrize(
+    ("name", "model"),
+    [("protein_pretrain_shs27k_pairs.yaml", PretrainConfig), ("protein_finetune_shs27k_binding.yaml", FinetuneConfig)],
+)
+def test_protein_examples_resolve_data_against_data_dir_and_runs_against_the_config(tmp_path, name, model):
+    config = load_config(EXAMPLES / name, model, data_dir=tmp_path)
+    section = config.corpus if model is PretrainConfig else config.data
+    assert section.root == tmp_path.resolve()
+    assert (section.links if model is PretrainConfig else section.path).is_relative_to(tmp_path / "protein/shs27k")
+    if model is FinetuneConfig:  # a run folder relative to the config, not inside the data folder
+        assert config.pretrained == (EXAMPLES / "../runs/shs27k-pairs/model").resolve()

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.realdata
 
 def _example_config(task: str, windows: Path) -> DnaRunConfig:
     raw = yaml.safe_load((REPO / "examples" / f"gm12878_{task.lower()}_windows.yaml").read_text())
-    for entry in raw["data"]["sequences"]:
+    for entry in raw["data"]["sources"][0]["sets"]:
         entry["fasta"] = str(windows / Path(entry["fasta"]).name)
     raw["train"]["progress_bar"] = False
     return validate_config(raw, DnaRunConfig, "example", REPO / "examples")
@@ -28,7 +28,7 @@ def _example_config(task: str, windows: Path) -> DnaRunConfig:
 @pytest.mark.parametrize(("task", "minimum"), [("CTCF", 0.99), ("POL2", 0.91)])
 def test_deepbind_preset_reaches_reference_auroc(shared_data, tmp_path, task, minimum):
     config = _example_config(task, shared_data / "dna" / "gm12878_hg19" / "windows")
-    assert config.model.arch == "deepbind" and config.data.split.test_chroms == ["chr8", "chr9"]
+    assert config.model.trunk.arch == "deepbind" and config.data.split.test_chroms == ["chr8", "chr9"]
     result = pipeline.train(config, tmp_path / task)
     test = result.metrics["test"]["per_task"][task]
     # README of the data: after de-duplication the test split holds these windows.

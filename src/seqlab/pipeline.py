@@ -9,32 +9,31 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import lightning as L
-import numpy as np
 import pandas as pd
 import torch
 
-from seqlab.config import DnaRunConfig, dump_config, validate_config
+from seqlab.config import DataConfig, DnaRunConfig, dump_config, validate_config
 from seqlab.data.audit import AuditReport, audit_examples
 from seqlab.data.build import ExampleTable, build_examples, summarize
-from seqlab.data.datamodule import DnaDataModule
-from seqlab.evaluation.metrics import SplitMetrics, SplitPredictions, compute_split_metrics, write_metrics_tsv
-from seqlab.evaluation.plots import plot_pr_curves, plot_roc_curves
-from seqlab.evaluation.predict import predict_fasta, predict_regions, write_predictions, write_tsv
-from seqlab.evaluation.variant_effect import score_variants, write_variant_effects
+from seqlab.evaluation.evaluate import ALL, evaluate_table, fasta_sets_table
+from seqlab.evaluation.predict import predict_fasta, predict_regions, write_predictions
+from seqlab.evaluation.variant_effect import score_paired, score_variants, write_variant_effects
+from seqlab.io.errors import InputError
 from seqlab.io.genome import Genome
 from seqlab.io.intervals import read_intervals
 from seqlab.io.vcf import read_vcf
-from seqlab.models.model import count_parameters
+from seqlab.models.data_params import DataParams
+from seqlab.models.model import SequenceModel
+from seqlab.models.pretrained import load_model
 from seqlab.runs import RunPaths, write_json, write_text
-from seqlab.training.base import make_data_params
-from seqlab.training.checkpoint import load_checkpoint
-from seqlab.training.supervised import SupervisedModule
-from seqlab.training.trainer import MONITOR_MODES, build_trainer, resume_checkpoint
+from seqlab.training import ssl as _ssl_schemes  # noqa: F401  (registers ssl and noisy_student)
+from seqlab.training.schemes import RunContext, get_scheme
 
 __all__ = [
     "RunResult",
@@ -52,7 +51,6 @@ log = logging.getLogger(__name__)
 
 EXAMPLES_DIR = "examples"
 AUDIT_JSON = "audit.json"
-EVAL_SPLITS = ("val", "test")
 
 
 @dataclass
@@ -75,7 +73,7 @@ class RunResult:
 
 def prepare_examples(config: DnaRunConfig) -> tuple[ExampleTable, AuditReport]:
     """Build the examples of a run and audit them (duplicates, label conflicts, shortcuts)."""
-    table = build_examples(config.data, seed=config.seed)
+    table = build_examples(config.data)
     return table, audit_examples(table, seed=config.seed)
 
 
@@ -92,8 +90,8 @@ def audit(config: DnaRunConfig, out_dir: str | Path | None = None) -> AuditRepor
     return report
 
 
-def _data_params(config: DnaRunConfig, table: ExampleTable) -> dict[str, Any]:
-    return make_data_params(
+def _data_params(config: DnaRunConfig, table: ExampleTable) -> DataParams:
+    return DataParams(
         tasks=table.task_names,
         window_length=config.data.window_length,
         encoding=config.data.encoding,
@@ -115,50 +113,19 @@ def load_run_config(run_dir: str | Path) -> DnaRunConfig:
     return validate_config(yaml.safe_load(path.read_text()), DnaRunConfig, str(path), path.parent)
 
 
-def _prediction_frame(table: ExampleTable, predictions: SplitPredictions) -> pd.DataFrame:
-    frame = table.frame.iloc[predictions.index][["genome", "chrom", "start", "end", "split"]].reset_index(drop=True)
-    for t, task in enumerate(predictions.tasks):
-        frame[f"label.{task}"] = np.where(predictions.weight[:, t] > 0, predictions.y[:, t], np.nan)
-        frame[f"prob.{task}"] = predictions.probs[:, t]
-    return frame
-
-
-def _write_reports(
-    run: RunPaths, table: ExampleTable, predictions: dict[str, SplitPredictions], extra: dict[str, Any]
+def _evaluate_into(
+    model: SequenceModel, data_params: DataParams, table: ExampleTable, out: Path, splits: Sequence[str]
 ) -> dict[str, Any]:
-    """metrics.json, metrics_per_task.tsv, ROC/PR plots and per-split prediction TSVs."""
-    metrics: dict[str, SplitMetrics] = {}
-    for split, split_predictions in predictions.items():
-        metrics[split] = compute_split_metrics(
-            split_predictions.y, split_predictions.probs, split_predictions.weight, split_predictions.tasks, split
-        )
-        for kind, plot in (("roc", plot_roc_curves), ("pr", plot_pr_curves)):
-            plot(
-                split_predictions.y,
-                split_predictions.probs,
-                split_predictions.weight,
-                split_predictions.tasks,
-                run.plots / f"{kind}_{split}.png",
-                title=f"{split} ({len(split_predictions.index):,} windows, both strands averaged)",
-            )
-        write_tsv(_prediction_frame(table, split_predictions), run.root / f"predictions_{split}.tsv")
-    document = {split: split_metrics.to_dict() for split, split_metrics in metrics.items()} | extra
-    write_json(run.metrics, document)
-    write_metrics_tsv(run.metrics_per_task, metrics)
-    return document
-
-
-def _predict_split(trainer: L.Trainer, module: SupervisedModule, dm: DnaDataModule, split: str) -> SplitPredictions:
-    """Strand-averaged predictions of a whole split through the scheme's own validation/test loop."""
-    if split == "val":
-        trainer.validate(module, dataloaders=dm.val_dataloader(), verbose=False)
-    else:
-        trainer.test(module, dataloaders=dm.test_dataloader(), verbose=False)
-    return module.last_predictions[split]
+    """``RunContext.evaluate``: the model on ``splits`` of ``table``, reports written into ``out``."""
+    return evaluate_table(model.to(_device()), data_params, table, out, splits)
 
 
 def train(config: DnaRunConfig, out_dir: str | Path, *, resume: bool = False) -> RunResult:
-    """``seqlab train``: build examples, audit, train with early stopping, evaluate the best checkpoint.
+    """``seqlab train``: build examples, audit, train with the config's scheme, evaluate the best model.
+
+    The scheme comes from ``train.scheme`` (``seqlab.training.schemes``; ``supervised`` by default).
+    The run folder gets ``model/`` (the best weights as a self-describing model folder), checkpoints,
+    logs, the examples, the audit and the reports.
 
     Args:
         config: the validated run config (paths resolved).
@@ -170,12 +137,16 @@ def train(config: DnaRunConfig, out_dir: str | Path, *, resume: bool = False) ->
         "aupr", "per_task": {task: {"auroc", "aupr", "n_pos", "n_neg"}}}, "n_parameters", ...}``.
     """
     started = time.perf_counter()
+    scheme = get_scheme(config.train.scheme)
     run = RunPaths(out_dir)
-    ckpt_path = resume_checkpoint(run, resume)
+    if resume and not run.last_checkpoint.is_file() and not any(run.root.glob("*/checkpoints/last.ckpt")):
+        raise FileNotFoundError(
+            f"--resume: no checkpoint to continue from at {run.last_checkpoint}; start the run without --resume"
+        )
     run.make()
     L.seed_everything(config.seed, workers=True, verbose=False)
-    if config.train.threads is not None:
-        torch.set_num_threads(config.train.threads)
+    if config.hardware.threads is not None:
+        torch.set_num_threads(config.hardware.threads)
     write_text(run.config, dump_config(config))
 
     table, report = prepare_examples(config)
@@ -185,80 +156,135 @@ def train(config: DnaRunConfig, out_dir: str | Path, *, resume: bool = False) ->
     for warning in report.warnings:
         log.warning("audit: %s", warning)
 
-    dm = DnaDataModule(table, config.data, seed=config.seed)
-    module = SupervisedModule(
-        config.model,
-        _data_params(config, table),
-        learning_rate=config.train.learning_rate,
-        weight_decay=config.train.weight_decay,
-        pos_weight=config.train.pos_weight,
+    context = RunContext(
+        config=config,
+        run=run,
+        table=table,
+        data_params=_data_params(config, table),
+        seed=config.seed,
+        evaluate=_evaluate_into,
+        resume=resume,
     )
-    n_parameters = count_parameters(module.model)
-    log.info("model %s: %s parameters", config.model.arch, f"{n_parameters:,}")
-    monitor = config.train.monitor
-    trainer = build_trainer(
-        run,
-        monitor=monitor,
-        mode=MONITOR_MODES[monitor],
-        max_epochs=config.train.max_epochs,
-        patience=config.train.patience,
-        accelerator=config.train.accelerator,
-        devices=config.train.devices,
-        strategy=config.train.strategy,
-        precision=config.train.precision,
-        gradient_clip=config.train.gradient_clip,
-        limit_train_batches=config.train.limit_train_batches,
-        progress_bar=config.train.progress_bar,
-    )
-    trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path)
-    best = run.best_checkpoint if run.best_checkpoint.is_file() else run.last_checkpoint
-    best_module = SupervisedModule.load_from_checkpoint(best, map_location="cpu")
-    predictions = {split: _predict_split(trainer, best_module, dm, split) for split in EVAL_SPLITS}
-    extra = {
-        "best_checkpoint": str(best),
-        "epochs": trainer.current_epoch,
-        "n_parameters": n_parameters,
-        "model": config.model.arch,
+    metrics = scheme(context)
+    metrics |= context.extra | {
+        "scheme": config.train.scheme,
+        "model": config.model.trunk.arch,
+        "head": config.model.head.kind,
         "seed": config.seed,
         "wall_time_s": round(time.perf_counter() - started, 1),
         "audit_warnings": report.warnings,
     }
-    metrics = _write_reports(run, table, predictions, extra)
+    write_json(run.metrics, metrics)
     return RunResult(run.root, metrics, table)
 
 
-def evaluate(run_dir: str | Path, checkpoint: str | Path | None = None) -> RunResult:
-    """``seqlab evaluate``: re-evaluate a run's checkpoint on its stored val and test examples.
+def _parse_fasta_set(spec: str) -> tuple[Path, dict[str, float]]:
+    """``PATH:TASK=LABEL[,TASK=LABEL...]`` -> (path, labels)."""
+    path, sep, labels_text = spec.rpartition(":")
+    if not sep or not path or "=" not in labels_text:
+        raise ValueError(f"labelled FASTA set {spec!r} is not of the form PATH:TASK=LABEL[,TASK=LABEL]")
+    labels: dict[str, float] = {}
+    for item in labels_text.split(","):
+        task, _, value = item.partition("=")
+        try:
+            labels[task.strip()] = float(value)
+        except ValueError:
+            raise ValueError(f"labelled FASTA set {spec!r}: label {value!r} of task {task!r} is not a number") from None
+    return Path(path), labels
 
-    Uses the examples saved at training time (``examples/``), so negatives are not re-sampled, and
-    rewrites metrics.json, metrics_per_task.tsv, plots and prediction TSVs.
+
+def evaluate(
+    model: str | Path,
+    out_dir: str | Path | None = None,
+    *,
+    data: DnaRunConfig | DataConfig | None = None,
+    fasta_sets: Sequence[str | tuple[str | Path, Mapping[str, float]]] | None = None,
+    splits: Sequence[str] | None = None,
+    batch_size: int = 256,
+    run_dir: str | Path | None = None,
+) -> RunResult:
+    """``seqlab evaluate``: a trained model on a labelled set -> metrics.json, TSVs and plots in ``out_dir``.
+
+    The examples are, in this order of preference:
+
+    * ``fasta_sets``: labelled FASTA files, each ``"PATH:TASK=LABEL[,TASK=LABEL]"`` or ``(path,
+      {task: label})`` (records need only the model's window length; all in split ``test``);
+    * ``data``: a data config (or a run config, whose ``data`` is used) whose examples are built as
+      training would build them;
+    * else the examples a run folder stored at training time (``model`` must be the run folder, or a
+      checkpoint inside its ``checkpoints/``), so negatives are not re-sampled.
+
+    Nothing is appended to a training log: evaluation runs no Lightning trainer.
+
+    Args:
+        model: a model folder, a run folder (its ``model/``, else ``checkpoints/best.ckpt``) or a ``.ckpt``.
+        out_dir: folder for the reports (default: the run folder when evaluating its stored examples).
+        data: see above.
+        fasta_sets: see above.
+        splits: splits to evaluate ('train', 'val', 'test', or 'all' for every example); default val
+            and test for a run's stored examples, test for a data config and for FASTA sets.
+        batch_size: windows per forward pass.
+        run_dir: the run folder whose stored examples are used (default: the run folder ``model`` is or
+            lies in).
+
+    Returns:
+        A :class:`RunResult` whose ``metrics`` is the written metrics.json: ``{split: {"auroc", "aupr",
+        "per_task"}, "evaluated_model": ..., "n_examples": {split: n}}``.
+
+    Raises:
+        FileNotFoundError: no model, or no stored examples for a run-folder evaluation.
+        ValueError: windows of another length than the model's, tasks the model does not predict.
     """
-    run = RunPaths(run_dir)
-    config = load_run_config(run.root)
-    examples = run.root / EXAMPLES_DIR
-    if not examples.is_dir():
-        raise FileNotFoundError(f"{run.root} holds no saved examples ({EXAMPLES_DIR}/); train it first")
-    table = ExampleTable.load(examples)
-    ckpt = Path(checkpoint) if checkpoint is not None else run.best_checkpoint
-    model, data_params = load_checkpoint(ckpt)
-    module = SupervisedModule(config.model, data_params, pos_weight=config.train.pos_weight)
-    module.model.load_state_dict(model.state_dict())
-    dm = DnaDataModule(table, config.data, seed=config.seed)
-    trainer = build_trainer(
-        run,
-        monitor=config.train.monitor,
-        mode=MONITOR_MODES[config.train.monitor],
-        accelerator=config.train.accelerator,
-        devices=1,
-        precision=config.train.precision,
-        progress_bar=config.train.progress_bar,
-    )
-    predictions = {split: _predict_split(trainer, module, dm, split) for split in EVAL_SPLITS}
-    previous = json.loads(run.metrics.read_text()) if run.metrics.is_file() else {}
-    extra = {key: value for key, value in previous.items() if key not in EVAL_SPLITS}
-    extra["evaluated_checkpoint"] = str(ckpt)
-    metrics = _write_reports(run, table, predictions, extra)
-    return RunResult(run.root, metrics, table)
+    model_path = Path(model)
+    network, data_params = load_model(model_path, map_location=_device())
+    run_root = Path(run_dir) if run_dir is not None else _run_folder_of(model_path)
+    if fasta_sets:
+        sets = [
+            _parse_fasta_set(item) if isinstance(item, str) else (Path(item[0]), dict(item[1])) for item in fasta_sets
+        ]
+        table = fasta_sets_table(sets, data_params.window_length)
+        default_splits: tuple[str, ...] = ("test",)
+    elif data is not None:
+        data_config = data.data if isinstance(data, DnaRunConfig) else data
+        if data_config.window_length != data_params.window_length:
+            raise ValueError(
+                f"data.window_length is {data_config.window_length} but the model takes "
+                f"{data_params.window_length} bp windows"
+            )
+        table = build_examples(data_config)
+        default_splits = ("test",)
+    else:
+        if run_root is None or not (run_root / EXAMPLES_DIR).is_dir():
+            raise FileNotFoundError(
+                f"{model_path}: no labelled examples to evaluate on: give a data config or labelled FASTA sets, "
+                f"or a run folder that holds {EXAMPLES_DIR}/"
+            )
+        table = ExampleTable.load(run_root / EXAMPLES_DIR)
+        default_splits = ("val", "test")
+    if out_dir is None:
+        if run_root is None or fasta_sets or data is not None:
+            raise ValueError("give an output folder (--out) for the evaluation reports")
+        out_dir = run_root
+    out = Path(out_dir)
+    chosen = tuple(splits) if splits else default_splits
+    previous: dict[str, Any] = {}
+    if run_root is not None and out.resolve() == run_root.resolve() and RunPaths(out).metrics.is_file():
+        previous = json.loads(RunPaths(out).metrics.read_text())  # keep training facts, replace the splits
+    extra = {key: value for key, value in previous.items() if key not in (*chosen, "val", "test", "train", ALL)}
+    extra |= {
+        "evaluated_model": str(model_path),
+        "n_examples": {split: int(table.split_indices(None if split == ALL else split).size) for split in chosen},
+    }
+    metrics = evaluate_table(network, data_params, table, out, chosen, batch_size=batch_size, extra=extra)
+    return RunResult(out, metrics, table)
+
+
+def _run_folder_of(path: Path) -> Path | None:
+    """The run folder that ``path`` is, or holds ``path`` (its model/ or checkpoints/), or None."""
+    for candidate in (path, path.parent, path.parent.parent):
+        if (candidate / "config.yaml").is_file() and (candidate / EXAMPLES_DIR).is_dir():
+            return candidate
+    return None
 
 
 def summarize_runs(run_dirs: list[str | Path], split: str = "test") -> pd.DataFrame:
@@ -309,54 +335,87 @@ def predict(
     genome: str | Path | None = None,
     batch_size: int = 256,
     center: Literal["summit", "center"] = "summit",
+    allow_all_n: bool = False,
 ) -> pd.DataFrame:
-    """``seqlab predict``: per-task probabilities (both strands averaged) for BED regions or FASTA records.
+    """``seqlab predict``: per-task probabilities and logits (both strands averaged) for BED regions or FASTA records.
 
     Args:
-        checkpoint: a seqlab checkpoint (it holds the window length, encoding and task names).
-        out: TSV written atomically.
-        bed: BED/narrowPeak regions (windows centred on each region); needs ``genome``.
+        checkpoint: a model folder, a run folder or a seqlab checkpoint (each holds the window length,
+            encoding and task names).
+        out: TSV written atomically, floats at full precision.
+        bed: BED/narrowPeak regions (windows centred on each region); needs ``genome``. An empty
+            file is an error.
         fasta: sequences of the model's window length (longer ones are centre-cropped).
         genome: genome FASTA for ``bed``.
         batch_size: windows per forward pass.
         center: ``bed`` windows on narrowPeak summits where given ('summit', as training) or on centres.
+        allow_all_n: predict windows that are all N (else an error).
     """
     if (bed is None) == (fasta is None):
         raise ValueError("give exactly one of --bed (with --genome) or --fasta")
-    model, data_params = load_checkpoint(checkpoint, map_location=_device())
-    if bed is not None:
+    if bed is not None:  # inputs are read before the model is loaded: bad input fails fast
         if genome is None:
             raise ValueError("--bed needs --genome to read the region sequences")
         regions = read_intervals(bed)
-        frame = predict_regions(model, data_params, Genome(genome), regions, batch_size=batch_size, center=center)
+        if regions.empty:
+            raise InputError("no regions to predict (the file has no data lines)", file=bed)
+        reference = Genome(genome)
+    model, data_params = load_model(checkpoint, map_location=_device())
+    if bed is not None:
+        frame = predict_regions(
+            model, data_params, reference, regions, batch_size=batch_size, center=center, allow_all_n=allow_all_n
+        )
     else:
-        frame = predict_fasta(model, data_params, fasta, batch_size=batch_size)
+        frame = predict_fasta(model, data_params, fasta, batch_size=batch_size, allow_all_n=allow_all_n)
     write_predictions(frame, out)
     return frame
 
 
 def variant_effect(
     checkpoint: str | Path,
-    vcf: str | Path,
-    genome: str | Path,
+    vcf: str | Path | None,
+    genome: str | Path | None,
     out: str | Path,
     *,
     indels: Literal["score", "skip"] = "skip",
     multiallelic: Literal["split", "skip"] = "split",
     layout: Literal["long", "wide"] = "long",
     batch_size: int = 256,
+    shifts: int = 0,
+    ref_fasta: str | Path | None = None,
+    alt_fasta: str | Path | None = None,
 ) -> dict[str, int]:
-    """``seqlab variant-effect``: reference vs alternative predictions for every VCF variant.
+    """``seqlab variant-effect``: reference vs alternative predictions for every VCF variant or FASTA pair.
 
-    Writes ``out`` (scores), ``<out>.ref_mismatches.tsv`` (REF differs from the genome: never
-    scored) and ``<out>.counts.tsv``; returns the counts (read, scored, skipped by reason).
+    Either ``vcf`` with ``genome``, or ``ref_fasta`` with ``alt_fasta`` (records paired in file
+    order, see :func:`~seqlab.evaluation.variant_effect.score_paired`). Writes ``out`` (scores),
+    ``<out>.ref_mismatches.tsv`` (REF differs from the genome: never scored) and
+    ``<out>.counts.tsv``; returns the counts (read, scored, skipped by reason). A VCF without data
+    lines is an error. ``shifts`` averages over windows shifted by -shifts..shifts bp.
     """
-    model, data_params = load_checkpoint(checkpoint, map_location=_device())
-    table = read_vcf(vcf, multiallelic=multiallelic, indels=indels)
-    scores = score_variants(model, data_params, Genome(genome), table.variants, batch_size=batch_size, layout=layout)
-    counts = {f"vcf_{key}": int(value) for key, value in table.counts.items()} | {
-        key: int(value) for key, value in scores.counts.items()
-    }
+    paired = ref_fasta is not None or alt_fasta is not None
+    if paired == (vcf is not None) or (paired and (ref_fasta is None or alt_fasta is None)):
+        raise ValueError("give either --vcf with --genome, or --ref-fasta with --alt-fasta")
+    if not paired and genome is None:
+        raise ValueError("--vcf needs --genome (the genome the VCF refers to)")
+    if not paired:  # inputs are read before the model is loaded: bad input fails fast
+        table = read_vcf(vcf, multiallelic=multiallelic, indels=indels)
+        if table.counts["data_lines"] == 0:
+            raise InputError("no variants to score (the file has no data lines)", file=vcf)
+        reference = Genome(genome)
+    model, data_params = load_model(checkpoint, map_location=_device())
+    if paired:
+        scores = score_paired(
+            model, data_params, ref_fasta, alt_fasta, batch_size=batch_size, layout=layout, shifts=shifts
+        )
+        counts = {key: int(value) for key, value in scores.counts.items()}
+    else:
+        scores = score_variants(
+            model, data_params, reference, table.variants, batch_size=batch_size, layout=layout, shifts=shifts
+        )
+        counts = {f"vcf_{key}": int(value) for key, value in table.counts.items()} | {
+            key: int(value) for key, value in scores.counts.items()
+        }
     write_variant_effects(scores.scores, scores.mismatches, counts, out)
     return counts
 

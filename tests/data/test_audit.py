@@ -97,3 +97,17 @@ def test_audit_on_genome_windows(shared_data):
     )
     report = audit_examples(table)
     assert report.gc_sampled == 4 and report.duplicates == 0
+
+
+def test_n_fraction_auroc_is_reported_and_flagged():
+    table = _table(0.5, 0.5, chry_negatives=0)
+    assert audit_examples(table).n_auroc == {"T": 0.5}
+    # half the positives carry 10 N: N fraction alone ranks them above every negative
+    table.sequences = ["N" * 10 + s[10:] if i < 60 else s for i, s in enumerate(table.sequences)]
+    report = audit_examples(table)
+    assert report.n_auroc == {"T": 0.75}
+    assert (
+        report.warnings[0]
+        == "task T: N fraction alone gives AUROC 0.750 (more than 0.02 from 0.5): N content is a shortcut"
+    )
+    assert "N-fraction-only AUROC 0.750" in report.to_text()

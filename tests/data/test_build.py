@@ -5,8 +5,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqlab.config import DataConfig
+from seqlab.config import DataConfig, SubsampleConfig
 from seqlab.data.build import ExampleTable, build_examples, deduplicate, summarize
+from seqlab.data.sources.peaks import subsample_peaks
+from seqlab.data.windows import sequence_content
+from seqlab.io.genome import Genome
+from seqlab.io.intervals import read_intervals
 
 SPLIT = {"test_chroms": ["chr3"], "val_chroms": ["2"], "exclude_chroms": ["chrM"]}
 
@@ -36,27 +40,29 @@ def peak_config(tmp_path, synthetic_genome, peaks_writer) -> DataConfig:
     )
     (tmp_path / "tasks.tsv").write_text("task\tpeaks\ttarget\nA\tA.narrowPeak\tCTCF\nB\tB.narrowPeak\tPOL2\n")
     return DataConfig(
-        genome=synthetic_genome,
-        genome_name="toy",
+        genomes={"toy": {"fasta": synthetic_genome}},
         tasks=tmp_path / "tasks.tsv",
         split=SPLIT,
-        negatives={"ratio": 2.0, "gc_bins": 5},
+        sources=[{"kind": "peaks", "negatives": {"ratio": 2.0, "gc_bins": 5}}],
     )
 
 
-def _build(config: DataConfig, seed: int = 0) -> tuple[ExampleTable, list[str]]:
+def _build(config: DataConfig, seed: int | None = None) -> tuple[ExampleTable, list[str]]:
+    if seed is not None:
+        config.sources[0].negatives.seed = seed
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        table = build_examples(config, seed=seed)
+        table = build_examples(config)
     return table, [str(w.message) for w in caught]
 
 
 def test_peaks_mode(peak_config, synthetic_genome):
     table, messages = _build(peak_config)
     assert any("1 peaks on chromosomes not in genome 'toy' were dropped (chrQ)" in m for m in messages)
-    assert any("1 peak windows are all N" in m for m in messages)
+    assert any("1 peak windows have more than 1% N (the negatives' limit) and were dropped" in m for m in messages)
     frame = table.frame
-    assert list(frame.columns) == ["genome", "chrom", "start", "end", "strand", "split", "source"]
+    assert list(frame.columns) == ["genome", "chrom", "start", "end", "strand", "split", "source", "origin"]
+    assert (frame["origin"] == "").all()
     peaks = frame[frame["source"] == "peak"]
     assert list(zip(peaks["chrom"], peaks["start"], peaks["end"], strict=True)) == [
         ("chr1", 1100, 1300),
@@ -79,7 +85,7 @@ def test_peaks_mode(peak_config, synthetic_genome):
     report = table.report
     assert report["duplicates_removed"] == 1
     assert report["excluded_chrom_dropped"] == 1
-    assert report["all_n_dropped"] == 1
+    assert report["positives_n_dropped"] == 1
     assert report["tasks"]["B"]["n_dropped_chrom_end"] == 1
     assert report["tasks"]["B"]["peaks_unknown_chrom"] == 1
     assert report["tasks"]["A"]["n_summit_fallback"] == 3
@@ -98,7 +104,7 @@ def test_peaks_mode(peak_config, synthetic_genome):
 def test_min_overlap_and_no_dedup(peak_config):
     peak_config.min_overlap = 60
     peak_config.deduplicate = False
-    peak_config.negatives.ratio = 0
+    peak_config.sources[0].negatives.ratio = 0
     table, _ = _build(peak_config)
     assert len(table) == 7  # the chr2 window appears for both tasks
     # chr1:1100-1300 overlaps B's 50-bp peak by 50 bp only
@@ -124,11 +130,8 @@ def test_empty_test_split_is_an_error(peak_config):
 
 
 def test_tiling_mode(peak_config):
-    peak_config.mode = "tiling"
+    peak_config.sources = [{"kind": "tiling", "chroms": ["chr1", "chr2", "chr3", "chrM"], "bin_size": 200}]
     peak_config.window_length = 400
-    peak_config.tiling.chroms = ["chr1", "chr2", "chr3", "chrM"]
-    peak_config.tiling.bin_size = 200
-    peak_config.tiling.stride = 200
     table, _ = _build(peak_config)
     frame = table.frame
     assert (frame["source"] == "tiling").all()
@@ -168,16 +171,12 @@ def _sequence_config(tmp_path: Path, write_fasta) -> DataConfig:
         tmp_path / "b_pos.fa",
         {"chr1:100-120": seq(), "chr1:100-120 dup": seq(), "chr3:0-20": seq(), "chr2:0-20": seq()},
     )
-    return DataConfig(
-        mode="sequences",
-        window_length=20,
-        split=SPLIT,
-        sequences=[
-            {"fasta": tmp_path / "a_pos.fa", "labels": {"A": 1}},
-            {"fasta": tmp_path / "a_neg.fa", "labels": {"A": 0}},
-            {"fasta": tmp_path / "b_pos.fa", "labels": {"B": 1}},
-        ],
-    )
+    sets = [
+        {"fasta": tmp_path / "a_pos.fa", "labels": {"A": 1}},
+        {"fasta": tmp_path / "a_neg.fa", "labels": {"A": 0}},
+        {"fasta": tmp_path / "b_pos.fa", "labels": {"B": 1}},
+    ]
+    return DataConfig(window_length=20, split=SPLIT, sources=[{"kind": "sequences", "sets": sets}])
 
 
 def test_sequences_mode_dedup_conflicts_and_masks(tmp_path, fasta_writer):
@@ -247,3 +246,105 @@ def test_save_load_genome_table(peak_config, tmp_path, synthetic_genome):
     loaded = ExampleTable.load(table.save(tmp_path / "built"))
     pd.testing.assert_frame_equal(loaded.frame, table.frame)
     assert loaded.sequences is None and loaded.genomes == {"toy": synthetic_genome}
+
+
+def test_positives_pass_the_negatives_n_filter(peak_config, tmp_path, peaks_writer, synthetic_genome):
+    # A window 25% N (chr1 ends in 300 bp of N from 39,700): dropped at the default 1%, kept at 30%
+    peaks_writer(
+        tmp_path / "A.narrowPeak", [("chr1", 39_600, 39_700, 50), ("chr1", 1000, 1200, 100), ("chr2", 3000, 3200, 100)]
+    )
+    peaks_writer(tmp_path / "B.narrowPeak", [("chr3", 7000, 7400, -1)])
+    table, messages = _build(peak_config)
+    assert table.report["positives_n_dropped"] == 1
+    assert any("1 peak windows have more than 1% N" in m for m in messages)
+    peaks = table.frame[table.frame["source"] == "peak"]
+    assert list(zip(peaks["chrom"], peaks["start"], strict=True)) == [("chr1", 1000), ("chr2", 3000), ("chr3", 7100)]
+    peak_config.sources[0].max_n_fraction = 0.3
+    table, _ = _build(peak_config)
+    assert table.report["positives_n_dropped"] == 0
+    frame = table.frame
+    assert ("chr1", 39_550, 39_750) in set(zip(frame["chrom"], frame["start"], frame["end"], strict=True))
+    # negatives pass the same (raised) limit
+    assert table.report["negatives"]["found"] == 8
+    negatives = frame[frame["source"] == "negative"]
+    genome = Genome(synthetic_genome)
+    _, n_fraction = sequence_content(genome.fetch_many(negatives["chrom"], negatives["start"], negatives["end"]))
+    assert (n_fraction <= 0.3).all()
+
+
+def test_subsample_peaks_by_signal_and_at_random(peak_config, tmp_path):
+    rows = [("chr1", 1000 + 2000 * i, 1200 + 2000 * i, f"p{i}", 0, ".", float(s)) for i, s in enumerate([3, 9, 1, 7])]
+    text = "".join(f"{c}\t{s}\t{e}\t{n}\t{sc}\t{st}\t{sig}\t-1\t-1\t-1\n" for c, s, e, n, sc, st, sig in rows)
+    text += "chr2\t3000\t3200\tq\t0\t.\t5\t-1\t-1\t-1\nchr3\t7000\t7200\tr\t0\t.\t5\t-1\t-1\t-1\n"
+    (tmp_path / "A.narrowPeak").write_text(text)
+    (tmp_path / "tasks.tsv").write_text("task\tpeaks\nA\tA.narrowPeak\n")
+    source = peak_config.sources[0]
+    source.negatives.ratio = 0
+    source.subsample = {"n": 5, "by": "signal"}
+    table, _ = _build(peak_config)
+    starts = table.frame.loc[table.frame["chrom"] == "chr1", "start"].tolist()
+    assert starts == [1000, 3000, 7000]  # signal 3, 9, 7 kept (with 5, 5 on chr2/chr3); signal 1 dropped
+    assert table.report["tasks"]["A"]["peaks_kept"] == 5 and table.report["tasks"]["A"]["peaks"] == 6
+    source.subsample = {"n": 4, "by": "signal"}
+    table, _ = _build(peak_config)
+    assert table.frame.loc[table.frame["chrom"] == "chr1", "start"].tolist() == [3000, 7000]
+    intervals = read_intervals(tmp_path / "A.narrowPeak")
+    first = subsample_peaks(intervals, SubsampleConfig(n=3, by="random", seed=1))
+    expected = np.sort(np.random.default_rng(1).choice(6, 3, replace=False))
+    assert first["name"].tolist() == intervals["name"].iloc[expected].tolist()
+    pd.testing.assert_frame_equal(first, subsample_peaks(intervals, SubsampleConfig(n=3, by="random", seed=1)))
+    assert subsample_peaks(intervals, SubsampleConfig(n=10)) is intervals
+
+
+def test_negatives_follow_their_own_seed_not_the_run_seed(peak_config):
+    table, _ = _build(peak_config)
+    peak_config.sources[0].negatives.seed = 5
+    other, _ = _build(peak_config)
+    assert not other.frame.equals(table.frame)
+    assert len(other) == len(table) == 18
+
+
+def test_two_sources_are_concatenated(peak_config, tmp_path, fasta_writer, synthetic_genome):
+    rng = np.random.default_rng(0)
+    fasta_writer(tmp_path / "c.fa", {"chr1:20000-20200": "".join(rng.choice(list("ACGT"), 200))})
+    peak_config.sources = [
+        peak_config.sources[0],
+        {"kind": "sequences", "sets": [{"fasta": tmp_path / "c.fa", "labels": {"C": 1}}]},
+    ]
+    with pytest.raises(ValueError, match="some tables carry sequences"):
+        _build(peak_config)
+    peak_config.sources = [peak_config.sources[0], {"kind": "tiling", "chroms": ["chr2"], "bin_size": 200}]
+    table, _ = _build(peak_config)
+    sources = table.frame["source"].value_counts().to_dict()
+    assert sources == {"tiling": 99, "negative": 12, "peak": 6}  # 100 bins of chr2, one of them a peak window
+    assert table.counts().set_index(["split", "task"]).loc[("val", "A"), "examples"] == 103
+    assert [part["kind"] for part in table.report["parts"]] == ["peaks", "tiling"]
+    # the peak window chr2:3000-3200 is also a tiling bin: merged
+    assert table.report["duplicates_removed"] == 1
+    text = summarize(table)
+    assert "117 examples (peak 6, negative 12, tiling 99)" in text and "negatives: 12 of 12 requested" in text
+    assert "peaks on chromosomes missing from the genome, dropped: 2" in text  # counted by both sources
+
+
+def test_region_split_through_the_build(peak_config, tmp_path):
+    (tmp_path / "test.bed").write_text("chr3\t0\t20000\n")
+    (tmp_path / "val.bed").write_text("chr2\t0\t10000\n")
+    peak_config.split = {
+        "test_chroms": [],
+        "val_chroms": [],
+        "exclude_chroms": ["chrM"],
+        "test_regions": tmp_path / "test.bed",
+        "val_regions": tmp_path / "val.bed",
+        "gap": 100,
+    }
+    table, _ = _build(peak_config)
+    frame = table.frame
+    assert (frame.loc[frame["split"] == "test", "chrom"] == "chr3").all()
+    assert frame.groupby(["chrom", "split"]).size().to_dict() == {
+        ("chr1", "train"): 9,
+        ("chr2", "val"): 4,
+        ("chr3", "test"): 5,
+    }
+    assert (table.report["region_gap_dropped"], table.report["excluded_chrom_dropped"]) == (0, 1)
+    val = frame[frame["split"] == "val"]
+    assert (val["end"] <= 10_000 - 100).all()

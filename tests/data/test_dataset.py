@@ -90,7 +90,13 @@ def test_missing_genome_is_an_error(table):
 
 
 def _config(tmp_path, **kwargs) -> DataConfig:
-    return DataConfig(genome=tmp_path / "g.fa", tasks=tmp_path / "t.tsv", batch_size=2, window_length=20, **kwargs)
+    return DataConfig(
+        genomes={"toy": {"fasta": tmp_path / "g.fa"}},
+        tasks=tmp_path / "t.tsv",
+        batch_size=2,
+        window_length=20,
+        **kwargs,
+    )
 
 
 def test_datamodule_loaders(table, tmp_path):

@@ -32,9 +32,9 @@ def positives(synthetic_genome):
 
 def test_gc_matched_negatives(positives):
     genome, frame, gc = positives
-    config = NegativesConfig(gc_bins=10, exclude_flank=100, max_n_fraction=0.0)
+    config = NegativesConfig(gc_bins=10, exclude_flank=100)
     negatives, report = sample_negatives(
-        genome, gc, 40, 200, frame, ["chr1", "chr2", "chr3"], config, np.random.default_rng(0)
+        genome, gc, 40, 200, frame, ["chr1", "chr2", "chr3"], config, np.random.default_rng(0), max_n_fraction=0.0
     )
     assert report.requested == report.found == len(negatives) == 40
     assert report.bins["requested"].tolist() == gc_targets(gc, 40, 10).tolist()

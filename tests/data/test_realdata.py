@@ -14,21 +14,20 @@ pytestmark = pytest.mark.realdata
 @pytest.fixture(scope="module")
 def gm12878(shared_data):
     windows = shared_data / "dna/gm12878_hg19/windows"
+    sets = [
+        {"fasta": windows / f"{target}_GM12878_{kind}.fa.gz", "labels": {target: 1.0 if kind == "pos" else 0.0}}
+        for target in ("CTCF", "POL2")
+        for kind in ("pos", "neg")
+    ]
     config = DataConfig(
-        mode="sequences",
-        genome_name="hg19",
         window_length=200,
         split={"test_chroms": ["chr8", "chr9"], "val_chroms": ["chr7"]},
         deduplicate=True,
-        sequences=[
-            {"fasta": windows / f"{target}_GM12878_{kind}.fa.gz", "labels": {target: 1.0 if kind == "pos" else 0.0}}
-            for target in ("CTCF", "POL2")
-            for kind in ("pos", "neg")
-        ],
+        sources=[{"kind": "sequences", "sets": sets, "genome": "hg19"}],
     )
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the README promises no conflicts and no all-N records here
-        return build_examples(config, seed=0)
+        return build_examples(config)
 
 
 def test_test_split_counts_match_the_readme(gm12878):
@@ -85,3 +84,54 @@ def test_peak_windows_and_negatives_on_hg19_chr22(shared_data):
     )
     assert report.found == report.requested == len(negatives) == 300
     assert abs(negatives["gc"].mean() - gc.mean()) < 0.01
+
+
+def test_region_split_on_chr22_keeps_test_windows_away_from_train_and_val(shared_data, tmp_path):
+    """hg19 chr22 alone (the primate bundle) with GM12878 CTCF peaks: split by regions, 20 kb gap."""
+    import pandas as pd
+
+    from seqlab.data.labels import overlaps_any
+
+    dna = shared_data / "dna"
+    (tmp_path / "test.bed").write_text("chr22\t30000000\t36000000\n")
+    (tmp_path / "val.bed").write_text("chr22\t40000000\t44000000\n")
+    (tmp_path / "tasks.tsv").write_text(
+        f"task\tpeaks\nCTCF\t{dna}/gm12878_hg19/peaks/CTCF_GM12878_hg19.narrowPeak.gz\n"
+    )
+    gap = 20_000
+    config = DataConfig(
+        genomes={"hg19": {"fasta": dna / "chr22_primates/hg19.chr22.fa.gz"}},
+        tasks=tmp_path / "tasks.tsv",
+        split={
+            "test_chroms": [],
+            "val_chroms": [],
+            "test_regions": tmp_path / "test.bed",
+            "val_regions": tmp_path / "val.bed",
+            "gap": gap,
+        },
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = build_examples(config)
+    assert any("340 peak windows have more than 1% N" in str(w.message) for w in caught)
+    report, frame = table.report, table.frame
+    # 908 chr22 peaks: 3 windows within 20 kb of a region boundary, 340 N-rich (outside the aligned subset)
+    assert (report["region_gap_dropped"], report["positives_n_dropped"]) == (3, 340)
+    assert report["negatives"]["requested"] == report["negatives"]["found"] == 565
+    assert report["negatives"]["split_dropped"] == 1
+    sizes = frame.groupby(["source", "split"]).size().to_dict()
+    assert sizes == {
+        ("negative", "test"): 85,
+        ("negative", "train"): 407,
+        ("negative", "val"): 72,
+        ("peak", "test"): 101,
+        ("peak", "train"): 395,
+        ("peak", "val"): 69,
+    }
+    # no test window lies in (or within the gap of) train or validation territory
+    test = frame[frame["split"] == "test"]
+    assert test["start"].min() >= 30_000_000 + gap and test["end"].max() <= 36_000_000 - gap
+    region = pd.DataFrame({"chrom": ["chr22"], "start": [30_000_000 - gap], "end": [36_000_000 + gap]})
+    assert not overlaps_any(frame[frame["split"] != "test"], region).any()
+    val = frame[frame["split"] == "val"]
+    assert val["start"].min() >= 40_000_000 + gap and val["end"].max() <= 44_000_000 - gap

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from seqlab.evaluation.classification import classification_metrics, confusion_matrix, plot_confusion_matrix
+from seqlab.metrics import json_safe
 
 # Hand-computed example: 3 classes.
 #   true: 0 0 0 1 1 2      confusion (rows true, cols predicted): [[2, 1, 0], [0, 1, 1], [0, 0, 1]]
@@ -43,10 +44,11 @@ def test_binary_metrics_by_hand():
     )
 
 
-def test_binary_with_one_class_gives_none_and_valid_json():
+def test_binary_with_one_class_gives_nan_in_memory_and_null_in_json():
     metrics = classification_metrics(np.array([1, 1]), np.array([[0.2, 0.8], [0.7, 0.3]]))
-    assert metrics["auroc"] is None and metrics["aupr"] is None
-    json.dumps(metrics, allow_nan=False)
+    assert math.isnan(metrics["auroc"]) and math.isnan(metrics["aupr"])  # NaN in memory
+    assert json_safe(metrics)["auroc"] is None and json_safe(metrics)["aupr"] is None  # null in JSON
+    assert json.loads(json.dumps(json_safe(metrics), allow_nan=False))["auroc"] is None
 
 
 def test_errors():

@@ -1,8 +1,9 @@
 import pytest
 import torch
 
-from seqlab.config import BasenjiConfig, DeepBindConfig
+from seqlab.config import BasenjiConfig, DeepBindConfig, ModelConfig
 from seqlab.data.encoding import reverse_complement
+from seqlab.models.data_params import DataParams
 from seqlab.models.heads import Head, MultiTaskLinearHead
 from seqlab.models.model import (
     SequenceModel,
@@ -15,8 +16,15 @@ from seqlab.models.model import (
     predict_both_strands,
     replace_head,
 )
+from seqlab.models.pretrained import save_pretrained
 
 SMALL = DeepBindConfig(filters=4, kernel_size=5, hidden=3)
+
+
+def params(n_tasks: int, length: int, channels: int = 4) -> DataParams:
+    """Data parameters of ``n_tasks`` tasks on windows of ``length`` bp."""
+    encoding = "onehot" if channels == 4 else "dinucleotide"
+    return DataParams(tasks=[f"t{i}" for i in range(n_tasks)], window_length=length, encoding=encoding)
 
 
 def _x(n: int = 3, length: int = 30) -> torch.Tensor:
@@ -26,7 +34,7 @@ def _x(n: int = 3, length: int = 30) -> torch.Tensor:
 
 def _model(config=SMALL, n_tasks: int = 2, seed: int = 0) -> SequenceModel:
     torch.manual_seed(seed)
-    return build_model(config, 4, 30, n_tasks).eval()
+    return build_model(config, params(n_tasks, 30, 4)).eval()
 
 
 def test_model_maps_batches_to_logits_and_features():
@@ -38,10 +46,16 @@ def test_model_maps_batches_to_logits_and_features():
 
 
 def test_config_dict_form_builds_the_same_model():
-    assert parse_model_config(SMALL.model_dump(mode="json")) == SMALL
-    assert parse_model_config({"arch": "basenji"}) == BasenjiConfig()
+    full = ModelConfig(trunk=SMALL)
+    assert parse_model_config(full.model_dump(mode="json")) == full
+    assert parse_model_config(SMALL) == full  # a trunk section alone gets the linear head
+    assert parse_model_config({"trunk": {"arch": "basenji"}}) == ModelConfig(trunk=BasenjiConfig())
+    # checkpoints written before model config v2 hold the v1 layout: read only with legacy=True
+    assert parse_model_config({"arch": "basenji"}, legacy=True) == ModelConfig(trunk=BasenjiConfig())
+    with pytest.raises(ValueError, match=r"model\.trunk\.arch"):
+        parse_model_config({"arch": "basenji"})
     torch.manual_seed(0)
-    from_dict = build_model(SMALL.model_dump(), 4, 30, 2)
+    from_dict = build_model(full.model_dump(), params(2, 30, 4))
     assert count_parameters(from_dict) == count_parameters(_model())
 
 
@@ -65,14 +79,17 @@ def test_predict_both_strands_checks_the_encoding():
         predict_both_strands(_model(), _x(), encoding="dinucleotide")
 
 
-def test_load_trunk_from_state_dict_checkpoint_dict_and_file(tmp_path):
+def test_load_trunk_from_state_dict_checkpoint_dict_file_and_model_folder(tmp_path):
     source = _model(seed=1)
     x = _x()
-    for form in ("model", "checkpoint", "file"):
+    save_pretrained(source, params(2, 30), tmp_path / "folder")
+    for form in ("model", "checkpoint", "file", "model folder"):
         target = _model(seed=2)
         head_before = {k: v.clone() for k, v in target.head.state_dict().items()}
         if form == "model":
             load_trunk(target, source.state_dict())
+        elif form == "model folder":
+            load_trunk(target, tmp_path / "folder")
         else:
             checkpoint = {"state_dict": {f"model.{k}": v for k, v in source.state_dict().items()}}
             if form == "file":
@@ -95,7 +112,7 @@ def test_load_trunk_errors(tmp_path):
 def test_replace_head_for_fine_tuning():
     model = _model()
     replace_head(model, 7)
-    assert model(_x()).shape == (3, 7)
+    assert model(_x()).shape == (3, 7) and model.config.head.kind == "linear"
 
     class ConstantHead(Head):
         def forward(self, features):
@@ -103,6 +120,7 @@ def test_replace_head_for_fine_tuning():
 
     replace_head(model, ConstantHead(3, 4))
     assert torch.equal(model(_x()), torch.zeros(3, 4))
+    assert model.config is None  # the recorded config no longer describes the head
     with pytest.raises(ValueError, match="head expects 9 features"):
         replace_head(model, MultiTaskLinearHead(9, 1))
 
@@ -122,7 +140,7 @@ def test_frozen_trunk_has_no_gradients_and_stays_in_eval_mode():
 
 
 def test_describe_lists_parameter_counts():
-    text = describe(build_model(DeepBindConfig(), 4, 200, 1))
+    text = describe(build_model(DeepBindConfig(), params(1, 200, 4)))
     assert text.splitlines()[0] == "SequenceModel: 10,369 parameters (10,369 trainable)"
     assert "  trunk: DeepBindTrunk 10,336" in text and "    conv: Conv1d 6,208" in text
     assert "  head: MultiTaskLinearHead 33" in text

@@ -11,6 +11,11 @@ from seqlab.models.model import build_model
 from seqlab.models.transformer import TransformerTrunk, decode_onehot, kmer_tokens
 
 
+def _params(seq_len: int, n_tasks: int) -> dict:
+    return {"tasks": [f"t{i}" for i in range(n_tasks)], "window_length": seq_len, "encoding": "onehot",
+            "genome_name": "g", "task_metadata": []}  # fmt: skip
+
+
 def _onehot(*sequences: str) -> torch.Tensor:
     return torch.stack([torch.from_numpy(encode(s, "onehot")) for s in sequences])
 
@@ -30,7 +35,7 @@ def test_kmer_tokens_exact() -> None:
 def test_transformer_trunk_from_config() -> None:
     torch.manual_seed(0)
     config = TransformerConfig(kmer=3, stride=1, d_model=16, layers=1, heads=2, feedforward=32)
-    model = build_model(config, in_channels=4, seq_len=40, n_tasks=2)
+    model = build_model(config, _params(40, 2))
     x = _onehot("ACGT" * 10, "TTGCA" * 8)
     logits = model(x)
     assert logits.shape == (2, 2) and logits.dtype == torch.float32
@@ -59,7 +64,7 @@ def test_hf_trunk_loads_a_local_folder_offline(tmp_path: Path) -> None:
     folder = _tiny_hf_folder(tmp_path)
     import transformers
 
-    model = build_model(HFConfig(path=folder), in_channels=4, seq_len=20, n_tasks=3).eval()
+    model = build_model(HFConfig(path=folder), _params(20, 3)).eval()
     x = _onehot("ACGTACGTACGTACGTACGT", "GGGGCCCCAAAATTTTNNAC")
     with torch.no_grad():
         features = model.features(x)
@@ -72,4 +77,4 @@ def test_hf_trunk_loads_a_local_folder_offline(tmp_path: Path) -> None:
     assert features.shape == (2, 16)
     assert torch.allclose(features, expected, atol=1e-6)
     with pytest.raises(FileNotFoundError, match="config.json"):
-        build_model(HFConfig(path=tmp_path / "missing"), in_channels=4, seq_len=20, n_tasks=1)
+        build_model(HFConfig(path=tmp_path / "missing"), _params(20, 1))

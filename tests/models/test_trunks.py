@@ -3,8 +3,15 @@ import torch
 
 from seqlab.config import DEEPBIND_PRESETS, BasenjiConfig, DeepBindConfig, DeepSEAConfig
 from seqlab.data.encoding import dinucleotide_one_hot, one_hot, reverse_complement
+from seqlab.models.data_params import DataParams
 from seqlab.models.model import build_model, count_parameters
 from seqlab.models.trunks import TRUNKS, DeepBindTrunk, build_trunk
+
+
+def params(n_tasks: int, length: int, channels: int = 4) -> DataParams:
+    """Data parameters of ``n_tasks`` tasks on windows of ``length`` bp."""
+    encoding = "onehot" if channels == 4 else "dinucleotide"
+    return DataParams(tasks=[f"t{i}" for i in range(n_tasks)], window_length=length, encoding=encoding)
 
 
 def _random_onehot(n: int, length: int, seed: int = 0) -> torch.Tensor:
@@ -14,7 +21,7 @@ def _random_onehot(n: int, length: int, seed: int = 0) -> torch.Tensor:
 
 
 def test_deepbind_default_has_reference_parameter_count():
-    model = build_model(DeepBindConfig(), in_channels=4, seq_len=200, n_tasks=1)
+    model = build_model(DeepBindConfig(), params(1, 200, 4))
     assert count_parameters(model) == 10_369
     assert count_parameters(model.trunk.conv) == 4 * 24 * 64 + 64
     assert count_parameters(model.trunk.dense) == 128 * 32 + 32
@@ -22,12 +29,12 @@ def test_deepbind_default_has_reference_parameter_count():
 
 
 def test_deepbind_count_does_not_depend_on_window_length():
-    assert count_parameters(build_model(DeepBindConfig(), 4, 101, 1)) == 10_369
+    assert count_parameters(build_model(DeepBindConfig(), params(1, 101, 4))) == 10_369
 
 
 def test_small_preset_is_about_27k_parameters():
     config = DeepBindConfig(preset="small27k")
-    count = count_parameters(build_model(config, in_channels=4, seq_len=200, n_tasks=1))
+    count = count_parameters(build_model(config, params(1, 200, 4)))
     assert 26_000 <= count <= 28_000
     assert count == 26_881
 
@@ -54,7 +61,7 @@ def test_trunk_shapes(name, length):
     trunk = build_trunk(CONFIGS[name], in_channels=4, seq_len=length).eval()
     features = trunk(_random_onehot(3, length))
     assert features.shape == (3, trunk.out_features) and features.dtype == torch.float32
-    model = build_model(CONFIGS[name], 4, length, n_tasks=5).eval()
+    model = build_model(CONFIGS[name], params(5, length, 4)).eval()
     assert model(_random_onehot(3, length)).shape == (3, 5)
 
 
@@ -68,7 +75,7 @@ def test_deepbind_without_hidden_layer_gives_pooled_features():
 
 def test_deepbind_is_strand_symmetric_onehot():
     torch.manual_seed(0)
-    model = build_model(DeepBindConfig(), 4, 200, n_tasks=3).eval()
+    model = build_model(DeepBindConfig(), params(3, 200, 4)).eval()
     x = _random_onehot(4, 200, seed=1)
     torch.testing.assert_close(model(x), model(reverse_complement(x, "onehot")))
 
@@ -77,13 +84,13 @@ def test_deepbind_is_strand_symmetric_dinucleotide():
     torch.manual_seed(0)
     sequences = ["ACGTTGCAAGGCTTACGATCGATTGCAAACGT", "TTTTGGGGCCCCAAAATGCATGCATCGATCGA"]
     x = torch.stack([torch.from_numpy(dinucleotide_one_hot(s)) for s in sequences])
-    model = build_model(DeepBindConfig(kernel_size=6), 16, x.shape[-1], n_tasks=2).eval()
+    model = build_model(DeepBindConfig(kernel_size=6), params(2, x.shape[-1], 16)).eval()
     torch.testing.assert_close(model(x), model(reverse_complement(x, "dinucleotide")))
 
 
 def test_deepbind_strand_symmetry_on_a_known_sequence():
     torch.manual_seed(0)
-    model = build_model(DeepBindConfig(kernel_size=4), 4, 12, n_tasks=1).eval()
+    model = build_model(DeepBindConfig(kernel_size=4), params(1, 12, 4)).eval()
     forward = torch.from_numpy(one_hot("AAGATAAGCCCT"))[None]
     reverse = torch.from_numpy(one_hot("AGGGCTTATCTT"))[None]
     torch.testing.assert_close(model(forward), model(reverse))

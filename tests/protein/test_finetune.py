@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,8 +15,8 @@ from seqlab.protein.tokenizer import build_residue_tokenizer
 
 BACKGROUND = np.array(list("ACDFGHILMNPQSTVWY"))
 OPTIM = {"learning_rate": 2e-3, "max_steps": 40, "batch_size": 16, "val_every_steps": 10, "warmup_steps": 0.1}
-OPTIM |= {"progress_bar": False, "accelerator": "cpu"}
-
+OPTIM |= {"progress_bar": False}
+HARDWARE = {"accelerator": "cpu"}
 
 
 def _rich(rng: np.random.Generator, residue: str) -> str:
@@ -51,7 +52,7 @@ def folders(tmp_path_factory):
 
 def _config(folders, table: str, **kwargs) -> FinetuneConfig:
     data = FinetuneDataConfig(kind="table", path=folders / table, max_tokens=kwargs.pop("max_tokens", 48))
-    return FinetuneConfig(data=data, optim=OptimConfig(**OPTIM), **kwargs)
+    return FinetuneConfig(data=data, optim=OptimConfig(**OPTIM), hardware=HARDWARE, **kwargs)
 
 
 def test_finetune_pretrained_learns_and_writes_outputs(folders, tmp_path):
@@ -141,7 +142,7 @@ def test_cli_finetune_and_embed(folders, tmp_path):
     config = tmp_path / "ft.yaml"
     config.write_text(
         f"pretrained: {folders / 'pretrained'}\ndata:\n  kind: table\n  path: {folders / 'single.tsv'}\n"
-        "optim:\n  max_steps: 6\n  batch_size: 16\n  progress_bar: false\n  accelerator: cpu\n"
+        "optim:\n  max_steps: 6\n  batch_size: 16\n  progress_bar: false\nhardware:\n  accelerator: cpu\n"
     )
     runner = CliRunner()
     result = runner.invoke(app, ["protein", "finetune", str(config), "--out", str(tmp_path / "r"), "--set", "seed=3"])
@@ -174,3 +175,18 @@ def test_longformer_folder(folders, tmp_path):
     assert metrics["training"]["steps"] == 12
     model = AutoModelForSequenceClassification.from_pretrained(tmp_path / "lf" / "model")
     assert type(model).__name__ == "LongformerForSequenceClassification"
+
+
+def test_protein_configs_share_the_hardware_section():
+    from seqlab.config import ConfigError, validate_config
+    from seqlab.protein.config import PretrainConfig
+
+    config = FinetuneConfig.model_validate({"hardware": {"accelerator": "cpu", "threads": 1, "workers": 2}})
+    assert (config.hardware.accelerator, config.hardware.threads, config.hardware.workers) == ("cpu", 1, 2)
+    assert PretrainConfig().hardware.num_nodes == 1
+    for raw, key, new in (
+        ({"accelerator": "cpu"}, "accelerator", "accelerator"),
+        ({"num_workers": 2}, "num_workers", "workers"),
+    ):
+        with pytest.raises(ConfigError, match=rf"optim\.{key} moved to hardware\.{new}"):
+            validate_config({"optim": raw}, PretrainConfig, "run.yaml", Path("."))

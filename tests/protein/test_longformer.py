@@ -96,7 +96,8 @@ def test_continue_pretraining_on_longer_inputs(converted, tmp_path):
     config = PretrainConfig(
         model_path=long_dir,
         corpus=CorpusConfig(max_tokens=128),
-        optim={"max_steps": 4, "batch_size": 4, "val_every_steps": 2, "progress_bar": False, "accelerator": "cpu"},
+        optim={"max_steps": 4, "batch_size": 4, "val_every_steps": 2, "progress_bar": False},
+        hardware={"accelerator": "cpu"},
     )
     metrics = pretrain(config, tmp_path / "run", corpus=corpus)
     assert metrics["steps"] == 4 and metrics["val"]["masked_tokens"] > 0

@@ -43,8 +43,8 @@ def _config(**overrides):
             "val_every_steps": 10,
             "learning_rate": 2e-3,
             "progress_bar": False,
-            "accelerator": "cpu",
         },
+        "hardware": {"accelerator": "cpu"},
     }
     raw.update(overrides)
     return PretrainConfig.model_validate(raw)
@@ -164,7 +164,7 @@ def test_cli_pretrain_from_a_corpus_folder(tmp_path):
     _corpus().save(tmp_path / "corpus")
     (tmp_path / "run.yaml").write_text(
         "corpus_dir: corpus\ntokenizer_training: {vocab_size: 40}\nmodel: {hidden_size: 32}\n"
-        "optim: {max_steps: 3, batch_size: 8, val_every_steps: 2, progress_bar: false, accelerator: cpu}\n"
+        "optim: {max_steps: 3, batch_size: 8, val_every_steps: 2, progress_bar: false}\nhardware: {accelerator: cpu}\n"
     )
     app = typer.Typer()
     register(app)

@@ -19,7 +19,7 @@ from seqlab.protein.pretrain import pretrain
 from seqlab.protein.tokenizer import build_residue_tokenizer
 
 pytestmark = pytest.mark.realdata
-QUICK = {"batch_size": 8, "val_every_steps": 10, "progress_bar": False, "accelerator": "cpu", "warmup_steps": 0.1}
+QUICK = {"batch_size": 8, "val_every_steps": 10, "progress_bar": False, "warmup_steps": 0.1}
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +40,7 @@ def pair_model(shs27k, tmp_path_factory):
         tokenizer_training=TokenizerConfig(vocab_size=300, model_max_length=128),
         model=MlmModelConfig(preset="tiny", max_position_embeddings=130),
         optim=OptimConfig(max_steps=20, learning_rate=1e-3, **QUICK),
+        hardware={"accelerator": "cpu"},
     )
     metrics = pretrain(config, out)
     return out, metrics
@@ -62,6 +63,7 @@ def test_binding_finetune_from_pair_model(pair_model, shs27k, tmp_path):
         data=FinetuneDataConfig(kind="shs27k", path=shs27k["links"], sequences=shs27k["sequences"],
                                 val_fraction=0.2, test_fraction=0.2, max_tokens=128, max_examples=1500),  # fmt: skip
         optim=OptimConfig(max_steps=20, learning_rate=1e-3, **QUICK),
+        hardware={"accelerator": "cpu"},
         patience=None,
     )
     metrics = finetune(config, tmp_path / "ppi")
@@ -79,6 +81,7 @@ def test_tcr_epitope_finetune_from_scratch(shared_data, tmp_path):
         data=FinetuneDataConfig(kind="tcr", path=shared_data / "protein" / "tcr_mira" /
                                 "mira_covid19_tcrb_epitopes.tsv.gz", max_tokens=64, max_examples=2000),  # fmt: skip
         optim=OptimConfig(max_steps=20, learning_rate=1e-3, **QUICK),
+        hardware={"accelerator": "cpu"},
         patience=None,
     )
     metrics = finetune(config, tmp_path / "tcr")

@@ -123,6 +123,7 @@ def test_data_params_are_plain_values():
         [{"task": "a", "score": np.float32(1.5), "lab": float("nan")}, {"task": "b"}],
     )
     assert params == {
+        "version": 1,
         "tasks": ["a", "b"],
         "window_length": 200,
         "encoding": "dinucleotide",
@@ -149,7 +150,7 @@ def test_bad_data_params_are_rejected(kwargs, message):
 
 def test_module_rejects_unknown_data_params_keys():
     params = make_data_params(["a"], 50, "onehot", "g") | {"species": "mouse"}
-    with pytest.raises(ValueError, match="unknown data_params keys"):
+    with pytest.raises(ValueError, match="species: unknown key"):
         SupervisedModule(DeepBindConfig(), params)
 
 
@@ -160,7 +161,7 @@ def test_scheme_hyperparameters_are_recorded_and_optimiser_skips_frozen_paramete
         learning_rate=0.5,
         teacher="t.ckpt",
     )
-    assert module.hparams["teacher"] == "t.ckpt" and module.hparams["model_config"]["kernel_size"] == 4
+    assert module.hparams["teacher"] == "t.ckpt" and module.hparams["model_config"]["trunk"]["kernel_size"] == 4
     module.model.trunk.requires_grad_(False)
     optimiser = module.configure_optimizers()
     assert optimiser.param_groups[0]["lr"] == 0.5

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from seqlab.config import DataConfig, DeepBindConfig, TrainConfig
+from seqlab.config.hardware import HardwareConfig
 from seqlab.config.schemes import NoisyStudentConfig, SslConfig, StageConfig
 from seqlab.data.build import ExampleTable
 from seqlab.demo.evolve import Branch, evolve_species
@@ -153,7 +154,7 @@ def _tiny_human(tmp_path: Path) -> tuple[ExampleTable, ExampleTable, DataConfig]
     homologs = human.subset(np.flatnonzero(human.frame["split"] != "test"))
     homologs.frame["genome"] = "other"
     homologs.frame["origin"] = example_ids(human.frame)[np.flatnonzero(human.frame["split"] != "test")]
-    data = DataConfig(mode="sequences", sequences=[{"fasta": tmp_path / "unused.fa", "labels": {"T": 1}}],
+    data = DataConfig(sources=[{"kind": "sequences", "sets": [{"fasta": tmp_path / "unused.fa", "labels": {"T": 1}}]}],
                       window_length=60, batch_size=32)  # fmt: skip
     return human, homologs, data
 
@@ -163,7 +164,8 @@ def test_ssl_and_noisy_student_write_every_stage(tmp_path: Path) -> None:
     sections = {
         "model": DeepBindConfig(filters=8, kernel_size=12, hidden=8),
         "data": data,
-        "train": TrainConfig(progress_bar=False, accelerator="cpu", precision="32-true"),
+        "train": TrainConfig(progress_bar=False),
+        "hardware": HardwareConfig(accelerator="cpu", precision="32-true"),
         "seed": 0,
     }
     one = StageConfig(max_epochs=1, learning_rate=0.01, patience=1)
@@ -202,3 +204,45 @@ def test_noisy_module_adds_noise_only_in_training() -> None:
                          pd.DataFrame({"task": ["T"]}), sequences=["A" * 30])  # fmt: skip
     predict_rows(module.model, table, np.array([0]))
     assert float(seen[-1].abs().sum()) == 60.0  # clean one-hot: 30 bases x 2 strands
+
+
+@pytest.mark.slow
+def test_train_scheme_ssl_and_noisy_student_through_the_pipeline(tmp_path: Path) -> None:
+    from seqlab import pipeline
+    from seqlab.config import DnaRunConfig, validate_config
+
+    tree = (Branch("ape", substitution_rate=0.02, indel_rate=0.001, inversions=1, transpositions=0),)
+    factors = (FactorSpec("REST", "MA0138", sites=36, decoys=6, noise_peaks=2),)
+    evolved = evolve_species(tmp_path / "sim", seed=4, chrom_sizes={f"chr{i}": 40_000 for i in range(1, 7)},
+                             factors=factors, tree=tree)  # fmt: skip
+    one = {"max_epochs": 1, "learning_rate": 0.01, "patience": 1}
+    for scheme in ("ssl", "noisy_student"):
+        raw = {
+            "seed": 0,
+            "data": {
+                "genomes": {"human": {"fasta": str(evolved.human["genome"])},
+                            "ape": {"fasta": str(evolved.genomes["ape"]), "chain": str(evolved.chains["ape"])}},
+                "tasks": str(evolved.human["tasks"]),
+                "sources": [{"kind": "peaks", "negatives": {"ratio": 1.0}}, {"kind": "lifted", "min_match": 0.5}],
+                "split": {"val_chroms": ["chr5"], "test_chroms": ["chr6"]},
+                "batch_size": 32,
+            },
+            "model": {"trunk": {"arch": "deepbind", "filters": 8, "kernel_size": 12, "hidden": 8}},
+            "train": {"scheme": scheme, "progress_bar": False},
+            "hardware": {"accelerator": "cpu", "threads": 1},
+            "ssl": {"pretrain": one, "finetune": one},
+        }  # fmt: skip
+        if scheme == "noisy_student":
+            raw["noisy_student"] = {"rounds": 1, "student": one, "finetune": one}
+        config = validate_config(raw, DnaRunConfig, "test", tmp_path)
+        result = pipeline.train(config, tmp_path / scheme)
+        stages = result.metrics["stages"]
+        if scheme == "ssl":
+            assert list(stages) == ["pretrain", "finetune"]
+            homologs = result.table.frame["origin"] != ""
+            # pre-training sees the homologs of the human training windows only
+            assert stages["pretrain"]["n_train"] == int((homologs & (result.table.frame["split"] == "train")).sum()) > 0
+        else:
+            assert list(stages) == ["round_1/student", "round_1/finetune"]
+            assert (tmp_path / scheme / "ssl" / "finetune" / "checkpoints" / "best.ckpt").is_file()  # the teacher
+        assert result.metrics["scheme"] == scheme and result.metrics["test"] == stages[list(stages)[-1]]["test"]

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from seqlab.config import ModelConfig
 from seqlab.models.model import predict_both_strands
 from seqlab.runs import RunPaths
 from seqlab.training.checkpoint import load_checkpoint
@@ -59,13 +60,12 @@ def test_training_learns_planted_motifs(trained):
         assert name in trainer.callback_metrics
 
 
-def test_test_predictions_cover_the_whole_split(trained):
+def test_test_metrics_cover_the_whole_split(trained):
     _, module, _, _, test = trained
-    predictions = module.last_predictions["test"]
     dataset = test.dataset
-    assert predictions.probs.shape == (len(dataset), 2) and predictions.probs.dtype == np.float32
-    np.testing.assert_array_equal(predictions.index, np.arange(len(dataset)))
-    np.testing.assert_array_equal(predictions.y, dataset.y.numpy())
+    for column, task in enumerate(("gata", "ebox")):
+        counts = module.last_metrics["test"].per_task[task]
+        assert counts.n_pos == int(dataset.y[:, column].sum()) and counts.n_pos + counts.n_neg == len(dataset)
 
 
 def test_run_folder_has_checkpoints_and_logs(trained):
@@ -81,16 +81,19 @@ def test_checkpoint_stores_data_and_model_parameters(trained, motifs):
     hparams = torch.load(run.best_checkpoint, weights_only=True)["hyper_parameters"]
     assert hparams["data_params"] == motifs.data_params
     assert hparams["data_params"]["task_metadata"][0] == {"task": "gata", "target": "GATA"}
-    assert hparams["model_config"] == motifs.config.model_dump(mode="json")
+    assert hparams["model_config"] == ModelConfig(trunk=motifs.config).model_dump(mode="json")
+    assert hparams["model_config"]["head"] == {"kind": "linear"}
     assert hparams["learning_rate"] == 3e-2
 
 
 def test_load_checkpoint_reproduces_predictions(trained, motifs):
     run, module, _, _, test = trained
     model, data_params = load_checkpoint(run.best_checkpoint)
-    assert data_params == motifs.data_params and not model.training
+    assert data_params.to_dict() == motifs.data_params and not model.training
     probs = np.concatenate([predict_both_strands(model, batch["x"]).numpy() for batch in test])
-    np.testing.assert_array_equal(probs, module.last_predictions["test"].probs)
+    best = SupervisedModule.load_from_checkpoint(run.best_checkpoint).model.eval()
+    expected = np.concatenate([predict_both_strands(best, batch["x"]).numpy() for batch in test])
+    np.testing.assert_array_equal(probs, expected)
 
     last, _ = load_checkpoint(run.last_checkpoint)
     x = test.dataset.x[:16]

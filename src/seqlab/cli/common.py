@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 import logging
 import os
 import sys
 import warnings
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,9 +35,7 @@ SetOption = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a config key, e.g. --set train.max_epochs=3 (repeatable)."),
 ]
-OutDirOption = Annotated[
-    Path | None, typer.Option("--out", help="Run folder (default: runs/<name> of the config).")
-]
+OutDirOption = Annotated[Path | None, typer.Option("--out", help="Run folder (default: runs/<name> of the config).")]
 ResumeOption = Annotated[bool, typer.Option(help="Continue the run in --out from its checkpoints/last.ckpt.")]
 DataDirOption = Annotated[
     str | None,
@@ -43,7 +43,12 @@ DataDirOption = Annotated[
 ]
 
 # Errors that mean the user's input is wrong: shown as one clear message, not a traceback.
-USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, KeyError, PermissionError)
+# (seqlab.io.errors.InputError, the readers' error type, is a ValueError.) EOFError, zlib.error and
+# gzip.BadGzipFile come from a damaged compressed file that a reader did not name (click would print a
+# bare "Aborted!" for EOFError).
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError, FileNotFoundError, KeyError, PermissionError, EOFError, zlib.error, gzip.BadGzipFile,
+)  # fmt: skip
 
 
 @contextmanager
@@ -53,8 +58,11 @@ def user_errors() -> Iterator[None]:
         yield
     except USER_ERRORS as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        if isinstance(err, EOFError | zlib.error | gzip.BadGzipFile):
+            message = f"a compressed input file is damaged (truncated or corrupted): {err}"
         # escape: file names like d[rep1]/p.bed are not Rich markup
-        console.print(f"[bold red]error:[/] {escape(str(message))}", highlight=False, markup=True)
+        # soft_wrap: one line however long (grep-able logs), not wrapped at the terminal width
+        console.print(f"[bold red]error:[/] {escape(str(message))}", highlight=False, markup=True, soft_wrap=True)
         raise typer.Exit(code=2) from None
 
 

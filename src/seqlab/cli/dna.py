@@ -32,7 +32,7 @@ def metrics_table(metrics: dict[str, Any], title: str) -> Table:
     def cell(value: float | None) -> str:
         return "NA" if value is None else f"{value:.4f}"
 
-    for split in ("val", "test"):
+    for split in ("train", "val", "test", "all"):
         if split not in metrics:
             continue
         for task, values in metrics[split]["per_task"].items():
@@ -81,20 +81,76 @@ def train_command(
 
 
 def evaluate_command(
-    run_dir: Annotated[Path, typer.Argument(help="A run folder written by seqlab train.", show_default=False)],
-    checkpoint: Annotated[Path | None, typer.Option(help="Checkpoint (default: the run's best).")] = None,
+    model: Annotated[
+        Path,
+        typer.Argument(help="A model folder, a run folder (seqlab train) or a .ckpt.", show_default=False),
+    ],
+    checkpoint: Annotated[
+        Path | None, typer.Option(help="Evaluate this checkpoint on the stored examples of the run folder MODEL.")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="Data (or run) config whose examples to evaluate on.", show_default=False)
+    ] = None,
+    fasta: Annotated[
+        list[str] | None,
+        typer.Option(help="Labelled FASTA set PATH:TASK=LABEL[,TASK=LABEL] (repeatable).", show_default=False),
+    ] = None,
+    positives: Annotated[
+        list[Path] | None, typer.Option(help="FASTA of positives of --task (repeatable).", show_default=False)
+    ] = None,
+    negatives: Annotated[
+        list[Path] | None, typer.Option(help="FASTA of negatives of --task (repeatable).", show_default=False)
+    ] = None,
+    task: Annotated[
+        str | None, typer.Option(help="Task of --positives/--negatives (default: the model's only task).")
+    ] = None,
+    split: Annotated[
+        list[str] | None,
+        typer.Option(help="Split(s) to evaluate: train, val, test or all (default: val+test of a run, else test)."),
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for the reports (default: the run folder).")] = None,
+    set_: SetOption = None,
+    data_dir: DataDirOption = None,
+    batch_size: Annotated[int, typer.Option(help="Windows per batch.")] = 256,
 ) -> None:
-    """Re-evaluate a run's checkpoint on its stored validation and test examples."""
+    """Evaluate a model on a labelled set: metrics.json, metrics_per_task.tsv, prediction TSVs and plots.
+
+    Without --config or FASTA sets, the examples a run folder stored at training time are used.
+    """
     from seqlab import pipeline
 
     setup_logging()
     with user_errors():
-        result = pipeline.evaluate(run_dir, checkpoint)
-    console.print(metrics_table(result.metrics, f"{run_dir}: evaluation"))
+        for value in split or []:
+            if value not in ("train", "val", "test", "all"):
+                raise ValueError(f"--split must be one of train, val, test, all, not {value!r}")
+        sets: list[Any] = list(fasta or [])
+        if positives or negatives:
+            if task is None:
+                from seqlab.models.pretrained import load_model
+
+                tasks = load_model(checkpoint or model)[1].tasks
+                if len(tasks) != 1:
+                    raise ValueError(f"the model has {len(tasks)} tasks {tasks}: name one with --task")
+                task = tasks[0]
+            sets += [(path, {task: 1.0}) for path in positives or []]
+            sets += [(path, {task: 0.0}) for path in negatives or []]
+        data = _load(config, set_, data_dir) if config is not None else None
+        if checkpoint is not None:
+            result = pipeline.evaluate(
+                checkpoint, out or (model if not sets and data is None else None), data=data, fasta_sets=sets,
+                splits=split, batch_size=batch_size, run_dir=model,
+            )  # fmt: skip
+        else:
+            result = pipeline.evaluate(model, out, data=data, fasta_sets=sets, splits=split, batch_size=batch_size)
+    console.print(metrics_table(result.metrics, f"{model}: evaluation"))
+    console.print(f"reports: {result.run_dir}")
 
 
 def predict_command(
-    checkpoint: Annotated[Path, typer.Argument(help="A seqlab checkpoint (.ckpt).", show_default=False)],
+    checkpoint: Annotated[
+        Path, typer.Argument(help="A model folder, a run folder or a seqlab checkpoint (.ckpt).", show_default=False)
+    ],
     out: Annotated[Path, typer.Option(help="Output TSV of per-task probabilities.")] = Path("predictions.tsv"),
     bed: Annotated[Path | None, typer.Option(help="BED/narrowPeak regions (windows centred on each).")] = None,
     fasta: Annotated[Path | None, typer.Option(help="FASTA of sequences of the model's window length.")] = None,
@@ -103,8 +159,9 @@ def predict_command(
     center: Annotated[str, typer.Option(help="'summit': narrowPeak summits where given (as training); 'center'.")] = (
         "summit"
     ),
+    allow_all_n: Annotated[bool, typer.Option(help="Predict windows that are all N (else an error).")] = False,
 ) -> None:
-    """Predict per-task probabilities (both strands averaged) for BED regions or FASTA sequences."""
+    """Predict per-task probabilities and logits (both strands averaged) for BED regions or FASTA sequences."""
     from seqlab import pipeline
 
     setup_logging()
@@ -112,16 +169,28 @@ def predict_command(
         if center not in ("summit", "center"):
             raise ValueError(f"--center must be 'summit' or 'center', not {center!r}")
         frame = pipeline.predict(
-            checkpoint, out, bed=bed, fasta=fasta, genome=genome, batch_size=batch_size, center=center
-        )
+            checkpoint, out, bed=bed, fasta=fasta, genome=genome, batch_size=batch_size, center=center,
+            allow_all_n=allow_all_n,
+        )  # fmt: skip
     console.print(f"{len(frame):,} predictions written to {out}")
 
 
 def variant_effect_command(
-    checkpoint: Annotated[Path, typer.Argument(help="A seqlab checkpoint (.ckpt).", show_default=False)],
-    vcf: Annotated[Path, typer.Option(help="VCF (plain, gzip or bgzip).", show_default=False)],
-    genome: Annotated[Path, typer.Option(help="Genome FASTA the VCF refers to.", show_default=False)],
+    checkpoint: Annotated[
+        Path, typer.Argument(help="A model folder, a run folder or a seqlab checkpoint (.ckpt).", show_default=False)
+    ],
+    vcf: Annotated[Path | None, typer.Option(help="VCF (plain, gzip or bgzip).", show_default=False)] = None,
+    genome: Annotated[Path | None, typer.Option(help="Genome FASTA the VCF refers to.", show_default=False)] = None,
     out: Annotated[Path, typer.Option(help="Output TSV of effects.")] = Path("variant_effects.tsv"),
+    ref_fasta: Annotated[
+        Path | None, typer.Option(help="Paired mode: reference sequences (instead of --vcf/--genome).")
+    ] = None,
+    alt_fasta: Annotated[
+        Path | None, typer.Option(help="Paired mode: alternative sequences, paired with --ref-fasta in file order.")
+    ] = None,
+    shifts: Annotated[
+        int, typer.Option(help="Also average over windows shifted by -k..k bp (0: the centred window only).")
+    ] = 0,
     indels: Annotated[str, typer.Option(help="'skip' indels (counted) or 'score' them.")] = "skip",
     multiallelic: Annotated[str, typer.Option(help="'split' multi-allelic records or 'skip' them.")] = "split",
     layout: Annotated[str, typer.Option(help="'long' (a row per variant and task) or 'wide'.")] = "long",
@@ -129,8 +198,9 @@ def variant_effect_command(
 ) -> None:
     """Score variants: reference and alternative predictions and their difference, per task.
 
-    REF alleles are checked against the genome; mismatches go to <out>.ref_mismatches.tsv and are
-    never scored. Counts of what was scored and skipped go to <out>.counts.tsv.
+    VCF mode (--vcf, --genome): REF alleles are checked against the genome; mismatches go to
+    <out>.ref_mismatches.tsv and are never scored. Paired mode (--ref-fasta, --alt-fasta): records
+    are scored pair by pair. Counts of what was scored and skipped go to <out>.counts.tsv.
     """
     from seqlab import pipeline
 
@@ -145,7 +215,7 @@ def variant_effect_command(
                 raise ValueError(f"{name} must be one of {allowed}, not {value!r}")
         counts = pipeline.variant_effect(
             checkpoint, vcf, genome, out, indels=indels, multiallelic=multiallelic, layout=layout,
-            batch_size=batch_size,
+            batch_size=batch_size, shifts=shifts, ref_fasta=ref_fasta, alt_fasta=alt_fasta,
         )  # fmt: skip
     table = Table(title=f"variant effects -> {out}")
     table.add_column("count")

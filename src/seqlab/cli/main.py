@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from seqlab.cli import demo, dna, protein_finetune, protein_pretrain, reference
+from seqlab.cli.ssl import ssl_app
 
 app = typer.Typer(
     name="seqlab",
@@ -26,6 +27,7 @@ protein_pretrain.register(protein_app)
 protein_finetune.register(protein_app, top_level=app)
 app.add_typer(demo_app, name="demo")
 app.add_typer(protein_app, name="protein")
+app.add_typer(ssl_app, name="ssl")
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ def classification_table(metrics: dict[str, Any], title: str) -> Table:
         table.add_column(column, justify="left" if column == "split" else "right")
 
     def cell(value: float | None) -> str:
-        return "NA" if value is None else f"{value:.4f}"
+        return "NA" if value is None or value != value else f"{value:.4f}"  # None (JSON) or NaN: undefined
 
     for split in ("val", "test"):
         if split in metrics:

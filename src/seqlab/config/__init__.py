@@ -4,8 +4,9 @@ Every section forbids unknown keys, so a mistyped key in a YAML file is an error
 ``load_config`` reads a YAML file, applies ``--set a.b=c`` overrides, validates, and resolves
 relative paths against the config file's folder (or an explicit ``data_dir``).
 
-One module per part of a run: ``base`` (machinery), ``data``, ``model``, ``train``, ``run`` (the
-top level). Everything is re-exported here, so ``from seqlab.config import DataConfig`` works.
+One module per part of a run: ``base`` (machinery), ``data``, ``model``, ``train``, ``hardware``,
+``schemes`` (sections of the non-supervised schemes), ``run`` (the top level). Everything is
+re-exported here, so ``from seqlab.config import DataConfig`` works.
 """
 
 from seqlab.config.base import (
@@ -21,25 +22,41 @@ from seqlab.config.base import (
 from seqlab.config.data import (
     AugmentConfig,
     DataConfig,
+    GenomeConfig,
     NegativesConfig,
+    PeaksSourceConfig,
     SequenceSetConfig,
+    SequencesSourceConfig,
+    SourceConfig,
     SplitConfig,
+    SubsampleConfig,
     TilingConfig,
+    TilingSourceConfig,
 )
+from seqlab.config.hardware import HardwareConfig
 from seqlab.config.model import (
     DEEPBIND_PRESETS,
+    HEAD_CONFIGS,
+    TRUNK_CONFIGS,
     BasenjiConfig,
     DeepBindConfig,
     DeepSEAConfig,
-    HFConfig,
+    HeadConfig,
+    LinearHeadConfig,
     ModelConfig,
-    TransformerConfig,
+    TrunkConfig,
+    register_head_config,
+    register_trunk_config,
 )
 from seqlab.config.run import DnaRunConfig
+from seqlab.config.schemes import MfdConfig, NoisyStudentConfig, SslConfig
 from seqlab.config.train import TrainConfig
+from seqlab.config.transformer import HFConfig, TransformerConfig
 
 __all__ = [
     "AugmentConfig",
+    "HFConfig",
+    "TransformerConfig",
     "BasenjiConfig",
     "ConfigError",
     "DEEPBIND_PRESETS",
@@ -47,19 +64,34 @@ __all__ = [
     "DeepBindConfig",
     "DeepSEAConfig",
     "DnaRunConfig",
-    "HFConfig",
+    "GenomeConfig",
+    "HEAD_CONFIGS",
+    "HardwareConfig",
+    "HeadConfig",
+    "LinearHeadConfig",
+    "MfdConfig",
     "ModelConfig",
     "NegativesConfig",
+    "NoisyStudentConfig",
+    "PeaksSourceConfig",
     "SequenceSetConfig",
+    "SequencesSourceConfig",
+    "SourceConfig",
     "SplitConfig",
+    "SslConfig",
     "StrictModel",
+    "SubsampleConfig",
+    "TRUNK_CONFIGS",
     "TilingConfig",
+    "TilingSourceConfig",
     "TrainConfig",
-    "TransformerConfig",
+    "TrunkConfig",
     "apply_overrides",
     "config_reference",
     "dump_config",
     "load_config",
+    "register_head_config",
+    "register_trunk_config",
     "resolve_paths",
     "validate_config",
 ]

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, TypeVar, get_args
+from typing import Annotated, Any, TypeVar, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 __all__ = [
     "ConfigError",
@@ -69,18 +69,36 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     return raw
 
 
-def resolve_paths(model: BaseModel, base_dir: Path) -> None:
-    """Make every relative ``Path`` field of ``model`` (recursively) absolute against ``base_dir``."""
-    for name in type(model).model_fields:
+def resolve_paths(model: BaseModel, base_dir: Path, data_dir: Path | None = None) -> None:
+    """Make every relative ``Path`` field of ``model`` (recursively) absolute.
+
+    Paths resolve against ``data_dir`` when given, else ``base_dir`` (the config's folder). A section with a
+    ``root`` path field (a data root) resolves its paths against that root: ``data_dir`` when given, else
+    ``root`` itself resolved against ``base_dir``; ``root`` stays None when neither is set. A field marked
+    ``json_schema_extra={"config_relative": True}`` always resolves against ``base_dir``.
+    """
+    config_dir = base_dir
+    fields = type(model).model_fields
+    if "root" in fields:
+        root = data_dir if data_dir is not None else model.root
+        if root is not None:
+            root = (base_dir / root).resolve()
+            model.root = root
+            base_dir, data_dir = root, None
+    target = data_dir if data_dir is not None else base_dir
+    for name, info in fields.items():
         value = getattr(model, name)
+        if name == "root" and isinstance(value, Path):
+            continue
         if isinstance(value, Path) and not value.is_absolute():
-            setattr(model, name, (base_dir / value).resolve())
+            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+            setattr(model, name, ((config_dir if extra.get("config_relative") else target) / value).resolve())
         elif isinstance(value, BaseModel):
-            resolve_paths(value, base_dir)
-        elif isinstance(value, list):
-            for item in value:
+            resolve_paths(value, base_dir, data_dir)
+        elif isinstance(value, list | dict):
+            for item in value.values() if isinstance(value, dict) else value:
                 if isinstance(item, BaseModel):
-                    resolve_paths(item, base_dir)
+                    resolve_paths(item, base_dir, data_dir)
 
 
 def _format_validation_error(err: ValidationError, source: str) -> str:
@@ -94,14 +112,30 @@ def _format_validation_error(err: ValidationError, source: str) -> str:
     return "\n".join(lines)
 
 
-def validate_config(raw: dict[str, Any], model_cls: type[ConfigT], source: str, base_dir: Path) -> ConfigT:
-    """Validate a raw dict into ``model_cls`` and resolve relative paths against ``base_dir``."""
+def validate_config(
+    raw: dict[str, Any], model_cls: type[ConfigT], source: str, base_dir: Path, data_dir: Path | None = None
+) -> ConfigT:
+    """Validate a raw dict into ``model_cls`` and resolve relative paths (see :func:`resolve_paths`)."""
     try:
         config = model_cls.model_validate(raw)
     except ValidationError as err:
         raise ConfigError(_format_validation_error(err, source)) from None
-    resolve_paths(config, base_dir)
+    resolve_paths(config, base_dir, data_dir)
     return config
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe YAML loader that refuses a key written twice in one mapping (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                line = key_node.start_mark.line + 1
+                raise ConfigError(f"{key_node.start_mark.name}:{line}: key {key!r} appears twice in the same section")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def load_config(
@@ -116,7 +150,8 @@ def load_config(
         path: YAML file.
         model_cls: the pydantic model of the whole config (e.g. ``DnaRunConfig``).
         overrides: ``key.sub=value`` strings applied after reading, before validation.
-        data_dir: folder that relative data paths resolve against (default: the config's folder).
+        data_dir: folder that relative data paths resolve against (default: the config's folder, or for a
+            section with a ``root`` key, that root relative to the config's folder); replaces every root.
 
     Raises:
         ConfigError: the file is missing or not YAML, or a key is unknown or has a wrong value.
@@ -125,14 +160,15 @@ def load_config(
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        with open(path, encoding="utf-8") as handle:
+            raw = yaml.load(handle, Loader=_UniqueKeyLoader) or {}  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as err:
         raise ConfigError(f"{path} is not valid YAML: {err}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of sections")
     apply_overrides(raw, overrides or [])
-    base = Path(data_dir) if data_dir is not None else path.parent
-    return validate_config(raw, model_cls, str(path), base.resolve())
+    data_root = Path(data_dir).resolve() if data_dir is not None else None
+    return validate_config(raw, model_cls, str(path), path.parent.resolve(), data_root)
 
 
 def dump_config(config: BaseModel) -> str:
@@ -147,6 +183,26 @@ def _type_name(annotation: Any) -> str:
     return text.replace("|", "or").replace("  ", " ")
 
 
+def _item_sections(annotation: Any) -> tuple[str, list[type[BaseModel]], str | None] | None:
+    """Sections of ``list[Section]``, ``dict[str, Section]`` or a list of a discriminated union of sections.
+
+    Returns:
+        (key suffix ``[]`` or ``.NAME``, the section classes, the discriminator or None); None otherwise.
+    """
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin not in (list, dict) or not args:
+        return None
+    item, discriminator = args[-1], None
+    if get_origin(item) is Annotated:
+        item, *extras = get_args(item)
+        found = [getattr(extra, "discriminator", None) for extra in extras]
+        discriminator = next((d for d in found if d), None)
+    members = [m for m in (get_args(item) or (item,)) if isinstance(m, type) and issubclass(m, BaseModel)]
+    if not members:
+        return None
+    return ("[]" if origin is list else ".NAME"), members, discriminator
+
+
 def config_reference(model_cls: type[BaseModel], prefix: str = "") -> str:
     """Markdown tables of every key of ``model_cls`` and its sections: type, default, description."""
     rows: list[str] = []
@@ -155,6 +211,14 @@ def config_reference(model_cls: type[BaseModel], prefix: str = "") -> str:
         key = f"{prefix}{name}"
         annotation = field.annotation
         nested = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+        registered = getattr(nested, "registered", None)
+        if registered is not None:  # a section picked from a registry by one key (model.trunk.arch, model.head.kind)
+            choice = nested.registry_key
+            members = registered()
+            names = ", ".join(f"`{m.model_fields[choice].default}`" for m in members)
+            rows.append(f"| `{key}.{choice}` | one of {names} | | picks one section below |")
+            sections.extend((key, member) for member in members)
+            continue
         if nested is not None:
             sections.append((key, nested))
             continue
@@ -164,15 +228,34 @@ def config_reference(model_cls: type[BaseModel], prefix: str = "") -> str:
             rows.append(f"| `{key}.{field.discriminator}` | one of {names} | | picks one section below |")
             sections.extend((key, member) for member in members)
             continue
+        items = _item_sections(annotation)
+        if items is not None:
+            suffix, members, discriminator = items
+            default = None if field.is_required() else field.get_default(call_default_factory=True)
+            default = "required" if default is None else TypeAdapter(annotation).dump_python(default, mode="json")
+            what = f"{'list' if suffix == '[]' else 'mapping'} of sections"
+            if discriminator:
+                names = ", ".join(f"`{m.model_fields[discriminator].default}`" for m in members)
+                what += f"; each picks one by `{discriminator}`: {names}"
+            description = (field.description or "").replace("|", "\\|")
+            rows.append(f"| `{key}` | {what} | `{default}` | {description} |")
+            sections.extend((f"{key}{suffix}", member) for member in members)
+            continue
         default = "required" if field.is_required() else field.get_default(call_default_factory=True)
         if isinstance(default, BaseModel):
             default = default.model_dump(mode="json")
         description = (field.description or "").replace("|", "\\|")
         rows.append(f"| `{key}` | {_type_name(annotation)} | `{default}` | {description} |")
+        optional = [a for a in get_args(annotation) if isinstance(a, type) and issubclass(a, BaseModel)]
+        if len(optional) == 1 and type(None) in get_args(annotation):  # an optional section
+            sections.append((key, optional[0]))
     doc = (model_cls.__doc__ or "").strip().splitlines()[0]
     title = prefix.rstrip(".") or model_cls.__name__
-    if "arch" in model_cls.model_fields:
-        title = f"{title}` with `arch: {model_cls.model_fields['arch'].default}"
+    registry_key = getattr(model_cls, "registry_key", None)  # model.trunk (arch), model.head (kind)
+    tags = ("arch", "kind") if prefix.endswith("[].") else (registry_key,) if registry_key else ("arch",)
+    for tag in tags:  # one member of a list of typed sections, or of a registry
+        if tag in model_cls.model_fields:
+            title = f"{title}` with `{tag}: {model_cls.model_fields[tag].default}"
     parts = [f"### `{title}`\n\n{doc}\n"]
     if rows:
         parts.append("| key | type | default | meaning |\n|---|---|---|---|\n" + "\n".join(rows) + "\n")

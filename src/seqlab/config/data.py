@@ -1,15 +1,53 @@
-"""DNA data sections: where examples come from (genome, tasks, modes), splits, encoding, augmentation."""
+"""DNA data sections: genomes, tasks, example sources (peaks, tiling, sequences), splits, encoding, augmentation.
+
+``data.sources`` is a list of typed entries, one per kind of example (discriminated on ``kind``); to add a
+kind, define its section here with ``kind: Literal[...]`` and add it to :data:`SourceConfig` (and register a
+builder in ``seqlab.data.sources``).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
 from seqlab.config.base import StrictModel
+from seqlab.config.lift import LiftedSourceConfig
 
-__all__ = ["AugmentConfig", "DataConfig", "NegativesConfig", "SequenceSetConfig", "SplitConfig", "TilingConfig"]
+__all__ = [
+    "AugmentConfig",
+    "DataConfig",
+    "GenomeConfig",
+    "NegativesConfig",
+    "PeaksSourceConfig",
+    "SequenceSetConfig",
+    "SequencesSourceConfig",
+    "SourceConfig",
+    "SplitConfig",
+    "StoreConfig",
+    "SubsampleConfig",
+    "TilingConfig",
+    "TilingSourceConfig",
+]
+
+# old key -> the key that replaced it (data section of the v1 config)
+_RENAMED_KEYS = {
+    "mode": "data.sources (a list of entries with kind: peaks | tiling | sequences)",
+    "genome": "data.genomes: {NAME: {fasta: PATH}} (the first genome is the reference)",
+    "genome_name": "data.genomes: {NAME: {fasta: PATH}} (the name is the key)",
+    "sequences": "data.sources: [{kind: sequences, sets: [{fasta, labels}]}]",
+    "tiling": "data.sources: [{kind: tiling, bin_size, stride, chroms, max_n_fraction}]",
+    "negatives": "data.sources: [{kind: peaks, negatives: {...}}]",
+    "center": "data.sources: [{kind: peaks, center: ...}]",
+}
+
+
+class GenomeConfig(StrictModel):
+    """One genome by name: its FASTA and the chain file from the reference genome to it."""
+
+    fasta: Path = Field(..., description="Genome FASTA (plain or bgzip with .fai/.gzi).")
+    chain: Path | None = Field(None, description="UCSC chain file reference genome -> this genome (for lifting).")
 
 
 class NegativesConfig(StrictModel):
@@ -18,13 +56,38 @@ class NegativesConfig(StrictModel):
     ratio: float = Field(1.0, ge=0, description="Negatives per positive window (0 disables sampling).")
     gc_match: bool = Field(True, description="Match the GC-content distribution of the positives.")
     gc_bins: int = Field(20, ge=1, description="Number of GC-content bins used for matching.")
-    max_n_fraction: float = Field(0.01, ge=0, le=1, description="Reject windows with more N than this.")
     exclude_flank: int = Field(0, ge=0, description="Extra bp around every peak that negatives avoid.")
+    seed: int = Field(0, description="Seed of the negative sampling (independent of the run seed: same test set).")
 
 
-class TilingConfig(StrictModel):
+class SubsampleConfig(StrictModel):
+    """Keep at most ``n`` peaks per task (the few-peak regime as a config key)."""
+
+    n: int = Field(..., gt=0, description="Peaks kept per task (all when a task has fewer).")
+    by: Literal["signal", "random"] = Field(
+        "signal", description="signal: the n strongest (narrowPeak signalValue, else score); random: n at random."
+    )
+    seed: int = Field(0, description="Seed of the random choice (by: random).")
+
+
+class PeaksSourceConfig(StrictModel):
+    """Windows centred on every task's peaks (union over tasks) plus GC-matched background negatives."""
+
+    kind: Literal["peaks"] = "peaks"
+    center: Literal["summit", "center"] = Field(
+        "summit", description="Centre windows on the narrowPeak summit (column 10) or interval centre."
+    )
+    max_n_fraction: float = Field(
+        0.01, ge=0, le=1, description="Drop positive and negative windows with more N than this (same filter)."
+    )
+    negatives: NegativesConfig = Field(default_factory=NegativesConfig)
+    subsample: SubsampleConfig | None = Field(None, description="Keep only some peaks per task: {n, by, seed}.")
+
+
+class TilingSourceConfig(StrictModel):
     """Genome tiling: fixed bins with a stride, labelled by overlap with each task's peaks."""
 
+    kind: Literal["tiling"] = "tiling"
     bin_size: int = Field(200, gt=0, description="Bin length in bp (labels come from the bin).")
     stride: int = Field(200, gt=0, description="Distance between bin starts in bp.")
     chroms: list[str] | None = Field(None, description="Chromosomes to tile (default: all in the genome).")
@@ -40,14 +103,43 @@ class SequenceSetConfig(StrictModel):
     )
 
 
+class SequencesSourceConfig(StrictModel):
+    """Ready-made FASTA sets with one label per task and file; tasks a file does not label get weight 0."""
+
+    kind: Literal["sequences"] = "sequences"
+    sets: list[SequenceSetConfig] = Field(..., min_length=1, description="FASTA sets: [{fasta, labels}].")
+    genome: str | None = Field(
+        None, description="Genome name recorded on the records (default: the reference genome, else 'genome')."
+    )
+
+
+# Old names kept for imports; the sections now live in data.sources.
+TilingConfig = TilingSourceConfig
+
+SourceConfig = Annotated[
+    PeaksSourceConfig | TilingSourceConfig | SequencesSourceConfig | LiftedSourceConfig,
+    Field(discriminator="kind"),
+]
+
+
 class SplitConfig(StrictModel):
-    """Chromosome-level split: never random over windows."""
+    """Chromosome- and region-level split: never random over windows."""
 
     test_chroms: list[str] = Field(default_factory=lambda: ["chr8", "chr9"], description="Test chromosomes.")
     val_chroms: list[str] = Field(
         default_factory=lambda: ["chr7"], description="Validation chromosomes (early stopping, checkpoint choice)."
     )
     exclude_chroms: list[str] = Field(default_factory=list, description="Chromosomes dropped entirely.")
+    test_regions: Path | None = Field(None, description="BED of test regions (a window is test when inside one).")
+    val_regions: Path | None = Field(None, description="BED of validation regions.")
+    gap: int = Field(
+        0, ge=0, description="Windows within this many bp of a region of another split are dropped (and counted)."
+    )
+    genome: str | None = Field(
+        None,
+        description="Genome whose chromosome/region names the split refers to (default: the reference genome); "
+        "examples of other genomes take their origin's split, else train.",
+    )
 
 
 class AugmentConfig(StrictModel):
@@ -57,26 +149,40 @@ class AugmentConfig(StrictModel):
     reverse_complement: bool = Field(True, description="Reverse-complement half of training examples.")
 
 
+class StoreConfig(StrictModel):
+    """The on-disk window store that training reads batches from (one byte per base, memory-mapped)."""
+
+    enabled: bool = Field(True, description="Read windows from a window store (false: read the FASTA per window).")
+    dir: Path | None = Field(
+        None, description="Folder of window stores (default: store/ in the run folder; reused while the key matches)."
+    )
+
+
 class DataConfig(StrictModel):
     """Where examples come from and how they become tensors."""
 
-    mode: Literal["peaks", "tiling", "sequences"] = Field(
-        "peaks", description="peaks: windows on peaks + sampled negatives; tiling: genome bins; sequences: FASTA sets."
+    root: Path | None = Field(
+        None,
+        description="Folder the relative data paths of this section (genomes, FASTA sets, region BEDs, the task "
+        "table's peak files) resolve against, relative to the config file; --data-dir replaces it. Default: "
+        "the config's folder.",
     )
-    genome: Path | None = Field(None, description="Genome FASTA (plain or bgzip with .fai/.gzi).")
-    genome_name: str = Field("genome", description="Name of the genome, recorded on every example.")
-    tasks: Path | None = Field(None, description="Task table TSV: task, peaks and metadata columns.")
-    sequences: list[SequenceSetConfig] = Field(
-        default_factory=list, description="Ready-made FASTA sets with labels (mode sequences): [{fasta, labels}]."
+    genomes: dict[str, GenomeConfig] = Field(
+        default_factory=dict, description="Genomes by name: {NAME: {fasta, chain}}; the first is the reference."
+    )
+    tasks: Path | None = Field(
+        None,
+        description="Task table TSV: task, peaks and metadata columns (relative to the config's folder; its peak "
+        "paths relative to data.root when set, else to the table's folder).",
+        json_schema_extra={"config_relative": True},
+    )
+    sources: list[SourceConfig] = Field(
+        default_factory=lambda: [PeaksSourceConfig()],
+        description="Example sources, each {kind: peaks | tiling | sequences, ...}; their tables are concatenated.",
     )
     window_length: int = Field(200, gt=0, description="Window (model input) length in bp.")
-    center: Literal["summit", "center"] = Field(
-        "summit", description="Centre windows on the narrowPeak summit (column 10) or interval centre."
-    )
     chrom_end: Literal["drop", "pad"] = Field("drop", description="Windows crossing a chromosome end.")
     min_overlap: int = Field(1, ge=1, description="Minimum bp overlap with a peak for a positive label.")
-    negatives: NegativesConfig = Field(default_factory=NegativesConfig)
-    tiling: TilingConfig = Field(default_factory=TilingConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)
     encoding: Literal["onehot", "dinucleotide"] = Field(
         "onehot", description="onehot: 4 channels (N = zeros); dinucleotide: 16 channels."
@@ -85,11 +191,37 @@ class DataConfig(StrictModel):
     deduplicate: bool = Field(True, description="Drop duplicate windows (same genome, chrom, start, end).")
     batch_size: int = Field(128, gt=0, description="Windows per batch.")
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes (each opens the genome itself).")
+    store: StoreConfig = Field(default_factory=StoreConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_keys(cls, raw: Any) -> Any:
+        if isinstance(raw, dict):
+            for old, new in _RENAMED_KEYS.items():
+                if old in raw:
+                    raise ValueError(f"data.{old} was replaced by {new}")
+        return raw
+
+    @property
+    def reference(self) -> str | None:
+        """Name of the reference genome (the first of ``genomes``), None without genomes."""
+        return next(iter(self.genomes), None)
+
+    @property
+    def genome_name(self) -> str:
+        """Name recorded on examples and models: the reference genome, else the first sequences source's."""
+        if self.reference is not None:
+            return self.reference
+        named = [s.genome for s in self.sources if isinstance(s, SequencesSourceConfig) and s.genome]
+        return named[0] if named else "genome"
 
     @model_validator(mode="after")
     def _inputs_present(self) -> DataConfig:
-        if self.mode in ("peaks", "tiling") and (self.genome is None or self.tasks is None):
-            raise ValueError(f"data.mode={self.mode!r} needs data.genome and data.tasks")
-        if self.mode == "sequences" and not self.sequences:
-            raise ValueError("data.mode='sequences' needs at least one entry in data.sequences")
+        if not self.sources:
+            raise ValueError("data.sources is empty: give at least one {kind: peaks | tiling | sequences} entry")
+        for i, source in enumerate(self.sources):
+            if source.kind in ("peaks", "tiling") and (not self.genomes or self.tasks is None):
+                raise ValueError(f"data.sources[{i}] (kind {source.kind}) needs data.genomes and data.tasks")
+        if self.split.genome is not None and self.genomes and self.split.genome not in self.genomes:
+            raise ValueError(f"data.split.genome {self.split.genome!r} is not one of data.genomes {list(self.genomes)}")
         return self

@@ -1,23 +1,109 @@
-"""DNA model sections: one per trunk architecture, picked by ``arch``."""
+"""DNA model sections: ``model: {trunk: {arch: ...}, head: {kind: ...}}``.
+
+The trunk section is picked by ``arch`` and the head section by ``kind``, each from a registry of
+config classes (``TRUNK_CONFIGS``, ``HEAD_CONFIGS``), so a wing adds a trunk or head by defining its
+section class with :func:`register_trunk_config` / :func:`register_head_config` (and the module
+class with ``seqlab.models.trunks.register_trunk`` / ``seqlab.models.heads.register_head``).
+The v1 layout (``model: {arch: deepbind, filters: ...}``) is an error that names ``model.trunk.arch``.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import Any, ClassVar, Literal, TypeVar
 
-from pydantic import Field, model_validator
+from pydantic import Field, SerializeAsAny, ValidationError, field_validator, model_validator
 
 from seqlab.config.base import StrictModel
-from seqlab.config.transformer import HFConfig, TransformerConfig
 
 __all__ = [
     "DEEPBIND_PRESETS",
+    "HEAD_CONFIGS",
+    "TRUNK_CONFIGS",
     "BasenjiConfig",
     "DeepBindConfig",
     "DeepSEAConfig",
-    "HFConfig",
+    "HeadConfig",
+    "LinearHeadConfig",
     "ModelConfig",
-    "TransformerConfig",
+    "TrunkConfig",
+    "register_head_config",
+    "register_trunk_config",
 ]
+
+
+class TrunkConfig(StrictModel):
+    """Base of every trunk section; ``arch`` names the architecture (a key of ``TRUNK_CONFIGS``)."""
+
+    registry_key: ClassVar[str] = "arch"
+    arch: str
+
+    @classmethod
+    def registered(cls) -> list[type[StrictModel]]:
+        """The trunk section classes, in registration order (for the config reference)."""
+        return list(TRUNK_CONFIGS.values())
+
+
+class HeadConfig(StrictModel):
+    """Base of every head section; ``kind`` names the head (a key of ``HEAD_CONFIGS``)."""
+
+    registry_key: ClassVar[str] = "kind"
+    kind: str
+
+    @classmethod
+    def registered(cls) -> list[type[StrictModel]]:
+        """The head section classes, in registration order (for the config reference)."""
+        return list(HEAD_CONFIGS.values())
+
+
+TRUNK_CONFIGS: dict[str, type[TrunkConfig]] = {}
+"""Trunk section class of every ``model.trunk.arch`` value."""
+HEAD_CONFIGS: dict[str, type[HeadConfig]] = {}
+"""Head section class of every ``model.head.kind`` value."""
+
+_T = TypeVar("_T", bound=StrictModel)
+
+
+def _registrar(registry: dict[str, Any], key: str) -> Callable[[type[_T]], type[_T]]:
+    def register(cls: type[_T]) -> type[_T]:
+        name = cls.model_fields[key].default
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"{cls.__name__} needs a default {key!r} (its registry name)")
+        if name in registry and registry[name] is not cls:
+            raise ValueError(f"{key} {name!r} is registered already ({registry[name].__name__})")
+        registry[name] = cls
+        return cls
+
+    return register
+
+
+def register_trunk_config(cls: type[_T]) -> type[_T]:
+    """Class decorator: make ``cls`` (a ``TrunkConfig`` with a default ``arch``) a ``model.trunk`` choice."""
+    return _registrar(TRUNK_CONFIGS, "arch")(cls)
+
+
+def register_head_config(cls: type[_T]) -> type[_T]:
+    """Class decorator: make ``cls`` (a ``HeadConfig`` with a default ``kind``) a ``model.head`` choice."""
+    return _registrar(HEAD_CONFIGS, "kind")(cls)
+
+
+def _pick(registry: dict[str, Any], key: str, default: str, section: str, value: Any) -> Any:
+    """Validate a section dict into the registry class its ``key`` names (instances pass through)."""
+    if isinstance(value, StrictModel) or not isinstance(value, dict):
+        return value
+    name = value.get(key, default)
+    if name not in registry:
+        raise ValueError(f"{section}.{key}: unknown value {name!r}; expected one of {sorted(registry)}")
+    try:
+        return registry[name].model_validate(value)
+    except ValidationError as err:  # re-raised as a ValueError so that pydantic keeps the section's location
+        problems = []
+        for problem in err.errors():
+            where = ".".join(str(part) for part in problem["loc"])
+            message = "unknown key" if problem["type"] == "extra_forbidden" else problem["msg"]
+            message = message.removeprefix("Value error, ")
+            problems.append(f"{where}: {message}" if where else message)
+        raise ValueError(f"{section} ({key}: {name}): " + "; ".join(problems)) from None
 
 
 DEEPBIND_PRESETS: dict[str, dict[str, Any]] = {
@@ -28,7 +114,8 @@ DEEPBIND_PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-class DeepBindConfig(StrictModel):
+@register_trunk_config
+class DeepBindConfig(TrunkConfig):
     """DeepBind: one convolution scanned on both strands, global max and average pooling, dense.
 
     ``preset`` fills the sizes from ``DEEPBIND_PRESETS``; keys given next to it override the preset.
@@ -51,7 +138,8 @@ class DeepBindConfig(StrictModel):
         return data
 
 
-class DeepSEAConfig(StrictModel):
+@register_trunk_config
+class DeepSEAConfig(TrunkConfig):
     """DeepSEA: three convolutions (320/480/960, width 8) with max-pooling and dropout, dense 925."""
 
     arch: Literal["deepsea"] = "deepsea"
@@ -67,13 +155,14 @@ class DeepSEAConfig(StrictModel):
     def _one_dropout_per_layer(self) -> DeepSEAConfig:
         if not self.channels or len(self.dropout) != len(self.channels):
             raise ValueError(
-                f"model.dropout needs one rate per convolution: {len(self.channels)} channels, "
+                f"model.trunk.dropout needs one rate per convolution: {len(self.channels)} channels, "
                 f"{len(self.dropout)} dropout rates"
             )
         return self
 
 
-class BasenjiConfig(StrictModel):
+@register_trunk_config
+class BasenjiConfig(TrunkConfig):
     """Basenji-like dilated residual CNN: stem, pooling tower, dilated residual blocks, crop, pointwise."""
 
     arch: Literal["basenji"] = "basenji"
@@ -89,6 +178,42 @@ class BasenjiConfig(StrictModel):
     dropout: float = Field(0.1, ge=0, lt=1, description="Dropout in the residual blocks.")
 
 
-ModelConfig = Annotated[
-    DeepBindConfig | DeepSEAConfig | BasenjiConfig | TransformerConfig | HFConfig, Field(discriminator="arch")
-]
+@register_head_config
+class LinearHeadConfig(HeadConfig):
+    """One independent linear read-out per task (``MultiTaskLinearHead``)."""
+
+    kind: Literal["linear"] = "linear"
+
+
+class ModelConfig(StrictModel):
+    """The model: a trunk (sequence -> features) and a head (features -> one logit per task)."""
+
+    trunk: SerializeAsAny[TrunkConfig] = Field(
+        default_factory=lambda: DeepBindConfig(), description="The trunk section, picked by its arch."
+    )
+    head: SerializeAsAny[HeadConfig] = Field(
+        default_factory=lambda: LinearHeadConfig(), description="The head section, picked by its kind."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_v1_layout(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            trunk_keys = {key for config in TRUNK_CONFIGS.values() for key in config.model_fields}
+            old = sorted(set(data) & trunk_keys, key=lambda key: key != "arch")
+            if old:
+                raise ValueError(
+                    f"model.{old[0]} moved: the architecture is model.trunk.arch and its sizes go under model.trunk "
+                    "(e.g. model: {trunk: {arch: deepbind, filters: 64}, head: {kind: linear}})"
+                )
+        return data
+
+    @field_validator("trunk", mode="before")
+    @classmethod
+    def _trunk_section(cls, value: Any) -> Any:
+        return _pick(TRUNK_CONFIGS, "arch", "deepbind", "model.trunk", value)
+
+    @field_validator("head", mode="before")
+    @classmethod
+    def _head_section(cls, value: Any) -> Any:
+        return _pick(HEAD_CONFIGS, "kind", "linear", "model.head", value)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Any
+
+from pydantic import Field, model_validator
 
 from seqlab.config.base import StrictModel
 from seqlab.config.data import DataConfig
-from seqlab.config.model import DeepBindConfig, ModelConfig
+from seqlab.config.hardware import HardwareConfig, moved_hardware_keys
+from seqlab.config.model import ModelConfig
+from seqlab.config.schemes import MfdConfig, NoisyStudentConfig, SslConfig, check_scheme_sections
 from seqlab.config.train import TrainConfig
 
 __all__ = ["DnaRunConfig"]
@@ -18,5 +22,23 @@ class DnaRunConfig(StrictModel):
     seed: int = Field(0, description="Seeds sampling, shuffling, augmentation and initialisation.")
     name: str = Field("run", description="Run name (the default run folder is runs/<name>).")
     data: DataConfig
-    model: ModelConfig = Field(default_factory=DeepBindConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
+    hardware: HardwareConfig = Field(default_factory=HardwareConfig)
+    ssl: SslConfig | None = Field(None, description="Section of train.scheme: ssl.")
+    noisy_student: NoisyStudentConfig | None = Field(None, description="Section of train.scheme: noisy_student.")
+    mfd: MfdConfig | None = Field(None, description="Section of train.scheme: mfd.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _workers_in_hardware(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            moved_hardware_keys("data", data.get("data"), keys=("num_workers",))
+        return data
+
+    @model_validator(mode="after")
+    def _sections_match_scheme(self) -> DnaRunConfig:
+        check_scheme_sections(
+            self.train.scheme, {"ssl": self.ssl, "noisy_student": self.noisy_student, "mfd": self.mfd}
+        )
+        return self

@@ -1,18 +1,25 @@
-"""Training sections: optimisation, stopping, hardware."""
+"""Training sections: optimisation, stopping, the scheme. Hardware keys live in ``hardware`` (config/hardware.py)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from seqlab.config.base import StrictModel
+from seqlab.config.hardware import moved_hardware_keys
 
 __all__ = ["TrainConfig"]
 
 
 class TrainConfig(StrictModel):
-    """Optimisation, stopping, hardware."""
+    """Optimisation, stopping and the training scheme."""
+
+    scheme: str = Field(
+        "supervised",
+        description="Training scheme (seqlab.training.schemes registry): supervised; the wings add ssl, "
+        "noisy_student, mfd.",
+    )
 
     max_epochs: int = Field(20, gt=0, description="Epochs at most (early stopping may end sooner).")
     learning_rate: float = Field(1e-3, gt=0, description="AdamW learning rate.")
@@ -24,18 +31,14 @@ class TrainConfig(StrictModel):
     monitor: Literal["val_auroc", "val_aupr", "val_loss"] = Field(
         "val_auroc", description="Validation metric for early stopping and the best checkpoint."
     )
-    accelerator: str = Field("auto", description="'auto' uses a GPU when one is present.")
-    devices: int | str = Field("auto", description="Number of devices, or 'auto'.")
-    strategy: str = Field("auto", description="Lightning strategy, e.g. 'ddp' for several GPUs.")
-    precision: str = Field("auto", description="'auto': bf16-mixed on a GPU with bf16, else 32-true.")
     gradient_clip: float | None = Field(None, gt=0, description="Clip gradients to this norm.")
     limit_train_batches: int | float | None = Field(
         None, description="Train on this many batches (or this fraction) per epoch; for quick runs."
     )
     progress_bar: bool = Field(True, description="Rich progress bar.")
-    threads: int | None = Field(
-        None,
-        gt=0,
-        description="CPU threads of torch (None: torch's default). 1 is much faster for small "
-        "models on a machine that other jobs share.",
-    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_hardware_keys(cls, data: Any) -> Any:
+        moved_hardware_keys("train", data)
+        return data

@@ -7,12 +7,13 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from seqlab.config.base import StrictModel
+from seqlab.config.model import TrunkConfig, register_trunk_config
 
 __all__ = ["HFConfig", "TransformerConfig"]
 
 
-class TransformerConfig(StrictModel):
+@register_trunk_config
+class TransformerConfig(TrunkConfig):
     """A small BERT-style encoder over nucleotide (kmer 1) or k-mer tokens, trained from scratch.
 
     Tokens: every ``stride`` bp the k-mer starting there (any N: one N token); a CLS token first;
@@ -36,7 +37,8 @@ class TransformerConfig(StrictModel):
         return self
 
 
-class HFConfig(StrictModel):
+@register_trunk_config
+class HFConfig(TrunkConfig):
     """Any Hugging Face encoder (``AutoModel``) and its tokenizer, loaded from a local folder (nothing downloads).
 
     Windows are decoded to upper-case ACGTN strings, tokenized by the folder's tokenizer, encoded,

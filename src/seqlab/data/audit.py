@@ -45,6 +45,7 @@ class AuditReport:
         gc: one record per (task, class): n, mean, q25, median, q75 of the GC fraction.
         gc_auroc: task -> AUROC of GC fraction alone (None without both classes).
         gc_sampled: examples whose GC was measured (a random subset of large tables).
+        n_auroc: task -> AUROC of the N fraction alone (None without both classes), measured on the same rows.
         warnings: human-readable findings, the shortcuts first.
     """
 
@@ -57,6 +58,7 @@ class AuditReport:
     gc: list[dict[str, Any]] = field(default_factory=list)
     gc_auroc: dict[str, float | None] = field(default_factory=dict)
     gc_sampled: int = 0
+    n_auroc: dict[str, float | None] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -68,10 +70,13 @@ class AuditReport:
         lines = [f"audit of {self.n_examples:,} examples, {len(self.tasks)} task(s)"]
         lines.append(f"duplicate windows: {self.duplicates:,}")
         for task in self.tasks:
-            auroc = self.gc_auroc.get(task)
-            shown = "n/a" if auroc is None else f"{auroc:.3f}"
+            shown, n_shown = (
+                "n/a" if auroc is None else f"{auroc:.3f}"
+                for auroc in (self.gc_auroc.get(task), self.n_auroc.get(task))
+            )
             lines.append(
-                f"task {task}: GC-only AUROC {shown}; label conflicts {self.label_conflicts.get(task, 0)} "
+                f"task {task}: GC-only AUROC {shown}; N-fraction-only AUROC {n_shown}; "
+                f"label conflicts {self.label_conflicts.get(task, 0)} "
                 f"(+{self.masked_conflicts.get(task, 0)} masked at build); "
                 f"one-class chromosomes {len(self.one_class_chroms.get(task, []))}"
             )
@@ -87,21 +92,26 @@ class AuditReport:
         return "\n".join(lines)
 
 
-def _gc_of_rows(table: ExampleTable, rows: np.ndarray) -> np.ndarray:
-    """GC fraction (float64, NaN for all-N) of the given frame rows."""
+def _content_of_rows(table: ExampleTable, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """GC fraction (float64, NaN for all-N) and N fraction (float64) of the given frame rows."""
     if table.sequences is not None:
-        return sequence_content([table.sequences[i] for i in rows.tolist()])[0]
+        return sequence_content([table.sequences[i] for i in rows.tolist()])
     frame = table.frame.iloc[rows]
-    gc = np.full(rows.size, np.nan)
+    gc, n_fraction = np.full(rows.size, np.nan), np.zeros(rows.size)
     for name, part in frame.groupby("genome", sort=False):
         genome = Genome(table.genomes[str(name)], str(name))
         position = np.flatnonzero(frame["genome"].to_numpy() == name)
-        gc[position] = sequence_content(genome.fetch_many(part["chrom"], part["start"], part["end"], pad=True))[0]
-    return gc
+        content = sequence_content(genome.fetch_many(part["chrom"], part["start"], part["end"], pad=True))
+        gc[position], n_fraction[position] = content
+    return gc, n_fraction
 
 
 def audit_examples(
-    table: ExampleTable, gc_auroc_limit: float = 0.7, max_gc_examples: int | None = 200_000, seed: int = 0
+    table: ExampleTable,
+    gc_auroc_limit: float = 0.7,
+    max_gc_examples: int | None = 200_000,
+    seed: int = 0,
+    n_auroc_tolerance: float = 0.02,
 ) -> AuditReport:
     """Audit a table for duplicates, label conflicts, one-class chromosomes and GC shortcuts.
 
@@ -109,6 +119,7 @@ def audit_examples(
         table: the examples.
         gc_auroc_limit: GC-only AUROC above this (or below 1 - this) is a shortcut.
         max_gc_examples: measure GC on at most this many random rows (None: all).
+        n_auroc_tolerance: an N-fraction-only AUROC further than this from 0.5 is a shortcut.
         seed: seed of that subsample.
 
     Returns:
@@ -161,9 +172,18 @@ def audit_examples(
     rows = np.flatnonzero(used.any(axis=1))
     if max_gc_examples is not None and rows.size > max_gc_examples:
         rows = np.sort(np.random.default_rng(seed).choice(rows, max_gc_examples, replace=False))
-    gc = _gc_of_rows(table, rows)
+    gc, n_fraction = _content_of_rows(table, rows)
     report.gc_sampled = int(rows.size)
     for t, task in enumerate(tasks):
+        y_all = positive[rows, t][used[rows, t]]
+        n_auroc = float(roc_auc_score(y_all, n_fraction[used[rows, t]])) if 0 < y_all.sum() < y_all.size else None
+        report.n_auroc[task] = n_auroc
+        if n_auroc is not None and abs(n_auroc - 0.5) > n_auroc_tolerance:
+            report.warnings.insert(
+                0,
+                f"task {task}: N fraction alone gives AUROC {n_auroc:.3f} (more than {n_auroc_tolerance:.2f} from "
+                "0.5): N content is a shortcut",
+            )
         mask = used[rows, t] & ~np.isnan(gc)
         y = positive[rows, t][mask]
         values = gc[mask]

@@ -88,6 +88,7 @@ def sample_negatives(
     rng: np.random.Generator,
     max_rounds: int = 12,
     max_batch: int = 100_000,
+    max_n_fraction: float = 0.01,
 ) -> tuple[pd.DataFrame, NegativeReport]:
     """Sample ``n`` background windows of ``length`` bp.
 
@@ -99,10 +100,11 @@ def sample_negatives(
         exclude: ``chrom``, ``start``, ``end`` of every peak (genome names); candidates within
             ``config.exclude_flank`` bp of one are rejected.
         chroms: chromosomes to sample from, weighted by length (genome names).
-        config: ratio is not used here; gc_match, gc_bins, max_n_fraction, exclude_flank are.
+        config: ratio and seed are not used here; gc_match, gc_bins, exclude_flank are.
         rng: numpy Generator (seeded by the caller).
         max_rounds: bulk sampling rounds at most.
         max_batch: candidates per round at most.
+        max_n_fraction: reject candidates with more N than this (the positives' limit too).
 
     Returns:
         ``(negatives, report)``: negatives has ``chrom``, ``start``, ``end`` (int64) and ``gc``
@@ -145,7 +147,7 @@ def sample_negatives(
         report.rejected_overlap += int((~clear).sum())
         cand, keys = cand[clear].reset_index(drop=True), keys[clear]
         gc, n_fraction = sequence_content(genome.fetch_many(cand["chrom"], cand["start"], cand["end"]))
-        clean = n_fraction <= config.max_n_fraction
+        clean = n_fraction <= max_n_fraction
         report.rejected_n += int((~clean).sum())
         cand, keys, gc = cand[clean].reset_index(drop=True), keys[clean], gc[clean]
         bins = gc_bin(gc, n_bins)

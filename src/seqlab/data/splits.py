@@ -1,22 +1,31 @@
-"""Chromosome-level splits: test and validation chromosomes from the config, everything else trains.
+"""Splits by chromosome and by region: test and validation chromosomes or BED regions, everything else trains.
 
 Chromosome names match through the genome aliasing (:func:`seqlab.io.genome.canonical_chrom`), so a
 config saying ``chr8`` splits examples on ``8`` too. Windows are never split at random: neighbouring
 windows share sequence and would leak between splits.
+
+Regions (``split.test_regions`` / ``val_regions``, BED files) split one chromosome: a window is test
+(val) when it lies inside a test (val) region with ``split.gap`` bp to spare on both sides, train when
+it is at least ``gap`` bp away from every test and val region, and dropped (counted) otherwise.
+Chromosome lists take precedence over regions. The split refers to one genome (``split.genome``,
+default the reference); examples of other genomes are train unless they inherit their origin's split.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from seqlab.config import SplitConfig
+from seqlab.data.labels import overlaps_any
 from seqlab.io.genome import canonical_chrom
+from seqlab.io.intervals import read_intervals
 
-__all__ = ["SPLITS", "assign_splits", "check_splits", "split_counts"]
+__all__ = ["SPLITS", "assign_splits", "check_splits", "read_regions", "split_counts", "split_examples"]
 
 SPLITS = ("train", "val", "test")
 
@@ -47,6 +56,86 @@ def assign_splits(chroms: Sequence[str] | pd.Series, config: SplitConfig) -> np.
     unique = series.unique()
     mapping = {chrom: owner.get(canonical_chrom(chrom), "train") for chrom in unique}
     return series.map(mapping).to_numpy(dtype=object)
+
+
+def read_regions(path: Path) -> pd.DataFrame:
+    """Regions of a BED file, chromosome names canonical (:func:`canonical_chrom`), merged per chromosome.
+
+    Returns:
+        DataFrame ``chrom`` (str), ``start``, ``end`` (int64), sorted, no two overlapping or touching.
+    """
+    regions = read_intervals(path, "bed")[["chrom", "start", "end"]]
+    regions = regions.assign(chrom=regions["chrom"].astype(str).map(canonical_chrom))
+    merged = []
+    for chrom, group in regions.sort_values(["chrom", "start"]).groupby("chrom", sort=True):
+        starts, ends = group["start"].to_numpy(np.int64), np.maximum.accumulate(group["end"].to_numpy(np.int64))
+        new = np.concatenate([[True], starts[1:] > ends[:-1]])  # a gap before this region: a new block
+        merged.append(
+            pd.DataFrame({"chrom": chrom, "start": starts[new], "end": np.maximum.reduceat(ends, np.flatnonzero(new))})
+        )
+    if not merged:
+        return pd.DataFrame({"chrom": pd.Series(dtype=str), "start": pd.Series(dtype=np.int64),
+                             "end": pd.Series(dtype=np.int64)})  # fmt: skip
+    return pd.concat(merged, ignore_index=True)
+
+
+def _contained(windows: pd.DataFrame, regions: pd.DataFrame) -> np.ndarray:
+    """Whether each window (canonical chrom, start, end) lies inside one of the merged ``regions``."""
+    inside = np.zeros(len(windows), dtype=bool)
+    for chrom, group in regions.groupby("chrom", sort=False):
+        rows = np.flatnonzero(windows["chrom"].to_numpy() == chrom)
+        if rows.size == 0:
+            continue
+        starts, ends = group["start"].to_numpy(np.int64), group["end"].to_numpy(np.int64)
+        at = np.searchsorted(starts, windows["start"].to_numpy(np.int64)[rows], side="right") - 1
+        ok = at >= 0
+        inside[rows[ok]] = ends[at[ok]] >= windows["end"].to_numpy(np.int64)[rows[ok]]
+    return inside
+
+
+def split_examples(frame: pd.DataFrame, config: SplitConfig, genome: str | None) -> tuple[np.ndarray, dict[str, int]]:
+    """Split of every example from its chromosome, its region and its genome.
+
+    Args:
+        frame: examples (N rows) with ``genome, chrom, start, end``.
+        config: chromosome lists, region BEDs, gap.
+        genome: the genome the split refers to (``config.genome`` wins); None: every example's genome.
+
+    Returns:
+        ``(split, counts)``: object array (N,) of 'train', 'val', 'test' or '' (dropped), and
+        ``{"excluded_chrom_dropped": int, "region_gap_dropped": int}``.
+
+    Raises:
+        ValueError: a chromosome in two lists, or a test region overlapping a validation region.
+    """
+    target = config.genome or genome
+    own = np.ones(len(frame), dtype=bool) if target is None else (frame["genome"].to_numpy() == target)
+    split = np.full(len(frame), "train", dtype=object)
+    split[own] = assign_splits(frame["chrom"].to_numpy()[own], config)
+    counts = {"excluded_chrom_dropped": int((split == "").sum()), "region_gap_dropped": 0}
+    if config.test_regions is None and config.val_regions is None:
+        return split, counts
+    regions = {name: read_regions(path) for name, path in (("test", config.test_regions), ("val", config.val_regions))
+               if path is not None}  # fmt: skip
+    if len(regions) == 2 and overlaps_any(regions["val"], regions["test"]).any():
+        raise ValueError(f"data.split.test_regions ({config.test_regions}) overlaps data.split.val_regions")
+    rows = np.flatnonzero(own & (split == "train"))
+    part = frame.iloc[rows]
+    widened = pd.DataFrame({
+        "chrom": part["chrom"].astype(str).map(canonical_chrom).to_numpy(),
+        "start": part["start"].to_numpy(np.int64) - config.gap,
+        "end": part["end"].to_numpy(np.int64) + config.gap,
+    })  # fmt: skip
+    result = np.full(rows.size, "", dtype=object)
+    touches = np.zeros(rows.size, dtype=bool)
+    for bed in regions.values():
+        touches |= overlaps_any(widened, bed)
+    result[~touches] = "train"
+    for name, bed in regions.items():
+        result[_contained(widened, bed)] = name
+    split[rows] = result
+    counts["region_gap_dropped"] = int((result == "").sum())
+    return split, counts
 
 
 def split_counts(
@@ -96,9 +185,9 @@ def check_splits(counts: pd.DataFrame) -> list[str]:
         without negatives in a split.
     """
     where = {
-        "test": "on data.split.test_chroms",
-        "val": "on data.split.val_chroms",
-        "train": "outside data.split.test_chroms, val_chroms and exclude_chroms",
+        "test": "on data.split.test_chroms or inside data.split.test_regions",
+        "val": "on data.split.val_chroms or inside data.split.val_regions",
+        "train": "outside the test, validation and excluded chromosomes and regions",
     }
     for name in ("test", "val", "train"):
         examples = counts.loc[counts["split"] == name, "examples"]

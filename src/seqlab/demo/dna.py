@@ -33,20 +33,19 @@ def _demo_config(paths: dict[str, Path], seed: int, max_epochs: int) -> dict[str
         "seed": seed,
         "name": "demo-dna",
         "data": {
-            "mode": "peaks",
-            "genome": str(paths["genome"]),
-            "genome_name": "simulated",
+            "genomes": {"simulated": {"fasta": str(paths["genome"])}},
             "tasks": str(paths["tasks"]),
+            "sources": [{"kind": "peaks", "negatives": {"ratio": 1.0, "gc_match": True, "seed": seed}}],
             "window_length": 200,
             "min_overlap": 100,
-            "negatives": {"ratio": 1.0, "gc_match": True},
             "split": DEMO_SPLIT,
             "augment": {"max_shift": 5, "reverse_complement": True},
             "batch_size": 64,
         },
-        "model": {"arch": "deepbind"},
+        "model": {"trunk": {"arch": "deepbind"}, "head": {"kind": "linear"}},
         # One thread: far faster for this small CNN whenever anything else runs on the machine.
-        "train": {"max_epochs": max_epochs, "patience": 3, "learning_rate": 0.003, "threads": 1},
+        "train": {"max_epochs": max_epochs, "patience": 3, "learning_rate": 0.003},
+        "hardware": {"threads": 1},
     }
 
 
@@ -96,7 +95,7 @@ def run_dna_demo(out_dir: str | Path = "runs/demo-dna", seed: int = 0, max_epoch
     test_chrom = DEMO_SPLIT["test_chroms"][0]
     variants = write_demo_vcf(sites, genome, test_chrom, out / "data" / "demo_snps.vcf", seed)
     effects_path = out / "run" / "variant_effects.tsv"
-    pipeline.variant_effect(result.run_dir / "checkpoints" / "best.ckpt", out / "data" / "demo_snps.vcf",
+    pipeline.variant_effect(result.run_dir / "model", out / "data" / "demo_snps.vcf",
                             paths["genome"], effects_path)  # fmt: skip
     effects = pd.read_csv(effects_path, sep="\t")
     effects = effects[effects["task"] == "CTCF"].merge(variants[["id", "kind"]], on="id")

@@ -38,6 +38,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
+from seqlab.config import HardwareConfig
 from seqlab.protein.config import (
     CorpusConfig,
     FinetuneConfig,
@@ -231,8 +232,8 @@ def run_protein_demo(out_dir: str | Path = "runs/demo-protein", seed: int = 0, q
                 batch_size=batch_size,
                 val_every_steps=max(pre_steps // 4, 1),
                 progress_bar=not quick,
-            threads=1,  # small models: one thread is far faster whenever the machine is shared
             ),
+            hardware=HardwareConfig(threads=1),  # small models: one thread is far faster on a shared machine
         ),
         out / "pretrain",
         corpus=corpus,
@@ -257,8 +258,8 @@ def run_protein_demo(out_dir: str | Path = "runs/demo-protein", seed: int = 0, q
             batch_size=batch_size,
             val_every_steps=max(ft_steps // 5, 1),
             progress_bar=not quick,
-            threads=1,  # small models: one thread is far faster whenever the machine is shared
         ),
+        "hardware": HardwareConfig(threads=1),  # small models: one thread is far faster on a shared machine
     }
     runs = {
         "pretrained": FinetuneConfig(name="demo-protein-pretrained", pretrained=out / "pretrain" / "model", **common),

@@ -46,27 +46,25 @@ def _config(evolved: EvolvedGenomes, seed: int, max_epochs: int) -> DnaRunConfig
         "seed": seed,
         "name": "demo-ssl",
         "data": {
-            "mode": "peaks",
-            "genome": str(evolved.human["genome"]),
-            "genome_name": "human",
+            "genomes": {"human": {"fasta": str(evolved.human["genome"])}},
             "tasks": str(evolved.human["tasks"]),
+            "sources": [{"kind": "peaks", "negatives": {"ratio": 3.0, "gc_match": True, "seed": seed}}],
             "window_length": 200,
             "min_overlap": 100,
-            "negatives": {"ratio": 3.0, "gc_match": True},
             "split": DEMO_SPLIT,
             "augment": {"max_shift": 5, "reverse_complement": True},
             "batch_size": 32,
         },
-        "model": {"arch": "deepbind"},
+        "model": {"trunk": {"arch": "deepbind"}, "head": {"kind": "linear"}},
+        # pos_weight: negatives:positives is 3:1
         "train": {
             "max_epochs": max_epochs,
             "patience": 10,
             "learning_rate": 0.003,
-            "pos_weight": 3.0,  # negatives:positives is 3:1
-            "threads": 1,
+            "pos_weight": 3.0,
             "progress_bar": False,
-            "accelerator": "cpu",
         },  # fmt: skip
+        "hardware": {"threads": 1, "accelerator": "cpu"},
     }
     return validate_config(raw, DnaRunConfig, "demo-ssl", evolved.root)
 
@@ -176,14 +174,15 @@ def run_ssl_demo(
     evolved = evolve_species(out / "data", seed=seed, chrom_sizes=chrom_sizes or DEMO_CHROM_SIZES, factors=factors)
     config = _config(evolved, seed, max_epochs)
     write_text(out / "config.yaml", dump_config(config))
-    human = subsample_train_positives(build_examples(config.data, seed=seed), train_peaks, seed)
+    human = subsample_train_positives(build_examples(config.data), train_peaks, seed)
     species = {name: (evolved.genomes[name], evolved.chains[name]) for name in evolved.genomes}
     lifted, lift_counts = lift_homologs(human, species)
     homologs, removed = leakage_guard(lifted)
     human.save(out / "examples" / "human")
     homologs.save(out / "examples" / "homologs")
 
-    sections = {"model": config.model, "data": config.data, "train": config.train, "seed": seed}
+    sections = {"model": config.model, "data": config.data, "train": config.train, "seed": seed,
+                "hardware": config.hardware}  # fmt: skip
     stage = StageConfig(max_epochs=max_epochs, learning_rate=config.train.learning_rate, patience=10)
     finetune = StageConfig(max_epochs=max_epochs, learning_rate=config.train.learning_rate / 3, patience=10)
     supervised = fit_stage(out / "supervised", human, stage=stage, **sections)

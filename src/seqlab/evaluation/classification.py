@@ -4,59 +4,20 @@ Every metric is computed once over all examples of a split (never averaged over 
 accuracy, macro-F1 (unweighted mean of per-class F1 over the classes present in the truth or the
 predictions; a class never predicted scores 0), Matthews correlation coefficient (multi-class
 form) and, for binary tasks, AUROC and AUPR (average precision) of the probability of class 1.
-A metric that is undefined on the split (AUROC when only one class is present) is ``None``, so the
-result serialises to valid JSON.
+``classification_metrics`` lives in :mod:`seqlab.metrics` (re-exported here): a metric that is undefined
+on the split (AUROC when only one class is present) is NaN in memory and null in JSON (``json_safe``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-from sklearn.metrics import (
-    accuracy_score,
-    average_precision_score,
-    f1_score,
-    matthews_corrcoef,
-    roc_auc_score,
-)
 
+from seqlab.metrics import classification_metrics
 from seqlab.runs import atomic_open
 
 __all__ = ["classification_metrics", "confusion_matrix", "plot_confusion_matrix"]
-
-
-def classification_metrics(y_true: np.ndarray, probs: np.ndarray) -> dict[str, Any]:
-    """Accuracy, macro-F1 and MCC (plus AUROC and AUPR when there are two classes).
-
-    Args:
-        y_true: int array (N,), the true class index of each example.
-        probs: float array (N, C), class probabilities (or any scores whose argmax is the prediction);
-            for C == 2, ``probs[:, 1]`` ranks examples for AUROC and AUPR.
-
-    Returns:
-        ``{"n", "accuracy", "macro_f1", "mcc"}`` and, for C == 2, ``"auroc"`` and ``"aupr"``
-        (``None`` when the split holds a single class). Values are Python floats.
-    """
-    y_true = np.asarray(y_true, dtype=np.int64)
-    probs = np.asarray(probs, dtype=np.float64)
-    if probs.ndim != 2 or probs.shape[0] != y_true.shape[0]:
-        raise ValueError(f"probs must have shape (N, C) with N = {y_true.shape[0]}, got {probs.shape}")
-    if y_true.size == 0:
-        raise ValueError("no examples: metrics of an empty split are undefined")
-    y_pred = probs.argmax(axis=1)
-    metrics: dict[str, Any] = {
-        "n": int(y_true.size),
-        "accuracy": float(accuracy_score(y_true, y_pred)),
-        "macro_f1": float(f1_score(y_true, y_pred, average="macro", zero_division=0)),
-        "mcc": float(matthews_corrcoef(y_true, y_pred)),
-    }
-    if probs.shape[1] == 2:
-        both = np.unique(y_true).size == 2
-        metrics["auroc"] = float(roc_auc_score(y_true, probs[:, 1])) if both else None
-        metrics["aupr"] = float(average_precision_score(y_true, probs[:, 1])) if both else None
-    return metrics
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:

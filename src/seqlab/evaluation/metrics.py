@@ -1,8 +1,7 @@
 """Whole-split metrics for reports: metrics.json entries and metrics_per_task.tsv.
 
-The per-task AUROC/AUPR computation (``compute_split_metrics``) is defined in
-``seqlab.training.base``, where training logs it every epoch, and re-exported here so that reports
-and the logged ``val_*``/``test_*`` values come from the same code. Entries with weight 0 are left
+The per-task AUROC/AUPR computation (``compute_split_metrics``) is defined in :mod:`seqlab.metrics`
+(training logs the same values every epoch) and re-exported here. Entries with weight 0 are left
 out; a task with one class in a split gets NaN (null in JSON) and an ``UndefinedMetricWarning``.
 """
 
@@ -12,14 +11,14 @@ import math
 from collections.abc import Mapping
 from pathlib import Path
 
-from seqlab.runs import atomic_open
-from seqlab.training.base import (
+from seqlab.metrics import (
     SplitMetrics,
     SplitPredictions,
     TaskMetrics,
     UndefinedMetricWarning,
     compute_split_metrics,
 )
+from seqlab.runs import atomic_open
 
 __all__ = [
     "SplitMetrics",

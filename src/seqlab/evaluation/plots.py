@@ -17,8 +17,8 @@ from matplotlib.figure import Figure
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
 
 from seqlab.data.encoding import ALPHABET
+from seqlab.metrics import task_entries
 from seqlab.runs import atomic_open
-from seqlab.training.base import task_entries
 
 __all__ = ["plot_logo", "plot_pr_curves", "plot_roc_curves"]
 

@@ -1,4 +1,4 @@
-"""SequenceModel (trunk + head), the model factory, strand-averaged prediction, fine-tuning helpers.
+"""SequenceModel (trunk + head from their registries), the model factory, strand-averaged prediction, fine-tuning.
 
 ``SequenceModel(trunk, head)``: x float32 (B, C, L) -> trunk -> features float32 (B, F) -> head ->
 logits float32 (B, T). Pre-train-then-fine-tune: build the fine-tuning model, ``load_trunk`` from the
@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from pydantic import TypeAdapter
+from pydantic import ValidationError
 from torch import nn
 
-from seqlab.config import BasenjiConfig, DeepBindConfig, DeepSEAConfig, HFConfig, ModelConfig, TransformerConfig
+from seqlab.config import LinearHeadConfig, ModelConfig, TrunkConfig
 from seqlab.data.encoding import n_channels, reverse_complement
-from seqlab.models.heads import Head, MultiTaskLinearHead
+from seqlab.models.data_params import DataParams
+from seqlab.models.heads import Head, MultiTaskLinearHead, build_head
 from seqlab.models.trunks import build_trunk
 
 __all__ = [
@@ -32,7 +33,6 @@ __all__ = [
     "replace_head",
 ]
 
-_MODEL_CONFIG = TypeAdapter(ModelConfig)
 _TRUNK_PREFIXES = ("trunk.", "model.trunk.")  # SequenceModel state dict, scheme (LightningModule) state dict
 
 
@@ -43,13 +43,15 @@ class SequenceModel(nn.Module):
     training mode, so its batch-norm statistics and dropout do not change during fine-tuning.
     """
 
-    def __init__(self, trunk: nn.Module, head: Head) -> None:
+    def __init__(self, trunk: nn.Module, head: Head, config: ModelConfig | None = None) -> None:
         super().__init__()
         if trunk.out_features != head.in_features:
             raise ValueError(f"trunk gives {trunk.out_features} features but the head expects {head.in_features}")
         self.trunk = trunk
         self.head = head
         self.trunk_frozen = False
+        self.config = config
+        """The model config it was built from (``build_model`` sets it; ``save_pretrained`` writes it)."""
 
     @property
     def n_tasks(self) -> int:
@@ -72,21 +74,48 @@ class SequenceModel(nn.Module):
         return self
 
 
-def parse_model_config(config: ModelConfig | Mapping[str, Any]) -> ModelConfig:
-    """A model config section from itself or from its dict form (``config.model_dump()``, checkpoints)."""
-    if isinstance(config, DeepBindConfig | DeepSEAConfig | BasenjiConfig | TransformerConfig | HFConfig):
-        return config
-    return _MODEL_CONFIG.validate_python(dict(config))
+def parse_model_config(config: ModelConfig | TrunkConfig | Mapping[str, Any], *, legacy: bool = False) -> ModelConfig:
+    """A ``model`` section from itself, from a trunk section alone (linear head), or from its dict form.
 
-
-def build_model(config: ModelConfig | Mapping[str, Any], in_channels: int, seq_len: int, n_tasks: int) -> SequenceModel:
-    """Build trunk and linear multi-task head for inputs (B, in_channels, seq_len) and ``n_tasks`` tasks.
+    Args:
+        config: a ``ModelConfig``, a ``TrunkConfig`` (wrapped with the linear head), or a dict
+            ``{"trunk": {...}, "head": {...}}``.
+        legacy: also read the v1 dict layout ``{"arch": ..., sizes}`` that checkpoints written before
+            model config v2 hold (as a trunk with the linear head); user configs never set this.
 
     Raises:
-        ValueError: unknown channel count, a window too short for the architecture, n_tasks < 1.
+        ValueError: an invalid section (a v1 dict without ``legacy`` names ``model.trunk.arch``).
     """
-    trunk = build_trunk(parse_model_config(config), in_channels, seq_len)
-    return SequenceModel(trunk, MultiTaskLinearHead(trunk.out_features, n_tasks))
+    if isinstance(config, ModelConfig):
+        return config
+    if isinstance(config, TrunkConfig):
+        return ModelConfig(trunk=config)
+    data = dict(config)
+    if legacy and "arch" in data:
+        data = {"trunk": data, "head": {"kind": "linear"}}
+    try:
+        return ModelConfig.model_validate(data)
+    except ValidationError as err:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'model'}: {e['msg']}" for e in err.errors())
+        raise ValueError(f"invalid model config: {problems}") from None
+
+
+def build_model(
+    config: ModelConfig | TrunkConfig | Mapping[str, Any], data_params: DataParams | Mapping[str, Any]
+) -> SequenceModel:
+    """Build the trunk and the head of a model config for the data of ``data_params``.
+
+    The trunk takes inputs (B, C, L) with C from ``data_params.encoding`` and L its
+    ``window_length``; the head is the registered head of ``config.head.kind`` with one logit per task.
+
+    Raises:
+        ValueError: invalid data parameters, a window too short for the architecture, a trunk or head
+            kind without a registered module.
+    """
+    model_config = parse_model_config(config)
+    params = DataParams.from_dict(data_params)
+    trunk = build_trunk(model_config.trunk, params.in_channels, params.window_length)
+    return SequenceModel(trunk, build_head(model_config.head, trunk.out_features, params), model_config)
 
 
 @torch.no_grad()
@@ -111,6 +140,11 @@ def predict_both_strands(model: nn.Module, x: torch.Tensor, encoding: str = "one
 def _state_dict_of(source: Mapping[str, Any] | str | Path) -> Mapping[str, Any]:
     if isinstance(source, str | Path):
         path = Path(source)
+        for folder in (path, path / "model"):  # a model folder, or a run folder holding model/
+            if (folder / "model.safetensors").is_file():
+                from safetensors.torch import load_file
+
+                return load_file(str(folder / "model.safetensors"))
         if not path.is_file():
             raise FileNotFoundError(f"no checkpoint or state dict at {path}")
         source = torch.load(path, map_location="cpu", weights_only=True)
@@ -123,7 +157,8 @@ def load_trunk(model: SequenceModel, source: Mapping[str, Any] | str | Path) -> 
     Args:
         model: the model whose trunk receives the weights.
         source: a SequenceModel state dict (keys ``trunk.*``), a training checkpoint dict or file
-            (``state_dict`` with keys ``model.trunk.*``), or the path of either.
+            (``state_dict`` with keys ``model.trunk.*``), the path of either, or a model folder
+            (``save_pretrained``) or run folder holding ``model/``.
 
     Raises:
         FileNotFoundError: a path that does not exist.
@@ -145,12 +180,18 @@ def replace_head(model: SequenceModel, head: Head | int) -> SequenceModel:
     Args:
         model: the model whose head is replaced.
         head: a head taking the trunk's features, or a task count for a fresh ``MultiTaskLinearHead``.
+
+    ``model.config`` follows: its head section becomes ``linear`` for a linear head; for any other head
+    it is cleared (pass ``config=`` to ``save_pretrained`` then).
     """
     if isinstance(head, int):
         head = MultiTaskLinearHead(model.trunk.out_features, head)
     if head.in_features != model.trunk.out_features:
         raise ValueError(f"head expects {head.in_features} features, trunk gives {model.trunk.out_features}")
     model.head = head
+    if model.config is not None:  # keep the recorded config true: a linear head is describable, others are not
+        linear = type(head) is MultiTaskLinearHead
+        model.config = model.config.model_copy(update={"head": LinearHeadConfig()}) if linear else None
     return model
 
 

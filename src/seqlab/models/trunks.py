@@ -4,19 +4,56 @@ Every trunk maps x float32 (B, C, L) to features float32 (B, F) and exposes ``ou
 C is 4 (one-hot) or 16 (dinucleotide); L is the window length the trunk was built for (DeepSEA
 needs it exactly, the others accept other lengths). ``build_trunk`` builds one from its config
 section; a window too short for an architecture is a ``ValueError`` giving the minimum length.
+
+Registry: ``TRUNKS[arch]`` is the trunk class of a ``model.trunk.arch`` (its config section is
+registered with ``seqlab.config.register_trunk_config``); ``register_trunk(arch)`` adds one. A trunk
+class is built as ``cls(in_channels, seq_len, **sizes)`` with the sizes of its config section, unless
+it defines a classmethod ``from_config(config, in_channels, seq_len)``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
 import torch
 from torch import nn
 
-from seqlab.config import ModelConfig
+from seqlab.config import ModelConfig, TrunkConfig
 from seqlab.data.encoding import n_channels, reverse_complement
 from seqlab.models.blocks import ConvBlock, DilatedResidualBlock, GlobalAveragePool
-from seqlab.models.transformer import HFTrunk, TransformerTrunk
 
-__all__ = ["TRUNKS", "BasenjiTrunk", "DeepBindTrunk", "DeepSEATrunk", "build_trunk", "encoding_of_channels"]
+__all__ = [
+    "TRUNKS",
+    "BasenjiTrunk",
+    "DeepBindTrunk",
+    "DeepSEATrunk",
+    "build_trunk",
+    "encoding_of_channels",
+    "register_trunk",
+]
+
+TRUNKS: dict[str, type[nn.Module]] = {}
+"""Trunk class of every ``model.trunk.arch``; each takes (in_channels, seq_len, **sizes of its config)."""
+
+_M = TypeVar("_M", bound=type[nn.Module])
+
+
+def register_trunk(arch: str) -> Callable[[_M], _M]:
+    """Class decorator: make an ``nn.Module`` (x (B, C, L) -> (B, out_features)) the trunk of ``arch``.
+
+    Raises:
+        ValueError: ``arch`` is registered already with another class.
+    """
+
+    def register(cls: _M) -> _M:
+        if arch in TRUNKS and TRUNKS[arch] is not cls:
+            raise ValueError(f"trunk arch {arch!r} is registered already ({TRUNKS[arch].__name__})")
+        TRUNKS[arch] = cls
+        return cls
+
+    return register
+
 
 _ENCODINGS_BY_CHANNELS = {n_channels(name): name for name in ("onehot", "dinucleotide")}
 
@@ -37,6 +74,7 @@ def _too_short(arch: str, seq_len: int, minimum: int) -> ValueError:
     )
 
 
+@register_trunk("deepbind")
 class DeepBindTrunk(nn.Module):
     """DeepBind: one convolution scanned on both strands with shared weights.
 
@@ -78,6 +116,7 @@ class DeepBindTrunk(nn.Module):
         return self.dense(torch.maximum(forward_strand, reverse_strand))
 
 
+@register_trunk("deepsea")
 class DeepSEATrunk(nn.Module):
     """DeepSEA: Conv1d + ReLU (+ MaxPool except after the last) + Dropout per layer, flatten, Dense + ReLU.
 
@@ -130,6 +169,7 @@ class DeepSEATrunk(nn.Module):
         return self.dense(self.convs(x))
 
 
+@register_trunk("basenji")
 class BasenjiTrunk(nn.Module):
     """Basenji-like dilated residual CNN, pooled to one feature vector per window.
 
@@ -188,21 +228,23 @@ class BasenjiTrunk(nn.Module):
         return self.final(hidden)
 
 
-TRUNKS: dict[str, type[nn.Module]] = {
-    "deepbind": DeepBindTrunk,
-    "deepsea": DeepSEATrunk,
-    "basenji": BasenjiTrunk,
-    "transformer": TransformerTrunk,
-    "hf": HFTrunk,
-}
-"""Trunk class of every ``arch`` name; each takes (in_channels, seq_len, **sizes of its config)."""
-
-
-def build_trunk(config: ModelConfig, in_channels: int, seq_len: int) -> nn.Module:
-    """Build the trunk of a model config section for inputs (B, in_channels, seq_len).
+def build_trunk(config: TrunkConfig | Mapping[str, Any], in_channels: int, seq_len: int) -> nn.Module:
+    """Build the trunk of a ``model.trunk`` section (or its dict form) for inputs (B, in_channels, seq_len).
 
     Raises:
-        ValueError: unknown encoding channel count, or a window too short for the architecture.
+        ValueError: an arch without a registered trunk, an unknown encoding channel count, or a window
+            too short for the architecture.
     """
-    sizes = config.model_dump(exclude={"arch", "preset"})
-    return TRUNKS[config.arch](in_channels, seq_len, **sizes)
+    if not isinstance(config, TrunkConfig):
+        config = ModelConfig.model_validate({"trunk": dict(config)}).trunk
+    if config.arch not in TRUNKS:
+        raise ValueError(f"model.trunk.arch {config.arch!r} has no trunk module; registered: {sorted(TRUNKS)}")
+    cls = TRUNKS[config.arch]
+    from_config = getattr(cls, "from_config", None)
+    if from_config is not None:
+        return from_config(config, in_channels, seq_len)
+    return cls(in_channels, seq_len, **config.model_dump(exclude={"arch", "preset"}))
+
+
+# Trunks defined in other modules register themselves on import (kept last: they import this module).
+from seqlab.models import transformer as _transformer  # noqa: E402, F401

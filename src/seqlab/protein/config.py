@@ -8,11 +8,12 @@ Sections: ``CorpusConfig`` (pair and single corpora from STRING files), ``Tokeni
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from seqlab.config import StrictModel
+from seqlab.config import HardwareConfig, StrictModel
+from seqlab.config.hardware import moved_hardware_keys
 
 __all__ = [
     "CorpusConfig",
@@ -38,22 +39,24 @@ class OptimConfig(StrictModel):
     batch_size: int = Field(16, gt=0, description="Examples per batch (per device).")
     accumulate_grad_batches: int = Field(1, gt=0, description="Batches per optimiser step.")
     val_every_steps: int = Field(200, gt=0, description="Validate (and checkpoint) every this many optimiser steps.")
-    accelerator: str = Field("auto", description="'auto' uses a GPU when one is present.")
-    devices: int | str = Field("auto", description="Number of devices, or 'auto'.")
-    strategy: str = Field("auto", description="Lightning strategy, e.g. 'ddp' for several GPUs.")
-    precision: str = Field("auto", description="'auto': bf16-mixed on a GPU with bf16, else 32-true.")
     gradient_clip: float | None = Field(1.0, description="Clip gradients to this norm (None: no clipping).")
-    num_workers: int = Field(0, ge=0, description="DataLoader worker processes.")
     progress_bar: bool = Field(True, description="Rich progress bar.")
-    threads: int | None = Field(
-        None, gt=0, description="CPU threads of torch (None: torch's default). 1 is much faster for small "
-        "models on a machine that other jobs share.",
-    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_hardware_keys(cls, data: Any) -> Any:
+        moved_hardware_keys("optim", data)
+        return data
 
 
 class CorpusConfig(StrictModel):
     """Pair corpus from STRING links (binding: score >= threshold; non-binding: random unlinked pairs)."""
 
+    root: Path | None = Field(
+        None,
+        description="Folder the data files of this section resolve against, relative to the config file; "
+        "--data-dir replaces it. Default: the config's folder.",
+    )
     links: Path | None = Field(
         None, description="STRING protein.links / links.detailed / actions file (gz or plain)."
     )
@@ -130,22 +133,29 @@ class PretrainConfig(StrictModel):
     )
     corpus: CorpusConfig = Field(default_factory=CorpusConfig)
     corpus_dir: Path | None = Field(
-        None, description="Corpus folder written by 'seqlab protein corpus' (else built from corpus.links/sequences)."
+        None,
+        description="Corpus folder written by 'seqlab protein corpus' (else built from corpus.links/sequences).",
+        json_schema_extra={"config_relative": True},
     )
     tokenizer: Path | None = Field(
-        None, description="Trained tokenizer folder (else the model_path's, else trained on the training proteins)."
+        None,
+        description="Trained tokenizer folder (else the model_path's, else trained on the training proteins).",
+        json_schema_extra={"config_relative": True},
     )
     tokenizer_training: TokenizerConfig = Field(default_factory=TokenizerConfig)
     model: MlmModelConfig = Field(default_factory=MlmModelConfig)
     model_path: Path | None = Field(
-        None, description="save_pretrained MLM folder to continue from (e.g. a converted Longformer); "
-        "model sizes are then ignored."
+        None,
+        description="save_pretrained MLM folder to continue from (e.g. a converted Longformer); "
+        "model sizes are then ignored.",
+        json_schema_extra={"config_relative": True},
     )
     mlm_probability: float = Field(0.15, gt=0, lt=1, description="Share of tokens masked (80/10/10 rule).")
     token_budget: int | None = Field(
         None, gt=0, description="Stop once this many input tokens (padding excluded) were trained on."
     )
     optim: OptimConfig = Field(default_factory=OptimConfig)
+    hardware: HardwareConfig = Field(default_factory=HardwareConfig)
 
 
 class LongformerConfig(StrictModel):
@@ -170,6 +180,11 @@ class FinetuneDataConfig(StrictModel):
     """
 
     kind: Literal["localization", "shs27k", "tcr", "table"] = Field("localization", description="The labelled task.")
+    root: Path | None = Field(
+        None,
+        description="Folder the data files of this section resolve against, relative to the config file; "
+        "--data-dir replaces it. Default: the config's folder.",
+    )
     path: Path | None = Field(None, description="Data file (SHS27k actions, MIRA TSV, or a labelled table).")
     sequences: Path | None = Field(None, description="Sequence dictionary for pair data.")
     max_tokens: int = Field(512, gt=0, description="Inputs are truncated to this many tokens.")
@@ -188,6 +203,7 @@ class FinetuneDataConfig(StrictModel):
         description="shs27k: a pair-corpus folder (seqlab protein corpus, or a pretrain run's corpus/) whose protein "
         "split the task keeps, so no protein a pre-training run trained on lands in validation or test. Found "
         "automatically beside a seqlab pretrain run's model/.",
+        json_schema_extra={"config_relative": True},
     )
     min_class_count: int = Field(
         0, ge=0, description="localization/table: classes with fewer training examples become 'Other'."
@@ -209,8 +225,14 @@ class FinetuneConfig(StrictModel):
 
     seed: int = Field(0, description="Seeds the split, sampling and initialisation.")
     name: str = Field("finetune", description="Run name (the default run folder is runs/<name>).")
-    pretrained: Path | None = Field(None, description="save_pretrained folder; None = from scratch.")
-    tokenizer: Path | None = Field(None, description="Tokenizer folder (default: the pretrained folder).")
+    pretrained: Path | None = Field(
+        None, description="save_pretrained folder; None = from scratch.", json_schema_extra={"config_relative": True}
+    )
+    tokenizer: Path | None = Field(
+        None,
+        description="Tokenizer folder (default: the pretrained folder).",
+        json_schema_extra={"config_relative": True},
+    )
     model: MlmModelConfig = Field(default_factory=MlmModelConfig, description="Sizes when from scratch.")
     data: FinetuneDataConfig = Field(default_factory=FinetuneDataConfig)
     freeze_encoder: bool = Field(False, description="Train only the classification head.")
@@ -219,3 +241,4 @@ class FinetuneConfig(StrictModel):
     )
     patience: int | None = Field(5, ge=1, description="Early stopping after this many validations without gain.")
     optim: OptimConfig = Field(default_factory=lambda: OptimConfig(learning_rate=5e-5, max_steps=500))
+    hardware: HardwareConfig = Field(default_factory=HardwareConfig)

@@ -44,13 +44,13 @@ from transformers import (
     PreTrainedModel,
     PreTrainedTokenizerBase,
 )
-from transformers.optimization import get_linear_schedule_with_warmup
 
 from seqlab.config import dump_config
-from seqlab.evaluation.classification import classification_metrics, confusion_matrix, plot_confusion_matrix
+from seqlab.evaluation.classification import confusion_matrix, plot_confusion_matrix
+from seqlab.metrics import classification_metrics, json_safe
 from seqlab.protein.config import FinetuneConfig, OptimConfig
 from seqlab.protein.corpus import PAIRS_FILE, PairCorpus
-from seqlab.protein.mlm import optim_trainer, roberta_config, warmup_steps
+from seqlab.protein.mlm import ProteinModule, optim_trainer, roberta_config
 from seqlab.protein.tasks import SPLITS, LabelledTask, load_task
 from seqlab.protein.tokenizer import load_tokenizer, save_tokenizer
 from seqlab.runs import RunPaths, atomic_open, write_json, write_text
@@ -141,7 +141,7 @@ class PadCollator:
         }
 
 
-class ClassificationModule(L.LightningModule):
+class ClassificationModule(ProteinModule):
     """Cross-entropy training of a sequence-classification model; whole-split validation metrics.
 
     Logs ``train_loss``, ``val_loss``, ``val_accuracy`` and ``val_macro_f1`` (over all validation
@@ -192,18 +192,6 @@ class ClassificationModule(L.LightningModule):
         """Class probabilities float32 (B, C)."""
         return self(batch["input_ids"], batch["attention_mask"]).softmax(-1)
 
-    def configure_optimizers(self) -> dict[str, Any]:
-        """AdamW (weight decay on weight matrices only) with linear warm-up then linear decay to 0."""
-        optim = self.optim
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        groups = [
-            {"params": [p for p in params if p.ndim >= 2], "weight_decay": optim.weight_decay},
-            {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
-        ]
-        optimizer = torch.optim.AdamW(groups, lr=optim.learning_rate, betas=optim.betas, eps=optim.eps)
-        scheduler = get_linear_schedule_with_warmup(optimizer, warmup_steps(optim), optim.max_steps)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
-
 
 def build_classifier(config: FinetuneConfig, tokenizer: PreTrainedTokenizerBase, classes: list[str]) -> PreTrainedModel:
     """The model to fine-tune: ``config.pretrained`` with a new head, or a fresh RoBERTa of ``config.model``.
@@ -245,7 +233,7 @@ def _loader(
         shuffle=train,
         generator=torch.Generator().manual_seed(config.seed) if train else None,
         collate_fn=PadCollator(tokenizer.pad_token_id),
-        num_workers=config.optim.num_workers,
+        num_workers=config.hardware.workers,
     )
 
 
@@ -326,8 +314,8 @@ def finetune(config: FinetuneConfig, out_dir: str | Path, resume: bool = False) 
         raise ValueError(f"{run.root} already holds a run ({run.last_checkpoint}); use --resume or another folder")
     run.make()
     L.seed_everything(config.seed, workers=True, verbose=False)
-    if config.optim.threads is not None:
-        torch.set_num_threads(config.optim.threads)
+    if config.hardware.threads is not None:
+        torch.set_num_threads(config.hardware.threads)
     tokenizer = load_tokenizer(config.tokenizer or config.pretrained)
     corpus = _pretraining_corpus(config)
     if corpus is not None and config.data.kind == "shs27k" and config.data.protein_splits is None:
@@ -352,6 +340,7 @@ def finetune(config: FinetuneConfig, out_dir: str | Path, resume: bool = False) 
     trainer = optim_trainer(
         run,
         optim,
+        config.hardware,
         monitor=config.monitor,
         mode="max" if config.monitor == "val_macro_f1" else "min",
         train_batches=len(loaders["train"]),
@@ -404,5 +393,5 @@ def finetune(config: FinetuneConfig, out_dir: str | Path, resume: bool = False) 
         "best_score": float(best_score) if best_score is not None else None,
         "evaluated": "best checkpoint" if best_score is not None else "final weights",
     }
-    write_json(run.metrics, metrics)
+    write_json(run.metrics, json_safe(metrics))
     return metrics

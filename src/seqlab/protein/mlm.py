@@ -19,10 +19,11 @@ import lightning as L
 import torch
 from torchmetrics.aggregation import MeanMetric
 from transformers import PreTrainedModel, PreTrainedTokenizerFast, RobertaConfig, RobertaForMaskedLM
-from transformers.optimization import get_linear_schedule_with_warmup
 
+from seqlab.config import HardwareConfig
 from seqlab.protein.config import MlmModelConfig, OptimConfig
 from seqlab.runs import RunPaths
+from seqlab.training.optim import configure_optimisation, resolve_warmup_steps
 from seqlab.training.trainer import build_trainer
 
 __all__ = [
@@ -35,6 +36,8 @@ __all__ = [
     "roberta_config",
     "evaluate_mlm",
     "model_sizes",
+    "ProteinModule",
+    "optim_configuration",
     "warmup_steps",
 ]
 
@@ -157,9 +160,25 @@ class MlmCollator:
 
 def warmup_steps(optim: OptimConfig) -> int:
     """Warm-up in optimizer steps: ``warmup_steps`` if >= 1, else that fraction of ``max_steps``."""
-    if optim.warmup_steps < 1:
-        return round(optim.warmup_steps * optim.max_steps)
-    return int(optim.warmup_steps)
+    return resolve_warmup_steps(optim.warmup_steps, optim.max_steps)
+
+
+def optim_configuration(model: torch.nn.Module, optim: OptimConfig) -> dict[str, Any]:
+    """``configure_optimizers`` of every protein module: AdamW (decay on weight matrices only) and the
+    linear warm-up/decay schedule of ``optim``, from the shared builder (``seqlab.training.optim``).
+    """
+    configured = configure_optimisation(
+        model.parameters(),
+        learning_rate=optim.learning_rate,
+        weight_decay=optim.weight_decay,
+        betas=optim.betas,
+        eps=optim.eps,
+        decay_matrices_only=True,
+        warmup=optim.warmup_steps,
+        max_steps=optim.max_steps,
+    )
+    assert isinstance(configured, dict)
+    return configured
 
 
 @torch.no_grad()
@@ -183,7 +202,22 @@ def evaluate_mlm(model: PreTrainedModel, batches: Iterable[dict[str, torch.Tenso
     return {"mlm_loss": loss, "perplexity": math.exp(loss), "masked_tokens": count}
 
 
-class MlmModule(L.LightningModule):
+class ProteinModule(L.LightningModule):
+    """Base of the protein LightningModules: a Hugging Face ``self.model`` trained with ``self.optim``.
+
+    ``configure_optimizers`` is the shared one (:func:`optim_configuration`: AdamW without decay on
+    vectors, linear warm-up then decay, stepped per optimiser step, from ``seqlab.training.optim``).
+    """
+
+    model: PreTrainedModel
+    optim: OptimConfig
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        """AdamW with decay on weight matrices only, and the linear warm-up/decay schedule."""
+        return optim_configuration(self.model, self.optim)
+
+
+class MlmModule(ProteinModule):
     """Masked-language-model training of any ``*ForMaskedLM`` (forward takes ``input_ids``,
     ``attention_mask``, ``labels`` and returns ``.loss``).
 
@@ -230,23 +264,11 @@ class MlmModule(L.LightningModule):
         self.log("val_loss", loss, prog_bar=True)
         self.log("val_perplexity", torch.exp(loss))
 
-    def configure_optimizers(self) -> dict[str, Any]:
-        """AdamW with decay on weight matrices only, and the linear warm-up/decay schedule."""
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        groups = [
-            {"params": [p for p in params if p.ndim >= 2], "weight_decay": self.optim.weight_decay},
-            {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
-        ]
-        optimizer = torch.optim.AdamW(
-            groups, lr=self.optim.learning_rate, betas=self.optim.betas, eps=self.optim.eps
-        )
-        scheduler = get_linear_schedule_with_warmup(optimizer, warmup_steps(self.optim), self.optim.max_steps)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
-
 
 def optim_trainer(
     run: RunPaths,
     optim: OptimConfig,
+    hardware: HardwareConfig,
     *,
     monitor: str,
     mode: Literal["min", "max"],
@@ -264,10 +286,11 @@ def optim_trainer(
         mode=mode,
         max_steps=optim.max_steps,
         patience=patience,
-        accelerator=optim.accelerator,
-        devices=optim.devices,
-        strategy=optim.strategy,
-        precision=optim.precision,
+        accelerator=hardware.accelerator,
+        devices=hardware.devices,
+        num_nodes=hardware.num_nodes,
+        strategy=hardware.strategy,
+        precision=hardware.precision,
         gradient_clip=optim.gradient_clip,
         accumulate_grad_batches=optim.accumulate_grad_batches,
         val_check_interval=min(optim.val_every_steps * optim.accumulate_grad_batches, train_batches),

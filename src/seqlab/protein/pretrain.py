@@ -186,8 +186,8 @@ def pretrain(
     ckpt = resume_checkpoint(run, resume)
     run.make()
     L.seed_everything(config.seed, verbose=False)
-    if config.optim.threads is not None:
-        torch.set_num_threads(config.optim.threads)
+    if config.hardware.threads is not None:
+        torch.set_num_threads(config.hardware.threads)
     write_text(run.config, dump_config(config))
 
     corpus = _corpus(config, run, resume, corpus)
@@ -210,7 +210,7 @@ def pretrain(
         shuffle=True,
         collate_fn=MlmCollator(tokenizer, config.mlm_probability),
         generator=torch.Generator().manual_seed(config.seed),
-        num_workers=optim.num_workers,
+        num_workers=config.hardware.workers,
     )
     held_out = {
         split: _masked_batches(encoded[split], tokenizer, config.mlm_probability, optim.batch_size, config.seed)
@@ -218,7 +218,9 @@ def pretrain(
         if encoded[split]
     }
     module = MlmModule(model, optim, token_budget=config.token_budget)
-    trainer = optim_trainer(run, optim, monitor="val_loss", mode="min", train_batches=len(train_loader))
+    trainer = optim_trainer(
+        run, optim, config.hardware, monitor="val_loss", mode="min", train_batches=len(train_loader)
+    )
     trainer.fit(module, train_loader, DataLoader(held_out["val"], batch_size=None), ckpt_path=ckpt)
     trainer.save_checkpoint(run.last_checkpoint)
 

@@ -9,35 +9,39 @@ optimisation); validation and test are shared and identical for every scheme:
 * at the end of the epoch predictions of the whole split (gathered across processes) give
   per-task AUROC/AUPR and loss; ``{split}_auroc``, ``{split}_aupr``, ``{split}_loss`` (means over
   tasks) and ``{split}_auroc/{task}``... are logged;
-* the predictions and metrics stay in ``last_predictions[split]`` / ``last_metrics[split]`` for the
-  pipeline's reports.
+* the split's metrics stay in ``last_metrics[split]`` (for tests and callbacks). Predictions are not
+  kept: reports predict with ``seqlab.evaluation.predict.predict_table`` on the saved best model.
 
 Checkpoints hold ``hyper_parameters`` = {model_config (dict), data_params (dict), learning_rate,
 weight_decay, pos_weight, scheme extras}, so ``load_checkpoint`` rebuilds the model from the file.
 
-The metric functions (``compute_split_metrics``) live here, at the training layer, because
-training logs them; ``seqlab.evaluation.metrics`` re-exports them for reports (layers only import
-to their left).
+The metric functions (``compute_split_metrics``, ``SplitPredictions``...) live in :mod:`seqlab.metrics`,
+shared by training, evaluation, reports and the protein side; they are re-exported here.
 """
 
 from __future__ import annotations
 
-import math
-import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import lightning as L
 import numpy as np
 import torch
-from sklearn.metrics import average_precision_score, roc_auc_score
 
 from seqlab.config import ModelConfig
-from seqlab.data.encoding import n_channels
+from seqlab.metrics import (
+    SplitMetrics,
+    SplitPredictions,
+    TaskMetrics,
+    UndefinedMetricWarning,
+    compute_split_metrics,
+    nanmean,
+    task_entries,
+)
+from seqlab.models.data_params import DataParams
 from seqlab.models.model import SequenceModel, build_model, parse_model_config, predict_both_strands
 from seqlab.training.losses import per_task_bce
+from seqlab.training.optim import build_adamw
 
 __all__ = [
     "SeqLabModule",
@@ -50,21 +54,8 @@ __all__ = [
     "task_entries",
 ]
 
-_DATA_PARAM_KEYS = ("tasks", "window_length", "encoding", "genome_name", "task_metadata")
-
 
 # --------------------------------------------------------------------------- data parameters
-
-
-def _plain(value: Any) -> Any:
-    """A JSON/YAML-safe Python value: numpy scalars unwrapped, NaN -> None, paths -> str."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, Path):
-        return str(value)
-    return value
 
 
 def make_data_params(
@@ -74,7 +65,7 @@ def make_data_params(
     genome_name: str,
     task_metadata: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The data parameters stored in every checkpoint, as plain Python values.
+    """The data parameters stored in every checkpoint (``DataParams(...).to_dict()``), as plain values.
 
     Args:
         tasks: task names in label-column order (T).
@@ -86,163 +77,15 @@ def make_data_params(
     Raises:
         ValueError: no tasks, duplicate tasks, unknown encoding, metadata not one record per task.
     """
-    tasks = [str(task) for task in tasks]
-    if not tasks or len(set(tasks)) != len(tasks):
-        raise ValueError(f"data_params needs distinct task names, got {tasks}")
-    n_channels(encoding)
-    records = [{str(k): _plain(v) for k, v in record.items()} for record in task_metadata or []]
-    if records and len(records) != len(tasks):
-        raise ValueError(f"task_metadata has {len(records)} records for {len(tasks)} tasks")
-    return {
-        "tasks": tasks,
-        "window_length": int(window_length),
-        "encoding": encoding,
-        "genome_name": str(genome_name),
-        "task_metadata": records,
-    }
-
-
-# --------------------------------------------------------------------------- predictions and metrics
-
-
-class UndefinedMetricWarning(UserWarning):
-    """A task has a single class (or no unmasked entry) in a split: its AUROC/AUPR are NaN."""
-
-
-@dataclass(frozen=True)
-class SplitPredictions:
-    """Strand-averaged predictions over a whole split; arrays are aligned on rows.
-
-    Attributes:
-        index: int64 (N,) rows of ``ExampleTable.frame``.
-        y: float32 (N, T) labels.
-        probs: float32 (N, T) probabilities.
-        weight: float32 (N, T) weights (0: masked).
-    """
-
-    split: str
-    tasks: list[str]
-    index: np.ndarray
-    y: np.ndarray
-    probs: np.ndarray
-    weight: np.ndarray
-
-
-@dataclass(frozen=True)
-class TaskMetrics:
-    """Metrics of one task over a split (NaN when undefined) and its unmasked class counts."""
-
-    auroc: float
-    aupr: float
-    n_pos: int
-    n_neg: int
-
-
-def _nanmean(values: list[float]) -> float:
-    finite = [v for v in values if not math.isnan(v)]
-    return sum(finite) / len(finite) if finite else math.nan
-
-
-def _json_float(value: float) -> float | None:
-    return None if math.isnan(value) else value
-
-
-@dataclass(frozen=True)
-class SplitMetrics:
-    """Per-task metrics of a split; ``auroc``/``aupr`` are means over tasks that skip NaN."""
-
-    split: str
-    per_task: dict[str, TaskMetrics]
-    messages: list[str] = field(default_factory=list)
-
-    @property
-    def auroc(self) -> float:
-        """Mean AUROC over tasks with both classes (NaN if none)."""
-        return _nanmean([m.auroc for m in self.per_task.values()])
-
-    @property
-    def aupr(self) -> float:
-        """Mean AUPR (average precision) over tasks with both classes (NaN if none)."""
-        return _nanmean([m.aupr for m in self.per_task.values()])
-
-    def to_dict(self) -> dict[str, Any]:
-        """The metrics.json entry of the split; undefined values are None (JSON null)."""
-        return {
-            "auroc": _json_float(self.auroc),
-            "aupr": _json_float(self.aupr),
-            "per_task": {
-                task: {
-                    "auroc": _json_float(m.auroc),
-                    "aupr": _json_float(m.aupr),
-                    "n_pos": m.n_pos,
-                    "n_neg": m.n_neg,
-                }
-                for task, m in self.per_task.items()
-            },
+    return DataParams.from_dict(
+        {
+            "tasks": list(tasks),
+            "window_length": window_length,
+            "encoding": encoding,
+            "genome_name": str(genome_name),
+            "task_metadata": list(task_metadata or []),
         }
-
-
-def task_entries(
-    y: np.ndarray, probs: np.ndarray, weight: np.ndarray | None, task: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Binary labels (y >= 0.5) and scores of one task's unmasked (weight > 0) entries.
-
-    Args:
-        y: float (N, T) labels in [0, 1].
-        probs: float (N, T) scores.
-        weight: float (N, T) weights; None keeps every entry.
-        task: column index.
-
-    Returns:
-        int64 (n,) labels in {0, 1} and float (n,) scores.
-    """
-    keep = np.ones(len(y), dtype=bool) if weight is None else np.asarray(weight)[:, task] > 0
-    labels = (np.asarray(y)[keep, task] >= 0.5).astype(np.int64)
-    return labels, np.asarray(probs)[keep, task]
-
-
-def compute_split_metrics(
-    y: np.ndarray,
-    probs: np.ndarray,
-    weight: np.ndarray | None,
-    tasks: Sequence[str],
-    split: str,
-) -> SplitMetrics:
-    """Per-task AUROC and AUPR (average precision) over a whole split.
-
-    Entries with weight 0 are left out; soft labels count as positive from 0.5. A task with a single
-    class (or nothing unmasked) gets NaN and an ``UndefinedMetricWarning`` naming task and split;
-    the message is also kept in ``SplitMetrics.messages``.
-
-    Args:
-        y: float (N, T) labels in [0, 1].
-        probs: float (N, T) predicted probabilities (any monotone score works).
-        weight: float (N, T) weights or None.
-        tasks: T task names in column order.
-        split: split name used in messages (train, val, test...).
-    """
-    y, probs = np.asarray(y), np.asarray(probs)
-    if y.shape != probs.shape or y.ndim != 2 or y.shape[1] != len(tasks):
-        raise ValueError(f"y {y.shape} and probs {probs.shape} must both be (N, {len(tasks)})")
-    per_task: dict[str, TaskMetrics] = {}
-    messages: list[str] = []
-    for column, task in enumerate(tasks):
-        labels, scores = task_entries(y, probs, weight, column)
-        n_pos = int(labels.sum())
-        n_neg = int(labels.size - n_pos)
-        if n_pos and n_neg:
-            per_task[task] = TaskMetrics(
-                float(roc_auc_score(labels, scores)), float(average_precision_score(labels, scores)), n_pos, n_neg
-            )
-            continue
-        message = (
-            f"task {task!r} has {n_pos} positive and {n_neg} negative examples in the {split} split: "
-            "AUROC and AUPR are undefined (NaN) and left out of the means"
-        )
-        warnings.warn(message, UndefinedMetricWarning, stacklevel=2)
-        messages.append(message)
-        per_task[task] = TaskMetrics(math.nan, math.nan, n_pos, n_neg)
-    return SplitMetrics(split, per_task, messages)
+    ).to_dict()
 
 
 # --------------------------------------------------------------------------- module
@@ -275,11 +118,8 @@ class SeqLabModule(L.LightningModule):
         **scheme_hparams: Any,
     ) -> None:
         super().__init__()
-        unknown = set(data_params) - set(_DATA_PARAM_KEYS)
-        if unknown:
-            raise ValueError(f"unknown data_params keys {sorted(unknown)}; expected {list(_DATA_PARAM_KEYS)}")
-        params = make_data_params(**data_params)
-        config = parse_model_config(model_config)
+        params = DataParams.from_dict(data_params).to_dict()
+        config = parse_model_config(model_config, legacy=True)
         self.save_hyperparameters(
             {
                 "model_config": config.model_dump(mode="json"),
@@ -290,10 +130,7 @@ class SeqLabModule(L.LightningModule):
                 **scheme_hparams,
             }
         )
-        self.model: SequenceModel = build_model(
-            config, n_channels(params["encoding"]), params["window_length"], len(params["tasks"])
-        )
-        self.last_predictions: dict[str, SplitPredictions] = {}
+        self.model: SequenceModel = build_model(config, params)
         self.last_metrics: dict[str, SplitMetrics] = {}
         self._collected: dict[str, list[dict[str, torch.Tensor]]] = {}
         self._train_loss_sum: torch.Tensor | float = 0.0
@@ -315,8 +152,9 @@ class SeqLabModule(L.LightningModule):
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         """AdamW over the trainable parameters (a frozen trunk is left out)."""
-        trainable = [p for p in self.parameters() if p.requires_grad]
-        return torch.optim.AdamW(trainable, lr=self.hparams["learning_rate"], weight_decay=self.hparams["weight_decay"])
+        return build_adamw(
+            self.parameters(), learning_rate=self.hparams["learning_rate"], weight_decay=self.hparams["weight_decay"]
+        )
 
     # ----------------------------------------------------------------- shared evaluation
 
@@ -366,11 +204,10 @@ class SeqLabModule(L.LightningModule):
             per_task[f"{split}_loss/{task}"] = loss
         # Every process holds the same gathered values: no further reduction.
         self.log_dict(
-            {f"{split}_loss": _nanmean(losses), f"{split}_auroc": metrics.auroc, f"{split}_aupr": metrics.aupr},
+            {f"{split}_loss": nanmean(losses), f"{split}_auroc": metrics.auroc, f"{split}_aupr": metrics.aupr},
             prog_bar=True,
         )
         self.log_dict(per_task)
-        self.last_predictions[split] = predictions
         self.last_metrics[split] = metrics
 
     # ----------------------------------------------------------------- training loss

@@ -42,6 +42,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from seqlab.config import AugmentConfig, DataConfig, ModelConfig, TrainConfig
+from seqlab.config.hardware import HardwareConfig
 from seqlab.config.schemes import NoisyStudentConfig, SslConfig, StageConfig
 from seqlab.data.build import ExampleTable
 from seqlab.data.datamodule import DnaDataModule
@@ -51,6 +52,7 @@ from seqlab.runs import RunPaths, write_json
 from seqlab.training.base import make_data_params
 from seqlab.training.checkpoint import load_checkpoint
 from seqlab.training.losses import weighted_bce_with_logits
+from seqlab.training.schemes import RunContext, register_scheme
 from seqlab.training.supervised import SupervisedModule
 from seqlab.training.trainer import MONITOR_MODES, build_trainer
 
@@ -59,9 +61,12 @@ __all__ = [
     "StageResult",
     "concat_tables",
     "fit_stage",
+    "noisy_student_scheme",
     "predict_rows",
     "run_noisy_student",
     "run_ssl",
+    "split_homologs",
+    "ssl_scheme",
     "stage_table",
     "teacher_pseudo_labels",
 ]
@@ -181,6 +186,7 @@ def fit_stage(
     init: Path | None = None,
     head: Literal["keep", "reinit"] = "keep",
     noise_sigma: float = 0.0,
+    hardware: HardwareConfig | None = None,
 ) -> StageResult:
     """Train one stage on ``table`` (its train/val/test splits) and test its best checkpoint.
 
@@ -195,6 +201,7 @@ def fit_stage(
         init: checkpoint whose weights start the stage (see ``head``); None: random initialisation.
         head: with ``init``, keep its head or start a fresh one.
         noise_sigma: Gaussian input noise during training (0: none).
+        hardware: accelerator, precision and threads (default: ``HardwareConfig()``).
 
     Returns:
         The stage's result; ``metrics`` = {"val", "test" (as in a supervised run), "n_train",
@@ -203,8 +210,9 @@ def fit_stage(
     started = time.perf_counter()
     run = RunPaths(root).make()
     L.seed_everything(seed, workers=True, verbose=False)
-    if train.threads is not None:
-        torch.set_num_threads(train.threads)
+    hardware = hardware or HardwareConfig()
+    if hardware.threads is not None:
+        torch.set_num_threads(hardware.threads)
     params = _data_params(table, data)
     module = NoisyModule(model, params, noise_sigma=noise_sigma, learning_rate=stage.learning_rate,
                          weight_decay=train.weight_decay, pos_weight=train.pos_weight)  # fmt: skip
@@ -216,9 +224,9 @@ def fit_stage(
         mode=MONITOR_MODES[train.monitor],
         max_epochs=stage.max_epochs,
         patience=stage.patience,
-        accelerator=train.accelerator,
+        accelerator=hardware.accelerator,
         devices=1,
-        precision=train.precision,
+        precision=hardware.precision,
         progress_bar=train.progress_bar,
     )
     dm = DnaDataModule(table, data, seed=seed)
@@ -314,6 +322,7 @@ def run_ssl(
     train: TrainConfig,
     ssl: SslConfig,
     seed: int = 0,
+    hardware: HardwareConfig | None = None,
 ) -> dict[str, Any]:
     """``ssl``: pre-train on pseudo-labelled homologs, fine-tune on human windows (see the module docstring).
 
@@ -330,7 +339,7 @@ def run_ssl(
     parts = [(homologs, "train", "train"), (homologs, "val", "val"), (human, "test", "test")]
     if ssl.include_human:
         parts.insert(1, (human, "train", "train"))
-    common = {"model": model, "data": data, "train": train, "seed": seed}
+    common = {"model": model, "data": data, "train": train, "seed": seed, "hardware": hardware}
     pretrain = fit_stage(root / "pretrain", stage_table(parts), stage=ssl.pretrain, **common)
     finetune = fit_stage(root / "finetune", human, stage=ssl.finetune, init=pretrain.best_checkpoint,
                          head=ssl.head, **common)  # fmt: skip
@@ -358,6 +367,7 @@ def run_noisy_student(
     noisy: NoisyStudentConfig,
     teacher: Path | None = None,
     seed: int = 0,
+    hardware: HardwareConfig | None = None,
 ) -> dict[str, Any]:
     """``noisy_student``: ``rounds`` of teacher relabelling, noised student, fine-tuning (module docstring).
 
@@ -369,6 +379,7 @@ def run_noisy_student(
         data: the data section (the student's augmentation comes from ``noisy``).
         train: the training section.
         noisy: the scheme's settings.
+        hardware: accelerator, precision and threads (default: ``HardwareConfig()``).
         teacher: the first teacher's checkpoint (overrides ``noisy.teacher``).
         seed: seeds every stage.
 
@@ -408,6 +419,7 @@ def run_noisy_student(
             stage=noisy.student,
             seed=seed,
             noise_sigma=noisy.noise_sigma,
+            hardware=hardware,
         )
         finetune = fit_stage(
             root / f"round_{k}" / "finetune",
@@ -418,6 +430,7 @@ def run_noisy_student(
             stage=noisy.finetune,
             seed=seed,
             init=student.best_checkpoint,
+            hardware=hardware,
         )
         stages[f"round_{k}/student"], stages[f"round_{k}/finetune"] = student, finetune
         rounds.append({"round": k, "teacher": str(teacher), "relabelled": int(relabel.size)})
@@ -427,3 +440,38 @@ def run_noisy_student(
     document = _summary(stages, stages[f"round_{noisy.rounds}/finetune"], "noisy_student") | {"rounds": rounds}
     write_json(root / "metrics.json", document)
     return document
+
+
+# --------------------------------------------------------------------------- registry (train.scheme)
+
+
+def split_homologs(table: ExampleTable) -> tuple[ExampleTable, ExampleTable]:
+    """(reference examples, homologs) of a run's table: rows without / with an ``origin``."""
+    derived = table.frame["origin"].astype(str).to_numpy() != ""
+    return table.subset(~derived), table.subset(derived)
+
+
+def _sections(ctx: RunContext) -> dict[str, Any]:
+    config = ctx.config
+    return {"model": config.model, "data": config.data, "train": config.train, "seed": ctx.seed,
+            "hardware": config.hardware}  # fmt: skip
+
+
+@register_scheme("ssl")
+def ssl_scheme(ctx: RunContext) -> dict[str, Any]:
+    """``train.scheme: ssl``: the run's table split into human rows and homologs (``data.sources`` kind lifted)."""
+    human, homologs = split_homologs(ctx.table)
+    return run_ssl(human, homologs, ctx.run.root, ssl=ctx.config.ssl or SslConfig(), **_sections(ctx))
+
+
+@register_scheme("noisy_student")
+def noisy_student_scheme(ctx: RunContext) -> dict[str, Any]:
+    """``train.scheme: noisy_student``: the teacher is ``noisy_student.teacher`` or an ssl run in ``ssl/``."""
+    human, homologs = split_homologs(ctx.table)
+    noisy = ctx.config.noisy_student or NoisyStudentConfig()
+    teacher, document = noisy.teacher, {}
+    if teacher is None:
+        ssl = run_ssl(human, homologs, ctx.run.root / "ssl", ssl=ctx.config.ssl or SslConfig(), **_sections(ctx))
+        teacher, document = Path(ssl["best_checkpoint"]), {"teacher_ssl": ssl}
+    result = run_noisy_student(human, homologs, ctx.run.root, noisy=noisy, teacher=teacher, **_sections(ctx))
+    return result | document

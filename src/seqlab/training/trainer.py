@@ -2,6 +2,12 @@
 
 It chooses the hardware (a GPU and bf16 when present, the CPU otherwise), writes CSV logs and
 checkpoints into the run folder, adds early stopping, and shows a rich progress bar.
+
+Manual optimisation (a module with ``automatic_optimization = False``, e.g. MFD's adversaries):
+Lightning rejects ``gradient_clip_val`` and ``accumulate_grad_batches`` then, so the factory passes
+neither and instead sets ``module.gradient_clip`` (float or None) and ``module.accumulate`` (int) on
+the module (``configure_manual_optimisation``); the module clips with ``self.clip_gradients`` and
+steps every ``self.accumulate`` batches itself (see :class:`ManualOptimisationMixin`).
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ import csv
 import io
 import warnings
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import lightning as L
 import torch
@@ -21,7 +27,14 @@ from lightning.pytorch.loggers.logger import rank_zero_experiment
 
 from seqlab.runs import RunPaths
 
-__all__ = ["MONITOR_MODES", "build_trainer", "resolve_precision", "resume_checkpoint"]
+__all__ = [
+    "MONITOR_MODES",
+    "ManualOptimisationMixin",
+    "build_trainer",
+    "configure_manual_optimisation",
+    "resolve_precision",
+    "resume_checkpoint",
+]
 
 MONITOR_MODES: dict[str, Literal["min", "max"]] = {"val_auroc": "max", "val_aupr": "max", "val_loss": "min"}
 """Direction of improvement of every metric ``TrainConfig.monitor`` can name (``build_trainer``'s ``mode``)."""
@@ -47,8 +60,7 @@ def resume_checkpoint(run: RunPaths, resume: bool) -> Path | None:
         return None
     if not run.last_checkpoint.is_file():
         raise FileNotFoundError(
-            f"--resume: no checkpoint to continue from at {run.last_checkpoint}; "
-            "start the run without --resume"
+            f"--resume: no checkpoint to continue from at {run.last_checkpoint}; start the run without --resume"
         )
     return run.last_checkpoint
 
@@ -72,6 +84,44 @@ class _AppendingCSVLogger(CSVLogger):
         return self._experiment
 
 
+class ManualOptimisationMixin:
+    """Helpers for a LightningModule with ``automatic_optimization = False``.
+
+    ``gradient_clip`` and ``accumulate`` are set by :func:`configure_manual_optimisation` (from
+    ``build_trainer``'s arguments). In ``training_step``::
+
+        loss = ...
+        self.manual_backward(loss / self.accumulate)
+        if self.accumulation_boundary(batch_idx):
+            self.clip_and_step(optimiser)
+    """
+
+    gradient_clip: float | None = None
+    accumulate: int = 1
+
+    def accumulation_boundary(self, batch_idx: int) -> bool:
+        """Whether this batch completes an accumulation window (or is the epoch's last batch)."""
+        last = batch_idx + 1 == getattr(self.trainer, "num_training_batches", -1)  # type: ignore[attr-defined]
+        return (batch_idx + 1) % self.accumulate == 0 or last
+
+    def clip_and_step(self, optimiser: Any) -> None:
+        """Clip the gradients of ``optimiser``'s parameters (norm ``gradient_clip``), step it and zero them."""
+        if self.gradient_clip is not None:
+            self.clip_gradients(  # type: ignore[attr-defined]
+                optimiser, gradient_clip_val=self.gradient_clip, gradient_clip_algorithm="norm"
+            )
+        optimiser.step()
+        optimiser.zero_grad()
+
+
+def configure_manual_optimisation(module: L.LightningModule, gradient_clip: float | None, accumulate: int) -> None:
+    """Hand clipping and accumulation to a manually optimised module (``module.gradient_clip``/``accumulate``)."""
+    if accumulate < 1:
+        raise ValueError(f"accumulate_grad_batches must be >= 1, got {accumulate}")
+    module.gradient_clip = gradient_clip
+    module.accumulate = accumulate
+
+
 def build_trainer(
     run: RunPaths,
     *,
@@ -82,6 +132,7 @@ def build_trainer(
     patience: int | None = None,
     accelerator: str = "auto",
     devices: int | str = "auto",
+    num_nodes: int = 1,
     strategy: str = "auto",
     precision: str = "auto",
     gradient_clip: float | None = None,
@@ -90,6 +141,7 @@ def build_trainer(
     val_check_interval: int | float | None = None,
     progress_bar: bool = True,
     extra_callbacks: list[Callback] | None = None,
+    module: L.LightningModule | None = None,
 ) -> L.Trainer:
     """Build a Lightning ``Trainer`` that writes into the run folder.
 
@@ -98,7 +150,14 @@ def build_trainer(
     to an existing ``metrics.csv``, so a resumed fit or a later evaluation keeps the epochs logged
     before it. Deterministic algorithms on the CPU; call ``lightning.seed_everything`` before
     building the module for reproducible runs.
+
+    Pass ``module`` when it uses manual optimisation (``automatic_optimization = False``): the trainer
+    then gets no ``gradient_clip_val``/``accumulate_grad_batches`` and the module gets
+    ``gradient_clip``/``accumulate`` instead (``configure_manual_optimisation``).
     """
+    manual = module is not None and not module.automatic_optimization
+    if manual:
+        configure_manual_optimisation(module, gradient_clip, accumulate_grad_batches)
     run.make()
     best = ModelCheckpoint(
         dirpath=run.checkpoints,
@@ -132,10 +191,11 @@ def build_trainer(
         max_steps=max_steps,
         accelerator=accelerator,
         devices=devices,
+        num_nodes=num_nodes,
         strategy=strategy,
         precision=resolve_precision(precision, accelerator),
-        gradient_clip_val=gradient_clip,
-        accumulate_grad_batches=accumulate_grad_batches,
+        gradient_clip_val=None if manual else gradient_clip,
+        accumulate_grad_batches=1 if manual else accumulate_grad_batches,
         limit_train_batches=limit_train_batches,
         val_check_interval=val_check_interval,
         logger=_AppendingCSVLogger(save_dir=run.logs, name="", version=""),

@@ -1,0 +1,50 @@
+"""The hardware section shared by every run config (DNA train, protein pretrain and finetune)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from seqlab.config.base import StrictModel
+
+__all__ = ["HARDWARE_KEYS", "HardwareConfig", "moved_hardware_keys"]
+
+
+class HardwareConfig(StrictModel):
+    """Where and how a run computes: accelerator, devices, nodes, precision, strategy, threads, workers."""
+
+    accelerator: str = Field("auto", description="'auto' uses a GPU when one is present; 'cpu', 'gpu', ...")
+    devices: int | str = Field("auto", description="Devices per node, or 'auto'.")
+    num_nodes: int = Field(1, gt=0, description="Machines (nodes) of a multi-node run (Lightning num_nodes).")
+    strategy: str = Field("auto", description="Lightning strategy, e.g. 'ddp' for several GPUs or processes.")
+    precision: str = Field("auto", description="'auto': bf16-mixed on a GPU with bf16, else 32-true.")
+    threads: int | None = Field(
+        None,
+        gt=0,
+        description="CPU threads of torch (None: torch's default). 1 is much faster for small "
+        "models on a machine that other jobs share.",
+    )
+    workers: int = Field(0, ge=0, description="DataLoader worker processes (each opens the genome itself).")
+
+
+HARDWARE_KEYS = tuple(HardwareConfig.model_fields)
+"""Keys of the hardware section."""
+
+_OLD_NAMES = {"num_workers": "workers"}
+
+
+def moved_hardware_keys(section: str, data: Any, keys: tuple[str, ...] = (*HARDWARE_KEYS, "num_workers")) -> None:
+    """Raise a ValueError naming ``hardware.<key>`` when a section dict still holds a hardware key.
+
+    Args:
+        section: the section's dotted name (``train``, ``optim``, ``data``) for the message.
+        data: the raw section (a dict; anything else is ignored).
+        keys: the keys that moved.
+    """
+    if not isinstance(data, dict):
+        return
+    for key in keys:
+        if key in data:
+            new = _OLD_NAMES.get(key, key)
+            raise ValueError(f"{section}.{key} moved to hardware.{new} (one hardware section for every run)")

@@ -1,0 +1,567 @@
+"""Homolog windows in other genomes and their pseudo-labels (cross-species pseudo-labelling).
+
+For every window of an :class:`~seqlab.data.build.ExampleTable` (positives and negatives) and every
+target genome (a FASTA and the UCSC chain reference -> target):
+
+1. the window's centre (``start + L // 2``) is lifted as a point (:func:`~seqlab.data.liftover.lift_points`);
+   0 hits fail as ``unmapped``, several as ``multiple``;
+2. the window itself is lifted with liftOver's ``minMatch`` rule
+   (:func:`~seqlab.data.liftover.lift_intervals`); failures keep liftOver's reason (``deleted``,
+   ``partially_deleted``, ``split``, ``duplicated``) or ``length_ratio``; a window whose interval maps
+   through another chain than its centre fails as ``inconsistent``;
+3. a window of the same length L is cut around the lifted centre ``p``: ``[p - L//2, p - L//2 + L)`` on
+   a ``+`` chain; on a ``-`` chain ``[p - (L - L//2) + 1, p + L//2 + 1)``, read reverse-complemented
+   (``strand -``), so that base i of the homolog aligns with base i of the human window;
+4. windows running off the target chromosome fail as ``off_chrom``, windows with more than
+   ``max_n_fraction`` N as ``mostly_n``.
+
+A kept homolog records genome, target coordinates and strand, ``source = "lifted"``, ``origin`` = the
+id ``genome:chrom:start-end`` of its human window, and the origin's split. Its pseudo-label is the
+origin's label per task; its weight the origin's weight (``weight: one``) or that times the window's
+alignment identity (``weight: identity``: aligned bases identical in the target / L).
+
+Leakage guard (:func:`guard_leakage`): a homolog is in its origin's split; a train homolog that
+overlaps a val or test homolog in the same genome is removed even when it has another origin (two
+human windows can lift to the same place), and a val homolog overlapping a test homolog likewise.
+Every failure and removal is counted in the report; nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from seqlab.data.liftover import lift_intervals, lift_points
+from seqlab.data.table import ExampleTable, example_ids
+from seqlab.data.windows import sequence_content
+from seqlab.io.chain import ChainFile, read_chain
+from seqlab.io.genome import Genome
+
+__all__ = [
+    "FAILURE_REASONS",
+    "LiftError",
+    "LiftOptions",
+    "TargetGenome",
+    "build_lifted_source",
+    "check_chain_genome",
+    "guard_leakage",
+    "lift_examples",
+    "lift_options",
+    "lift_targets",
+    "lift_report_rows",
+    "lift_windows",
+    "reverse_complement",
+]
+
+log = logging.getLogger(__name__)
+
+FAILURE_REASONS = (
+    "unmapped",
+    "multiple",
+    "deleted",
+    "partially_deleted",
+    "split",
+    "duplicated",
+    "length_ratio",
+    "inconsistent",
+    "off_chrom",
+    "mostly_n",
+)
+_SPLIT_RANK = {"train": 0, "val": 1, "test": 2}
+_COMPLEMENT = str.maketrans("ACGTNacgtn", "TGCANtgcan")
+
+
+class LiftError(ValueError):
+    """Lifting cannot proceed: a chain that does not fit its target FASTA, or a genome with no homolog."""
+
+
+@dataclass(frozen=True)
+class TargetGenome:
+    """A genome to lift to: name, FASTA and the UCSC chain reference -> this genome."""
+
+    name: str
+    fasta: Path
+    chain: Path
+
+
+@dataclass(frozen=True)
+class LiftOptions:
+    """What :func:`lift_windows` keeps (the fields of :class:`seqlab.config.lift.LiftConfig`)."""
+
+    min_match: float = 0.95
+    max_length_ratio: float | None = 1.5
+    max_n_fraction: float = 0.5
+    weight: str = "one"
+    guard: bool = True
+
+
+def check_chain_genome(chain: ChainFile, genome: Genome) -> None:
+    """Raise :class:`LiftError` when the chain's query chromosomes do not fit the target FASTA.
+
+    An error when no query chromosome of the chain is in the FASTA (the message lists both), or
+    when a shared chromosome has another length in the chain than in the FASTA (another assembly).
+    """
+    query = chain.query_sizes
+    present = {name: genome.resolve(name) for name in query if name in genome}
+    if not present:
+        theirs = list(genome.chrom_sizes)
+        raise LiftError(
+            f"chain {chain.path} lifts to chromosomes {_show(list(query))} but the target FASTA {genome.path} "
+            f"has {_show(theirs)}: no name matches (wrong chain or FASTA?)"
+        )
+    sizes = genome.chrom_sizes
+    for name, own in present.items():
+        if query[name] != sizes[own]:
+            raise LiftError(
+                f"chain {chain.path} says {name} is {query[name]:,} bp but the target FASTA {genome.path} has "
+                f"{own} of {sizes[own]:,} bp: the chain was made for another assembly"
+            )
+    missing = sorted(set(query) - set(present))
+    if missing:
+        warnings.warn(
+            f"{len(missing)} query chromosome(s) of chain {chain.path} are not in {genome.path} "
+            f"({_show(missing)}); windows lifted there fail as off_chrom",
+            stacklevel=2,
+        )
+
+
+def _show(names: list[str], limit: int = 10) -> str:
+    return ", ".join(names[:limit]) + (f", ... ({len(names)} in all)" if len(names) > limit else "")
+
+
+def lift_windows(
+    frame: pd.DataFrame, chain: ChainFile, genome: Genome, options: LiftOptions = LiftOptions()
+) -> pd.DataFrame:
+    """Lift windows (rows ``chrom, start, end`` on the reference) to same-length homolog windows.
+
+    Args:
+        frame: N windows on the chain's reference genome.
+        chain: the chain reference -> target.
+        genome: the target genome FASTA.
+        options: ``min_match``, ``max_length_ratio``, ``max_n_fraction``.
+
+    Returns:
+        One row per input window: ``status`` (``"kept"`` or one of :data:`FAILURE_REASONS`), ``chrom``,
+        ``start``, ``end``, ``strand`` of the homolog (on the target's forward strand; meaningful from
+        ``off_chrom`` on), ``chain`` (row in ``chain.chains``, -1 if none) and ``n_fraction``.
+    """
+    starts = frame["start"].to_numpy(dtype=np.int64)
+    ends = frame["end"].to_numpy(dtype=np.int64)
+    chroms = frame["chrom"].to_numpy(dtype=object)
+    length = ends - starts
+    points = lift_points(chain, chroms, starts + length // 2).unique()
+    spans = lift_intervals(chain, chroms, starts, ends, options.min_match, options.max_length_ratio)
+    status = np.full(len(frame), "kept", dtype=object)
+    status[points["n_hits"].to_numpy() == 0] = "unmapped"
+    status[points["n_hits"].to_numpy() > 1] = "multiple"
+    failed_span = (status == "kept") & (spans["status"] != "ok").to_numpy()
+    status[failed_span] = spans["status"].to_numpy()[failed_span]
+    other_chain = (status == "kept") & (spans["chain"].to_numpy() != points["chain"].to_numpy())
+    status[other_chain] = "inconsistent"
+
+    p = points["pos"].to_numpy()
+    minus = (points["strand"] == "-").to_numpy()
+    out_start = np.where(minus, p - (length - length // 2) + 1, p - length // 2)
+    out = pd.DataFrame(
+        {
+            "status": status,
+            "chrom": points["chrom"].to_numpy(dtype=object),
+            "start": out_start,
+            "end": out_start + length,
+            "strand": np.where(minus, "-", "+").astype(object),
+            "chain": points["chain"].to_numpy(),
+            "n_fraction": np.full(len(frame), np.nan),
+        }
+    )
+    _check_target_windows(out, genome, options.max_n_fraction)
+    return out
+
+
+def _check_target_windows(out: pd.DataFrame, genome: Genome, max_n_fraction: float) -> None:
+    """Mark windows off the target chromosome, and windows with too many N (reads the kept ones), in place."""
+    kept = np.flatnonzero((out["status"] == "kept").to_numpy())
+    names = out["chrom"].to_numpy(dtype=object)[kept]
+    mapping = genome.resolve_many(list(dict.fromkeys(names)))
+    sizes = genome.chrom_sizes
+    size = np.array([sizes[mapping[n]] if mapping[n] is not None else -1 for n in names], dtype=np.int64)
+    starts, ends = out["start"].to_numpy()[kept], out["end"].to_numpy()[kept]
+    off = (size < 0) | (starts < 0) | (ends > size)
+    out.loc[kept[off], "status"] = "off_chrom"
+    kept = kept[~off]
+    if kept.size == 0:
+        return
+    own = [mapping[n] for n in out["chrom"].to_numpy(dtype=object)[kept]]
+    out.loc[kept, "chrom"] = own
+    sequences = genome.fetch_many(own, out["start"].to_numpy()[kept], out["end"].to_numpy()[kept])
+    _, n_fraction = sequence_content(sequences)
+    out.loc[kept, "n_fraction"] = n_fraction
+    out.loc[kept[n_fraction > max_n_fraction], "status"] = "mostly_n"
+
+
+def reverse_complement(sequence: str) -> str:
+    """Reverse complement of a DNA string (case kept; other letters unchanged)."""
+    return sequence.translate(_COMPLEMENT)[::-1]
+
+
+def _identity(
+    frame: pd.DataFrame, lifted: pd.DataFrame, rows: np.ndarray, chain: ChainFile, human: list[str], target: list[str]
+) -> np.ndarray:
+    """Fraction of each window's L bases aligned (in its chain) and identical in the homolog: float32 (K,)."""
+    out = np.zeros(rows.size, dtype=np.float32)
+    q_size = chain.chains["q_size"].to_numpy()
+    for k, row in enumerate(rows.tolist()):
+        start, end = int(frame["start"].iat[row]), int(frame["end"].iat[row])
+        blocks = chain.blocks[chain.chains["t_name"].iat[lifted["chain"].iat[row]]]
+        ours = np.flatnonzero(
+            (blocks.chain == lifted["chain"].iat[row]) & (blocks.t_start < end) & (blocks.t_end > start)
+        )
+        # homolog window start on the chain's query strand; homolog string index = query-strand coordinate - it
+        a, b = int(lifted["start"].iat[row]), int(lifted["end"].iat[row])
+        origin = q_size[lifted["chain"].iat[row]] - b if lifted["strand"].iat[row] == "-" else a
+        h = np.frombuffer(human[k].upper().encode(), dtype=np.uint8)
+        t = np.frombuffer(target[k].upper().encode(), dtype=np.uint8)
+        same = 0
+        for j in ours.tolist():
+            left, right = max(start, blocks.t_start[j]), min(end, blocks.t_end[j])
+            q = blocks.q_start[j] + (left - blocks.t_start[j]) - origin
+            lo, hi = max(q, 0), min(q + right - left, len(t))
+            if hi > lo:
+                shift = lo - q
+                seg_h = h[left - start + shift : left - start + shift + hi - lo]
+                same += int(((seg_h == t[lo:hi]) & (seg_h != ord("N"))).sum())
+        out[k] = same / (end - start)
+    return out
+
+
+def _overlaps(starts: np.ndarray, ends: np.ndarray, ref_starts: np.ndarray, ref_ends: np.ndarray) -> np.ndarray:
+    """Mask (N,) bool: does ``[starts, ends)`` overlap any reference interval (same chromosome)? O((N + R) log R)."""
+    if ref_starts.size == 0:
+        return np.zeros(starts.size, dtype=bool)
+    order = np.argsort(ref_starts, kind="stable")
+    ref_starts, max_end = ref_starts[order], np.maximum.accumulate(ref_ends[order])
+    last = np.searchsorted(ref_starts, ends, side="left") - 1  # last reference starting before the end
+    return (last >= 0) & (max_end[np.maximum(last, 0)] > starts)
+
+
+def guard_leakage(frame: pd.DataFrame, held_out: pd.DataFrame | None = None) -> tuple[np.ndarray, dict[str, int]]:
+    """Which derived examples may stay: none overlaps an example of a stricter split in its genome.
+
+    A derived example (``origin != ""``) of split train is removed when it overlaps (same genome and
+    chromosome, >= 1 bp) any val or test example, and one of split val when it overlaps a test
+    example, whatever their origins. ``held_out`` adds intervals that count as val/test examples
+    without being in ``frame`` (e.g. where a test window lifted but its homolog was dropped).
+
+    Args:
+        frame: examples with ``genome, chrom, start, end, split, origin``.
+        held_out: optional extra rows ``genome, chrom, start, end, split``.
+
+    Returns:
+        ``(keep, removed)``: bool (N,) and counts ``{"train_overlapping_val": n, "train_overlapping_test": n,
+        "val_overlapping_test": n}`` (a train example overlapping both counts under test).
+    """
+    frame = frame.reset_index(drop=True)
+    columns = ["genome", "chrom", "start", "end", "split"]
+    reference = pd.concat([frame[columns], held_out[columns]]) if held_out is not None else frame[columns]
+    keep = np.ones(len(frame), dtype=bool)
+    removed = {"train_overlapping_val": 0, "train_overlapping_test": 0, "val_overlapping_test": 0}
+    derived = (frame["origin"] != "").to_numpy() if "origin" in frame else np.ones(len(frame), dtype=bool)
+    for (genome, chrom), group in frame[derived].groupby(["genome", "chrom"], sort=False):
+        ref = reference[(reference["genome"] == genome) & (reference["chrom"] == chrom)]
+        rows = group.index.to_numpy()
+        split = group["split"].to_numpy()
+        for strict, weaker in (("test", ("train", "val")), ("val", ("train",))):
+            strict_ref = ref[ref["split"] == strict]
+            candidates = np.isin(split, weaker) & keep[rows]
+            hit = np.zeros(len(group), dtype=bool)
+            hit[candidates] = _overlaps(
+                group["start"].to_numpy()[candidates],
+                group["end"].to_numpy()[candidates],
+                strict_ref["start"].to_numpy(),
+                strict_ref["end"].to_numpy(),
+            )
+            for name in weaker:
+                removed[f"{name}_overlapping_{strict}"] += int((hit & (split == name)).sum())
+            keep[rows[hit]] = False
+    return keep, removed
+
+
+def _targets(targets: Mapping[str, Any] | list[TargetGenome]) -> list[TargetGenome]:
+    """Target genomes from a list of :class:`TargetGenome` or a mapping name -> object/dict with fasta, chain."""
+    if isinstance(targets, Mapping):
+        out = []
+        for name, spec in targets.items():
+            get = spec.get if isinstance(spec, Mapping) else lambda key, s=spec: getattr(s, key, None)
+            if get("chain") is None:
+                raise LiftError(f"genome {name!r} has no chain file (genomes.{name}.chain)")
+            out.append(TargetGenome(str(name), Path(get("fasta")), Path(get("chain"))))
+        return out
+    return list(targets)
+
+
+def _human_sequences(table: ExampleTable, rows: np.ndarray) -> list[str]:
+    if table.sequences is not None:
+        return [table.sequences[i] for i in rows.tolist()]
+    frame = table.frame.iloc[rows]
+    out = [""] * rows.size
+    for name, group in frame.groupby("genome", sort=False):
+        if name not in table.genomes:
+            raise LiftError(
+                f"weight 'identity' needs the FASTA of genome {name!r}; the table has {list(table.genomes)}"
+            )
+        genome = Genome(table.genomes[name], str(name))
+        positions = frame.index.get_indexer(group.index)
+        for k, seq in zip(positions, genome.fetch_many(group["chrom"], group["start"], group["end"]), strict=True):
+            out[k] = seq
+    return out
+
+
+def _positive(labels: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Masks (N, T) bool of the positives and negatives among labelled (weight > 0) entries."""
+    labelled = weights > 0
+    return labelled & (labels >= 0.5), labelled & (labels < 0.5)
+
+
+def _genome_report(
+    table: ExampleTable, rows: np.ndarray, lifted: pd.DataFrame, final: np.ndarray, removed: dict[str, int]
+) -> dict[str, Any]:
+    """Counts for one target genome: windows, failures by reason, kept, guard removals; per task the same
+    over the windows labelled for it, with positives and negatives before (human) and after (homologs).
+
+    ``rows``: table rows lifted; ``final``: bool over ``rows``, kept after the guard.
+    """
+    status = lifted["status"].to_numpy()
+    failed = {reason: int((status == reason).sum()) for reason in FAILURE_REASONS}
+    pos, neg = _positive(table.labels[rows], table.weights[rows])
+    labelled = table.weights[rows] > 0
+    tasks = {}
+    for t, task in enumerate(table.task_names):
+        mine = status[labelled[:, t]]
+        tasks[task] = {
+            "windows": int(labelled[:, t].sum()),
+            "lifted": int((mine == "kept").sum()),
+            "failed": {reason: int((mine == reason).sum()) for reason in FAILURE_REASONS},
+            "kept": int((labelled[:, t] & final).sum()),
+            "positives": {"human": int(pos[:, t].sum()), "homologs": int((pos[:, t] & final).sum())},
+            "negatives": {"human": int(neg[:, t].sum()), "homologs": int((neg[:, t] & final).sum())},
+        }
+    return {
+        "windows": int(rows.size),
+        "lifted": int((status == "kept").sum()),
+        "failed": failed,
+        "guard_removed": removed,
+        "kept": int(final.sum()),
+        "kept_by_split": {s: int((final & (table.frame["split"].to_numpy()[rows] == s)).sum()) for s in _SPLIT_RANK},
+        "tasks": tasks,
+    }
+
+
+def _lift_one(
+    table: ExampleTable, rows: np.ndarray, target: TargetGenome, options: LiftOptions
+) -> tuple[pd.DataFrame, ChainFile, Genome]:
+    chain = read_chain(target.chain)
+    genome = Genome(target.fasta, target.name)
+    check_chain_genome(chain, genome)
+    lifted = lift_windows(table.frame.iloc[rows], chain, genome, options)
+    kept = (lifted["status"] == "kept").to_numpy()
+    if not kept.any():
+        reasons = ", ".join(f"{r} {n}" for r, n in lifted["status"].value_counts().items())
+        raise LiftError(
+            f"genome {target.name!r}: none of the {rows.size} windows has a homolog ({reasons}); "
+            f"chain {target.chain} and FASTA {target.fasta} (min_match {options.min_match})"
+        )
+    return lifted, chain, genome
+
+
+def lift_examples(
+    table: ExampleTable,
+    targets: Mapping[str, Any] | list[TargetGenome],
+    options: LiftOptions = LiftOptions(),
+    reference: str | None = None,
+) -> ExampleTable:
+    """Homolog windows of every original example of ``table`` in every target genome, pseudo-labelled.
+
+    Args:
+        table: the labelled reference-genome examples (their ``split`` is set; rows with an ``origin``
+            are themselves derived and are not lifted again).
+        targets: target genomes: :class:`TargetGenome` list, or mapping name -> {fasta, chain}.
+        options: filters, weights and the leakage guard (see module doc).
+        reference: lift only the rows of this genome (the chains' reference); None: every original row.
+
+    Returns:
+        A table of homologs only (``source = "lifted"``, ``origin`` set, the origin's split, labels and
+        weights), its ``genomes`` the target FASTAs; ``report["lift"]`` holds the counts per genome and
+        task (see :func:`lift_report_rows`). Sequences are stored when ``table`` has sequences.
+        Concatenate with ``table`` (``ExampleTable.concat``) for training.
+
+    Raises:
+        LiftError: no target genome, a chain that does not fit its FASTA, a genome with no homolog.
+        ChainFormatError: a malformed chain file.
+    """
+    targets = _targets(targets)
+    if not targets:
+        raise LiftError("no target genome to lift to (give genomes: {NAME: {fasta, chain}})")
+    origins = table.frame["origin"].to_numpy(dtype=object) if "origin" in table.frame else None
+    original = origins == "" if origins is not None else np.ones(len(table), dtype=bool)
+    if reference is not None:
+        original &= (table.frame["genome"] == reference).to_numpy()
+    rows = np.flatnonzero(original)
+    if rows.size == 0:
+        raise LiftError(f"no example of the reference genome {reference!r} to lift (the table has {len(table)} rows)")
+    parts = [_homologs_of(table, rows, target, options) for target in targets]
+    report = {target.name: part.report for target, part in zip(targets, parts, strict=True)}
+    origin_rows = np.concatenate([part.rows for part in parts])
+    frame = pd.concat([part.frame for part in parts], ignore_index=True)[_FRAME_COLUMNS]
+    return ExampleTable(
+        frame=frame.astype({"start": np.int64, "end": np.int64}),
+        labels=table.labels[origin_rows],
+        weights=table.weights[origin_rows] * np.concatenate([part.weight for part in parts])[:, None],
+        tasks=table.tasks.copy(),
+        sequences=[q for part in parts for q in part.sequences] if table.sequences is not None else None,
+        genomes={t.name: t.fasta for t in targets},
+        report={"lift": {"options": dataclasses.asdict(options), "genomes": report, "totals": _totals(report)}},
+    )
+
+
+@dataclass
+class _Part:
+    """The homologs of one target genome: frame rows, their origin rows, weight factors, sequences, report."""
+
+    frame: pd.DataFrame
+    rows: np.ndarray
+    weight: np.ndarray
+    sequences: list[str] | None
+    report: dict[str, Any]
+
+
+def _homologs_of(table: ExampleTable, rows: np.ndarray, target: TargetGenome, options: LiftOptions) -> _Part:
+    """Lift ``table`` rows to one genome, filter, guard, weigh and count (see :func:`lift_examples`)."""
+    lifted, chain, genome = _lift_one(table, rows, target, options)
+    splits = table.frame["split"].to_numpy(dtype=object)[rows]
+    strict = (lifted["chrom"] != "").to_numpy() & np.isin(splits, ["val", "test"])
+    held_out = lifted[strict].assign(genome=target.name, split=splits[strict])
+    kept = np.flatnonzero((lifted["status"] == "kept").to_numpy())
+    part = lifted.iloc[kept][["chrom", "start", "end", "strand"]].assign(
+        genome=target.name, split=splits[kept], source="lifted", origin=example_ids(table.frame.iloc[rows[kept]])
+    )
+    keep, removed = guard_leakage(part, held_out) if options.guard else (np.ones(kept.size, dtype=bool), {})
+    final = np.zeros(rows.size, dtype=bool)
+    final[kept[keep]] = True
+    report = _genome_report(table, rows, lifted, final, removed)
+    report.update(chain=str(target.chain), fasta=str(target.fasta))
+    _warn_empty_tasks(target.name, report)
+    kept, part = kept[keep], part[keep]
+    weight = np.ones(kept.size, dtype=np.float32)
+    sequences = None
+    if table.sequences is not None or options.weight == "identity":
+        sequences = genome.fetch_many(part["chrom"], part["start"], part["end"])
+        sequences = [reverse_complement(q) if m == "-" else q for q, m in zip(sequences, part["strand"], strict=True)]
+        if options.weight == "identity":
+            human = _human_sequences(table, rows[kept])
+            weight = _identity(table.frame.iloc[rows].reset_index(drop=True), lifted, kept, chain, human, sequences)
+    return _Part(frame=part, rows=rows[kept], weight=weight, sequences=sequences, report=report)
+
+
+_FRAME_COLUMNS = ["genome", "chrom", "start", "end", "strand", "split", "source", "origin"]
+
+
+def _warn_empty_tasks(genome: str, report: dict[str, Any]) -> None:
+    empty = [
+        task
+        for task, counts in report["tasks"].items()
+        if counts["positives"]["human"] and not counts["positives"]["homologs"]
+    ]
+    if empty:
+        warnings.warn(f"genome {genome!r}: no positive homolog for task(s) {', '.join(empty)}", stacklevel=3)
+
+
+def _totals(report: dict[str, dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Per task: human positives, homolog positives over all genomes, and their sum (the published table)."""
+    totals: dict[str, dict[str, int]] = {}
+    for genome in report.values():
+        for task, counts in genome["tasks"].items():
+            entry = totals.setdefault(task, {"positives_human": counts["positives"]["human"], "positives_homologs": 0})
+            entry["positives_homologs"] += counts["positives"]["homologs"]
+    for entry in totals.values():
+        entry["positives_total"] = entry["positives_human"] + entry["positives_homologs"]
+    return totals
+
+
+def lift_report_rows(report: dict[str, Any]) -> pd.DataFrame:
+    """The lift report (``table.report["lift"]``) as one row per genome and task (for a TSV).
+
+    Columns: genome, task, windows, lifted, failed_<reason> for each of :data:`FAILURE_REASONS`,
+    kept, positives_human, positives_homologs, negatives_human, negatives_homologs.
+    """
+    rows = []
+    for genome, entry in report["genomes"].items():
+        for task, counts in entry["tasks"].items():
+            rows.append(
+                {
+                    "genome": genome,
+                    "task": task,
+                    "windows": counts["windows"],
+                    "lifted": counts["lifted"],
+                    **{f"failed_{reason}": counts["failed"][reason] for reason in FAILURE_REASONS},
+                    "kept": counts["kept"],
+                    "positives_human": counts["positives"]["human"],
+                    "positives_homologs": counts["positives"]["homologs"],
+                    "negatives_human": counts["negatives"]["human"],
+                    "negatives_homologs": counts["negatives"]["homologs"],
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def lift_targets(source: Any, genomes: Mapping[str, Any]) -> tuple[str, list[TargetGenome]]:
+    """Reference genome name and target genomes of a ``lifted`` source entry over ``data.genomes``.
+
+    Targets are ``source.genomes`` (default: every genome after the first, the reference, that has a chain).
+
+    Raises:
+        ValueError: a named genome that is the reference, unknown or without a chain; no target at all.
+    """
+    genomes = dict(genomes)
+    reference = next(iter(genomes), None)
+    names = source.genomes if source.genomes is not None else [n for n in list(genomes)[1:] if genomes[n].chain]
+    for name in names:
+        if name not in genomes or name == reference or genomes[name].chain is None:
+            raise ValueError(
+                f"data.sources (kind lifted): genome {name!r} must be a non-reference entry of data.genomes with a "
+                f"chain (data.genomes: {list(genomes)}; reference {reference!r})"
+            )
+    if not names or reference is None:
+        raise ValueError(
+            f"data.sources (kind lifted): no genome to lift to; data.genomes ({list(genomes)}) needs a reference "
+            "and at least one other genome with a chain: {NAME: {fasta: PATH, chain: PATH}}"
+        )
+    return reference, [TargetGenome(n, Path(genomes[n].fasta), Path(genomes[n].chain)) for n in names]
+
+
+def lift_options(source: Any) -> LiftOptions:
+    """The :class:`LiftOptions` of a ``lifted`` source entry (:class:`~seqlab.config.lift.LiftedSourceConfig`)."""
+    return LiftOptions(**{f.name: getattr(source, f.name) for f in dataclasses.fields(LiftOptions)})
+
+
+def build_lifted_source(source: Any, config: Any, context: Any) -> ExampleTable:
+    """Builder of the ``data.sources`` kind ``lifted`` (registered in :mod:`seqlab.data.sources.lifted`).
+
+    Lifts the reference-genome windows of the tables built before it (``context.tables``) to the
+    target genomes of :func:`lift_targets`, with the options of ``source``.
+
+    Raises:
+        ValueError: no source before this one; see :func:`lift_targets`.
+        LiftError: see :func:`lift_examples`.
+    """
+    if not context.tables:
+        raise ValueError("data.sources: a 'lifted' source needs a source before it (peaks, tiling or sequences)")
+    base = context.tables[0] if len(context.tables) == 1 else ExampleTable.concat(context.tables)
+    reference, targets = lift_targets(source, config.genomes)
+    return lift_examples(base, targets, lift_options(source), reference=reference)

@@ -1,0 +1,89 @@
+"""``kind: sequences``: ready-made FASTA sets with one label per task and file.
+
+Tasks a file does not label get weight 0 on its records. Coordinates come from ``chr:start-end`` record
+names; all-N records are dropped (counted); duplicate windows are merged, and a window labelled both
+positive and negative for a task is masked (weight 0) and counted.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from seqlab.config import DataConfig, SequenceSetConfig, SequencesSourceConfig
+from seqlab.data.sources import SourceContext, register_source
+from seqlab.data.sources.common import apply_splits
+from seqlab.data.table import ExampleTable, deduplicate, finish_frame
+from seqlab.data.windows import sequence_content
+from seqlab.io.fasta import read_sequence_set
+
+__all__ = ["build_sequences"]
+
+
+def _read_set(entry: SequenceSetConfig, window_length: int, report: dict[str, Any]) -> pd.DataFrame:
+    """Records of one set (``name, chrom, start, end, strand, sequence``), all-N records dropped."""
+    records = read_sequence_set(entry.fasta)
+    lengths = records["sequence"].str.len().to_numpy()
+    wrong = lengths != window_length
+    if wrong.any():
+        row = int(np.argmax(wrong))
+        raise ValueError(
+            f"{entry.fasta}: record {row + 1} ({records['name'].iloc[row]!r}) has {lengths[row]} bp but "
+            f"data.window_length is {window_length}"
+        )
+    for task, value in entry.labels.items():
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"{entry.fasta}: label {value} of task {task!r} is outside [0, 1]")
+    gc, _ = sequence_content(records["sequence"].tolist())
+    all_n = np.isnan(gc)
+    if all_n.all():
+        raise ValueError(f"{entry.fasta}: every record is all N")
+    if all_n.any():
+        warnings.warn(f"{entry.fasta}: {int(all_n.sum())} all-N records were dropped", stacklevel=4)
+        records = records[~all_n].reset_index(drop=True)
+    report["sets"].append({"fasta": str(entry.fasta), "records": int(len(records)), "all_n_dropped": int(all_n.sum())})
+    return records
+
+
+@register_source("sequences")
+def build_sequences(source: SequencesSourceConfig, config: DataConfig, context: SourceContext) -> ExampleTable:
+    """Examples of FASTA sets (``source: fasta``), sequences carried in the table."""
+    report: dict[str, Any] = {"kind": "sequences", "sets": [], "excluded_chrom_dropped": 0, "region_gap_dropped": 0}
+    genome_name = source.genome or config.reference or "genome"
+    task_names = list(dict.fromkeys(task for entry in source.sets for task in entry.labels))
+    frames, label_blocks, weight_blocks = [], [], []
+    for entry in source.sets:
+        records = _read_set(entry, config.window_length, report)
+        label_row = np.array([entry.labels.get(t, 0.0) for t in task_names], dtype=np.float32)
+        weight_row = np.array([1.0 if t in entry.labels else 0.0 for t in task_names], dtype=np.float32)
+        label_blocks.append(np.tile(label_row, (len(records), 1)))
+        weight_blocks.append(np.tile(weight_row, (len(records), 1)))
+        frames.append(records.assign(source="fasta"))
+    frame = pd.concat(frames, ignore_index=True).assign(genome=genome_name)
+    sequences = frame["sequence"].tolist()
+    labels, weights = np.concatenate(label_blocks), np.concatenate(weight_blocks)
+    frame, keep = apply_splits(frame, config, report)
+    labels, weights, sequences = labels[keep], weights[keep], [sequences[i] for i in keep.tolist()]
+    if config.deduplicate:
+        rows, labels, weights, info = deduplicate(frame, labels, weights)
+        frame, sequences = frame.iloc[rows], [sequences[i] for i in rows.tolist()]
+        report["duplicates_removed"] = info["duplicates_removed"]
+        report["label_conflicts"] = dict(zip(task_names, info["label_conflicts"], strict=True))
+        if any(info["label_conflicts"]):
+            warnings.warn(
+                f"windows labelled both positive and negative were masked (weight 0): {report['label_conflicts']}",
+                stacklevel=3,
+            )
+    genomes = {genome_name: config.genomes[genome_name].fasta} if genome_name in config.genomes else {}
+    return ExampleTable(
+        frame=finish_frame(frame),
+        labels=labels,
+        weights=weights,
+        tasks=pd.DataFrame({"task": task_names}, dtype=str),
+        sequences=sequences,
+        genomes=genomes,
+        report=report,
+    )

@@ -1,0 +1,227 @@
+"""Every metric seqlab reports, in one module: training logs, evaluation, reports and the protein side.
+
+One rule for undefined values: a metric that a split cannot define (AUROC or AUPR when the split
+holds one class, or no unmasked entry) is ``NaN`` in memory and ``null`` in JSON (:func:`json_safe`
+converts a whole document). Means over tasks skip undefined tasks.
+
+* Multi-task binary (DNA): :func:`compute_split_metrics` gives per-task AUROC and AUPR (average
+  precision) over a whole split from labels, probabilities and weights (weight 0 = masked; soft
+  labels count as positive from 0.5); never an average of per-batch values.
+* Single-label classification (protein): :func:`classification_metrics` gives accuracy, macro-F1,
+  MCC and, for two classes, AUROC and AUPR of class 1.
+
+This module depends on numpy and scikit-learn only, so every layer can import it.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import accuracy_score, average_precision_score, f1_score, matthews_corrcoef, roc_auc_score
+
+__all__ = [
+    "SplitMetrics",
+    "SplitPredictions",
+    "TaskMetrics",
+    "UndefinedMetricWarning",
+    "binary_auroc_aupr",
+    "classification_metrics",
+    "compute_split_metrics",
+    "json_safe",
+    "nanmean",
+    "task_entries",
+]
+
+
+class UndefinedMetricWarning(UserWarning):
+    """A task has a single class (or no unmasked entry) in a split: its AUROC/AUPR are NaN."""
+
+
+def nanmean(values: Sequence[float]) -> float:
+    """Mean of the values that are not NaN (NaN when none is)."""
+    finite = [float(v) for v in values if not math.isnan(v)]
+    return sum(finite) / len(finite) if finite else math.nan
+
+
+def json_safe(value: Any) -> Any:
+    """A copy of a (nested) document for JSON: NaN and infinities -> None, numpy scalars/arrays -> Python."""
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return json_safe(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def binary_auroc_aupr(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
+    """AUROC and AUPR (average precision) of binary labels int (n,) against scores (n,); NaN with one class."""
+    labels = np.asarray(labels)
+    if labels.size == 0 or np.unique(labels).size < 2:
+        return math.nan, math.nan
+    return float(roc_auc_score(labels, scores)), float(average_precision_score(labels, scores))
+
+
+@dataclass(frozen=True)
+class SplitPredictions:
+    """Strand-averaged predictions over a whole split; arrays are aligned on rows.
+
+    Attributes:
+        split: split name.
+        tasks: T task names in column order.
+        index: int64 (N,) rows of ``ExampleTable.frame``.
+        y: float32 (N, T) labels.
+        probs: float32 (N, T) probabilities.
+        weight: float32 (N, T) weights (0: masked).
+    """
+
+    split: str
+    tasks: list[str]
+    index: np.ndarray
+    y: np.ndarray
+    probs: np.ndarray
+    weight: np.ndarray
+
+
+@dataclass(frozen=True)
+class TaskMetrics:
+    """Metrics of one task over a split (NaN when undefined) and its unmasked class counts."""
+
+    auroc: float
+    aupr: float
+    n_pos: int
+    n_neg: int
+
+
+@dataclass(frozen=True)
+class SplitMetrics:
+    """Per-task metrics of a split; ``auroc``/``aupr`` are means over tasks that skip NaN."""
+
+    split: str
+    per_task: dict[str, TaskMetrics]
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def auroc(self) -> float:
+        """Mean AUROC over tasks with both classes (NaN if none)."""
+        return nanmean([m.auroc for m in self.per_task.values()])
+
+    @property
+    def aupr(self) -> float:
+        """Mean AUPR (average precision) over tasks with both classes (NaN if none)."""
+        return nanmean([m.aupr for m in self.per_task.values()])
+
+    def to_dict(self) -> dict[str, Any]:
+        """The metrics.json entry of the split; undefined values are None (JSON null)."""
+        return json_safe(
+            {
+                "auroc": self.auroc,
+                "aupr": self.aupr,
+                "per_task": {
+                    task: {"auroc": m.auroc, "aupr": m.aupr, "n_pos": m.n_pos, "n_neg": m.n_neg}
+                    for task, m in self.per_task.items()
+                },
+            }
+        )
+
+
+def task_entries(
+    y: np.ndarray, probs: np.ndarray, weight: np.ndarray | None, task: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Binary labels (y >= 0.5) and scores of one task's unmasked (weight > 0) entries.
+
+    Args:
+        y: float (N, T) labels in [0, 1].
+        probs: float (N, T) scores.
+        weight: float (N, T) weights; None keeps every entry.
+        task: column index.
+
+    Returns:
+        int64 (n,) labels in {0, 1} and float (n,) scores.
+    """
+    keep = np.ones(len(y), dtype=bool) if weight is None else np.asarray(weight)[:, task] > 0
+    labels = (np.asarray(y)[keep, task] >= 0.5).astype(np.int64)
+    return labels, np.asarray(probs)[keep, task]
+
+
+def compute_split_metrics(
+    y: np.ndarray,
+    probs: np.ndarray,
+    weight: np.ndarray | None,
+    tasks: Sequence[str],
+    split: str,
+) -> SplitMetrics:
+    """Per-task AUROC and AUPR (average precision) over a whole split.
+
+    Entries with weight 0 are left out; soft labels count as positive from 0.5. A task with a single
+    class (or nothing unmasked) gets NaN and an ``UndefinedMetricWarning`` naming task and split;
+    the message is also kept in ``SplitMetrics.messages``.
+
+    Args:
+        y: float (N, T) labels in [0, 1].
+        probs: float (N, T) predicted probabilities (any monotone score works).
+        weight: float (N, T) weights or None.
+        tasks: T task names in column order.
+        split: split name used in messages (train, val, test...).
+    """
+    y, probs = np.asarray(y), np.asarray(probs)
+    if y.shape != probs.shape or y.ndim != 2 or y.shape[1] != len(tasks):
+        raise ValueError(f"y {y.shape} and probs {probs.shape} must both be (N, {len(tasks)})")
+    per_task: dict[str, TaskMetrics] = {}
+    messages: list[str] = []
+    for column, task in enumerate(tasks):
+        labels, scores = task_entries(y, probs, weight, column)
+        n_pos = int(labels.sum())
+        n_neg = int(labels.size - n_pos)
+        auroc, aupr = binary_auroc_aupr(labels, scores)
+        per_task[task] = TaskMetrics(auroc, aupr, n_pos, n_neg)
+        if math.isnan(auroc):
+            message = (
+                f"task {task!r} has {n_pos} positive and {n_neg} negative examples in the {split} split: "
+                "AUROC and AUPR are undefined (NaN) and left out of the means"
+            )
+            warnings.warn(message, UndefinedMetricWarning, stacklevel=2)
+            messages.append(message)
+    return SplitMetrics(split, per_task, messages)
+
+
+def classification_metrics(y_true: np.ndarray, probs: np.ndarray) -> dict[str, Any]:
+    """Accuracy, macro-F1 and MCC (plus AUROC and AUPR when there are two classes) over a whole split.
+
+    Macro-F1 is the unweighted mean of per-class F1 over the classes present in the truth or the
+    predictions (a class never predicted scores 0); MCC is the multi-class form.
+
+    Args:
+        y_true: int array (N,), the true class index of each example.
+        probs: float array (N, C), class probabilities (or any scores whose argmax is the prediction);
+            for C == 2, ``probs[:, 1]`` ranks examples for AUROC and AUPR.
+
+    Returns:
+        ``{"n", "accuracy", "macro_f1", "mcc"}`` and, for C == 2, ``"auroc"`` and ``"aupr"`` (NaN when
+        the split holds a single class; :func:`json_safe` writes them as null). Values are Python floats.
+    """
+    y_true = np.asarray(y_true, dtype=np.int64)
+    probs = np.asarray(probs, dtype=np.float64)
+    if probs.ndim != 2 or probs.shape[0] != y_true.shape[0]:
+        raise ValueError(f"probs must have shape (N, C) with N = {y_true.shape[0]}, got {probs.shape}")
+    if y_true.size == 0:
+        raise ValueError("no examples: metrics of an empty split are undefined")
+    y_pred = probs.argmax(axis=1)
+    metrics: dict[str, Any] = {
+        "n": int(y_true.size),
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "macro_f1": float(f1_score(y_true, y_pred, average="macro", zero_division=0)),
+        "mcc": float(matthews_corrcoef(y_true, y_pred)),
+    }
+    if probs.shape[1] == 2:
+        metrics["auroc"], metrics["aupr"] = binary_auroc_aupr(y_true, probs[:, 1])
+    return metrics
