@@ -41,7 +41,7 @@ DEMO_FACTORS = (FactorSpec("REST", "MA0138", sites=240, decoys=120, noise_peaks=
 DEMO_TRAIN_PEAKS = 40
 
 
-def _config(evolved: EvolvedGenomes, seed: int, max_epochs: int) -> DnaRunConfig:
+def _config(evolved: EvolvedGenomes, seed: int, max_epochs: int, pos_weight: float | None) -> DnaRunConfig:
     raw = {
         "seed": seed,
         "name": "demo-ssl",
@@ -56,12 +56,11 @@ def _config(evolved: EvolvedGenomes, seed: int, max_epochs: int) -> DnaRunConfig
             "batch_size": 32,
         },
         "model": {"trunk": {"arch": "deepbind"}, "head": {"kind": "linear"}},
-        # pos_weight: negatives:positives is 3:1
         "train": {
             "max_epochs": max_epochs,
             "patience": 10,
             "learning_rate": 0.003,
-            "pos_weight": 3.0,
+            "pos_weight": pos_weight,
             "progress_bar": False,
         },  # fmt: skip
         "hardware": {"threads": 1, "accelerator": "cpu"},
@@ -150,6 +149,7 @@ def run_ssl_demo(
     train_peaks: int | None = DEMO_TRAIN_PEAKS,
     chrom_sizes: dict[str, int] | None = None,
     factors: tuple[FactorSpec, ...] = DEMO_FACTORS,
+    pos_weight: float | None = 3.0,
 ) -> dict[str, Any]:
     """Simulate, lift, guard, train the three schemes, compare; return (and write) ``metrics.json``.
 
@@ -164,6 +164,7 @@ def run_ssl_demo(
         train_peaks: human training windows kept positive (the few-peaks case); None keeps all.
         chrom_sizes: human chromosomes (default :data:`DEMO_CHROM_SIZES`: chr1-chr6, 300 kb each).
         factors: the simulated factor(s) (default: REST with 240 bound sites).
+        pos_weight: BCE weight of positives (default 3: the negatives are 3 per positive); None for 1.
 
     Returns:
         ``{"schemes": {name: {"test": {"auroc", "aupr", "per_task"}, "val", "stages"?}}, "pseudo_labels",
@@ -172,7 +173,7 @@ def run_ssl_demo(
     started = time.perf_counter()
     out = Path(out_dir)
     evolved = evolve_species(out / "data", seed=seed, chrom_sizes=chrom_sizes or DEMO_CHROM_SIZES, factors=factors)
-    config = _config(evolved, seed, max_epochs)
+    config = _config(evolved, seed, max_epochs, pos_weight)
     write_text(out / "config.yaml", dump_config(config))
     human = subsample_train_positives(build_examples(config.data), train_peaks, seed)
     species = {name: (evolved.genomes[name], evolved.chains[name]) for name in evolved.genomes}
