@@ -66,7 +66,7 @@ def test_trunk_shapes(name, length):
 
 
 def test_registry_covers_every_arch():
-    assert set(TRUNKS) == {"deepbind", "deepsea", "basenji"}
+    assert set(TRUNKS) == {"deepbind", "deepsea", "basenji", "transformer", "hf"}
 
 
 def test_deepbind_without_hidden_layer_gives_pooled_features():

@@ -51,9 +51,12 @@ from seqlab.config.model import (
 from seqlab.config.run import DnaRunConfig
 from seqlab.config.schemes import MfdConfig, NoisyStudentConfig, SslConfig
 from seqlab.config.train import TrainConfig
+from seqlab.config.transformer import HFConfig, TransformerConfig
 
 __all__ = [
     "AugmentConfig",
+    "HFConfig",
+    "TransformerConfig",
     "BasenjiConfig",
     "ConfigError",
     "DEEPBIND_PRESETS",

@@ -7,19 +7,72 @@ error, so a forgotten ``train.scheme`` does not silently train the supervised mo
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
 
 from seqlab.config.base import StrictModel
 
-__all__ = ["SCHEME_SECTIONS", "MfdConfig", "NoisyStudentConfig", "SslConfig", "check_scheme_sections"]
+__all__ = [
+    "SCHEME_SECTIONS",
+    "MfdConfig",
+    "NoisyStudentConfig",
+    "SslConfig",
+    "StageConfig",
+    "check_scheme_sections",
+]
+
+
+class StageConfig(StrictModel):
+    """Optimisation of one training stage (pre-training, fine-tuning, a student round)."""
+
+    max_epochs: int = Field(10, gt=0, description="Epochs at most (early stopping may end sooner).")
+    learning_rate: float = Field(1e-3, gt=0, description="AdamW learning rate of the stage.")
+    patience: int = Field(3, ge=1, description="Early-stopping patience in epochs (validation of the stage).")
 
 
 class SslConfig(StrictModel):
-    """Cross-species pseudo-labelling: pre-train on homologs, fine-tune on the labelled examples."""
+    """``ssl``: pre-train on pseudo-labelled homologs, then fine-tune on the human training windows.
+
+    Pre-training is selected (early stopping, best checkpoint) on the homologs of the human
+    validation windows; fine-tuning on the human validation windows.
+    """
+
+    include_human: bool = Field(False, description="Pre-train on the human training windows too.")
+    head: Literal["keep", "reinit"] = Field(
+        "keep", description="Fine-tuning keeps the pre-trained head ('keep') or starts a fresh one ('reinit')."
+    )
+    pretrain: StageConfig = Field(default_factory=StageConfig, description="Pre-training on homologs.")
+    finetune: StageConfig = Field(
+        default_factory=lambda: StageConfig(learning_rate=3e-4), description="Fine-tuning on human windows."
+    )
 
 
 class NoisyStudentConfig(StrictModel):
-    """Noisy Student rounds on pseudo-labelled homologs (teacher -> noised student)."""
+    """``noisy_student``: a teacher relabels the homologs; a noised student learns them, then human data.
+
+    Pseudo-labels for a homolog with lifted label y (0/1), lifted weight w and teacher probability p
+    (strand-averaged): ``soft``: label p, weight w; ``weighted``: label y, weight w * (p if y = 1
+    else 1 - p), i.e. the teacher's confidence that the lifted label is right.
+    """
+
+    teacher: Path | None = Field(
+        None, description="Teacher checkpoint (.ckpt); None: the fine-tuned model of an ssl stage of the same run."
+    )
+    rounds: int = Field(2, ge=1, description="Student rounds; each student becomes the next teacher.")
+    pseudo_labels: Literal["soft", "weighted"] = Field("soft", description="How the teacher sets the pseudo-labels.")
+    include_human: bool = Field(True, description="The student also trains on the labelled human windows.")
+    noise_sigma: float = Field(0.1, ge=0, description="Gaussian noise sd added to the one-hot input (training).")
+    dropout: float | None = Field(
+        0.3, ge=0, lt=1, description="Student dropout (replaces the trunk's 'dropout' when it is one number)."
+    )
+    max_shift: int = Field(5, ge=0, description="Random shift augmentation of student windows (bp).")
+    reverse_complement: bool = Field(True, description="Reverse-complement augmentation of student windows.")
+    student: StageConfig = Field(default_factory=StageConfig, description="Student training on pseudo-labels.")
+    finetune: StageConfig = Field(
+        default_factory=lambda: StageConfig(learning_rate=3e-4), description="Student fine-tuning on human windows."
+    )
 
 
 class MfdConfig(StrictModel):
@@ -28,7 +81,7 @@ class MfdConfig(StrictModel):
 
 SCHEME_SECTIONS: dict[str, tuple[str, ...]] = {
     "ssl": ("ssl",),
-    "noisy_student": ("noisy_student",),
+    "noisy_student": ("noisy_student", "ssl"),
     "mfd": ("mfd",),
 }
 """Sections each scheme reads (a scheme may read several, e.g. noisy_student may read ssl too)."""

@@ -244,3 +244,7 @@ def build_trunk(config: TrunkConfig | Mapping[str, Any], in_channels: int, seq_l
     if from_config is not None:
         return from_config(config, in_channels, seq_len)
     return cls(in_channels, seq_len, **config.model_dump(exclude={"arch", "preset"}))
+
+
+# Trunks defined in other modules register themselves on import (kept last: they import this module).
+from seqlab.models import transformer as _transformer  # noqa: E402, F401

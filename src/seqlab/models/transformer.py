@@ -1,0 +1,139 @@
+"""Transformer trunks: a BERT-style encoder trained from scratch, and Hugging Face encoders from a folder.
+
+Both follow the trunk interface: x float32 (B, 4, L) one-hot (ACGT; N = all zeros; small input
+noise is fine: a base is the arg-max channel, a column summing to < 0.5 is N) -> features float32
+(B, out_features). Dinucleotide input is not supported (a ValueError at construction).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from seqlab.models.trunks import register_trunk
+
+__all__ = ["HFTrunk", "TransformerTrunk", "decode_onehot", "kmer_tokens"]
+
+_BASES = "ACGTN"
+
+
+def _base_codes(x: torch.Tensor) -> torch.Tensor:
+    """int64 (B, L) codes 0..3 (ACGT) or 4 (N) of a one-hot float tensor (B, 4, L)."""
+    codes = x.argmax(dim=1)
+    return torch.where(x.sum(dim=1) < 0.5, torch.full_like(codes, 4), codes)
+
+
+def kmer_tokens(x: torch.Tensor, kmer: int, stride: int) -> torch.Tensor:
+    """Token ids int64 (B, n) of the k-mers starting every ``stride`` bp of one-hot x (B, 4, L).
+
+    A k-mer of bases b_0..b_{k-1} (0..3) is sum(b_i * 4**(k-1-i)); any N gives 4**k.
+    n = (L - kmer) // stride + 1.
+    """
+    codes = _base_codes(x)
+    windows = codes.unfold(1, kmer, stride)  # (B, n, k)
+    powers = 4 ** torch.arange(kmer - 1, -1, -1, device=x.device)
+    ids = (windows.clamp(max=3) * powers).sum(dim=-1)
+    return torch.where((windows == 4).any(dim=-1), torch.full_like(ids, 4**kmer), ids)
+
+
+def decode_onehot(x: torch.Tensor) -> list[str]:
+    """Upper-case ACGTN strings of one-hot x float32 (B, 4, L)."""
+    return ["".join(_BASES[c] for c in row) for row in _base_codes(x).tolist()]
+
+
+@register_trunk("transformer")
+class TransformerTrunk(nn.Module):
+    """BERT-style encoder over nucleotide or k-mer tokens: x float32 (B, 4, L) -> float32 (B, d_model).
+
+    Tokens (``kmer_tokens``) + a CLS token, token and learned position embeddings, ``layers`` pre-norm
+    ``nn.TransformerEncoderLayer`` (GELU), a final LayerNorm, then the CLS vector or the mean over tokens.
+    Windows must have the length the trunk was built for (position embeddings), or shorter.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        seq_len: int,
+        *,
+        kmer: int = 1,
+        stride: int | None = None,
+        d_model: int = 64,
+        layers: int = 2,
+        heads: int = 4,
+        feedforward: int = 128,
+        dropout: float = 0.1,
+        pool: str = "cls",
+    ) -> None:
+        super().__init__()
+        if in_channels != 4:
+            raise ValueError(f"the transformer trunk reads one-hot input (4 channels), got {in_channels}")
+        self.kmer, self.stride, self.pool = kmer, stride or kmer, pool
+        if seq_len < kmer:
+            raise ValueError(f"transformer: window_length {seq_len} is shorter than one {kmer}-mer")
+        n_tokens = (seq_len - kmer) // self.stride + 1
+        self.cls_id = 4**kmer + 1  # ids: k-mers 0..4**k-1, N 4**k, CLS 4**k+1
+        self.embed = nn.Embedding(4**kmer + 2, d_model)
+        self.position = nn.Parameter(torch.zeros(1, n_tokens + 1, d_model))
+        nn.init.normal_(self.position, std=0.02)
+        layer = nn.TransformerEncoderLayer(d_model, heads, feedforward, dropout, activation="gelu",
+                                           batch_first=True, norm_first=True)  # fmt: skip
+        self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(d_model)
+        self.out_features = d_model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Map x float32 (B, 4, L) to features float32 (B, d_model)."""
+        ids = kmer_tokens(x, self.kmer, self.stride)
+        ids = torch.cat([torch.full_like(ids[:, :1], self.cls_id), ids], dim=1)
+        if ids.shape[1] > self.position.shape[1]:
+            raise ValueError(f"transformer: {ids.shape[1] - 1} tokens but the trunk was built for "
+                             f"{self.position.shape[1] - 1}; use windows of the training length")  # fmt: skip
+        hidden = self.norm(self.encoder(self.embed(ids) + self.position[:, : ids.shape[1]]))
+        return hidden[:, 0] if self.pool == "cls" else hidden[:, 1:].mean(dim=1)
+
+
+@register_trunk("hf")
+class HFTrunk(nn.Module):
+    """A Hugging Face encoder from a local folder: x float32 (B, 4, L) -> float32 (B, hidden_size).
+
+    ``AutoModel.from_pretrained(path, local_files_only=True)`` and ``AutoTokenizer`` from the same
+    folder (nothing is downloaded; a missing folder is a FileNotFoundError). Each batch is decoded
+    to ACGTN strings, tokenized (padded), encoded; features are the masked mean of the last hidden
+    state or its first token. The encoder's weights train with the head unless the trunk is frozen.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        seq_len: int,
+        *,
+        path: str | Path,
+        pool: str = "mean",
+        trust_remote_code: bool = False,
+    ) -> None:
+        super().__init__()
+        from transformers import AutoModel, AutoTokenizer
+
+        if in_channels != 4:
+            raise ValueError(f"the hf trunk reads one-hot input (4 channels), got {in_channels}")
+        folder = Path(path)
+        if not (folder / "config.json").is_file():
+            raise FileNotFoundError(f"model.path: {folder} holds no Hugging Face model (config.json missing)")
+        self.tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True,
+                                                       trust_remote_code=trust_remote_code)  # fmt: skip
+        self.encoder = AutoModel.from_pretrained(folder, local_files_only=True, trust_remote_code=trust_remote_code)
+        self.pool = pool
+        self.out_features = int(self.encoder.config.hidden_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Map x float32 (B, 4, L) to features float32 (B, hidden_size)."""
+        batch = self.tokenizer(decode_onehot(x), return_tensors="pt", padding=True)
+        batch = {key: value.to(x.device) for key, value in batch.items()}
+        output = self.encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+        hidden = output[0] if isinstance(output, tuple) else output.last_hidden_state
+        if self.pool == "cls":
+            return hidden[:, 0]
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)

@@ -1,0 +1,477 @@
+"""Cross-species semi-supervised schemes: ``ssl`` (pre-train on homologs, fine-tune) and ``noisy_student``.
+
+Inputs are two :class:`~seqlab.data.build.ExampleTable` objects with the same tasks:
+
+* ``human``: the labelled reference windows, split train/val/test;
+* ``homologs``: windows of other genomes lifted from human windows (column ``origin`` = the human
+  window's id), labelled with their origin's labels (pseudo-labels) and carrying their origin's
+  split, after the leakage guard (no homolog of a val/test window is a training example).
+
+Every stage is a run folder of its own (``RunPaths`` layout: checkpoints/, logs/, metrics.json with
+``val`` and ``test``) and every stage is tested on the same rows: the human test windows. So the
+run's ``metrics.json`` compares all stages on identical examples.
+
+``ssl`` (:func:`run_ssl`)::
+
+    pretrain/   train: homologs of human train windows (+ human train windows if include_human)
+                val:   homologs of human val windows     test: human test windows
+    finetune/   human train / val / test; trunk (and head unless head='reinit') from pretrain/best
+
+``noisy_student`` (:func:`run_noisy_student`), for k = 1..rounds::
+
+    round_k/student/   the teacher relabels the training homologs (:func:`teacher_pseudo_labels`); a fresh
+                       student trains on them (+ human train) with noise: Gaussian noise on the
+                       one-hot input, dropout, random shift and reverse complement; it is selected on
+                       the homologs of val windows with their lifted labels
+    round_k/finetune/  the student fine-tuned on the human windows; it is the next teacher
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import lightning as L
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import DataLoader
+
+from seqlab.config import AugmentConfig, DataConfig, ModelConfig, TrainConfig
+from seqlab.config.hardware import HardwareConfig
+from seqlab.config.schemes import NoisyStudentConfig, SslConfig, StageConfig
+from seqlab.data.build import ExampleTable
+from seqlab.data.datamodule import DnaDataModule
+from seqlab.data.dataset import WindowDataset
+from seqlab.models.model import SequenceModel, load_trunk, parse_model_config, predict_both_strands
+from seqlab.runs import RunPaths, write_json
+from seqlab.training.base import make_data_params
+from seqlab.training.checkpoint import load_checkpoint
+from seqlab.training.losses import weighted_bce_with_logits
+from seqlab.training.schemes import RunContext, register_scheme
+from seqlab.training.supervised import SupervisedModule
+from seqlab.training.trainer import MONITOR_MODES, build_trainer
+
+__all__ = [
+    "NoisyModule",
+    "StageResult",
+    "concat_tables",
+    "fit_stage",
+    "noisy_student_scheme",
+    "predict_rows",
+    "run_noisy_student",
+    "run_ssl",
+    "split_homologs",
+    "ssl_scheme",
+    "stage_table",
+    "teacher_pseudo_labels",
+]
+
+log = logging.getLogger(__name__)
+
+
+class NoisyModule(SupervisedModule):
+    """Supervised training with Gaussian noise added to the input of every training batch.
+
+    ``NoisyModule(model_config, data_params, noise_sigma=0.1, learning_rate=...)``: the loss is the
+    weighted BCE of ``model(x + noise_sigma * N(0, 1))``; validation and test see clean inputs.
+    ``noise_sigma=0`` is plain supervised training.
+    """
+
+    def __init__(self, *args: Any, noise_sigma: float = 0.0, **kwargs: Any) -> None:
+        super().__init__(*args, noise_sigma=noise_sigma, **kwargs)
+
+    def training_step(self, batch: Mapping[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        """Loss of a batch: x float32 (B, C, L) (+ noise), y float32 (B, T) in [0, 1], weight float32 (B, T)."""
+        x = batch["x"]
+        sigma = float(self.hparams["noise_sigma"])
+        if sigma > 0:
+            x = x + sigma * torch.randn_like(x)
+        logits = self.model(x)
+        loss = weighted_bce_with_logits(logits, batch["y"], batch["weight"], self.hparams["pos_weight"])
+        self.log_train_loss(loss, batch_size=len(logits))
+        return loss
+
+
+@dataclass
+class StageResult:
+    """A finished stage: its folder, best checkpoint and metrics document (``val``, ``test``, counts)."""
+
+    name: str
+    root: Path
+    best_checkpoint: Path
+    metrics: dict[str, Any]
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def concat_tables(tables: list[ExampleTable]) -> ExampleTable:
+    """Rows of several tables with the same tasks, in order (frames gain ``origin`` = "" where absent).
+
+    In-memory sequences are kept when every table has them.
+
+    SEAM: replace with ``ExampleTable.concat`` (spine-data) once it is on main.
+
+    Raises:
+        ValueError: tables with different task names, one genome name with two FASTA paths, or
+            in-memory sequences in some tables only.
+    """
+    tasks = tables[0].task_names
+    genomes: dict[str, Path] = {}
+    for table in tables:
+        if table.task_names != tasks:
+            raise ValueError(f"tables have different tasks: {tasks} vs {table.task_names}")
+        for name, path in table.genomes.items():
+            if genomes.setdefault(name, path) != path:
+                raise ValueError(f"genome {name!r} is {genomes[name]} in one table and {path} in another")
+    with_sequences = sum(t.sequences is not None for t in tables)
+    if with_sequences not in (0, len(tables)):
+        raise ValueError(f"{with_sequences} of {len(tables)} tables hold in-memory sequences: all or none must")
+    frames = [t.frame.assign(origin=t.frame["origin"] if "origin" in t.frame else "") for t in tables]
+    return ExampleTable(
+        frame=pd.concat(frames, ignore_index=True),
+        labels=np.concatenate([t.labels for t in tables]),
+        weights=np.concatenate([t.weights for t in tables]),
+        tasks=tables[0].tasks.copy(),
+        sequences=[s for t in tables for s in t.sequences] if with_sequences else None,
+        genomes=genomes,
+        report={"parts": [t.report for t in tables]},
+    )
+
+
+def stage_table(parts: list[tuple[ExampleTable, str, str]]) -> ExampleTable:
+    """A stage's table from (table, split in that table, split in the stage) parts.
+
+    Example: ``[(homologs, 'train', 'train'), (homologs, 'val', 'val'), (human, 'test', 'test')]``.
+    """
+    pieces = []
+    for table, source, target in parts:
+        piece = table.subset(table.split_indices(source))
+        piece.frame["split"] = target
+        pieces.append(piece)
+    return concat_tables(pieces)
+
+
+# --------------------------------------------------------------------------- one stage
+
+
+def _data_params(table: ExampleTable, data: DataConfig) -> dict[str, Any]:
+    return make_data_params(table.task_names, data.window_length, data.encoding, data.genome_name,
+                            table.tasks.to_dict("records"))  # fmt: skip
+
+
+def _initialise(model: SequenceModel, init: Path, head: Literal["keep", "reinit"]) -> None:
+    """Load a stage's start weights: the whole model (head kept) or the trunk only (head re-initialised)."""
+    if head == "reinit":
+        load_trunk(model, init)
+        return
+    source, _ = load_checkpoint(init)
+    model.load_state_dict(source.state_dict())
+
+
+def fit_stage(
+    root: str | Path,
+    table: ExampleTable,
+    *,
+    model: ModelConfig,
+    data: DataConfig,
+    train: TrainConfig,
+    stage: StageConfig,
+    seed: int,
+    init: Path | None = None,
+    head: Literal["keep", "reinit"] = "keep",
+    noise_sigma: float = 0.0,
+    hardware: HardwareConfig | None = None,
+) -> StageResult:
+    """Train one stage on ``table`` (its train/val/test splits) and test its best checkpoint.
+
+    Args:
+        root: the stage folder (a run folder: checkpoints/, logs/, metrics.json).
+        table: examples with splits train (fitted), val (early stopping, best checkpoint), test.
+        model: the model section.
+        data: the data section (batch size, encoding, augmentation, window length).
+        train: the training section (monitor, weight decay, pos_weight, hardware).
+        stage: epochs, learning rate and patience of this stage.
+        seed: seeds initialisation, shuffling and augmentation.
+        init: checkpoint whose weights start the stage (see ``head``); None: random initialisation.
+        head: with ``init``, keep its head or start a fresh one.
+        noise_sigma: Gaussian input noise during training (0: none).
+        hardware: accelerator, precision and threads (default: ``HardwareConfig()``).
+
+    Returns:
+        The stage's result; ``metrics`` = {"val", "test" (as in a supervised run), "n_train",
+        "n_train_positive" (per task), "best_checkpoint", "epochs", "wall_time_s"}.
+    """
+    started = time.perf_counter()
+    run = RunPaths(root).make()
+    L.seed_everything(seed, workers=True, verbose=False)
+    hardware = hardware or HardwareConfig()
+    if hardware.threads is not None:
+        torch.set_num_threads(hardware.threads)
+    params = _data_params(table, data)
+    module = NoisyModule(model, params, noise_sigma=noise_sigma, learning_rate=stage.learning_rate,
+                         weight_decay=train.weight_decay, pos_weight=train.pos_weight)  # fmt: skip
+    if init is not None:
+        _initialise(module.model, init, head)
+    trainer = build_trainer(
+        run,
+        monitor=train.monitor,
+        mode=MONITOR_MODES[train.monitor],
+        max_epochs=stage.max_epochs,
+        patience=stage.patience,
+        accelerator=hardware.accelerator,
+        devices=1,
+        precision=hardware.precision,
+        progress_bar=train.progress_bar,
+    )
+    dm = DnaDataModule(table, data, seed=seed)
+    trainer.fit(module, datamodule=dm)
+    best_path = run.best_checkpoint if run.best_checkpoint.is_file() else run.last_checkpoint
+    best = NoisyModule.load_from_checkpoint(best_path, map_location="cpu")
+    trainer.validate(best, dataloaders=dm.val_dataloader(), verbose=False)
+    trainer.test(best, dataloaders=dm.test_dataloader(), verbose=False)
+    train_rows = table.split_indices("train")
+    positives = ((table.labels[train_rows] >= 0.5) & (table.weights[train_rows] > 0)).sum(axis=0)
+    metrics = {
+        "val": best.last_metrics["val"].to_dict(),
+        "test": best.last_metrics["test"].to_dict(),
+        "n_train": int(train_rows.size),
+        "n_train_positive": {task: int(n) for task, n in zip(table.task_names, positives, strict=True)},
+        "n_val": int(table.split_indices("val").size),
+        "n_test": int(table.split_indices("test").size),
+        "best_checkpoint": str(best_path),
+        "epochs": trainer.current_epoch,
+        "wall_time_s": round(time.perf_counter() - started, 1),
+    }
+    write_json(run.metrics, metrics)
+    return StageResult(run.root.name, run.root, best_path, metrics)
+
+
+# --------------------------------------------------------------------------- teachers
+
+
+@torch.no_grad()
+def predict_rows(
+    model: torch.nn.Module, table: ExampleTable, rows: np.ndarray, encoding: str = "onehot", batch_size: int = 256
+) -> np.ndarray:
+    """Strand-averaged probabilities float32 (len(rows), T) of some rows of ``table``.
+
+    SEAM: replace with ``seqlab.evaluation.predict.predict_table`` (spine-model) once it is on main.
+    """
+    model.eval()
+    dataset = WindowDataset(table.subset(rows), None, encoding)
+    device = next(model.parameters()).device
+    parts = [predict_both_strands(model, batch["x"].to(device), encoding).cpu() for batch in
+             DataLoader(dataset, batch_size=batch_size)]  # fmt: skip
+    if not parts:
+        return np.zeros((0, table.n_tasks), dtype=np.float32)
+    return torch.cat(parts).numpy().astype(np.float32)
+
+
+def teacher_pseudo_labels(
+    labels: np.ndarray, weights: np.ndarray, probs: np.ndarray, mode: Literal["soft", "weighted"]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pseudo-labels of homologs from a teacher's probabilities.
+
+    Args:
+        labels: float32 (N, T) lifted labels y (0/1).
+        weights: float32 (N, T) lifted weights w (0 masks).
+        probs: float32 (N, T) teacher probabilities p.
+        mode: 'soft': (p, w); 'weighted': (y, w * (p if y >= 0.5 else 1 - p)).
+
+    Returns:
+        float32 (N, T) labels and weights.
+    """
+    labels, weights, probs = (np.asarray(a, dtype=np.float32) for a in (labels, weights, probs))
+    if mode == "soft":
+        return probs.copy(), weights.copy()
+    if mode == "weighted":
+        confidence = np.where(labels >= 0.5, probs, 1.0 - probs)
+        return labels.copy(), (weights * confidence).astype(np.float32)
+    raise ValueError(f"pseudo_labels must be 'soft' or 'weighted', got {mode!r}")
+
+
+# --------------------------------------------------------------------------- schemes
+
+
+def _summary(stages: dict[str, StageResult], final: StageResult, scheme: str) -> dict[str, Any]:
+    return {
+        "scheme": scheme,
+        "test": final.metrics["test"],
+        "val": final.metrics["val"],
+        "best_checkpoint": str(final.best_checkpoint),
+        "stages": {
+            name: {k: result.metrics[k] for k in ("test", "val", "n_train", "n_train_positive", "epochs")}
+            for name, result in stages.items()
+        },  # fmt: skip
+    }
+
+
+def run_ssl(
+    human: ExampleTable,
+    homologs: ExampleTable,
+    root: str | Path,
+    *,
+    model: ModelConfig,
+    data: DataConfig,
+    train: TrainConfig,
+    ssl: SslConfig,
+    seed: int = 0,
+    hardware: HardwareConfig | None = None,
+) -> dict[str, Any]:
+    """``ssl``: pre-train on pseudo-labelled homologs, fine-tune on human windows (see the module docstring).
+
+    Returns:
+        The metrics document written to ``root/metrics.json``: ``test``/``val`` of the fine-tuned
+        model, ``stages`` {pretrain, finetune} each with test/val on the same human test windows.
+
+    Raises:
+        ValueError: no homolog of a training window (nothing to pre-train on).
+    """
+    root = Path(root)
+    if homologs.split_indices("train").size == 0:
+        raise ValueError("ssl: no homolog of a human training window survived lifting and the leakage guard")
+    parts = [(homologs, "train", "train"), (homologs, "val", "val"), (human, "test", "test")]
+    if ssl.include_human:
+        parts.insert(1, (human, "train", "train"))
+    common = {"model": model, "data": data, "train": train, "seed": seed, "hardware": hardware}
+    pretrain = fit_stage(root / "pretrain", stage_table(parts), stage=ssl.pretrain, **common)
+    finetune = fit_stage(root / "finetune", human, stage=ssl.finetune, init=pretrain.best_checkpoint,
+                         head=ssl.head, **common)  # fmt: skip
+    document = _summary({"pretrain": pretrain, "finetune": finetune}, finetune, "ssl")
+    write_json(root / "metrics.json", document)
+    return document
+
+
+def _student_model(model: ModelConfig, dropout: float | None) -> ModelConfig:
+    """The model config with its single ``dropout`` rate replaced (configs without one are unchanged)."""
+    config = parse_model_config(model)
+    if dropout is None or not isinstance(getattr(config, "dropout", None), float):
+        return config
+    return config.model_copy(update={"dropout": dropout})
+
+
+def run_noisy_student(
+    human: ExampleTable,
+    homologs: ExampleTable,
+    root: str | Path,
+    *,
+    model: ModelConfig,
+    data: DataConfig,
+    train: TrainConfig,
+    noisy: NoisyStudentConfig,
+    teacher: Path | None = None,
+    seed: int = 0,
+    hardware: HardwareConfig | None = None,
+) -> dict[str, Any]:
+    """``noisy_student``: ``rounds`` of teacher relabelling, noised student, fine-tuning (module docstring).
+
+    Args:
+        human: the labelled human windows (train/val/test).
+        homologs: pseudo-labelled homolog windows with their origin's split.
+        root: the scheme's folder (round_1/, round_2/, ... and metrics.json).
+        model: the model section (the student's dropout replaced by ``noisy.dropout``).
+        data: the data section (the student's augmentation comes from ``noisy``).
+        train: the training section.
+        noisy: the scheme's settings.
+        hardware: accelerator, precision and threads (default: ``HardwareConfig()``).
+        teacher: the first teacher's checkpoint (overrides ``noisy.teacher``).
+        seed: seeds every stage.
+
+    Raises:
+        ValueError: no teacher given, or no homolog of a training window.
+    """
+    root = Path(root)
+    teacher = teacher or noisy.teacher
+    if teacher is None:
+        raise ValueError("noisy_student.teacher: give a teacher checkpoint (or run ssl first and use its model)")
+    relabel = homologs.split_indices("train")
+    if relabel.size == 0:
+        raise ValueError("noisy_student: no homolog of a human training window survived lifting and the guard")
+    student_data = data.model_copy(
+        update={"augment": AugmentConfig(max_shift=noisy.max_shift, reverse_complement=noisy.reverse_complement)}
+    )
+    stages: dict[str, StageResult] = {}
+    rounds: list[dict[str, Any]] = []
+    for k in range(1, noisy.rounds + 1):
+        teacher_model, params = load_checkpoint(teacher)
+        probs = predict_rows(teacher_model, homologs, relabel, params["encoding"])
+        relabelled = homologs.subset(relabel)
+        relabelled.labels, relabelled.weights = teacher_pseudo_labels(
+            relabelled.labels, relabelled.weights, probs, noisy.pseudo_labels
+        )
+        # the student is selected on homologs of val windows with their lifted labels, not the teacher's
+        parts = [(relabelled, "train", "train"), (homologs, "val", "val"), (human, "test", "test")]
+        if noisy.include_human:
+            parts.insert(1, (human, "train", "train"))
+        student_model = _student_model(model, noisy.dropout)
+        student = fit_stage(
+            root / f"round_{k}" / "student",
+            stage_table(parts),
+            model=student_model,
+            data=student_data,
+            train=train,
+            stage=noisy.student,
+            seed=seed,
+            noise_sigma=noisy.noise_sigma,
+            hardware=hardware,
+        )
+        finetune = fit_stage(
+            root / f"round_{k}" / "finetune",
+            human,
+            model=student_model,
+            data=data,
+            train=train,
+            stage=noisy.finetune,
+            seed=seed,
+            init=student.best_checkpoint,
+            hardware=hardware,
+        )
+        stages[f"round_{k}/student"], stages[f"round_{k}/finetune"] = student, finetune
+        rounds.append({"round": k, "teacher": str(teacher), "relabelled": int(relabel.size)})
+        write_json(root / f"round_{k}" / "metrics.json", _summary({"student": student, "finetune": finetune},
+                                                                   finetune, "noisy_student"))  # fmt: skip
+        teacher = finetune.best_checkpoint
+    document = _summary(stages, stages[f"round_{noisy.rounds}/finetune"], "noisy_student") | {"rounds": rounds}
+    write_json(root / "metrics.json", document)
+    return document
+
+
+# --------------------------------------------------------------------------- registry (train.scheme)
+
+
+def split_homologs(table: ExampleTable) -> tuple[ExampleTable, ExampleTable]:
+    """(reference examples, homologs) of a run's table: rows without / with an ``origin``."""
+    derived = table.frame["origin"].astype(str).to_numpy() != ""
+    return table.subset(~derived), table.subset(derived)
+
+
+def _sections(ctx: RunContext) -> dict[str, Any]:
+    config = ctx.config
+    return {"model": config.model, "data": config.data, "train": config.train, "seed": ctx.seed,
+            "hardware": config.hardware}  # fmt: skip
+
+
+@register_scheme("ssl")
+def ssl_scheme(ctx: RunContext) -> dict[str, Any]:
+    """``train.scheme: ssl``: the run's table split into human rows and homologs (``data.sources`` kind lifted)."""
+    human, homologs = split_homologs(ctx.table)
+    return run_ssl(human, homologs, ctx.run.root, ssl=ctx.config.ssl or SslConfig(), **_sections(ctx))
+
+
+@register_scheme("noisy_student")
+def noisy_student_scheme(ctx: RunContext) -> dict[str, Any]:
+    """``train.scheme: noisy_student``: the teacher is ``noisy_student.teacher`` or an ssl run in ``ssl/``."""
+    human, homologs = split_homologs(ctx.table)
+    noisy = ctx.config.noisy_student or NoisyStudentConfig()
+    teacher, document = noisy.teacher, {}
+    if teacher is None:
+        ssl = run_ssl(human, homologs, ctx.run.root / "ssl", ssl=ctx.config.ssl or SslConfig(), **_sections(ctx))
+        teacher, document = Path(ssl["best_checkpoint"]), {"teacher_ssl": ssl}
+    result = run_noisy_student(human, homologs, ctx.run.root, noisy=noisy, teacher=teacher, **_sections(ctx))
+    return result | document

@@ -1,0 +1,248 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from seqlab.config import DataConfig, DeepBindConfig, TrainConfig
+from seqlab.config.hardware import HardwareConfig
+from seqlab.config.schemes import NoisyStudentConfig, SslConfig, StageConfig
+from seqlab.data.build import ExampleTable
+from seqlab.demo.evolve import Branch, evolve_species
+from seqlab.demo.homologs import _lift_points_fallback, example_ids, leakage_guard, lift_homologs
+from seqlab.demo.simulate import FactorSpec
+from seqlab.training.ssl import (
+    NoisyModule,
+    concat_tables,
+    predict_rows,
+    run_noisy_student,
+    run_ssl,
+    stage_table,
+    teacher_pseudo_labels,
+)
+
+TASKS = pd.DataFrame({"task": ["A", "B"]})
+
+
+def _table(rows: list[tuple[str, str, int, int, str, str]], labels: list[list[float]], **extra) -> ExampleTable:
+    frame = pd.DataFrame(rows, columns=["genome", "chrom", "start", "end", "strand", "split"]).assign(source="x")
+    for key, value in extra.items():
+        frame[key] = value
+    return ExampleTable(frame, np.array(labels), np.ones((len(rows), 2)), TASKS.copy())
+
+
+def test_teacher_pseudo_labels_exact() -> None:
+    y = np.array([[1.0, 0.0], [0.0, 1.0]])
+    w = np.array([[1.0, 1.0], [0.5, 0.0]])
+    p = np.array([[0.8, 0.3], [0.4, 0.9]])
+    labels, weights = teacher_pseudo_labels(y, w, p, "soft")
+    np.testing.assert_allclose(labels, p, rtol=1e-6)
+    assert weights.tolist() == w.tolist()
+    labels, weights = teacher_pseudo_labels(y, w, p, "weighted")
+    assert labels.tolist() == y.tolist()
+    # w * (p if y = 1 else 1 - p)
+    np.testing.assert_allclose(weights, [[0.8, 0.7], [0.3, 0.0]], rtol=1e-6)
+    with pytest.raises(ValueError, match="soft"):
+        teacher_pseudo_labels(y, w, p, "hard")  # type: ignore[arg-type]
+
+
+def test_stage_table_and_concat() -> None:
+    human = _table([("h", "c1", 0, 10, "+", "train"), ("h", "c2", 0, 10, "+", "test")], [[1, 0], [0, 1]])
+    homologs = _table([("m", "c1", 5, 15, "-", "train"), ("m", "c1", 50, 60, "+", "val")], [[1, 0], [0, 0]],
+                      origin=["h:c1:0-10", "h:c9:0-10"])  # fmt: skip
+    table = stage_table([(homologs, "train", "train"), (human, "train", "train"), (human, "test", "test")])
+    assert table.frame[["genome", "split", "origin"]].values.tolist() == [
+        ["m", "train", "h:c1:0-10"], ["h", "train", ""], ["h", "test", ""]]  # fmt: skip
+    assert table.labels.tolist() == [[1, 0], [1, 0], [0, 1]]
+    other = ExampleTable(human.frame, human.labels, human.weights, pd.DataFrame({"task": ["A", "C"]}))
+    with pytest.raises(ValueError, match="different tasks"):
+        concat_tables([human, other])
+
+
+def test_leakage_guard_removes_train_homologs_overlapping_test_homologs() -> None:
+    homologs = _table(
+        [
+            ("m", "c1", 100, 300, "+", "test"),  # homolog of a test window
+            ("m", "c1", 250, 450, "+", "train"),  # overlaps it: removed
+            ("m", "c1", 300, 500, "+", "train"),  # touches at 300 (half-open): kept
+            ("r", "c1", 150, 350, "+", "train"),  # another genome: kept
+            ("m", "c2", 150, 350, "-", "train"),  # another chromosome: kept
+            ("m", "c1", 900, 1100, "+", "val"),
+            ("m", "c1", 1000, 1200, "+", "train"),  # overlaps a val homolog: removed
+        ],
+        [[0, 0]] * 7,
+    )
+    guarded, removed = leakage_guard(homologs)
+    assert removed == {"m": 2}
+    assert guarded.frame["start"].tolist() == [100, 300, 150, 150, 900]
+    assert guarded.report["leakage_guard_removed"] == {"m": 2}
+
+
+def test_example_ids() -> None:
+    frame = pd.DataFrame({"genome": ["hg"], "chrom": ["chr1"], "start": [5], "end": [9]})
+    assert example_ids(frame).tolist() == ["hg:chr1:5-9"]
+
+
+@pytest.fixture(scope="module")
+def lifted(tmp_path_factory: pytest.TempPathFactory):
+    tree = (Branch("ape", substitution_rate=0.02, indel_rate=0.002, inversions=1, transpositions=1),)
+    factors = (FactorSpec("REST", "MA0138", sites=20, decoys=4, noise_peaks=2),)
+    evolved = evolve_species(tmp_path_factory.mktemp("ev"), seed=2, chrom_sizes={"chr1": 60_000, "chr2": 40_000},
+                             factors=factors, tree=tree)  # fmt: skip
+    rng = np.random.default_rng(0)
+    starts = np.sort(rng.integers(1_000, 38_000, 60))
+    chroms = np.where(np.arange(60) % 2 == 0, "chr1", "chr2")
+    frame = pd.DataFrame({"genome": "human", "chrom": chroms, "start": starts, "end": starts + 200, "strand": "+",
+                          "split": np.where(np.arange(60) % 3 == 0, "test", "train"), "source": "peaks"})  # fmt: skip
+    human = ExampleTable(frame, (np.arange(60) % 2)[:, None].astype(float), np.ones((60, 1)),
+                         pd.DataFrame({"task": ["REST"]}), genomes={"human": evolved.human["genome"]})  # fmt: skip
+    table, counts = lift_homologs(human, {"ape": (evolved.genomes["ape"], evolved.chains["ape"])})
+    return evolved, human, table, counts
+
+
+def test_lift_fallback_matches_the_truth(lifted) -> None:
+    evolved = lifted[0]
+    positions = np.arange(0, 60_000, 37)
+    chroms = np.full(positions.size, "chr1", dtype=object)
+    result = _lift_points_fallback(evolved.chains["ape"], chroms, positions)
+    truth = evolved.origin["ape"]["chr1"]
+    assert result["pos"].tolist() == truth.pos[positions].tolist()
+    mapped = truth.pos[positions] >= 0
+    assert (result["strand"].to_numpy()[mapped] == np.where(truth.minus[positions][mapped], "-", "+")).all()
+
+
+def test_lift_homologs_keeps_origin_labels_splits_and_sequences(lifted) -> None:
+    evolved, human, table, counts = lifted
+    assert counts["ape"]["windows"] == 60
+    assert counts["ape"]["kept"] == len(table) == 60 - sum(v for k, v in counts["ape"].items() if k not in
+                                                             ("windows", "kept"))  # fmt: skip
+    origin = dict(zip(example_ids(human.frame), range(60), strict=True))
+    rows = np.array([origin[o] for o in table.frame["origin"]])
+    assert (table.frame["split"].to_numpy() == human.frame["split"].to_numpy()[rows]).all()
+    assert (table.labels == human.labels[rows]).all()
+    # the homolog's centre base is the lifted human centre (reverse-complemented on '-' chains)
+    for i in range(len(table)):
+        row = table.frame.iloc[i]
+        centre = human.frame["start"].iat[rows[i]] + 100
+        truth = evolved.origin["ape"][human.frame["chrom"].iat[rows[i]]]
+        minus = row["strand"] == "-"
+        assert minus == bool(truth.minus[centre])
+        assert row["end"] - row["start"] == 200
+        assert (row["start"] + 100 if not minus else row["start"] + 99) == truth.pos[centre]
+
+
+def _tiny_human(tmp_path: Path) -> tuple[ExampleTable, ExampleTable, DataConfig]:
+    rng = np.random.default_rng(0)
+    motif = "GGAGCTGTCCATGGTGCTGA"
+    sequences, labels, splits = [], [], []
+    for i in range(96):
+        seq = "".join(rng.choice(list("ACGT"), 60))
+        positive = i % 2 == 0
+        if positive:
+            seq = seq[:20] + motif + seq[40:]
+        sequences.append(seq)
+        labels.append([float(positive)])
+        splits.append(("train", "train", "val", "test")[i % 4])
+    starts = np.arange(96) * 100
+    frame = pd.DataFrame({"genome": "human", "chrom": "c", "start": starts, "end": starts + 60,
+                          "strand": "+", "split": splits, "source": "x"})  # fmt: skip
+    human = ExampleTable(frame, np.array(labels), np.ones((96, 1)), pd.DataFrame({"task": ["T"]}), sequences=sequences)
+    homologs = human.subset(np.flatnonzero(human.frame["split"] != "test"))
+    homologs.frame["genome"] = "other"
+    homologs.frame["origin"] = example_ids(human.frame)[np.flatnonzero(human.frame["split"] != "test")]
+    data = DataConfig(sources=[{"kind": "sequences", "sets": [{"fasta": tmp_path / "unused.fa", "labels": {"T": 1}}]}],
+                      window_length=60, batch_size=32)  # fmt: skip
+    return human, homologs, data
+
+
+def test_ssl_and_noisy_student_write_every_stage(tmp_path: Path) -> None:
+    human, homologs, data = _tiny_human(tmp_path)
+    sections = {
+        "model": DeepBindConfig(filters=8, kernel_size=12, hidden=8),
+        "data": data,
+        "train": TrainConfig(progress_bar=False),
+        "hardware": HardwareConfig(accelerator="cpu", precision="32-true"),
+        "seed": 0,
+    }
+    one = StageConfig(max_epochs=1, learning_rate=0.01, patience=1)
+    ssl = run_ssl(human, homologs, tmp_path / "ssl", ssl=SslConfig(head="reinit", pretrain=one, finetune=one),
+                  **sections)  # fmt: skip
+    assert list(ssl["stages"]) == ["pretrain", "finetune"]
+    assert ssl["stages"]["pretrain"]["n_train"] == 48 and ssl["stages"]["finetune"]["n_train"] == 48
+    # every stage is tested on the same 24 human test windows
+    assert {
+        s["test"]["per_task"]["T"]["n_pos"] + s["test"]["per_task"]["T"]["n_neg"] for s in ssl["stages"].values()
+    } == {24}
+    assert json.loads((tmp_path / "ssl" / "metrics.json").read_text())["test"] == ssl["test"]
+    assert (tmp_path / "ssl" / "pretrain" / "checkpoints" / "best.ckpt").is_file()
+
+    noisy = NoisyStudentConfig(rounds=2, student=one, finetune=one, noise_sigma=0.2)
+    result = run_noisy_student(human, homologs, tmp_path / "ns", noisy=noisy, teacher=Path(ssl["best_checkpoint"]),
+                               **sections)  # fmt: skip
+    assert list(result["stages"]) == ["round_1/student", "round_1/finetune", "round_2/student", "round_2/finetune"]
+    assert result["rounds"][1]["teacher"] == str(tmp_path / "ns" / "round_1" / "finetune" / "checkpoints" / "best.ckpt")
+    assert result["stages"]["round_1/student"]["n_train"] == 96  # 48 relabelled homologs + 48 human
+    assert (tmp_path / "ns" / "round_2" / "metrics.json").is_file()
+
+
+def test_noisy_module_adds_noise_only_in_training() -> None:
+    params = {"tasks": ["T"], "window_length": 30, "encoding": "onehot", "genome_name": "g", "task_metadata": []}
+    module = NoisyModule(DeepBindConfig(filters=4, kernel_size=5, hidden=0), params, noise_sigma=0.5)
+    assert module.hparams["noise_sigma"] == 0.5
+    seen = []
+    module.model.forward = lambda x: seen.append(x.clone()) or torch.zeros(len(x), 1)  # type: ignore[method-assign]
+    module.log_train_loss = lambda *a, **k: None  # type: ignore[method-assign]
+    x = torch.zeros(2, 4, 30)
+    module.training_step({"x": x, "y": torch.zeros(2, 1), "weight": torch.ones(2, 1)}, 0)
+    assert seen[0].std() > 0.3  # noised
+    table = ExampleTable(pd.DataFrame({"genome": "g", "chrom": "c", "start": [0], "end": [30], "strand": "+",
+                                       "split": "test", "source": "x"}), np.zeros((1, 1)), np.ones((1, 1)),
+                         pd.DataFrame({"task": ["T"]}), sequences=["A" * 30])  # fmt: skip
+    predict_rows(module.model, table, np.array([0]))
+    assert float(seen[-1].abs().sum()) == 60.0  # clean one-hot: 30 bases x 2 strands
+
+
+@pytest.mark.slow
+def test_train_scheme_ssl_and_noisy_student_through_the_pipeline(tmp_path: Path) -> None:
+    from seqlab import pipeline
+    from seqlab.config import DnaRunConfig, validate_config
+
+    tree = (Branch("ape", substitution_rate=0.02, indel_rate=0.001, inversions=1, transpositions=0),)
+    factors = (FactorSpec("REST", "MA0138", sites=36, decoys=6, noise_peaks=2),)
+    evolved = evolve_species(tmp_path / "sim", seed=4, chrom_sizes={f"chr{i}": 40_000 for i in range(1, 7)},
+                             factors=factors, tree=tree)  # fmt: skip
+    one = {"max_epochs": 1, "learning_rate": 0.01, "patience": 1}
+    for scheme in ("ssl", "noisy_student"):
+        raw = {
+            "seed": 0,
+            "data": {
+                "genomes": {"human": {"fasta": str(evolved.human["genome"])},
+                            "ape": {"fasta": str(evolved.genomes["ape"]), "chain": str(evolved.chains["ape"])}},
+                "tasks": str(evolved.human["tasks"]),
+                "sources": [{"kind": "peaks", "negatives": {"ratio": 1.0}}, {"kind": "lifted", "min_match": 0.5}],
+                "split": {"val_chroms": ["chr5"], "test_chroms": ["chr6"]},
+                "batch_size": 32,
+            },
+            "model": {"trunk": {"arch": "deepbind", "filters": 8, "kernel_size": 12, "hidden": 8}},
+            "train": {"scheme": scheme, "progress_bar": False},
+            "hardware": {"accelerator": "cpu", "threads": 1},
+            "ssl": {"pretrain": one, "finetune": one},
+        }  # fmt: skip
+        if scheme == "noisy_student":
+            raw["noisy_student"] = {"rounds": 1, "student": one, "finetune": one}
+        config = validate_config(raw, DnaRunConfig, "test", tmp_path)
+        result = pipeline.train(config, tmp_path / scheme)
+        stages = result.metrics["stages"]
+        if scheme == "ssl":
+            assert list(stages) == ["pretrain", "finetune"]
+            homologs = result.table.frame["origin"] != ""
+            # pre-training sees the homologs of the human training windows only
+            assert stages["pretrain"]["n_train"] == int((homologs & (result.table.frame["split"] == "train")).sum()) > 0
+        else:
+            assert list(stages) == ["round_1/student", "round_1/finetune"]
+            assert (tmp_path / scheme / "ssl" / "finetune" / "checkpoints" / "best.ckpt").is_file()  # the teacher
+        assert result.metrics["scheme"] == scheme and result.metrics["test"] == stages[list(stages)[-1]]["test"]
