@@ -27,6 +27,7 @@ from torch import nn
 
 from seqlab.config import HeadConfig, LinearHeadConfig
 from seqlab.models.data_params import DataParams
+from seqlab.registry import Registry
 
 __all__ = ["HEADS", "Head", "MultiTaskLinearHead", "build_head", "register_head"]
 
@@ -47,7 +48,7 @@ class Head(nn.Module):
         return cls(in_features, data_params.n_tasks)
 
 
-HEADS: dict[str, type[Head]] = {}
+HEADS = Registry("head kind")
 """Head class of every ``model.head.kind``."""
 
 _H = TypeVar("_H", bound=type[Head])
@@ -59,14 +60,7 @@ def register_head(kind: str) -> Callable[[_H], _H]:
     Raises:
         ValueError: ``kind`` is registered already with another class.
     """
-
-    def register(cls: _H) -> _H:
-        if kind in HEADS and HEADS[kind] is not cls:
-            raise ValueError(f"head kind {kind!r} is registered already ({HEADS[kind].__name__})")
-        HEADS[kind] = cls
-        return cls
-
-    return register
+    return HEADS.register(kind)
 
 
 @register_head("linear")

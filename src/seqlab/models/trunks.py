@@ -22,6 +22,7 @@ from torch import nn
 from seqlab.config import ModelConfig, TrunkConfig
 from seqlab.data.encoding import n_channels, reverse_complement
 from seqlab.models.blocks import ConvBlock, DilatedResidualBlock, GlobalAveragePool
+from seqlab.registry import Registry
 
 __all__ = [
     "TRUNKS",
@@ -33,7 +34,7 @@ __all__ = [
     "register_trunk",
 ]
 
-TRUNKS: dict[str, type[nn.Module]] = {}
+TRUNKS = Registry("trunk arch")
 """Trunk class of every ``model.trunk.arch``; each takes (in_channels, seq_len, **sizes of its config)."""
 
 _M = TypeVar("_M", bound=type[nn.Module])
@@ -45,14 +46,7 @@ def register_trunk(arch: str) -> Callable[[_M], _M]:
     Raises:
         ValueError: ``arch`` is registered already with another class.
     """
-
-    def register(cls: _M) -> _M:
-        if arch in TRUNKS and TRUNKS[arch] is not cls:
-            raise ValueError(f"trunk arch {arch!r} is registered already ({TRUNKS[arch].__name__})")
-        TRUNKS[arch] = cls
-        return cls
-
-    return register
+    return TRUNKS.register(arch)
 
 
 _ENCODINGS_BY_CHANNELS = {n_channels(name): name for name in ("onehot", "dinucleotide")}

@@ -28,6 +28,7 @@ from seqlab.data.datamodule import DnaDataModule
 from seqlab.models.data_params import DataParams
 from seqlab.models.model import SequenceModel, count_parameters
 from seqlab.models.pretrained import RUN_MODEL_DIR, load_checkpoint, save_pretrained
+from seqlab.registry import Registry
 from seqlab.runs import RunPaths
 from seqlab.training.preflight import early_stopping_patience, steps_per_epoch
 from seqlab.training.resume import ResumeState
@@ -86,7 +87,7 @@ class RunContext:
 
 
 SchemeFn = Callable[[RunContext], dict[str, Any]]
-SCHEMES: dict[str, SchemeFn] = {}
+SCHEMES = Registry("training scheme")
 """Scheme function of every ``train.scheme`` name."""
 
 _BUILTIN_SCHEME_MODULES = {"ssl": "seqlab.training.ssl", "noisy_student": "seqlab.training.ssl"}
@@ -99,14 +100,7 @@ def register_scheme(name: str) -> Callable[[SchemeFn], SchemeFn]:
     Raises:
         ValueError: ``name`` is registered already with another function.
     """
-
-    def register(fn: SchemeFn) -> SchemeFn:
-        if name in SCHEMES and SCHEMES[name] is not fn:
-            raise ValueError(f"training scheme {name!r} is registered already ({SCHEMES[name].__qualname__})")
-        SCHEMES[name] = fn
-        return fn
-
-    return register
+    return SCHEMES.register(name)
 
 
 def get_scheme(name: str) -> SchemeFn:

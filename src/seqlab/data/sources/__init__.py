@@ -14,6 +14,7 @@ from typing import Any
 
 from seqlab.config import DataConfig
 from seqlab.data.table import ExampleTable
+from seqlab.registry import Registry
 
 __all__ = ["SOURCE_BUILDERS", "SourceBuilder", "SourceContext", "build_source", "register_source"]
 
@@ -26,19 +27,12 @@ class SourceContext:
 
 
 SourceBuilder = Callable[[Any, DataConfig, SourceContext], ExampleTable]
-SOURCE_BUILDERS: dict[str, SourceBuilder] = {}
+SOURCE_BUILDERS = Registry("data.sources kind")
 
 
 def register_source(kind: str) -> Callable[[SourceBuilder], SourceBuilder]:
     """Decorator: register ``build(source, config, context) -> ExampleTable`` for ``data.sources`` kind ``kind``."""
-
-    def decorate(builder: SourceBuilder) -> SourceBuilder:
-        if kind in SOURCE_BUILDERS:
-            raise ValueError(f"a builder for source kind {kind!r} is registered already")
-        SOURCE_BUILDERS[kind] = builder
-        return builder
-
-    return decorate
+    return SOURCE_BUILDERS.register(kind)
 
 
 def build_source(source: Any, config: DataConfig, context: SourceContext) -> ExampleTable:
