@@ -48,6 +48,7 @@ from seqlab.config.model import (
     register_head_config,
     register_trunk_config,
 )
+from seqlab.config.mfd import MetadataHeadConfig  # registers model.head.kind: metadata
 from seqlab.config.run import DnaRunConfig
 from seqlab.config.schemes import MfdConfig, NoisyStudentConfig, SslConfig
 from seqlab.config.train import TrainConfig
@@ -66,6 +67,7 @@ __all__ = [
     "HardwareConfig",
     "HeadConfig",
     "LinearHeadConfig",
+    "MetadataHeadConfig",
     "MfdConfig",
     "ModelConfig",
     "NegativesConfig",
