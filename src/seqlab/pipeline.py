@@ -28,10 +28,12 @@ from seqlab.io.genome import Genome
 from seqlab.io.intervals import read_intervals
 from seqlab.io.vcf import read_vcf
 from seqlab.models.data_params import DataParams
+from seqlab.models.impute import impute_model
 from seqlab.models.model import SequenceModel
 from seqlab.models.pretrained import load_model
 from seqlab.runs import RunPaths, write_json, write_text
 from seqlab.training.schemes import RunContext, get_scheme
+from seqlab.workflows import mfd as _mfd  # noqa: F401  (registers train.scheme: mfd)
 
 __all__ = [
     "RunResult",
@@ -333,6 +335,7 @@ def predict(
     genome: str | Path | None = None,
     batch_size: int = 256,
     center: Literal["summit", "center"] = "summit",
+    metadata: Sequence[Mapping[str, Any]] | None = None,
 ) -> pd.DataFrame:
     """``seqlab predict``: per-task probabilities (both strands averaged) for BED regions or FASTA records.
 
@@ -345,10 +348,15 @@ def predict(
         genome: genome FASTA for ``bed``.
         batch_size: windows per forward pass.
         center: ``bed`` windows on narrowPeak summits where given ('summit', as training) or on centres.
+        metadata: imputation with a metadata-head model: one metadata row per experiment to predict
+            (``seqlab.workflows.mfd.parse_metadata`` / ``read_metadata_table``); the output columns are
+            these experiments (named by ``task``, else their values) instead of the training ones.
     """
     if (bed is None) == (fasta is None):
         raise ValueError("give exactly one of --bed (with --genome) or --fasta")
     model, data_params = load_model(checkpoint, map_location=_device())
+    if metadata is not None:
+        model, data_params = impute_model(model, data_params, metadata)
     if bed is not None:
         if genome is None:
             raise ValueError("--bed needs --genome to read the region sequences")
