@@ -34,6 +34,7 @@ from seqlab.config.data import (
     TilingSourceConfig,
 )
 from seqlab.config.hardware import HardwareConfig
+from seqlab.config.mfd import MetadataHeadConfig  # registers model.head.kind: metadata
 from seqlab.config.model import (
     DEEPBIND_PRESETS,
     HEAD_CONFIGS,
@@ -48,7 +49,6 @@ from seqlab.config.model import (
     register_head_config,
     register_trunk_config,
 )
-from seqlab.config.mfd import MetadataHeadConfig  # registers model.head.kind: metadata
 from seqlab.config.run import DnaRunConfig
 from seqlab.config.schemes import MfdConfig, NoisyStudentConfig, SslConfig
 from seqlab.config.train import TrainConfig
