@@ -69,6 +69,9 @@ def test_demo_metrics_runs_and_introspection(demo):
         "assay": "none",
     }  # fmt: skip  (one assay in every experiment: no association)
     assert metrics["disentanglement"]["lab_probe"]["classes"]["none"] > 0
+    attribution = metrics["disentanglement"]["artefact_attribution"]["per_experiment"]
+    assert attribution and all(set(v) == {"biological", "technical", "technical_share"} for v in attribution.values())
+    assert all(task.split("_")[-1] in ("LabGC", "LabKmer") for task in attribution)  # biased labs only
 
 
 def test_model_folder_rebuilds_the_metadata_head(demo):

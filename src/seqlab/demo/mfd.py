@@ -11,9 +11,11 @@ truth:
 * ``imputation``: the held-out factor x biosample experiments (``mfd.holdout``, from the truth), scored
   from their metadata alone, next to the same experiments when seen in training (stage ``seen/``);
 * ``disentanglement``: eta² association of each subspace with each factor (``introspection.tsv`` and
-  ``introspection.png`` in ``mfd/``), and a lab probe: how well a logistic regression on each
+  ``introspection.png`` in ``mfd/``); a lab probe: how well a logistic regression on each
   subspace's features of the test windows tells which lab's artefact (GC-rich slots of the ``gc`` lab,
-  k-mer slots of the ``kmer`` lab, or none) a window carries (macro one-vs-rest AUROC, 5-fold CV).
+  k-mer slots of the ``kmer`` lab, or none) a window carries (macro one-vs-rest AUROC, 5-fold CV); and
+  the artefact attribution: in the logits of a biased lab's experiments, how much of the artefact
+  windows' excess comes from the technical vs the biological subspace.
 """
 
 from __future__ import annotations
@@ -33,10 +35,11 @@ from seqlab.config import DnaRunConfig, load_config
 from seqlab.data.table import ExampleTable
 from seqlab.demo.compendium import CompendiumSpec, simulate_compendium
 from seqlab.evaluation.predict import model_device
+from seqlab.models.data_params import DataParams
 from seqlab.models.pretrained import load_model
 from seqlab.runs import write_json, write_text
 
-__all__ = ["demo_configs", "lab_probe", "run_mfd_demo"]
+__all__ = ["artefact_attribution", "demo_configs", "lab_probe", "run_mfd_demo"]
 
 HEAD = {
     "kind": "metadata",
@@ -46,11 +49,17 @@ HEAD = {
     "sizes": {"biological": 0.75, "technical": 0.25},
     "hidden": 16,
 }  # fmt: skip
+DEFAULT_WEIGHT = 0.1
 TRUNK = {"arch": "deepbind", "filters": 64, "kernel_size": 16, "hidden": 32, "dropout": 0.1}
 
 
 def demo_configs(
-    paths: dict[str, Path], seed: int, max_epochs: int, chroms: list[str], penalty: str = "covariance"
+    paths: dict[str, Path],
+    seed: int,
+    max_epochs: int,
+    chroms: list[str],
+    penalty: str = "covariance",
+    weight: float = DEFAULT_WEIGHT,
 ) -> dict[str, dict[str, Any]]:
     """The run configs (plain dicts, as written to YAML) of the MFD model and the plain baseline."""
     truth = json.loads(Path(paths["truth"]).read_text())
@@ -74,7 +83,7 @@ def demo_configs(
     mfd = base | {
         "name": "demo-mfd",
         "model": {"trunk": TRUNK, "head": HEAD},
-        "mfd": {"penalty": penalty, "weight": 0.1, "holdout": holdout, "holdout_reference": True},
+        "mfd": {"penalty": penalty, "weight": weight, "holdout": holdout, "holdout_reference": True},
     }
     plain = base | {
         "name": "demo-mfd-plain",
@@ -105,16 +114,30 @@ def _features(model: torch.nn.Module, table: ExampleTable, rows: np.ndarray, enc
     return np.concatenate([model.features(batch["x"].to(device)).cpu().numpy() for batch in loader])
 
 
-def lab_probe(run_dir: str | Path, artifacts_path: str | Path, seed: int = 0) -> dict[str, Any]:
-    """How well each subspace of an MFD run's test windows tells the lab artefact they carry.
+def _test_windows(run_dir: Path, artifacts_path: str | Path) -> tuple[Any, DataParams, np.ndarray, pd.DataFrame]:
+    """(model, data params, trunk features float32 (N, F), test windows with their artefact lab) of a run."""
+    model, params = load_model(run_dir)
+    table = ExampleTable.load(Path(run_dir) / pipeline.EXAMPLES_DIR)
+    rows = table.split_indices("test")
+    frame = table.frame.iloc[rows].reset_index(drop=True)
+    frame["artefact"] = _artefact_labels(frame, pd.read_csv(artifacts_path, sep="\t"))
+    return model, params, _features(model, table, rows, params.encoding), frame
 
-    Windows of the test split are labelled by the lab whose artefact slot they overlap ('none'
-    otherwise); a standardised logistic regression on the features of each subspace (and on all)
-    is scored by 5-fold cross-validated macro one-vs-rest AUROC (0.5: the subspace carries no lab
-    signal, 1: it identifies the lab).
+
+def lab_probe(features: np.ndarray, labels: np.ndarray, parts: dict[str, slice], seed: int = 0) -> dict[str, Any]:
+    """How well each subspace's features tell which lab's artefact a window carries.
+
+    A standardised logistic regression on the features of each subspace (and on all) is scored by
+    5-fold cross-validated macro one-vs-rest AUROC (0.5: no lab signal, 1: the lab is identified).
+
+    Args:
+        features: float32 (N, F) trunk features of the windows.
+        labels: str (N,): the lab whose artefact slot a window overlaps, else 'none'.
+        parts: subspace name -> its feature slice.
+        seed: seed of the cross-validation folds.
 
     Returns:
-        ``{"classes": {label: n}, "auroc": {subspace or "all": float}}``.
+        ``{"classes": {label: n}, "auroc": {"all" or subspace: float}}`` (no AUROC with < 5 windows in a class).
     """
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
@@ -122,21 +145,50 @@ def lab_probe(run_dir: str | Path, artifacts_path: str | Path, seed: int = 0) ->
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    model, params = load_model(run_dir)
-    table = ExampleTable.load(Path(run_dir) / pipeline.EXAMPLES_DIR)
-    rows = table.split_indices("test")
-    labels = _artefact_labels(table.frame.iloc[rows].reset_index(drop=True), pd.read_csv(artifacts_path, sep="\t"))
     classes, counts = np.unique(labels, return_counts=True)
     out: dict[str, Any] = {"classes": {str(c): int(n) for c, n in zip(classes, counts, strict=True)}, "auroc": {}}
     if len(classes) < 2 or counts.min() < 5:
         return out
-    features = _features(model, table, rows, params.encoding)
-    parts = {"all": slice(None)} | dict(model.head.feature_slices)
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
-    for name, part in parts.items():
+    for name, part in ({"all": slice(None)} | dict(parts)).items():
         probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
         scores = cross_val_predict(probe, features[:, part], labels, cv=folds, method="predict_proba")
         out["auroc"][name] = float(roc_auc_score(labels, scores, multi_class="ovr", average="macro"))
+    return out
+
+
+@torch.no_grad()
+def artefact_attribution(
+    head: Any, params: DataParams, features: np.ndarray, windows: pd.DataFrame
+) -> dict[str, dict[str, float]]:
+    """Which subspace carries each lab's artefact peaks in that lab's experiments' logits.
+
+    For each seen experiment e of a lab with an artefact (GC-rich or k-mer slots), the logit splits into
+    per-group contributions c_g(j) = <z_j^g, w_e^g>; delta_g = mean of c_g over windows on that lab's
+    artefact slots minus its mean over background negatives (``source == negative``, no artefact).
+    Disentangled: the technical delta carries the artefact (the biological weights are shared by every
+    lab, so a biological delta would predict the artefact for other labs too).
+
+    Returns:
+        ``{experiment: {group: delta_g, ..., "technical_share": delta_tech / sum |delta_g|}}``.
+    """
+    codes = head.encode_metadata(params.task_metadata)
+    weights = head.group_weights(codes)
+    z = torch.from_numpy(features)
+    background = ((windows["artefact"] == "none") & (windows["source"] == "negative")).to_numpy()
+    groups = list(head.groups)
+    out: dict[str, dict[str, float]] = {}
+    for e, record in enumerate(params.task_metadata):
+        on_artefact = (windows["artefact"] == record["lab"]).to_numpy()
+        if on_artefact.sum() < 2 or background.sum() < 2:
+            continue
+        deltas = {}
+        for group in groups:
+            contribution = (z[:, head.feature_slices[group]] @ weights[group][e]).numpy()
+            deltas[group] = float(contribution[on_artefact].mean() - contribution[background].mean())
+        total = sum(abs(v) for v in deltas.values())
+        deltas["technical_share"] = float(deltas[groups[-1]] / total) if total > 0 else float("nan")
+        out[str(record["task"])] = deltas
     return out
 
 
@@ -146,6 +198,7 @@ def run_mfd_demo(
     max_epochs: int = 8,
     spec: CompendiumSpec | None = None,
     penalty: str = "covariance",
+    weight: float = DEFAULT_WEIGHT,
 ) -> dict[str, Any]:
     """Simulate, write configs, train MFD and plain through the pipeline, probe; write ``metrics.json``.
 
@@ -156,6 +209,7 @@ def run_mfd_demo(
         max_epochs: training epochs at most (early stopping on validation AUROC, patience 3).
         spec: compendium sizes (default: ``CompendiumSpec()``).
         penalty: ``mfd.penalty``.
+        weight: ``mfd.weight``.
 
     Returns:
         ``{"mfd": {"test", "penalty", "epochs"}, "plain": {"test", "epochs"}, "imputation": {...},
@@ -165,7 +219,7 @@ def run_mfd_demo(
     out = Path(out_dir)
     spec = spec or CompendiumSpec()
     paths = simulate_compendium(out / "data", seed=seed, spec=spec)
-    configs = demo_configs(paths, seed, max_epochs, list(spec.chrom_sizes), penalty)
+    configs = demo_configs(paths, seed, max_epochs, list(spec.chrom_sizes), penalty, weight)
     results = {}
     for name, raw in configs.items():
         path = write_text(out / f"{name}.yaml", yaml.safe_dump(raw, sort_keys=False))
@@ -177,9 +231,16 @@ def run_mfd_demo(
         return {key: metrics["test"][key] for key in ("auroc", "aupr", "per_task")}
 
     disentanglement = {key: mfd["disentanglement"][key] for key in ("association", "lands_in")}
-    disentanglement["lab_probe"] = lab_probe(out / "mfd", paths["artifacts"], seed)
+    model, params, features, windows = _test_windows(out / "mfd", paths["artifacts"])
+    disentanglement["lab_probe"] = lab_probe(features, windows["artefact"].to_numpy(), model.head.feature_slices, seed)
+    attribution = artefact_attribution(model.head, params, features, windows)
+    shares = [v["technical_share"] for v in attribution.values() if np.isfinite(v["technical_share"])]
+    disentanglement["artefact_attribution"] = {
+        "per_experiment": attribution,
+        "mean_technical_share": float(np.mean(shares)) if shares else None,
+    }
     metrics = {
-        "mfd": {"test": test(mfd), "penalty": mfd["penalty"], "epochs": mfd["epochs"]},
+        "mfd": {"test": test(mfd), "penalty": mfd["penalty"], "weight": weight, "epochs": mfd["epochs"]},
         "plain": {"test": test(plain), "epochs": plain["epochs"]},
         "imputation": mfd.get("imputation"),
         "disentanglement": disentanglement,
