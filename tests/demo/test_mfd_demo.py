@@ -38,7 +38,7 @@ def demo(tmp_path_factory):
 
 def test_demo_metrics_runs_and_introspection(demo):
     out, metrics = demo
-    assert set(metrics) == {"plain", "mfd", "imputation", "disentanglement", "runs", "wall_time_s"}
+    assert set(metrics) == {"plain", "mfd", "mfd_no_penalty", "imputation", "disentanglement", "runs", "wall_time_s"}
     assert json.loads((out / "metrics.json").read_text())["mfd"]["penalty"] == "covariance"
     tasks = pd.read_csv(out / "data" / "tasks.tsv", sep="\t")
     held = sorted(tasks.query("holdout == 'yes'")["task"])
@@ -51,6 +51,7 @@ def test_demo_metrics_runs_and_introspection(demo):
     )
     seen = set(tasks["task"]) - set(held)
     assert set(metrics["plain"]["test"]["per_task"]) == set(metrics["mfd"]["test"]["per_task"]) == seen
+    assert set(metrics["mfd_no_penalty"]["test"]["per_task"]) == seen
     # the runs came from the written configs through the scheme registry
     run = json.loads((out / "mfd" / "metrics.json").read_text())
     assert run["scheme"] == "mfd" and run["head"] == "metadata"

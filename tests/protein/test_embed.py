@@ -17,7 +17,6 @@ SEQS = {
 }
 
 
-
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("mlm")

@@ -33,9 +33,7 @@ SetOption = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a config key, e.g. --set train.max_epochs=3 (repeatable)."),
 ]
-OutDirOption = Annotated[
-    Path | None, typer.Option("--out", help="Run folder (default: runs/<name> of the config).")
-]
+OutDirOption = Annotated[Path | None, typer.Option("--out", help="Run folder (default: runs/<name> of the config).")]
 ResumeOption = Annotated[bool, typer.Option(help="Continue the run in --out from its checkpoints/last.ckpt.")]
 DataDirOption = Annotated[
     str | None,

@@ -37,8 +37,13 @@ def _print_corpus_summary(summary: dict[str, Any]) -> None:
     for column in ("split", "binding", "non-binding", "pairs", "proteins"):
         table.add_column(column, justify="right" if column != "split" else "left")
     for split, counts in summary["pairs"].items():
-        table.add_row(split, str(counts["binding"]), str(counts["non_binding"]), str(counts["total"]),
-                      str(summary["proteins"][split]))
+        table.add_row(
+            split,
+            str(counts["binding"]),
+            str(counts["non_binding"]),
+            str(counts["total"]),
+            str(summary["proteins"][split]),
+        )
     console.print(table)
     build = summary["build"]
     console.print(
@@ -101,8 +106,9 @@ def _print_compression(report: dict[str, Any]) -> None:
     for name in ("bpe", "residue"):
         stats = report[name]
         shares = [f"{stats['share_longer_than'][str(t)]:.2%}" for t in report["thresholds"]]
-        table.add_row(name, f"{stats['mean_residues_per_token']:.3f}", f"{stats['mean_tokens_per_sequence']:.1f}",
-                      *shares)
+        table.add_row(
+            name, f"{stats['mean_residues_per_token']:.3f}", f"{stats['mean_tokens_per_sequence']:.1f}", *shares
+        )
     console.print(table)
 
 
@@ -156,8 +162,9 @@ def pretrain(
         config = load_config(config_path, PretrainConfig, overrides=overrides or [], data_dir=data_dir)
         run_dir = run_folder(out_dir, config.name)
         metrics = run_pretrain(config, run_dir, resume=resume)
-        table = Table(title=f"masked LM ({metrics['mode']}), {metrics['steps']} steps, "
-                            f"{metrics['tokens_seen']:,} tokens")
+        table = Table(
+            title=f"masked LM ({metrics['mode']}), {metrics['steps']} steps, {metrics['tokens_seen']:,} tokens"
+        )
         for column in ("split", "mlm loss", "perplexity", "masked tokens"):
             table.add_column(column, justify="right" if column != "split" else "left")
         for split in ("val", "test"):

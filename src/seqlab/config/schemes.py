@@ -35,7 +35,12 @@ class MfdConfig(StrictModel):
     penalty: Literal["none", "covariance", "cross_prediction", "shuffle"] = Field(
         "covariance", description="Independence penalty between the biological and technical subspaces."
     )
-    weight: float = Field(1.0, ge=0, description="Weight of the penalty in the encoder's loss.")
+    weight: float = Field(
+        0.1,
+        ge=0,
+        description="Weight of the penalty in the encoder's loss (1.0 cost 0.04 test AUROC on the simulated "
+        "compendium, docs/mfd.md).",
+    )
     adversary_steps: int = Field(1, ge=1, description="Adversary optimiser steps per encoder step.")
     adversary_lr: float = Field(1e-3, gt=0, description="Adam learning rate of the adversaries.")
     adversary_hidden: int = Field(32, ge=0, description="Hidden units of each adversary network (0: linear).")

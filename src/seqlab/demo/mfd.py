@@ -2,12 +2,14 @@
 
 ``run_mfd_demo(out_dir)`` writes a simulated compendium (``seqlab.demo.compendium``: genome, one
 narrowPeak file per experiment, a task table with metadata, the planted truth), writes two run configs
-(``mfd.yaml``: ``model.head.kind: metadata``, ``train.scheme: mfd``; ``plain.yaml``: the plain multi-task
-head, same scheme so that both train on exactly the same examples with the same held-out experiments),
+(``mfd.yaml``: ``model.head.kind: metadata``, ``train.scheme: mfd``; ``mfd_no_penalty.yaml``: the same
+without the independence penalty, an ablation; ``plain.yaml``: the plain multi-task head, same scheme so
+that all train on exactly the same examples with the same held-out experiments),
 trains both with ``seqlab train``'s machinery (:func:`seqlab.pipeline.train`) and reports against the
 truth:
 
-* ``mfd.test`` / ``plain.test``: whole-split AUROC/AUPR of the seen experiments on the test chromosome;
+* ``mfd.test`` / ``plain.test`` / ``mfd_no_penalty.test``: whole-split AUROC/AUPR of the seen experiments on
+  the test chromosome;
 * ``imputation``: the held-out factor x biosample experiments (``mfd.holdout``, from the truth), scored
   from their metadata alone, next to the same experiments when seen in training (stage ``seen/``);
 * ``disentanglement``: eta² association of each subspace with each factor (``introspection.tsv`` and
@@ -50,7 +52,7 @@ HEAD = {
     "hidden": 16,
 }  # fmt: skip
 DEFAULT_WEIGHT = 0.1
-TRUNK = {"arch": "deepbind", "filters": 64, "kernel_size": 16, "hidden": 32, "dropout": 0.1}
+TRUNK = {"arch": "deepbind", "filters": 64, "kernel_size": 16, "hidden": 64, "dropout": 0.1}
 
 
 def demo_configs(
@@ -61,7 +63,7 @@ def demo_configs(
     penalty: str = "covariance",
     weight: float = DEFAULT_WEIGHT,
 ) -> dict[str, dict[str, Any]]:
-    """The run configs (plain dicts, as written to YAML) of the MFD model and the plain baseline."""
+    """The run configs (plain dicts, as written to YAML): MFD, MFD without penalty (ablation), the plain head."""
     truth = json.loads(Path(paths["truth"]).read_text())
     holdout = [{"target": target, "biosample": biosample} for target, biosample in truth["holdout"]]
     base = {
@@ -85,12 +87,17 @@ def demo_configs(
         "model": {"trunk": TRUNK, "head": HEAD},
         "mfd": {"penalty": penalty, "weight": weight, "holdout": holdout, "holdout_reference": True},
     }
+    ablation = base | {
+        "name": "demo-mfd-no-penalty",
+        "model": {"trunk": TRUNK, "head": HEAD},
+        "mfd": {"penalty": "none", "holdout": holdout, "holdout_reference": False},
+    }
     plain = base | {
         "name": "demo-mfd-plain",
         "model": {"trunk": TRUNK, "head": {"kind": "linear"}},
         "mfd": {"holdout": holdout, "holdout_reference": False},
     }
-    return {"mfd": mfd, "plain": plain}
+    return {"mfd": mfd, "mfd_no_penalty": ablation, "plain": plain}
 
 
 def _artefact_labels(frame: pd.DataFrame, artifacts: pd.DataFrame) -> np.ndarray:
@@ -212,7 +219,8 @@ def run_mfd_demo(
         weight: ``mfd.weight``.
 
     Returns:
-        ``{"mfd": {"test", "penalty", "epochs"}, "plain": {"test", "epochs"}, "imputation": {...},
+        ``{"mfd": {"test", "penalty", "weight", "epochs"}, "plain": {"test", "epochs"}, "mfd_no_penalty":
+        {"test", "epochs", "imputed"}, "imputation": {...},
         "disentanglement": {"association", "lands_in", "lab_probe"}, "runs": {...}, "wall_time_s"}``.
     """
     started = time.perf_counter()
@@ -225,7 +233,7 @@ def run_mfd_demo(
         path = write_text(out / f"{name}.yaml", yaml.safe_dump(raw, sort_keys=False))
         config = load_config(path, DnaRunConfig)
         results[name] = pipeline.train(config, out / name).metrics
-    mfd, plain = results["mfd"], results["plain"]
+    mfd, ablation, plain = results["mfd"], results["mfd_no_penalty"], results["plain"]
 
     def test(metrics: dict[str, Any]) -> dict[str, Any]:
         return {key: metrics["test"][key] for key in ("auroc", "aupr", "per_task")}
@@ -242,9 +250,11 @@ def run_mfd_demo(
     metrics = {
         "mfd": {"test": test(mfd), "penalty": mfd["penalty"], "weight": weight, "epochs": mfd["epochs"]},
         "plain": {"test": test(plain), "epochs": plain["epochs"]},
+        "mfd_no_penalty": {"test": test(ablation), "epochs": ablation["epochs"],
+                           "imputed": {k: ablation["imputation"]["imputed"][k] for k in ("auroc", "aupr")}},
         "imputation": mfd.get("imputation"),
         "disentanglement": disentanglement,
-        "runs": {"mfd": str(out / "mfd"), "plain": str(out / "plain"),
+        "runs": {"mfd": str(out / "mfd"), "plain": str(out / "plain"), "mfd_no_penalty": str(out / "mfd_no_penalty"),
                  "introspection": mfd["disentanglement"]["table"], "heatmap": mfd["disentanglement"]["heatmap"]},
     }  # fmt: skip
     metrics["wall_time_s"] = round(time.perf_counter() - started, 1)

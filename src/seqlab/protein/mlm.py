@@ -151,9 +151,7 @@ class MlmCollator:
         labels = torch.where(selected, input_ids, -100)
         to_mask = selected & self._coin(selected.shape, 0.8)
         to_random = selected & ~to_mask & self._coin(selected.shape, 0.5)
-        random_ids = self.regular_ids[
-            torch.randint(len(self.regular_ids), selected.shape, generator=self.generator)
-        ]
+        random_ids = self.regular_ids[torch.randint(len(self.regular_ids), selected.shape, generator=self.generator)]
         input_ids = torch.where(to_mask, self.mask_id, torch.where(to_random, random_ids, input_ids))
         return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
 

@@ -55,6 +55,7 @@ from seqlab.training.trainer import resume_checkpoint
 
 __all__ = ["encode_corpus", "pretrain"]
 
+
 def encode_corpus(
     corpus: PairCorpus,
     tokenizer: PreTrainedTokenizerFast,
@@ -225,14 +226,19 @@ def pretrain(
     trainer.save_checkpoint(run.last_checkpoint)
 
     metrics: dict[str, Any] = {split: evaluate_mlm(model, batches) for split, batches in held_out.items()}
-    metrics.update({
-        "tokens_seen": int(module.tokens_seen),
-        "steps": trainer.global_step,
-        "mode": config.mode,
-        "examples": {split: len(encoded[split]) for split in SPLITS},
-        "length_limit": {"max_tokens": config.corpus.max_tokens, "policy": config.corpus.length_policy,
-                         **length_counts},
-    })
+    metrics.update(
+        {
+            "tokens_seen": int(module.tokens_seen),
+            "steps": trainer.global_step,
+            "mode": config.mode,
+            "examples": {split: len(encoded[split]) for split in SPLITS},
+            "length_limit": {
+                "max_tokens": config.corpus.max_tokens,
+                "policy": config.corpus.length_policy,
+                **length_counts,
+            },
+        }
+    )
     if trainer.is_global_zero:
         model_dir = run.root / "model"
         model.save_pretrained(model_dir)
