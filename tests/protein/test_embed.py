@@ -17,6 +17,7 @@ SEQS = {
 }
 
 
+
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("mlm")

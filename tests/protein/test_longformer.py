@@ -18,6 +18,7 @@ from seqlab.protein.tokenizer import build_residue_tokenizer, save_tokenizer
 AA = "ACDEFGHIKLMNPQRSTVWY"
 
 
+
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory):
     """A tiny RoBERTa for 64 tokens (66 positions) converted to a Longformer for 128, window 32."""

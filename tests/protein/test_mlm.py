@@ -10,6 +10,7 @@ TOKENIZER = build_residue_tokenizer()
 SPECIAL_IDS = torch.tensor(TOKENIZER.all_special_ids)
 
 
+
 def _examples():
     # Lengths 3..40 residues (+2 specials), and one pair with its 4 specials.
     seqs = ["ACDEFGHIKLMNPQRSTVWY" * 2, "MKV", "ACDEFGHIKLMNPQRSTVWYX"]

@@ -60,15 +60,8 @@ def test_binding_finetune_from_pair_model(pair_model, shs27k, tmp_path):
     out, _ = pair_model
     config = FinetuneConfig(
         pretrained=out / "model",
-        data=FinetuneDataConfig(
-            kind="shs27k",
-            path=shs27k["links"],
-            sequences=shs27k["sequences"],
-            val_fraction=0.2,
-            test_fraction=0.2,
-            max_tokens=128,
-            max_examples=1500,
-        ),  # fmt: skip
+        data=FinetuneDataConfig(kind="shs27k", path=shs27k["links"], sequences=shs27k["sequences"],
+                                val_fraction=0.2, test_fraction=0.2, max_tokens=128, max_examples=1500),  # fmt: skip
         optim=OptimConfig(max_steps=20, learning_rate=1e-3, **QUICK),
         hardware={"accelerator": "cpu"},
         patience=None,
@@ -85,12 +78,8 @@ def test_tcr_epitope_finetune_from_scratch(shared_data, tmp_path):
         pretrained=None,
         tokenizer=tmp_path / "tok",
         model=MlmModelConfig(preset="tiny", max_position_embeddings=66),
-        data=FinetuneDataConfig(
-            kind="tcr",
-            path=shared_data / "protein" / "tcr_mira" / "mira_covid19_tcrb_epitopes.tsv.gz",
-            max_tokens=64,
-            max_examples=2000,
-        ),  # fmt: skip
+        data=FinetuneDataConfig(kind="tcr", path=shared_data / "protein" / "tcr_mira" /
+                                "mira_covid19_tcrb_epitopes.tsv.gz", max_tokens=64, max_examples=2000),  # fmt: skip
         optim=OptimConfig(max_steps=20, learning_rate=1e-3, **QUICK),
         hardware={"accelerator": "cpu"},
         patience=None,

@@ -56,3 +56,4 @@ def loaders(n_train: int = 512, n_eval: int = 256, batch_size: int = 64) -> tupl
 def motifs() -> SimpleNamespace:
     """The tiny model config, its data parameters and the loader factory."""
     return SimpleNamespace(config=TINY, data_params=DATA_PARAMS, loaders=loaders, length=LENGTH)
+

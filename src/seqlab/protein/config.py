@@ -57,7 +57,9 @@ class CorpusConfig(StrictModel):
         description="Folder the data files of this section resolve against, relative to the config file; "
         "--data-dir replaces it. Default: the config's folder.",
     )
-    links: Path | None = Field(None, description="STRING protein.links / links.detailed / actions file (gz or plain).")
+    links: Path | None = Field(
+        None, description="STRING protein.links / links.detailed / actions file (gz or plain)."
+    )
     sequences: Path | None = Field(None, description="Sequence dictionary TSV (id<TAB>sequence) or protein FASTA.")
     score_threshold: int = Field(
         700, ge=0, le=1000, description="Binding: the pair's highest score over rows and modes is at least this."
@@ -67,9 +69,8 @@ class CorpusConfig(StrictModel):
         512, gt=0, description="Length limit in tokens (with special tokens), applied after tokenization."
     )
     length_policy: Literal["drop", "truncate"] = Field(
-        "drop",
-        description="Inputs over max_tokens: drop them, or truncate (the longer protein of a pair first); "
-        "counted either way.",
+        "drop", description="Inputs over max_tokens: drop them, or truncate (the longer protein of a pair first); "
+        "counted either way."
     )
     unknown_residues: Literal["map_to_x", "reject"] = Field(
         "map_to_x", description="Residues outside the 20 amino acids (+X): map to X, or reject naming file and line."
@@ -102,9 +103,8 @@ class MlmModelConfig(StrictModel):
     """RoBERTa sizes, from a tiny test preset to the paper's base model."""
 
     preset: Literal["tiny", "small", "base", "custom"] = Field(
-        "tiny",
-        description="tiny 2x64 (tests), small 4x256, base 12x768 (the paper's); set sizes override it, "
-        "custom needs all four.",
+        "tiny", description="tiny 2x64 (tests), small 4x256, base 12x768 (the paper's); set sizes override it, "
+        "custom needs all four."
     )
     hidden_size: int | None = Field(None, description="Hidden size (preset custom; overrides the preset).")
     num_hidden_layers: int | None = Field(None, description="Transformer layers (preset custom).")

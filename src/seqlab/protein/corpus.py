@@ -136,9 +136,8 @@ class PairCorpus:
         table = path / PAIRS_FILE if path.is_dir() else path
         if not table.is_file():
             raise FileNotFoundError(f"no pair corpus at {path} (expected {table})")
-        frame = pd.read_csv(
-            table, sep="\t", dtype={c: str for c in COLUMNS if c not in ("binding", "score")}, keep_default_na=False
-        )
+        frame = pd.read_csv(table, sep="\t", dtype={c: str for c in COLUMNS if c not in ("binding", "score")},
+                            keep_default_na=False)
         summary = table.parent / SUMMARY_FILE
         report = json.loads(summary.read_text()).get("build", {}) if summary.is_file() else {}
         return cls(frame, report)
@@ -227,9 +226,7 @@ def build_pair_corpus(
     second = np.where(p1 < p2, p2, p1)[keep]
     pairs = (
         pd.DataFrame({"a": first, "b": second, "score": links["combined_score"].to_numpy()[keep]})
-        .groupby(["a", "b"], sort=True)["score"]
-        .max()
-        .reset_index()
+        .groupby(["a", "b"], sort=True)["score"].max().reset_index()
     )
     in_links = sorted(set(pairs["a"]) | set(pairs["b"]))
     missing = [p for p in in_links if p not in sequences]
@@ -292,11 +289,8 @@ def build_pair_corpus(
 
     report["non_binding_shortfall"] = shortfall
     if any(shortfall.values()):
-        log.warning(
-            "too few unlinked pairs for negative_ratio=%s; non-binding pairs missing: %s",
-            config.negative_ratio,
-            shortfall,
-        )
+        log.warning("too few unlinked pairs for negative_ratio=%s; non-binding pairs missing: %s",
+                    config.negative_ratio, shortfall)
     names = np.array(proteins, dtype=object)
     parts = []
     for split in SPLITS:
@@ -310,19 +304,15 @@ def build_pair_corpus(
         a, b = np.where(swap, b, a), np.where(swap, a, b)
         order = rng.permutation(len(a))
         ids_a, ids_b = names[a[order]], names[b[order]]
-        parts.append(
-            pd.DataFrame(
-                {
-                    "id_a": ids_a,
-                    "id_b": ids_b,
-                    "seq_a": [sequences[i] for i in ids_a],
-                    "seq_b": [sequences[i] for i in ids_b],
-                    "binding": label[order],
-                    "score": score[order],
-                    "split": split,
-                }
-            )
-        )
+        parts.append(pd.DataFrame({
+            "id_a": ids_a,
+            "id_b": ids_b,
+            "seq_a": [sequences[i] for i in ids_a],
+            "seq_b": [sequences[i] for i in ids_b],
+            "binding": label[order],
+            "score": score[order],
+            "split": split,
+        }))
     return PairCorpus(pd.concat(parts, ignore_index=True), report)
 
 

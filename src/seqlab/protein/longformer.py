@@ -31,7 +31,6 @@ from seqlab.protein.tokenizer import load_tokenizer, save_tokenizer
 
 __all__ = ["convert_to_longformer", "extend_position_embeddings"]
 
-
 def extend_position_embeddings(weight: torch.Tensor, new_positions: int) -> torch.Tensor:
     """Grow a RoBERTa position table (float (P, H)) to ``new_positions`` rows (float (new_positions, H)).
 

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import lightning as L
 import torch
+from lightning.pytorch.callbacks import Callback
 from torchmetrics.aggregation import MeanMetric
 from transformers import PreTrainedModel, PreTrainedTokenizerFast, RobertaConfig, RobertaForMaskedLM
 
@@ -151,7 +152,9 @@ class MlmCollator:
         labels = torch.where(selected, input_ids, -100)
         to_mask = selected & self._coin(selected.shape, 0.8)
         to_random = selected & ~to_mask & self._coin(selected.shape, 0.5)
-        random_ids = self.regular_ids[torch.randint(len(self.regular_ids), selected.shape, generator=self.generator)]
+        random_ids = self.regular_ids[
+            torch.randint(len(self.regular_ids), selected.shape, generator=self.generator)
+        ]
         input_ids = torch.where(to_mask, self.mask_id, torch.where(to_random, random_ids, input_ids))
         return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
 
@@ -272,6 +275,7 @@ def optim_trainer(
     mode: Literal["min", "max"],
     train_batches: int,
     patience: int | None = None,
+    extra_callbacks: list[Callback] | None = None,
 ) -> L.Trainer:
     """The Lightning trainer of a protein run (pre-training or fine-tuning) from its ``OptimConfig``.
 
@@ -293,4 +297,5 @@ def optim_trainer(
         accumulate_grad_batches=optim.accumulate_grad_batches,
         val_check_interval=min(optim.val_every_steps * optim.accumulate_grad_batches, train_batches),
         progress_bar=optim.progress_bar,
+        extra_callbacks=extra_callbacks,
     )

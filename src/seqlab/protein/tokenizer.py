@@ -219,14 +219,8 @@ def write_compression_report(report: dict[str, Any], out_dir: str | Path) -> tup
     rows = ["\t".join(header)]
     for name in ("bpe", "residue"):
         stats = report[name]
-        values = [
-            name,
-            report["sequences"],
-            report["residues"],
-            stats["tokens"],
-            f"{stats['mean_residues_per_token']:.6g}",
-            f"{stats['mean_tokens_per_sequence']:.6g}",
-        ]
+        values = [name, report["sequences"], report["residues"], stats["tokens"],
+                  f"{stats['mean_residues_per_token']:.6g}", f"{stats['mean_tokens_per_sequence']:.6g}"]
         values += [f"{stats['share_longer_than'][str(t)]:.6g}" for t in thresholds]
         rows.append("\t".join(str(v) for v in values))
     tsv = write_text(out_dir / "compression.tsv", "\n".join(rows) + "\n")
