@@ -112,7 +112,10 @@ def test_predict_imputes_experiments_from_metadata(demo, tmp_path):
     assert result.exit_code == 0, result.output
     predictions = pd.read_csv(tmp_path / "p.tsv", sep="\t")
     task = seen["task"].iloc[0]
-    assert list(predictions.columns[-2:]) == ["GATA1_GM12878+K562_ChIP-seq_LabGC_2012-03-15", task]
+    assert [c for c in predictions.columns if c.startswith("logit.")] == [
+        "logit.GATA1_GM12878+K562_ChIP-seq_LabGC_2012-03-15",
+        f"logit.{task}",
+    ]
     np.testing.assert_allclose(predictions[task], frame[f"prob.{task}"], rtol=1e-4, atol=1e-6)
     bad = runner.invoke(app, [
         "predict", str(out / "mfd"), "--bed", str(tmp_path / "w.bed"), "--genome", str(out / "data" / "genome.fa"),
