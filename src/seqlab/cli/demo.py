@@ -59,7 +59,7 @@ def protein(
 def mfd(
     out: OutOption = None,
     seed: SeedOption = 0,
-    max_epochs: Annotated[int, typer.Option(help="Training epochs at most (early stopping, patience 3).")] = 8,
+    max_epochs: Annotated[int, typer.Option(help="Training epochs at most (early stopping, patience 3).")] = 12,
     penalty: Annotated[str, typer.Option(help="mfd.penalty: none, covariance, cross_prediction or shuffle.")] = (
         "covariance"
     ),

@@ -36,10 +36,10 @@ class MfdConfig(StrictModel):
         "covariance", description="Independence penalty between the biological and technical subspaces."
     )
     weight: float = Field(
-        0.1,
+        0.01,
         ge=0,
-        description="Weight of the penalty in the encoder's loss (1.0 cost 0.04 test AUROC on the simulated "
-        "compendium, docs/mfd.md).",
+        description="Weight of the penalty in the encoder's loss (on the simulated compendium 0.1 and 1.0 cost "
+        "test AUROC, docs/mfd.md).",
     )
     adversary_steps: int = Field(1, ge=1, description="Adversary optimiser steps per encoder step.")
     adversary_lr: float = Field(1e-3, gt=0, description="Adam learning rate of the adversaries.")

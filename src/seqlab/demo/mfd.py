@@ -51,7 +51,7 @@ HEAD = {
     "sizes": {"biological": 0.75, "technical": 0.25},
     "hidden": 16,
 }  # fmt: skip
-DEFAULT_WEIGHT = 0.1
+DEFAULT_WEIGHT = 0.01
 TRUNK = {"arch": "deepbind", "filters": 64, "kernel_size": 16, "hidden": 64, "dropout": 0.1}
 
 
@@ -202,7 +202,7 @@ def artefact_attribution(
 def run_mfd_demo(
     out_dir: str | Path = "runs/demo-mfd",
     seed: int = 0,
-    max_epochs: int = 8,
+    max_epochs: int = 12,
     spec: CompendiumSpec | None = None,
     penalty: str = "covariance",
     weight: float = DEFAULT_WEIGHT,
