@@ -141,6 +141,7 @@ def train(config: DnaRunConfig, out_dir: str | Path, *, resume: bool = False, ov
         "aupr", "per_task": {task: {"auroc", "aupr", "n_pos", "n_neg"}}}, "n_parameters", ...}``.
     """
     from seqlab.training.schemes import get_scheme
+    from seqlab.workflows import mfd as _mfd  # noqa: F401  (registers train.scheme: mfd)
 
     scheme = get_scheme(config.train.scheme)
     with start_run(out_dir, config, resume=resume, overwrite=overwrite) as started:
@@ -317,6 +318,7 @@ def predict(
     batch_size: int = 256,
     center: Literal["summit", "center"] = "summit",
     allow_all_n: bool = False,
+    metadata: Sequence[Mapping[str, Any]] | None = None,
 ) -> pd.DataFrame:
     """``seqlab predict``: per-task probabilities and logits (both strands averaged) for BED regions or FASTA records.
 
@@ -331,6 +333,9 @@ def predict(
         batch_size: windows per forward pass.
         center: ``bed`` windows on narrowPeak summits where given ('summit', as training) or on centres.
         allow_all_n: predict windows that are all N (else an error).
+        metadata: imputation with a metadata-head model: one metadata row per experiment to predict
+            (``seqlab.workflows.mfd.parse_metadata`` / ``read_metadata_table``); the output columns are
+            these experiments (named by ``task``, else their values) instead of the training ones.
     """
     if (bed is None) == (fasta is None):
         raise ValueError("give exactly one of --bed (with --genome) or --fasta")
@@ -342,6 +347,10 @@ def predict(
             raise InputError("no regions to predict (the file has no data lines)", file=bed)
         reference = Genome(genome)
     model, data_params = load_model(checkpoint, map_location=_device())
+    if metadata is not None:
+        from seqlab.models.impute import impute_model
+
+        model, data_params = impute_model(model, data_params, metadata)
     if bed is not None:
         frame = predict_regions(
             model, data_params, reference, regions, batch_size=batch_size, center=center, allow_all_n=allow_all_n

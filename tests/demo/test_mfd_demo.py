@@ -1,13 +1,21 @@
-"""Smoke test of the end-to-end MFD demo driver on a tiny compendium (one epoch)."""
+"""The MFD workflow end to end on a tiny simulated compendium (one run of the demo, shared by the tests):
+train.scheme: mfd through written configs, held-out experiments, model folder, imputation through
+``seqlab predict``, ``seqlab introspect``."""
 
 from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
+import pytest
+from typer.testing import CliRunner
 
+from seqlab.cli.main import app
 from seqlab.demo.compendium import CompendiumSpec
 from seqlab.demo.mfd import run_mfd_demo
+from seqlab.models.metadata_head import MetadataHead
+from seqlab.models.pretrained import load_model
 
 TINY = CompendiumSpec(
     chrom_sizes={"chr1": 120_000, "chr2": 60_000, "chr3": 60_000},
@@ -19,17 +27,114 @@ TINY = CompendiumSpec(
     missing=0.0,
     holdout=1,
 )
+runner = CliRunner()
 
 
-def test_mfd_demo_writes_metrics_and_introspection(tmp_path):
-    metrics = run_mfd_demo(tmp_path, seed=1, max_epochs=1, spec=TINY)
-    assert set(metrics) == {"plain", "mfd", "imputation", "disentanglement", "wall_time_s"}
-    assert json.loads((tmp_path / "metrics.json").read_text())["mfd"]["penalty"] == "covariance"
-    held = pd.read_csv(tmp_path / "data" / "tasks.tsv", sep="\t").query("holdout == 'yes'")["task"]
-    assert set(metrics["imputation"]) == set(held) and len(held) == 3  # one factor x biosample, 3 labs
-    assert set(metrics["plain"]["test"]["per_task"]) == set(metrics["mfd"]["test"]["per_task"])
-    assert not set(held) & set(metrics["mfd"]["test"]["per_task"])
-    table = pd.read_csv(tmp_path / "mfd" / "introspection.tsv", sep="\t")
-    assert list(table.columns) == ["feature", "group", "target", "biosample", "lab"]
-    assert (tmp_path / "mfd" / "introspection.png").is_file()
-    assert set(metrics["disentanglement"]["lands_in"]) == {"target", "biosample", "lab"}
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo-mfd")
+    return out, run_mfd_demo(out, seed=1, max_epochs=1, spec=TINY)
+
+
+def test_demo_metrics_runs_and_introspection(demo):
+    out, metrics = demo
+    assert set(metrics) == {"plain", "mfd", "mfd_no_penalty", "imputation", "disentanglement", "runs", "wall_time_s"}
+    assert json.loads((out / "metrics.json").read_text())["mfd"]["penalty"] == "covariance"
+    tasks = pd.read_csv(out / "data" / "tasks.tsv", sep="\t")
+    held = sorted(tasks.query("holdout == 'yes'")["task"])
+    assert len(held) == 3  # one factor x biosample, 3 labs
+    assert sorted(metrics["imputation"]["held_out"]) == held
+    assert (
+        sorted(metrics["imputation"]["imputed"]["per_task"])
+        == held
+        == sorted(metrics["imputation"]["seen"]["per_task"])
+    )
+    seen = set(tasks["task"]) - set(held)
+    assert set(metrics["plain"]["test"]["per_task"]) == set(metrics["mfd"]["test"]["per_task"]) == seen
+    assert set(metrics["mfd_no_penalty"]["test"]["per_task"]) == seen
+    # the runs came from the written configs through the scheme registry
+    run = json.loads((out / "mfd" / "metrics.json").read_text())
+    assert run["scheme"] == "mfd" and run["head"] == "metadata"
+    assert json.loads((out / "plain" / "metrics.json").read_text())["head"] == "linear"
+    assert run["holdout"]["tasks"] == [t for t in tasks["task"] if t in held]
+    table = pd.read_csv(out / "mfd" / "introspection.tsv", sep="\t")
+    assert list(table.columns) == ["feature", "group", "target", "biosample", "assay", "lab", "date"]
+    assert (out / "mfd" / "introspection.png").is_file() and (out / "mfd" / "imputation" / "metrics.json").is_file()
+    # each group's weights are functions of its own columns: exact by construction
+    lands = metrics["disentanglement"]["lands_in"]
+    assert lands == {
+        "target": "biological",
+        "biosample": "biological",
+        "lab": "technical",
+        "date": "technical",
+        "assay": "none",
+    }  # fmt: skip  (one assay in every experiment: no association)
+    assert metrics["disentanglement"]["lab_probe"]["classes"]["none"] > 0
+    attribution = metrics["disentanglement"]["artefact_attribution"]["per_experiment"]
+    assert attribution and all(set(v) == {"biological", "technical", "technical_share"} for v in attribution.values())
+    assert all(task.split("_")[-1] in ("LabGC", "LabKmer") for task in attribution)  # biased labs only
+
+
+def test_model_folder_rebuilds_the_metadata_head(demo):
+    out, _ = demo
+    model, params = load_model(out / "mfd")
+    assert isinstance(model.head, MetadataHead)
+    assert model.head.encoder.columns[3].vocabulary == ["LabDrop", "LabGC", "LabKmer"]
+    held = json.loads((out / "mfd" / "metrics.json").read_text())["holdout"]["tasks"]
+    assert not set(held) & set(params.tasks) and len(params.tasks) == 9
+    best, _ = load_model(out / "mfd" / "checkpoints" / "best.ckpt")
+    x = np.random.default_rng(0).random((2, 4, 200)).astype(np.float32)
+    import torch
+
+    torch.testing.assert_close(model(torch.from_numpy(x)), best(torch.from_numpy(x)))
+
+
+def _bed(out, path, n=6):
+    frame = pd.read_csv(out / "mfd" / "predictions_test.tsv", sep="\t").head(n)
+    frame[["chrom", "start", "end"]].to_csv(path, sep="\t", header=False, index=False)
+    return frame
+
+
+def test_predict_imputes_experiments_from_metadata(demo, tmp_path):
+    out, _ = demo
+    frame = _bed(out, tmp_path / "w.bed")
+    table = tmp_path / "rows.tsv"
+    # a seen experiment's metadata gives exactly its own column of the model
+    tasks = pd.read_csv(out / "data" / "tasks.tsv", sep="\t", dtype=str)
+    seen = tasks[tasks["holdout"] == "no"].iloc[[0]].drop(columns=["peaks"])
+    seen.to_csv(table, sep="\t", index=False)
+    result = runner.invoke(app, [
+        "predict", str(out / "mfd" / "model"), "--bed", str(tmp_path / "w.bed"), "--genome",
+        str(out / "data" / "genome.fa"), "--center", "center", "--out", str(tmp_path / "p.tsv"),
+        "--metadata", "target=GATA1,biosample=GM12878,K562,assay=ChIP-seq,lab=LabGC,date=2012-03-15",
+        "--metadata-table", str(table),
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    predictions = pd.read_csv(tmp_path / "p.tsv", sep="\t")
+    task = seen["task"].iloc[0]
+    assert [c for c in predictions.columns if c.startswith("logit.")] == [
+        "logit.GATA1_GM12878+K562_ChIP-seq_LabGC_2012-03-15",
+        f"logit.{task}",
+    ]
+    np.testing.assert_allclose(predictions[task], frame[f"prob.{task}"], rtol=1e-4, atol=1e-6)
+    bad = runner.invoke(app, [
+        "predict", str(out / "mfd"), "--bed", str(tmp_path / "w.bed"), "--genome", str(out / "data" / "genome.fa"),
+        "--metadata", "target=GATA1,biosample=HepG2,assay=ChIP-seq,lab=LabGC,date=2012",
+    ])  # fmt: skip
+    assert bad.exit_code != 0
+    assert "column 'biosample': value 'HepG2' was never seen in training" in " ".join(bad.output.split())
+    plain = runner.invoke(app, ["predict", str(out / "plain"), "--bed", str(tmp_path / "w.bed"), "--genome",
+                                str(out / "data" / "genome.fa"), "--metadata", "target=GATA1"])  # fmt: skip
+    assert plain.exit_code != 0 and "metadata head" in plain.output
+
+
+def test_introspect_command_matches_the_run(demo, tmp_path):
+    out, _ = demo
+    result = runner.invoke(app, ["introspect", str(out / "mfd" / "model"), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "introspection.tsv", sep="\t"), pd.read_csv(out / "mfd" / "introspection.tsv", sep="\t")
+    )
+    assert (tmp_path / "introspection.png").is_file()
+    plain = runner.invoke(app, ["introspect", str(out / "plain")])
+    assert plain.exit_code != 0 and "not a metadata head" in plain.output

@@ -113,7 +113,9 @@ def test_head_state_dict_carries_the_vocabularies():
     torch.manual_seed(0)
     head = _head()
     state = head.state_dict()
-    assert state["_extra_state"]["encoder"]["columns"][0]["vocabulary"] == ["CTCF", "SPI1"]
+    description = json.loads(bytes(state["description"].numpy().tobytes()))
+    assert state["description"].dtype == torch.uint8
+    assert description["encoder"]["columns"][0]["vocabulary"] == ["CTCF", "SPI1"]
     rebuilt = _head()
     rebuilt.load_state_dict(state)
     features = torch.randn(2, 5)

@@ -140,3 +140,15 @@ def test_build_penalty():
     assert build_penalty("shuffle", 2, 3).has_adversary
     with pytest.raises(ValueError, match="mfd.penalty 'hsic'"):
         build_penalty("hsic", 2, 2)
+
+
+@pytest.mark.parametrize("kind", ["covariance", "cross_prediction", "shuffle"])
+def test_a_constant_column_gives_finite_gradients(kind):
+    torch.manual_seed(0)
+    a = torch.randn(16, 3)
+    b = torch.relu(torch.randn(16, 2))
+    b[:, 1] = 0.0  # a dead ReLU unit
+    a.requires_grad_(True), b.requires_grad_(True)
+    penalty = build_penalty(kind, 3, 2, 4)
+    penalty.penalty(a, b).backward()
+    assert torch.isfinite(a.grad).all() and torch.isfinite(b.grad).all()

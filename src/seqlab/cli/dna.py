@@ -162,16 +162,38 @@ def predict_command(
         "summit"
     ),
     allow_all_n: Annotated[bool, typer.Option(help="Predict windows that are all N (else an error).")] = False,
+    metadata: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Imputation (metadata-head model): an experiment to predict, COLUMN=VALUE[,COLUMN=VALUE...], "
+            "e.g. target=CTCF,biosample=K562,assay=ChIP-seq,lab=L1,date=2020 (repeatable; task=NAME names it).",
+            show_default=False,
+        ),
+    ] = None,
+    metadata_table: Annotated[
+        Path | None,
+        typer.Option(help="Imputation: a TSV of experiments to predict (task-table rows, peak files not needed)."),
+    ] = None,
 ) -> None:
-    """Predict per-task probabilities and logits (both strands averaged) for BED regions or FASTA sequences."""
+    """Predict per-task probabilities and logits (both strands averaged) for BED regions or FASTA sequences.
+
+    With --metadata or --metadata-table (a model with a metadata head, train.scheme: mfd) the columns are
+    the given experiments, predicted from their metadata alone; a value never seen in training is an error.
+    """
     from seqlab import pipeline
 
     setup_logging()
     with user_errors():
         choice("--center", center)
+        records = None
+        if metadata or metadata_table is not None:
+            from seqlab.io.metadata import parse_metadata, read_metadata_table
+
+            records = parse_metadata(metadata or [])
+            records += read_metadata_table(metadata_table) if metadata_table is not None else []
         frame = pipeline.predict(
             checkpoint, out, bed=bed, fasta=fasta, genome=genome, batch_size=batch_size, center=center,
-            allow_all_n=allow_all_n,
+            allow_all_n=allow_all_n, metadata=records,
         )  # fmt: skip
     console.print(f"{len(frame):,} predictions written to {out}")
 
@@ -244,6 +266,33 @@ def report_command(
     console.print(table)
 
 
+def introspect_command(
+    run: Annotated[
+        Path, typer.Argument(help="A run folder, model folder or .ckpt of an MFD model.", show_default=False)
+    ],
+    out: Annotated[Path | None, typer.Option(help="Folder for the TSV and heatmap (default: RUN).")] = None,
+) -> None:
+    """Which latent features follow which metadata factor (eta² of the metadata-computed weights).
+
+    Writes introspection.tsv (one row per feature: its subspace and eta² per factor) and introspection.png.
+    """
+    from seqlab.workflows.mfd import introspect
+
+    setup_logging()
+    with user_errors():
+        result = introspect(run, out)
+    table = Table(title="mean eta² per subspace and factor")
+    factors = list(result["lands_in"])
+    table.add_column("subspace")
+    for factor in factors:
+        table.add_column(factor, justify="right")
+    for group, values in result["association"].items():
+        table.add_row(group, *(f"{values[f]:.3f}" for f in factors))
+    table.add_row("[bold]lands in[/]", *(result["lands_in"][f] for f in factors))
+    console.print(table)
+    console.print(f"written: {result['table']}, {result['heatmap']}")
+
+
 COMMANDS = {
     "audit": audit_command,
     "train": train_command,
@@ -251,6 +300,7 @@ COMMANDS = {
     "predict": predict_command,
     "variant-effect": variant_effect_command,
     "report": report_command,
+    "introspect": introspect_command,
 }
 
 

@@ -34,6 +34,7 @@ from seqlab.config.data import (
     TilingSourceConfig,
 )
 from seqlab.config.hardware import HardwareConfig
+from seqlab.config.mfd import MetadataHeadConfig  # registers model.head.kind: metadata
 from seqlab.config.model import (
     DEEPBIND_PRESETS,
     HEAD_CONFIGS,
@@ -69,6 +70,7 @@ __all__ = [
     "HardwareConfig",
     "HeadConfig",
     "LinearHeadConfig",
+    "MetadataHeadConfig",
     "MfdConfig",
     "ModelConfig",
     "NegativesConfig",

@@ -1,8 +1,9 @@
 """Metadata-guided feature disentanglement (MFD): the metadata head section and the ``mfd:`` scheme section.
 
-``MetadataHeadConfig`` is the ``model.head`` entry with ``kind: metadata`` (it describes the model, so
-a saved model rebuilds from it); ``MfdConfig`` is the top-level ``mfd:`` section (how to train it:
-the independence penalty and its adversaries). Formulas: docs/mfd.md.
+``MetadataHeadConfig`` is the ``model.head`` entry with ``kind: metadata`` (registered with
+``register_head_config``; it describes the model, so a saved model rebuilds from it). The top-level
+``mfd:`` section (how to train it: the independence penalty, its adversaries, held-out experiments)
+is ``MfdConfig`` in :mod:`seqlab.config.schemes`, re-exported here. Formulas: docs/mfd.md.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from seqlab.config.base import StrictModel
+from seqlab.config.model import HeadConfig, register_head_config
+from seqlab.config.schemes import MfdConfig
 
 __all__ = ["DEFAULT_COLUMNS", "DEFAULT_GROUPS", "MetadataColumnConfig", "MetadataHeadConfig", "MfdConfig"]
 
@@ -40,7 +43,8 @@ class MetadataColumnConfig(StrictModel):
     )
 
 
-class MetadataHeadConfig(StrictModel):
+@register_head_config
+class MetadataHeadConfig(HeadConfig):
     """Output weights computed from each experiment's metadata, one subspace of features per factor group.
 
     logit(j, e) = sum_g <z_j^g, w_e^g> + b_e with w_e^g = net_g(metadata of e in group g's columns) and
@@ -79,15 +83,3 @@ class MetadataHeadConfig(StrictModel):
         if self.sizes is not None and set(self.sizes) != set(self.groups):
             raise ValueError(f"model.head.sizes names {sorted(self.sizes)}, groups are {sorted(self.groups)}")
         return self
-
-
-class MfdConfig(StrictModel):
-    """MFD training: independence penalty between the first two subspaces, its weight and adversaries."""
-
-    penalty: Literal["none", "covariance", "cross_prediction", "shuffle"] = Field(
-        "covariance", description="Independence penalty between the biological and technical subspaces."
-    )
-    weight: float = Field(1.0, ge=0, description="Weight of the penalty in the encoder's loss.")
-    adversary_steps: int = Field(1, ge=1, description="Adversary optimiser steps per encoder step.")
-    adversary_lr: float = Field(1e-3, gt=0, description="Adam learning rate of the adversaries.")
-    adversary_hidden: int = Field(32, ge=0, description="Hidden units of each adversary network (0: linear).")

@@ -1,158 +1,262 @@
-"""A first end-to-end MFD run on the simulated compendium: MFD vs the plain multi-task head.
+"""``seqlab demo mfd``: the simulated compendium through the user's code path, MFD vs the plain head.
 
-``run_mfd_demo(out_dir)``: simulate a compendium (``seqlab.demo.compendium``), build peak-centred
-windows from the training experiments (``holdout=no``) with the ordinary data pipeline, train the plain
-multi-task head (``SupervisedModule``) and the metadata head (``MfdModule``) on the same windows and
-trunk, and report:
+``run_mfd_demo(out_dir)`` writes a simulated compendium (``seqlab.demo.compendium``: genome, one
+narrowPeak file per experiment, a task table with metadata, the planted truth), writes two run configs
+(``mfd.yaml``: ``model.head.kind: metadata``, ``train.scheme: mfd``; ``mfd_no_penalty.yaml``: the same
+without the independence penalty, an ablation; ``plain.yaml``: the plain multi-task head, same scheme so
+that all train on exactly the same examples with the same held-out experiments),
+trains both with ``seqlab train``'s machinery (:func:`seqlab.pipeline.train`) and reports against the
+truth:
 
-* ``plain.test`` / ``mfd.test``: whole-split AUROC/AUPR on the test chromosome;
-* ``imputation``: per held-out experiment (a factor x biosample combination never trained), the MFD
-  head's AUROC on the test windows labelled by that experiment's peaks, from its metadata alone;
-* ``disentanglement``: eta² association of each subspace with each factor and where each lands
-  (``introspection.tsv`` and ``introspection.png`` in the run folder).
-
-This is a driver of the modules, not yet the ``train.scheme: mfd`` pipeline (that plugs into the
-scheme registry of the spine rework).
+* ``mfd.test`` / ``plain.test`` / ``mfd_no_penalty.test``: whole-split AUROC/AUPR of the seen experiments on
+  the test chromosome;
+* ``imputation``: the held-out factor x biosample experiments (``mfd.holdout``, from the truth), scored
+  from their metadata alone, next to the same experiments when seen in training (stage ``seen/``);
+* ``disentanglement``: eta² association of each subspace with each factor (``introspection.tsv`` and
+  ``introspection.png`` in ``mfd/``); a lab probe: how well a logistic regression on each
+  subspace's features of the test windows tells which lab's artefact (GC-rich slots of the ``gc`` lab,
+  k-mer slots of the ``kmer`` lab, or none) a window carries (macro one-vs-rest AUROC, 5-fold CV); and
+  the artefact attribution: in the logits of a biased lab's experiments, how much of the artefact
+  windows' excess comes from the technical vs the biological subspace.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
 
-import lightning as L
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.metrics import roc_auc_score
+import yaml
 
 from seqlab import pipeline
-from seqlab.config import DnaRunConfig, validate_config
-from seqlab.data.datamodule import DnaDataModule
-from seqlab.data.encoding import reverse_complement
-from seqlab.data.labels import label_matrix
+from seqlab.config import DnaRunConfig, load_config
+from seqlab.data.table import ExampleTable
 from seqlab.demo.compendium import CompendiumSpec, simulate_compendium
-from seqlab.evaluation.introspect import feature_factor_table, plot_feature_factor_heatmap, subspace_association
-from seqlab.io.intervals import read_intervals
-from seqlab.io.tasks import read_task_table
-from seqlab.runs import RunPaths, write_json, write_text
-from seqlab.training.base import SeqLabModule
-from seqlab.training.mfd import MfdModule
-from seqlab.training.supervised import SupervisedModule
-from seqlab.training.trainer import build_trainer
+from seqlab.evaluation.predict import model_device
+from seqlab.models.data_params import DataParams
+from seqlab.models.pretrained import load_model
+from seqlab.runs import write_json, write_text
 
-__all__ = ["run_mfd_demo"]
+__all__ = ["artefact_attribution", "demo_configs", "lab_probe", "run_mfd_demo"]
 
 HEAD = {
-    "columns": {"target": "categorical", "biosample": "categorical", "lab": "categorical", "date": "date"},
-    "groups": {"biological": ["target", "biosample"], "technical": ["lab", "date"]},
+    "kind": "metadata",
+    "columns": {"target": "categorical", "biosample": "categorical", "assay": "categorical", "lab": "categorical",
+                "date": "date"},
+    "groups": {"biological": ["target", "biosample"], "technical": ["assay", "lab", "date"]},
     "sizes": {"biological": 0.75, "technical": 0.25},
     "hidden": 16,
-}
+}  # fmt: skip
+DEFAULT_WEIGHT = 0.01
+TRUNK = {"arch": "deepbind", "filters": 64, "kernel_size": 16, "hidden": 64, "dropout": 0.1}
 
 
-def _config(data: Path, tasks: Path, seed: int, chroms: list[str]) -> DnaRunConfig:
-    raw = {
+def demo_configs(
+    paths: dict[str, Path],
+    seed: int,
+    max_epochs: int,
+    chroms: list[str],
+    penalty: str = "covariance",
+    weight: float = DEFAULT_WEIGHT,
+) -> dict[str, dict[str, Any]]:
+    """The run configs (plain dicts, as written to YAML): MFD, MFD without penalty (ablation), the plain head."""
+    truth = json.loads(Path(paths["truth"]).read_text())
+    holdout = [{"target": target, "biosample": biosample} for target, biosample in truth["holdout"]]
+    base = {
         "seed": seed,
-        "name": "demo-mfd",
         "data": {
-            "mode": "peaks",
-            "genome": str(data / "genome.fa"),
-            "genome_name": "simulated",
-            "tasks": str(tasks),
+            "genomes": {"simulated": {"fasta": str(paths["genome"])}},
+            "tasks": str(paths["tasks"]),
+            "sources": [{"kind": "peaks", "negatives": {"ratio": 1.0, "gc_match": False, "seed": seed}}],
             "window_length": 200,
             "min_overlap": 100,
-            "negatives": {"ratio": 1.0, "gc_match": False},
             "split": {"val_chroms": [chroms[-2]], "test_chroms": [chroms[-1]]},
             "augment": {"max_shift": 5, "reverse_complement": True},
             "batch_size": 64,
         },
-        "model": {"arch": "deepbind", "filters": 64, "kernel_size": 16, "hidden": 32, "dropout": 0.1},
+        "train": {"scheme": "mfd", "max_epochs": max_epochs, "patience": 3, "learning_rate": 0.003,
+                  "progress_bar": False},
+        "hardware": {"threads": 1},
+    }  # fmt: skip
+    mfd = base | {
+        "name": "demo-mfd",
+        "model": {"trunk": TRUNK, "head": HEAD},
+        "mfd": {"penalty": penalty, "weight": weight, "holdout": holdout, "holdout_reference": True},
     }
-    return validate_config(raw, DnaRunConfig, "demo-mfd", data)
+    ablation = base | {
+        "name": "demo-mfd-no-penalty",
+        "model": {"trunk": TRUNK, "head": HEAD},
+        "mfd": {"penalty": "none", "holdout": holdout, "holdout_reference": False},
+    }
+    plain = base | {
+        "name": "demo-mfd-plain",
+        "model": {"trunk": TRUNK, "head": {"kind": "linear"}},
+        "mfd": {"holdout": holdout, "holdout_reference": False},
+    }
+    return {"mfd": mfd, "mfd_no_penalty": ablation, "plain": plain}
 
 
-def _fit(module: SeqLabModule, dm: DnaDataModule, run: Path, max_epochs: int) -> dict[str, Any]:
-    trainer = build_trainer(
-        RunPaths(run), monitor="val_auroc", mode="max", max_epochs=max_epochs, patience=3, accelerator="cpu",
-        progress_bar=False,
-    )  # fmt: skip
-    trainer.fit(module, datamodule=dm)
-    trainer.test(module, dataloaders=dm.test_dataloader(), verbose=False, ckpt_path="best")
-    return module.last_metrics["test"].to_dict()
+def _artefact_labels(frame: pd.DataFrame, artifacts: pd.DataFrame) -> np.ndarray:
+    """Per window: the lab whose artefact slot it overlaps, else 'none' (str (N,))."""
+    labels = np.full(len(frame), "none", dtype=object)
+    for row in artifacts.itertuples():
+        inside = (frame["chrom"] == row.chrom) & (frame["start"] < row.end) & (frame["end"] > row.start)
+        labels[inside.to_numpy()] = row.lab
+    return labels
 
 
 @torch.no_grad()
-def _impute(module: MfdModule, dm: DnaDataModule, table, held: pd.DataFrame) -> dict[str, Any]:
-    """AUROC of each held-out experiment on the test windows, scored from its metadata alone."""
-    module.eval()
-    head = module.model.head
-    codes = head.encode_metadata(held.to_dict("records"))
-    probs, index = [], []
-    for batch in dm.test_dataloader():
-        x = batch["x"]
-        both = torch.cat([x, reverse_complement(x, module.encoding)])
-        p = torch.sigmoid(head.logits_for(module.model.features(both), codes))
-        forward, reverse = p.chunk(2)
-        probs.append(((forward + reverse) / 2).numpy())
-        index.append(batch["index"].numpy())
-    probs_all, rows = np.concatenate(probs), np.concatenate(index)
-    windows = table.frame.iloc[rows]
-    peaks = {row.task: read_intervals(row.peaks) for row in held.itertuples()}
-    labels = label_matrix(windows, peaks, min_overlap=100)
-    out = {}
-    for t, row in enumerate(held.itertuples()):
-        y = labels[:, t]
-        auroc = float(roc_auc_score(y, probs_all[:, t])) if 0 < y.sum() < y.size else None
-        out[row.task] = {"auroc": auroc, "n_pos": int(y.sum()), "n": int(y.size)}
+def _features(model: torch.nn.Module, table: ExampleTable, rows: np.ndarray, encoding: str) -> np.ndarray:
+    """Trunk features float32 (N, F) of the table's ``rows`` (forward strand, eval mode)."""
+    from seqlab.data.dataset import WindowDataset
+
+    dataset = WindowDataset(table.subset(rows), None, encoding)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=256, shuffle=False)
+    model.eval()
+    device = model_device(model)
+    return np.concatenate([model.features(batch["x"].to(device)).cpu().numpy() for batch in loader])
+
+
+def _test_windows(run_dir: Path, artifacts_path: str | Path) -> tuple[Any, DataParams, np.ndarray, pd.DataFrame]:
+    """(model, data params, trunk features float32 (N, F), test windows with their artefact lab) of a run."""
+    model, params = load_model(run_dir)
+    table = ExampleTable.load(Path(run_dir) / pipeline.EXAMPLES_DIR)
+    rows = table.split_indices("test")
+    frame = table.frame.iloc[rows].reset_index(drop=True)
+    frame["artefact"] = _artefact_labels(frame, pd.read_csv(artifacts_path, sep="\t"))
+    return model, params, _features(model, table, rows, params.encoding), frame
+
+
+def lab_probe(features: np.ndarray, labels: np.ndarray, parts: dict[str, slice], seed: int = 0) -> dict[str, Any]:
+    """How well each subspace's features tell which lab's artefact a window carries.
+
+    A standardised logistic regression on the features of each subspace (and on all) is scored by
+    5-fold cross-validated macro one-vs-rest AUROC (0.5: no lab signal, 1: the lab is identified).
+
+    Args:
+        features: float32 (N, F) trunk features of the windows.
+        labels: str (N,): the lab whose artefact slot a window overlaps, else 'none'.
+        parts: subspace name -> its feature slice.
+        seed: seed of the cross-validation folds.
+
+    Returns:
+        ``{"classes": {label: n}, "auroc": {"all" or subspace: float}}`` (no AUROC with < 5 windows in a class).
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    classes, counts = np.unique(labels, return_counts=True)
+    out: dict[str, Any] = {"classes": {str(c): int(n) for c, n in zip(classes, counts, strict=True)}, "auroc": {}}
+    if len(classes) < 2 or counts.min() < 5:
+        return out
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
+    for name, part in ({"all": slice(None)} | dict(parts)).items():
+        probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+        scores = cross_val_predict(probe, features[:, part], labels, cv=folds, method="predict_proba")
+        out["auroc"][name] = float(roc_auc_score(labels, scores, multi_class="ovr", average="macro"))
+    return out
+
+
+@torch.no_grad()
+def artefact_attribution(
+    head: Any, params: DataParams, features: np.ndarray, windows: pd.DataFrame
+) -> dict[str, dict[str, float]]:
+    """Which subspace carries each lab's artefact peaks in that lab's experiments' logits.
+
+    For each seen experiment e of a lab with an artefact (GC-rich or k-mer slots), the logit splits into
+    per-group contributions c_g(j) = <z_j^g, w_e^g>; delta_g = mean of c_g over windows on that lab's
+    artefact slots minus its mean over background negatives (``source == negative``, no artefact).
+    Disentangled: the technical delta carries the artefact (the biological weights are shared by every
+    lab, so a biological delta would predict the artefact for other labs too).
+
+    Returns:
+        ``{experiment: {group: delta_g, ..., "technical_share": delta_tech / sum |delta_g|}}``.
+    """
+    codes = head.encode_metadata(params.task_metadata)
+    weights = head.group_weights(codes)
+    z = torch.from_numpy(features)
+    background = ((windows["artefact"] == "none") & (windows["source"] == "negative")).to_numpy()
+    groups = list(head.groups)
+    out: dict[str, dict[str, float]] = {}
+    for e, record in enumerate(params.task_metadata):
+        on_artefact = (windows["artefact"] == record["lab"]).to_numpy()
+        if on_artefact.sum() < 2 or background.sum() < 2:
+            continue
+        deltas = {}
+        for group in groups:
+            contribution = (z[:, head.feature_slices[group]] @ weights[group][e]).numpy()
+            deltas[group] = float(contribution[on_artefact].mean() - contribution[background].mean())
+        total = sum(abs(v) for v in deltas.values())
+        deltas["technical_share"] = float(deltas[groups[-1]] / total) if total > 0 else float("nan")
+        out[str(record["task"])] = deltas
     return out
 
 
 def run_mfd_demo(
     out_dir: str | Path = "runs/demo-mfd",
     seed: int = 0,
-    max_epochs: int = 8,
+    max_epochs: int = 12,
     spec: CompendiumSpec | None = None,
     penalty: str = "covariance",
+    weight: float = DEFAULT_WEIGHT,
 ) -> dict[str, Any]:
-    """Simulate, train plain and MFD, impute held-out experiments, introspect; write ``metrics.json``.
+    """Simulate, write configs, train MFD and plain through the pipeline, probe; write ``metrics.json``.
+
+    Args:
+        out_dir: the demo folder: ``data/`` (compendium), ``mfd.yaml``, ``plain.yaml``, the runs ``mfd/``
+            and ``plain/``, and ``metrics.json``.
+        seed: seeds the simulation, negatives and training.
+        max_epochs: training epochs at most (early stopping on validation AUROC, patience 3).
+        spec: compendium sizes (default: ``CompendiumSpec()``).
+        penalty: ``mfd.penalty``.
+        weight: ``mfd.weight``.
 
     Returns:
-        ``{"plain": {"test": ...}, "mfd": {"test": ...}, "imputation": {...}, "disentanglement": {...},
-        "wall_time_s": ...}`` (also written to ``out_dir/metrics.json``).
+        ``{"mfd": {"test", "penalty", "weight", "epochs"}, "plain": {"test", "epochs"}, "mfd_no_penalty":
+        {"test", "epochs", "imputed"}, "imputation": {...},
+        "disentanglement": {"association", "lands_in", "lab_probe"}, "runs": {...}, "wall_time_s"}``.
     """
     started = time.perf_counter()
     out = Path(out_dir)
     spec = spec or CompendiumSpec()
     paths = simulate_compendium(out / "data", seed=seed, spec=spec)
-    tasks = read_task_table(paths["tasks"])
-    train_tasks = out / "data" / "tasks_train.tsv"
-    keep = pd.read_csv(paths["tasks"], sep="\t", dtype=str, keep_default_na=False)
-    write_text(train_tasks, keep[keep["holdout"] == "no"].to_csv(sep="\t", index=False, lineterminator="\n"))
-    config = _config(out / "data", train_tasks, seed, list(spec.chrom_sizes))
-    table, _ = pipeline.prepare_examples(config)
-    dm = DnaDataModule(table, config.data, seed=seed)
-    params = pipeline._data_params(config, table)
-    optim = {"learning_rate": 3e-3, "weight_decay": 1e-2}
+    configs = demo_configs(paths, seed, max_epochs, list(spec.chrom_sizes), penalty, weight)
+    results = {}
+    for name, raw in configs.items():
+        path = write_text(out / f"{name}.yaml", yaml.safe_dump(raw, sort_keys=False))
+        config = load_config(path, DnaRunConfig)
+        results[name] = pipeline.train(config, out / name).metrics
+    mfd, ablation, plain = results["mfd"], results["mfd_no_penalty"], results["plain"]
 
-    L.seed_everything(seed, workers=True, verbose=False)
-    plain = SupervisedModule(config.model, params, **optim)
-    metrics: dict[str, Any] = {"plain": {"test": _fit(plain, dm, out / "plain", max_epochs)}}
-    L.seed_everything(seed, workers=True, verbose=False)
-    mfd = MfdModule(config.model, params, head=HEAD, mfd={"penalty": penalty, "weight": 0.1}, **optim)
-    metrics["mfd"] = {"test": _fit(mfd, dm, out / "mfd", max_epochs), "penalty": penalty}
+    def test(metrics: dict[str, Any]) -> dict[str, Any]:
+        return {key: metrics["test"][key] for key in ("auroc", "aupr", "per_task")}
 
-    held = tasks[tasks["holdout"] == "yes"]
-    metrics["imputation"] = _impute(mfd, dm, table, held) if len(held) else {}
-    features = feature_factor_table(mfd.model.head, params["task_metadata"], ["target", "biosample", "lab"])
-    features.to_csv(out / "mfd" / "introspection.tsv", sep="\t", index=False)
-    plot_feature_factor_heatmap(features, out / "mfd" / "introspection.png", title="MFD: weight variance by factor")
-    association = subspace_association(features)
-    metrics["disentanglement"] = {
-        "association": {g: {c: float(v) for c, v in row.items()} for g, row in association.drop("lands_in").iterrows()},
-        "lands_in": association.loc["lands_in"].to_dict(),
+    disentanglement = {key: mfd["disentanglement"][key] for key in ("association", "lands_in")}
+    model, params, features, windows = _test_windows(out / "mfd", paths["artifacts"])
+    disentanglement["lab_probe"] = lab_probe(features, windows["artefact"].to_numpy(), model.head.feature_slices, seed)
+    attribution = artefact_attribution(model.head, params, features, windows)
+    shares = [v["technical_share"] for v in attribution.values() if np.isfinite(v["technical_share"])]
+    disentanglement["artefact_attribution"] = {
+        "per_experiment": attribution,
+        "mean_technical_share": float(np.mean(shares)) if shares else None,
     }
+    metrics = {
+        "mfd": {"test": test(mfd), "penalty": mfd["penalty"], "weight": weight, "epochs": mfd["epochs"]},
+        "plain": {"test": test(plain), "epochs": plain["epochs"]},
+        "mfd_no_penalty": {"test": test(ablation), "epochs": ablation["epochs"],
+                           "imputed": {k: ablation["imputation"]["imputed"][k] for k in ("auroc", "aupr")}},
+        "imputation": mfd.get("imputation"),
+        "disentanglement": disentanglement,
+        "runs": {"mfd": str(out / "mfd"), "plain": str(out / "plain"), "mfd_no_penalty": str(out / "mfd_no_penalty"),
+                 "introspection": mfd["disentanglement"]["table"], "heatmap": mfd["disentanglement"]["heatmap"]},
+    }  # fmt: skip
     metrics["wall_time_s"] = round(time.perf_counter() - started, 1)
     write_json(out / "metrics.json", metrics)
     return metrics

@@ -24,7 +24,21 @@ import torch
 
 from seqlab.models.metadata_head import MetadataHead
 
-__all__ = ["eta_squared", "feature_factor_table", "plot_feature_factor_heatmap", "subspace_association"]
+__all__ = [
+    "INTROSPECTION_PNG",
+    "INTROSPECTION_TSV",
+    "default_factors",
+    "eta_squared",
+    "factor_values",
+    "feature_factor_table",
+    "introspect_head",
+    "plot_feature_factor_heatmap",
+    "subspace_association",
+]
+
+INTROSPECTION_TSV = "introspection.tsv"
+_NO_ASSOCIATION = 1e-6
+INTROSPECTION_PNG = "introspection.png"
 
 
 def eta_squared(weights: np.ndarray, values: Sequence[Any]) -> np.ndarray:
@@ -41,6 +55,7 @@ def eta_squared(weights: np.ndarray, values: Sequence[Any]) -> np.ndarray:
         between += rows.sum() * centred[rows].mean(axis=0) ** 2
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(total > 1e-12, between / np.where(total > 0, total, 1.0), 0.0)
+    share = np.where(between > 1e-12 * np.maximum(total, 1e-300), share, 0.0)  # rounding noise -> 0
     return np.clip(share, 0.0, 1.0)
 
 
@@ -61,22 +76,40 @@ def feature_factor_table(
     """
     if records is None:
         raise ValueError("feature_factor_table needs the experiments' metadata records")
-    factors = list(factors or head.encoder.names)
+    factors = list(factors or default_factors(head))
     codes = head.encode_metadata(records)
     weights = head.group_weights(codes)
     full = torch.cat([weights[group] for group in head.groups], dim=1).cpu().numpy()
     groups = [group for group in head.groups for _ in range(head.sizes[group])]
     table = pd.DataFrame({"feature": np.arange(full.shape[1]), "group": groups})
     for factor in factors:
-        table[factor] = eta_squared(full, [record[factor] for record in records])
+        table[factor] = eta_squared(full, factor_values(head, records, factor))
     return table
 
 
+def default_factors(head: MetadataHead) -> list[str]:
+    """The head's categorical and date columns (numeric columns have no groups of values to compare)."""
+    return [encoder.column for encoder in head.encoder.columns if encoder.kind != "numeric"]
+
+
+def factor_values(head: MetadataHead, records: Sequence[Mapping[str, Any]], factor: str) -> list[str]:
+    """One group label per experiment for ``factor``: the cell as text, or the year of a date column."""
+    kinds = {encoder.column: encoder.kind for encoder in head.encoder.columns}
+    if kinds.get(factor) == "date":
+        return [str(record[factor]).strip()[:4] for record in records]
+    return [str(record[factor]) for record in records]
+
+
 def subspace_association(table: pd.DataFrame) -> pd.DataFrame:
-    """Mean eta2 per subspace (rows) and factor (columns), plus ``lands_in`` per factor as a last row."""
+    """Mean eta2 per subspace (rows) and factor (columns), plus ``lands_in`` per factor as a last row.
+
+    A factor whose association is at most 1e-6 everywhere (e.g. one value in every experiment) lands
+    in ``"none"``.
+    """
     factors = [c for c in table.columns if c not in ("feature", "group")]
     means = table.groupby("group", sort=False)[factors].mean()
-    lands = pd.DataFrame([means.idxmax(axis=0)], index=["lands_in"])
+    lands = means.idxmax(axis=0).where(means.max(axis=0) > _NO_ASSOCIATION, "none")
+    lands = pd.DataFrame([lands], index=["lands_in"])
     return pd.concat([means.astype(object), lands])
 
 
@@ -104,3 +137,36 @@ def plot_feature_factor_heatmap(table: pd.DataFrame, path: str | Path, title: st
     figure.savefig(path, dpi=120)
     plt.close(figure)
     return path
+
+
+def introspect_head(
+    head: MetadataHead, records: Sequence[Mapping[str, Any]], out_dir: str | Path, title: str | None = None
+) -> dict[str, Any]:
+    """Write ``introspection.tsv`` (eta² per feature and factor) and ``introspection.png`` into ``out_dir``.
+
+    Args:
+        head: a metadata head.
+        records: its training experiments' metadata (``data_params.task_metadata``).
+        out_dir: folder of the two files (created).
+        title: heatmap title.
+
+    Returns:
+        ``{"association": {group: {factor: mean eta²}}, "lands_in": {factor: group}, "table": TSV path,
+        "heatmap": PNG path}`` (JSON values).
+    """
+    from seqlab.runs import write_text
+
+    out = Path(out_dir)
+    table = feature_factor_table(head, records)
+    write_text(out / INTROSPECTION_TSV, table.to_csv(sep="\t", index=False, float_format="%.6g", lineterminator="\n"))
+    plot_feature_factor_heatmap(table, out / INTROSPECTION_PNG, title=title or "eta² of metadata-computed weights")
+    association = subspace_association(table)
+    return {
+        "association": {
+            str(group): {str(factor): float(value) for factor, value in row.items()}
+            for group, row in association.drop("lands_in").iterrows()
+        },
+        "lands_in": {str(k): str(v) for k, v in association.loc["lands_in"].items()},
+        "table": str(out / INTROSPECTION_TSV),
+        "heatmap": str(out / INTROSPECTION_PNG),
+    }

@@ -98,3 +98,7 @@ def build_head(
     if config.kind not in HEADS:
         raise ValueError(f"model.head.kind {config.kind!r} has no head module; registered: {sorted(HEADS)}")
     return HEADS[config.kind].from_config(config, in_features, DataParams.from_dict(data_params))
+
+
+# heads of other modules register themselves on import (after Head is defined: they subclass it)
+from seqlab.models import metadata_head  # noqa: E402,F401

@@ -16,6 +16,7 @@ whose values the encoders know. The training experiments' encoded metadata is a 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,10 +24,10 @@ import torch
 from torch import nn
 
 from seqlab.config.mfd import MetadataColumnConfig, MetadataHeadConfig
-from seqlab.models.heads import Head
+from seqlab.models.heads import Head, register_head
 from seqlab.models.metadata import MetadataEncoder, MetadataError
 
-__all__ = ["MetadataHead", "build_metadata_head", "resolve_sizes"]
+__all__ = ["ImputationHead", "MetadataHead", "build_metadata_head", "resolve_sizes"]
 
 
 def resolve_sizes(sizes: Mapping[str, float] | None, groups: Sequence[str], in_features: int) -> dict[str, int]:
@@ -67,6 +68,7 @@ def _net(in_dim: int, out_dim: int, hidden: int) -> nn.Module:
     return nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, out_dim))
 
 
+@register_head("metadata")
 class MetadataHead(Head):
     """Features float32 (B, F) -> logits float32 (B, T) with weights computed from task metadata.
 
@@ -79,9 +81,11 @@ class MetadataHead(Head):
         sizes: group -> subspace size, resolved by :func:`resolve_sizes`.
         hidden: hidden units of each group's weight network (0: linear).
 
-    The encoder and sizes travel in the state dict (``get_extra_state``), and the head is rebuilt
-    from ``(config, data_params)`` by :func:`build_metadata_head`, which refits the same vocabularies
-    from the stored task metadata.
+    The encoder, groups and sizes travel in the state dict as the buffer ``description`` (uint8, the
+    UTF-8 JSON of :meth:`describe`, so safetensors model folders and checkpoints both carry the
+    vocabularies), and the head is rebuilt from ``(config, data_params)`` by :func:`build_metadata_head`,
+    which refits the same vocabularies from the stored task metadata; loading weights whose
+    description differs is a :class:`MetadataError`.
     """
 
     def __init__(
@@ -112,6 +116,8 @@ class MetadataHead(Head):
             self.feature_slices[group] = slice(start, start + self.sizes[group])
             start += self.sizes[group]
         self.bias_net = nn.Linear(encoder.width, 1)
+        self.register_buffer("description", self._description_bytes())
+        self.register_load_state_dict_pre_hook(self._check_description)
 
     @classmethod
     def from_config(cls, config: Any, in_features: int, data_params: Any) -> MetadataHead:
@@ -156,21 +162,55 @@ class MetadataHead(Head):
         """Plain-JSON record of what the head needs besides its weights: encoder, groups, sizes."""
         return {"encoder": self.encoder.to_dict(), "groups": self.groups, "sizes": self.sizes}
 
-    def get_extra_state(self) -> dict[str, Any]:
-        """Saved with the state dict: :meth:`describe`."""
-        return self.describe()
+    def _description_bytes(self) -> torch.Tensor:
+        """uint8 (N,): the UTF-8 JSON of :meth:`describe` (keys sorted)."""
+        text = json.dumps(self.describe(), sort_keys=True).encode()
+        return torch.frombuffer(bytearray(text), dtype=torch.uint8).clone()
 
-    def set_extra_state(self, state: Mapping[str, Any]) -> None:
-        """Check that a loaded state was made with the same encoder, groups and sizes.
+    @staticmethod
+    def _check_description(module: nn.Module, state_dict: Mapping[str, Any], prefix: str, *args: Any) -> None:
+        """Load hook: the saved description must equal the rebuilt one.
 
         Raises:
             MetadataError: the vocabularies (or groups, sizes) differ from those the head was built with.
         """
-        if dict(state) != self.describe():
+        saved = state_dict.get(prefix + "description")
+        if saved is None:
+            return  # a missing key is reported by load_state_dict itself
+        mine = module.description
+        if saved.shape != mine.shape or not torch.equal(saved.cpu(), mine.cpu()):
+            saved_text = bytes(saved.cpu().numpy().tobytes()).decode(errors="replace")
             raise MetadataError(
                 "the metadata head's saved encoders/groups/sizes differ from those rebuilt from the task "
-                f"metadata: saved {dict(state)}, rebuilt {self.describe()}"
+                f"metadata: saved {saved_text}, rebuilt {json.dumps(module.describe(), sort_keys=True)}"
             )
+
+    def for_metadata(self, records: Sequence[Mapping[str, Any]]) -> ImputationHead:
+        """A head scoring the experiments ``records`` (metadata rows) instead of the training ones.
+
+        Raises:
+            MetadataError: a missing column, an unparsable value or a value never seen in training
+                (unless its column encodes unknown values as zeros); the message names row and column.
+        """
+        return ImputationHead(self, self.encode_metadata(records))
+
+
+class ImputationHead(Head):
+    """A metadata head's weights applied to other experiments: features (B, F) -> logits (B, E).
+
+    ``codes`` float32 (E, D) are the experiments' encoded metadata (``MetadataHead.encode_metadata``);
+    the parameters are those of ``head`` (shared, not copied). Used for imputation: predictions for
+    experiments never run, through every predict function of seqlab (it is an ordinary head).
+    """
+
+    def __init__(self, head: MetadataHead, codes: torch.Tensor) -> None:
+        super().__init__(head.in_features, int(codes.shape[0]))
+        self.metadata_head = head
+        self.register_buffer("codes", codes.float(), persistent=False)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """Map features float32 (B, F) to logits float32 (B, E) of the given experiments."""
+        return self.metadata_head.logits_for(features, self.codes)
 
 
 def build_metadata_head(

@@ -28,8 +28,8 @@ import torch
 
 from seqlab.config import ModelConfig
 from seqlab.config.mfd import MetadataHeadConfig, MfdConfig
-from seqlab.models.metadata_head import MetadataHead, build_metadata_head
-from seqlab.models.model import replace_head
+from seqlab.models.metadata_head import MetadataHead
+from seqlab.models.model import parse_model_config
 from seqlab.training.base import SeqLabModule
 from seqlab.training.losses import weighted_bce_with_logits
 from seqlab.training.penalties import Penalty, build_penalty
@@ -49,7 +49,8 @@ class MfdModule(SeqLabModule):
     """A metadata-head model trained with an independence penalty between its first two subspaces.
 
     Args:
-        model_config: the trunk's config section (or its dict form).
+        model_config: the model section (or its dict form); its head is replaced by the metadata head
+            ``head`` (default: ``model_config.head`` when it is a metadata head, else the defaults).
         data_params: ``make_data_params(...)`` with ``task_metadata`` (one record per experiment).
         head: ``MetadataHeadConfig`` or its dict (None: defaults).
         mfd: ``MfdConfig`` or its dict (None: defaults: covariance penalty, weight 1).
@@ -73,14 +74,17 @@ class MfdModule(SeqLabModule):
         accumulate: int = 1,
         **optim: Any,
     ) -> None:
+        config = parse_model_config(model_config, legacy=True)
+        if head is None and isinstance(config.head, MetadataHeadConfig):
+            head = config.head
         head_dict, mfd_dict = _dump(head, MetadataHeadConfig), _dump(mfd, MfdConfig)
+        # the model config records the metadata head, so checkpoints and model folders rebuild it
+        config = config.model_copy(update={"head": MetadataHeadConfig(**head_dict)})
         super().__init__(
-            model_config, data_params, head=head_dict, mfd=mfd_dict, gradient_clip=gradient_clip, accumulate=accumulate,
+            config, data_params, head=head_dict, mfd=mfd_dict, gradient_clip=gradient_clip, accumulate=accumulate,
             **optim,
         )  # fmt: skip
         self.automatic_optimization = False
-        if not isinstance(self.model.head, MetadataHead):
-            replace_head(self.model, build_metadata_head(head_dict, self.model.trunk.out_features, data_params))
         self.gradient_clip = gradient_clip
         if accumulate < 1:
             raise ValueError(f"accumulate must be >= 1, got {accumulate}")

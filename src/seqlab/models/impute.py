@@ -1,0 +1,70 @@
+"""Imputation: a metadata-head model turned into a model of other experiments, given by their metadata.
+
+``impute_model(model, data_params, records)`` returns a :class:`~seqlab.models.model.SequenceModel` that
+shares the trunk and the metadata head's parameters but whose outputs are the experiments ``records``
+(one metadata row each, e.g. a factor in a biosample where it was never assayed), and the matching
+:class:`~seqlab.models.data_params.DataParams`. Every predict function of seqlab then works on it
+unchanged (``predict_regions``, ``predict_fasta``, ``predict_table``, ``evaluate_table``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from seqlab.models.data_params import DataParams
+from seqlab.models.metadata import MetadataError
+from seqlab.models.metadata_head import MetadataHead
+from seqlab.models.model import SequenceModel
+
+__all__ = ["experiment_name", "impute_model"]
+
+
+def experiment_name(record: Mapping[str, Any], columns: Sequence[str]) -> str:
+    """The record's ``task`` value, else its values of ``columns`` joined by '_' (e.g. ``CTCF_K562_LabGC``)."""
+    name = str(record.get("task", "") or "").strip()
+    if name:
+        return name
+    return "_".join(str(record[column]).replace(",", "+").replace(" ", "") for column in columns if column in record)
+
+
+def impute_model(
+    model: SequenceModel, data_params: DataParams | Mapping[str, Any], records: Sequence[Mapping[str, Any]]
+) -> tuple[SequenceModel, DataParams]:
+    """A model predicting the experiments ``records`` from their metadata alone.
+
+    Args:
+        model: a trained model with a :class:`MetadataHead`.
+        data_params: its data parameters.
+        records: one metadata dict per experiment, with every column of the head's encoder (extra keys
+            ignored; ``task`` names the output column, else the values joined by '_').
+
+    Returns:
+        ``(SequenceModel, DataParams)``: logits float32 (B, E) for the E records (same trunk and head
+        parameters, shared), and data parameters with ``tasks`` = the records' names and
+        ``task_metadata`` = the records.
+
+    Raises:
+        ValueError: the model has no metadata head, no records, or two records with the same name.
+        MetadataError: a missing column, an unparsable value, or a value never seen in training (unless
+            its column encodes unknown values as zeros); the message names the row and column.
+    """
+    head = model.head
+    if not isinstance(head, MetadataHead):
+        raise ValueError(
+            f"imputation needs a model with a metadata head (model.head.kind: metadata); this one has "
+            f"{type(head).__name__}"
+        )
+    records = [dict(record) for record in records]
+    if not records:
+        raise MetadataError("no metadata rows to predict")
+    names = [experiment_name(record, head.encoder.names) for record in records]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"metadata rows with the same name {repeated}: give each a distinct 'task'")
+    imputed = SequenceModel(model.trunk, head.for_metadata(records), config=None)
+    imputed.train(model.training)
+    params = DataParams.from_dict(data_params)
+    plain = [{key: value for key, value in record.items() if key != "task"} | {"task": name}
+             for record, name in zip(records, names, strict=True)]  # fmt: skip
+    return imputed, params.model_copy(update={"tasks": names, "task_metadata": plain})

@@ -1,0 +1,1 @@
+"""Workflows above the pipeline's building blocks: the MFD scheme, imputation and introspection."""

@@ -1,0 +1,295 @@
+"""The ``mfd`` training scheme, held-out experiments, imputation from metadata and introspection.
+
+``train.scheme: mfd`` (registered here) trains a compendium model:
+
+* ``model.head.kind: metadata``: an :class:`~seqlab.training.mfd.MfdModule` (metadata head, independence
+  penalty ``mfd.penalty`` with its adversaries, manual optimisation through ``build_trainer``);
+* ``model.head.kind: linear``: the plain multi-task head on exactly the same examples (the baseline;
+  no imputation or introspection).
+
+Held-out experiments (``mfd.holdout``, by metadata) are never trained: their label columns are left
+out of the model (its tasks and vocabularies are the seen experiments'), and training/validation
+windows that exist only because of a held-out experiment's peaks are dropped. Test windows are kept,
+so the held-out experiments are scored afterwards on the test split from their metadata alone
+(``imputation/``) and, with ``mfd.holdout_reference``, compared with a second model trained with them
+seen (stage ``seen/``). The run folder gets the usual reports, ``model/`` and the introspection
+(``introspection.tsv``, ``introspection.png``). Formulas and layout: docs/mfd.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from seqlab.config import MetadataHeadConfig, MfdConfig
+from seqlab.data.datamodule import DnaDataModule
+from seqlab.data.table import ExampleTable
+from seqlab.evaluation.introspect import introspect_head
+from seqlab.io.metadata import parse_metadata, read_metadata_table
+from seqlab.models.data_params import DataParams
+from seqlab.models.impute import impute_model
+from seqlab.models.metadata import MetadataEncoder, MetadataError
+from seqlab.models.metadata_head import MetadataHead
+from seqlab.models.model import SequenceModel, count_parameters
+from seqlab.models.pretrained import RUN_MODEL_DIR, load_checkpoint, load_model, save_pretrained
+from seqlab.runs import RunPaths
+from seqlab.training.mfd import MfdModule
+from seqlab.training.schemes import RunContext, register_scheme
+from seqlab.training.supervised import SupervisedModule
+from seqlab.training.trainer import MONITOR_MODES, build_trainer, resume_checkpoint
+
+__all__ = [
+    "check_task_metadata",
+    "holdout_mask",
+    "introspect",
+    "parse_metadata",
+    "read_metadata_table",
+    "run_mfd",
+    "split_holdout",
+]
+
+log = logging.getLogger(__name__)
+
+IMPUTATION_DIR = "imputation"
+SEEN_STAGE = "seen"
+
+
+# --------------------------------------------------------------------------- task metadata
+
+
+def _column_specs(head: MetadataHeadConfig) -> dict[str, dict[str, Any]]:
+    return {name: spec if isinstance(spec, str) else spec.model_dump() for name, spec in head.columns.items()}
+
+
+def check_task_metadata(tasks: pd.DataFrame, head: MetadataHeadConfig, source: str | Path | None = None) -> None:
+    """Check that every column of ``model.head.columns`` is in the task table and every cell parses.
+
+    Raises:
+        MetadataError: a configured column the table lacks (its columns are listed), or a value that does
+            not parse; the message names the table, its line (row i is line i + 2, after the header), the
+            task and the column.
+    """
+    where = f"task table {source}" if source else "task table"
+    missing = [column for column in head.columns if column not in tasks.columns]
+    if missing:
+        raise MetadataError(
+            f"{where}: model.head.columns names column(s) {missing} that the table lacks (it has {list(tasks.columns)})"
+        )
+    records = tasks.to_dict("records")
+    try:
+        encoder = MetadataEncoder(_column_specs(head)).fit(records)
+        encoder.encode(records)
+    except MetadataError as err:
+        match = re.match(r"row (\d+)", str(err))
+        if not match:
+            raise MetadataError(f"{where}: {err}") from None
+        row = int(match.group(1))
+        rest = str(err)[match.end() :]
+        raise MetadataError(f"{where}: line {row + 2} (task {tasks['task'].iloc[row]!r}){rest}") from None
+
+
+def holdout_mask(tasks: pd.DataFrame, holdout: Sequence[Mapping[str, str]]) -> np.ndarray:
+    """Held-out mask, bool (T,): the task-table rows matching every ``column: value`` of at least one holdout entry.
+
+    A categorical cell with several comma-separated values matches when one of them equals the value.
+
+    Raises:
+        ValueError: an entry naming a column the table lacks, an entry matching no experiment, or every
+            experiment held out.
+    """
+    held = np.zeros(len(tasks), dtype=bool)
+    for i, entry in enumerate(holdout):
+        match = np.ones(len(tasks), dtype=bool)
+        for column, value in entry.items():
+            if column not in tasks.columns:
+                raise ValueError(
+                    f"mfd.holdout[{i}]: column {column!r} is not in the task table ({list(tasks.columns)})"
+                )
+            cells = tasks[column].astype(str)
+            match &= np.array([value.strip() in [v.strip() for v in cell.split(",")] for cell in cells])
+        if not match.any():
+            raise ValueError(f"mfd.holdout[{i}] {dict(entry)} matches no experiment of the task table")
+        held |= match
+    if held.all():
+        raise ValueError("mfd.holdout holds out every experiment: nothing is left to train on")
+    return held
+
+
+def _columns(table: ExampleTable, keep: np.ndarray) -> ExampleTable:
+    """The table with only the task columns ``keep`` (bool (T,))."""
+    return ExampleTable(
+        frame=table.frame,
+        labels=table.labels[:, keep],
+        weights=table.weights[:, keep],
+        tasks=table.tasks[keep].reset_index(drop=True),
+        sequences=table.sequences,
+        genomes=dict(table.genomes),
+        report=table.report,
+    )
+
+
+def split_holdout(table: ExampleTable, held: np.ndarray) -> tuple[ExampleTable, ExampleTable, int]:
+    """(seen table, held-out table, dropped rows) of a table and a held-out task mask (bool (T,)).
+
+    The seen table has the seen task columns and no train/val window that a held-out experiment alone
+    put there (a peak window positive for a held-out task and for no seen task); test windows are all
+    kept. The held-out table has every row and the held-out columns only.
+    """
+    seen_labels = table.labels[:, ~held] * (table.weights[:, ~held] > 0)
+    held_labels = table.labels[:, held] * (table.weights[:, held] > 0)
+    only_held = (held_labels.max(axis=1, initial=0) > 0) & (seen_labels.max(axis=1, initial=0) == 0)
+    drop = (
+        only_held
+        & table.frame["split"].isin(["train", "val"]).to_numpy()
+        & (table.frame["source"] == "peak").to_numpy()
+    )
+    seen = _columns(table, ~held).subset(~drop)
+    return seen, _columns(table, held), int(drop.sum())
+
+
+def _params(data_params: DataParams, table: ExampleTable) -> DataParams:
+    return data_params.model_copy(
+        update={"tasks": list(table.task_names), "task_metadata": table.tasks.to_dict("records")}
+    )
+
+
+# --------------------------------------------------------------------------- training
+
+
+def _module(ctx: RunContext, params: DataParams) -> SupervisedModule | MfdModule:
+    config = ctx.config
+    train = config.train
+    optim = {"learning_rate": train.learning_rate, "weight_decay": train.weight_decay, "pos_weight": train.pos_weight}
+    if isinstance(config.model.head, MetadataHeadConfig):
+        mfd = (config.mfd or MfdConfig()).model_dump(mode="json", exclude={"holdout", "holdout_reference"})
+        return MfdModule(config.model, params.to_dict(), mfd=mfd, gradient_clip=train.gradient_clip, **optim)
+    return SupervisedModule(config.model, params.to_dict(), **optim)
+
+
+def fit_mfd(
+    ctx: RunContext, stage: RunPaths, table: ExampleTable, params: DataParams
+) -> tuple[SequenceModel, dict[str, Any]]:
+    """Train the scheme's module on ``table`` (early stopping on its val split) in ``stage``; write ``model/``.
+
+    Returns:
+        The best model (eval mode, CPU) and facts for metrics.json (best checkpoint, epochs, parameters).
+    """
+    config, train, hardware = ctx.config, ctx.config.train, ctx.config.hardware
+    ckpt_path = resume_checkpoint(stage, ctx.resume)
+    stage.make()
+    dm = DnaDataModule(table, config.data.model_copy(update={"num_workers": hardware.workers}), seed=ctx.seed)
+    module = _module(ctx, params)
+    n_parameters = count_parameters(module.model)
+    log.info("mfd: %s trunk + %s head, %s parameters", config.model.trunk.arch, config.model.head.kind, n_parameters)
+    trainer = build_trainer(
+        stage, monitor=train.monitor, mode=MONITOR_MODES[train.monitor], max_epochs=train.max_epochs,
+        patience=train.patience, accelerator=hardware.accelerator, devices=hardware.devices,
+        num_nodes=hardware.num_nodes, strategy=hardware.strategy, precision=hardware.precision,
+        gradient_clip=train.gradient_clip, limit_train_batches=train.limit_train_batches,
+        progress_bar=train.progress_bar, module=module,
+    )  # fmt: skip
+    trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path)
+    best = stage.best_checkpoint if stage.best_checkpoint.is_file() else stage.last_checkpoint
+    model, data_params = load_checkpoint(best)
+    if trainer.is_global_zero:
+        save_pretrained(model, data_params, stage.root / RUN_MODEL_DIR)
+    return model, {"best_checkpoint": str(best), "epochs": trainer.current_epoch, "n_parameters": n_parameters}
+
+
+def _split_summary(document: Mapping[str, Any], split: str = "test") -> dict[str, Any]:
+    part = document.get(split, {})
+    return {"auroc": part.get("auroc"), "aupr": part.get("aupr"), "per_task": part.get("per_task", {})}
+
+
+def _imputation(
+    ctx: RunContext, model: SequenceModel, params: DataParams, table: ExampleTable, held: np.ndarray, mfd: MfdConfig
+) -> dict[str, Any]:
+    """Score the held-out experiments from their metadata; compare with the model that saw them."""
+    held_table = _columns(table, held)
+    records = held_table.tasks.to_dict("records")
+    imputed, imputed_params = impute_model(model, params, records)
+    document = ctx.evaluate(imputed, imputed_params, held_table, ctx.run.root / IMPUTATION_DIR, ("test",))
+    result: dict[str, Any] = {"held_out": list(held_table.task_names), "imputed": _split_summary(document)}
+    if not mfd.holdout_reference:
+        result["seen"] = None
+        return result
+    stage = ctx.stage(SEEN_STAGE)
+    seen_model, facts = fit_mfd(ctx, stage, table, ctx.data_params)
+    seen_doc = ctx.evaluate(seen_model, ctx.data_params, held_table, stage.root, ("test",))
+    result["seen"] = _split_summary(seen_doc) | {"epochs": facts["epochs"]}
+    result["per_task"] = {
+        task: {
+            "imputed_auroc": result["imputed"]["per_task"].get(task, {}).get("auroc"),
+            "seen_auroc": result["seen"]["per_task"].get(task, {}).get("auroc"),
+            "imputed_aupr": result["imputed"]["per_task"].get(task, {}).get("aupr"),
+            "seen_aupr": result["seen"]["per_task"].get(task, {}).get("aupr"),
+        }
+        for task in held_table.task_names
+    }
+    return result
+
+
+@register_scheme("mfd")
+def run_mfd(ctx: RunContext) -> dict[str, Any]:
+    """``train.scheme: mfd``: train on the seen experiments, evaluate, introspect, impute the held-out ones.
+
+    Returns:
+        metrics.json: ``val``/``test`` of the seen experiments, ``disentanglement`` (metadata head:
+        subspace association and where each factor lands), ``imputation`` (with ``mfd.holdout``:
+        ``held_out``, ``imputed`` and ``seen`` test metrics, ``per_task`` side by side), ``holdout``
+        facts, and the training facts.
+    """
+    config = ctx.config
+    mfd = config.mfd or MfdConfig()
+    metadata = isinstance(config.model.head, MetadataHeadConfig)
+    table = ctx.table
+    if metadata:
+        check_task_metadata(table.tasks, config.model.head, config.data.tasks)
+    held = holdout_mask(table.tasks, mfd.holdout) if mfd.holdout else np.zeros(table.n_tasks, dtype=bool)
+    seen_table, _, dropped = split_holdout(table, held)
+    params = _params(ctx.data_params, seen_table)
+    model, facts = fit_mfd(ctx, ctx.run, seen_table, params)
+    metrics = ctx.evaluate(model, params, seen_table, ctx.run.root, ("val", "test")) | facts
+    metrics["holdout"] = {"tasks": [t for t, h in zip(table.task_names, held, strict=True) if h],
+                          "train_val_windows_dropped": dropped}  # fmt: skip
+    if metadata:
+        metrics["penalty"] = mfd.penalty
+        metrics["disentanglement"] = introspect_head(model.head, params.task_metadata, ctx.run.root)
+        if held.any():
+            metrics["imputation"] = _imputation(ctx, model, params, table, held, mfd)
+    elif held.any():
+        metrics["imputation"] = None  # a linear head cannot score experiments it has no weights for
+    return metrics
+
+
+# --------------------------------------------------------------------------- imputation and introspection API
+
+
+def introspect(path: str | Path, out_dir: str | Path | None = None) -> dict[str, Any]:
+    """``seqlab introspect``: eta² of every latent feature for every metadata factor, from a run or model folder.
+
+    Args:
+        path: a run folder, a model folder or a ``.ckpt`` of a model with a metadata head.
+        out_dir: folder of ``introspection.tsv`` and ``introspection.png`` (default: ``path`` when a folder,
+            else the checkpoint's folder).
+
+    Returns:
+        ``{"association": {group: {factor: mean eta²}}, "lands_in": {factor: group}, "table", "heatmap"}``.
+
+    Raises:
+        ValueError: the model has no metadata head.
+    """
+    model, params = load_model(path)
+    if not isinstance(model.head, MetadataHead):
+        raise ValueError(
+            f"{path}: the model has a {type(model.head).__name__}, not a metadata head: nothing to introspect"
+        )
+    path = Path(path)
+    out = Path(out_dir) if out_dir is not None else (path if path.is_dir() else path.parent)
+    return introspect_head(model.head, params.task_metadata, out)

@@ -1,0 +1,132 @@
+"""The mfd scheme's pieces without training: config, task metadata checks, held-out experiments, imputation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from seqlab.config import ConfigError, DnaRunConfig, MetadataHeadConfig, ModelConfig, validate_config
+from seqlab.data.table import ExampleTable
+from seqlab.models.data_params import DataParams
+from seqlab.models.impute import impute_model
+from seqlab.models.metadata import MetadataError
+from seqlab.models.metadata_head import MetadataHead
+from seqlab.models.model import build_model
+from seqlab.training.schemes import SCHEMES
+from seqlab.workflows.mfd import check_task_metadata, holdout_mask, parse_metadata, split_holdout
+
+TASKS = pd.DataFrame(
+    {
+        "task": ["a", "b", "c", "d"],
+        "peaks": ["a.bed", "b.bed", "c.bed", "d.bed"],
+        "target": ["CTCF", "CTCF", "SPI1", "SPI1"],
+        "biosample": ["K562", "GM12878, K562", "K562", "HepG2"],
+        "lab": ["L1", "L2", "L1", "L2"],
+        "date": ["2012-01-01", "2014", "2016-05", "2018"],
+    }
+)
+HEAD = {
+    "kind": "metadata",
+    "columns": {"target": "categorical", "biosample": "categorical", "lab": "categorical", "date": "date"},
+    "groups": {"biological": ["target", "biosample"], "technical": ["lab", "date"]},
+    "hidden": 0,
+}
+
+
+def test_config_registers_the_metadata_head_and_the_mfd_section(tmp_path):
+    raw = {
+        "data": {"sources": [{"kind": "sequences", "sets": [{"fasta": "x.fa", "labels": {"a": 1}}]}]},
+        "model": {"trunk": {"arch": "deepbind"}, "head": HEAD},
+        "train": {"scheme": "mfd"},
+        "mfd": {"penalty": "shuffle", "adversary_steps": 2, "holdout": [{"target": "CTCF", "date": 2012}]},
+    }
+    config = validate_config(raw, DnaRunConfig, "run.yaml", tmp_path)
+    assert isinstance(config.model.head, MetadataHeadConfig) and config.model.head.hidden == 0
+    assert config.mfd.holdout == [{"target": "CTCF", "date": "2012"}] and config.mfd.adversary_steps == 2
+    assert "mfd" in SCHEMES
+    with pytest.raises(ConfigError, match="mfd.penalty"):
+        validate_config(raw | {"mfd": {"penalty": "hsic"}}, DnaRunConfig, "run.yaml", tmp_path)
+    with pytest.raises(ConfigError, match="mfd.holdout"):
+        validate_config(raw | {"mfd": {"holdout": [{}]}}, DnaRunConfig, "run.yaml", tmp_path)
+    with pytest.raises(ConfigError, match="column 'organ' is not in model.head.columns"):
+        bad = HEAD | {"groups": {"biological": ["organ"]}}
+        validate_config(raw | {"model": {"head": bad}}, DnaRunConfig, "run.yaml", tmp_path)
+
+
+def test_task_metadata_errors_name_the_line_task_and_column():
+    head = MetadataHeadConfig(**HEAD)
+    check_task_metadata(TASKS, head, "tasks.tsv")
+    with pytest.raises(MetadataError, match=r"tasks.tsv: model.head.columns names column\(s\) \['lab'\]"):
+        check_task_metadata(TASKS.drop(columns=["lab"]), head, "tasks.tsv")
+    broken = TASKS.assign(date=["2012", "2014", "May 2016", "2018"])
+    with pytest.raises(MetadataError, match=r"tasks.tsv: line 4 \(task 'c'\), column 'date': date 'May 2016'"):
+        check_task_metadata(broken, head, "tasks.tsv")
+    numeric = MetadataHeadConfig(**HEAD | {"columns": {**HEAD["columns"], "lab": "numeric"}})
+    with pytest.raises(MetadataError, match=r"line 2 \(task 'a'\), column 'lab': 'L1' is not a number"):
+        check_task_metadata(TASKS, numeric, "tasks.tsv")
+
+
+def test_holdout_mask_matches_every_key_and_multi_valued_cells():
+    assert holdout_mask(TASKS, [{"target": "CTCF", "biosample": "K562"}]).tolist() == [True, True, False, False]
+    assert holdout_mask(TASKS, [{"target": "SPI1", "lab": "L2"}, {"task": "a"}]).tolist() == [True, False, False, True]
+    with pytest.raises(ValueError, match=r"mfd.holdout\[0\]: column 'organ' is not in the task table"):
+        holdout_mask(TASKS, [{"organ": "liver"}])
+    with pytest.raises(ValueError, match=r"mfd.holdout\[0\] \{'target': 'REST'\} matches no experiment"):
+        holdout_mask(TASKS, [{"target": "REST"}])
+    with pytest.raises(ValueError, match="every experiment"):
+        holdout_mask(TASKS, [{"lab": "L1"}, {"lab": "L2"}])
+
+
+def test_split_holdout_drops_train_windows_of_held_out_peaks_only():
+    frame = pd.DataFrame(
+        {
+            "genome": "g",
+            "chrom": "chr1",
+            "start": np.arange(6) * 100,
+            "end": np.arange(6) * 100 + 50,
+            "strand": "+",
+            "split": ["train", "train", "val", "test", "train", "train"],
+            "source": ["peak", "peak", "peak", "peak", "negative", "peak"],
+        }
+    )
+    # columns a, b seen; c held out. Row 0: only c -> dropped; row 1: a and c -> kept; row 2 (val): only c ->
+    # dropped; row 3 (test): only c -> kept; row 4: a negative -> kept; row 5: only a -> kept.
+    labels = np.array([[0, 0, 1], [1, 0, 1], [0, 0, 1], [0, 0, 1], [0, 0, 0], [1, 0, 0]], dtype=np.float32)
+    table = ExampleTable(frame, labels, np.ones_like(labels), TASKS.iloc[:3].reset_index(drop=True))
+    seen, held, dropped = split_holdout(table, np.array([False, False, True]))
+    assert dropped == 2 and seen.task_names == ["a", "b"] and held.task_names == ["c"]
+    assert seen.frame["start"].tolist() == [100, 300, 400, 500]
+    np.testing.assert_array_equal(seen.labels, labels[[1, 3, 4, 5]][:, :2])
+    assert len(held) == 6
+
+
+def test_parse_metadata_keeps_multi_valued_cells():
+    assert parse_metadata(["target=CTCF,biosample=GM12878,K562,lab=L1", "task=x,target=SPI1"]) == [
+        {"target": "CTCF", "biosample": "GM12878,K562", "lab": "L1"},
+        {"task": "x", "target": "SPI1"},
+    ]
+    with pytest.raises(ValueError, match="is not COLUMN=VALUE"):
+        parse_metadata(["CTCF"])
+    with pytest.raises(ValueError, match="given twice"):
+        parse_metadata(["target=CTCF,target=SPI1"])
+
+
+def test_impute_model_reproduces_training_columns_and_names_new_ones():
+    torch.manual_seed(0)
+    params = DataParams(
+        tasks=list(TASKS["task"]), window_length=40, encoding="onehot", task_metadata=TASKS.to_dict("records")
+    )
+    model = build_model(ModelConfig.model_validate({"trunk": {"arch": "deepbind", "kernel_size": 8}, "head": HEAD}),
+                        params).eval()  # fmt: skip
+    assert isinstance(model.head, MetadataHead)
+    new = {"target": "SPI1", "biosample": "GM12878", "lab": "L1", "date": "2014"}
+    imputed, imputed_params = impute_model(model, params, [TASKS.iloc[2].to_dict(), new])
+    assert imputed_params.tasks == ["c", "SPI1_GM12878_L1_2014"]
+    x = torch.rand(3, 4, 40)
+    torch.testing.assert_close(imputed(x)[:, 0], model(x)[:, 2])
+    with pytest.raises(MetadataError, match=r"row 0, column 'lab': value 'L9' was never seen in training"):
+        impute_model(model, params, [new | {"lab": "L9"}])
+    with pytest.raises(MetadataError, match=r"row 0: no metadata column 'date'"):
+        impute_model(model, params, [{k: v for k, v in new.items() if k != "date"}])
