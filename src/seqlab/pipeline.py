@@ -7,6 +7,7 @@ The run folder layout is described in :mod:`seqlab.runs`.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import logging
 import time
@@ -48,6 +49,13 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+BUILTIN_SCHEME_MODULES = {
+    "ssl": "seqlab.training.ssl",
+    "noisy_student": "seqlab.training.ssl",
+    "mfd": "seqlab.workflows.mfd",
+}
+"""Module of every built-in ``train.scheme``, imported (and so registered) on first use: Lightning loads lazily."""
 
 EXAMPLES_DIR = "examples"
 AUDIT_JSON = "audit.json"
@@ -140,9 +148,10 @@ def train(config: DnaRunConfig, out_dir: str | Path, *, resume: bool = False, ov
         A :class:`RunResult`; ``metrics`` is ``metrics.json``: ``{"val": {...}, "test": {"auroc",
         "aupr", "per_task": {task: {"auroc", "aupr", "n_pos", "n_neg"}}}, "n_parameters", ...}``.
     """
-    from seqlab.training.schemes import get_scheme
-    from seqlab.workflows import mfd as _mfd  # noqa: F401  (registers train.scheme: mfd)
+    from seqlab.training.schemes import SCHEMES, get_scheme
 
+    if config.train.scheme not in SCHEMES and config.train.scheme in BUILTIN_SCHEME_MODULES:
+        importlib.import_module(BUILTIN_SCHEME_MODULES[config.train.scheme])  # registers it
     scheme = get_scheme(config.train.scheme)
     with start_run(out_dir, config, resume=resume, overwrite=overwrite) as started:
         return _train(config, started.paths, scheme, resume)

@@ -16,7 +16,6 @@ folder), passed in so that schemes, at the training layer, do not import the eva
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -90,9 +89,6 @@ SchemeFn = Callable[[RunContext], dict[str, Any]]
 SCHEMES = Registry("training scheme")
 """Scheme function of every ``train.scheme`` name."""
 
-_BUILTIN_SCHEME_MODULES = {"ssl": "seqlab.training.ssl", "noisy_student": "seqlab.training.ssl"}
-"""Modules of the built-in schemes, imported (and so registered) on first use: Lightning loads lazily."""
-
 
 def register_scheme(name: str) -> Callable[[SchemeFn], SchemeFn]:
     """Decorator: make ``fn(ctx) -> dict`` the scheme ``train.scheme: <name>``.
@@ -109,8 +105,6 @@ def get_scheme(name: str) -> SchemeFn:
     Raises:
         ValueError: no scheme of that name is registered (the registered names are listed).
     """
-    if name not in SCHEMES and name in _BUILTIN_SCHEME_MODULES:
-        importlib.import_module(_BUILTIN_SCHEME_MODULES[name])  # registers it
     if name not in SCHEMES:
         raise ValueError(f"train.scheme {name!r} has no registered implementation; registered: {sorted(SCHEMES)}")
     return SCHEMES[name]
