@@ -100,6 +100,11 @@ def test_split_holdout_drops_train_windows_of_held_out_peaks_only():
     assert seen.frame["start"].tolist() == [100, 300, 400, 500]
     np.testing.assert_array_equal(seen.labels, labels[[1, 3, 4, 5]][:, :2])
     assert len(held) == 6
+    # The same split from sparse storage (a genome-tiling compendium): same rows, still sparse.
+    seen_sparse, held_sparse, dropped_sparse = split_holdout(table.to_sparse(), np.array([False, False, True]))
+    assert dropped_sparse == 2 and seen_sparse.sparse and held_sparse.sparse
+    assert seen_sparse.frame["start"].tolist() == [100, 300, 400, 500]
+    np.testing.assert_array_equal(seen_sparse.to_dense().labels, labels[[1, 3, 4, 5]][:, :2])
 
 
 def test_parse_metadata_keeps_multi_valued_cells():

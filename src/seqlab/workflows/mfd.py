@@ -121,17 +121,14 @@ def holdout_mask(tasks: pd.DataFrame, holdout: Sequence[Mapping[str, str]]) -> n
     return held
 
 
-def _columns(table: ExampleTable, keep: np.ndarray) -> ExampleTable:
-    """The table with only the task columns ``keep`` (bool (T,))."""
-    return ExampleTable(
-        frame=table.frame,
-        labels=table.labels[:, keep],
-        weights=table.weights[:, keep],
-        tasks=table.tasks[keep].reset_index(drop=True),
-        sequences=table.sequences,
-        genomes=dict(table.genomes),
-        report=table.report,
-    )
+def _positive_rows(table: ExampleTable, block: int = 65_536) -> np.ndarray:
+    """Which rows (bool (N,)) have a weighted label > 0 in any task (read in row blocks: dense or sparse tables)."""
+    positive = np.zeros(len(table), dtype=bool)
+    for start in range(0, len(table), block):
+        rows = np.arange(start, min(start + block, len(table)))
+        labels, weights = table.label_rows(rows)
+        positive[rows] = ((labels > 0) & (weights > 0)).any(axis=1)
+    return positive
 
 
 def split_holdout(table: ExampleTable, held: np.ndarray) -> tuple[ExampleTable, ExampleTable, int]:
@@ -141,16 +138,14 @@ def split_holdout(table: ExampleTable, held: np.ndarray) -> tuple[ExampleTable, 
     put there (a peak window positive for a held-out task and for no seen task); test windows are all
     kept. The held-out table has every row and the held-out columns only.
     """
-    seen_labels = table.labels[:, ~held] * (table.weights[:, ~held] > 0)
-    held_labels = table.labels[:, held] * (table.weights[:, held] > 0)
-    only_held = (held_labels.max(axis=1, initial=0) > 0) & (seen_labels.max(axis=1, initial=0) == 0)
+    seen_columns, held_columns = table.select_tasks(~held), table.select_tasks(held)
+    only_held = _positive_rows(held_columns) & ~_positive_rows(seen_columns)
     drop = (
         only_held
         & table.frame["split"].isin(["train", "val"]).to_numpy()
         & (table.frame["source"] == "peak").to_numpy()
     )
-    seen = _columns(table, ~held).subset(~drop)
-    return seen, _columns(table, held), int(drop.sum())
+    return seen_columns.subset(~drop), held_columns, int(drop.sum())
 
 
 def _params(data_params: DataParams, table: ExampleTable) -> DataParams:
@@ -211,7 +206,7 @@ def _imputation(
     ctx: RunContext, model: SequenceModel, params: DataParams, table: ExampleTable, held: np.ndarray, mfd: MfdConfig
 ) -> dict[str, Any]:
     """Score the held-out experiments from their metadata; compare with the model that saw them."""
-    held_table = _columns(table, held)
+    held_table = table.select_tasks(held)
     records = held_table.tasks.to_dict("records")
     imputed, imputed_params = impute_model(model, params, records)
     document = ctx.evaluate(imputed, imputed_params, held_table, ctx.run.root / IMPUTATION_DIR, ("test",))
