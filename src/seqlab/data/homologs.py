@@ -95,7 +95,7 @@ class TargetGenome:
 
 @dataclass(frozen=True)
 class LiftOptions:
-    """What :func:`lift_windows` keeps (the fields of :class:`seqlab.config.lift.LiftConfig`)."""
+    """What :func:`lift_windows` keeps (the fields of :class:`seqlab.config.lift.LiftedSourceConfig`)."""
 
     min_match: float = 0.95
     max_length_ratio: float | None = 1.5
