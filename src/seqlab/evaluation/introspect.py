@@ -1,0 +1,106 @@
+"""Introspection of a metadata head: which latent features (and subspaces) follow which metadata factor.
+
+For experiments e = 1..E with metadata-computed weights W (E, F) (the groups' weights side by side,
+feature k's weight for experiment e is W[e, k]) and a categorical factor c (target, lab...) taking
+value c_e, the share of feature k's weight variance explained by c is the between-value variance
+over the total variance (eta squared of a one-way ANOVA):
+
+    eta2(k, c) = sum_v n_v (mean_{e: c_e = v} W[e, k] - mean_e W[e, k])^2 / sum_e (W[e, k] - mean_e W[e, k])^2
+
+in [0, 1] (0 when the weights do not vary: NaN is reported as 0). A multi-valued cell (``"A, B"``) is
+its own value here. The association of subspace g with factor c is the mean of eta2(k, c) over
+g's features; a factor "lands" in the subspace with the largest association.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from seqlab.models.metadata_head import MetadataHead
+
+__all__ = ["eta_squared", "feature_factor_table", "plot_feature_factor_heatmap", "subspace_association"]
+
+
+def eta_squared(weights: np.ndarray, values: Sequence[Any]) -> np.ndarray:
+    """eta2 per column of weights float (E, F) for factor values (E,) -> float64 (F,) in [0, 1]."""
+    weights = np.asarray(weights, dtype=np.float64)
+    labels = np.asarray([str(v) for v in values])
+    if weights.shape[0] != labels.size:
+        raise ValueError(f"{weights.shape[0]} weight rows but {labels.size} factor values")
+    centred = weights - weights.mean(axis=0, keepdims=True)
+    total = (centred**2).sum(axis=0)
+    between = np.zeros(weights.shape[1])
+    for value in np.unique(labels):
+        rows = labels == value
+        between += rows.sum() * centred[rows].mean(axis=0) ** 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(total > 1e-12, between / np.where(total > 0, total, 1.0), 0.0)
+    return np.clip(share, 0.0, 1.0)
+
+
+@torch.no_grad()
+def feature_factor_table(
+    head: MetadataHead, records: Sequence[Mapping[str, Any]] | None = None, factors: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """eta2 of every latent feature for every factor: one row per feature.
+
+    Args:
+        head: a metadata head.
+        records: experiments' metadata (default: the training experiments of the head, given by the
+            caller as ``data_params["task_metadata"]``; required since the head keeps only their codes).
+        factors: metadata columns to test (default: every column of the head's encoder).
+
+    Returns:
+        DataFrame with ``feature`` (0..F-1), ``group`` (its subspace) and one float column per factor.
+    """
+    if records is None:
+        raise ValueError("feature_factor_table needs the experiments' metadata records")
+    factors = list(factors or head.encoder.names)
+    codes = head.encode_metadata(records)
+    weights = head.group_weights(codes)
+    full = torch.cat([weights[group] for group in head.groups], dim=1).cpu().numpy()
+    groups = [group for group in head.groups for _ in range(head.sizes[group])]
+    table = pd.DataFrame({"feature": np.arange(full.shape[1]), "group": groups})
+    for factor in factors:
+        table[factor] = eta_squared(full, [record[factor] for record in records])
+    return table
+
+
+def subspace_association(table: pd.DataFrame) -> pd.DataFrame:
+    """Mean eta2 per subspace (rows) and factor (columns), plus ``lands_in`` per factor as a last row."""
+    factors = [c for c in table.columns if c not in ("feature", "group")]
+    means = table.groupby("group", sort=False)[factors].mean()
+    lands = pd.DataFrame([means.idxmax(axis=0)], index=["lands_in"])
+    return pd.concat([means.astype(object), lands])
+
+
+def plot_feature_factor_heatmap(table: pd.DataFrame, path: str | Path, title: str | None = None) -> Path:
+    """Heatmap of eta2 (features x factors) with the subspace boundaries marked; writes ``path`` (PNG/PDF)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    factors = [c for c in table.columns if c not in ("feature", "group")]
+    values = table[factors].to_numpy(dtype=float)
+    figure, axis = plt.subplots(figsize=(1.2 + 0.9 * len(factors), 1.5 + 0.12 * len(table)))
+    image = axis.imshow(values, aspect="auto", cmap="viridis", vmin=0, vmax=1, interpolation="nearest")
+    axis.set_xticks(range(len(factors)), factors, rotation=45, ha="right")
+    axis.set_ylabel("latent feature")
+    boundaries = np.flatnonzero(table["group"].to_numpy()[1:] != table["group"].to_numpy()[:-1])
+    for boundary in boundaries:
+        axis.axhline(boundary + 0.5, color="white", linewidth=1.5)
+    figure.colorbar(image, ax=axis, label="eta² (weight variance explained)")
+    axis.set_title(title or "feature x factor")
+    figure.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
