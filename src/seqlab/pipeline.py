@@ -370,15 +370,21 @@ def variant_effect(
     multiallelic: Literal["split", "skip"] = "split",
     layout: Literal["long", "wide"] = "long",
     batch_size: int = 256,
+    subspace: str | None = None,
 ) -> dict[str, int]:
     """``seqlab variant-effect``: reference vs alternative predictions for every VCF variant.
+
+    ``subspace`` ('bio', 'tech', a metadata-head group; None: full): ALT changes only that subspace's
+    features, the others held at the reference (``score_variants``).
 
     Writes ``out`` (scores), ``<out>.ref_mismatches.tsv`` (REF differs from the genome: never
     scored) and ``<out>.counts.tsv``; returns the counts (read, scored, skipped by reason).
     """
     model, data_params = load_model(checkpoint, map_location=_device())
     table = read_vcf(vcf, multiallelic=multiallelic, indels=indels)
-    scores = score_variants(model, data_params, Genome(genome), table.variants, batch_size=batch_size, layout=layout)
+    scores = score_variants(
+        model, data_params, Genome(genome), table.variants, batch_size=batch_size, layout=layout, subspace=subspace
+    )
     counts = {f"vcf_{key}": int(value) for key, value in table.counts.items()} | {
         key: int(value) for key, value in scores.counts.items()
     }

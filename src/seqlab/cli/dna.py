@@ -184,6 +184,10 @@ def variant_effect_command(
     multiallelic: Annotated[str, typer.Option(help="'split' multi-allelic records or 'skip' them.")] = "split",
     layout: Annotated[str, typer.Option(help="'long' (a row per variant and task) or 'wide'.")] = "long",
     batch_size: Annotated[int, typer.Option(help="Windows per batch.")] = 256,
+    subspace: Annotated[
+        str | None,
+        typer.Option(help="MFD models: 'bio' (or 'tech', a group): ALT changes only that subspace; default full."),
+    ] = None,
 ) -> None:
     """Score variants: reference and alternative predictions and their difference, per task.
 
@@ -203,7 +207,7 @@ def variant_effect_command(
                 raise ValueError(f"{name} must be one of {allowed}, not {value!r}")
         counts = pipeline.variant_effect(
             checkpoint, vcf, genome, out, indels=indels, multiallelic=multiallelic, layout=layout,
-            batch_size=batch_size,
+            batch_size=batch_size, subspace=subspace,
         )  # fmt: skip
     table = Table(title=f"variant effects -> {out}")
     table.add_column("count")
@@ -245,3 +249,6 @@ def register(app: typer.Typer) -> None:
     app.command("predict")(predict_command)
     app.command("variant-effect")(variant_effect_command)
     app.command("report")(report_command)
+    from seqlab.cli.features import register as register_features  # seqlab dna embed, seqlab probe
+
+    register_features(app)

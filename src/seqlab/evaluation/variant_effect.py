@@ -23,6 +23,13 @@ Scores, per variant and task, both strands averaged:
   logit, then averaged; the same numbers as ``predict_regions``); ``delta_prob = alt_prob - ref_prob``;
 * ``ref_logit``, ``alt_logit``: the mean of the two strands' logits; ``delta_logit = alt_logit -
   ref_logit``. Note that ``sigmoid(ref_logit)`` is in general not ``ref_prob``.
+
+Subspace effects (``subspace=``, models with a metadata head): the ALT score is computed from the
+reference window's trunk features with only the named subspace's features taken from the ALT window
+(``z_mix = z_ref`` with ``z_mix[g] = z_alt[g]``), per strand; ``ref_*`` stays the full reference
+score. With ``subspace='bio'`` (the head's first group) the technical features are held at the
+reference, so ``delta_logit`` = mean over strands of <z_alt^bio - z_ref^bio, w_e^bio>: the variant's
+effect through the biological subspace alone. ``subspace=None`` or ``'full'``: the ordinary effect.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
+import torch
 from torch import nn
 
 from seqlab.evaluation.predict import GenomeLike, map_batches, strand_logits, write_tsv
@@ -43,6 +51,7 @@ __all__ = [
     "VariantScores",
     "allele_windows",
     "score_variants",
+    "subspace_pair_logits",
     "trim_alleles",
     "write_variant_effects",
 ]
@@ -208,6 +217,30 @@ def _variant_frame(variants_df: pd.DataFrame, rows: list[int]) -> pd.DataFrame:
     )
 
 
+def subspace_pair_logits(model: nn.Module, x: torch.Tensor, encoding: str, subspace: str) -> torch.Tensor:
+    """Logits of (ref, alt) window pairs where ALT changes only one subspace of the trunk features.
+
+    Args:
+        model: a ``SequenceModel`` (``features``, ``head``).
+        x: float32 (2V, C, L), rows ref_0, alt_0, ref_1, alt_1, ...
+        encoding: 'onehot' or 'dinucleotide'.
+        subspace: a name :func:`seqlab.evaluation.embed.resolve_subspace` accepts ('bio', a group, 'full').
+
+    Returns:
+        float32 (2V, 2, T) like ``strand_logits``: each ref row's logits from its own features, each alt
+        row's from the ref features with the subspace's columns replaced by the alt window's.
+    """
+    from seqlab.evaluation.embed import resolve_subspace, strand_features, subspace_slices
+
+    part = subspace_slices(model)[resolve_subspace(model, subspace)]
+    features = strand_features(model, x, encoding)  # (2V, 2, F)
+    ref, alt = features[0::2], features[1::2]
+    mixed = ref.clone()
+    mixed[..., part] = alt[..., part]
+    pairs = torch.stack((ref, mixed), dim=1).reshape(-1, features.shape[-1])  # (V*2*2, F): ref/alt, strand
+    return model.head(pairs).reshape(features.shape[0], 2, -1).float()
+
+
 def score_variants(
     model: nn.Module,
     data_params: Mapping[str, Any],
@@ -216,6 +249,7 @@ def score_variants(
     batch_size: int = 256,
     layout: Literal["long", "wide"] = "long",
     progress: bool = True,
+    subspace: str | None = None,
 ) -> VariantScores:
     """Score every variant whose REF matches the genome; see the module docstring for the rules.
 
@@ -228,6 +262,8 @@ def score_variants(
         batch_size: windows per forward pass (each run on both strands).
         layout: 'long' (one row per variant and task) or 'wide' (one row per variant).
         progress: show a progress bar for inputs of more than one batch.
+        subspace: None / 'full' (the ordinary effect), or a subspace of a metadata head ('bio', 'tech'
+            or a group name): ALT changes only that subspace's features (module docstring).
 
     Returns:
         ``VariantScores(scores, mismatches, counts)``; see :class:`VariantScores`.
@@ -240,6 +276,13 @@ def score_variants(
     tasks = [str(task) for task in data_params["tasks"]]
     length = int(data_params["window_length"])
     encoding = str(data_params["encoding"])
+    if subspace in (None, "full"):
+        forward = lambda m, x: strand_logits(m, x, encoding)  # noqa: E731
+    else:
+        from seqlab.evaluation.embed import resolve_subspace
+
+        resolve_subspace(model, subspace)  # fail before reading any window
+        forward = lambda m, x: subspace_pair_logits(m, x, encoding, subspace)  # noqa: E731
 
     keep, keep_chroms, mismatch_rows, counts = _check_variants(genome, variants_df)
     mismatches = _variant_frame(variants_df, [m["row"] for m in mismatch_rows]).assign(
@@ -266,7 +309,7 @@ def score_variants(
         logits = map_batches(
             model,
             batches(),
-            lambda m, x: strand_logits(m, x, encoding),
+            forward,
             encoding,
             total=-(-len(keep) // batch_size),
             description="scoring variants",
