@@ -140,3 +140,10 @@ def test_build_penalty():
     assert build_penalty("shuffle", 2, 3).has_adversary
     with pytest.raises(ValueError, match="mfd.penalty 'hsic'"):
         build_penalty("hsic", 2, 2)
+
+
+def test_covariance_penalty_gradient_is_finite_with_a_constant_column():
+    a = torch.randn(16, 3, requires_grad=True)
+    b = torch.cat([torch.randn(16, 1), torch.zeros(16, 1)], dim=1).requires_grad_(True)  # a dead feature
+    cross_covariance_norm(a, b).backward()
+    assert torch.isfinite(a.grad).all() and torch.isfinite(b.grad).all()

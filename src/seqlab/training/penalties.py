@@ -46,7 +46,9 @@ def standardise(x: torch.Tensor) -> torch.Tensor:
     """Columns of x float32 (B, P) centred and scaled to unit (biased) sd over the batch: (x - mu) / (sd + 1e-5)."""
     x = x.float()
     centred = x - x.mean(dim=0, keepdim=True)
-    return centred / (centred.pow(2).mean(dim=0, keepdim=True).sqrt() + _EPS)
+    # clamp before the square root: a constant column (a dead ReLU feature) has variance 0, where the
+    # gradient of sqrt is infinite and 0 * inf = NaN would poison every parameter.
+    return centred / (centred.pow(2).mean(dim=0, keepdim=True).clamp_min(1e-12).sqrt() + _EPS)
 
 
 def cross_covariance_norm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
