@@ -79,6 +79,19 @@ def test_embed_windows_gives_strand_averaged_counts_per_subspace(tmp_path):
         embed_windows(model, PARAMS, ["ACGT"])
 
 
+def test_embed_regions_centres_windows_and_flags_padding():
+    from seqlab.evaluation.embed import embed_regions
+
+    genome = Genome("CCCCAAAACCCC")
+    regions = pd.DataFrame({"chrom": ["chr1", "chr1"], "start": [4, 0], "end": [8, 2]})
+    embedding = embed_regions(_mfd_model(), PARAMS, genome, regions)
+    assert embedding.index["window_start"].tolist() == [2, -3] and embedding.index["padded"].tolist() == [False, True]
+    # window CCAAAACC: counts A 4, C 4 on both strands' average -> (A, C, G, T) = (2, 2, 2, 2)
+    np.testing.assert_array_equal(embedding.features["full"][0], [2, 2, 2, 2])
+    with pytest.raises(ValueError, match="chrX"):
+        embed_regions(_mfd_model(), PARAMS, genome, pd.DataFrame({"chrom": ["chrX"], "start": [0], "end": [4]}))
+
+
 def test_linear_head_model_has_only_full_features():
     model = SequenceModel(BaseCounts(), MultiTaskLinearHead(4, 2))
     assert list(embed_windows(model, PARAMS, ["ACGTACGT"])) == ["full"]
