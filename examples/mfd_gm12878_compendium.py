@@ -186,6 +186,39 @@ def run_study(
     return document
 
 
+def probe_study(out_dir: str | Path, seed: int = 0, regress_gc: bool = True) -> pd.DataFrame:
+    """Linear probe on the frozen features of the seed's best MFD and plain models (after ``run_study``).
+
+    For each experiment, its own positive vs negative windows (``<out>/data``): train the probe on the
+    windows outside chr8/chr9, test on chr8/chr9 (the models' test chromosomes, never trained on); feature
+    sets: the plain model's trunk features, MFD's full, biological and technical subspaces, with and
+    without GC regressed out, and GC alone. Writes ``<out>/probe.tsv``.
+    """
+    from seqlab.evaluation.embed import read_fasta_windows
+    from seqlab.evaluation.probe import probe_windows
+
+    out = Path(out_dir)
+    frames = []
+    for kind, cls in (("plain", SupervisedModule), ("mfd", MfdModule)):
+        module = cls.load_from_checkpoint(out / f"seed{seed}" / kind / "checkpoints" / "best.ckpt", map_location="cpu")
+        params = module.hparams["data_params"]
+        for name in EXPERIMENTS:
+            sequences, labels, chroms = [], [], []
+            for side, label in (("pos", 1), ("neg", 0)):
+                index, seqs = read_fasta_windows(out / "data" / f"{name}_{side}.fa", 200)
+                sequences += seqs
+                labels += [label] * len(seqs)
+                chroms += index["chrom"].astype(str).tolist()
+            frame = probe_windows(
+                module.model, params, sequences, np.array(labels), chroms=chroms, test_chroms=["chr8", "chr9"],
+                regress_gc=regress_gc and kind == "mfd",
+            )  # fmt: skip
+            frames.append(frame.assign(model=kind, experiment=name))
+    result = pd.concat(frames, ignore_index=True)
+    result.to_csv(out / "probe.tsv", sep="\t", index=False, float_format="%.4f")
+    return result
+
+
 def main() -> None:
     """Command line: see the module docstring."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -196,7 +229,11 @@ def main() -> None:
     parser.add_argument("--max-epochs", type=int, default=6)
     parser.add_argument("--trunk", choices=sorted(TRUNKS), default="deepbind")
     parser.add_argument("--penalty", default="covariance")
+    parser.add_argument("--probe-only", action="store_true", help="only the probe on an existing --out study")
     args = parser.parse_args()
+    if args.probe_only:
+        print(probe_study(args.out, args.seeds[0]).to_string(index=False))
+        return
     document = run_study(
         args.data_root, args.out, args.seeds, args.per_set, args.max_epochs, trunk=args.trunk, penalty=args.penalty
     )

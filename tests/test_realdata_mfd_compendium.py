@@ -33,3 +33,7 @@ def test_mfd_compendium_driver_runs_small(tmp_path, shared_data):
     introspection = pd.read_csv(tmp_path / "introspection.tsv", sep="\t")
     assert introspection["group"].value_counts().to_dict() == {"biological": 24, "technical": 8}  # 32 dense features
     assert json.loads((tmp_path / "metrics.json").read_text())["trunk"] == "deepbind"
+    probe = driver.probe_study(tmp_path, seed=0, regress_gc=False)
+    assert set(probe["model"]) == {"plain", "mfd"} and set(probe["experiment"]) == set(experiments)
+    assert set(probe.loc[probe["model"] == "mfd", "feature_set"]) == {"full", "biological", "technical"}
+    assert probe["scheme"].eq("chrom:chr8,chr9").all() and probe["auroc"].between(0, 1).all()
