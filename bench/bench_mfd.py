@@ -123,9 +123,11 @@ def memory_per_experiment(features: int, batch_size: int) -> dict[str, Any]:
     params = make_data_params([r["task"] for r in records], 200, "onehot", "bench", records)
     more = [*records, {"task": "extra", "target": "T0", "biosample": "B1", "lab": "L0"}]  # a new combination
     params_more = make_data_params([r["task"] for r in more], 200, "onehot", "bench", more)
+    new = [*records, {"task": "new", "target": "T9", "biosample": "B1", "lab": "L0"}]  # a new target value
+    params_new = make_data_params([r["task"] for r in new], 200, "onehot", "bench", new)
     from seqlab.models.metadata_head import build_metadata_head
 
-    heads = [build_metadata_head(HEAD, features, p) for p in (params, params_more)]
+    heads = [build_metadata_head(HEAD, features, p) for p in (params, params_more, params_new)]
     assert all(isinstance(h, MetadataHead) for h in heads)
     count = [sum(p.numel() for p in h.parameters()) for h in heads]
     codes = heads[0].task_codes.shape[1]
@@ -133,6 +135,7 @@ def memory_per_experiment(features: int, batch_size: int) -> dict[str, Any]:
         "plain_params": features + 1,  # one weight vector and bias per experiment
         "plain_bytes_with_adamw": 16 * (features + 1),  # weight + grad + 2 AdamW moments, float32
         "mfd_params": count[1] - count[0],  # 0: the weight networks depend on the vocabularies only
+        "mfd_params_new_value": count[2] - count[0],  # one more input of its group's network and of the bias
         "mfd_buffer_floats": codes,  # the experiment's encoded metadata row
         "activation_floats_plain": 2 * batch_size,  # logits and their gradient
         "activation_floats_mfd": 2 * batch_size + 2 * features,  # + the computed weight row and its gradient
