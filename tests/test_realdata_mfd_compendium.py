@@ -36,4 +36,5 @@ def test_mfd_compendium_driver_runs_small(tmp_path, shared_data):
     probe = driver.probe_study(tmp_path, seed=0, regress_gc=False)
     assert set(probe["model"]) == {"plain", "mfd"} and set(probe["experiment"]) == set(experiments)
     assert set(probe.loc[probe["model"] == "mfd", "feature_set"]) == {"full", "biological", "technical"}
-    assert probe["scheme"].eq("chrom:chr8,chr9").all() and probe["auroc"].between(0, 1).all()
+    assert probe["scheme"].eq("chrom:chr8,chr9").all() and probe["auroc"].dropna().between(0, 1).all()
+    assert probe["auroc"].notna().sum() >= 10  # NaN only where 60 windows per set leave one class on chr8/9
