@@ -130,3 +130,10 @@ def test_scheme_defaults_to_supervised_and_scheme_sections_need_their_scheme(tmp
         load_config(_write(tmp_path, BASE + "mfd: {}\n"), DnaRunConfig)
     config = load_config(_write(tmp_path, BASE + "train:\n  scheme: ssl\nssl: {}\n"), DnaRunConfig)
     assert config.train.scheme == "ssl" and config.ssl is not None
+
+
+def test_duplicate_yaml_key_is_an_error_naming_file_and_line(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("name: x\ndata:\n  tasks: a.tsv\n  tasks: b.tsv\n")
+    with pytest.raises(ConfigError, match=r"run.yaml:4: key 'tasks' appears twice in the same section"):
+        load_config(path, DnaRunConfig)

@@ -6,32 +6,34 @@ The run folder layout is described in :mod:`seqlab.runs`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import lightning as L
 import pandas as pd
 import torch
 
-from seqlab.config import DataConfig, DnaRunConfig, dump_config, validate_config
+from seqlab.config import DataConfig, DnaRunConfig, validate_config
 from seqlab.data.audit import AuditReport, audit_examples
-from seqlab.data.build import ExampleTable, build_examples, summarize
-from seqlab.evaluation.evaluate import ALL, evaluate_table, fasta_sets_table
+from seqlab.data.build import ExampleTable, build_examples
 from seqlab.evaluation.predict import predict_fasta, predict_regions, write_predictions
-from seqlab.evaluation.variant_effect import score_variants, write_variant_effects
+from seqlab.evaluation.variant_effect import score_paired, score_variants, write_variant_effects
+from seqlab.io.errors import InputError
 from seqlab.io.genome import Genome
 from seqlab.io.intervals import read_intervals
 from seqlab.io.vcf import read_vcf
 from seqlab.models.data_params import DataParams
-from seqlab.models.model import SequenceModel
 from seqlab.models.pretrained import load_model
-from seqlab.runs import RunPaths, write_json, write_text
-from seqlab.training.schemes import RunContext, get_scheme
+from seqlab.reports import summarize_runs
+from seqlab.runs import RunPaths, locked, start_run, write_json, write_text
+
+if TYPE_CHECKING:  # Lightning, the schemes and the evaluation reports load lazily: predict and report start fast
+    from seqlab.models.model import SequenceModel
 
 __all__ = [
     "RunResult",
@@ -115,10 +117,12 @@ def _evaluate_into(
     model: SequenceModel, data_params: DataParams, table: ExampleTable, out: Path, splits: Sequence[str]
 ) -> dict[str, Any]:
     """``RunContext.evaluate``: the model on ``splits`` of ``table``, reports written into ``out``."""
+    from seqlab.evaluation.evaluate import evaluate_table
+
     return evaluate_table(model.to(_device()), data_params, table, out, splits)
 
 
-def train(config: DnaRunConfig, out_dir: str | Path, *, resume: bool = False) -> RunResult:
+def train(config: DnaRunConfig, out_dir: str | Path, *, resume: bool = False, overwrite: bool = False) -> RunResult:
     """``seqlab train``: build examples, audit, train with the config's scheme, evaluate the best model.
 
     The scheme comes from ``train.scheme`` (``seqlab.training.schemes``; ``supervised`` by default).
@@ -128,31 +132,33 @@ def train(config: DnaRunConfig, out_dir: str | Path, *, resume: bool = False) ->
     Args:
         config: the validated run config (paths resolved).
         out_dir: the run folder (created). With ``resume=True`` it must hold ``checkpoints/last.ckpt``.
-        resume: continue an interrupted run from its last checkpoint.
+        resume: continue an interrupted run from its last checkpoint (the config must match the stored one
+            apart from :data:`seqlab.runs.RESUMABLE_KEYS`).
+        overwrite: replace a run already in ``out_dir`` (without it, such a folder is refused).
 
     Returns:
         A :class:`RunResult`; ``metrics`` is ``metrics.json``: ``{"val": {...}, "test": {"auroc",
         "aupr", "per_task": {task: {"auroc", "aupr", "n_pos", "n_neg"}}}, "n_parameters", ...}``.
     """
-    started = time.perf_counter()
-    scheme = get_scheme(config.train.scheme)
-    run = RunPaths(out_dir)
-    if resume and not run.last_checkpoint.is_file() and not any(run.root.glob("*/checkpoints/last.ckpt")):
-        raise FileNotFoundError(
-            f"--resume: no checkpoint to continue from at {run.last_checkpoint}; start the run without --resume"
-        )
-    run.make()
-    L.seed_everything(config.seed, workers=True, verbose=False)
-    if config.hardware.threads is not None:
-        torch.set_num_threads(config.hardware.threads)
-    write_text(run.config, dump_config(config))
+    from seqlab.training.schemes import get_scheme
 
+    scheme = get_scheme(config.train.scheme)
+    with start_run(out_dir, config, resume=resume, overwrite=overwrite) as started:
+        return _train(config, started.paths, scheme, resume)
+
+
+def _train(config: DnaRunConfig, run: RunPaths, scheme: Any, resume: bool) -> RunResult:
+    from seqlab.training.preflight import check_dna_training
+    from seqlab.training.schemes import RunContext
+
+    started = time.perf_counter()
     table, report = prepare_examples(config)
     table.save(run.root / EXAMPLES_DIR)
     write_json(run.root / AUDIT_JSON, report.to_dict())
-    log.info("examples:\n%s", summarize(table))
     for warning in report.warnings:
         log.warning("audit: %s", warning)
+    for warning in check_dna_training(table, config.train, config.data.batch_size)[1]:
+        log.warning("%s", warning)
 
     context = RunContext(
         config=config,
@@ -233,6 +239,8 @@ def evaluate(
         FileNotFoundError: no model, or no stored examples for a run-folder evaluation.
         ValueError: windows of another length than the model's, tasks the model does not predict.
     """
+    from seqlab.evaluation.evaluate import ALL, evaluate_table, fasta_sets_table
+
     model_path = Path(model)
     network, data_params = load_model(model_path, map_location=_device())
     run_root = Path(run_dir) if run_dir is not None else _run_folder_of(model_path)
@@ -265,16 +273,27 @@ def evaluate(
         out_dir = run_root
     out = Path(out_dir)
     chosen = tuple(splits) if splits else default_splits
-    previous: dict[str, Any] = {}
-    if run_root is not None and out.resolve() == run_root.resolve() and RunPaths(out).metrics.is_file():
-        previous = json.loads(RunPaths(out).metrics.read_text())  # keep training facts, replace the splits
-    extra = {key: value for key, value in previous.items() if key not in (*chosen, "val", "test", "train", ALL)}
-    extra |= {
-        "evaluated_model": str(model_path),
-        "n_examples": {split: int(table.split_indices(None if split == ALL else split).size) for split in chosen},
-    }
-    metrics = evaluate_table(network, data_params, table, out, chosen, batch_size=batch_size, extra=extra)
+    # into a run folder: not while a training run writes there (its lock)
+    with locked(out) if RunPaths(out).config.is_file() else contextlib.nullcontext():
+        previous: dict[str, Any] = {}
+        if run_root is not None and out.resolve() == run_root.resolve() and RunPaths(out).metrics.is_file():
+            previous = json.loads(RunPaths(out).metrics.read_text())  # keep training facts, replace the splits
+        extra = {key: value for key, value in previous.items() if key not in (*chosen, "val", "test", "train", ALL)}
+        extra |= {
+            "evaluated_model": _run_relative(model_path, out),
+            "n_examples": {split: int(table.split_indices(None if split == ALL else split).size) for split in chosen},
+        }
+        metrics = evaluate_table(network, data_params, table, out, chosen, batch_size=batch_size, extra=extra)
     return RunResult(out, metrics, table)
+
+
+def _run_relative(path: str | Path, root: Path) -> str:
+    """``path`` relative to the run folder when inside it (metrics.json moves with its folder), else absolute."""
+    path = Path(path).resolve()
+    try:
+        return path.relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _run_folder_of(path: Path) -> Path | None:
@@ -283,42 +302,6 @@ def _run_folder_of(path: Path) -> Path | None:
         if (candidate / "config.yaml").is_file() and (candidate / EXAMPLES_DIR).is_dir():
             return candidate
     return None
-
-
-def summarize_runs(run_dirs: list[str | Path], split: str = "test") -> pd.DataFrame:
-    """``seqlab report``: per-task AUROC/AUPR across runs (e.g. seeds) as mean, sd and values.
-
-    Returns one row per task plus a ``mean`` row (the mean over tasks of each run, then over runs):
-    columns task, n_runs, auroc_mean, auroc_sd, aupr_mean, aupr_sd, auroc_values, aupr_values,
-    wall_time_s_mean. The sd is the sample standard deviation (ddof=1; NaN for a single run).
-    """
-    records = []
-    for run_dir in run_dirs:
-        path = RunPaths(run_dir).metrics
-        if not path.is_file():
-            raise FileNotFoundError(f"{run_dir}: no metrics.json (is it a finished run folder?)")
-        document = json.loads(path.read_text())
-        if split not in document:
-            raise ValueError(f"{path}: no {split!r} metrics")
-        entries = dict(document[split]["per_task"]) | {"mean": document[split]}
-        for task, values in entries.items():
-            records.append({"run": str(run_dir), "task": task, "auroc": values["auroc"], "aupr": values["aupr"],
-                            "wall_time_s": document.get("wall_time_s")})  # fmt: skip
-    frame = pd.DataFrame(records).astype({"auroc": float, "aupr": float, "wall_time_s": float})
-    rows = []
-    for task, part in frame.groupby("task", sort=False):
-        rows.append({
-            "task": task,
-            "n_runs": len(part),
-            "auroc_mean": part["auroc"].mean(),
-            "auroc_sd": part["auroc"].std(ddof=1),
-            "aupr_mean": part["aupr"].mean(),
-            "aupr_sd": part["aupr"].std(ddof=1),
-            "auroc_values": ",".join(f"{v:.4f}" for v in part["auroc"]),
-            "aupr_values": ",".join(f"{v:.4f}" for v in part["aupr"]),
-            "wall_time_s_mean": part["wall_time_s"].mean(),
-        })  # fmt: skip
-    return pd.DataFrame(rows)
 
 
 # --------------------------------------------------------------------------- predict and variant effects
@@ -333,61 +316,103 @@ def predict(
     genome: str | Path | None = None,
     batch_size: int = 256,
     center: Literal["summit", "center"] = "summit",
+    allow_all_n: bool = False,
 ) -> pd.DataFrame:
-    """``seqlab predict``: per-task probabilities (both strands averaged) for BED regions or FASTA records.
+    """``seqlab predict``: per-task probabilities and logits (both strands averaged) for BED regions or FASTA records.
 
     Args:
         checkpoint: a model folder, a run folder or a seqlab checkpoint (each holds the window length,
             encoding and task names).
-        out: TSV written atomically.
-        bed: BED/narrowPeak regions (windows centred on each region); needs ``genome``.
+        out: TSV written atomically, floats at full precision.
+        bed: BED/narrowPeak regions (windows centred on each region); needs ``genome``. An empty
+            file is an error.
         fasta: sequences of the model's window length (longer ones are centre-cropped).
         genome: genome FASTA for ``bed``.
         batch_size: windows per forward pass.
         center: ``bed`` windows on narrowPeak summits where given ('summit', as training) or on centres.
+        allow_all_n: predict windows that are all N (else an error).
     """
     if (bed is None) == (fasta is None):
         raise ValueError("give exactly one of --bed (with --genome) or --fasta")
-    model, data_params = load_model(checkpoint, map_location=_device())
-    if bed is not None:
+    if bed is not None:  # inputs are read before the model is loaded: bad input fails fast
         if genome is None:
             raise ValueError("--bed needs --genome to read the region sequences")
         regions = read_intervals(bed)
-        frame = predict_regions(model, data_params, Genome(genome), regions, batch_size=batch_size, center=center)
+        if regions.empty:
+            raise InputError("no regions to predict (the file has no data lines)", file=bed)
+        reference = Genome(genome)
+    model, data_params = load_model(checkpoint, map_location=_device())
+    if bed is not None:
+        frame = predict_regions(
+            model, data_params, reference, regions, batch_size=batch_size, center=center, allow_all_n=allow_all_n
+        )
     else:
-        frame = predict_fasta(model, data_params, fasta, batch_size=batch_size)
+        frame = predict_fasta(model, data_params, fasta, batch_size=batch_size, allow_all_n=allow_all_n)
     write_predictions(frame, out)
     return frame
 
 
 def variant_effect(
     checkpoint: str | Path,
-    vcf: str | Path,
-    genome: str | Path,
+    vcf: str | Path | None,
+    genome: str | Path | None,
     out: str | Path,
     *,
     indels: Literal["score", "skip"] = "skip",
     multiallelic: Literal["split", "skip"] = "split",
     layout: Literal["long", "wide"] = "long",
     batch_size: int = 256,
+    shifts: int = 0,
+    ref_fasta: str | Path | None = None,
+    alt_fasta: str | Path | None = None,
     subspace: str | None = None,
 ) -> dict[str, int]:
-    """``seqlab variant-effect``: reference vs alternative predictions for every VCF variant.
+    """``seqlab variant-effect``: reference vs alternative predictions for every VCF variant or FASTA pair.
 
-    ``subspace`` ('bio', 'tech', a metadata-head group; None: full): ALT changes only that subspace's
-    features, the others held at the reference (``score_variants``).
-
-    Writes ``out`` (scores), ``<out>.ref_mismatches.tsv`` (REF differs from the genome: never
-    scored) and ``<out>.counts.tsv``; returns the counts (read, scored, skipped by reason).
+    Either ``vcf`` with ``genome``, or ``ref_fasta`` with ``alt_fasta`` (records paired in file
+    order, see :func:`~seqlab.evaluation.variant_effect.score_paired`). Writes ``out`` (scores),
+    ``<out>.ref_mismatches.tsv`` (REF differs from the genome: never scored) and
+    ``<out>.counts.tsv``; returns the counts (read, scored, skipped by reason). A VCF without data
+    lines is an error. ``shifts`` averages over windows shifted by -shifts..shifts bp. ``subspace``
+    ('bio', 'tech', a metadata-head group; None: full): ALT changes only that subspace's features.
     """
+    paired = ref_fasta is not None or alt_fasta is not None
+    if paired == (vcf is not None) or (paired and (ref_fasta is None or alt_fasta is None)):
+        raise ValueError("give either --vcf with --genome, or --ref-fasta with --alt-fasta")
+    if not paired and genome is None:
+        raise ValueError("--vcf needs --genome (the genome the VCF refers to)")
+    if not paired:  # inputs are read before the model is loaded: bad input fails fast
+        table = read_vcf(vcf, multiallelic=multiallelic, indels=indels)
+        if table.counts["data_lines"] == 0:
+            raise InputError("no variants to score (the file has no data lines)", file=vcf)
+        reference = Genome(genome)
     model, data_params = load_model(checkpoint, map_location=_device())
-    table = read_vcf(vcf, multiallelic=multiallelic, indels=indels)
-    scores = score_variants(
-        model, data_params, Genome(genome), table.variants, batch_size=batch_size, layout=layout, subspace=subspace
-    )
-    counts = {f"vcf_{key}": int(value) for key, value in table.counts.items()} | {
-        key: int(value) for key, value in scores.counts.items()
-    }
+    if paired:
+        scores = score_paired(
+            model,
+            data_params,
+            ref_fasta,
+            alt_fasta,
+            batch_size=batch_size,
+            layout=layout,
+            shifts=shifts,
+            subspace=subspace,
+        )
+        counts = {key: int(value) for key, value in scores.counts.items()}
+    else:
+        scores = score_variants(
+            model,
+            data_params,
+            reference,
+            table.variants,
+            batch_size=batch_size,
+            layout=layout,
+            shifts=shifts,
+            subspace=subspace,
+        )
+        counts = {f"vcf_{key}": int(value) for key, value in table.counts.items()} | {
+            key: int(value) for key, value in scores.counts.items()
+        }
     write_variant_effects(scores.scores, scores.mismatches, counts, out)
     return counts
 

@@ -9,19 +9,51 @@ A run folder holds::
     metrics.json           {"test": {"auroc": ..., "aupr": ..., "per_task": {...}}, ...}
     metrics_per_task.tsv   one row per task and split
     plots/                 ROC and PR curves (PNG)
+    .lock                  while a run uses the folder: {"pid": ..., "host": ..., "started": ...}
+
+A run of several stages keeps each stage in a sub-folder with the same layout (``pretrain/``,
+``finetune/``, ``round_1/`` ...: :meth:`RunPaths.stage`).
+
+Every training command starts through :func:`start_run`, which locks
+the folder, refuses a folder holding another run unless resuming or overwriting, checks on resume
+that the config is the stored one, seeds, sets threads and writes ``config.yaml``.
 """
 
 from __future__ import annotations
 
+import atexit
+import csv
+import fnmatch
+import io
 import json
+import logging
 import os
+import shutil
+import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["RunPaths", "atomic_open", "write_json", "write_text"]
+__all__ = [
+    "RESUMABLE_KEYS",
+    "RunLockedError",
+    "RunPaths",
+    "StartedRun",
+    "atomic_dir",
+    "atomic_open",
+    "config_differences",
+    "drop_rows_after",
+    "locked",
+    "start_run",
+    "write_json",
+    "write_text",
+]
+
+log = logging.getLogger(__name__)
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -79,3 +111,429 @@ class RunPaths:
         for folder in (self.root, self.checkpoints, self.logs, self.plots):
             folder.mkdir(parents=True, exist_ok=True)
         return self
+
+    @property
+    def metrics_csv(self) -> Path:
+        """The per-epoch (or per-validation) log ``logs/metrics.csv``."""
+        return self.logs / "metrics.csv"
+
+    @property
+    def lock(self) -> Path:
+        """The lock file a running run holds (``.lock``)."""
+        return self.root / ".lock"
+
+    def stage(self, name: str) -> RunPaths:
+        """The sub-folder of one stage of a multi-stage run (``pretrain``, ``finetune``, ``round_1``, ...).
+
+        Raises:
+            ValueError: ``name`` is not a plain folder name (letters, digits, ``_``, ``-``).
+        """
+        if not name or not all(c.isalnum() or c in "_-" for c in name):
+            raise ValueError(f"stage name {name!r}: expected one plain folder name such as 'pretrain' or 'round_1'")
+        return RunPaths(self.root / name)
+
+    def holds_run(self) -> bool:
+        """Whether the folder already holds (part of) a run: a config, a checkpoint, a log or metrics."""
+        if self.config.is_file() or self.metrics.is_file() or self.metrics_csv.is_file():
+            return True
+        return self.checkpoints.is_dir() and any(self.checkpoints.glob("*.ckpt"))
+
+
+@contextmanager
+def atomic_dir(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary folder beside ``path``; it replaces ``path`` only if the block succeeds.
+
+    The temporary folder is a visible ``<name>.partial-<pid>`` sibling, removed on an exception; a
+    kill leaves it (never a half-written ``path``), and the next successful write removes such leftovers.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f"{path.name}.partial-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = path.parent / f"{path.name}.partial-{os.getpid()}"
+    tmp.mkdir()
+    try:
+        yield tmp
+        old = path.parent / f"{path.name}.partial-old-{os.getpid()}"
+        if path.exists():
+            os.replace(path, old)
+        os.replace(tmp, path)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+# ----------------------------------------------------------------------------- starting a run
+
+RESUMABLE_KEYS: tuple[str, ...] = (
+    "name",
+    "train.max_epochs",
+    "train.patience",
+    "patience",
+    "optim.max_steps",
+    "token_budget",
+    "hardware.*",
+    "data.store.dir",
+    "*.threads",
+    "*.progress_bar",
+    "*.num_workers",
+    "*.accelerator",
+    "*.devices",
+    "*.strategy",
+    "*.num_nodes",
+)
+"""Config keys (fnmatch patterns on dotted keys) that may differ between a run and its ``--resume``.
+
+Budgets (``train.max_epochs``, the protein ``optim.max_steps`` and ``token_budget``), patience, and hardware
+or speed settings. The protein learning-rate schedule decays to 0 at ``optim.max_steps``, so raising it on
+resume continues with the schedule of the new budget (not the one an uninterrupted run of it would have had).
+"""
+
+# What --overwrite removes: the files and folders a run writes (nothing else in the folder is touched).
+_RUN_ARTIFACTS = (
+    "config.yaml", "checkpoints", "logs", "metrics.json", "metrics_per_task.tsv", "plots", "examples", "audit.json",
+    "audit.txt", "predictions_*.tsv", "model", "model.partial-*", "corpus", "tokenizer", "pretrain", "finetune",
+    "round_*",
+)  # fmt: skip
+
+
+class RunLockedError(RuntimeError):
+    """Another live process holds the run folder's lock."""
+
+
+def _rank() -> int:
+    """The process rank in a multi-process (DDP) launch; 0 for the launching or only process."""
+    for name in ("RANK", "LOCAL_RANK", "SLURM_PROCID"):
+        value = os.environ.get(name)
+        if value is not None and value.isdigit():
+            return int(value)
+    return 0
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def _read_lock(path: Path) -> dict[str, Any] | None:
+    try:
+        owner = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return owner if isinstance(owner, dict) else None
+
+
+def _acquire_lock(run: RunPaths) -> Path:
+    """Create ``run.lock`` atomically (hard link of a complete temporary file); take over a stale one."""
+    run.root.mkdir(parents=True, exist_ok=True)
+    me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    fd, tmp = tempfile.mkstemp(dir=run.root, prefix=".lock.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(me, handle)
+        for _ in range(3):
+            try:
+                os.link(tmp, run.lock)
+                return run.lock
+            except FileExistsError:
+                pass
+            owner = _read_lock(run.lock)
+            if owner is None:  # unreadable or being written: look again
+                time.sleep(0.05)
+                owner = _read_lock(run.lock)
+            host, pid = (owner or {}).get("host"), (owner or {}).get("pid")
+            stale = owner is None or (host == me["host"] and isinstance(pid, int) and not _pid_alive(pid))
+            if not stale:
+                raise RunLockedError(
+                    f"{run.root} is in use by another run (pid {pid} on {host}, since {owner.get('started')}); "
+                    f"wait for it to finish or use another --out (if no run is active, delete {run.lock})"
+                )
+            log.warning("%s: taking over the stale lock of a run that is no longer running (pid %s on %s)",
+                        run.root, pid, host)  # fmt: skip
+            run.lock.unlink(missing_ok=True)
+        raise RunLockedError(f"{run.root}: could not take the lock {run.lock}; another run is starting there")
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _release_lock(lock: Path) -> None:
+    owner = _read_lock(lock)
+    if owner is not None and owner.get("pid") == os.getpid() and owner.get("host") == socket.gethostname():
+        lock.unlink(missing_ok=True)
+
+
+@contextmanager
+def locked(run_dir: str | Path) -> Iterator[RunPaths]:
+    """Hold the lock of an existing run folder for a block (e.g. ``seqlab evaluate`` rewriting its reports).
+
+    Raises:
+        RunLockedError: a live run holds the folder.
+    """
+    paths = RunPaths(run_dir)
+    if _rank() > 0:
+        yield paths
+        return
+    lock = _acquire_lock(paths)
+    try:
+        yield paths
+    finally:
+        _release_lock(lock)
+
+
+def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(data, dict):
+        flat: dict[str, Any] = {}
+        for key, value in data.items():
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        return flat or {prefix.rstrip("."): {}}
+    return {prefix.rstrip("."): data}
+
+
+def config_differences(
+    stored: dict[str, Any], current: dict[str, Any], allowed: tuple[str, ...] = RESUMABLE_KEYS
+) -> list[str]:
+    """The dotted keys whose values differ between two config documents, apart from ``allowed`` patterns.
+
+    A key present in only one document counts as different.
+    """
+    old, new = _flatten(stored), _flatten(current)
+    keys = sorted(set(old) | set(new))
+    return [
+        key for key in keys
+        if old.get(key, "<absent>") != new.get(key, "<absent>")
+        and not any(fnmatch.fnmatchcase(key, pattern) for pattern in allowed)
+    ]  # fmt: skip
+
+
+def _describe(stored: dict[str, Any], current: dict[str, Any], keys: list[str]) -> str:
+    old, new = _flatten(stored), _flatten(current)
+    parts = [f"{key}: {old.get(key, '<absent>')!r} -> {new.get(key, '<absent>')!r}" for key in keys[:8]]
+    more = f" (and {len(keys) - 8} more)" if len(keys) > 8 else ""
+    return "; ".join(parts) + more
+
+
+def _checkpoint_position(path: Path) -> tuple[int, int] | None:
+    """(epoch, global step) of a Lightning checkpoint, or None when it records neither."""
+    import torch
+
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    if not isinstance(state, dict) or state.get("global_step") is None:
+        return None
+    return int(state.get("epoch") or 0), int(state["global_step"])
+
+
+def drop_rows_after(metrics_csv: Path, step: int, epoch: int | None = None) -> int:
+    """Remove the rows of ``logs/metrics.csv`` logged after a checkpoint (a killed run's tail).
+
+    A row is after the checkpoint when its ``step`` is greater than ``step``, or its ``epoch`` greater
+    than ``epoch`` (when given): e.g. the final evaluation of a run stopped by ``max_epochs`` that is
+    then resumed with more epochs. Returns the number of rows removed; rows without a value are kept.
+    """
+    if not metrics_csv.is_file():
+        return 0
+    rows = list(csv.reader(io.StringIO(metrics_csv.read_text())))
+    if not rows or "step" not in rows[0]:
+        return 0
+    limits = [(rows[0].index("step"), step)]
+    if epoch is not None and "epoch" in rows[0]:
+        limits.append((rows[0].index("epoch"), epoch))
+
+    def after(row: list[str]) -> bool:
+        for column, limit in limits:
+            try:
+                if float(row[column]) > limit:
+                    return True
+            except (IndexError, ValueError):
+                continue
+        return False
+
+    kept = [rows[0]] + [row for row in rows[1:] if not after(row)]
+    if len(kept) < len(rows):
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows(kept)
+        write_text(metrics_csv, buffer.getvalue())
+    return len(rows) - len(kept)
+
+
+@dataclass
+class StartedRun:
+    """A run folder that :func:`start_run` locked and prepared.
+
+    Attributes:
+        paths: the folder's :class:`RunPaths`.
+        config: the run's config.
+        seed: the seed every generator was seeded with.
+        checkpoint: ``checkpoints/last.ckpt`` to continue from (``resume``), else None (also for a
+            multi-stage run, whose stage folders hold their own).
+        rank: the process rank (only rank 0 locks and writes).
+
+    Use it as a context manager (``with start_run(...) as run:``) so that the lock is released when the
+    run ends; it is also released at interpreter exit.
+    """
+
+    paths: RunPaths
+    config: Any
+    seed: int
+    checkpoint: Path | None = None
+    rank: int = 0
+    lock: Path | None = field(default=None, repr=False)
+
+    @property
+    def root(self) -> Path:
+        """The run folder."""
+        return self.paths.root
+
+    def stage(self, name: str) -> RunPaths:
+        """The sub-folder of a stage (``pretrain``, ``finetune``, ``round_1``, ...) with the same layout."""
+        return self.paths.stage(name)
+
+    def release(self) -> None:
+        """Release the folder's lock (idempotent)."""
+        if self.lock is not None:
+            _release_lock(self.lock)
+            self.lock = None
+
+    def __enter__(self) -> StartedRun:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _threads(config: Any) -> int | None:
+    for section in ("hardware", "train", "optim"):
+        value = getattr(getattr(config, section, None), "threads", None)
+        if value is not None:
+            return int(value)
+    return None
+
+
+def _stage_checkpoints(paths: RunPaths) -> list[Path]:
+    """``<stage>/checkpoints/last.ckpt`` of the stages of a multi-stage run."""
+    return sorted(paths.root.glob("*/checkpoints/last.ckpt"))
+
+
+def _check_resume(paths: RunPaths, text: str) -> None:
+    """Refuse a resume without a checkpoint or stored config, or whose config differs (reads only)."""
+    import yaml
+
+    if not paths.last_checkpoint.is_file() and not _stage_checkpoints(paths):
+        raise FileNotFoundError(
+            f"--resume: no checkpoint to continue from at {paths.last_checkpoint}; start the run without --resume"
+        )
+    if not paths.config.is_file():
+        raise FileNotFoundError(
+            f"--resume: {paths.config} is missing, so the run's config cannot be checked; "
+            "start a new run with --overwrite or another --out"
+        )
+    stored = yaml.safe_load(paths.config.read_text()) or {}
+    current = yaml.safe_load(text)
+    differ = config_differences(stored, current)
+    if differ:
+        raise ValueError(
+            f"--resume: the config differs from the run's {paths.config} in {', '.join(differ)} "
+            f"({_describe(stored, current, differ)}); only {', '.join(RESUMABLE_KEYS)} may change "
+            "on resume: use the stored config, or start a new run with --overwrite or another --out"
+        )
+
+
+def _remove_run(paths: RunPaths) -> None:
+    """--overwrite: remove the files and folders a run writes (nothing else in the folder)."""
+    for pattern in _RUN_ARTIFACTS:
+        for item in paths.root.glob(pattern):
+            if item.is_dir() and not item.is_symlink():
+                shutil.rmtree(item)
+            else:
+                item.unlink()
+    log.warning("%s: --overwrite removed the earlier run's files", paths.root)
+
+
+def _clean_up(paths: RunPaths, resume: bool) -> None:
+    """Remove a killed writer's temporary files; on resume, drop the log rows after the checkpoint."""
+    for folder in (paths.root, paths.logs, paths.checkpoints):
+        for stale in folder.glob(".*.tmp"):
+            if not stale.name.startswith(".lock."):
+                stale.unlink(missing_ok=True)
+    if not resume:
+        return
+    for stage in [paths] + [RunPaths(ckpt.parents[1]) for ckpt in _stage_checkpoints(paths)]:
+        position = _checkpoint_position(stage.last_checkpoint) if stage.last_checkpoint.is_file() else None
+        if position is not None and (dropped := drop_rows_after(stage.metrics_csv, position[1], position[0])):
+            log.info("resume: dropped %d rows of %s logged after the checkpoint (epoch %d, step %d)", dropped,
+                     stage.metrics_csv, *position)  # fmt: skip
+
+
+def start_run(out_dir: str | Path, config: Any, *, resume: bool = False, overwrite: bool = False) -> StartedRun:
+    """Start (or resume) a run in ``out_dir``: the one way every training command begins.
+
+    In order, before anything in the folder is written: lock the folder (``.lock`` with this process's
+    pid and host; a lock whose process is dead is taken over with a warning; a live one refuses the
+    run); refuse a folder that already holds a run unless ``resume`` or ``overwrite``; with ``resume``,
+    require ``checkpoints/last.ckpt`` and compare the resolved config with the stored ``config.yaml``,
+    refusing when a key outside :data:`RESUMABLE_KEYS` differs. Then: ``overwrite`` removes the earlier
+    run's files (only those a run writes); temporary files of a killed writer are removed; ``resume``
+    drops the rows of ``logs/metrics.csv`` logged after the checkpoint (a killed epoch's); Python,
+    NumPy, torch and dataloader workers are seeded with ``config.seed``, torch's thread count is set
+    (``hardware``/``train``/``optim.threads``) and the resolved ``config.yaml`` is written. Processes of
+    rank > 0 of a multi-process launch only seed.
+
+    Args:
+        out_dir: the run folder (created).
+        config: a validated pydantic config with a ``seed`` field.
+        resume: continue the run in ``out_dir``.
+        overwrite: replace the run in ``out_dir``.
+
+    Returns:
+        A :class:`StartedRun` holding the lock (use it in a ``with`` block).
+
+    Raises:
+        RunLockedError: another live run holds the folder.
+        ValueError: ``resume`` and ``overwrite`` together, a folder holding a run without either, or a
+            resume whose config differs (the message names the keys).
+        FileNotFoundError: ``resume`` without ``config.yaml`` or ``checkpoints/last.ckpt``.
+    """
+    import lightning as L
+    import torch
+
+    from seqlab.config import dump_config
+
+    if resume and overwrite:
+        raise ValueError("--resume and --overwrite exclude each other: continue the run, or replace it")
+    paths = RunPaths(out_dir)
+    seed = int(config.seed)
+    rank = _rank()
+    checkpoint = paths.last_checkpoint if resume else None
+    if rank > 0:  # a DDP worker: the launching process locked and prepared the folder
+        L.seed_everything(seed, workers=True, verbose=False)
+        return StartedRun(paths, config, seed, checkpoint, rank)
+    text = dump_config(config)
+    lock = _acquire_lock(paths)
+    atexit.register(_release_lock, lock)
+    try:
+        if resume:
+            _check_resume(paths, text)
+        elif paths.holds_run():
+            if not overwrite:
+                raise ValueError(
+                    f"{paths.root} already holds a run; use --resume to continue it, --overwrite to replace it, "
+                    "or another --out"
+                )
+            _remove_run(paths)
+    except BaseException:
+        _release_lock(lock)
+        raise
+    paths.make()
+    _clean_up(paths, resume)
+    checkpoint = checkpoint if checkpoint is not None and checkpoint.is_file() else None
+    L.seed_everything(seed, workers=True, verbose=False)
+    threads = _threads(config)
+    if threads is not None:
+        torch.set_num_threads(threads)
+    write_text(paths.config, text)
+    return StartedRun(paths, config, seed, checkpoint, rank, lock)

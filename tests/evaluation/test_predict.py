@@ -40,7 +40,11 @@ def test_predict_regions_centres_pads_and_flags(genome: Genome) -> None:
     regions = pd.DataFrame({"chrom": ["chr1", "1", "chr2"], "start": [10, 0, 15], "end": [20, 4, 20]})
     out = predict_regions(model, PARAMS, genome, regions, batch_size=2, progress=False)
     assert model.training
-    assert list(out.columns) == ["name", "chrom", "start", "end", "window_start", "window_end", "padded", "up", "down"]
+    assert list(out.columns) == [
+        *["name", "chrom", "start", "end", "window_start", "window_end", "padded", "n_fraction"],
+        *["up", "down", "logit.up", "logit.down"],
+    ]
+    assert out["n_fraction"].tolist() == [0.0, 0.3, 0.2]
     assert out["name"].tolist() == ["chr1:10-20", "1:0-4", "chr2:15-20"]
     assert out["chrom"].tolist() == ["chr1", "1", "chr2"]
     assert out[["window_start", "window_end"]].values.tolist() == [[10, 20], [-3, 7], [12, 22]]
@@ -65,14 +69,16 @@ def test_predict_regions_rejects_bad_input(genome: Genome) -> None:
             model, {**PARAMS, "tasks": ["chrom", "x"]}, genome, pd.DataFrame({"chrom": [], "start": [], "end": []})
         )
     empty = predict_regions(model, PARAMS, genome, pd.DataFrame({"chrom": [], "start": [], "end": []}))
-    assert empty.empty and list(empty.columns)[-2:] == ["up", "down"]
+    assert empty.empty and list(empty.columns)[-4:] == ["up", "down", "logit.up", "logit.down"]
 
 
 def test_predict_fasta_crops_longer_records_and_rejects_shorter(tmp_path: Path) -> None:
     fasta = tmp_path / "set.fa"
     fasta.write_text(">chr1:10-20\nGATTACAGAT\n>long\nCCAAAAAGGGTTT\n")
     out = predict_fasta(toy_model(), PARAMS, fasta, batch_size=1, progress=False)
-    assert list(out.columns) == ["name", "chrom", "start", "end", "length", "cropped", "up", "down"]
+    assert list(out.columns) == [
+        *["name", "chrom", "start", "end", "length", "cropped", "n_fraction", "up", "down", "logit.up", "logit.down"]
+    ]
     assert out["name"].tolist() == ["chr1:10-20", "long"]
     assert out["chrom"].iloc[0] == "chr1" and pd.isna(out["chrom"].iloc[1])
     assert out["start"].tolist()[0] == 10 and pd.isna(out["start"].iloc[1])
@@ -100,12 +106,18 @@ def test_write_predictions_is_a_tsv(tmp_path: Path, genome: Genome) -> None:
         "window_start",
         "window_end",
         "padded",
+        "n_fraction",
         "up",
         "down",
+        "logit.up",
+        "logit.down",
     ]
     assert lines[1].split("\t")[:7] == ["peak1", "chr1", "10", "20", "10", "20", "False"]
     back = pd.read_csv(path, sep="\t")
-    np.testing.assert_allclose(back[["up", "down"]].to_numpy(), out[["up", "down"]].to_numpy(), rtol=1e-5)
+    # full precision: the written text reads back to the same float64 values
+    np.testing.assert_array_equal(
+        back[["up", "down", "logit.up"]].to_numpy(), out[["up", "down", "logit.up"]].to_numpy()
+    )
     assert [p.name for p in path.parent.iterdir()] == ["pred.tsv"]
 
 
@@ -117,3 +129,30 @@ def test_windows_follow_narrowpeak_summits_as_training_does(genome):
     centre = predict_regions(toy_model(), PARAMS, genome, regions, progress=False, center="center")
     assert centre["window_start"].tolist() == [15, 15]
     assert summit.loc[0, "up"] == pytest.approx(expected(CHR1[3:13])[0], abs=1e-6)
+
+
+# ---------------------------------------------------------------- issue 9 items 9 and 14
+
+
+def test_all_n_windows_need_a_flag(tmp_path: Path) -> None:
+    fasta = tmp_path / "n.fa"
+    fasta.write_text(">ok\nGATTACAGAT\n>gap\nNNNNNNNNNN\n")
+    with pytest.raises(ValueError, match=r"n.fa: 1 window\(s\) are all N, first 'gap'.*--allow-all-n"):
+        predict_fasta(toy_model(), PARAMS, fasta, progress=False)
+    out = predict_fasta(toy_model(), PARAMS, fasta, progress=False, allow_all_n=True)
+    assert out["n_fraction"].tolist() == [0.0, 1.0]
+
+
+def test_variant_style_names_fall_back_to_ids(tmp_path: Path) -> None:
+    fasta = tmp_path / "v.fa"
+    fasta.write_text(">chr1:12289969:G>A|chr1:12289904-12290104\nGATTACAGAT\n>chr1:0-5\nGATTACAGAT\n")
+    out = predict_fasta(toy_model(), PARAMS, fasta, progress=False)
+    assert out["name"].tolist() == ["chr1:12289969:G>A|chr1:12289904-12290104", "chr1:0-5"]
+    assert out["chrom"].isna().all() and out["start"].isna().all()  # the second spans 5 bp, not 10
+
+
+def test_probabilities_near_one_stay_distinct_at_full_precision(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"name": ["a", "b"], "up": [1 / (1 + np.exp(-17.0)), 1 / (1 + np.exp(-17.5))]})
+    back = pd.read_csv(write_predictions(frame, tmp_path / "p.tsv"), sep="\t")
+    assert back["up"].iloc[0] != back["up"].iloc[1]
+    np.testing.assert_array_equal(back["up"].to_numpy(), frame["up"].to_numpy())

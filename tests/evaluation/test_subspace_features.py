@@ -117,6 +117,9 @@ def test_bio_subspace_variant_effect_is_exact():
     np.testing.assert_allclose(tech["delta_logit"], (g - t) / 2, atol=1e-5)
     np.testing.assert_allclose(bio["ref_logit"], full["ref_logit"], atol=1e-6)
     np.testing.assert_allclose(bio["delta_logit"] + tech["delta_logit"], full["delta_logit"], atol=1e-5)
+    # shifted windows all contain the SNV: the same effect, averaged over 3 shifts x 2 strands
+    shifted = score_variants(model, PARAMS, genome, variants, progress=False, subspace="bio", shifts=1).scores
+    np.testing.assert_allclose(shifted["delta_logit"], (c - a) / 2, atol=1e-5)
     with pytest.raises(ValueError, match="subspace 'lab'"):
         score_variants(model, PARAMS, genome, variants, progress=False, subspace="lab")
 

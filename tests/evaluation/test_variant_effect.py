@@ -66,7 +66,7 @@ def test_snp_changes_the_prediction_by_the_exact_amount(genome: Genome) -> None:
     assert CHR1[15] == "c"
     result = score_variants(toy_model(), PARAMS, genome, variants(("chr1", 15, "rs1", "C", "A")), progress=False)
     scores = result.scores
-    assert list(scores.columns) == ["chrom", "pos", "id", "ref", "alt", "padded", "task", *METRICS]
+    assert list(scores.columns) == ["chrom", "pos", "id", "ref", "alt", "padded", "n_fraction", "task", *METRICS]
     assert scores[["chrom", "pos", "id", "task"]].values.tolist() == [
         ["chr1", 16, "rs1", "up"],
         ["chr1", 16, "rs1", "down"],
@@ -85,6 +85,7 @@ def test_snp_changes_the_prediction_by_the_exact_amount(genome: Genome) -> None:
         "variants": 1,
         "scored": 1,
         "skipped_ref_mismatch": 0,
+        "skipped_genome_n": 0,
         "skipped_chrom_not_in_genome": 0,
         "skipped_outside_chromosome": 0,
     }
@@ -121,6 +122,7 @@ def test_mismatches_and_missing_chromosomes_are_reported_not_scored(
         "variants": 5,
         "scored": 2,
         "skipped_ref_mismatch": 1,
+        "skipped_genome_n": 0,
         "skipped_chrom_not_in_genome": 1,
         "skipped_outside_chromosome": 1,
     }
@@ -132,7 +134,7 @@ def test_wide_layout_holds_the_long_values(genome: Genome) -> None:
     long = score_variants(toy_model(), PARAMS, genome, table, progress=False).scores
     wide = score_variants(toy_model(), PARAMS, genome, table, layout="wide", progress=False).scores
     assert list(wide.columns[:6]) == ["chrom", "pos", "id", "ref", "alt", "padded"]
-    assert list(wide.columns[6:]) == [f"{m}.{t}" for m in METRICS for t in ("up", "down")]
+    assert list(wide.columns[7:]) == [f"{m}.{t}" for m in METRICS for t in ("up", "down")]
     for metric in METRICS:
         np.testing.assert_array_equal(wide[[f"{metric}.up", f"{metric}.down"]].to_numpy().ravel(), long[metric])
 
@@ -173,9 +175,80 @@ def test_vcf_to_files(tmp_path: Path, genome: Genome) -> None:
         "skipped_symbolic": 0,
         "skipped_multiallelic": 0,
         "skipped_indel": 1,
+        "skipped_alt_equals_ref": 0,
+        "skipped_ref_n": 0,
         "variants": 4,
         "scored": 2,
         "skipped_ref_mismatch": 1,
+        "skipped_genome_n": 0,
         "skipped_chrom_not_in_genome": 1,
         "skipped_outside_chromosome": 0,
     }
+
+
+# ---------------------------------------------------------------- issue 9 items 12 and 14
+
+
+def test_genome_n_at_the_variant_is_counted_apart_and_n_fraction_is_carried(tmp_path: Path, caplog) -> None:
+    fasta = tmp_path / "n.fa"
+    fasta.write_text(">chr1\n" + CHR1[:20] + "NN" + CHR1[22:] + "\n")
+    genome = Genome(fasta)
+    table = variants(("chr1", 20, "on_n", "T", "C"), ("chr1", 15, "near_n", "C", "A"), ("chr1", 5, "wrong", "G", "T"))
+    with caplog.at_level(logging.WARNING):
+        result = score_variants(toy_model(), PARAMS, genome, table, progress=False)
+    assert result.counts["skipped_genome_n"] == 1
+    assert result.counts["skipped_ref_mismatch"] == 1
+    assert result.mismatches["id"].tolist() == ["wrong"]
+    assert "1 variants sit on N in the genome" in caplog.text
+    # windows: near_n [10, 20) holds no N; an SNV at 17 gets [12, 22), 2 of its 10 bp N
+    assert result.scores["n_fraction"].tolist() == [0.0, 0.0]
+    shifted = score_variants(toy_model(), PARAMS, genome, variants(("chr1", 17, "x", "G", "A")), progress=False)
+    assert shifted.scores["n_fraction"].tolist() == [0.2, 0.2]
+
+
+def _shift_mean(windows: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    values = [strand_values(w) for w in windows]
+    return np.mean([v[0] for v in values], axis=0), np.mean([v[1] for v in values], axis=0)
+
+
+def test_shifts_average_over_shifted_windows(genome: Genome) -> None:
+    result = score_variants(
+        toy_model(), PARAMS, genome, variants(("chr1", 15, "rs1", "C", "A")), shifts=1, progress=False
+    )
+    alt = CHR1[:15] + "A" + CHR1[16:]
+    ref_prob, ref_logit = _shift_mean([CHR1[9:19], CHR1[10:20], CHR1[11:21]])
+    alt_prob, alt_logit = _shift_mean([alt[9:19], alt[10:20], alt[11:21]])
+    np.testing.assert_allclose(result.scores["ref_prob"], ref_prob, rtol=1e-9)
+    np.testing.assert_allclose(result.scores["alt_logit"], alt_logit, rtol=1e-9)
+    np.testing.assert_allclose(result.scores["delta_prob"], alt_prob - ref_prob, rtol=1e-9)
+    with pytest.raises(ValueError, match="shifts must be >= 0"):
+        score_variants(toy_model(), PARAMS, genome, variants(("chr1", 15, "rs1", "C", "A")), shifts=-1)
+
+
+def test_paired_fasta_mode_matches_the_vcf_path(tmp_path: Path, genome: Genome) -> None:
+    from seqlab.evaluation.variant_effect import score_paired
+
+    alt = CHR1[:15] + "A" + CHR1[16:]
+    ref_fa, alt_fa = tmp_path / "ref.fa", tmp_path / "alt.fa"
+    ref_fa.write_text(f">chr1:16:C>A|chr1:8-22\n{CHR1[8:22]}\n>other\n{CHR1[20:34]}\n")
+    assert CHR1[27] == "T"
+    alt_fa.write_text(f">chr1:16:C>A|chr1:8-22\n{alt[8:22]}\n>other2\n{CHR1[20:27]}G{CHR1[28:34]}\n")
+    for shifts in (0, 2):
+        paired = score_paired(toy_model(), PARAMS, ref_fa, alt_fa, shifts=shifts, progress=False)
+        vcf_path = score_variants(
+            toy_model(), PARAMS, genome, variants(("chr1", 15, "rs1", "C", "A")), shifts=shifts, progress=False
+        )
+        assert list(paired.scores.columns) == list(vcf_path.scores.columns)
+        first = paired.scores.iloc[:2]
+        assert first[["chrom", "pos", "ref", "alt"]].values.tolist() == [["chr1", 16, "C", "A"]] * 2
+        for metric in METRICS:
+            np.testing.assert_allclose(first[metric], vcf_path.scores[metric], rtol=1e-9, err_msg=metric)
+    other = paired.scores.iloc[2]
+    assert other["id"] == "other" and other["chrom"] == "" and pd.isna(other["pos"])
+    assert (other["ref"], other["alt"]) == ("T", "G")
+    assert paired.counts == {"pairs": 2, "scored": 2}
+    with pytest.raises(ValueError, match=r"ref.fa: record 'chr1:16:C>A\|chr1:8-22' has 14 bp, fewer than the 16"):
+        score_paired(toy_model(), PARAMS, ref_fa, alt_fa, shifts=3, progress=False)
+    alt_fa.write_text(f">a\n{alt[8:22]}\n")
+    with pytest.raises(ValueError, match=r"ref.fa: 2 records, but .*alt.fa has 1"):
+        score_paired(toy_model(), PARAMS, ref_fa, alt_fa, progress=False)

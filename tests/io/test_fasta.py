@@ -82,3 +82,43 @@ def test_bedtools_name_prefix_keeps_the_real_chromosome():
     frame = parse_window_names(names)
     assert frame["chrom"].tolist() == ["chr8", "chr8", "chr8", "HLA-A*01:01:01:01"]
     assert frame["strand"].tolist()[2] == "-"
+
+
+# ---------------------------------------------------------------- bad input (issue 9)
+
+
+def test_variant_style_names_are_not_coordinates():
+    from seqlab.io.fasta import parse_window_names
+
+    frame = parse_window_names(["chr1:12289969:G>A|chr1:12289904-12290104", "HLA-A*01:01:100-200", "x::chr2:5-9"])
+    assert frame["parsed"].tolist() == [False, True, True]
+    assert frame["chrom"].tolist() == ["", "HLA-A*01:01", "chr2"]
+
+
+def test_duplicate_name_with_different_sequence_is_a_counted_warning(tmp_path, recwarn):
+    path = tmp_path / "set.fa"
+    path.write_text(">chr1:0-4\nACGT\n>chr1:0-4\nacgt\n")
+    frame = read_sequence_set(path)  # the same sequence twice: silent (deduplication drops one)
+    assert len(frame) == 2 and frame.attrs["names_with_different_sequences"] == 0 and not recwarn.list
+    path.write_text(">chr1:0-4\nACGT\n>chr1:0-4\nACGA\n>chr2:0-4\nAAAA\n>chr1:0-4\nTTTT\n")
+    with pytest.warns(UserWarning, match=r"set.fa: 2 records repeat an earlier record's name .*record 2 'chr1:0-4'"):
+        frame = read_sequence_set(path)
+    assert frame.attrs["names_with_different_sequences"] == 2
+
+
+def test_undecodable_bytes_and_damaged_gzip_are_named(tmp_path):
+    import gzip
+
+    from seqlab.io.errors import DamagedFileError, InputError
+
+    path = tmp_path / "x.fa"
+    path.write_bytes(b">a\nACGT\n>b\nAC\xe9T\n")
+    with pytest.raises(InputError, match=r"x.fa:4: byte b'\\xe9' is not UTF-8"):
+        read_fasta(path)
+    path.write_bytes(b">a\nACGT\n>b\nAC\xc3\xa9T\n")
+    with pytest.raises(InputError, match=r"x.fa:3: record 'b' holds 'é', not a nucleotide code"):
+        read_fasta(path)
+    packed = gzip.compress(b">a\n" + b"ACGT" * 5000 + b"\n")
+    path.write_bytes(packed[: len(packed) - 20])
+    with pytest.raises(DamagedFileError, match="x.fa: the file is damaged"):
+        read_fasta(path)

@@ -5,6 +5,7 @@ from pathlib import Path
 import pysam
 import pytest
 
+from seqlab.io.errors import DamagedFileError, InputError
 from seqlab.io.genome import Genome, canonical_chrom
 
 SEQS = {
@@ -105,7 +106,7 @@ def test_plain_gzip_is_rejected_with_a_clear_error(tmp_path):
     path = tmp_path / "plain.fa.gz"
     with gzip.open(path, "wt") as handle:
         handle.write(">chr1\nACGT\n")
-    with pytest.raises(ValueError, match="cannot index genome FASTA"):
+    with pytest.raises(InputError, match="plain.fa.gz: cannot index the genome FASTA"):
         Genome(path)
 
 
@@ -142,5 +143,69 @@ def test_stale_index_is_reported(tmp_path):
     os.utime(index, (fasta.stat().st_mtime - 10, fasta.stat().st_mtime - 10))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        assert Genome(fasta).chrom_sizes == {"chr1": 14}  # the stale index still says 14
+        assert Genome(fasta).chrom_sizes == {"chr1": 16}  # the stale index is found out and rebuilt
     assert any("is older than the genome FASTA" in str(w.message) for w in caught)
+    assert any("does not match" in str(w.message) and "rebuilding" in str(w.message) for w in caught)
+
+
+# ---------------------------------------------------------------- index (.fai) checks, alphabet, damage
+
+
+def _fai_rows(path: Path) -> list[list[str]]:
+    return [line.split("\t") for line in Path(f"{path}.fai").read_text().splitlines()]
+
+
+def _write_fai(path: Path, rows: list[list[str]]) -> None:
+    Path(f"{path}.fai").write_text("".join("\t".join(row) + "\n" for row in rows))
+
+
+@pytest.mark.parametrize(
+    ("field", "delta"),
+    [(2, 1), (2, -1), (2, 11), (1, 1), (1, -1), (1, 10), (1, -10), (3, 1), (4, 1), (3, -1)],
+)
+def test_a_fai_that_does_not_match_a_plain_fasta_is_rebuilt(tmp_path, field, delta):
+    fasta = _write(tmp_path / "toy.fa")
+    Genome(fasta).close()  # writes the index
+    rows = _fai_rows(fasta)
+    rows[1][field] = str(int(rows[1][field]) + delta)  # chrM
+    _write_fai(fasta, rows)
+    with pytest.warns(UserWarning, match="does not match"):
+        genome = Genome(fasta)
+    assert genome.chrom_sizes == {name: len(seq) for name, seq in SEQS.items()}
+    assert genome.fetch("chrM", 0, 35) == SEQS["chrM"]
+    assert genome.fetch("chrX", 0, 16) == SEQS["chrX"]
+
+
+def test_a_fai_that_does_not_match_a_bgzip_fasta_is_refused(tmp_path):
+    plain = _write(tmp_path / "toy.fa")
+    compressed = tmp_path / "toy.fa.gz"
+    pysam.tabix_compress(str(plain), str(compressed))
+    pysam.faidx(str(compressed))
+    rows = _fai_rows(compressed)
+    rows[2][2] = str(int(rows[2][2]) + 1)  # chrX offset shifted by one byte
+    _write_fai(compressed, rows)
+    with pytest.raises(InputError, match=r"toy.fa.gz: the index .*does not match the bgzip FASTA.*'chrX'.*samtools"):
+        Genome(compressed)
+
+
+def test_non_iupac_character_names_chromosome_and_position(tmp_path):
+    fasta = tmp_path / "bad.fa"
+    fasta.write_text(">chr1\nACGTACGTAC\nACGT!CGTAC\n>chr2\nACGT\n")
+    genome = Genome(fasta)
+    assert genome.fetch("chr1", 0, 10) == "ACGTACGTAC"
+    with pytest.raises(InputError, match=r"bad.fa: chr1: position 15 \(1-based\) holds '!'") as info:
+        genome.fetch("chr1", 8, 18)
+    assert info.value.file == str(fasta) and info.value.field == "chr1"
+
+
+def test_damaged_bgzip_genome_is_named(tmp_path):
+    plain = _write(tmp_path / "toy.fa")
+    compressed = tmp_path / "toy.fa.gz"
+    pysam.tabix_compress(str(plain), str(compressed))
+    pysam.faidx(str(compressed))
+    data = bytearray(compressed.read_bytes())
+    data[40:60] = bytes(20)  # inside the first block's deflate payload
+    compressed.write_bytes(bytes(data))
+    with pytest.raises(DamagedFileError, match=r"toy.fa.gz: the file is damaged"):
+        genome = Genome(compressed)
+        genome.fetch("chr1", 0, 50)

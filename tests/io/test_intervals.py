@@ -166,3 +166,57 @@ def test_bed_lines_with_different_column_counts_are_an_error(tmp_path):
     path.write_text("chr1\t1\t5\nchr1\t2\t8\tpk\t5\t+\n")
     with pytest.raises(ValueError, match=r"ragged\.bed:2: this line's column count differs .* \(3\)"):
         read_intervals(path)
+
+
+# ---------------------------------------------------------------- bad input (issue 9, items 6, 8, 9)
+
+
+@pytest.mark.parametrize(
+    ("payload", "message", "line", "field"),
+    [
+        (b"chr1\t1\t5\nchr1\t2\r\t9\n", "carriage return inside the line", 2, None),
+        (b"chr1\t1\t5\nchr\xff1\t2\t9\n", "is not UTF-8", 2, None),
+        (b"chr1\t1\t5\nchr1\t1\t123456789012345678901\n", "too large", 2, "end"),
+        (b"chr1\t1e6\t2000000\n", r"start '1e6' is not an integer", 1, "start"),
+        (b"chr1\t10.0\t20\n", r"start '10.0' is not an integer", 1, "start"),
+    ],
+)
+def test_bad_bytes_and_coordinates_name_file_line_field(tmp_path, payload, message, line, field):
+    from seqlab.io.errors import InputError
+
+    path = tmp_path / "x.bed"
+    path.write_bytes(payload)
+    with pytest.raises(InputError, match=message) as info:
+        read_intervals(path)
+    assert (info.value.file, info.value.line, info.value.field) == (str(path), line, field)
+    assert str(info.value).startswith(f"{path}:{line}: ")
+
+
+def test_damaged_gzip_is_named(tmp_path):
+    from seqlab.io.errors import DamagedFileError
+
+    path = tmp_path / "x.bed.gz"
+    data = gzip.compress(b"".join(b"chr1\t%d\t%d\n" % (i, i + 5) for i in range(2000)))
+    for damaged in (data[: len(data) // 2], data[:-6] + b"\0\0\0\0\0\0", data[:30] + bytes(30) + data[60:]):
+        path.write_bytes(damaged)
+        with pytest.raises(DamagedFileError, match=r"x.bed.gz: the file is damaged"):
+            read_intervals(path)
+
+
+def test_narrowpeak_named_bed_is_read_as_narrowpeak(tmp_path, caplog):
+    path = tmp_path / "peaks.bed"
+    path.write_text("chr1\t100\t200\tp1\t0\t.\t5.5\t3.1\t2.0\t40\n")
+    with caplog.at_level("WARNING"):
+        frame = read_intervals(path)
+    assert frame.attrs["format"] == "narrowPeak"
+    assert frame["summit"].tolist() == [40]
+    assert "read as narrowPeak" in caplog.text
+    assert read_intervals(path, fmt="bed").attrs["format"] == "bed"
+
+
+def test_empty_bed_warns(tmp_path, caplog):
+    path = tmp_path / "empty.bed"
+    path.write_text("# nothing\n")
+    with caplog.at_level("WARNING"):
+        assert read_intervals(path).empty
+    assert "no intervals" in caplog.text

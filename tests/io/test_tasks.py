@@ -53,3 +53,21 @@ def test_invalid_tables(tmp_path, text, error, message):
 def test_missing_table(tmp_path):
     with pytest.raises(FileNotFoundError, match="task table not found"):
         read_task_table(tmp_path / "none.tsv")
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "line"),
+    [
+        ("task\tpeaks\nA\tpeaks/a.narrowPeak\tCTCF\n", r"3 tab-separated fields, but the header has 2", 2),
+        ("task\tpeaks\ttarget\nA\tpeaks/a.narrowPeak\n", r"2 tab-separated fields, but the header has 3", 2),
+        ("", "the task table is empty", None),
+        ("\n\n", "the task table is empty", None),
+        ("task\tpeaks\ttask\nA\tb\tc\n", r"column\(s\) \['task'\] appear more than once", 1),
+    ],
+)
+def test_rows_must_match_the_header(tmp_path, text, message, line):
+    from seqlab.io.errors import InputError
+
+    with pytest.raises(InputError, match=message) as info:
+        read_task_table(_setup(tmp_path, text))
+    assert info.value.line == line and info.value.file.endswith("tasks.tsv")

@@ -33,6 +33,8 @@ def test_positions_become_zero_based_and_lines_are_recorded(tmp_path: Path) -> N
         "skipped_symbolic": 0,
         "skipped_multiallelic": 0,
         "skipped_indel": 0,
+        "skipped_alt_equals_ref": 0,
+        "skipped_ref_n": 0,
     }
 
 
@@ -122,9 +124,9 @@ records = st.lists(
         st.sampled_from(["chr1", "2", "chrX", "scaffold_7"]),
         st.integers(min_value=1, max_value=250_000_000),
         st.from_regex(r"(rs[0-9]{1,8}|\.)", fullmatch=True),
-        alleles,
+        st.text(alphabet="ACGT", min_size=1, max_size=6),  # REF with N is skipped (counted)
         st.lists(alleles, min_size=1, max_size=3),
-    ),
+    ).filter(lambda r: r[3] not in r[4]),  # ALT == REF is skipped (counted)
     max_size=12,
 )
 
@@ -137,3 +139,45 @@ def test_round_trip(tmp_path: Path, records: list[tuple[str, int, str, str, list
     expected = [(c, p - 1, i, r, alt, line) for line, (c, p, i, r, a) in enumerate(records, start=4) for alt in a]
     assert list(table.variants.itertuples(index=False, name=None)) == expected
     assert table.counts["kept"] == table.counts["alleles"] == len(expected)
+
+
+def test_alt_equal_to_ref_and_ref_n_are_skipped_and_counted(tmp_path: Path, caplog) -> None:
+    vcf = tmp_path / "x.vcf"
+    vcf.write_text("chr1\t5\ta\tA\ta\nchr1\t6\tb\tN\tC\nchr1\t7\tc\tAN\tCC\nchr1\t8\td\tG\tT,G\n")
+    with caplog.at_level("WARNING"):
+        table = read_vcf(vcf)
+    assert table.variants["id"].tolist() == ["d"]
+    assert table.counts["skipped_alt_equals_ref"] == 2
+    assert table.counts["skipped_ref_n"] == 2
+    assert "ALT equal to REF skipped" in caplog.text
+
+
+def test_empty_vcf_warns(tmp_path: Path, caplog) -> None:
+    vcf = tmp_path / "x.vcf"
+    vcf.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\n")
+    with caplog.at_level("WARNING"):
+        assert read_vcf(vcf).variants.empty
+    assert "no variants" in caplog.text
+
+
+def test_damaged_bgzip_vcf_and_bad_bytes_are_named(tmp_path: Path) -> None:
+    import gzip
+
+    from seqlab.io.errors import DamagedFileError, InputError
+
+    vcf = tmp_path / "x.vcf.gz"
+    packed = gzip.compress(b"".join(b"chr1\t%d\t.\tA\tC\n" % (i + 1) for i in range(3000)))
+    vcf.write_bytes(packed[:-8] + b"\1\2\3\4" + packed[-4:])  # bad CRC
+    with pytest.raises(DamagedFileError, match="x.vcf.gz: the file is damaged"):
+        read_vcf(vcf)
+    vcf.write_bytes(packed[: len(packed) // 3])  # truncated
+    with pytest.raises(DamagedFileError, match="x.vcf.gz: the file is damaged"):
+        read_vcf(vcf)
+    plain = tmp_path / "y.vcf"
+    plain.write_bytes(b"chr1\t5\t.\tA\tC\nchr1\t6\t\xff\tA\tC\n")
+    with pytest.raises(InputError, match=r"y.vcf:2: byte b'\\xff' is not UTF-8"):
+        read_vcf(plain)
+    plain.write_bytes(b"chr1\t1e6\t.\tA\tC\n")
+    with pytest.raises(InputError, match=r"y.vcf:1: malformed VCF line \(POS '1e6'") as info:
+        read_vcf(plain)
+    assert info.value.field == "POS"

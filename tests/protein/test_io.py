@@ -153,3 +153,48 @@ def test_fasta_round_trip(tmp_path, records, width, gz, lower):
         lines.extend(text[i : i + width] for i in range(0, len(text), width))
     path = _write(tmp_path / "rt.fa", "\n".join(lines) + "\n", gz=gz)
     assert read_protein_fasta(path, unknown="reject") == records
+
+
+# ---------------------------------------------------------------- bad input (issue 9)
+
+
+@pytest.mark.parametrize(
+    ("body", "message", "line"),
+    [
+        ("a b 1200\n", r"line 2: score 1200 is outside STRING's range 0-1000", 2),
+        ("a b 5\nc d -3\n", r"line 3: score -3 is outside STRING's range 0-1000", 3),
+        ("a b 5\nc d x7\n", r"line 3: score 'x7' is not an integer", 3),
+        ("a b 5\nc d 7 extra\n", r"line 3: 4 fields, but the header has 3", 3),
+        ("a b 5\nc 7\n", r"line 3: 2 fields, but the header has 3", 3),
+    ],
+)
+def test_string_links_scores_and_fields_are_checked(tmp_path, body, message, line):
+    from seqlab.io.errors import InputError
+    from seqlab.io.protein import read_string_links
+
+    path = tmp_path / "links.txt"
+    path.write_text("protein1 protein2 combined_score\n" + body)
+    with pytest.raises(InputError, match=message) as info:
+        read_string_links(path)
+    assert info.value.file == str(path) and info.value.line == line
+
+
+def test_protein_readers_name_damaged_and_undecodable_files(tmp_path):
+    import gzip
+
+    from seqlab.io.errors import DamagedFileError, InputError
+    from seqlab.io.protein import read_sequences, read_string_links
+
+    packed = gzip.compress(b"".join(b">p%d\nMKVL\n" % i for i in range(3000)))
+    path = tmp_path / "seqs.fa.gz"
+    path.write_bytes(packed[: len(packed) // 2])
+    with pytest.raises(DamagedFileError, match="seqs.fa.gz: the file is damaged"):
+        read_sequences(path)
+    links = tmp_path / "links.txt.gz"
+    links.write_bytes(gzip.compress(b"protein1 protein2 combined_score\na b 5\n")[:-3])
+    with pytest.raises(DamagedFileError, match="links.txt.gz: the file is damaged"):
+        read_string_links(links)
+    plain = tmp_path / "dict.tsv"
+    plain.write_bytes(b"p1\tMKV\np2\tMK\xffV\n")
+    with pytest.raises(InputError, match=r"dict.tsv:2: byte b'\\xff' is not UTF-8"):
+        read_sequences(plain)

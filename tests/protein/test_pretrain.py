@@ -1,6 +1,8 @@
 import json
 import math
+import os
 import random
+import socket
 
 import pandas as pd
 import pytest
@@ -15,6 +17,7 @@ from seqlab.protein.config import PretrainConfig
 from seqlab.protein.corpus import PairCorpus, build_pair_corpus
 from seqlab.protein.pretrain import encode_corpus, pretrain
 from seqlab.protein.tokenizer import build_residue_tokenizer
+from seqlab.runs import RunLockedError
 
 AA = "ACDEFGHIKLMNPQRSTVWY"
 MOTIFS = ["MKVLAAG", "GHHHKK", "PPLLSSE", "WWYYRR"]
@@ -185,3 +188,50 @@ def test_cli_pretrain_errors_are_clear(tmp_path):
     (tmp_path / "ok.yaml").write_text("name: x\n")
     result = CliRunner().invoke(app, ["pretrain", str(tmp_path / "ok.yaml"), "--out", str(tmp_path / "r")])
     assert result.exit_code == 2 and "corpus.links and corpus.sequences are needed" in result.output
+
+
+class _Killed(RuntimeError):
+    pass
+
+
+def test_a_run_killed_mid_epoch_and_resumed_ends_as_the_uninterrupted_one(run, tmp_path, monkeypatch):
+    from lightning.pytorch.callbacks import Callback
+
+    import seqlab.protein.pretrain as module
+
+    folder, metrics, corpus = run
+
+    class Kill(Callback):  # dies at the first batch after the second validation's checkpoint (mid-epoch)
+        validated_at = 0
+
+        def on_validation_end(self, trainer, pl_module):
+            self.validated_at = trainer.global_step
+
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+            if self.validated_at > 10 and trainer.global_step == self.validated_at:
+                raise _Killed
+
+    build = module.optim_trainer
+    with monkeypatch.context() as patch:
+        patch.setattr(module, "optim_trainer", lambda *a, **k: build(*a, **{**k, "extra_callbacks": [
+            *k["extra_callbacks"], Kill()]}))  # fmt: skip
+        with pytest.raises(_Killed):
+            pretrain(_config(), tmp_path / "killed", corpus=corpus)
+    state = torch.load(tmp_path / "killed/checkpoints/last.ckpt", weights_only=False)
+    assert 10 < state["global_step"] < 30 and 0 < state["seqlab_resume"]["batches"]
+    resumed = pretrain(_config(), tmp_path / "killed", resume=True)
+    assert resumed["tokens_seen"] == metrics["tokens_seen"] and resumed["steps"] == 30
+    assert resumed["val"]["mlm_loss"] == pytest.approx(metrics["val"]["mlm_loss"], rel=1e-6)
+    assert resumed["test"]["mlm_loss"] == pytest.approx(metrics["test"]["mlm_loss"], rel=1e-6)
+    log = pd.read_csv(tmp_path / "killed/logs/metrics.csv")
+    reference = pd.read_csv(folder / "logs/metrics.csv")
+    assert log["val_loss"].dropna().tolist() == pytest.approx(reference["val_loss"].dropna().tolist(), rel=1e-6)
+
+
+def test_a_second_pretraining_into_a_folder_in_use_is_refused(tmp_path):
+    folder = tmp_path / "busy"
+    folder.mkdir()
+    (folder / ".lock").write_text(json.dumps({"pid": os.getppid(), "host": socket.gethostname(), "started": "x"}))
+    with pytest.raises(RunLockedError, match=f"in use by another run \\(pid {os.getppid()}"):
+        pretrain(_config(), folder, corpus=_corpus())
+    assert sorted(p.name for p in folder.iterdir()) == [".lock"]  # the other run's folder is untouched

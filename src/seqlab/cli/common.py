@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import gzip
 import logging
 import os
 import sys
 import warnings
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -17,10 +19,13 @@ from rich.logging import RichHandler
 from rich.markup import escape
 
 __all__ = [
+    "CHOICES",
     "DataDirOption",
     "OutDirOption",
+    "OverwriteOption",
     "ResumeOption",
     "SetOption",
+    "choice",
     "console",
     "run_folder",
     "setup_logging",
@@ -33,17 +38,33 @@ SetOption = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a config key, e.g. --set train.max_epochs=3 (repeatable)."),
 ]
-OutDirOption = Annotated[
-    Path | None, typer.Option("--out", help="Run folder (default: runs/<name> of the config).")
+OutDirOption = Annotated[Path | None, typer.Option("--out", help="Run folder (default: runs/<name> of the config).")]
+ResumeOption = Annotated[
+    bool,
+    typer.Option(help="Continue the run in --out from its checkpoints/last.ckpt (same config, apart from e.g. "
+                 "max_epochs, patience and hardware keys)."),
+]  # fmt: skip
+OverwriteOption = Annotated[
+    bool, typer.Option(help="Replace the run already in --out (its checkpoints, logs and metrics are removed).")
 ]
-ResumeOption = Annotated[bool, typer.Option(help="Continue the run in --out from its checkpoints/last.ckpt.")]
 DataDirOption = Annotated[
     str | None,
     typer.Option(help="Folder that relative data paths in the config resolve against (default: its folder)."),
 ]
 
 # Errors that mean the user's input is wrong: shown as one clear message, not a traceback.
-USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, KeyError, PermissionError)
+# (seqlab.io.errors.InputError, the readers' error type, is a ValueError.) EOFError, zlib.error and
+# gzip.BadGzipFile come from a damaged compressed file that a reader did not name (click would print a
+# bare "Aborted!" for EOFError).
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError, FileNotFoundError, KeyError, PermissionError, EOFError, zlib.error, gzip.BadGzipFile,
+)  # fmt: skip
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from seqlab.runs import RunLockedError
+
+    return (*USER_ERRORS, RunLockedError)
 
 
 @contextmanager
@@ -51,18 +72,39 @@ def user_errors() -> Iterator[None]:
     """Turn input errors into a red one-line message and exit code 2."""
     try:
         yield
-    except USER_ERRORS as err:
+    except _user_errors() as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        if isinstance(err, EOFError | zlib.error | gzip.BadGzipFile):
+            message = f"a compressed input file is damaged (truncated or corrupted): {err}"
         # escape: file names like d[rep1]/p.bed are not Rich markup
-        console.print(f"[bold red]error:[/] {escape(str(message))}", highlight=False, markup=True)
+        # soft_wrap: one line however long (grep-able logs), not wrapped at the terminal width
+        console.print(f"[bold red]error:[/] {escape(str(message))}", highlight=False, markup=True, soft_wrap=True)
         raise typer.Exit(code=2) from None
 
 
-def setup_logging(level: int = logging.INFO) -> None:
-    """Show seqlab's log messages (counts, audit warnings) through rich on stderr."""
+def _show_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:
+    """Python warnings as one log line each, without the source path and line that raised them."""
+    logging.getLogger("seqlab.warnings").warning("%s", message)
+
+
+def setup_logging(level: int = logging.INFO, *, training: bool = False) -> None:
+    """Show seqlab's log messages (counts, audit warnings) through rich on stderr, each once.
+
+    Python warnings are logged as one line without their source path. With ``training``, Lightning is
+    imported here (commands that train need it anyway) and its own console handler, which would print
+    every message a second time, is removed; commands that only predict or report never load it.
+    """
     handler = RichHandler(console=console, show_path=False, show_time=False, markup=False)
     logging.basicConfig(level=logging.WARNING, handlers=[handler], format="%(message)s", force=True)
     logging.getLogger("seqlab").setLevel(level)
+    warnings.showwarning = _show_warning
+    if training or "lightning" in sys.modules:
+        import lightning  # noqa: F401  (its import adds a handler of its own to the "lightning" logger)
+
+        for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+            logger = logging.getLogger(name)
+            logger.handlers.clear()  # imported before logging was set up, they print through their own
+            logger.propagate = True
     # transformers reads these when imported: its load reports (a new classification head is
     # "MISSING" by design when fine-tuning) and shard-writing bars are noise in seqlab's output.
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
@@ -73,10 +115,38 @@ def setup_logging(level: int = logging.INFO) -> None:
         transformers_logging.set_verbosity_error()
         transformers_logging.disable_progress_bar()
     # Lightning's hardware lines and tips are noise next to seqlab's own summary.
-    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    for name in ("lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", message=r".*LeafSpec.*is deprecated")
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
     warnings.filterwarnings("ignore", message=r".*smaller than the logging interval.*")
+
+
+CHOICES: dict[str, tuple[str, ...]] = {
+    "--center": ("summit", "center"),
+    "--indels": ("skip", "score"),
+    "--multiallelic": ("split", "skip"),
+    "--layout": ("long", "wide"),
+    "report --split": ("test", "val"),
+    "evaluate --split": ("train", "val", "test", "all"),
+    "--unknown": ("map_to_x", "reject"),
+    "--missing": ("drop", "error"),
+    "--pooling": ("mean", "cls"),
+}
+"""The allowed values of every string option with a fixed set of choices (checked by :func:`choice`)."""
+
+
+def choice(option: str, value: str, command: str = "") -> Any:
+    """``value`` if it is one of ``CHOICES[option]`` (or ``CHOICES["<command> <option>"]`` when the same
+    option takes other values in another command).
+
+    Raises:
+        ValueError: naming the option, the allowed values and the value given.
+    """
+    allowed = CHOICES.get(f"{command} {option}") or CHOICES[option]
+    if value not in allowed:
+        raise ValueError(f"{option} must be one of {', '.join(allowed)}, not {value!r}")
+    return value
 
 
 def run_folder(out: Path | None, name: str) -> Path:

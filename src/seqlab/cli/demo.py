@@ -24,7 +24,7 @@ def dna(out: OutOption = None, seed: SeedOption = 0) -> None:
     """
     from seqlab.demo.dna import run_dna_demo
 
-    setup_logging()
+    setup_logging(training=True)
     folder = out or Path("runs/demo-dna")
     with user_errors():
         metrics = run_dna_demo(folder, seed=seed)
@@ -51,7 +51,7 @@ def protein(
     """
     from seqlab.demo.protein import run_protein_demo
 
-    setup_logging()
+    setup_logging(training=True)
     with user_errors():
         run_protein_demo(out or Path("runs/demo-protein"), seed=seed, quick=quick)
 

@@ -11,8 +11,10 @@ from rich.table import Table
 from seqlab.cli.common import (
     DataDirOption,
     OutDirOption,
+    OverwriteOption,
     ResumeOption,
     SetOption,
+    choice,
     console,
     run_folder,
     setup_logging,
@@ -66,16 +68,17 @@ def train_command(
     config: ConfigArg,
     out: OutDirOption = None,
     resume: ResumeOption = False,
+    overwrite: OverwriteOption = False,
     set_: SetOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Train a model: build examples, audit, train with early stopping, evaluate the best checkpoint."""
     from seqlab import pipeline
 
-    setup_logging()
+    setup_logging(training=True)
     with user_errors():
         run_config = _load(config, set_, data_dir)
-        result = pipeline.train(run_config, run_folder(out, run_config.name), resume=resume)
+        result = pipeline.train(run_config, run_folder(out, run_config.name), resume=resume, overwrite=overwrite)
     console.print(metrics_table(result.metrics, f"{run_config.name}: best checkpoint, both strands averaged"))
     console.print(f"run folder: {result.run_dir}")
 
@@ -122,8 +125,7 @@ def evaluate_command(
     setup_logging()
     with user_errors():
         for value in split or []:
-            if value not in ("train", "val", "test", "all"):
-                raise ValueError(f"--split must be one of train, val, test, all, not {value!r}")
+            choice("--split", value, "evaluate")
         sets: list[Any] = list(fasta or [])
         if positives or negatives:
             if task is None:
@@ -159,17 +161,18 @@ def predict_command(
     center: Annotated[str, typer.Option(help="'summit': narrowPeak summits where given (as training); 'center'.")] = (
         "summit"
     ),
+    allow_all_n: Annotated[bool, typer.Option(help="Predict windows that are all N (else an error).")] = False,
 ) -> None:
-    """Predict per-task probabilities (both strands averaged) for BED regions or FASTA sequences."""
+    """Predict per-task probabilities and logits (both strands averaged) for BED regions or FASTA sequences."""
     from seqlab import pipeline
 
     setup_logging()
     with user_errors():
-        if center not in ("summit", "center"):
-            raise ValueError(f"--center must be 'summit' or 'center', not {center!r}")
+        choice("--center", center)
         frame = pipeline.predict(
-            checkpoint, out, bed=bed, fasta=fasta, genome=genome, batch_size=batch_size, center=center
-        )
+            checkpoint, out, bed=bed, fasta=fasta, genome=genome, batch_size=batch_size, center=center,
+            allow_all_n=allow_all_n,
+        )  # fmt: skip
     console.print(f"{len(frame):,} predictions written to {out}")
 
 
@@ -177,9 +180,18 @@ def variant_effect_command(
     checkpoint: Annotated[
         Path, typer.Argument(help="A model folder, a run folder or a seqlab checkpoint (.ckpt).", show_default=False)
     ],
-    vcf: Annotated[Path, typer.Option(help="VCF (plain, gzip or bgzip).", show_default=False)],
-    genome: Annotated[Path, typer.Option(help="Genome FASTA the VCF refers to.", show_default=False)],
+    vcf: Annotated[Path | None, typer.Option(help="VCF (plain, gzip or bgzip).", show_default=False)] = None,
+    genome: Annotated[Path | None, typer.Option(help="Genome FASTA the VCF refers to.", show_default=False)] = None,
     out: Annotated[Path, typer.Option(help="Output TSV of effects.")] = Path("variant_effects.tsv"),
+    ref_fasta: Annotated[
+        Path | None, typer.Option(help="Paired mode: reference sequences (instead of --vcf/--genome).")
+    ] = None,
+    alt_fasta: Annotated[
+        Path | None, typer.Option(help="Paired mode: alternative sequences, paired with --ref-fasta in file order.")
+    ] = None,
+    shifts: Annotated[
+        int, typer.Option(help="Also average over windows shifted by -k..k bp (0: the centred window only).")
+    ] = 0,
     indels: Annotated[str, typer.Option(help="'skip' indels (counted) or 'score' them.")] = "skip",
     multiallelic: Annotated[str, typer.Option(help="'split' multi-allelic records or 'skip' them.")] = "split",
     layout: Annotated[str, typer.Option(help="'long' (a row per variant and task) or 'wide'.")] = "long",
@@ -191,23 +203,19 @@ def variant_effect_command(
 ) -> None:
     """Score variants: reference and alternative predictions and their difference, per task.
 
-    REF alleles are checked against the genome; mismatches go to <out>.ref_mismatches.tsv and are
-    never scored. Counts of what was scored and skipped go to <out>.counts.tsv.
+    VCF mode (--vcf, --genome): REF alleles are checked against the genome; mismatches go to
+    <out>.ref_mismatches.tsv and are never scored. Paired mode (--ref-fasta, --alt-fasta): records
+    are scored pair by pair. Counts of what was scored and skipped go to <out>.counts.tsv.
     """
     from seqlab import pipeline
 
     setup_logging()
     with user_errors():
-        for name, value, allowed in (
-            ("--indels", indels, ("skip", "score")),
-            ("--multiallelic", multiallelic, ("split", "skip")),
-            ("--layout", layout, ("long", "wide")),
-        ):
-            if value not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}, not {value!r}")
+        for name, value in (("--indels", indels), ("--multiallelic", multiallelic), ("--layout", layout)):
+            choice(name, value)
         counts = pipeline.variant_effect(
             checkpoint, vcf, genome, out, indels=indels, multiallelic=multiallelic, layout=layout,
-            batch_size=batch_size, subspace=subspace,
+            batch_size=batch_size, shifts=shifts, ref_fasta=ref_fasta, alt_fasta=alt_fasta, subspace=subspace,
         )  # fmt: skip
     table = Table(title=f"variant effects -> {out}")
     table.add_column("count")
@@ -223,13 +231,12 @@ def report_command(
     out: Annotated[Path | None, typer.Option(help="Also write the summary as TSV.")] = None,
 ) -> None:
     """Summarise several runs (e.g. seeds): per-task AUROC and AUPR as mean +/- sd."""
-    from seqlab import pipeline
-    from seqlab.evaluation.predict import write_tsv
+    from seqlab.reports import summarize_runs, write_summary
 
     with user_errors():
-        summary = pipeline.summarize_runs(list(runs), split=split)
+        summary = summarize_runs(list(runs), split=choice("--split", split, "report"))
         if out is not None:
-            write_tsv(summary, out)
+            write_summary(summary, out)
     table = Table(title=f"{split} metrics over {len(runs)} run(s)")
     for column in ("task", "runs", "AUROC", "AUPR", "wall time (s)"):
         table.add_column(column, justify="left" if column == "task" else "right")
@@ -241,14 +248,22 @@ def report_command(
     console.print(table)
 
 
-def register(app: typer.Typer) -> None:
-    """Add the DNA commands to ``app``."""
-    app.command("audit")(audit_command)
-    app.command("train")(train_command)
-    app.command("evaluate")(evaluate_command)
-    app.command("predict")(predict_command)
-    app.command("variant-effect")(variant_effect_command)
-    app.command("report")(report_command)
-    from seqlab.cli.features import register as register_features  # seqlab dna embed, seqlab probe
+COMMANDS = {
+    "audit": audit_command,
+    "train": train_command,
+    "evaluate": evaluate_command,
+    "predict": predict_command,
+    "variant-effect": variant_effect_command,
+    "report": report_command,
+}
 
-    register_features(app)
+
+def register(app: typer.Typer, *, aliases: bool = False) -> None:
+    """Add the DNA commands to ``app`` (``seqlab dna``); ``aliases``: hidden, as today's top-level names."""
+    for name, command in COMMANDS.items():
+        app.command(name, hidden=aliases)(command)
+    from seqlab.cli.features import embed_command, probe_command  # MFD features (issue 8)
+
+    app.command("probe", hidden=aliases)(probe_command)
+    if not aliases:  # top-level ``seqlab embed`` is the protein alias
+        app.command("embed")(embed_command)

@@ -1,7 +1,7 @@
 """Feature commands: ``seqlab dna embed`` (per-window latent features per subspace) and ``seqlab probe``.
 
-(``seqlab embed`` is the protein wing's command, hence the ``dna`` group; ``seqlab dna probe`` is the
-same command as ``seqlab probe``.)
+Registered by ``seqlab.cli.dna.register`` (``seqlab dna embed``, ``seqlab dna probe``, and ``seqlab probe``
+as a hidden alias; top-level ``seqlab embed`` is the protein wing's alias).
 """
 
 from __future__ import annotations
@@ -146,12 +146,3 @@ def probe_command(
         sd = "" if np.isnan(row.auroc_sd) else f" +/- {row.auroc_sd:.4f}"
         table.add_row(row.feature_set, str(row.gc_regressed), str(row.n_features), f"{row.auroc:.4f}{sd}")
     console.print(table)
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``probe`` and the group ``dna`` (``dna embed``, ``dna probe``) to ``app``."""
-    dna_app = typer.Typer(help="DNA model features: embed windows per subspace, probe them.", no_args_is_help=True)
-    dna_app.command("embed")(embed_command)
-    dna_app.command("probe")(probe_command)
-    app.command("probe")(probe_command)
-    app.add_typer(dna_app, name="dna")

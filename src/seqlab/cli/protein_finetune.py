@@ -11,8 +11,10 @@ from rich.table import Table
 from seqlab.cli.common import (
     DataDirOption,
     OutDirOption,
+    OverwriteOption,
     ResumeOption,
     SetOption,
+    choice,
     console,
     run_folder,
     setup_logging,
@@ -46,10 +48,11 @@ def finetune(
     out_dir: OutDirOption = None,
     overrides: SetOption = None,
     resume: ResumeOption = False,
+    overwrite: OverwriteOption = False,
     data_dir: DataDirOption = None,
 ) -> None:
     """Fine-tune a pre-trained folder (or the same architecture from scratch) on a classification task."""
-    setup_logging()
+    setup_logging(training=True)
     with user_errors():
         from seqlab.config import load_config
         from seqlab.protein.config import FinetuneConfig
@@ -57,7 +60,7 @@ def finetune(
 
         config = load_config(config_path, FinetuneConfig, overrides=overrides or [], data_dir=data_dir)
         run_dir = run_folder(out_dir, config.name)
-        metrics = run_finetune(config, run_dir, resume=resume)
+        metrics = run_finetune(config, run_dir, resume=resume, overwrite=overwrite)
         origin = config.pretrained or "from scratch"
         console.print(classification_table(metrics, f"{metrics['task']['name']} ({origin}), best checkpoint"))
         console.print(f"run folder: {run_dir} (model: {run_dir / 'model'})")
@@ -82,13 +85,22 @@ def embed(
         from seqlab.protein.embed import embed_sequences, write_embeddings
 
         ids, embeddings = embed_sequences(
-            model_dir, sequences, batch_size=batch_size, pooling=pooling, max_tokens=max_tokens, device=device
+            model_dir,
+            sequences,
+            batch_size=batch_size,
+            pooling=choice("--pooling", pooling),
+            max_tokens=max_tokens,
+            device=device,
         )
         npy, id_file = write_embeddings(ids, embeddings, out)
         console.print(f"{len(ids)} embeddings of size {embeddings.shape[1]} written to {npy} (ids: {id_file})")
 
 
-def register(app: typer.Typer, top_level: typer.Typer) -> None:
-    """Add ``finetune`` to ``app`` (``seqlab protein``) and ``embed`` to ``top_level`` (``seqlab``)."""
+def register(app: typer.Typer, top_level: typer.Typer | None = None) -> None:
+    """Add ``finetune`` and ``embed`` to ``app`` (``seqlab protein``); ``embed`` also to ``top_level``
+    (``seqlab embed``, hidden: today's name kept as an alias).
+    """
     app.command("finetune")(finetune)
-    top_level.command("embed")(embed)
+    app.command("embed")(embed)
+    if top_level is not None:
+        top_level.command("embed", hidden=True)(embed)

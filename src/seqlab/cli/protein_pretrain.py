@@ -11,8 +11,10 @@ from rich.table import Table
 from seqlab.cli.common import (
     DataDirOption,
     OutDirOption,
+    OverwriteOption,
     ResumeOption,
     SetOption,
+    choice,
     console,
     run_folder,
     setup_logging,
@@ -26,19 +28,18 @@ UnknownOption = Annotated[
 ]
 
 
-def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> Any:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
-    return value
-
-
 def _print_corpus_summary(summary: dict[str, Any]) -> None:
     table = Table(title="pair corpus")
     for column in ("split", "binding", "non-binding", "pairs", "proteins"):
         table.add_column(column, justify="right" if column != "split" else "left")
     for split, counts in summary["pairs"].items():
-        table.add_row(split, str(counts["binding"]), str(counts["non_binding"]), str(counts["total"]),
-                      str(summary["proteins"][split]))
+        table.add_row(
+            split,
+            str(counts["binding"]),
+            str(counts["non_binding"]),
+            str(counts["total"]),
+            str(summary["proteins"][split]),
+        )
     console.print(table)
     build = summary["build"]
     console.print(
@@ -82,8 +83,8 @@ def corpus(
             strict_split=strict_split,
             val_fraction=val_fraction,
             test_fraction=test_fraction,
-            unknown_residues=_check_choice("--unknown", unknown, ("map_to_x", "reject")),
-            missing_sequences=_check_choice("--missing", missing, ("drop", "error")),
+            unknown_residues=choice("--unknown", unknown),
+            missing_sequences=choice("--missing", missing),
         )
         built = corpus_from_config(config, seed=seed)
         built.save(out_dir)
@@ -101,8 +102,9 @@ def _print_compression(report: dict[str, Any]) -> None:
     for name in ("bpe", "residue"):
         stats = report[name]
         shares = [f"{stats['share_longer_than'][str(t)]:.2%}" for t in report["thresholds"]]
-        table.add_row(name, f"{stats['mean_residues_per_token']:.3f}", f"{stats['mean_tokens_per_sequence']:.1f}",
-                      *shares)
+        table.add_row(
+            name, f"{stats['mean_residues_per_token']:.3f}", f"{stats['mean_tokens_per_sequence']:.1f}", *shares
+        )
     console.print(table)
 
 
@@ -130,7 +132,7 @@ def tokenizer(
         if sequences.is_dir() or sequences.name == PAIRS_FILE:
             seqs = list(PairCorpus.load(sequences).proteins("train").values())
         else:
-            policy: Literal["map_to_x", "reject"] = _check_choice("--unknown", unknown, ("map_to_x", "reject"))
+            policy: Literal["map_to_x", "reject"] = choice("--unknown", unknown)
             seqs = list(read_sequences(sequences, unknown=policy).values())
         trained = train_bpe_tokenizer(seqs, config, out_dir)
         report = compression_report(trained, seqs)
@@ -144,10 +146,11 @@ def pretrain(
     out_dir: OutDirOption = None,
     overrides: SetOption = None,
     resume: ResumeOption = False,
+    overwrite: OverwriteOption = False,
     data_dir: DataDirOption = None,
 ) -> None:
     """Pre-train a RoBERTa (or continue a Longformer) masked LM on a pair or single corpus."""
-    setup_logging()
+    setup_logging(training=True)
     with user_errors():
         from seqlab.config import load_config
         from seqlab.protein.config import PretrainConfig
@@ -155,9 +158,10 @@ def pretrain(
 
         config = load_config(config_path, PretrainConfig, overrides=overrides or [], data_dir=data_dir)
         run_dir = run_folder(out_dir, config.name)
-        metrics = run_pretrain(config, run_dir, resume=resume)
-        table = Table(title=f"masked LM ({metrics['mode']}), {metrics['steps']} steps, "
-                            f"{metrics['tokens_seen']:,} tokens")
+        metrics = run_pretrain(config, run_dir, resume=resume, overwrite=overwrite)
+        table = Table(
+            title=f"masked LM ({metrics['mode']}), {metrics['steps']} steps, {metrics['tokens_seen']:,} tokens"
+        )
         for column in ("split", "mlm loss", "perplexity", "masked tokens"):
             table.add_column(column, justify="right" if column != "split" else "left")
         for split in ("val", "test"):

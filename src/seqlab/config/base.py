@@ -124,6 +124,20 @@ def validate_config(
     return config
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe YAML loader that refuses a key written twice in one mapping (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                line = key_node.start_mark.line + 1
+                raise ConfigError(f"{key_node.start_mark.name}:{line}: key {key!r} appears twice in the same section")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_config(
     path: str | Path,
     model_cls: type[ConfigT],
@@ -146,7 +160,8 @@ def load_config(
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        with open(path, encoding="utf-8") as handle:
+            raw = yaml.load(handle, Loader=_UniqueKeyLoader) or {}  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as err:
         raise ConfigError(f"{path} is not valid YAML: {err}") from None
     if not isinstance(raw, dict):

@@ -25,6 +25,7 @@ __all__ = [
     "SequencesSourceConfig",
     "SourceConfig",
     "SplitConfig",
+    "StoreConfig",
     "SubsampleConfig",
     "TilingConfig",
     "TilingSourceConfig",
@@ -148,6 +149,15 @@ class AugmentConfig(StrictModel):
     reverse_complement: bool = Field(True, description="Reverse-complement half of training examples.")
 
 
+class StoreConfig(StrictModel):
+    """The on-disk window store that training reads batches from (one byte per base, memory-mapped)."""
+
+    enabled: bool = Field(True, description="Read windows from a window store (false: read the FASTA per window).")
+    dir: Path | None = Field(
+        None, description="Folder of window stores (default: store/ in the run folder; reused while the key matches)."
+    )
+
+
 class DataConfig(StrictModel):
     """Where examples come from and how they become tensors."""
 
@@ -181,6 +191,7 @@ class DataConfig(StrictModel):
     deduplicate: bool = Field(True, description="Drop duplicate windows (same genome, chrom, start, end).")
     batch_size: int = Field(128, gt=0, description="Windows per batch.")
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes (each opens the genome itself).")
+    store: StoreConfig = Field(default_factory=StoreConfig)
 
     @model_validator(mode="before")
     @classmethod

@@ -27,7 +27,21 @@ class TrainConfig(StrictModel):
     pos_weight: float | None = Field(
         None, gt=0, description="BCE weight on positives; None = 1, 'auto' not supported: set a number."
     )
-    patience: int = Field(5, ge=1, description="Early-stopping patience in epochs on the monitored metric.")
+    patience: int = Field(
+        5,
+        ge=1,
+        description="Early-stopping patience on the monitored metric: validations without gain (one per epoch "
+        "unless val_check_interval), or optimiser steps with patience_unit: steps.",
+    )
+    patience_unit: Literal["validations", "steps"] = Field(
+        "validations", description="Unit of patience; 'steps' is turned into validations of val_check_interval."
+    )
+    val_check_interval: int | None = Field(
+        None,
+        gt=0,
+        description="Validate (and checkpoint) every this many optimiser steps, across epoch ends; None: at "
+        "each epoch's end. For small data sets whose epochs are a few steps.",
+    )
     monitor: Literal["val_auroc", "val_aupr", "val_loss"] = Field(
         "val_auroc", description="Validation metric for early stopping and the best checkpoint."
     )

@@ -88,7 +88,7 @@ def run_dna_demo(out_dir: str | Path = "runs/demo-dna", seed: int = 0, max_epoch
     paths = simulate_dna_demo(out / "data", seed=seed)
     config_path = write_text(out / "demo.yaml", yaml.safe_dump(_demo_config(paths, seed, max_epochs), sort_keys=False))
     config = load_config(config_path, DnaRunConfig)
-    result = pipeline.train(config, out / "run")
+    result = pipeline.train(config, out / "run", overwrite=True)  # the demo's own run: a rerun replaces it
 
     genome = Genome(paths["genome"])
     sites = pd.read_csv(paths["sites"], sep="\t")

@@ -237,6 +237,7 @@ def run_protein_demo(out_dir: str | Path = "runs/demo-protein", seed: int = 0, q
         ),
         out / "pretrain",
         corpus=corpus,
+        overwrite=True,
     )
 
     # Fine-tuning from the pre-trained model and from scratch: same data, sizes, steps, no early stop.
@@ -265,7 +266,7 @@ def run_protein_demo(out_dir: str | Path = "runs/demo-protein", seed: int = 0, q
         "pretrained": FinetuneConfig(name="demo-protein-pretrained", pretrained=out / "pretrain" / "model", **common),
         "scratch": FinetuneConfig(name="demo-protein-scratch", tokenizer=out / "pretrain" / "tokenizer", **common),
     }
-    results = {key: finetune(config, out / f"finetune-{key}") for key, config in runs.items()}
+    results = {key: finetune(config, out / f"finetune-{key}", overwrite=True) for key, config in runs.items()}
 
     summary = corpus.summary()["pairs"]
     metrics: dict[str, Any] = {

@@ -10,7 +10,15 @@ Windows have the model's length (``data_params['window_length']``):
   rule as for regions: the kept part starts ``length // 2 - window // 2`` bp in); a shorter record is an
   error naming the record, because padding it with N would show the model inputs it never saw.
 
-Output tables start with ``name, chrom, start, end`` and end with one probability column per task.
+Output tables start with ``name, chrom, start, end``, then ``n_fraction`` (the window's share of
+``N``, padding included), one probability column per task (named after the task) and one logit column
+per task (``logit.{task}``: the mean of the two strands' logits). Probabilities are computed in
+float64 from the logits and written at full precision (:func:`write_predictions`), so two
+probabilities near 1 stay distinct. A window that is all ``N`` is an error unless ``allow_all_n``.
+
+FASTA record names that do not parse as ``chrom:start-end`` (for example
+``chr1:12289969:G>A|chr1:12289904-12290104``, or a name whose span differs from the record length)
+keep ``name`` as their id and leave ``chrom, start, end`` missing.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from seqlab.data.build import ExampleTable
 from seqlab.data.dataset import WindowDataset
 from seqlab.data.encoding import encode_batch, reverse_complement
 from seqlab.data.windows import center_windows
+from seqlab.io.errors import InputError
 from seqlab.io.fasta import parse_window_names, read_fasta
 from seqlab.models.model import predict_both_strands
 from seqlab.runs import atomic_open
@@ -39,6 +48,8 @@ __all__ = [
     "GenomeLike",
     "map_batches",
     "model_device",
+    "n_fraction",
+    "strand_scores",
     "predict_fasta",
     "predict_regions",
     "predict_table",
@@ -143,12 +154,54 @@ def map_batches(
     return np.concatenate(outputs, axis=0)
 
 
+def n_fraction(sequences: list[str]) -> np.ndarray:
+    """float64 (N,): the share of ``N``/``n`` in each sequence (0 for an empty one)."""
+    return np.array([(s.count("N") + s.count("n")) / len(s) if s else 0.0 for s in sequences], dtype=np.float64)
+
+
+def strand_scores(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities and logits averaged over the strand axis (and any axes before the last but one).
+
+    Args:
+        logits: float (..., S, T) logits, S the strands (and shifts) to average.
+
+    Returns:
+        ``(prob, logit)``, float64 (..., T): the mean of the sigmoids, and the mean of the logits.
+    """
+    values = np.asarray(logits, dtype=np.float64)
+    prob = (0.5 + 0.5 * np.tanh(values / 2)).mean(axis=-2)  # sigmoid without overflow warnings
+    return prob, values.mean(axis=-2)
+
+
+def _check_all_n(fractions: np.ndarray, names: list[str], allow_all_n: bool, source: str) -> None:
+    all_n = np.flatnonzero(fractions >= 1.0)
+    if all_n.size and not allow_all_n:
+        raise InputError(
+            f"{all_n.size} window(s) are all N, first {names[int(all_n[0])]!r}; a prediction there means "
+            "nothing (pass allow_all_n / --allow-all-n to predict them anyway)",
+            file=source,
+        )
+
+
+def _scores_frame(logits: np.ndarray, tasks: list[str]) -> pd.DataFrame:
+    """Probability and ``logit.{task}`` columns from float (N, 2, T) strand logits."""
+    prob, logit = strand_scores(logits)
+    frame = pd.DataFrame(prob, columns=tasks)
+    for t, task in enumerate(tasks):
+        frame[f"logit.{task}"] = logit[:, t]
+    return frame
+
+
 def _task_names(data_params: Mapping[str, Any], taken: Iterable[str]) -> list[str]:
     tasks = [str(task) for task in data_params["tasks"]]
     clash = sorted(set(tasks) & set(taken))
     if clash:
         raise ValueError(f"task names {clash} clash with the output's coordinate columns")
     return tasks
+
+
+def _empty_scores(frame: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:
+    return pd.concat([frame.assign(n_fraction=np.zeros(0)), _scores_frame(np.zeros((0, 2, len(tasks))), tasks)], axis=1)
 
 
 def predict_regions(
@@ -159,6 +212,7 @@ def predict_regions(
     batch_size: int = 256,
     progress: bool = True,
     center: Literal["summit", "center"] = "summit",
+    allow_all_n: bool = False,
 ) -> pd.DataFrame:
     """Predict every region of a BED-like table with windows centred on summits or region centres.
 
@@ -173,16 +227,18 @@ def predict_regions(
         center: 'summit' centres on ``start + summit`` where a narrowPeak ``summit`` column gives one
             (>= 0), as training does by default, else on ``(start + end) // 2``; 'center' always uses
             the interval centre.
+        allow_all_n: predict windows that are all N (else they are an error).
 
     Returns:
         One row per region, in input order: ``name`` (the ``name`` column, else ``chrom:start-end``),
         ``chrom``, ``start``, ``end`` (as given), ``window_start``, ``window_end`` (the window scored),
-        ``padded`` (bool: the window crosses a chromosome end and was padded with N), then one
-        float32 column per task: the probability averaged over both strands.
+        ``padded`` (bool: the window crosses a chromosome end and was padded with N), ``n_fraction``,
+        then one float64 column per task: the probability averaged over both strands, then one
+        ``logit.{task}`` column per task (float64, the mean of the strands' logits).
 
     Raises:
         ValueError: missing columns, a region with ``end <= start`` or a negative start, or regions
-            on chromosomes the genome does not have (listed).
+            on chromosomes the genome does not have (listed); an all-N window without ``allow_all_n``.
     """
     missing = {"chrom", "start", "end"} - set(regions_df.columns)
     if missing:
@@ -230,25 +286,30 @@ def predict_regions(
         }
     )
     if frame.empty:
-        return pd.concat([frame, pd.DataFrame(np.zeros((0, len(tasks)), dtype=np.float32), columns=tasks)], axis=1)
+        return _empty_scores(frame, tasks)
+    fractions = np.zeros(len(chroms), dtype=np.float64)
+    source = str(regions_df.attrs.get("path", "regions"))
 
     def batches() -> Iterator[list[str]]:
         for first in range(0, len(chroms), batch_size):
             rows = range(first, min(first + batch_size, len(chroms)))
-            yield [
+            windows = [
                 genome.fetch(resolved[chroms[i]], int(window_starts[i]), int(window_ends[i]), pad=True) for i in rows
             ]
+            fractions[first : first + len(windows)] = n_fraction(windows)
+            _check_all_n(fractions[first : first + len(windows)], names[first:], allow_all_n, source)
+            yield windows
 
-    probs = map_batches(
+    logits = map_batches(
         model,
         batches(),
-        lambda m, x: predict_both_strands(m, x, encoding),
+        lambda m, x: strand_logits(m, x, encoding),
         encoding,
         total=-(-len(chroms) // batch_size),
         description="predicting regions",
         progress=progress,
     )
-    return pd.concat([frame, pd.DataFrame(probs, columns=tasks)], axis=1)
+    return pd.concat([frame.assign(n_fraction=fractions), _scores_frame(logits, tasks)], axis=1)
 
 
 def predict_fasta(
@@ -257,6 +318,7 @@ def predict_fasta(
     fasta_path: str | Path,
     batch_size: int = 256,
     progress: bool = True,
+    allow_all_n: bool = False,
 ) -> pd.DataFrame:
     """Predict every record of a FASTA file (plain or gzip).
 
@@ -269,16 +331,18 @@ def predict_fasta(
         fasta_path: the FASTA file.
         batch_size: records per forward pass.
         progress: show a progress bar for inputs of more than one batch.
+        allow_all_n: predict windows that are all N (else they are an error).
 
     Returns:
         One row per record, in file order: ``name`` (the record's name), ``chrom``, ``start``,
         ``end`` (parsed from names ``chrom:start-end`` as bedtools getfasta writes them, 0-based
-        half-open; missing values otherwise), ``length`` (of the record), ``cropped`` (bool), then
-        one float32 probability column per task, averaged over both strands.
+        half-open, when the span equals the record's length; missing values otherwise), ``length``
+        (of the record), ``cropped`` (bool), ``n_fraction`` (of the window), then one float64
+        probability column per task, averaged over both strands, and one ``logit.{task}`` column per task.
 
     Raises:
-        ValueError: a malformed FASTA file or one without records (``read_fasta``), or a record
-            shorter than the window (named).
+        ValueError: a malformed FASTA file or one without records (``read_fasta``), a record
+            shorter than the window (named), or an all-N window without ``allow_all_n``.
     """
     meta = ["name", "chrom", "start", "end", "length", "cropped"]
     tasks = _task_names(data_params, meta)
@@ -289,12 +353,13 @@ def predict_fasta(
     short = np.flatnonzero(lengths < length)
     if short.size:
         record = int(short[0])
-        raise ValueError(
-            f"{fasta_path}: record {names[record]!r} has {lengths[record]} bp, shorter than the model's window "
-            f"of {length} bp ({short.size} records are shorter)"
+        raise InputError(
+            f"record {names[record]!r} has {lengths[record]} bp, shorter than the model's window "
+            f"of {length} bp ({short.size} records are shorter)",
+            file=fasta_path,
         )
     coords = parse_window_names(names)
-    parsed = coords["parsed"].to_numpy()
+    parsed = coords["parsed"].to_numpy() & ((coords["end"] - coords["start"]).to_numpy() == lengths)
     frame = pd.DataFrame(
         {
             "name": names,
@@ -306,22 +371,24 @@ def predict_fasta(
         }
     )
     offsets = lengths // 2 - length // 2
+    windows = [sequence[offset : offset + length] for sequence, offset in zip(sequences, offsets, strict=True)]
+    frame["n_fraction"] = n_fraction(windows)
+    _check_all_n(frame["n_fraction"].to_numpy(), names, allow_all_n, str(fasta_path))
 
     def batches() -> Iterator[list[str]]:
-        for first in range(0, len(sequences), batch_size):
-            rows = range(first, min(first + batch_size, len(sequences)))
-            yield [sequences[i][offsets[i] : offsets[i] + length] for i in rows]
+        for first in range(0, len(windows), batch_size):
+            yield windows[first : first + batch_size]
 
-    probs = map_batches(
+    logits = map_batches(
         model,
         batches(),
-        lambda m, x: predict_both_strands(m, x, encoding),
+        lambda m, x: strand_logits(m, x, encoding),
         encoding,
         total=-(-len(sequences) // batch_size),
         description="predicting FASTA records",
         progress=progress,
     )
-    return pd.concat([frame, pd.DataFrame(probs, columns=tasks)], axis=1)
+    return pd.concat([frame, _scores_frame(logits, tasks)], axis=1)
 
 
 def predict_table(
@@ -388,13 +455,17 @@ def predict_table(
     return probs.astype(np.float32, copy=False)
 
 
-def write_tsv(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write a table as TSV atomically (floats with 6 significant digits, missing values as NA)."""
+def write_tsv(frame: pd.DataFrame, path: str | Path, full_precision: bool = False) -> Path:
+    """Write a table as TSV atomically (missing values as NA).
+
+    Floats are written with 6 significant digits, or with ``full_precision`` as the shortest text
+    that reads back to the same float64 (up to 17 digits).
+    """
     with atomic_open(path, "w", newline="") as handle:
-        frame.to_csv(handle, sep="\t", index=False, float_format="%.6g", na_rep="NA")
+        frame.to_csv(handle, sep="\t", index=False, float_format=None if full_precision else "%.6g", na_rep="NA")
     return Path(path)
 
 
 def write_predictions(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write a prediction table (``predict_regions`` or ``predict_fasta``) as TSV atomically."""
-    return write_tsv(df, path)
+    """Write a prediction table (``predict_regions`` or ``predict_fasta``) as TSV atomically, at full precision."""
+    return write_tsv(df, path, full_precision=True)

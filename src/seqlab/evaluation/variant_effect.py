@@ -10,12 +10,23 @@ common prefix (the VCF anchor base of indels), which leaves the changed bases at
   that allele (an insertion's bases, or a deletion's junction, sit at index ``L // 2``); flanks come
   from the genome, so both windows are exactly L bp long.
 
-Windows crossing a chromosome end are padded with N and flagged ``padded``.
+Windows crossing a chromosome end are padded with N and flagged ``padded``. Every scored variant
+carries ``n_fraction``, the share of N in its reference window (padding included).
 
 REF is checked against the genome (case-insensitive) before any scoring: a variant whose REF
 differs from the genome goes to the mismatch table, with the genome's bases, and is never scored.
-Variants on chromosomes the genome does not have, or running past a chromosome's end, are counted
-(and the chromosomes logged), never scored.
+Where the genome has N under REF the variant is not a mismatch (the build may be right) but is
+counted apart (``skipped_genome_n``) and never scored. Variants on chromosomes the genome does not
+have, or running past a chromosome's end, are counted (and the chromosomes logged), never scored.
+
+``shifts`` (k >= 0) averages every score over the windows shifted by -k..k bp as well as over both
+strands (``2 * (2k + 1)`` forward passes per allele); ``padded`` then refers to the widest span.
+
+Paired mode (:func:`score_paired`) scores the records of a reference FASTA against those of an
+alternative FASTA, pair by pair in file order, with the same columns: ``id`` is the reference
+record's name; ``chrom``, ``pos``, ``ref``, ``alt`` come from a name such as
+``chr1:12289969:G>A|chr1:12289904-12290104`` (else from the bases where the two records differ, and
+missing ``chrom``/``pos``).
 
 Scores, per variant and task, both strands averaged:
 
@@ -26,15 +37,17 @@ Scores, per variant and task, both strands averaged:
 
 Subspace effects (``subspace=``, models with a metadata head): the ALT score is computed from the
 reference window's trunk features with only the named subspace's features taken from the ALT window
-(``z_mix = z_ref`` with ``z_mix[g] = z_alt[g]``), per strand; ``ref_*`` stays the full reference
-score. With ``subspace='bio'`` (the head's first group) the technical features are held at the
-reference, so ``delta_logit`` = mean over strands of <z_alt^bio - z_ref^bio, w_e^bio>: the variant's
-effect through the biological subspace alone. ``subspace=None`` or ``'full'``: the ordinary effect.
+(``z_mix = z_ref`` with ``z_mix[g] = z_alt[g]``), per strand and shift; ``ref_*`` stays the full
+reference score. With ``subspace='bio'`` (the head's first group) the technical features are held at
+the reference, so ``delta_logit`` = mean over strands of <z_alt^bio - z_ref^bio, w_e^bio>: the
+variant's effect through the biological subspace alone. ``subspace=None`` or ``'full'``: the
+ordinary effect.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -44,12 +57,15 @@ import pandas as pd
 import torch
 from torch import nn
 
-from seqlab.evaluation.predict import GenomeLike, map_batches, strand_logits, write_tsv
+from seqlab.evaluation.predict import GenomeLike, map_batches, n_fraction, strand_logits, strand_scores, write_tsv
+from seqlab.io.errors import InputError
+from seqlab.io.fasta import read_fasta
 
 __all__ = [
     "METRICS",
     "VariantScores",
     "allele_windows",
+    "score_paired",
     "score_variants",
     "subspace_pair_logits",
     "trim_alleles",
@@ -59,7 +75,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 METRICS = ["ref_prob", "alt_prob", "delta_prob", "ref_logit", "alt_logit", "delta_logit"]
-VARIANT_COLUMNS = ["chrom", "pos", "id", "ref", "alt", "padded"]
+VARIANT_COLUMNS = ["chrom", "pos", "id", "ref", "alt", "padded", "n_fraction"]
 MISMATCH_COLUMNS = ["chrom", "pos", "id", "ref", "alt", "genome_ref"]
 
 
@@ -67,14 +83,15 @@ class VariantScores(NamedTuple):
     """Result of :func:`score_variants`.
 
     Attributes:
-        scores: long layout: ``chrom, pos, id, ref, alt, padded, task`` + :data:`METRICS`, one row
-            per (variant, task), variants in input order, tasks in model order; wide layout:
-            ``chrom, pos, id, ref, alt, padded`` + one column ``{metric}.{task}`` per metric and task.
-            ``pos`` is 1-based, as in the VCF.
+        scores: long layout: ``chrom, pos, id, ref, alt, padded, n_fraction, task`` + :data:`METRICS`,
+            one row per (variant, task), variants in input order, tasks in model order; wide layout:
+            ``chrom, pos, id, ref, alt, padded, n_fraction`` + one column ``{metric}.{task}`` per
+            metric and task. ``pos`` is 1-based, as in the VCF. Floats are float64.
         mismatches: ``chrom, pos, id, ref, alt, genome_ref`` (the genome's bases over REF,
             upper-case), one row per variant whose REF differs from the genome.
-        counts: ``variants`` (input rows), ``scored``, ``skipped_ref_mismatch``,
-            ``skipped_chrom_not_in_genome``, ``skipped_outside_chromosome``.
+        counts: ``variants`` (input rows), ``scored``, ``skipped_ref_mismatch``, ``skipped_genome_n``,
+            ``skipped_chrom_not_in_genome``, ``skipped_outside_chromosome`` (paired mode: ``pairs``,
+            ``scored``).
     """
 
     scores: pd.DataFrame
@@ -151,6 +168,7 @@ def _check_variants(
         "variants": len(variants_df),
         "scored": 0,
         "skipped_ref_mismatch": 0,
+        "skipped_genome_n": 0,
         "skipped_chrom_not_in_genome": 0,
         "skipped_outside_chromosome": 0,
     }
@@ -181,6 +199,9 @@ def _check_variants(
             counts["skipped_outside_chromosome"] += 1
             continue
         genome_ref = genome.fetch(name, int(pos0), int(pos0) + len(ref)).upper()
+        if genome_ref != ref.upper() and "N" in genome_ref and "N" not in ref.upper():
+            counts["skipped_genome_n"] += 1
+            continue
         if genome_ref != ref.upper():
             counts["skipped_ref_mismatch"] += 1
             mismatches.append({"row": row, "genome_ref": genome_ref})
@@ -192,6 +213,8 @@ def _check_variants(
         log.warning("%d variants on chromosomes the genome lacks: %s", counts["skipped_chrom_not_in_genome"], listed)
     if counts["skipped_outside_chromosome"]:
         log.warning("%d variants run past their chromosome's end", counts["skipped_outside_chromosome"])
+    if counts["skipped_genome_n"]:
+        log.warning("%d variants sit on N in the genome (not scored)", counts["skipped_genome_n"])
     if mismatches:
         log.warning(
             "%d of %d variants have a REF that differs from the genome (wrong genome build?); "
@@ -217,30 +240,6 @@ def _variant_frame(variants_df: pd.DataFrame, rows: list[int]) -> pd.DataFrame:
     )
 
 
-def subspace_pair_logits(model: nn.Module, x: torch.Tensor, encoding: str, subspace: str) -> torch.Tensor:
-    """Logits of (ref, alt) window pairs where ALT changes only one subspace of the trunk features.
-
-    Args:
-        model: a ``SequenceModel`` (``features``, ``head``).
-        x: float32 (2V, C, L), rows ref_0, alt_0, ref_1, alt_1, ...
-        encoding: 'onehot' or 'dinucleotide'.
-        subspace: a name :func:`seqlab.evaluation.embed.resolve_subspace` accepts ('bio', a group, 'full').
-
-    Returns:
-        float32 (2V, 2, T) like ``strand_logits``: each ref row's logits from its own features, each alt
-        row's from the ref features with the subspace's columns replaced by the alt window's.
-    """
-    from seqlab.evaluation.embed import resolve_subspace, strand_features, subspace_slices
-
-    part = subspace_slices(model)[resolve_subspace(model, subspace)]
-    features = strand_features(model, x, encoding)  # (2V, 2, F)
-    ref, alt = features[0::2], features[1::2]
-    mixed = ref.clone()
-    mixed[..., part] = alt[..., part]
-    pairs = torch.stack((ref, mixed), dim=1).reshape(-1, features.shape[-1])  # (V*2*2, F): ref/alt, strand
-    return model.head(pairs).reshape(features.shape[0], 2, -1).float()
-
-
 def score_variants(
     model: nn.Module,
     data_params: Mapping[str, Any],
@@ -249,6 +248,7 @@ def score_variants(
     batch_size: int = 256,
     layout: Literal["long", "wide"] = "long",
     progress: bool = True,
+    shifts: int = 0,
     subspace: str | None = None,
 ) -> VariantScores:
     """Score every variant whose REF matches the genome; see the module docstring for the rules.
@@ -259,9 +259,10 @@ def score_variants(
         genome: the genome the variants refer to (``seqlab.io.genome.Genome``).
         variants_df: columns ``chrom``, ``pos0`` (0-based), ``ref``, ``alt``, optional ``id``
             (``read_vcf(...).variants``). SNVs, substitutions and indels are all scored.
-        batch_size: windows per forward pass (each run on both strands).
+        batch_size: variants per forward pass (each run on both alleles, strands and shifts).
         layout: 'long' (one row per variant and task) or 'wide' (one row per variant).
         progress: show a progress bar for inputs of more than one batch.
+        shifts: average over windows shifted by -shifts..shifts bp (0: the centred window only).
         subspace: None / 'full' (the ordinary effect), or a subspace of a metadata head ('bio', 'tech'
             or a group name): ALT changes only that subspace's features (module docstring).
 
@@ -271,18 +272,10 @@ def score_variants(
     missing = {"chrom", "pos0", "ref", "alt"} - set(variants_df.columns)
     if missing:
         raise ValueError(f"variants table lacks columns {sorted(missing)}")
-    if layout not in ("long", "wide"):
-        raise ValueError(f"layout must be 'long' or 'wide', got {layout!r}")
+    _check_options(layout, shifts)
+    _check_subspace(model, subspace)
     tasks = [str(task) for task in data_params["tasks"]]
     length = int(data_params["window_length"])
-    encoding = str(data_params["encoding"])
-    if subspace in (None, "full"):
-        forward = lambda m, x: strand_logits(m, x, encoding)  # noqa: E731
-    else:
-        from seqlab.evaluation.embed import resolve_subspace
-
-        resolve_subspace(model, subspace)  # fail before reading any window
-        forward = lambda m, x: subspace_pair_logits(m, x, encoding, subspace)  # noqa: E731
 
     keep, keep_chroms, mismatch_rows, counts = _check_variants(genome, variants_df)
     mismatches = _variant_frame(variants_df, [m["row"] for m in mismatch_rows]).assign(
@@ -291,53 +284,206 @@ def score_variants(
 
     variants = _variant_frame(variants_df, keep)
     pos0 = (variants["pos"] - 1).tolist()
-    padded = np.zeros(len(keep), dtype=bool)  # filled while the batches are built
+    padded = np.zeros(len(keep), dtype=bool)
     sizes = genome.chrom_sizes
-    if keep:
 
-        def batches() -> Iterator[list[str]]:
-            for first in range(0, len(keep), batch_size):
-                batch: list[str] = []
-                for i in range(first, min(first + batch_size, len(keep))):
-                    chrom = keep_chroms[i]
-                    ref_window, alt_window, padded[i] = allele_windows(
-                        genome, chrom, pos0[i], variants["ref"].iat[i], variants["alt"].iat[i], length, sizes[chrom]
-                    )
-                    batch += [ref_window, alt_window]
-                yield batch
+    def pair(i: int) -> tuple[str, str]:
+        chrom = keep_chroms[i]
+        ref = variants["ref"].iat[i]
+        ref_window, alt_window, padded[i] = allele_windows(
+            genome, chrom, pos0[i], ref, variants["alt"].iat[i], length + 2 * shifts, sizes[chrom]
+        )
+        return ref_window, alt_window
 
-        logits = map_batches(
-            model,
-            batches(),
-            forward,
-            encoding,
-            total=-(-len(keep) // batch_size),
-            description="scoring variants",
-            progress=progress,
-        ).reshape(len(keep), 2, 2, len(tasks))  # variant, allele (ref, alt), strand, task
-    else:
-        logits = np.zeros((0, 2, 2, len(tasks)), dtype=np.float32)
-    logits = logits.astype(np.float64)
-    mean_prob = (0.5 + 0.5 * np.tanh(logits / 2)).mean(axis=2)  # sigmoid without overflow warnings
-    mean_logit = logits.mean(axis=2)
-    values = {
-        "ref_prob": mean_prob[:, 0],
-        "alt_prob": mean_prob[:, 1],
-        "delta_prob": mean_prob[:, 1] - mean_prob[:, 0],
-        "ref_logit": mean_logit[:, 0],
-        "alt_logit": mean_logit[:, 1],
-        "delta_logit": mean_logit[:, 1] - mean_logit[:, 0],
-    }
+    logits, fractions = _pair_logits(model, data_params, pair, len(keep), batch_size, shifts, progress, subspace)
     variants["padded"] = padded
+    variants["n_fraction"] = fractions
+    return VariantScores(_layout_scores(variants, logits, tasks, layout), mismatches, counts)
+
+
+def _check_options(layout: str, shifts: int) -> None:
+    if layout not in ("long", "wide"):
+        raise ValueError(f"layout must be 'long' or 'wide', got {layout!r}")
+    if int(shifts) < 0:
+        raise ValueError(f"shifts must be >= 0 (windows shifted by -shifts..shifts bp), got {shifts}")
+
+
+def _check_subspace(model: nn.Module, subspace: str | None) -> None:
+    if subspace not in (None, "full"):
+        from seqlab.evaluation.embed import resolve_subspace
+
+        resolve_subspace(model, subspace)  # fails before any window is read
+
+
+def subspace_pair_logits(
+    model: nn.Module, x: torch.Tensor, encoding: str, subspace: str, windows: int = 1
+) -> torch.Tensor:
+    """Logits of (ref, alt) window groups where ALT changes only one subspace of the trunk features.
+
+    Args:
+        model: a ``SequenceModel`` (``features``, ``head``).
+        x: float32 (P * 2 * K, C, L): per pair, its K ref windows then its K alt windows (K = ``windows``,
+            the shifts), as ``_pair_logits`` batches them.
+        encoding: 'onehot' or 'dinucleotide'.
+        subspace: a name :func:`seqlab.evaluation.embed.resolve_subspace` accepts ('bio', a group, 'full').
+        windows: K, windows per allele.
+
+    Returns:
+        float32 (P * 2 * K, 2, T) like ``strand_logits``: each ref row's logits from its own features,
+        each alt row's from the same-shift ref features with the subspace's columns from the alt window.
+    """
+    from seqlab.evaluation.embed import resolve_subspace, strand_features, subspace_slices
+
+    part = subspace_slices(model)[resolve_subspace(model, subspace)]
+    features = strand_features(model, x, encoding)  # (P*2*K, 2 strands, F)
+    width = features.shape[-1]
+    grouped = features.reshape(-1, 2, windows, 2, width)  # pair, allele, shift, strand, F
+    mixed = grouped[:, 0].clone()
+    mixed[..., part] = grouped[:, 1][..., part]
+    both = torch.stack((grouped[:, 0], mixed), dim=1).reshape(-1, width)
+    return model.head(both).reshape(features.shape[0], 2, -1).float()
+
+
+def _pair_logits(
+    model: nn.Module,
+    data_params: Mapping[str, Any],
+    pair: Any,
+    n: int,
+    batch_size: int,
+    shifts: int,
+    progress: bool,
+    subspace: str | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Logits of ``n`` (ref, alt) window pairs of L + 2*shifts bp, at every shift and on both strands.
+
+    ``pair(i)`` returns the two wide windows of pair ``i``. Returns float32 (n, 2, 2 * (2*shifts + 1), T)
+    logits (pair, allele, shift x strand, task) and float64 (n,) N fractions of the centred ref windows.
+    ``subspace``: ALT logits from the ref features with that subspace from ALT (:func:`subspace_pair_logits`).
+    """
+    length = int(data_params["window_length"])
+    encoding = str(data_params["encoding"])
+    n_tasks = len(data_params["tasks"])
+    offsets = [shifts + s for s in range(-shifts, shifts + 1)]
+    fractions = np.zeros(n, dtype=np.float64)
+    if n == 0:
+        return np.zeros((0, 2, 2 * len(offsets), n_tasks), dtype=np.float32), fractions
+
+    def batches() -> Iterator[list[str]]:
+        for first in range(0, n, batch_size):
+            batch: list[str] = []
+            for i in range(first, min(first + batch_size, n)):
+                ref_window, alt_window = pair(i)
+                fractions[i] = n_fraction([ref_window[shifts : shifts + length]])[0]
+                batch += [w[o : o + length] for w in (ref_window, alt_window) for o in offsets]
+            yield batch
+
+    if subspace in (None, "full"):
+        forward = lambda m, x: strand_logits(m, x, encoding)  # noqa: E731
+    else:
+        forward = lambda m, x: subspace_pair_logits(m, x, encoding, subspace, len(offsets))  # noqa: E731
+    logits = map_batches(
+        model,
+        batches(),
+        forward,
+        encoding,
+        total=-(-n // batch_size),
+        description="scoring variants",
+        progress=progress,
+    )  # (n * 2 * shifts, strands, T)
+    return logits.reshape(n, 2, len(offsets) * 2, n_tasks), fractions
+
+
+def _layout_scores(variants: pd.DataFrame, logits: np.ndarray, tasks: list[str], layout: str) -> pd.DataFrame:
+    """The metric columns (long or wide) of float (N, 2 alleles, K windows, T) logits."""
+    prob, logit = strand_scores(logits)  # (N, 2, T) float64
+    values = {
+        "ref_prob": prob[:, 0],
+        "alt_prob": prob[:, 1],
+        "delta_prob": prob[:, 1] - prob[:, 0],
+        "ref_logit": logit[:, 0],
+        "alt_logit": logit[:, 1],
+        "delta_logit": logit[:, 1] - logit[:, 0],
+    }
     if layout == "wide":
         wide = {f"{metric}.{task}": values[metric][:, t] for metric in METRICS for t, task in enumerate(tasks)}
-        scores = pd.concat([variants, pd.DataFrame(wide)], axis=1)
-    else:
-        scores = variants.loc[variants.index.repeat(len(tasks))].reset_index(drop=True)
-        scores["task"] = np.tile(np.array(tasks, dtype=object), len(keep))
-        for metric in METRICS:
-            scores[metric] = values[metric].reshape(-1)
-    return VariantScores(scores, mismatches, counts)
+        return pd.concat([variants.reset_index(drop=True), pd.DataFrame(wide)], axis=1)
+    scores = variants.loc[variants.index.repeat(len(tasks))].reset_index(drop=True)
+    scores["task"] = np.tile(np.array(tasks, dtype=object), len(variants))
+    for metric in METRICS:
+        scores[metric] = values[metric].reshape(-1)
+    return scores
+
+
+_VARIANT_NAME = re.compile(
+    r"^(?P<chrom>[^:|\s]+):(?P<pos>[0-9]+):(?P<ref>[ACGTNacgtn]+)>(?P<alt>[ACGTNacgtn]+)(?:[|].*)?$"
+)
+
+
+def _differing_bases(ref: str, alt: str) -> tuple[str, str]:
+    """The bases of two equal-length sequences from their first to their last difference ("" if none)."""
+    if len(ref) != len(alt):
+        return "", ""
+    diff = [i for i, (a, b) in enumerate(zip(ref.upper(), alt.upper(), strict=True)) if a != b]
+    return (ref[diff[0] : diff[-1] + 1], alt[diff[0] : diff[-1] + 1]) if diff else ("", "")
+
+
+def score_paired(
+    model: nn.Module,
+    data_params: Mapping[str, Any],
+    ref_fasta: str | Path,
+    alt_fasta: str | Path,
+    batch_size: int = 256,
+    layout: Literal["long", "wide"] = "long",
+    progress: bool = True,
+    shifts: int = 0,
+    subspace: str | None = None,
+) -> VariantScores:
+    """Score the records of ``alt_fasta`` against those of ``ref_fasta``, pair by pair in file order.
+
+    Each record is centre-cropped to L + 2 * shifts bp (L = ``data_params['window_length']``); a
+    shorter record is an error. The columns are those of :func:`score_variants` (see the module
+    docstring for where ``chrom, pos, ref, alt`` come from); ``padded`` is always False and the
+    mismatch table is empty. ``subspace`` as in :func:`score_variants`.
+
+    Raises:
+        InputError: the files hold different numbers of records, or a record is too short.
+    """
+    _check_options(layout, shifts)
+    _check_subspace(model, subspace)
+    tasks = [str(task) for task in data_params["tasks"]]
+    wide = int(data_params["window_length"]) + 2 * shifts
+    ref_names, ref_seqs = read_fasta(ref_fasta)
+    alt_names, alt_seqs = read_fasta(alt_fasta)
+    if len(ref_names) != len(alt_names):
+        raise InputError(
+            f"{len(ref_names)} records, but {alt_fasta} has {len(alt_names)}; records are paired in file order",
+            file=ref_fasta,
+        )
+    for path, names, seqs in ((ref_fasta, ref_names, ref_seqs), (alt_fasta, alt_names, alt_seqs)):
+        short = [i for i, seq in enumerate(seqs) if len(seq) < wide]
+        if short:
+            raise InputError(
+                f"record {names[short[0]]!r} has {len(seqs[short[0]])} bp, fewer than the {wide} bp needed "
+                f"(window {wide - 2 * shifts} + 2 x shifts {shifts}); {len(short)} records are too short",
+                file=path,
+            )
+    crop = [[seq[len(seq) // 2 - wide // 2 :][:wide] for seq in seqs] for seqs in (ref_seqs, alt_seqs)]
+    rows = []
+    for name, ref_seq, alt_seq in zip(ref_names, crop[0], crop[1], strict=True):
+        match = _VARIANT_NAME.match(name)
+        if match:
+            rows.append((match["chrom"], int(match["pos"]), name, match["ref"], match["alt"]))
+        else:
+            rows.append(("", pd.NA, name, *_differing_bases(ref_seq, alt_seq)))
+    variants = pd.DataFrame(rows, columns=["chrom", "pos", "id", "ref", "alt"]).astype({"pos": "Int64"})
+    logits, fractions = _pair_logits(
+        model, data_params, lambda i: (crop[0][i], crop[1][i]), len(rows), batch_size, shifts, progress, subspace
+    )
+    variants["padded"] = False
+    variants["n_fraction"] = fractions
+    counts = {"pairs": len(rows), "scored": len(rows)}
+    mismatches = pd.DataFrame(columns=MISMATCH_COLUMNS)
+    return VariantScores(_layout_scores(variants, logits, tasks, layout), mismatches, counts)
 
 
 def write_variant_effects(
@@ -362,7 +508,7 @@ def write_variant_effects(
         "mismatches": path.with_name(f"{stem}.ref_mismatches.tsv"),
         "counts": path.with_name(f"{stem}.counts.tsv"),
     }
-    write_tsv(scores, paths["scores"])
+    write_tsv(scores, paths["scores"], full_precision=True)
     write_tsv(mismatches, paths["mismatches"])
     write_tsv(pd.DataFrame({"category": list(counts), "count": list(counts.values())}), paths["counts"])
     return paths

@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from seqlab.io.errors import DAMAGE_ERRORS, InputError
+
 __all__ = ["CHAIN_COLUMNS", "ChainBlocks", "ChainFile", "ChainFormatError", "read_chain"]
 
 CHAIN_COLUMNS = [
@@ -49,11 +51,8 @@ CHAIN_COLUMNS = [
 ]
 
 
-class ChainFormatError(ValueError):
-    """A chain file that cannot be read; the message names the file and the line.
-
-    A ``ValueError`` subclass defined here until the project's common input-error type exists.
-    """
+class ChainFormatError(InputError):
+    """A chain file that cannot be read; the message names the file and the line (an ``InputError``)."""
 
 
 @dataclass(frozen=True)
@@ -236,7 +235,7 @@ def read_chain(path: str | Path) -> ChainFile:
                     reader.header(words, lineno)
                 else:
                     reader.block(words, lineno)
-    except (OSError, EOFError, UnicodeDecodeError) as err:
+    except (*DAMAGE_ERRORS, UnicodeDecodeError) as err:
         raise ChainFormatError(f"{path}: cannot read the chain file ({err}); truncated or not a chain file?") from None
     if reader.open is not None:
         raise ChainFormatError(

@@ -3,32 +3,37 @@
 Record names of the form ``chrom:start-end`` or ``chrom:start-end(+)`` (0-based, half-open, as
 written by ``bedtools getfasta``) are parsed into coordinates so that chromosome splits and
 duplicate checks work on sets that come without a genome.
+
+Every malformed file is an :class:`~seqlab.io.errors.InputError` naming the file and line (a
+damaged gzip file a :class:`~seqlab.io.errors.DamagedFileError`). In a sequence set, names used
+for two different sequences are a counted warning (``frame.attrs["names_with_different_sequences"]``);
+the same name and sequence twice is silent. Deduplication keeps one window of each name later.
 """
 
 from __future__ import annotations
 
-import gzip
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from seqlab.io.errors import InputError, decode_utf8, read_bytes
+
 __all__ = ["parse_window_names", "read_fasta", "read_sequence_set"]
 
 # chr:start-end, optionally (strand), optionally after a "name::" prefix (bedtools getfasta -name).
 # Chromosome names may hold single colons (GRCh38 HLA contigs); "::" is read as the bedtools separator.
-_NAME_PATTERN = r"^(?:.*::)?(?P<chrom>.+):(?P<start>\d+)-(?P<end>\d+)(?:\((?P<strand>[+.-])\))?$"
+# A chromosome name holds none of | < > , ; = or whitespace, so that names such as
+# "chr1:12289969:G>A|chr1:12289904-12290104" (a variant id and its window) are not read as coordinates.
+_NAME_PATTERN = r"^(?:.*::)?(?P<chrom>[^|<>,;=\s]+):(?P<start>\d+)-(?P<end>\d+)(?:\((?P<strand>[+.-])\))?$"
 _VALID = np.zeros(256, dtype=bool)
 _VALID[np.frombuffer(b"ACGTNRYKMSWBDHVacgtnrykmswbdhv", dtype=np.uint8)] = True
 
 
 def _open_text(path: Path) -> str:
-    with open(path, "rb") as handle:
-        magic = handle.read(2)
-    opener = gzip.open if magic == b"\x1f\x8b" else open
-    with opener(path, "rb") as handle:
-        return handle.read().decode("ascii", errors="replace")
+    return decode_utf8(read_bytes(path), path)
 
 
 def read_fasta(path: str | Path) -> tuple[list[str], list[str]]:
@@ -59,22 +64,22 @@ def read_fasta(path: str | Path) -> tuple[list[str], list[str]]:
         if line[0] == ">":
             if chunks is not None:
                 if not chunks:
-                    raise ValueError(f"{path}:{header_lines[-1]}: record {names[-1]!r} has no sequence")
+                    raise InputError(f"record {names[-1]!r} has no sequence", file=path, line=header_lines[-1])
                 sequences.append("".join(chunks))
             words = line[1:].split(maxsplit=1)
             if not words:
-                raise ValueError(f"{path}:{number}: empty FASTA header")
+                raise InputError("empty FASTA header", file=path, line=number)
             names.append(words[0])
             header_lines.append(number)
             chunks = []
         elif chunks is None:
-            raise ValueError(f"{path}:{number}: sequence before the first '>' header")
+            raise InputError("sequence before the first '>' header", file=path, line=number)
         else:
             chunks.append(line)
     if chunks is None:
-        raise ValueError(f"{path}: no FASTA records")
+        raise InputError("no FASTA records", file=path)
     if not chunks:
-        raise ValueError(f"{path}:{header_lines[-1]}: record {names[-1]!r} has no sequence")
+        raise InputError(f"record {names[-1]!r} has no sequence", file=path, line=header_lines[-1])
     sequences.append("".join(chunks))
     _check_alphabet(path, names, sequences, header_lines)
     return names, sequences
@@ -82,15 +87,34 @@ def read_fasta(path: str | Path) -> tuple[list[str], list[str]]:
 
 def _check_alphabet(path: Path, names: list[str], sequences: list[str], header_lines: list[int]) -> None:
     """Raise for the first record holding a character that is not an IUPAC nucleotide code."""
-    joined = np.frombuffer("".join(sequences).encode("ascii", errors="replace"), dtype=np.uint8)
-    bad = np.flatnonzero(~_VALID[joined])
+    text = "".join(sequences)
+    joined = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    bad = np.flatnonzero((joined > 255) | ~_VALID[np.minimum(joined, 255)])
     if bad.size:
         ends = np.cumsum([len(s) for s in sequences])
         record = int(np.searchsorted(ends, bad[0], side="right"))
-        char = chr(joined[bad[0]])
-        raise ValueError(
-            f"{path}:{header_lines[record]}: record {names[record]!r} holds {char!r}, not a nucleotide code"
+        char = text[bad[0]]
+        raise InputError(
+            f"record {names[record]!r} holds {char!r}, not a nucleotide code", file=path, line=header_lines[record]
         )
+
+
+def _check_duplicate_names(path: Path, names: list[str], sequences: list[str]) -> int:
+    """Warn when record names are reused for different sequences (case-insensitive); return how many."""
+    seen: dict[str, int] = {}
+    clashes: list[tuple[int, int]] = []
+    for record, name in enumerate(names):
+        first = seen.setdefault(name, record)
+        if first != record and sequences[first].upper() != sequences[record].upper():
+            clashes.append((first, record))
+    if clashes:
+        first, record = clashes[0]
+        warnings.warn(
+            f"{path}: {len(clashes)} records repeat an earlier record's name with a different sequence (first: "
+            f"record {record + 1} {names[record]!r}, like record {first + 1}); deduplication keeps one of them",
+            stacklevel=3,
+        )
+    return len(clashes)
 
 
 def parse_window_names(names: Sequence[str]) -> pd.DataFrame:
@@ -138,19 +162,23 @@ def read_sequence_set(path: str | Path, require_coordinates: bool = True) -> pd.
     parsed = coords["parsed"].to_numpy()
     if require_coordinates and not parsed.all():
         record = int(np.argmin(parsed))
-        raise ValueError(
-            f"{path}: record {record + 1} ({names[record]!r}) has no coordinates; expected a name like "
-            "'chr1:1000-1200' or 'chr1:1000-1200(+)' (0-based, half-open)"
+        raise InputError(
+            f"record {record + 1} ({names[record]!r}) has no coordinates; expected a name like "
+            "'chr1:1000-1200' or 'chr1:1000-1200(+)' (0-based, half-open)",
+            file=path,
         )
     span = (coords["end"] - coords["start"]).to_numpy()
     bad = parsed & (span != lengths)
     if bad.any():
         record = int(np.argmax(bad))
-        raise ValueError(
-            f"{path}: record {record + 1} ({names[record]!r}) spans {span[record]} bp but its sequence has "
-            f"{lengths[record]} bp; names must be 0-based half-open coordinates of the sequence"
+        raise InputError(
+            f"record {record + 1} ({names[record]!r}) spans {span[record]} bp but its sequence has "
+            f"{lengths[record]} bp; names must be 0-based half-open coordinates of the sequence",
+            file=path,
         )
+    clashes = _check_duplicate_names(path, names, sequences)
     frame = coords.drop(columns="parsed")
     frame.insert(0, "name", pd.Series(names, dtype=str))
     frame["sequence"] = pd.Series(sequences, dtype=str)
+    frame.attrs["names_with_different_sequences"] = clashes
     return frame

@@ -5,12 +5,26 @@ range from the (plain or bgzip-compressed, indexed) FASTA. The pyfaidx handle is
 reopened in every process (DataLoader workers), so a ``Genome`` can be pickled or forked freely.
 
 Coordinates are 0-based and half-open. Soft-masked (lowercase) bases are returned as they are.
+
+Bad input policy:
+
+* the index (``.fai``) is checked against the FASTA when the genome is opened: for every sequence
+  (the first :data:`EAGER_CHECKS`; any others on their first fetch) the header line before its
+  offset, the end of its first line and the end of its last line must fall where the index says.
+  A plain FASTA whose index does not match is re-indexed (with a warning); a bgzip FASTA is refused
+  (its ``.fai``/``.gzi`` must be rebuilt with ``samtools faidx``);
+* a fetched base that is not an IUPAC nucleotide code is an :class:`~seqlab.io.errors.InputError`
+  naming the chromosome and position;
+* a damaged bgzip file is a :class:`~seqlab.io.errors.DamagedFileError`.
 """
 
 from __future__ import annotations
 
+import bisect
 import os
+import struct
 import warnings
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,7 +32,17 @@ from typing import Any
 import numpy as np
 import pyfaidx
 
-__all__ = ["Genome", "canonical_chrom"]
+from seqlab.io.errors import DAMAGE_ERRORS, InputError, damaged
+
+__all__ = ["EAGER_CHECKS", "Genome", "canonical_chrom"]
+
+EAGER_CHECKS = 2000
+"""Sequences whose index entries are checked when a genome is opened; later ones on first fetch."""
+
+_IUPAC = np.zeros(256, dtype=bool)
+_IUPAC[np.frombuffer(b"ACGTUNRYKMSWBDHVacgtunrykmswbdhv", dtype=np.uint8)] = True
+# What pyfaidx and Bio.bgzf raise on a damaged bgzip file (CRC errors are RuntimeError, short headers struct.error).
+_READ_ERRORS = (*DAMAGE_ERRORS, zlib.error, ValueError, AssertionError, RuntimeError, struct.error, UnicodeDecodeError)
 
 _MITO = {"M": "MT", "MT": "MT"}
 
@@ -48,6 +72,10 @@ class Genome:
             raise FileNotFoundError(f"genome FASTA not found: {self.path}")
         self._fasta: pyfaidx.Fasta | None = None
         self._pid: int | None = None
+        self._checked: set[str] = set()
+        problem = self._check_index(list(self._handle().faidx.index)[:EAGER_CHECKS])
+        if problem is not None:
+            self._rebuild_index(problem)
         self._sizes = {key: len(record) for key, record in self._handle().faidx.index.items()}
         self._aliases: dict[str, str] = {}
         for chrom in self._sizes:
@@ -69,9 +97,127 @@ class Genome:
             try:
                 self._fasta = pyfaidx.Fasta(str(self.path), as_raw=True, sequence_always_upper=False, rebuild=False)
             except (pyfaidx.FastaIndexingError, pyfaidx.UnsupportedCompressionFormat) as err:
-                raise ValueError(f"cannot index genome FASTA {self.path}: {err}") from None
+                raise InputError(f"cannot index the genome FASTA: {err}", file=self.path) from None
+            except _READ_ERRORS as err:
+                if self._is_gzip():
+                    raise damaged(self.path, err) from None
+                if isinstance(err, ValueError | UnicodeDecodeError):
+                    raise InputError(f"cannot read the genome FASTA or its index: {err}", file=self.path) from None
+                raise
             self._pid = os.getpid()
         return self._fasta
+
+    def _is_gzip(self) -> bool:
+        with open(self.path, "rb") as handle:
+            return handle.read(2) == b"\x1f\x8b"
+
+    def _raw(self, start: int, size: int) -> bytes:
+        """``size`` bytes of the (uncompressed) file from byte ``start``; fewer at the end of the file."""
+        faidx = self._handle().faidx
+        try:
+            with faidx.lock:
+                if faidx._bgzf:
+                    blocks = faidx.gzi_index
+                    i = bisect.bisect_left(blocks, start)
+                    block = blocks[i if i == 0 else i - 1]
+                    faidx.file.seek(pyfaidx.make_virtual_offset(block.cstart, start - block.ustart))
+                else:
+                    faidx.file.seek(start)
+                return faidx.file.read(size)
+        except _READ_ERRORS as err:
+            if faidx._bgzf:
+                raise damaged(self.path, err) from None
+            raise
+
+    def _check_index(self, names: Sequence[str]) -> str | None:
+        """Check the index entries of ``names`` against the file; the first problem found, or None.
+
+        For each sequence: the line before its offset is its header; its first line ends after
+        ``linebases`` bases; its last line ends where its length says and is followed by the next
+        entry's header (the end of the file after the last entry). An index without entries for
+        a file that has a header is a problem too.
+        """
+        index = self._handle().faidx.index
+        order = list(index)
+        if not order:
+            return "the index lists no sequences" if self._raw(0, 4096).lstrip()[:1] == b">" else None
+        following = dict(zip(order, [*order[1:], None], strict=True))
+        for name in names:
+            problem = self._check_entry(name, index[name], following[name], first=name == order[0])
+            if problem is not None:
+                return problem
+            self._checked.add(name)
+        return None
+
+    def _check_entry(self, name: str, entry: Any, next_name: str | None, first: bool) -> str | None:
+        length, offset, bases, width = int(entry.rlen), int(entry.offset), int(entry.lenc), int(entry.lenb)
+        where = f"sequence {name!r} (index: length {length}, offset {offset}, line {bases}/{width} bytes)"
+        if length == 0:
+            return None
+        if bases <= 0 or width - bases not in (1, 2) or offset <= 0:
+            return f"{where}: impossible line lengths or offset"
+        newline = b"\n" if width - bases == 1 else b"\r\n"
+        before = self._raw(max(offset - 4096, 0), min(offset, 4096))
+        header_start = before.rfind(b"\n", 0, len(before) - 1) + 1
+        header = before[header_start:]
+        prefix = b">" + name.encode()
+        named = header.startswith(prefix) and header[len(prefix) : len(prefix) + 1] in (b" ", b"\t", b"\r", b"\n")
+        if not before.endswith(b"\n") or ((header_start > 0 or offset <= 4096) and not named):
+            return f"{where}: the line before the offset is not the header '>{name}'"
+        if first and offset <= 4096 and before[:header_start].strip():
+            return f"{where}: the file holds sequences before it that the index lacks"
+        bad = b"\n\r>"
+        first = self._raw(offset, min(length, bases) + len(newline))
+        if any(c in bad for c in first[: min(length, bases)]) or len(first) < min(length, bases):
+            return f"{where}: the first line is shorter than the index says"
+        if length > bases and first[bases:] != newline:
+            return f"{where}: the first line is longer than the index says"
+        last = (length - 1) // bases
+        count = length - last * bases
+        tail = self._raw(offset + last * width, count + len(newline) + 1)
+        if len(tail) < count or any(c in bad for c in tail[:count]):
+            return f"{where}: the sequence is shorter than the index says"
+        after = tail[count:]
+        if after and not (after.startswith(newline) and after[len(newline) :][:1] in (b"", b">", b"\n", b"\r")):
+            return f"{where}: the sequence is longer than the index says"
+        return self._check_next(where, offset + last * width + count, next_name)
+
+    def _check_next(self, where: str, end: int, next_name: str | None) -> str | None:
+        """What follows a sequence ending at byte ``end``: the next entry's header, or only blank lines."""
+        rest = self._raw(end, 4096).lstrip(b"\r\n")
+        if next_name is None:
+            return None if not rest.strip() else f"{where}: the file goes on after the last sequence of the index"
+        prefix = b">" + next_name.encode()
+        if not (rest.startswith(prefix) and rest[len(prefix) : len(prefix) + 1] in (b" ", b"\t", b"\r", b"\n", b"")):
+            return f"{where}: the next header is not that of the index's next sequence {next_name!r}"
+        return None
+
+    def _rebuild_index(self, problem: str) -> None:
+        """Re-index a plain FASTA whose ``.fai`` does not match it; refuse a bgzip one."""
+        index = Path(f"{self.path}.fai")
+        if self._faidx_is_bgzf():
+            raise InputError(
+                f"the index {index} does not match the bgzip FASTA ({problem}); rebuild it with "
+                f"'samtools faidx {self.path}' (after deleting {index} and {self.path}.gzi)",
+                file=self.path,
+            )
+        warnings.warn(f"the index {index} does not match {self.path} ({problem}); rebuilding it", stacklevel=3)
+        self.close()
+        tmp = index.with_name(f".{index.name}.{os.getpid()}.tmp")
+        try:
+            pyfaidx.Faidx(str(self.path), indexname=str(tmp)).close()
+            os.replace(tmp, index)
+        except (pyfaidx.FastaIndexingError, OSError) as err:
+            tmp.unlink(missing_ok=True)
+            message = f"its index {index} does not match it and cannot be rebuilt: {err}"
+            raise InputError(message, file=self.path) from None
+        self._checked.clear()
+        problem = self._check_index(list(self._handle().faidx.index)[:EAGER_CHECKS])
+        if problem is not None:
+            raise InputError(f"malformed FASTA (even after re-indexing): {problem}", file=self.path)
+
+    def _faidx_is_bgzf(self) -> bool:
+        return bool(self._handle().faidx._bgzf)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -155,7 +301,32 @@ class Genome:
     def _read(self, name: str, start: int, end: int) -> str:
         if end == start:
             return ""
-        return self._handle().get_seq(name, start + 1, end)
+        if name not in self._checked:
+            problem = self._check_index([name])  # sequences beyond EAGER_CHECKS: checked on first use
+            if problem is not None:
+                raise InputError(
+                    f"the index {self.path}.fai does not match the FASTA ({problem}); delete it (and the .gzi) "
+                    "so that it is rebuilt",
+                    file=self.path,
+                )
+        try:
+            seq = self._handle().get_seq(name, start + 1, end)
+        except _READ_ERRORS as err:
+            if self._faidx_is_bgzf():
+                raise damaged(self.path, err) from None
+            raise
+        codes = np.frombuffer(seq.encode("latin-1", errors="replace"), dtype=np.uint8)
+        bad = ~_IUPAC[codes]
+        if bad.any() or len(codes) != end - start:
+            if len(codes) != end - start:
+                raise InputError(
+                    f"{name}:{start}-{end}: read {len(codes)} bases, expected {end - start} (index out of date?)",
+                    file=self.path,
+                )
+            at = int(np.argmax(bad))
+            message = f"{name}: position {start + at + 1} (1-based) holds {seq[at]!r}, not an IUPAC nucleotide code"
+            raise InputError(message, file=self.path, field=name)
+        return seq
 
     def fetch_many(
         self,

@@ -2,8 +2,13 @@
 
 Parsing is vectorised: the file is read once, header lines (``track``, ``browser``, ``#``) and blank
 lines are located with numpy, the data lines go through ``pandas.read_csv`` as strings, and typed
-columns are validated as whole arrays. A malformed line is a ``ValueError`` of the form
-``path:LINE: what was expected``, the line number being that of the first bad line in the file.
+columns are validated as whole arrays. A malformed line is an :class:`~seqlab.io.errors.InputError`
+(a ``ValueError``) of the form ``path:LINE: field: what was expected``, the line number being that of
+the first bad line in the file. Coordinates must be written as plain integers (``1e6`` and ``1000.0``
+are errors, as are values of more than 18 digits); a carriage return inside a line, bytes that are
+not UTF-8 and a damaged gzip file are errors too. A ``.bed`` file whose lines have the 10 columns of
+narrowPeak, with numbers in columns 7-10, is read as narrowPeak (with a warning). A file without
+data lines gives an empty frame and a warning.
 
 Returned frames have columns ``chrom`` (str), ``start``, ``end`` (int64, 0-based half-open),
 ``name`` (str), ``score`` (float64, NaN for ``.``), ``strand`` (``+``, ``-`` or ``.``), then
@@ -17,15 +22,19 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import logging
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from seqlab.io.errors import InputError, decode_utf8, read_bytes
 from seqlab.runs import atomic_open
 
 __all__ = ["IntervalFormat", "detect_format", "read_intervals", "write_bed"]
+
+log = logging.getLogger(__name__)
 
 IntervalFormat = Literal["bed", "narrowPeak", "broadPeak"]
 
@@ -46,12 +55,16 @@ def detect_format(path: str | Path) -> IntervalFormat:
 
 
 def _read_bytes(path: Path) -> bytes:
-    with open(path, "rb") as handle:
-        magic = handle.read(2)
-    opener = gzip.open if magic == b"\x1f\x8b" else open
-    with opener(path, "rb") as handle:
-        data = handle.read()
-    return data.replace(b"\r\n", b"\n") if b"\r" in data else data
+    """The file's bytes (decompressed), CRLF line ends made LF; UTF-8 and stray carriage returns checked."""
+    data = read_bytes(path)
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n")
+        if b"\r" in data:
+            line = data.count(b"\n", 0, data.index(b"\r")) + 1
+            raise InputError("carriage return inside the line (mixed line endings?)", file=path, line=line)
+    if not data.isascii():
+        decode_utf8(data, path)
+    return data
 
 
 def _columns(fmt: IntervalFormat, n_fields: int) -> list[str]:
@@ -89,25 +102,26 @@ class _Checker:
         self.path = path
         self.lines = line_numbers
 
-    def check(self, bad: np.ndarray, message: str, values: pd.Series | None = None) -> None:
+    def check(self, bad: np.ndarray, message: str, values: pd.Series | None = None, field: str | None = None) -> None:
         if bad.any():
             row = int(np.argmax(bad))
             shown = message.format(value=values.iloc[row]) if values is not None else message
-            raise ValueError(f"{self.path}:{int(self.lines[row])}: {shown}")
+            raise InputError(shown, file=self.path, line=int(self.lines[row]), field=field)
 
     def integers(self, raw: pd.Series, column: str) -> np.ndarray:
-        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
-        with np.errstate(invalid="ignore"):
-            bad = ~np.isfinite(values) | (values != np.floor(values))
-        self.check(bad, f"{column} {{value!r}} is not an integer", raw)
-        return values.astype(np.int64)
+        text = raw.astype(str)
+        bad = ~text.str.fullmatch(r"-?[0-9]+").to_numpy(dtype=bool)
+        self.check(bad, f"{column} {{value!r}} is not an integer (write coordinates as digits)", raw, column)
+        long = (text.str.len() > 18).to_numpy()
+        self.check(long, f"{column} {{value!r}} is too large (more than 18 digits)", raw, column)
+        return text.astype(np.int64).to_numpy()
 
     def floats(self, raw: pd.Series, column: str, dot_is_nan: bool = False) -> np.ndarray:
         values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
         bad = np.isnan(values) & ~(raw.isin(["nan", "NaN"]).to_numpy())
         if dot_is_nan:
             bad &= (raw != ".").to_numpy()
-        self.check(bad, f"{column} {{value!r}} is not a number" + (" or '.'" if dot_is_nan else ""), raw)
+        self.check(bad, f"{column} {{value!r}} is not a number" + (" or '.'" if dot_is_nan else ""), raw, column)
         return values
 
 
@@ -149,6 +163,7 @@ def read_intervals(path: str | Path, fmt: IntervalFormat | None = None) -> pd.Da
             negative coordinate, ``end < start``, a bad strand, score or summit.
     """
     path = Path(path)
+    given = fmt
     fmt = fmt or detect_format(path)
     if fmt not in _MIN_FIELDS:
         raise ValueError(f"unknown interval format {fmt!r}; expected one of {sorted(_MIN_FIELDS)}")
@@ -156,6 +171,7 @@ def read_intervals(path: str | Path, fmt: IntervalFormat | None = None) -> pd.Da
     starts, ends, keep = _data_lines(data)
     line_numbers = np.flatnonzero(keep) + 1
     if line_numbers.size == 0:
+        log.warning("%s: no intervals (the file has no data lines)", path)
         frame = _empty(fmt)
         frame.attrs.update(path=str(path), format=fmt)
         return frame
@@ -164,6 +180,9 @@ def read_intervals(path: str | Path, fmt: IntervalFormat | None = None) -> pd.Da
     tabs = np.flatnonzero(buf == ord("\t"))
     fields = (np.searchsorted(tabs, ends[keep]) - np.searchsorted(tabs, starts[keep])) + 1
     checker = _Checker(path, line_numbers)
+    if given is None and fmt == "bed" and (fields == 10).all() and _looks_like_narrowpeak(data, starts, ends, keep):
+        log.warning("%s: the lines have the 10 columns of narrowPeak; read as narrowPeak (summits used)", path)
+        fmt = "narrowPeak"
     need = _MIN_FIELDS[fmt]
     bad = fields < need if fmt == "bed" else fields != need
     found = int(fields[np.argmax(bad)])
@@ -198,23 +217,35 @@ def read_intervals(path: str | Path, fmt: IntervalFormat | None = None) -> pd.Da
     return _typed(raw, fmt, checker, path)
 
 
+def _looks_like_narrowpeak(data: bytes, starts: np.ndarray, ends: np.ndarray, keep: np.ndarray) -> bool:
+    """True when the first data line's columns 7-9 are numbers and column 10 an integer (narrowPeak)."""
+    first = int(np.flatnonzero(keep)[0])
+    fields = data[starts[first] : ends[first]].decode("utf-8", errors="replace").split("\t")
+    try:
+        [float(v) for v in fields[6:9]]
+        return int(fields[9]) >= -1
+    except ValueError:
+        return False
+
+
 def _typed(raw: pd.DataFrame, fmt: IntervalFormat, checker: _Checker, path: Path) -> pd.DataFrame:
     n = len(raw)
     chrom = raw["chrom"].astype(str)
-    checker.check((chrom == "").to_numpy(), "empty chromosome name")
+    checker.check((chrom == "").to_numpy(), "empty chromosome name", field="chrom")
     start = checker.integers(raw["start"], "start")
     end = checker.integers(raw["end"], "end")
-    checker.check(start < 0, "start ({value}) is negative", raw["start"])
+    checker.check(start < 0, "start ({value}) is negative", raw["start"], "start")
     bad = end < start
     if bad.any():
         row = int(np.argmax(bad))
-        checker.check(bad, f"end ({end[row]}) < start ({start[row]})")
+        checker.check(bad, f"end ({end[row]}) < start ({start[row]})", field="end")
     frame = pd.DataFrame({"chrom": chrom, "start": start, "end": end})
     frame["name"] = raw["name"].astype(str) if "name" in raw else pd.Series(["."] * n, dtype=str)
     frame["score"] = checker.floats(raw["score"], "score", dot_is_nan=True) if "score" in raw else np.full(n, np.nan)
     if "strand" in raw:
         strand = raw["strand"].astype(str)
-        checker.check(~strand.isin(["+", "-", "."]).to_numpy(), "strand {value!r} is not '+', '-' or '.'", strand)
+        bad = ~strand.isin(["+", "-", "."]).to_numpy()
+        checker.check(bad, "strand {value!r} is not '+', '-' or '.'", strand, "strand")
         frame["strand"] = strand
     else:
         frame["strand"] = pd.Series(["."] * n, dtype=str)
@@ -227,9 +258,8 @@ def _typed(raw: pd.DataFrame, fmt: IntervalFormat, checker: _Checker, path: Path
         bad = (summit < -1) | (summit > end - start)
         if bad.any():
             row = int(np.argmax(bad))
-            checker.check(
-                bad, f"summit ({summit[row]}) outside the peak of length {end[row] - start[row]}; -1 means none"
-            )
+            message = f"summit ({summit[row]}) outside the peak of length {end[row] - start[row]}; -1 means none"
+            checker.check(bad, message, field="summit")
         frame["summit"] = summit
     for column in raw.columns:
         if column not in frame.columns:

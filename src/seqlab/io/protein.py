@@ -7,7 +7,7 @@ amino acids plus ``X``. The ``unknown`` policy decides what happens to any other
 selenocysteine, ``O`` pyrrolysine, the ambiguity codes ``B``, ``Z``, ``J``, or anything else):
 
 * ``"map_to_x"`` (default): it becomes ``X`` (the number mapped is logged as a warning);
-* ``"reject"``: ``ValueError`` naming the file, the line, the record id and the residue.
+* ``"reject"``: :class:`~seqlab.io.errors.InputError` naming the file, the line, the record id and the residue.
 
 Characters that are not letters (digits, ``-`` gaps, ``.``) are always an error: they mean the file
 is an alignment or not a sequence file. A single trailing ``*`` (stop) is removed. Empty sequences,
@@ -17,20 +17,22 @@ STRING files (``protein.links``, ``protein.links.detailed``, ``protein.links.ful
 with a ``protein1 protein2 ... combined_score`` header; ``protein.actions``: tab-separated with an
 ``item_id_a item_id_b mode action is_directional a_is_acting score`` header) are recognised from
 their header and read into one table: ``protein1, protein2, combined_score`` (+ ``mode`` for
-actions files). Rows are kept as they are (both orders, several modes per pair); the corpus builder
-(``seqlab.protein.corpus``) makes unordered pairs.
+actions files). A row with more or fewer fields than the header, or a score that is not an integer
+in 0-1000, is an error naming the file and line. Rows are kept as they are (both orders, several
+modes per pair); the corpus builder (``seqlab.protein.corpus``) makes unordered pairs.
 """
 
 from __future__ import annotations
 
-import gzip
+import io
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Literal
+from typing import Literal
 
+import numpy as np
 import pandas as pd
+
+from seqlab.io.errors import InputError, decode_utf8, iter_lines, read_bytes
 
 __all__ = [
     "ALPHABET",
@@ -53,33 +55,13 @@ ALPHABET = STANDARD_RESIDUES + "X"
 UnknownPolicy = Literal["map_to_x", "reject"]
 
 _ALLOWED = frozenset(ALPHABET)
-_GZIP_MAGIC = b"\x1f\x8b"
-
-
-def _is_gzip(path: Path) -> bool:
-    with open(path, "rb") as handle:
-        return handle.read(2) == _GZIP_MAGIC
-
-
-@contextmanager
-def _open_text(path: Path) -> Iterator[IO[str]]:
-    """Open a plain or gzip-compressed text file (decided from the first two bytes)."""
-    if not path.is_file():
-        raise FileNotFoundError(f"file not found: {path}")
-    if _is_gzip(path):
-        with gzip.open(path, "rt", encoding="utf-8") as handle:
-            yield handle
-    else:
-        with open(path, encoding="utf-8") as handle:
-            yield handle
 
 
 def _first_line(path: Path) -> str:
     """The first non-empty line of a file (empty string when there is none)."""
-    with _open_text(path) as handle:
-        for line in handle:
-            if line.strip():
-                return line.rstrip("\r\n")
+    for _, line in iter_lines(path):
+        if line.strip():
+            return line
     return ""
 
 
@@ -111,7 +93,7 @@ def clean_sequence(
     if seq.endswith("*"):
         seq = seq[:-1]
     if not seq:
-        raise ValueError(f"{where}: empty sequence")
+        raise InputError.located(f"{where}: empty sequence", file=source, line=line)
     if _ALLOWED.issuperset(seq):
         return seq, 0
     out = []
@@ -125,7 +107,7 @@ def clean_sequence(
         else:
             kind = "non-standard residue" if residue.isalpha() else "character that is not a residue"
             hint = " (use unknown='map_to_x' to map it to X)" if residue.isalpha() else ""
-            raise ValueError(f"{where}: {kind} {residue!r} at position {pos}{hint}")
+            raise InputError.located(f"{where}: {kind} {residue!r} at position {pos}{hint}", file=source, line=line)
     return "".join(out), mapped
 
 
@@ -157,33 +139,33 @@ def read_protein_fasta(path: str | Path, unknown: UnknownPolicy = "map_to_x") ->
         if seq_id is None:
             return
         if not chunks:
-            raise ValueError(f"{path}, line {header_line}, id {seq_id!r}: empty sequence")
+            raise InputError.located(f"{path}, line {header_line}, id {seq_id!r}: empty sequence", file=path)
         seq, mapped = clean_sequence(
             "".join(chunks), unknown=unknown, source=str(path), line=header_line, seq_id=seq_id
         )
         records[seq_id] = seq
         mapped_total += mapped
 
-    with _open_text(path) as handle:
-        for number, text in enumerate(handle, start=1):
-            text = text.strip()
-            if not text:
-                continue
-            if text.startswith(">"):
-                finish()
-                fields = text[1:].split()
-                if not fields:
-                    raise ValueError(f"{path}, line {number}: FASTA header without an id")
-                seq_id, header_line, chunks = fields[0], number, []
-                if seq_id in records:
-                    raise ValueError(f"{path}, line {number}: duplicate id {seq_id!r}")
-            elif seq_id is None:
-                raise ValueError(f"{path}, line {number}: sequence before the first '>' header (not a FASTA file?)")
-            else:
-                # Validate line by line so that errors name the line of the bad residue.
-                clean_sequence(text, unknown=unknown, source=str(path), line=number, seq_id=seq_id)
-                chunks.append(text)
-        finish()
+    for number, text in iter_lines(path):
+        text = text.strip()
+        if not text:
+            continue
+        if text.startswith(">"):
+            finish()
+            fields = text[1:].split()
+            if not fields:
+                raise InputError.located(f"{path}, line {number}: FASTA header without an id", file=path, line=number)
+            seq_id, header_line, chunks = fields[0], number, []
+            if seq_id in records:
+                raise InputError.located(f"{path}, line {number}: duplicate id {seq_id!r}", file=path, line=number)
+        elif seq_id is None:
+            message = f"{path}, line {number}: sequence before the first '>' header (not a FASTA file?)"
+            raise InputError.located(message, file=path, line=number)
+        else:
+            # Validate line by line so that errors name the line of the bad residue.
+            clean_sequence(text, unknown=unknown, source=str(path), line=number, seq_id=seq_id)
+            chunks.append(text)
+    finish()
     _warn_mapped(path, mapped_total, len(records))
     return records
 
@@ -199,24 +181,21 @@ def read_sequence_dict(path: str | Path, unknown: UnknownPolicy = "map_to_x") ->
     path = Path(path)
     records: dict[str, str] = {}
     mapped_total = 0
-    with _open_text(path) as handle:
-        for number, text in enumerate(handle, start=1):
-            text = text.rstrip("\r\n")
-            if not text.strip():
-                continue
-            fields = text.split("\t")
-            if len(fields) != 2:
-                raise ValueError(
-                    f"{path}, line {number}: expected 'id<TAB>sequence' (2 fields), found {len(fields)} field(s)"
-                )
-            seq_id = fields[0].strip()
-            if not seq_id:
-                raise ValueError(f"{path}, line {number}: empty id")
-            if seq_id in records:
-                raise ValueError(f"{path}, line {number}: duplicate id {seq_id!r}")
-            seq, mapped = clean_sequence(fields[1], unknown=unknown, source=str(path), line=number, seq_id=seq_id)
-            records[seq_id] = seq
-            mapped_total += mapped
+    for number, text in iter_lines(path):
+        if not text.strip():
+            continue
+        fields = text.split("\t")
+        if len(fields) != 2:
+            message = f"{path}, line {number}: expected 'id<TAB>sequence' (2 fields), found {len(fields)} field(s)"
+            raise InputError.located(message, file=path, line=number)
+        seq_id = fields[0].strip()
+        if not seq_id:
+            raise InputError.located(f"{path}, line {number}: empty id", file=path, line=number)
+        if seq_id in records:
+            raise InputError.located(f"{path}, line {number}: duplicate id {seq_id!r}", file=path, line=number)
+        seq, mapped = clean_sequence(fields[1], unknown=unknown, source=str(path), line=number, seq_id=seq_id)
+        records[seq_id] = seq
+        mapped_total += mapped
     _warn_mapped(path, mapped_total, len(records))
     return records
 
@@ -237,54 +216,81 @@ def read_string_links(path: str | Path) -> pd.DataFrame:
     """Read a STRING links, links.detailed/full or actions file (plain or gzip), recognised from its header.
 
     Returns:
-        DataFrame with columns ``protein1`` (str), ``protein2`` (str), ``combined_score`` (int64),
-        plus ``mode`` (str) for actions files; one row per file row.
+        DataFrame with columns ``protein1`` (str), ``protein2`` (str), ``combined_score`` (int64,
+        0-1000), plus ``mode`` (str) for actions files; one row per file row.
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        ValueError: the header is neither format, or a row lacks an id or an integer score (the
-            message names the file and line).
+        InputError: the header is neither format, a row has more or fewer fields than the header,
+            lacks an id, or has a score that is not an integer in 0-1000 (the message names the
+            file and line); a damaged gzip file.
     """
     path = Path(path)
-    header = _first_line(path)
+    data = read_bytes(path)
+    if not data.isascii():
+        decode_utf8(data, path)  # names the line of a byte that is not UTF-8
+    stripped = data.lstrip()
+    header = stripped[: stripped.find(b"\n") if b"\n" in stripped else len(stripped)].decode("utf-8").rstrip("\r")
     names = header.split()
-    compression = "gzip" if _is_gzip(path) else None
     if all(c in names for c in _ACTIONS_COLUMNS):
-        frame = pd.read_csv(
-            path,
-            sep="\t",
-            usecols=list(_ACTIONS_COLUMNS),
-            dtype=str,
-            compression=compression,
-            keep_default_na=False,
-            na_values=[""],
-        )
-        frame = frame.rename(columns={"item_id_a": "protein1", "item_id_b": "protein2", "score": "combined_score"})
-        columns = [*_LINKS_COLUMNS, "mode"]
+        sep, wanted, columns = "\t", list(_ACTIONS_COLUMNS), [*_LINKS_COLUMNS, "mode"]
+        names = header.split("\t")
     elif all(c in names for c in _LINKS_COLUMNS):
-        frame = pd.read_csv(
-            path,
-            sep=r"\s+",
-            usecols=list(_LINKS_COLUMNS),
-            dtype=str,
-            compression=compression,
-            keep_default_na=False,
-            na_values=[""],
-        )
-        columns = list(_LINKS_COLUMNS)
+        sep, wanted, columns = r"\s+", list(_LINKS_COLUMNS), list(_LINKS_COLUMNS)
     else:
-        raise ValueError(
-            f"{path}: unrecognised STRING header {header[:120]!r}; expected 'protein1 protein2 ... combined_score'"
-            " (protein.links, links.detailed) or 'item_id_a item_id_b mode ... score' (protein.actions)"
+        raise InputError(
+            f"unrecognised STRING header {header[:120]!r}; expected 'protein1 protein2 ... combined_score'"
+            " (protein.links, links.detailed) or 'item_id_a item_id_b mode ... score' (protein.actions)",
+            file=path,
+            line=1,
         )
+    _check_field_counts(path, data, sep, len(names))
+    frame = pd.read_csv(
+        io.BytesIO(data), sep=sep, usecols=wanted, dtype=str, keep_default_na=False, na_values=[""], engine="c"
+    )
+    frame = frame.rename(columns={"item_id_a": "protein1", "item_id_b": "protein2", "score": "combined_score"})
     frame = frame[columns]
     missing = frame[["protein1", "protein2"]].isna().any(axis=1)
     if missing.any():
-        raise ValueError(f"{path}, line {int(missing.to_numpy().argmax()) + 2}: missing protein id")
-    scores = pd.to_numeric(frame["combined_score"], errors="coerce")
-    bad = scores.isna() | (scores != scores.round())
+        line = int(missing.to_numpy().argmax()) + 2
+        raise InputError.located(f"{path}, line {line}: missing protein id", file=path, line=line)
+    raw = frame["combined_score"]
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(values) | (values != np.round(values))
     if bad.any():
-        row = int(bad.to_numpy().argmax())
-        raise ValueError(f"{path}, line {row + 2}: score {frame['combined_score'].iloc[row]!r} is not an integer")
-    frame["combined_score"] = scores.astype("int64")
+        line = int(bad.argmax()) + 2
+        message = f"{path}, line {line}: score {raw.iloc[line - 2]!r} is not an integer"
+        raise InputError.located(message, file=path, line=line, field="combined_score")
+    scores = pd.Series(values.astype(np.int64))
+    bad = ((scores < 0) | (scores > 1000)).to_numpy()
+    if bad.any():
+        line = int(bad.argmax()) + 2
+        message = f"{path}, line {line}: score {int(scores.iloc[line - 2])} is outside STRING's range 0-1000"
+        raise InputError.located(message, file=path, line=line, field="combined_score")
+    frame["combined_score"] = scores
     return frame.reset_index(drop=True)
+
+
+def _check_field_counts(path: Path, data: bytes, sep: str, expected: int) -> None:
+    """Raise for the first non-blank line whose field count differs from the header's.
+
+    Separators are counted per line with numpy; only lines whose count differs (or that hold runs
+    of whitespace) are split in Python, so a file of millions of rows is checked in well under a second.
+    """
+    buf = np.frombuffer(data, dtype=np.uint8)
+    newlines = np.flatnonzero(buf == ord("\n"))
+    ends = newlines if (buf.size == 0 or buf[-1] == ord("\n")) else np.append(newlines, buf.size)
+    starts = np.concatenate([[0], newlines + 1])[: ends.size]
+    is_sep = buf == ord("\t") if sep == "\t" else (buf == ord(" ")) | (buf == ord("\t"))
+    cumulative = np.concatenate([[0], np.cumsum(is_sep)])
+    separators = cumulative[ends] - cumulative[starts]
+    suspects = np.flatnonzero((separators != expected - 1) & (ends > starts))
+    for row in suspects.tolist():
+        line = data[starts[row] : ends[row]].decode("utf-8").rstrip("\r")
+        if not line.strip():
+            continue
+        found = len(line.split("\t")) if sep == "\t" else len(line.split())
+        if found != expected:
+            message = f"{path}, line {row + 1}: {found} fields, but the header has {expected}"
+            raise InputError.located(message, file=path, line=row + 1)

@@ -4,6 +4,10 @@ A task table is a tab-separated file with a header. Required columns: ``task`` (
 ``peaks`` (BED / narrowPeak / broadPeak path, relative to the table's folder or absolute). Optional:
 ``format`` (``bed``, ``narrowPeak`` or ``broadPeak``; default from the file name) and any metadata
 columns (``target``, ``biosample``, ``assay``, ``lab``, ``date``...), which are kept as strings.
+
+Every row must have as many tab-separated fields as the header (blank lines and ``#`` comment lines
+are skipped); a row with more or fewer fields, a repeated column, an empty table, bytes that are not
+UTF-8 and a damaged gzip file are :class:`~seqlab.io.errors.InputError` naming the file and line.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from seqlab.io.errors import InputError, decode_utf8, read_bytes
 from seqlab.io.intervals import detect_format
 
 __all__ = ["read_task_table"]
@@ -38,29 +43,32 @@ def read_task_table(path: str | Path, root: str | Path | None = None) -> pd.Data
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"task table not found: {path}")
-    table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
-    table.columns = [str(c).strip() for c in table.columns]
+    table = _parse(path)
     missing = [c for c in REQUIRED if c not in table.columns]
     if missing:
-        raise ValueError(
-            f"{path}: task table lacks column(s) {missing}; it has {list(table.columns)} "
-            "(expected a tab-separated header with at least 'task' and 'peaks')"
+        raise InputError(
+            f"task table lacks column(s) {missing}; it has {list(table.columns)} "
+            "(expected a tab-separated header with at least 'task' and 'peaks')",
+            file=path,
+            line=1,
         )
     if table.empty:
-        raise ValueError(f"{path}: task table has no rows")
+        raise InputError("task table has no rows", file=path)
     table["task"] = table["task"].str.strip()
-    lines = pd.RangeIndex(2, len(table) + 2)  # line 1 is the header
+    lines = pd.Index(table.attrs["lines"])
     empty = table["task"] == ""
     if empty.any():
-        raise ValueError(f"{path}:{lines[empty.to_numpy().argmax()]}: empty task name")
+        raise InputError("empty task name", file=path, line=lines[empty.to_numpy().argmax()], field="task")
     repeated = table["task"].duplicated()
     if repeated.any():
         row = int(repeated.to_numpy().argmax())
-        raise ValueError(f"{path}:{lines[row]}: task name {table['task'].iloc[row]!r} is repeated")
+        raise InputError(f"task name {table['task'].iloc[row]!r} is repeated", file=path, line=lines[row], field="task")
     if "format" not in table.columns:
         table["format"] = ""
     resolved, formats = [], []
     for line, peaks, fmt in zip(lines, table["peaks"], table["format"], strict=True):
+        if "\x00" in peaks:
+            raise InputError("the peak file path holds a NUL byte", file=path, line=line, field="peaks")
         peak_path = Path(peaks.strip())
         if not peak_path.is_absolute():
             peak_path = ((Path(root) if root is not None else path.parent) / peak_path).resolve()
@@ -71,9 +79,42 @@ def read_task_table(path: str | Path, root: str | Path | None = None) -> pd.Data
             )
         fmt = fmt.strip() or detect_format(peak_path)
         if fmt not in ("bed", "narrowPeak", "broadPeak"):
-            raise ValueError(f"{path}:{line}: format {fmt!r} is not one of bed, narrowPeak, broadPeak")
+            message = f"format {fmt!r} is not one of bed, narrowPeak, broadPeak"
+            raise InputError(message, file=path, line=line, field="format")
         resolved.append(str(peak_path))
         formats.append(fmt)
     table["peaks"] = resolved
     table["format"] = formats
+    table.attrs.pop("lines", None)
     return table.reset_index(drop=True)
+
+
+def _parse(path: Path) -> pd.DataFrame:
+    """The table as str columns; ``attrs['lines']`` holds each row's 1-based line number."""
+    text = decode_utf8(read_bytes(path), path)
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    header: list[str] | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        if header is None:
+            header = [field.strip() for field in fields]
+            repeated = sorted({name for name in header if header.count(name) > 1})
+            if repeated:
+                raise InputError(f"column(s) {repeated} appear more than once in the header", file=path, line=number)
+            continue
+        if len(fields) != len(header):
+            raise InputError(
+                f"{len(fields)} tab-separated fields, but the header has {len(header)} ({', '.join(header)})",
+                file=path,
+                line=number,
+            )
+        rows.append(fields)
+        lines.append(number)
+    if header is None:
+        raise InputError("the task table is empty (expected a header with at least 'task' and 'peaks')", file=path)
+    table = pd.DataFrame(rows, columns=header, dtype=str)
+    table.attrs["lines"] = lines
+    return table

@@ -14,24 +14,34 @@ What is kept and what is skipped, per ALT allele:
   under ``skipped_indel`` (``indels='skip'``, the default). Substitutions of equal length (SNVs and
   MNVs) are always kept.
 
+* an ALT equal to REF (ignoring case) is skipped and counted under ``skipped_alt_equals_ref``;
+  a REF holding ``N`` is skipped and counted under ``skipped_ref_n`` (both with a warning).
+
 A line that is not a VCF data line (fewer than 5 columns, POS not a positive integer, REF or ALT
-not made of A/C/G/T/N) raises ``ValueError`` naming the file and the 1-based line number.
+not made of A/C/G/T/N) raises :class:`~seqlab.io.errors.InputError` (a ``ValueError``) naming the
+file, the 1-based line number and the field; so do bytes that are not UTF-8, and a damaged gzip or
+bgzip file raises :class:`~seqlab.io.errors.DamagedFileError`. A file without data lines gives an
+empty table and a warning.
 """
 
 from __future__ import annotations
 
-import gzip
+import logging
 import re
 from pathlib import Path
-from typing import IO, Literal, NamedTuple
+from typing import Literal, NamedTuple
 
 import pandas as pd
+
+from seqlab.io.errors import InputError, iter_lines
 
 __all__ = ["VCF_COLUMNS", "VcfTable", "is_indel", "read_vcf"]
 
 VCF_COLUMNS = ["chrom", "pos0", "id", "ref", "alt", "line"]
 
 _BASES = re.compile(r"^[ACGTNacgtn]+$")
+
+log = logging.getLogger(__name__)
 
 
 class VcfTable(NamedTuple):
@@ -42,7 +52,8 @@ class VcfTable(NamedTuple):
             0-based), ``id`` (str, ``.`` when missing), ``ref`` and ``alt`` (str, as written in the
             file), ``line`` (int64, 1-based line number in the file).
         counts: ``data_lines`` (data lines read), ``alleles`` (ALT alleles seen), ``kept`` (rows of
-            ``variants``), ``skipped_symbolic``, ``skipped_multiallelic`` (lines), ``skipped_indel``.
+            ``variants``), ``skipped_symbolic``, ``skipped_multiallelic`` (lines), ``skipped_indel``,
+            ``skipped_alt_equals_ref``, ``skipped_ref_n``.
     """
 
     variants: pd.DataFrame
@@ -59,16 +70,8 @@ def _is_symbolic(alt: str) -> bool:
     return alt == "*" or alt.startswith(("<", ".")) or alt.endswith(".") or "[" in alt or "]" in alt
 
 
-def _malformed(path: Path, line: int, reason: str) -> ValueError:
-    return ValueError(f"{path}:{line}: malformed VCF line ({reason})")
-
-
-def _open_text(path: Path) -> IO[str]:
-    with open(path, "rb") as probe:
-        magic = probe.read(2)
-    if magic == b"\x1f\x8b":
-        return gzip.open(path, "rt", encoding="utf-8")
-    return open(path, encoding="utf-8")
+def _malformed(path: Path, line: int, reason: str, field: str | None = None) -> InputError:
+    return InputError(f"malformed VCF line ({reason})", file=path, line=line, field=field)
 
 
 def read_vcf(
@@ -102,45 +105,56 @@ def read_vcf(
         "skipped_symbolic": 0,
         "skipped_multiallelic": 0,
         "skipped_indel": 0,
+        "skipped_alt_equals_ref": 0,
+        "skipped_ref_n": 0,
     }
     rows: dict[str, list] = {name: [] for name in VCF_COLUMNS}
-    with _open_text(path) as handle:
-        for number, text in enumerate(handle, start=1):
-            text = text.rstrip("\r\n")
-            if not text.strip() or text.startswith("#"):
+    for number, text in iter_lines(path):
+        if not text.strip() or text.startswith("#"):
+            continue
+        counts["data_lines"] += 1
+        fields = text.split("\t")
+        if len(fields) < 5:
+            raise _malformed(path, number, f"{len(fields)} tab-separated columns, need 5+: CHROM POS ID REF ALT")
+        chrom, pos_text, var_id, ref, alt_text = fields[:5]
+        if not chrom:
+            raise _malformed(path, number, "empty CHROM", "CHROM")
+        if not (pos_text.isascii() and pos_text.isdigit()) or len(pos_text) > 12 or int(pos_text) < 1:
+            raise _malformed(path, number, f"POS {pos_text!r} is not a positive integer", "POS")
+        if not _BASES.match(ref):
+            raise _malformed(path, number, f"REF {ref!r} is not made of A, C, G, T, N", "REF")
+        alts = alt_text.split(",")
+        counts["alleles"] += len(alts)
+        if len(alts) > 1 and multiallelic == "skip":
+            counts["skipped_multiallelic"] += 1
+            continue
+        for alt in alts:
+            if _is_symbolic(alt):
+                counts["skipped_symbolic"] += 1
                 continue
-            counts["data_lines"] += 1
-            fields = text.split("\t")
-            if len(fields) < 5:
-                raise _malformed(path, number, f"{len(fields)} tab-separated columns, need 5+: CHROM POS ID REF ALT")
-            chrom, pos_text, var_id, ref, alt_text = fields[:5]
-            if not chrom:
-                raise _malformed(path, number, "empty CHROM")
-            if not (pos_text.isascii() and pos_text.isdigit()) or int(pos_text) < 1:
-                raise _malformed(path, number, f"POS {pos_text!r} is not a positive integer")
-            if not _BASES.match(ref):
-                raise _malformed(path, number, f"REF {ref!r} is not made of A, C, G, T, N")
-            alts = alt_text.split(",")
-            counts["alleles"] += len(alts)
-            if len(alts) > 1 and multiallelic == "skip":
-                counts["skipped_multiallelic"] += 1
+            if not _BASES.match(alt):
+                raise _malformed(path, number, f"ALT {alt!r} is neither symbolic nor made of A, C, G, T, N", "ALT")
+            if alt.upper() == ref.upper():
+                counts["skipped_alt_equals_ref"] += 1
                 continue
-            for alt in alts:
-                if _is_symbolic(alt):
-                    counts["skipped_symbolic"] += 1
-                    continue
-                if not _BASES.match(alt):
-                    raise _malformed(path, number, f"ALT {alt!r} is neither symbolic nor made of A, C, G, T, N")
-                if indels == "skip" and is_indel(ref, alt):
-                    counts["skipped_indel"] += 1
-                    continue
-                rows["chrom"].append(chrom)
-                rows["pos0"].append(int(pos_text) - 1)
-                rows["id"].append(var_id or ".")
-                rows["ref"].append(ref)
-                rows["alt"].append(alt)
-                rows["line"].append(number)
+            if "N" in ref.upper():
+                counts["skipped_ref_n"] += 1
+                continue
+            if indels == "skip" and is_indel(ref, alt):
+                counts["skipped_indel"] += 1
+                continue
+            rows["chrom"].append(chrom)
+            rows["pos0"].append(int(pos_text) - 1)
+            rows["id"].append(var_id or ".")
+            rows["ref"].append(ref)
+            rows["alt"].append(alt)
+            rows["line"].append(number)
     counts["kept"] = len(rows["chrom"])
+    if counts["data_lines"] == 0:
+        log.warning("%s: no variants (the file has no data lines)", path)
+    for key, what in (("skipped_alt_equals_ref", "ALT equal to REF"), ("skipped_ref_n", "REF holding N")):
+        if counts[key]:
+            log.warning("%s: %d alleles with %s skipped (counted as %s)", path, counts[key], what, key)
     variants = pd.DataFrame(rows, columns=VCF_COLUMNS).astype(
         {"chrom": str, "pos0": "int64", "id": str, "ref": str, "alt": str, "line": "int64"}
     )

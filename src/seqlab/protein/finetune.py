@@ -12,8 +12,8 @@ optimizer steps (or at each epoch's end when an epoch is shorter), best checkpoi
 stopping on ``monitor`` (validation macro-F1 over the whole split, or loss; ``patience: null``
 trains the whole budget). Validation and test metrics come from the best checkpoint (the final
 weights if no validation ran). A run folder that already holds a run is refused unless ``resume``;
-a resumed run that had reached ``max_steps`` is only evaluated again. Metrics and predictions are
-computed on one device (multi-device strategies are not gathered).
+a resumed run that had reached ``max_steps`` is only evaluated again; ``overwrite`` replaces the run.
+Metrics and predictions are computed on one device (multi-device strategies are not gathered).
 
 Run folder::
 
@@ -32,7 +32,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import lightning as L
 import numpy as np
 import pandas as pd
 import torch
@@ -45,7 +44,6 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from seqlab.config import dump_config
 from seqlab.evaluation.classification import confusion_matrix, plot_confusion_matrix
 from seqlab.metrics import classification_metrics, json_safe
 from seqlab.protein.config import FinetuneConfig, OptimConfig
@@ -53,8 +51,7 @@ from seqlab.protein.corpus import PAIRS_FILE, PairCorpus
 from seqlab.protein.mlm import ProteinModule, optim_trainer, roberta_config
 from seqlab.protein.tasks import SPLITS, LabelledTask, load_task
 from seqlab.protein.tokenizer import load_tokenizer, save_tokenizer
-from seqlab.runs import RunPaths, atomic_open, write_json, write_text
-from seqlab.training.trainer import resume_checkpoint
+from seqlab.runs import StartedRun, atomic_dir, atomic_open, start_run, write_json
 
 __all__ = [
     "ClassificationModule",
@@ -288,13 +285,17 @@ def _pretraining_overlap(task: LabelledTask, corpus: Path | None) -> dict[str, A
     return {"corpus": str(corpus), **counts}
 
 
-def finetune(config: FinetuneConfig, out_dir: str | Path, resume: bool = False) -> dict[str, Any]:
+def finetune(
+    config: FinetuneConfig, out_dir: str | Path, resume: bool = False, overwrite: bool = False
+) -> dict[str, Any]:
     """Fine-tune ``config.pretrained`` (or train from scratch) on ``config.data`` and evaluate it.
 
     Args:
         config: the run's config (``pretrained: null`` needs ``tokenizer``).
         out_dir: run folder (layout in the module docstring).
-        resume: continue from ``checkpoints/last.ckpt``.
+        resume: continue from ``checkpoints/last.ckpt`` (the config must match the stored one apart from
+            :data:`seqlab.runs.RESUMABLE_KEYS`).
+        overwrite: replace a run already in ``out_dir`` (see :func:`seqlab.runs.start_run`).
 
     Returns:
         The dict written to ``metrics.json``: ``{"test": {"n", "accuracy", "macro_f1", "mcc"[, "auroc",
@@ -309,18 +310,17 @@ def finetune(config: FinetuneConfig, out_dir: str | Path, resume: bool = False) 
     for folder in (config.pretrained, config.tokenizer):
         if folder is not None and not Path(folder).is_dir():
             raise FileNotFoundError(f"model or tokenizer folder not found: {folder}")
-    run = RunPaths(out_dir)
-    if not resume and run.last_checkpoint.is_file():
-        raise ValueError(f"{run.root} already holds a run ({run.last_checkpoint}); use --resume or another folder")
-    run.make()
-    L.seed_everything(config.seed, workers=True, verbose=False)
-    if config.hardware.threads is not None:
-        torch.set_num_threads(config.hardware.threads)
-    tokenizer = load_tokenizer(config.tokenizer or config.pretrained)
     corpus = _pretraining_corpus(config)
     if corpus is not None and config.data.kind == "shs27k" and config.data.protein_splits is None:
         log.info("keeping the protein split of the pre-training corpus %s", corpus)
         config = config.model_copy(update={"data": config.data.model_copy(update={"protein_splits": corpus})})
+    with start_run(out_dir, config, resume=resume, overwrite=overwrite) as started:
+        return _finetune(config, started, corpus)
+
+
+def _finetune(config: FinetuneConfig, started: StartedRun, corpus: Path | None) -> dict[str, Any]:
+    run = started.paths
+    tokenizer = load_tokenizer(config.tokenizer or config.pretrained)
     task = load_task(config.data, seed=config.seed)
     overlap = _pretraining_overlap(task, corpus)
     for split, n in ((s, int((task.frame["split"] == s).sum())) for s in SPLITS):
@@ -332,7 +332,6 @@ def finetune(config: FinetuneConfig, out_dir: str | Path, resume: bool = False) 
     limit = position_limit(model.config)
     max_tokens = min(config.data.max_tokens, limit) if limit is not None else config.data.max_tokens
     loaders = {split: _loader(tokenizer, task, split, max_tokens, config) for split in SPLITS}
-    write_text(run.config, dump_config(config))
 
     model.train()  # from_pretrained returns eval mode, and Lightning keeps submodules' modes (dropout)
     module = ClassificationModule(model, config.optim, config.freeze_encoder)
@@ -346,7 +345,7 @@ def finetune(config: FinetuneConfig, out_dir: str | Path, resume: bool = False) 
         train_batches=len(loaders["train"]),
         patience=config.patience,
     )
-    last = resume_checkpoint(run, resume)
+    last = started.checkpoint
     state = _checkpoint(last) if last is not None else None
     if state is not None and state["global_step"] >= optim.max_steps:  # finished: nothing left to train
         module.load_state_dict(state["state_dict"])
@@ -374,9 +373,9 @@ def finetune(config: FinetuneConfig, out_dir: str | Path, resume: bool = False) 
             metrics["test"]["confusion_matrix"] = matrix.tolist()
             plot_confusion_matrix(matrix, task.classes, run.plots / "confusion_test.png", f"{task.name}: test")
 
-    model_dir = run.root / "model"
-    module.model.save_pretrained(model_dir)
-    save_tokenizer(tokenizer, model_dir)
+    with atomic_dir(run.root / "model") as model_dir:  # a kill never leaves a half-written model/
+        module.model.save_pretrained(model_dir)
+        save_tokenizer(tokenizer, model_dir)
     metrics["task"] = task.summary()
     metrics["pretraining_overlap"] = overlap
     metrics["model"] = {

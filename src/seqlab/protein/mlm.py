@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import lightning as L
 import torch
+from lightning.pytorch.callbacks import Callback
 from torchmetrics.aggregation import MeanMetric
 from transformers import PreTrainedModel, PreTrainedTokenizerFast, RobertaConfig, RobertaForMaskedLM
 
@@ -274,6 +275,7 @@ def optim_trainer(
     mode: Literal["min", "max"],
     train_batches: int,
     patience: int | None = None,
+    extra_callbacks: list[Callback] | None = None,
 ) -> L.Trainer:
     """The Lightning trainer of a protein run (pre-training or fine-tuning) from its ``OptimConfig``.
 
@@ -295,4 +297,5 @@ def optim_trainer(
         accumulate_grad_batches=optim.accumulate_grad_batches,
         val_check_interval=min(optim.val_every_steps * optim.accumulate_grad_batches, train_batches),
         progress_bar=optim.progress_bar,
+        extra_callbacks=extra_callbacks,
     )

@@ -33,12 +33,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import lightning as L
 import torch
 from torch.utils.data import DataLoader
 from transformers import AutoModelForMaskedLM, PreTrainedModel, PreTrainedTokenizerFast
 
-from seqlab.config import dump_config
 from seqlab.protein.config import PretrainConfig
 from seqlab.protein.corpus import SPLITS, PairCorpus, corpus_from_config
 from seqlab.protein.mlm import POSITION_OFFSET, MlmCollator, MlmModule, build_mlm_model, evaluate_mlm, optim_trainer
@@ -50,10 +48,11 @@ from seqlab.protein.tokenizer import (
     truncation,
     write_compression_report,
 )
-from seqlab.runs import RunPaths, write_json, write_text
-from seqlab.training.trainer import resume_checkpoint
+from seqlab.runs import RunPaths, StartedRun, atomic_dir, start_run, write_json
+from seqlab.training.resume import PositionedDataset, PositionSeededCollate, ResumableSampler, ResumeState
 
 __all__ = ["encode_corpus", "pretrain"]
+
 
 def encode_corpus(
     corpus: PairCorpus,
@@ -158,6 +157,7 @@ def pretrain(
     out_dir: str | Path,
     resume: bool = False,
     corpus: PairCorpus | None = None,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Pre-train a masked language model and write the run folder (layout: module docstring).
 
@@ -172,6 +172,7 @@ def pretrain(
         out_dir: the run folder.
         resume: continue from ``checkpoints/last.ckpt`` (same corpus and tokenizer as saved).
         corpus: a ready corpus (e.g. the demo's stand-in pairs).
+        overwrite: replace a run already in ``out_dir`` (refused without it; see :func:`seqlab.runs.start_run`).
 
     Returns:
         The metrics written to ``metrics.json``.
@@ -180,16 +181,12 @@ def pretrain(
         ValueError: an empty training or validation split, a too long ``max_tokens``, or a corpus
             problem; FileNotFoundError: missing inputs, or ``resume`` without a checkpoint.
     """
-    run = RunPaths(out_dir)
-    if not resume and run.last_checkpoint.is_file():
-        raise ValueError(f"{run.root} already holds a run ({run.last_checkpoint}); use --resume or another folder")
-    ckpt = resume_checkpoint(run, resume)
-    run.make()
-    L.seed_everything(config.seed, verbose=False)
-    if config.hardware.threads is not None:
-        torch.set_num_threads(config.hardware.threads)
-    write_text(run.config, dump_config(config))
+    with start_run(out_dir, config, resume=resume, overwrite=overwrite) as started:
+        return _pretrain(config, started, corpus)
 
+
+def _pretrain(config: PretrainConfig, started: StartedRun, corpus: PairCorpus | None) -> dict[str, Any]:
+    run, ckpt, resume = started.paths, started.checkpoint, started.checkpoint is not None
     corpus = _corpus(config, run, resume, corpus)
     tokenizer = _tokenizer(config, run, resume, corpus)
     model = _model(config, tokenizer)
@@ -204,11 +201,13 @@ def pretrain(
             )
 
     optim = config.optim
+    # the order, the masking and the position in an epoch are functions of the seed: exact on resume
+    sampler = ResumableSampler(len(encoded["train"]), config.seed)
     train_loader = DataLoader(
-        encoded["train"],
+        PositionedDataset(encoded["train"]),
         batch_size=optim.batch_size,
-        shuffle=True,
-        collate_fn=MlmCollator(tokenizer, config.mlm_probability),
+        sampler=sampler,
+        collate_fn=PositionSeededCollate(MlmCollator(tokenizer, config.mlm_probability), config.seed),
         generator=torch.Generator().manual_seed(config.seed),
         num_workers=config.hardware.workers,
     )
@@ -219,23 +218,29 @@ def pretrain(
     }
     module = MlmModule(model, optim, token_budget=config.token_budget)
     trainer = optim_trainer(
-        run, optim, config.hardware, monitor="val_loss", mode="min", train_batches=len(train_loader)
-    )
+        run, optim, config.hardware, monitor="val_loss", mode="min", train_batches=len(train_loader),
+        extra_callbacks=[ResumeState(sampler, optim.batch_size)],
+    )  # fmt: skip
     trainer.fit(module, train_loader, DataLoader(held_out["val"], batch_size=None), ckpt_path=ckpt)
     trainer.save_checkpoint(run.last_checkpoint)
 
     metrics: dict[str, Any] = {split: evaluate_mlm(model, batches) for split, batches in held_out.items()}
-    metrics.update({
-        "tokens_seen": int(module.tokens_seen),
-        "steps": trainer.global_step,
-        "mode": config.mode,
-        "examples": {split: len(encoded[split]) for split in SPLITS},
-        "length_limit": {"max_tokens": config.corpus.max_tokens, "policy": config.corpus.length_policy,
-                         **length_counts},
-    })
+    metrics.update(
+        {
+            "tokens_seen": int(module.tokens_seen),
+            "steps": trainer.global_step,
+            "mode": config.mode,
+            "examples": {split: len(encoded[split]) for split in SPLITS},
+            "length_limit": {
+                "max_tokens": config.corpus.max_tokens,
+                "policy": config.corpus.length_policy,
+                **length_counts,
+            },
+        }
+    )
     if trainer.is_global_zero:
-        model_dir = run.root / "model"
-        model.save_pretrained(model_dir)
-        save_tokenizer(tokenizer, model_dir)
+        with atomic_dir(run.root / "model") as model_dir:  # a kill never leaves a half-written model/
+            model.save_pretrained(model_dir)
+            save_tokenizer(tokenizer, model_dir)
         write_json(run.metrics, metrics)
     return metrics

@@ -28,6 +28,8 @@ from seqlab.models.data_params import DataParams
 from seqlab.models.model import SequenceModel, count_parameters
 from seqlab.models.pretrained import RUN_MODEL_DIR, load_checkpoint, save_pretrained
 from seqlab.runs import RunPaths
+from seqlab.training.preflight import early_stopping_patience, steps_per_epoch
+from seqlab.training.resume import ResumeState
 from seqlab.training.supervised import SupervisedModule
 from seqlab.training.trainer import MONITOR_MODES, build_trainer, resume_checkpoint
 
@@ -79,9 +81,7 @@ class RunContext:
 
     def stage(self, name: str) -> RunPaths:
         """The run sub-folder of a stage (``pretrain``, ``finetune``, ``round_1``...), same layout as a run."""
-        if not name or "/" in name or name.startswith("."):
-            raise ValueError(f"a stage name is one plain folder name, got {name!r}")
-        return RunPaths(self.run.root / name)
+        return self.run.stage(name)
 
 
 SchemeFn = Callable[[RunContext], dict[str, Any]]
@@ -143,7 +143,8 @@ def fit_supervised(
     ckpt_path = resume_checkpoint(stage, ctx.resume)
     stage.make()
     data_config = config.data.model_copy(update={"num_workers": hardware.workers})
-    dm = DnaDataModule(table, data_config, seed=ctx.seed)
+    store_dir = config.data.store.dir or ctx.run.root / "store"  # window stores shared by the run's stages
+    dm = DnaDataModule(table, data_config, seed=ctx.seed, store_dir=store_dir)
     module = SupervisedModule(
         config.model,
         ctx.data_params.to_dict(),
@@ -155,12 +156,16 @@ def fit_supervised(
         module.model.load_state_dict(init)
     n_parameters = count_parameters(module.model)
     log.info("model %s + %s head: %s parameters", config.model.trunk.arch, config.model.head.kind, f"{n_parameters:,}")
+    epoch_steps = steps_per_epoch(len(table.split_indices("train")), config.data.batch_size, train.limit_train_batches)
     trainer = build_trainer(
         stage,
         monitor=train.monitor,
         mode=MONITOR_MODES[train.monitor],
         max_epochs=max_epochs if max_epochs is not None else train.max_epochs,
-        patience=train.patience,
+        patience=early_stopping_patience(train.patience, train.patience_unit, train.val_check_interval, epoch_steps),
+        val_check_interval=train.val_check_interval,
+        check_val_every_n_epoch=None if train.val_check_interval else 1,
+        extra_callbacks=[ResumeState()],  # random states in checkpoints: exact --resume
         accelerator=hardware.accelerator,
         devices=hardware.devices,
         num_nodes=hardware.num_nodes,
@@ -175,8 +180,17 @@ def fit_supervised(
     model, data_params = load_checkpoint(best)
     if trainer.is_global_zero:
         save_pretrained(model, data_params, stage.root / RUN_MODEL_DIR)
-    facts = {"best_checkpoint": str(best), "epochs": trainer.current_epoch, "n_parameters": n_parameters}
+    facts = {"best_checkpoint": _relative(best, ctx.run.root), "epochs": trainer.current_epoch,
+             "n_parameters": n_parameters}  # fmt: skip
     return model, facts
+
+
+def _relative(path: Path, root: Path) -> str:
+    """``path`` relative to the run folder when inside it (metrics.json moves with its folder), else absolute."""
+    try:
+        return Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return str(Path(path).resolve())
 
 
 @register_scheme("supervised")

@@ -20,12 +20,13 @@ from typing import Any, Literal
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint, RichProgressBar
+from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint, ProgressBar
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 from lightning.pytorch.loggers.logger import rank_zero_experiment
 
 from seqlab.runs import RunPaths
+from seqlab.training.progress import progress_callback
 
 __all__ = [
     "MONITOR_MODES",
@@ -139,6 +140,7 @@ def build_trainer(
     accumulate_grad_batches: int = 1,
     limit_train_batches: int | float | None = None,
     val_check_interval: int | float | None = None,
+    check_val_every_n_epoch: int | None = 1,
     progress_bar: bool = True,
     extra_callbacks: list[Callback] | None = None,
     module: L.LightningModule | None = None,
@@ -181,8 +183,9 @@ def build_trainer(
     callbacks: list[Callback] = [best, latest]
     if patience is not None:
         callbacks.append(EarlyStopping(monitor=monitor, mode=mode, patience=patience, check_on_train_epoch_end=False))
-    if progress_bar:
-        callbacks.append(RichProgressBar(leave=True))
+    progress = progress_callback() if progress_bar else None  # a live bar on a terminal, else a line per validation
+    if progress is not None:
+        callbacks.append(progress)
     callbacks.extend(extra_callbacks or [])
     on_cpu = accelerator == "cpu" or not torch.cuda.is_available()
     return L.Trainer(
@@ -198,9 +201,10 @@ def build_trainer(
         accumulate_grad_batches=1 if manual else accumulate_grad_batches,
         limit_train_batches=limit_train_batches,
         val_check_interval=val_check_interval,
+        check_val_every_n_epoch=check_val_every_n_epoch,
         logger=_AppendingCSVLogger(save_dir=run.logs, name="", version=""),
         callbacks=callbacks,
-        enable_progress_bar=progress_bar,
+        enable_progress_bar=isinstance(progress, ProgressBar),
         enable_model_summary=False,
         deterministic=True if on_cpu else "warn",
         num_sanity_val_steps=0,

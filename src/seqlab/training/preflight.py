@@ -1,0 +1,114 @@
+"""Checks before a DNA training starts: a monitor that can be computed, and enough optimiser steps.
+
+Policy (issue 9, item 10): a validation split with no labelled example, or (monitoring ``val_auroc``
+or ``val_aupr``) one where no task has both positives and negatives, is an error before training,
+never a chance-level model with exit code 0. A task without both classes in the validation split is
+left out of the monitored mean (a warning names it); monitoring ``val_loss`` needs labels only.
+An epoch of fewer than :data:`FEW_STEPS` optimiser steps gets a warning that suggests
+``train.val_check_interval`` and ``train.patience_unit: steps``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from seqlab.config import TrainConfig
+from seqlab.data.build import ExampleTable
+
+__all__ = [
+    "FEW_STEPS",
+    "check_dna_training",
+    "check_validation_labels",
+    "early_stopping_patience",
+    "steps_per_epoch",
+    "step_warnings",
+]
+
+FEW_STEPS = 10
+"""Fewer optimiser steps than this per epoch get a warning."""
+
+
+def check_validation_labels(
+    labels: np.ndarray, weights: np.ndarray, tasks: list[str], monitor: str, split: str = "val"
+) -> list[str]:
+    """Refuse a validation split that cannot drive early stopping; return warnings about single-class tasks.
+
+    Args:
+        labels: float32 (N, T) 0/1 labels of the split's examples.
+        weights: float32 (N, T); 0 masks a label.
+        tasks: the T task names.
+        monitor: ``train.monitor`` (``val_auroc``, ``val_aupr`` or ``val_loss``).
+        split: the split's name for messages.
+
+    Raises:
+        ValueError: the split has no labelled example, or the monitor is a ranking metric and no task has
+            both classes in it.
+    """
+    labelled = weights > 0
+    if labels.shape[0] == 0 or not labelled.any():
+        what = "no examples" if labels.shape[0] == 0 else f"all {labels.shape[0]:,} examples' labels masked"
+        raise ValueError(
+            f"the {split} split has {what}: nothing to validate or stop early on; check data.split "
+            "(val_chroms / val_regions) and the task labels"
+        )
+    positives = (labelled & (labels > 0.5)).sum(axis=0)
+    negatives = (labelled & (labels <= 0.5)).sum(axis=0)
+    one_class = [f"{task} ({int(p)} pos, {int(n)} neg)" for task, p, n in zip(tasks, positives, negatives, strict=True)
+                 if p == 0 or n == 0]  # fmt: skip
+    if monitor in ("val_auroc", "val_aupr") and len(one_class) == len(tasks):
+        raise ValueError(
+            f"train.monitor={monitor} is undefined: no task has both positives and negatives in the {split} split "
+            f"({', '.join(one_class)}); move chromosomes/regions into the {split} split (data.split) or use "
+            "train.monitor: val_loss"
+        )
+    if one_class and monitor in ("val_auroc", "val_aupr"):
+        return [f"the {split} split has a single class for {', '.join(one_class)}: left out of {monitor}"]
+    return []
+
+
+def steps_per_epoch(n_train: int, batch_size: int, limit_train_batches: int | float | None = None) -> int:
+    """Optimiser steps of one epoch: batches of ``n_train`` examples, cut by ``limit_train_batches``."""
+    batches = math.ceil(n_train / batch_size)
+    if isinstance(limit_train_batches, float) and limit_train_batches <= 1.0:
+        batches = int(batches * limit_train_batches)
+    elif limit_train_batches is not None:
+        batches = min(batches, int(limit_train_batches))
+    return batches
+
+
+def early_stopping_patience(patience: int, unit: str, val_check_interval: int | None, epoch_steps: int) -> int:
+    """Patience in validations: ``patience`` itself, or ``patience`` steps over the steps between validations."""
+    if unit != "steps":
+        return patience
+    between = val_check_interval if val_check_interval is not None else max(epoch_steps, 1)
+    return max(1, math.ceil(patience / between))
+
+
+def step_warnings(epoch_steps: int, patience: int, val_check_interval: int | None) -> list[str]:
+    """A warning when an epoch is only a handful of optimiser steps and validation runs per epoch."""
+    if epoch_steps >= FEW_STEPS or val_check_interval is not None:
+        return []
+    return [
+        f"an epoch is only {epoch_steps} optimiser step(s): early stopping (patience {patience} validations) may "
+        f"stop after {epoch_steps * (patience + 1)} steps; set train.val_check_interval (steps between "
+        "validations) and train.patience_unit: steps, or lower data.batch_size"
+    ]
+
+
+def check_dna_training(table: ExampleTable, train: TrainConfig, batch_size: int) -> tuple[int, list[str]]:
+    """All checks of a DNA run before training: returns (patience in validations, warnings to show).
+
+    Raises:
+        ValueError: see :func:`check_validation_labels`; an empty training split.
+    """
+    train_rows = table.split_indices("train")
+    if len(train_rows) == 0:
+        raise ValueError("the train split has no examples; check data.split and the data sources")
+    val_rows = table.split_indices("val")
+    warnings = check_validation_labels(table.labels[val_rows], table.weights[val_rows], table.task_names, train.monitor)
+    epoch_steps = steps_per_epoch(len(train_rows), batch_size, train.limit_train_batches)
+    patience = early_stopping_patience(train.patience, train.patience_unit, train.val_check_interval, epoch_steps)
+    warnings += step_warnings(epoch_steps, patience, train.val_check_interval)
+    return patience, warnings
