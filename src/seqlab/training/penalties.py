@@ -43,11 +43,13 @@ _EPS = 1e-5
 
 
 def standardise(x: torch.Tensor) -> torch.Tensor:
-    """Columns of x float32 (B, P) centred and scaled to unit (biased) sd over the batch: (x - mu) / (sd + 1e-5)."""
+    """Columns of x float32 (B, P) centred and scaled to unit (biased) sd over the batch: (x - mu) / (sd + 1e-5).
+
+    A constant column (e.g. a dead ReLU unit) gives zeros and a zero gradient: the variance is clamped at
+    1e-12 before the square root, whose derivative at 0 is infinite (NaN gradients otherwise).
+    """
     x = x.float()
     centred = x - x.mean(dim=0, keepdim=True)
-    # clamp before the square root: a constant column (a dead ReLU feature) has variance 0, where the
-    # gradient of sqrt is infinite and 0 * inf = NaN would poison every parameter.
     return centred / (centred.pow(2).mean(dim=0, keepdim=True).clamp_min(1e-12).sqrt() + _EPS)
 
 
