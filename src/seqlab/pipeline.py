@@ -383,6 +383,7 @@ def variant_effect(
     shifts: int = 0,
     ref_fasta: str | Path | None = None,
     alt_fasta: str | Path | None = None,
+    subspace: str | None = None,
 ) -> dict[str, int]:
     """``seqlab variant-effect``: reference vs alternative predictions for every VCF variant or FASTA pair.
 
@@ -390,7 +391,8 @@ def variant_effect(
     order, see :func:`~seqlab.evaluation.variant_effect.score_paired`). Writes ``out`` (scores),
     ``<out>.ref_mismatches.tsv`` (REF differs from the genome: never scored) and
     ``<out>.counts.tsv``; returns the counts (read, scored, skipped by reason). A VCF without data
-    lines is an error. ``shifts`` averages over windows shifted by -shifts..shifts bp.
+    lines is an error. ``shifts`` averages over windows shifted by -shifts..shifts bp. ``subspace``
+    ('bio', 'tech', a metadata-head group; None: full): ALT changes only that subspace's features.
     """
     paired = ref_fasta is not None or alt_fasta is not None
     if paired == (vcf is not None) or (paired and (ref_fasta is None or alt_fasta is None)):
@@ -405,12 +407,26 @@ def variant_effect(
     model, data_params = load_model(checkpoint, map_location=_device())
     if paired:
         scores = score_paired(
-            model, data_params, ref_fasta, alt_fasta, batch_size=batch_size, layout=layout, shifts=shifts
+            model,
+            data_params,
+            ref_fasta,
+            alt_fasta,
+            batch_size=batch_size,
+            layout=layout,
+            shifts=shifts,
+            subspace=subspace,
         )
         counts = {key: int(value) for key, value in scores.counts.items()}
     else:
         scores = score_variants(
-            model, data_params, reference, table.variants, batch_size=batch_size, layout=layout, shifts=shifts
+            model,
+            data_params,
+            reference,
+            table.variants,
+            batch_size=batch_size,
+            layout=layout,
+            shifts=shifts,
+            subspace=subspace,
         )
         counts = {f"vcf_{key}": int(value) for key, value in table.counts.items()} | {
             key: int(value) for key, value in scores.counts.items()

@@ -218,6 +218,10 @@ def variant_effect_command(
     multiallelic: Annotated[str, typer.Option(help="'split' multi-allelic records or 'skip' them.")] = "split",
     layout: Annotated[str, typer.Option(help="'long' (a row per variant and task) or 'wide'.")] = "long",
     batch_size: Annotated[int, typer.Option(help="Windows per batch.")] = 256,
+    subspace: Annotated[
+        str | None,
+        typer.Option(help="MFD models: 'bio' (or 'tech', a group): ALT changes only that subspace; default full."),
+    ] = None,
 ) -> None:
     """Score variants: reference and alternative predictions and their difference, per task.
 
@@ -233,7 +237,7 @@ def variant_effect_command(
             choice(name, value)
         counts = pipeline.variant_effect(
             checkpoint, vcf, genome, out, indels=indels, multiallelic=multiallelic, layout=layout,
-            batch_size=batch_size, shifts=shifts, ref_fasta=ref_fasta, alt_fasta=alt_fasta,
+            batch_size=batch_size, shifts=shifts, ref_fasta=ref_fasta, alt_fasta=alt_fasta, subspace=subspace,
         )  # fmt: skip
     table = Table(title=f"variant effects -> {out}")
     table.add_column("count")
@@ -308,3 +312,8 @@ def register(app: typer.Typer, *, aliases: bool = False) -> None:
     """Add the DNA commands to ``app`` (``seqlab dna``); ``aliases``: hidden, as today's top-level names."""
     for name, command in COMMANDS.items():
         app.command(name, hidden=aliases)(command)
+    from seqlab.cli.features import embed_command, probe_command  # MFD features (issue 8)
+
+    app.command("probe", hidden=aliases)(probe_command)
+    if not aliases:  # top-level ``seqlab embed`` is the protein alias
+        app.command("embed")(embed_command)

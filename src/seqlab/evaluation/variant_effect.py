@@ -34,6 +34,14 @@ Scores, per variant and task, both strands averaged:
   logit, then averaged; the same numbers as ``predict_regions``); ``delta_prob = alt_prob - ref_prob``;
 * ``ref_logit``, ``alt_logit``: the mean of the two strands' logits; ``delta_logit = alt_logit -
   ref_logit``. Note that ``sigmoid(ref_logit)`` is in general not ``ref_prob``.
+
+Subspace effects (``subspace=``, models with a metadata head): the ALT score is computed from the
+reference window's trunk features with only the named subspace's features taken from the ALT window
+(``z_mix = z_ref`` with ``z_mix[g] = z_alt[g]``), per strand and shift; ``ref_*`` stays the full
+reference score. With ``subspace='bio'`` (the head's first group) the technical features are held at
+the reference, so ``delta_logit`` = mean over strands of <z_alt^bio - z_ref^bio, w_e^bio>: the
+variant's effect through the biological subspace alone. ``subspace=None`` or ``'full'``: the
+ordinary effect.
 """
 
 from __future__ import annotations
@@ -46,6 +54,7 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
+import torch
 from torch import nn
 
 from seqlab.evaluation.predict import GenomeLike, map_batches, n_fraction, strand_logits, strand_scores, write_tsv
@@ -58,6 +67,7 @@ __all__ = [
     "allele_windows",
     "score_paired",
     "score_variants",
+    "subspace_pair_logits",
     "trim_alleles",
     "write_variant_effects",
 ]
@@ -239,6 +249,7 @@ def score_variants(
     layout: Literal["long", "wide"] = "long",
     progress: bool = True,
     shifts: int = 0,
+    subspace: str | None = None,
 ) -> VariantScores:
     """Score every variant whose REF matches the genome; see the module docstring for the rules.
 
@@ -252,6 +263,8 @@ def score_variants(
         layout: 'long' (one row per variant and task) or 'wide' (one row per variant).
         progress: show a progress bar for inputs of more than one batch.
         shifts: average over windows shifted by -shifts..shifts bp (0: the centred window only).
+        subspace: None / 'full' (the ordinary effect), or a subspace of a metadata head ('bio', 'tech'
+            or a group name): ALT changes only that subspace's features (module docstring).
 
     Returns:
         ``VariantScores(scores, mismatches, counts)``; see :class:`VariantScores`.
@@ -260,6 +273,7 @@ def score_variants(
     if missing:
         raise ValueError(f"variants table lacks columns {sorted(missing)}")
     _check_options(layout, shifts)
+    _check_subspace(model, subspace)
     tasks = [str(task) for task in data_params["tasks"]]
     length = int(data_params["window_length"])
 
@@ -281,7 +295,7 @@ def score_variants(
         )
         return ref_window, alt_window
 
-    logits, fractions = _pair_logits(model, data_params, pair, len(keep), batch_size, shifts, progress)
+    logits, fractions = _pair_logits(model, data_params, pair, len(keep), batch_size, shifts, progress, subspace)
     variants["padded"] = padded
     variants["n_fraction"] = fractions
     return VariantScores(_layout_scores(variants, logits, tasks, layout), mismatches, counts)
@@ -294,6 +308,42 @@ def _check_options(layout: str, shifts: int) -> None:
         raise ValueError(f"shifts must be >= 0 (windows shifted by -shifts..shifts bp), got {shifts}")
 
 
+def _check_subspace(model: nn.Module, subspace: str | None) -> None:
+    if subspace not in (None, "full"):
+        from seqlab.evaluation.embed import resolve_subspace
+
+        resolve_subspace(model, subspace)  # fails before any window is read
+
+
+def subspace_pair_logits(
+    model: nn.Module, x: torch.Tensor, encoding: str, subspace: str, windows: int = 1
+) -> torch.Tensor:
+    """Logits of (ref, alt) window groups where ALT changes only one subspace of the trunk features.
+
+    Args:
+        model: a ``SequenceModel`` (``features``, ``head``).
+        x: float32 (P * 2 * K, C, L): per pair, its K ref windows then its K alt windows (K = ``windows``,
+            the shifts), as ``_pair_logits`` batches them.
+        encoding: 'onehot' or 'dinucleotide'.
+        subspace: a name :func:`seqlab.evaluation.embed.resolve_subspace` accepts ('bio', a group, 'full').
+        windows: K, windows per allele.
+
+    Returns:
+        float32 (P * 2 * K, 2, T) like ``strand_logits``: each ref row's logits from its own features,
+        each alt row's from the same-shift ref features with the subspace's columns from the alt window.
+    """
+    from seqlab.evaluation.embed import resolve_subspace, strand_features, subspace_slices
+
+    part = subspace_slices(model)[resolve_subspace(model, subspace)]
+    features = strand_features(model, x, encoding)  # (P*2*K, 2 strands, F)
+    width = features.shape[-1]
+    grouped = features.reshape(-1, 2, windows, 2, width)  # pair, allele, shift, strand, F
+    mixed = grouped[:, 0].clone()
+    mixed[..., part] = grouped[:, 1][..., part]
+    both = torch.stack((grouped[:, 0], mixed), dim=1).reshape(-1, width)
+    return model.head(both).reshape(features.shape[0], 2, -1).float()
+
+
 def _pair_logits(
     model: nn.Module,
     data_params: Mapping[str, Any],
@@ -302,11 +352,13 @@ def _pair_logits(
     batch_size: int,
     shifts: int,
     progress: bool,
+    subspace: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Logits of ``n`` (ref, alt) window pairs of L + 2*shifts bp, at every shift and on both strands.
 
     ``pair(i)`` returns the two wide windows of pair ``i``. Returns float32 (n, 2, 2 * (2*shifts + 1), T)
     logits (pair, allele, shift x strand, task) and float64 (n,) N fractions of the centred ref windows.
+    ``subspace``: ALT logits from the ref features with that subspace from ALT (:func:`subspace_pair_logits`).
     """
     length = int(data_params["window_length"])
     encoding = str(data_params["encoding"])
@@ -325,10 +377,14 @@ def _pair_logits(
                 batch += [w[o : o + length] for w in (ref_window, alt_window) for o in offsets]
             yield batch
 
+    if subspace in (None, "full"):
+        forward = lambda m, x: strand_logits(m, x, encoding)  # noqa: E731
+    else:
+        forward = lambda m, x: subspace_pair_logits(m, x, encoding, subspace, len(offsets))  # noqa: E731
     logits = map_batches(
         model,
         batches(),
-        lambda m, x: strand_logits(m, x, encoding),
+        forward,
         encoding,
         total=-(-n // batch_size),
         description="scoring variants",
@@ -380,18 +436,20 @@ def score_paired(
     layout: Literal["long", "wide"] = "long",
     progress: bool = True,
     shifts: int = 0,
+    subspace: str | None = None,
 ) -> VariantScores:
     """Score the records of ``alt_fasta`` against those of ``ref_fasta``, pair by pair in file order.
 
     Each record is centre-cropped to L + 2 * shifts bp (L = ``data_params['window_length']``); a
     shorter record is an error. The columns are those of :func:`score_variants` (see the module
     docstring for where ``chrom, pos, ref, alt`` come from); ``padded`` is always False and the
-    mismatch table is empty.
+    mismatch table is empty. ``subspace`` as in :func:`score_variants`.
 
     Raises:
         InputError: the files hold different numbers of records, or a record is too short.
     """
     _check_options(layout, shifts)
+    _check_subspace(model, subspace)
     tasks = [str(task) for task in data_params["tasks"]]
     wide = int(data_params["window_length"]) + 2 * shifts
     ref_names, ref_seqs = read_fasta(ref_fasta)
@@ -419,7 +477,7 @@ def score_paired(
             rows.append(("", pd.NA, name, *_differing_bases(ref_seq, alt_seq)))
     variants = pd.DataFrame(rows, columns=["chrom", "pos", "id", "ref", "alt"]).astype({"pos": "Int64"})
     logits, fractions = _pair_logits(
-        model, data_params, lambda i: (crop[0][i], crop[1][i]), len(rows), batch_size, shifts, progress
+        model, data_params, lambda i: (crop[0][i], crop[1][i]), len(rows), batch_size, shifts, progress, subspace
     )
     variants["padded"] = False
     variants["n_fraction"] = fractions
