@@ -8,7 +8,12 @@ from seqlab.config import DnaRunConfig, load_config
 from seqlab.protein.config import FinetuneConfig, PretrainConfig
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-KINDS = {"gm12878_": DnaRunConfig, "protein_pretrain_": PretrainConfig, "protein_finetune_": FinetuneConfig}
+KINDS = {
+    "gm12878_": DnaRunConfig,
+    "mfd_gm12878_": DnaRunConfig,
+    "protein_pretrain_": PretrainConfig,
+    "protein_finetune_": FinetuneConfig,
+}
 
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.name)

@@ -351,3 +351,18 @@ def test_region_split_through_the_build(peak_config, tmp_path):
     assert (table.report["region_gap_dropped"], table.report["excluded_chrom_dropped"]) == (0, 1)
     val = frame[frame["split"] == "val"]
     assert (val["end"] <= 10_000 - 100).all()
+
+
+def test_sequences_source_takes_task_metadata_from_data_tasks(tmp_path, fasta_writer):
+    config = _sequence_config(tmp_path, fasta_writer)
+    (tmp_path / "tasks.tsv").write_text("task\ttarget\tassay\nB\tPOLR2A\tChIP-seq\nA\tCTCF\tChIP-seq\nC\tX\tY\n")
+    config.tasks = tmp_path / "tasks.tsv"  # no peaks column: sequences sources only read the metadata
+    table, _ = _build(config)
+    assert table.tasks.to_dict("records") == [
+        {"task": "A", "target": "CTCF", "assay": "ChIP-seq"},
+        {"task": "B", "target": "POLR2A", "assay": "ChIP-seq"},
+    ]
+    (tmp_path / "tasks.tsv").write_text("task\ttarget\nA\tCTCF\n")
+    with pytest.warns(UserWarning, match=r"tasks\.tsv does not describe task\(s\) \['B'\]"):
+        table = build_examples(config)
+    assert table.tasks["target"].tolist() == ["CTCF", ""]

@@ -24,12 +24,14 @@ __all__ = ["read_task_table"]
 REQUIRED = ("task", "peaks")
 
 
-def read_task_table(path: str | Path, root: str | Path | None = None) -> pd.DataFrame:
+def read_task_table(path: str | Path, root: str | Path | None = None, *, peaks: bool = True) -> pd.DataFrame:
     """Read and validate a task table.
 
     Args:
         path: the TSV file.
         root: folder that relative peak paths resolve against (default: the table's folder).
+        peaks: False for a table that only describes the tasks (the metadata of ``kind: sequences``
+            sources): the ``peaks`` column is then optional and neither resolved nor checked.
 
     Returns:
         DataFrame in file order with every column as str; ``peaks`` holds absolute paths and
@@ -44,11 +46,12 @@ def read_task_table(path: str | Path, root: str | Path | None = None) -> pd.Data
     if not path.is_file():
         raise FileNotFoundError(f"task table not found: {path}")
     table = _parse(path)
-    missing = [c for c in REQUIRED if c not in table.columns]
+    required = REQUIRED if peaks else ("task",)
+    missing = [c for c in required if c not in table.columns]
     if missing:
         raise InputError(
             f"task table lacks column(s) {missing}; it has {list(table.columns)} "
-            "(expected a tab-separated header with at least 'task' and 'peaks')",
+            f"(expected a tab-separated header with at least {' and '.join(repr(c) for c in required)})",
             file=path,
             line=1,
         )
@@ -63,6 +66,9 @@ def read_task_table(path: str | Path, root: str | Path | None = None) -> pd.Data
     if repeated.any():
         row = int(repeated.to_numpy().argmax())
         raise InputError(f"task name {table['task'].iloc[row]!r} is repeated", file=path, line=lines[row], field="task")
+    if not peaks:
+        table.attrs.pop("lines", None)
+        return table.reset_index(drop=True)
     if "format" not in table.columns:
         table["format"] = ""
     resolved, formats = [], []

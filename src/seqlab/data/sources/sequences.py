@@ -2,7 +2,9 @@
 
 Tasks a file does not label get weight 0 on its records. Coordinates come from ``chr:start-end`` record
 names; all-N records are dropped (counted); duplicate windows are merged, and a window labelled both
-positive and negative for a task is masked (weight 0) and counted.
+positive and negative for a task is masked (weight 0) and counted. With ``data.tasks`` set, the task
+table's metadata columns (target, biosample, assay...; its ``peaks`` column is optional here) describe the
+tasks the sets label, as the metadata head needs.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from seqlab.data.sources.common import apply_splits
 from seqlab.data.table import ExampleTable, deduplicate, finish_frame
 from seqlab.data.windows import sequence_content
 from seqlab.io.fasta import read_sequence_set
+from seqlab.io.tasks import read_task_table
 
 __all__ = ["build_sequences"]
 
@@ -46,6 +49,19 @@ def _read_set(entry: SequenceSetConfig, window_length: int, report: dict[str, An
         records = records[~all_n].reset_index(drop=True)
     report["sets"].append({"fasta": str(entry.fasta), "records": int(len(records)), "all_n_dropped": int(all_n.sum())})
     return records
+
+
+def _task_frame(config: DataConfig, task_names: list[str]) -> pd.DataFrame:
+    """One row per task (``task`` and, with ``data.tasks``, its metadata columns; "" where the table lacks a task)."""
+    if config.tasks is None:
+        return pd.DataFrame({"task": task_names}, dtype=str)
+    table = read_task_table(config.tasks, config.root, peaks=False)
+    table = table.drop(columns=[c for c in ("peaks", "format") if c in table.columns])
+    missing = [task for task in task_names if task not in set(table["task"])]
+    if missing:
+        warnings.warn(f"data.tasks {config.tasks} does not describe task(s) {missing}", stacklevel=4)
+    frame = pd.DataFrame({"task": task_names}).merge(table, on="task", how="left")
+    return frame.fillna("").astype(str)
 
 
 @register_source("sequences")
@@ -82,7 +98,7 @@ def build_sequences(source: SequencesSourceConfig, config: DataConfig, context: 
         frame=finish_frame(frame),
         labels=labels,
         weights=weights,
-        tasks=pd.DataFrame({"task": task_names}, dtype=str),
+        tasks=_task_frame(config, task_names),
         sequences=sequences,
         genomes=genomes,
         report=report,
