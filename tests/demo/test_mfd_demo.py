@@ -38,7 +38,16 @@ def demo(tmp_path_factory):
 
 def test_demo_metrics_runs_and_introspection(demo):
     out, metrics = demo
-    assert set(metrics) == {"plain", "mfd", "mfd_no_penalty", "imputation", "disentanglement", "runs", "wall_time_s"}
+    assert set(metrics) == {
+        "plain",
+        "mfd",
+        "mfd_no_penalty",
+        "imputation",
+        "disentanglement",
+        "variant_effects",
+        "runs",
+        "wall_time_s",
+    }
     assert json.loads((out / "metrics.json").read_text())["mfd"]["penalty"] == "covariance"
     tasks = pd.read_csv(out / "data" / "tasks.tsv", sep="\t")
     held = sorted(tasks.query("holdout == 'yes'")["task"])
@@ -138,3 +147,14 @@ def test_introspect_command_matches_the_run(demo, tmp_path):
     assert (tmp_path / "introspection.png").is_file()
     plain = runner.invoke(app, ["introspect", str(out / "plain")])
     assert plain.exit_code != 0 and "not a metadata head" in plain.output
+
+
+def test_variant_effects_at_planted_sites_per_subspace(demo):
+    out, metrics = demo
+    effects = metrics["variant_effects"]
+    assert effects["chrom"] == "chr3" and 0 < effects["n_motif"] <= 60 == effects["n_random"]
+    assert effects["n_bound_pairs"] > 0
+    scorings = ["mfd_full", "mfd_biological", "mfd_technical", "plain_full"]
+    assert list(effects["mean_delta_logit"]) == scorings
+    assert all(set(v) == {"motif_bound", "random"} for v in effects["mean_delta_logit"].values())
+    assert json.loads((out / "metrics.json").read_text())["variant_effects"]["mean_delta_logit"].keys() == set(scorings)

@@ -141,6 +141,18 @@ def mfd(
     if share is not None:
         console.print(f"share of the artefact windows' logit excess from the technical subspace: {share:.2f}")
     console.print(f"factor -> subspace: {metrics['disentanglement']['lands_in']}")
+    effects = metrics["variant_effects"]
+    snps = Table(
+        title=f"variant effects, {effects['chrom']} (test): mean delta logit at planted motif sites "
+        f"({effects['n_motif']} SNPs, {effects['n_bound_pairs']} site x binding-experiment pairs) vs random SNPs "
+        f"({effects['n_random']}, all experiments)"
+    )
+    for column in ("model: features changed by ALT", "motif sites", "random SNPs"):
+        snps.add_column(column, justify="left" if column.startswith("model") else "right")
+    for key, values in effects["mean_delta_logit"].items():
+        cells = [("NA" if values[k] is None else f"{values[k]:+.3f}") for k in ("motif_bound", "random")]
+        snps.add_row(key.replace("_", ": ", 1), *cells)
+    console.print(snps)
     console.print(f"{metrics['wall_time_s']:.0f} s; demo folder: {folder}")
 
 

@@ -17,7 +17,12 @@ truth:
   subspace's features of the test windows tells which lab's artefact (GC-rich slots of the ``gc`` lab,
   k-mer slots of the ``kmer`` lab, or none) a window carries (macro one-vs-rest AUROC, 5-fold CV); and
   the artefact attribution: in the logits of a biased lab's experiments, how much of the artefact
-  windows' excess comes from the technical vs the biological subspace.
+  windows' excess comes from the technical vs the biological subspace;
+* ``variant_effects``: SNPs at the centre of planted motif sites on the test chromosome vs random SNPs
+  there, scored by the MFD model in full and from each subspace alone (``score_variants(...,
+  subspace=...)``: ALT changes only that subspace's features) and by the plain head; mean delta logit
+  over the experiments the truth says bind the site (its factor, a biosample where it is accessible),
+  for random SNPs over every experiment.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ from seqlab.models.data_params import DataParams
 from seqlab.models.pretrained import load_model
 from seqlab.runs import write_json, write_text
 
-__all__ = ["artefact_attribution", "demo_configs", "lab_probe", "run_mfd_demo"]
+__all__ = ["artefact_attribution", "demo_configs", "demo_snps", "lab_probe", "motif_variant_effects", "run_mfd_demo"]
 
 HEAD = {
     "kind": "metadata",
@@ -199,6 +204,99 @@ def artefact_attribution(
     return out
 
 
+def demo_snps(sites: pd.DataFrame, genome: Any, chrom: str, n: int, seed: int) -> pd.DataFrame:
+    """Up to ``n`` SNPs at the centre of planted motif sites on ``chrom`` and ``n`` random SNPs there.
+
+    Returns:
+        ``chrom, pos0, ref, alt, id, kind`` ('motif' or 'random'), ``factor`` and ``site`` (row of ``sites``
+        or -1). ALT is the base two steps on in ACGT (A<->G, C<->T), which breaks a motif's centre base.
+    """
+    rng = np.random.default_rng(seed)
+    on_chrom = sites[sites["chrom"] == chrom]
+    chosen = on_chrom.iloc[np.sort(rng.permutation(len(on_chrom))[:n])]
+    inside = np.zeros(genome.chrom_sizes[chrom], dtype=bool)
+    for row in on_chrom.itertuples():
+        inside[row.start : row.end] = True
+    candidates = np.flatnonzero(~inside[1_000:-1_000]) + 1_000
+    random_pos = np.sort(rng.choice(candidates, size=min(3 * n, len(candidates)), replace=False))
+    rows = []
+    for kind, positions, factors, index in (
+        ("motif", ((chosen["start"] + chosen["end"]) // 2).to_numpy(), chosen["factor"].to_numpy(), chosen.index),
+        ("random", random_pos, np.full(len(random_pos), ""), np.full(len(random_pos), -1)),
+    ):
+        kept = 0
+        for pos0, factor, site in zip(positions.tolist(), factors, index, strict=True):
+            ref = genome.fetch(chrom, pos0, pos0 + 1).upper()
+            if ref not in "ACGT" or kept >= n:
+                continue
+            alt = "ACGT"[("ACGT".index(ref) + 2) % 4]
+            rows.append({"chrom": chrom, "pos0": pos0, "ref": ref, "alt": alt, "id": f"{kind}_{pos0 + 1}",
+                         "kind": kind, "factor": factor, "site": int(site)})  # fmt: skip
+            kept += 1
+    return pd.DataFrame(rows)
+
+
+def _bound_mask(snps: pd.DataFrame, sites: pd.DataFrame, metadata: list[dict[str, Any]]) -> np.ndarray:
+    """Mask bool (V, T): experiment t binds variant v's site in the truth (its factor, a biosample where accessible)."""
+    mask = np.zeros((len(snps), len(metadata)), dtype=bool)
+    for v, (kind, site) in enumerate(zip(snps["kind"], snps["site"], strict=True)):
+        if kind != "motif":
+            continue
+        row = sites.loc[site]
+        for t, record in enumerate(metadata):
+            biosamples = [b.strip() for b in str(record["biosample"]).split(",")]
+            accessible = any(row.get(f"accessible_{b}", 0) == 1 for b in biosamples)
+            mask[v, t] = record["target"] == row["factor"] and accessible
+    return mask
+
+
+def motif_variant_effects(
+    runs: dict[str, Path], genome_path: str | Path, sites_path: str | Path, chrom: str, n: int = 60, seed: int = 0
+) -> dict[str, Any]:
+    """Variant effects at planted motif sites vs random SNPs on ``chrom``: MFD in full and per subspace, plain head.
+
+    Args:
+        runs: ``{"mfd": run folder, "plain": run folder}``.
+        genome_path: the compendium's genome FASTA.
+        sites_path: its ``sites.tsv`` (the planted motif instances).
+        chrom: the chromosome (the test one: never trained on).
+        n: SNPs of each kind.
+        seed: which sites and random positions.
+
+    Returns:
+        ``{"n_motif", "n_random", "n_bound_pairs", "mean_delta_logit": {scoring: {"motif_bound", "random"}},
+        "fraction_negative": {...}}``; scorings ``mfd_full``, ``mfd_<group>`` per subspace, ``plain_full``.
+        ``motif_bound``: mean over (motif SNP, experiment binding its site) pairs; ``random``: over every
+        (random SNP, experiment) pair.
+    """
+    from seqlab.evaluation.variant_effect import score_variants
+    from seqlab.io.genome import Genome
+
+    genome = Genome(genome_path)
+    sites = pd.read_csv(sites_path, sep="\t")
+    snps = demo_snps(sites, genome, chrom, n, seed)
+    out: dict[str, Any] = {"chrom": chrom, "n_motif": int((snps["kind"] == "motif").sum()),
+                           "n_random": int((snps["kind"] == "random").sum()), "mean_delta_logit": {},
+                           "fraction_negative": {}}  # fmt: skip
+    random = (snps["kind"] == "random").to_numpy()
+    for name, run in runs.items():
+        model, params = load_model(run)
+        bound = _bound_mask(snps, sites, params.task_metadata)
+        out.setdefault("n_bound_pairs", int(bound.sum()))
+        groups = list(model.head.feature_slices) if name == "mfd" else []
+        for subspace in ["full", *groups]:
+            scores = score_variants(
+                model, params.to_dict(), genome, snps, layout="wide", progress=False,
+                subspace=None if subspace == "full" else subspace,
+            ).scores.set_index("id").loc[snps["id"]]  # fmt: skip
+            delta = scores[[f"delta_logit.{task}" for task in params.tasks]].to_numpy()  # (V, T), input order
+            values = {"motif_bound": delta[bound], "random": delta[random].reshape(-1)}
+            key = f"{name}_{subspace}"
+            out["mean_delta_logit"][key] = {k: float(v.mean()) if v.size else None for k, v in values.items()}
+            out["fraction_negative"][key] = {k: float((v < 0).mean()) if v.size else None for k, v in values.items()}
+    return out
+
+
 def run_mfd_demo(
     out_dir: str | Path = "runs/demo-mfd",
     seed: int = 0,
@@ -247,6 +345,10 @@ def run_mfd_demo(
         "per_experiment": attribution,
         "mean_technical_share": float(np.mean(shares)) if shares else None,
     }
+    variant_effects = motif_variant_effects(
+        {"mfd": out / "mfd", "plain": out / "plain"}, paths["genome"], paths["sites"], list(spec.chrom_sizes)[-1],
+        seed=seed,
+    )  # fmt: skip
     metrics = {
         "mfd": {"test": test(mfd), "penalty": mfd["penalty"], "weight": weight, "epochs": mfd["epochs"]},
         "plain": {"test": test(plain), "epochs": plain["epochs"]},
@@ -254,6 +356,7 @@ def run_mfd_demo(
                            "imputed": {k: ablation["imputation"]["imputed"][k] for k in ("auroc", "aupr")}},
         "imputation": mfd.get("imputation"),
         "disentanglement": disentanglement,
+        "variant_effects": variant_effects,
         "runs": {"mfd": str(out / "mfd"), "plain": str(out / "plain"), "mfd_no_penalty": str(out / "mfd_no_penalty"),
                  "introspection": mfd["disentanglement"]["table"], "heatmap": mfd["disentanglement"]["heatmap"]},
     }  # fmt: skip
