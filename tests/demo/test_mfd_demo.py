@@ -158,3 +158,41 @@ def test_variant_effects_at_planted_sites_per_subspace(demo):
     assert list(effects["mean_delta_logit"]) == scorings
     assert all(set(v) == {"motif_bound", "random"} for v in effects["mean_delta_logit"].values())
     assert json.loads((out / "metrics.json").read_text())["variant_effects"]["mean_delta_logit"].keys() == set(scorings)
+
+
+@pytest.mark.parametrize("where", ["", "checkpoints/best.ckpt"])
+def test_embed_and_subspace_variant_effects_from_the_cli_on_the_mfd_run(demo, tmp_path, where):
+    out, _ = demo
+    model = str(out / "mfd" / where) if where else str(out / "mfd")
+    genome = str(out / "data" / "genome.fa")
+    _bed(out, tmp_path / "w.bed", n=5)
+    result = runner.invoke(app, ["dna", "embed", model, "--bed", str(tmp_path / "w.bed"), "--genome", genome,
+                                 "--center", "center", "--out", str(tmp_path / "emb")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    bio, tech = (
+        np.load(tmp_path / "emb" / "features.biological.npy"),
+        np.load(tmp_path / "emb" / "features.technical.npy"),
+    )
+    np.testing.assert_array_equal(np.concatenate([bio, tech], axis=1), np.load(tmp_path / "emb" / "features.full.npy"))
+    assert bio.shape == (5, 48) and tech.shape == (5, 16)  # 64 features split 0.75 / 0.25
+    vcf = tmp_path / "v.vcf"
+    ref = open_genome_base(genome, "chr3", 30_000)
+    alt = "ACGT"[("ACGT".index(ref) + 2) % 4]
+    vcf.write_text(
+        f"##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\nchr3\t30001\tv1\t{ref}\t{alt}\t.\t.\t.\n"
+    )
+    effects = {}
+    for subspace in ("bio", "full"):
+        path = tmp_path / f"{subspace}.tsv"
+        result = runner.invoke(app, ["dna", "variant-effect", model, "--vcf", str(vcf), "--genome", genome,
+                                     "--subspace", subspace, "--out", str(path)])  # fmt: skip
+        assert result.exit_code == 0, result.output
+        effects[subspace] = pd.read_csv(path, sep="\t")
+    assert len(effects["bio"]) == 9 and effects["bio"]["ref_logit"].equals(effects["full"]["ref_logit"])
+    assert not np.allclose(effects["bio"]["delta_logit"], effects["full"]["delta_logit"])
+
+
+def open_genome_base(path, chrom, pos0):
+    from seqlab.io.genome import Genome
+
+    return Genome(path).fetch(chrom, pos0, pos0 + 1).upper()

@@ -7,7 +7,7 @@ as a hidden alias; top-level ``seqlab embed`` is the protein wing's alias).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -17,28 +17,6 @@ from seqlab.cli.common import console, setup_logging, user_errors
 ModelArg = Annotated[
     Path, typer.Argument(help="A model folder, a run folder or a seqlab checkpoint (.ckpt).", show_default=False)
 ]
-
-
-def load_feature_model(path: Path) -> tuple[Any, Any]:
-    """``load_model(path)``; for an ``MfdModule`` checkpoint (.ckpt with an ``mfd`` hyper-parameter) that
-    ``load_model`` cannot rebuild yet, ``MfdModule.load_from_checkpoint`` -> (its model, its data params).
-    """
-    from seqlab.models.pretrained import load_model
-
-    try:
-        return load_model(path)
-    except Exception:
-        if path.suffix != ".ckpt":
-            raise
-        import torch
-
-        hparams = torch.load(path, map_location="cpu", weights_only=False).get("hyper_parameters", {})
-        if "mfd" not in hparams:
-            raise
-        from seqlab.training.mfd import MfdModule
-
-        module = MfdModule.load_from_checkpoint(path, map_location="cpu")
-        return module.model, hparams["data_params"]
 
 
 def embed_command(
@@ -54,6 +32,7 @@ def embed_command(
     from seqlab.evaluation.embed import embed_fasta, embed_regions, write_embedding
     from seqlab.io.genome import Genome
     from seqlab.io.intervals import read_intervals
+    from seqlab.models.pretrained import load_model
 
     setup_logging()
     with user_errors():
@@ -61,7 +40,7 @@ def embed_command(
             raise ValueError("give exactly one of --bed (with --genome) or --fasta")
         if center not in ("summit", "center"):
             raise ValueError(f"--center must be 'summit' or 'center', not {center!r}")
-        network, params = load_feature_model(model)
+        network, params = load_model(model)
         if bed is not None:
             if genome is None:
                 raise ValueError("--bed needs --genome to read the region sequences")
@@ -128,10 +107,11 @@ def probe_command(
 
     from seqlab.evaluation.predict import write_tsv
     from seqlab.evaluation.probe import probe_windows
+    from seqlab.models.pretrained import load_model
 
     setup_logging()
     with user_errors():
-        network, params = load_feature_model(model)
+        network, params = load_model(model)
         sequences, labels, chroms = _labelled_windows(positives, negatives, genome, int(params["window_length"]))
         tests = [c.strip() for c in test_chroms.split(",")] if test_chroms else None
         frame = probe_windows(
