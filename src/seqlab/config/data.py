@@ -173,7 +173,8 @@ class DataConfig(StrictModel):
     tasks: Path | None = Field(
         None,
         description="Task table TSV: task, peaks and metadata columns (relative to the config's folder; its peak "
-        "paths relative to data.root when set, else to the table's folder).",
+        "paths relative to data.root when set, else to the table's folder). With sequences sources only: task "
+        "and metadata columns (for the metadata head), no peaks column needed.",
         json_schema_extra={"config_relative": True},
     )
     sources: list[SourceConfig] = Field(
