@@ -69,3 +69,20 @@ def test_protein_examples_resolve_data_against_data_dir_and_runs_against_the_con
     assert (section.links if model is PretrainConfig else section.path).is_relative_to(tmp_path / "protein/shs27k")
     if model is FinetuneConfig:  # a run folder relative to the config, not inside the data folder
         assert config.pretrained == (EXAMPLES / "../runs/shs27k-pairs/model").resolve()
+
+
+@pytest.mark.realdata
+def test_mfd_example_configs_find_their_windows_and_task_metadata(shared_data):
+    from seqlab.config.mfd import MetadataHeadConfig
+    from seqlab.data.build import check_data_files
+    from seqlab.io.tasks import read_task_table
+
+    mfd = load_config(EXAMPLES / "mfd_gm12878_compendium.yaml", DnaRunConfig, data_dir=shared_data)
+    plain = load_config(EXAMPLES / "mfd_gm12878_compendium_plain.yaml", DnaRunConfig, data_dir=shared_data)
+    check_data_files(mfd.data)
+    assert isinstance(mfd.model.head, MetadataHeadConfig) and plain.model.head.kind == "linear"
+    assert mfd.data == plain.data and mfd.model.trunk == plain.model.trunk and mfd.train.scheme == "mfd"
+    assert mfd.mfd.weight == 0.01 and mfd.hardware.threads == 1  # the scheme's default penalty weight
+    tasks = read_task_table(mfd.data.tasks, peaks=False)
+    labelled = [task for entry in mfd.data.sources[0].sets for task in entry.labels]
+    assert list(tasks["task"]) == list(dict.fromkeys(labelled)) and set(mfd.model.head.columns) <= set(tasks.columns)
