@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from seqlab.demo.simulate import FactorSpec
 from seqlab.demo.ssl import comparison_rows, run_ssl_demo
@@ -25,8 +26,14 @@ def test_ssl_demo_small(tmp_path: Path) -> None:
         assert 0 <= labels["positives_right"] <= labels["lifted_positive"] <= labels["homologs"]
         assert labels["right"] <= labels["homologs"]
         lift = metrics["lift"][species]
-        assert lift["kept"] + sum(v for k, v in lift.items() if k not in ("windows", "kept")) == lift["windows"]
+        assert lift["kept"] + sum(lift["failed"].values()) + sum(lift["guard_removed"].values()) == lift["windows"]
     assert {row["scheme"] for row in comparison_rows(metrics)} == set(metrics["schemes"])
     assert metrics["snp_effects"]["ssl"]["motif"]["n"] > 0
     for stage in ("supervised", "ssl/pretrain", "ssl/finetune", "noisy_student/round_1/student"):
         assert (tmp_path / stage / "checkpoints" / "best.ckpt").is_file()
+    # ordinary run folders of `seqlab train`: the noisy student's teacher is the ssl run's model
+    noisy = yaml.safe_load((tmp_path / "noisy_student" / "config.yaml").read_text())
+    assert noisy["train"]["scheme"] == "noisy_student" and [s["kind"] for s in noisy["data"]["sources"]] == [
+        "peaks", "lifted"]  # fmt: skip
+    assert Path(noisy["noisy_student"]["teacher"]) == tmp_path / "ssl" / "finetune" / "checkpoints" / "best.ckpt"
+    assert list(noisy["data"]["genomes"]) == ["human", "chimp", "gorilla", "macaque", "marmoset"]

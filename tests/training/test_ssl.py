@@ -12,13 +12,13 @@ from seqlab.config import DataConfig, DeepBindConfig, TrainConfig
 from seqlab.config.hardware import HardwareConfig
 from seqlab.config.schemes import NoisyStudentConfig, SslConfig, StageConfig
 from seqlab.data.build import ExampleTable
+from seqlab.data.homologs import LiftOptions, lift_examples
+from seqlab.data.table import example_ids
 from seqlab.demo.evolve import Branch, evolve_species
-from seqlab.demo.homologs import _lift_points_fallback, example_ids, leakage_guard, lift_homologs
 from seqlab.demo.simulate import FactorSpec
+from seqlab.evaluation.predict import predict_table
 from seqlab.training.ssl import (
     NoisyModule,
-    concat_tables,
-    predict_rows,
     run_noisy_student,
     run_ssl,
     stage_table,
@@ -58,33 +58,8 @@ def test_stage_table_and_concat() -> None:
     assert table.frame[["genome", "split", "origin"]].values.tolist() == [
         ["m", "train", "h:c1:0-10"], ["h", "train", ""], ["h", "test", ""]]  # fmt: skip
     assert table.labels.tolist() == [[1, 0], [1, 0], [0, 1]]
-    other = ExampleTable(human.frame, human.labels, human.weights, pd.DataFrame({"task": ["A", "C"]}))
-    with pytest.raises(ValueError, match="different tasks"):
-        concat_tables([human, other])
-
-
-def test_leakage_guard_removes_train_homologs_overlapping_test_homologs() -> None:
-    homologs = _table(
-        [
-            ("m", "c1", 100, 300, "+", "test"),  # homolog of a test window
-            ("m", "c1", 250, 450, "+", "train"),  # overlaps it: removed
-            ("m", "c1", 300, 500, "+", "train"),  # touches at 300 (half-open): kept
-            ("r", "c1", 150, 350, "+", "train"),  # another genome: kept
-            ("m", "c2", 150, 350, "-", "train"),  # another chromosome: kept
-            ("m", "c1", 900, 1100, "+", "val"),
-            ("m", "c1", 1000, 1200, "+", "train"),  # overlaps a val homolog: removed
-        ],
-        [[0, 0]] * 7,
-    )
-    guarded, removed = leakage_guard(homologs)
-    assert removed == {"m": 2}
-    assert guarded.frame["start"].tolist() == [100, 300, 150, 150, 900]
-    assert guarded.report["leakage_guard_removed"] == {"m": 2}
-
-
-def test_example_ids() -> None:
-    frame = pd.DataFrame({"genome": ["hg"], "chrom": ["chr1"], "start": [5], "end": [9]})
-    assert example_ids(frame).tolist() == ["hg:chr1:5-9"]
+    sparse = stage_table([(homologs.to_sparse(), "train", "train"), (human.to_sparse(), "test", "test")])
+    assert sparse.sparse and sparse.to_dense().labels.tolist() == [[1, 0], [0, 1]]
 
 
 @pytest.fixture(scope="module")
@@ -100,26 +75,17 @@ def lifted(tmp_path_factory: pytest.TempPathFactory):
                           "split": np.where(np.arange(60) % 3 == 0, "test", "train"), "source": "peaks"})  # fmt: skip
     human = ExampleTable(frame, (np.arange(60) % 2)[:, None].astype(float), np.ones((60, 1)),
                          pd.DataFrame({"task": ["REST"]}), genomes={"human": evolved.human["genome"]})  # fmt: skip
-    table, counts = lift_homologs(human, {"ape": (evolved.genomes["ape"], evolved.chains["ape"])})
-    return evolved, human, table, counts
+    genomes = {"ape": {"fasta": evolved.genomes["ape"], "chain": evolved.chains["ape"]}}
+    table = lift_examples(human, genomes, LiftOptions(min_match=0.5))
+    return evolved, human, table, table.report["lift"]["genomes"]
 
 
-def test_lift_fallback_matches_the_truth(lifted) -> None:
-    evolved = lifted[0]
-    positions = np.arange(0, 60_000, 37)
-    chroms = np.full(positions.size, "chr1", dtype=object)
-    result = _lift_points_fallback(evolved.chains["ape"], chroms, positions)
-    truth = evolved.origin["ape"]["chr1"]
-    assert result["pos"].tolist() == truth.pos[positions].tolist()
-    mapped = truth.pos[positions] >= 0
-    assert (result["strand"].to_numpy()[mapped] == np.where(truth.minus[positions][mapped], "-", "+")).all()
-
-
-def test_lift_homologs_keeps_origin_labels_splits_and_sequences(lifted) -> None:
+def test_lift_examples_on_simulated_species_matches_the_truth(lifted) -> None:
+    """The homologs of the user's code path (data.homologs) sit where the simulator put the human bases."""
     evolved, human, table, counts = lifted
-    assert counts["ape"]["windows"] == 60
-    assert counts["ape"]["kept"] == len(table) == 60 - sum(v for k, v in counts["ape"].items() if k not in
-                                                             ("windows", "kept"))  # fmt: skip
+    ape = counts["ape"]
+    assert ape["windows"] == 60
+    assert ape["kept"] == len(table) == 60 - sum(ape["failed"].values()) - sum(ape["guard_removed"].values()) > 30
     origin = dict(zip(example_ids(human.frame), range(60), strict=True))
     rows = np.array([origin[o] for o in table.frame["origin"]])
     assert (table.frame["split"].to_numpy() == human.frame["split"].to_numpy()[rows]).all()
@@ -146,7 +112,7 @@ def _tiny_human(tmp_path: Path) -> tuple[ExampleTable, ExampleTable, DataConfig]
             seq = seq[:20] + motif + seq[40:]
         sequences.append(seq)
         labels.append([float(positive)])
-        splits.append(("train", "train", "val", "test")[i % 4])
+        splits.append(("train", "train", "val", "test", "train", "train", "test", "val")[i % 8])
     starts = np.arange(96) * 100
     frame = pd.DataFrame({"genome": "human", "chrom": "c", "start": starts, "end": starts + 60,
                           "strand": "+", "split": splits, "source": "x"})  # fmt: skip
@@ -202,7 +168,7 @@ def test_noisy_module_adds_noise_only_in_training() -> None:
     table = ExampleTable(pd.DataFrame({"genome": "g", "chrom": "c", "start": [0], "end": [30], "strand": "+",
                                        "split": "test", "source": "x"}), np.zeros((1, 1)), np.ones((1, 1)),
                          pd.DataFrame({"task": ["T"]}), sequences=["A" * 30])  # fmt: skip
-    predict_rows(module.model, table, np.array([0]))
+    predict_table(module.model, table, params)
     assert float(seen[-1].abs().sum()) == 60.0  # clean one-hot: 30 bases x 2 strands
 
 
@@ -246,3 +212,30 @@ def test_train_scheme_ssl_and_noisy_student_through_the_pipeline(tmp_path: Path)
             assert list(stages) == ["round_1/student", "round_1/finetune"]
             assert (tmp_path / scheme / "ssl" / "finetune" / "checkpoints" / "best.ckpt").is_file()  # the teacher
         assert result.metrics["scheme"] == scheme and result.metrics["test"] == stages[list(stages)[-1]]["test"]
+
+
+def test_ssl_and_noisy_student_on_sparse_tables_match_dense(tmp_path: Path) -> None:
+    """Tiling tables hold sparse labels/weights: the schemes give the same stages as on dense tables."""
+    human, homologs, data = _tiny_human(tmp_path)
+    sections = {
+        "model": DeepBindConfig(filters=8, kernel_size=12, hidden=8),
+        "data": data,
+        "train": TrainConfig(progress_bar=False),
+        "hardware": HardwareConfig(accelerator="cpu", precision="32-true"),
+        "seed": 0,
+    }
+    one = StageConfig(max_epochs=1, learning_rate=0.01, patience=1)
+    ssl = SslConfig(include_human=True, pretrain=one, finetune=one)
+    dense = run_ssl(human, homologs, tmp_path / "dense", ssl=ssl, **sections)
+    sparse = run_ssl(human.to_sparse(), homologs.to_sparse(), tmp_path / "sparse", ssl=ssl, **sections)
+    assert human.to_sparse().sparse
+    assert (
+        sparse["stages"]["pretrain"]["n_train_positive"] == dense["stages"]["pretrain"]["n_train_positive"] == {"T": 48}
+    )
+    assert 0 <= dense["test"]["auroc"] <= 1
+    assert sparse["test"]["auroc"] == pytest.approx(dense["test"]["auroc"], abs=1e-6)
+    assert sparse["stages"]["pretrain"]["val"]["aupr"] == pytest.approx(dense["stages"]["pretrain"]["val"]["aupr"])
+    noisy = NoisyStudentConfig(rounds=1, student=one, finetune=one, pseudo_labels="weighted")
+    result = run_noisy_student(human.to_sparse(), homologs.to_sparse(), tmp_path / "ns", noisy=noisy,
+                               teacher=Path(sparse["best_checkpoint"]), **sections)  # fmt: skip
+    assert result["stages"]["round_1/student"]["n_train"] == 96

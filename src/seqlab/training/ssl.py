@@ -28,6 +28,7 @@ run's ``metrics.json`` compares all stages on identical examples.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Mapping
@@ -37,17 +38,16 @@ from typing import Any, Literal
 
 import lightning as L
 import numpy as np
-import pandas as pd
 import torch
-from torch.utils.data import DataLoader
 
 from seqlab.config import AugmentConfig, DataConfig, ModelConfig, TrainConfig
 from seqlab.config.hardware import HardwareConfig
 from seqlab.config.schemes import NoisyStudentConfig, SslConfig, StageConfig
-from seqlab.data.build import ExampleTable
 from seqlab.data.datamodule import DnaDataModule
-from seqlab.data.dataset import WindowDataset
-from seqlab.models.model import SequenceModel, load_trunk, parse_model_config, predict_both_strands
+from seqlab.data.table import ExampleTable
+from seqlab.models.inference import predict_table
+from seqlab.models.model import SequenceModel, load_trunk, parse_model_config
+from seqlab.models.pretrained import load_model
 from seqlab.runs import RunPaths, write_json
 from seqlab.training.base import make_data_params
 from seqlab.training.checkpoint import load_checkpoint
@@ -59,10 +59,9 @@ from seqlab.training.trainer import MONITOR_MODES, build_trainer
 __all__ = [
     "NoisyModule",
     "StageResult",
-    "concat_tables",
     "fit_stage",
     "noisy_student_scheme",
-    "predict_rows",
+    "relabel_homologs",
     "run_noisy_student",
     "run_ssl",
     "split_homologs",
@@ -110,51 +109,19 @@ class StageResult:
 # --------------------------------------------------------------------------- tables
 
 
-def concat_tables(tables: list[ExampleTable]) -> ExampleTable:
-    """Rows of several tables with the same tasks, in order (frames gain ``origin`` = "" where absent).
-
-    In-memory sequences are kept when every table has them.
-
-    SEAM: replace with ``ExampleTable.concat`` (spine-data) once it is on main.
-
-    Raises:
-        ValueError: tables with different task names, one genome name with two FASTA paths, or
-            in-memory sequences in some tables only.
-    """
-    tasks = tables[0].task_names
-    genomes: dict[str, Path] = {}
-    for table in tables:
-        if table.task_names != tasks:
-            raise ValueError(f"tables have different tasks: {tasks} vs {table.task_names}")
-        for name, path in table.genomes.items():
-            if genomes.setdefault(name, path) != path:
-                raise ValueError(f"genome {name!r} is {genomes[name]} in one table and {path} in another")
-    with_sequences = sum(t.sequences is not None for t in tables)
-    if with_sequences not in (0, len(tables)):
-        raise ValueError(f"{with_sequences} of {len(tables)} tables hold in-memory sequences: all or none must")
-    frames = [t.frame.assign(origin=t.frame["origin"] if "origin" in t.frame else "") for t in tables]
-    return ExampleTable(
-        frame=pd.concat(frames, ignore_index=True),
-        labels=np.concatenate([t.labels for t in tables]),
-        weights=np.concatenate([t.weights for t in tables]),
-        tasks=tables[0].tasks.copy(),
-        sequences=[s for t in tables for s in t.sequences] if with_sequences else None,
-        genomes=genomes,
-        report={"parts": [t.report for t in tables]},
-    )
-
-
 def stage_table(parts: list[tuple[ExampleTable, str, str]]) -> ExampleTable:
     """A stage's table from (table, split in that table, split in the stage) parts.
 
     Example: ``[(homologs, 'train', 'train'), (homologs, 'val', 'val'), (human, 'test', 'test')]``.
+    Rows keep their order; tasks are aligned by name and labels/weights keep their storage
+    (:meth:`ExampleTable.concat`: sparse when any part is sparse).
     """
     pieces = []
     for table, source, target in parts:
         piece = table.subset(table.split_indices(source))
-        piece.frame["split"] = target
+        piece.frame = piece.frame.assign(split=target)
         pieces.append(piece)
-    return concat_tables(pieces)
+    return ExampleTable.concat(pieces)
 
 
 # --------------------------------------------------------------------------- one stage
@@ -236,7 +203,8 @@ def fit_stage(
     trainer.validate(best, dataloaders=dm.val_dataloader(), verbose=False)
     trainer.test(best, dataloaders=dm.test_dataloader(), verbose=False)
     train_rows = table.split_indices("train")
-    positives = ((table.labels[train_rows] >= 0.5) & (table.weights[train_rows] > 0)).sum(axis=0)
+    labels, weights = table.label_rows(train_rows)  # dense (n_train, T) of dense or sparse storage
+    positives = ((labels >= 0.5) & (weights > 0)).sum(axis=0)
     metrics = {
         "val": best.last_metrics["val"].to_dict(),
         "test": best.last_metrics["test"].to_dict(),
@@ -253,24 +221,6 @@ def fit_stage(
 
 
 # --------------------------------------------------------------------------- teachers
-
-
-@torch.no_grad()
-def predict_rows(
-    model: torch.nn.Module, table: ExampleTable, rows: np.ndarray, encoding: str = "onehot", batch_size: int = 256
-) -> np.ndarray:
-    """Strand-averaged probabilities float32 (len(rows), T) of some rows of ``table``.
-
-    SEAM: replace with ``seqlab.evaluation.predict.predict_table`` (spine-model) once it is on main.
-    """
-    model.eval()
-    dataset = WindowDataset(table.subset(rows), None, encoding)
-    device = next(model.parameters()).device
-    parts = [predict_both_strands(model, batch["x"].to(device), encoding).cpu() for batch in
-             DataLoader(dataset, batch_size=batch_size)]  # fmt: skip
-    if not parts:
-        return np.zeros((0, table.n_tasks), dtype=np.float32)
-    return torch.cat(parts).numpy().astype(np.float32)
 
 
 def teacher_pseudo_labels(
@@ -294,6 +244,29 @@ def teacher_pseudo_labels(
         confidence = np.where(labels >= 0.5, probs, 1.0 - probs)
         return labels.copy(), (weights * confidence).astype(np.float32)
     raise ValueError(f"pseudo_labels must be 'soft' or 'weighted', got {mode!r}")
+
+
+def relabel_homologs(homologs: ExampleTable, teacher: str | Path, mode: Literal["soft", "weighted"]) -> ExampleTable:
+    """The homologs with the teacher's pseudo-labels (:func:`teacher_pseudo_labels`), as a dense table.
+
+    ``teacher``: a checkpoint or model folder (:func:`~seqlab.models.pretrained.load_model`); its
+    strand-averaged probabilities come from :func:`~seqlab.models.inference.predict_table`. Teacher
+    tasks are matched to the table's tasks by name.
+
+    Raises:
+        ValueError: a task of the table that the teacher does not predict.
+    """
+    model, params = load_model(teacher)
+    missing = [task for task in homologs.task_names if task not in params["tasks"]]
+    if missing:
+        raise ValueError(
+            f"noisy_student.teacher {teacher} does not predict task(s) {missing} (it has {params['tasks']})"
+        )
+    probs = predict_table(model, homologs, params)
+    probs = probs[:, [list(params["tasks"]).index(task) for task in homologs.task_names]]
+    labels, weights = homologs.label_rows(np.arange(len(homologs)))
+    labels, weights = teacher_pseudo_labels(labels, weights, probs, mode)
+    return dataclasses.replace(homologs, labels=labels, weights=weights)
 
 
 # --------------------------------------------------------------------------- schemes
@@ -399,12 +372,7 @@ def run_noisy_student(
     stages: dict[str, StageResult] = {}
     rounds: list[dict[str, Any]] = []
     for k in range(1, noisy.rounds + 1):
-        teacher_model, params = load_checkpoint(teacher)
-        probs = predict_rows(teacher_model, homologs, relabel, params["encoding"])
-        relabelled = homologs.subset(relabel)
-        relabelled.labels, relabelled.weights = teacher_pseudo_labels(
-            relabelled.labels, relabelled.weights, probs, noisy.pseudo_labels
-        )
+        relabelled = relabel_homologs(homologs.subset(relabel), teacher, noisy.pseudo_labels)
         # the student is selected on homologs of val windows with their lifted labels, not the teacher's
         parts = [(relabelled, "train", "train"), (homologs, "val", "val"), (human, "test", "test")]
         if noisy.include_human:
