@@ -11,6 +11,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 KINDS = {
     "gm12878_": DnaRunConfig,
     "mfd_gm12878_": DnaRunConfig,
+    "ssl_": DnaRunConfig,
     "protein_pretrain_": PretrainConfig,
     "protein_finetune_": FinetuneConfig,
 }
@@ -47,6 +48,25 @@ def test_example_configs_find_their_data_with_data_dir(shared_data, tmp_path, na
         assert config.data.tasks == EXAMPLES / "gm12878_tasks.tsv"
         peaks = read_task_table(config.data.tasks, config.data.root)["peaks"]
         assert all(path.startswith(str(shared_data.resolve())) for path in peaks)
+
+
+def test_ssl_example_regions_resolve_beside_the_config_and_data_under_the_root(tmp_path):
+    config = load_config(EXAMPLES / "ssl_chr22_primates.yaml", DnaRunConfig, data_dir=tmp_path)
+    assert config.data.split.test_regions == EXAMPLES / "ssl_chr22_test.bed"
+    assert config.data.split.val_regions.is_file()
+    assert config.data.genomes["panTro2"].chain == tmp_path / "dna/chr22_primates/hg19ToPanTro2.chr22.chain.gz"
+    assert config.train.scheme == "ssl" and [s.kind for s in config.data.sources] == ["peaks", "lifted"]
+
+
+@pytest.mark.realdata
+def test_ssl_example_finds_its_data(shared_data):
+    from seqlab.data.build import check_data_files
+
+    config = load_config(EXAMPLES / "ssl_chr22_primates.yaml", DnaRunConfig, data_dir=shared_data)
+    check_data_files(config.data)
+    assert all(
+        Path(g.fasta).is_file() and (g.chain is None or Path(g.chain).is_file()) for g in config.data.genomes.values()
+    )
 
 
 def test_missing_data_file_names_the_key_and_data_dir(tmp_path):

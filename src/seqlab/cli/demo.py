@@ -64,10 +64,11 @@ def ssl(
     """Simulated species with a known answer: supervised vs ssl vs noisy_student on a few-peak factor.
 
     Simulates a human genome with REST sites (real JASPAR matrix), evolves four species along a
-    tree and writes their FASTA and human-to-species chains; keeps 40 human training peaks; lifts
-    every human window to every species (pseudo-labels), applies the leakage guard, trains the three
-    schemes and tests them on the same human test windows (chr6). Reports how many pseudo-labels
-    are right and the predicted effect of SNPs that break planted sites vs random SNPs.
+    tree and writes their FASTA and human-to-species chains; writes a run config (data.genomes with
+    the chains, sources peaks + lifted, 40 human training peaks) and runs `seqlab train` on it with
+    train.scheme supervised, ssl and noisy_student: lift (pseudo-labels), leakage guard, training,
+    test on the same human test windows (chr6). Reports how many pseudo-labels are right and the
+    predicted effect of SNPs that break planted sites vs random SNPs.
     """
     from seqlab.demo.ssl import comparison_rows, run_ssl_demo
 

@@ -69,15 +69,18 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     return raw
 
 
-def resolve_paths(model: BaseModel, base_dir: Path, data_dir: Path | None = None) -> None:
+def resolve_paths(
+    model: BaseModel, base_dir: Path, data_dir: Path | None = None, config_dir: Path | None = None
+) -> None:
     """Make every relative ``Path`` field of ``model`` (recursively) absolute.
 
     Paths resolve against ``data_dir`` when given, else ``base_dir`` (the config's folder). A section with a
     ``root`` path field (a data root) resolves its paths against that root: ``data_dir`` when given, else
     ``root`` itself resolved against ``base_dir``; ``root`` stays None when neither is set. A field marked
-    ``json_schema_extra={"config_relative": True}`` always resolves against ``base_dir``.
+    ``json_schema_extra={"config_relative": True}`` always resolves against the config's folder (``config_dir``,
+    default ``base_dir``), in nested sections too.
     """
-    config_dir = base_dir
+    config_dir = config_dir if config_dir is not None else base_dir
     fields = type(model).model_fields
     if "root" in fields:
         root = data_dir if data_dir is not None else model.root
@@ -94,11 +97,11 @@ def resolve_paths(model: BaseModel, base_dir: Path, data_dir: Path | None = None
             extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
             setattr(model, name, ((config_dir if extra.get("config_relative") else target) / value).resolve())
         elif isinstance(value, BaseModel):
-            resolve_paths(value, base_dir, data_dir)
+            resolve_paths(value, base_dir, data_dir, config_dir)
         elif isinstance(value, list | dict):
             for item in value.values() if isinstance(value, dict) else value:
                 if isinstance(item, BaseModel):
-                    resolve_paths(item, base_dir, data_dir)
+                    resolve_paths(item, base_dir, data_dir, config_dir)
 
 
 def _format_validation_error(err: ValidationError, source: str) -> str:

@@ -130,8 +130,16 @@ class SplitConfig(StrictModel):
         default_factory=lambda: ["chr7"], description="Validation chromosomes (early stopping, checkpoint choice)."
     )
     exclude_chroms: list[str] = Field(default_factory=list, description="Chromosomes dropped entirely.")
-    test_regions: Path | None = Field(None, description="BED of test regions (a window is test when inside one).")
-    val_regions: Path | None = Field(None, description="BED of validation regions.")
+    test_regions: Path | None = Field(
+        None,
+        description="BED of test regions (a window is test when inside one); relative to the config's folder.",
+        json_schema_extra={"config_relative": True},
+    )
+    val_regions: Path | None = Field(
+        None,
+        description="BED of validation regions; relative to the config's folder.",
+        json_schema_extra={"config_relative": True},
+    )
     gap: int = Field(
         0, ge=0, description="Windows within this many bp of a region of another split are dropped (and counted)."
     )
