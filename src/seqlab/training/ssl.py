@@ -154,6 +154,7 @@ def fit_stage(
     head: Literal["keep", "reinit"] = "keep",
     noise_sigma: float = 0.0,
     hardware: HardwareConfig | None = None,
+    store_dir: Path | None = None,
 ) -> StageResult:
     """Train one stage on ``table`` (its train/val/test splits) and test its best checkpoint.
 
@@ -168,7 +169,9 @@ def fit_stage(
         init: checkpoint whose weights start the stage (see ``head``); None: random initialisation.
         head: with ``init``, keep its head or start a fresh one.
         noise_sigma: Gaussian input noise during training (0: none).
-        hardware: accelerator, precision and threads (default: ``HardwareConfig()``).
+        hardware: accelerator, precision, threads and loader workers (default: ``HardwareConfig()``).
+        store_dir: folder of window stores (default ``data.store.dir``, else ``store/`` beside the stage
+            folder: the stages of a scheme share their stores, as the stages of a run do).
 
     Returns:
         The stage's result; ``metrics`` = {"val", "test" (as in a supervised run), "n_train",
@@ -196,7 +199,8 @@ def fit_stage(
         precision=hardware.precision,
         progress_bar=train.progress_bar,
     )
-    dm = DnaDataModule(table, data, seed=seed)
+    store_dir = store_dir or data.store.dir or run.root.parent / "store"
+    dm = DnaDataModule(table, data.model_copy(update={"num_workers": hardware.workers}), seed=seed, store_dir=store_dir)
     trainer.fit(module, datamodule=dm)
     best_path = run.best_checkpoint if run.best_checkpoint.is_file() else run.last_checkpoint
     best = NoisyModule.load_from_checkpoint(best_path, map_location="cpu")
@@ -312,7 +316,8 @@ def run_ssl(
     parts = [(homologs, "train", "train"), (homologs, "val", "val"), (human, "test", "test")]
     if ssl.include_human:
         parts.insert(1, (human, "train", "train"))
-    common = {"model": model, "data": data, "train": train, "seed": seed, "hardware": hardware}
+    common = {"model": model, "data": data, "train": train, "seed": seed, "hardware": hardware,
+              "store_dir": data.store.dir or root / "store"}  # fmt: skip
     pretrain = fit_stage(root / "pretrain", stage_table(parts), stage=ssl.pretrain, **common)
     finetune = fit_stage(root / "finetune", human, stage=ssl.finetune, init=pretrain.best_checkpoint,
                          head=ssl.head, **common)  # fmt: skip
@@ -388,6 +393,7 @@ def run_noisy_student(
             seed=seed,
             noise_sigma=noisy.noise_sigma,
             hardware=hardware,
+            store_dir=data.store.dir or root / "store",
         )
         finetune = fit_stage(
             root / f"round_{k}" / "finetune",
@@ -399,6 +405,7 @@ def run_noisy_student(
             seed=seed,
             init=student.best_checkpoint,
             hardware=hardware,
+            store_dir=data.store.dir or root / "store",
         )
         stages[f"round_{k}/student"], stages[f"round_{k}/finetune"] = student, finetune
         rounds.append({"round": k, "teacher": str(teacher), "relabelled": int(relabel.size)})
