@@ -212,6 +212,13 @@ def test_train_scheme_ssl_and_noisy_student_through_the_pipeline(tmp_path: Path)
             assert list(stages) == ["round_1/student", "round_1/finetune"]
             assert (tmp_path / scheme / "ssl" / "finetune" / "checkpoints" / "best.ckpt").is_file()  # the teacher
         assert result.metrics["scheme"] == scheme and result.metrics["test"] == stages[list(stages)[-1]]["test"]
+        # like a supervised run: model/ (the final stage's best model) and the reports on the human windows
+        from seqlab.models.pretrained import load_model
+
+        load_model(tmp_path / scheme)
+        predictions = pd.read_csv(tmp_path / scheme / "predictions_test.tsv", sep="\t")
+        human_test = (result.table.frame["origin"] == "") & (result.table.frame["split"] == "test")
+        assert len(predictions) == int(human_test.sum()) > 0 and set(predictions["genome"]) == {"human"}
 
 
 def test_ssl_and_noisy_student_on_sparse_tables_match_dense(tmp_path: Path) -> None:

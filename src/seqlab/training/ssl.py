@@ -47,7 +47,7 @@ from seqlab.data.datamodule import DnaDataModule
 from seqlab.data.table import ExampleTable
 from seqlab.models.inference import predict_table
 from seqlab.models.model import SequenceModel, load_trunk, parse_model_config
-from seqlab.models.pretrained import load_model
+from seqlab.models.pretrained import RUN_MODEL_DIR, load_model, save_pretrained
 from seqlab.runs import RunPaths, write_json
 from seqlab.training.base import make_data_params
 from seqlab.training.checkpoint import load_checkpoint
@@ -432,11 +432,24 @@ def _sections(ctx: RunContext) -> dict[str, Any]:
             "hardware": config.hardware}  # fmt: skip
 
 
+def _finish_run(ctx: RunContext, human: ExampleTable, document: dict[str, Any]) -> dict[str, Any]:
+    """Give the run what a supervised run has: ``model/`` (the final stage's best model) and the reports.
+
+    The reports (predictions_{val,test}.tsv, plots, metrics_per_task.tsv) come from ``ctx.evaluate`` on
+    the human windows, so ``seqlab predict RUN`` and ``seqlab report`` treat every scheme's run alike.
+    """
+    model, params = load_model(document["best_checkpoint"])
+    save_pretrained(model, params, ctx.run.root / RUN_MODEL_DIR)
+    ctx.evaluate(model, ctx.data_params, human, ctx.run.root, ("val", "test"))
+    return document
+
+
 @register_scheme("ssl")
 def ssl_scheme(ctx: RunContext) -> dict[str, Any]:
     """``train.scheme: ssl``: the run's table split into human rows and homologs (``data.sources`` kind lifted)."""
     human, homologs = split_homologs(ctx.table)
-    return run_ssl(human, homologs, ctx.run.root, ssl=ctx.config.ssl or SslConfig(), **_sections(ctx))
+    document = run_ssl(human, homologs, ctx.run.root, ssl=ctx.config.ssl or SslConfig(), **_sections(ctx))
+    return _finish_run(ctx, human, document)
 
 
 @register_scheme("noisy_student")
@@ -449,4 +462,4 @@ def noisy_student_scheme(ctx: RunContext) -> dict[str, Any]:
         ssl = run_ssl(human, homologs, ctx.run.root / "ssl", ssl=ctx.config.ssl or SslConfig(), **_sections(ctx))
         teacher, document = Path(ssl["best_checkpoint"]), {"teacher_ssl": ssl}
     result = run_noisy_student(human, homologs, ctx.run.root, noisy=noisy, teacher=teacher, **_sections(ctx))
-    return result | document
+    return _finish_run(ctx, human, result | document)
