@@ -163,7 +163,7 @@ def fit_stage(
         table: examples with splits train (fitted), val (early stopping, best checkpoint), test.
         model: the model section.
         data: the data section (batch size, encoding, augmentation, window length).
-        train: the training section (monitor, weight decay, pos_weight, hardware).
+        train: the training section (monitor, weight decay, pos_weight, gradient_clip, limit_train_batches).
         stage: epochs, learning rate and patience of this stage.
         seed: seeds initialisation, shuffling and augmentation.
         init: checkpoint whose weights start the stage (see ``head``); None: random initialisation.
@@ -197,6 +197,8 @@ def fit_stage(
         accelerator=hardware.accelerator,
         devices=1,
         precision=hardware.precision,
+        gradient_clip=train.gradient_clip,
+        limit_train_batches=train.limit_train_batches,
         progress_bar=train.progress_bar,
     )
     store_dir = store_dir or data.store.dir or run.root.parent / "store"
