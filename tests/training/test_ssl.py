@@ -246,3 +246,14 @@ def test_ssl_and_noisy_student_on_sparse_tables_match_dense(tmp_path: Path) -> N
     result = run_noisy_student(human.to_sparse(), homologs.to_sparse(), tmp_path / "ns", noisy=noisy,
                                teacher=Path(sparse["best_checkpoint"]), **sections)  # fmt: skip
     assert result["stages"]["round_1/student"]["n_train"] == 96
+
+
+def test_supervised_run_warns_when_its_table_holds_homologs() -> None:
+    from seqlab.training.schemes import derived_rows_warning
+
+    human = _table([("h", "c1", 0, 10, "+", "train"), ("h", "c2", 0, 10, "+", "test")], [[1, 0], [0, 1]])
+    assert derived_rows_warning(human) is None
+    rows = [("m", "c1", 5, 15, "-", "train"), ("m", "c2", 5, 15, "+", "test"), ("m", "c2", 50, 60, "+", "test")]
+    homologs = _table(rows, [[1, 0], [0, 0], [0, 1]], origin=["h:c1:0-10", "h:c2:0-10", "h:c2:0-10"])
+    message = derived_rows_warning(ExampleTable.concat([human, homologs]))
+    assert message is not None and "3 of 5 examples are homologs" in message and "2 of them are in the test" in message

@@ -187,12 +187,29 @@ def _relative(path: Path, root: Path) -> str:
         return str(Path(path).resolve())
 
 
+def derived_rows_warning(table: ExampleTable) -> str | None:
+    """The warning for a supervised run whose table holds derived rows (homologs), else None."""
+    derived = table.frame["origin"].astype(str).to_numpy() != ""
+    if not derived.any():
+        return None
+    held_out = int((derived & (table.frame["split"].astype(str).to_numpy() == "test")).sum())
+    return (
+        f"train.scheme supervised: {int(derived.sum()):,} of {len(table):,} examples are homologs (data.sources kind "
+        f"lifted); they train with the reference windows and {held_out:,} of them are in the test metrics. For a "
+        "reference-only baseline remove the lifted source; to pre-train on them use train.scheme ssl"
+    )
+
+
 @register_scheme("supervised")
 def run_supervised(ctx: RunContext) -> dict[str, Any]:
     """Plain supervised training on the labelled examples, then evaluation of the best model on val and test.
 
     Writes into the run folder itself (no stage sub-folder): checkpoints/, logs/, model/ and the reports.
+    Derived rows (homologs of a ``lifted`` source) train and are tested like the others (a warning says so).
     """
+    warning = derived_rows_warning(ctx.table)
+    if warning:
+        log.warning("%s", warning)
     model, facts = fit_supervised(ctx, ctx.run, ctx.table)
     metrics = ctx.evaluate(model, ctx.data_params, ctx.table, ctx.run.root, ("val", "test"))
     return metrics | facts
