@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from seqlab.demo.simulate import FactorSpec
 from seqlab.evaluation.predict import predict_table
 from seqlab.training.ssl import (
     NoisyModule,
+    relabel_homologs,
     run_noisy_student,
     run_ssl,
     stage_table,
@@ -246,6 +248,12 @@ def test_ssl_and_noisy_student_on_sparse_tables_match_dense(tmp_path: Path) -> N
     result = run_noisy_student(human.to_sparse(), homologs.to_sparse(), tmp_path / "ns", noisy=noisy,
                                teacher=Path(sparse["best_checkpoint"]), **sections)  # fmt: skip
     assert result["stages"]["round_1/student"]["n_train"] == 96
+    # the teacher's probabilities come from predict_table; tasks are matched by name
+    relabelled = relabel_homologs(homologs.to_sparse(), Path(sparse["best_checkpoint"]), "soft")
+    assert not relabelled.sparse and relabelled.labels.min() > 0 and relabelled.labels.max() < 1
+    renamed = dataclasses.replace(homologs, tasks=pd.DataFrame({"task": ["U"]}))
+    with pytest.raises(ValueError, match=r"does not predict task\(s\) \['U'\]"):
+        relabel_homologs(renamed, Path(sparse["best_checkpoint"]), "soft")
 
 
 def test_supervised_run_warns_when_its_table_holds_homologs() -> None:
