@@ -50,7 +50,6 @@ from seqlab.models.model import SequenceModel, load_trunk, parse_model_config
 from seqlab.models.pretrained import RUN_MODEL_DIR, load_model, save_pretrained
 from seqlab.runs import RunPaths, write_json
 from seqlab.training.base import make_data_params
-from seqlab.training.checkpoint import load_checkpoint
 from seqlab.training.losses import weighted_bce_with_logits
 from seqlab.training.schemes import RunContext, register_scheme
 from seqlab.training.supervised import SupervisedModule
@@ -133,11 +132,11 @@ def _data_params(table: ExampleTable, data: DataConfig) -> dict[str, Any]:
 
 
 def _initialise(model: SequenceModel, init: Path, head: Literal["keep", "reinit"]) -> None:
-    """Load a stage's start weights: the whole model (head kept) or the trunk only (head re-initialised)."""
+    """Load start weights (checkpoint or model folder): the whole model, or the trunk only (head re-initialised)."""
     if head == "reinit":
         load_trunk(model, init)
         return
-    source, _ = load_checkpoint(init)
+    source, _ = load_model(init)
     model.load_state_dict(source.state_dict())
 
 
