@@ -24,7 +24,7 @@ def lift_command(
 ) -> None:
     """Lift every labelled window to every target genome; write homologs/, lift_report.json and .tsv."""
     from seqlab.config import DnaRunConfig, load_config
-    from seqlab.lift import lift_summary, run_lift
+    from seqlab.workflows.lift import lift_summary, run_lift
 
     setup_logging()
     with user_errors():

@@ -1,1 +1,4 @@
-"""Workflows above the pipeline's building blocks: the MFD scheme, imputation and introspection."""
+"""Workflows above the pipeline's building blocks.
+
+``lift`` (``seqlab ssl lift``: homolog tables and reports), ``mfd`` (the MFD scheme, imputation, introspection).
+"""

@@ -5,7 +5,7 @@ The lifting options are those of the config's ``{kind: lifted}`` entry of ``data
 there is none); the other sources give the windows that are lifted. Python API::
 
     from seqlab.config import DnaRunConfig, load_config
-    from seqlab.lift import run_lift
+    from seqlab.workflows.lift import run_lift
     result = run_lift(load_config("run.yaml", DnaRunConfig), "runs/lift")
     result.homologs            # ExampleTable of pseudo-labelled homolog windows
     result.report["genomes"]   # counts per target genome and task
