@@ -135,3 +135,28 @@ def test_impute_model_reproduces_training_columns_and_names_new_ones():
         impute_model(model, params, [new | {"lab": "L9"}])
     with pytest.raises(MetadataError, match=r"row 0: no metadata column 'date'"):
         impute_model(model, params, [{k: v for k, v in new.items() if k != "date"}])
+
+
+def test_split_holdout_drops_held_out_only_windows_of_sequence_sets_and_homologs():
+    # A compendium of FASTA sets (kind: sequences) labels each experiment alone: the held-out experiment's
+    # positive and negative train/val windows carry weight only for it. A lifted homolog of a peak window
+    # positive only for the held-out experiment exists only because of it too. Neither may reach training
+    # (the MFD penalty and the batches see every row, weighted or not); test rows stay.
+    frame = pd.DataFrame(
+        {
+            "genome": ["g", "g", "g", "g", "g", "h"],
+            "chrom": "chr1",
+            "start": np.arange(6) * 100,
+            "end": np.arange(6) * 100 + 50,
+            "strand": "+",
+            "split": ["train", "val", "train", "test", "train", "train"],
+            "source": ["fasta", "fasta", "fasta", "fasta", "fasta", "lifted"],
+            "origin": ["", "", "", "", "", "g:chr1:900-950"],
+        }
+    )
+    labels = np.array([[0, 0, 1], [0, 0, 0], [1, 0, 0], [0, 0, 1], [0, 0, 0], [0, 0, 1]], dtype=np.float32)
+    weights = np.array([[0, 0, 1], [0, 0, 1], [1, 0, 0], [0, 0, 1], [1, 0, 0], [1, 1, 1]], dtype=np.float32)
+    table = ExampleTable(frame, labels, weights, TASKS.iloc[:3].reset_index(drop=True))
+    seen, _, dropped = split_holdout(table, np.array([False, False, True]))
+    assert seen.frame["start"].tolist() == [200, 300, 400]
+    assert dropped == 3

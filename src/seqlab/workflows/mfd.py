@@ -121,30 +121,36 @@ def holdout_mask(tasks: pd.DataFrame, holdout: Sequence[Mapping[str, str]]) -> n
     return held
 
 
-def _positive_rows(table: ExampleTable, block: int = 65_536) -> np.ndarray:
-    """Which rows (bool (N,)) have a weighted label > 0 in any task (read in row blocks: dense or sparse tables)."""
+def _positive_rows(table: ExampleTable, block: int = 65_536) -> tuple[np.ndarray, np.ndarray]:
+    """Rows (bool (N,)) with a weighted label > 0 in any task, and rows with any weight > 0 (dense or sparse)."""
     positive = np.zeros(len(table), dtype=bool)
+    weighted = np.zeros(len(table), dtype=bool)
     for start in range(0, len(table), block):
         rows = np.arange(start, min(start + block, len(table)))
         labels, weights = table.label_rows(rows)
         positive[rows] = ((labels > 0) & (weights > 0)).any(axis=1)
-    return positive
+        weighted[rows] = (weights > 0).any(axis=1)
+    return positive, weighted
 
 
 def split_holdout(table: ExampleTable, held: np.ndarray) -> tuple[ExampleTable, ExampleTable, int]:
     """(seen table, held-out table, dropped rows) of a table and a held-out task mask (bool (T,)).
 
     The seen table has the seen task columns and no train/val window that a held-out experiment alone
-    put there (a peak window positive for a held-out task and for no seen task); test windows are all
-    kept. The held-out table has every row and the held-out columns only.
+    put there (a peak window or its lifted homolog positive for a held-out task and for no seen task, or
+    a window weighted for held-out tasks only, e.g. a held-out experiment's FASTA sets); test windows are
+    all kept. The held-out table has every row and the held-out columns only.
     """
     seen_columns, held_columns = table.select_tasks(~held), table.select_tasks(held)
-    only_held = _positive_rows(held_columns) & ~_positive_rows(seen_columns)
-    drop = (
-        only_held
-        & table.frame["split"].isin(["train", "val"]).to_numpy()
-        & (table.frame["source"] == "peak").to_numpy()
+    (held_positive, held_weighted), (seen_positive, seen_weighted) = (
+        _positive_rows(held_columns),
+        _positive_rows(seen_columns),
     )
+    # a peak window (or its lifted homolog) positive for a held-out experiment alone, or a window that only
+    # a held-out experiment labels at all (its own FASTA sets, kind: sequences)
+    from_held_peak = held_positive & ~seen_positive & table.frame["source"].isin(["peak", "lifted"]).to_numpy()
+    only_held = held_weighted & ~seen_weighted
+    drop = (from_held_peak | only_held) & table.frame["split"].isin(["train", "val"]).to_numpy()
     return seen_columns.subset(~drop), held_columns, int(drop.sum())
 
 
