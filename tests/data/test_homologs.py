@@ -322,3 +322,28 @@ def test_a_sparse_table_lifts_like_the_dense_one(toy: dict) -> None:
     np.testing.assert_array_equal(sparse.labels.toarray(), dense.labels)
     np.testing.assert_allclose(sparse.weights.toarray(), dense.weights, atol=1e-7)
     assert sparse.report == dense.report
+
+
+def test_guard_matches_failed_held_out_lifts_when_the_fasta_names_chromosomes_otherwise(tmp_path: Path) -> None:
+    # The chain says chrA, the target FASTA says A (aliases, accepted by check_chain_genome). A test window
+    # whose lift fails (partially_deleted) still marks its place in chrA as held out; a train homolog
+    # overlapping that place must go whatever the FASTA calls the chromosome.
+    rng = np.random.default_rng(5)
+    target = random_dna(rng, S, 0.45)
+    chain = tmp_path / "c.chain"
+    chain.write_text(
+        f"chain 1 chr1 {S} + 0 300 chrA {S} + 0 300 1\n300\n\n"
+        f"chain 1 chr1 {S} + 1000 1300 chrA {S} + 100 390 2\n110 10 0\n180\n"
+    )
+    frame = pd.DataFrame(
+        {"genome": "hg", "chrom": "chr1", "start": [100, 1100], "end": [200, 1200], "strand": "+",
+         "split": ["train", "test"], "source": "peak", "origin": ""}
+    )  # fmt: skip
+    labels = np.ones((2, 1), dtype=np.float32)
+    table = ExampleTable(frame, labels, np.ones_like(labels), pd.DataFrame({"task": ["T1"]}))
+    for name in ("chrA", "A"):
+        fasta = write_fasta(tmp_path / f"{name}.fa", {name: target})
+        with pytest.raises(LiftError, match="none of the 1 windows"):  # the test window fails alone
+            lift_examples(table.subset(np.array([False, True])), [TargetGenome("ape", fasta, chain)])
+        homologs = lift_examples(table, [TargetGenome("ape", fasta, chain)])
+        assert len(homologs) == 0 or "hg:chr1:100-200" not in set(homologs.frame["origin"]), name

@@ -449,6 +449,9 @@ def _homologs_of(table: ExampleTable, rows: np.ndarray, target: TargetGenome, op
     splits = table.frame["split"].to_numpy(dtype=object)[rows]
     strict = (lifted["chrom"] != "").to_numpy() & np.isin(splits, ["val", "test"])
     held_out = lifted[strict].assign(genome=target.name, split=splits[strict])
+    # failed lifts keep the chain's chromosome names, kept ones the FASTA's: compare them under the FASTA's
+    names = genome.resolve_many(list(dict.fromkeys(held_out["chrom"])))
+    held_out["chrom"] = [names.get(c) or c for c in held_out["chrom"]]
     kept = np.flatnonzero((lifted["status"] == "kept").to_numpy())
     part = lifted.iloc[kept][["chrom", "start", "end", "strand"]].assign(
         genome=target.name, split=splits[kept], source="lifted", origin=example_ids(table.frame.iloc[rows[kept]])
