@@ -185,3 +185,15 @@ def test_a_multi_stage_run_resumes_from_its_stage_checkpoints(tmp_path):
     with start_run(paths.root, _Config(), resume=True) as run:
         assert run.checkpoint is None  # the stages hold theirs
     assert stage.metrics_csv.read_text() == "epoch,step,val_loss\n0,5,0.5\n"
+
+
+def test_nested_stages_of_noisy_student_resume_and_trim_their_logs(tmp_path):
+    # noisy_student writes round_1/student/, round_1/finetune/ and (teacher) ssl/pretrain/: two levels deep
+    paths = _finished_run(tmp_path / "r")
+    paths.last_checkpoint.unlink()
+    stage = paths.stage("round_1").stage("student").make()
+    _fake_checkpoint(stage.last_checkpoint, 5)
+    stage.metrics_csv.write_text("epoch,step,val_loss\n0,5,0.5\n1,9,0.4\n")
+    with start_run(paths.root, _Config(), resume=True) as run:
+        assert run.checkpoint is None
+    assert stage.metrics_csv.read_text() == "epoch,step,val_loss\n0,5,0.5\n"

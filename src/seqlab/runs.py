@@ -415,8 +415,9 @@ def _threads(config: Any) -> int | None:
 
 
 def _stage_checkpoints(paths: RunPaths) -> list[Path]:
-    """``<stage>/checkpoints/last.ckpt`` of the stages of a multi-stage run."""
-    return sorted(paths.root.glob("*/checkpoints/last.ckpt"))
+    """``<stage>/checkpoints/last.ckpt`` of the stages of a multi-stage run (also nested: ``round_1/student``)."""
+    found = paths.root.glob("*/checkpoints/last.ckpt"), paths.root.glob("*/*/checkpoints/last.ckpt")
+    return sorted(path for paths_found in found for path in paths_found)
 
 
 def _check_resume(paths: RunPaths, text: str) -> None:
