@@ -273,3 +273,38 @@ def test_supervised_run_warns_when_its_table_holds_homologs() -> None:
     message = derived_rows_warning(ExampleTable.concat([human, homologs]))
     assert message is not None and "3 of 5 examples are homologs" in message
     assert "test metrics use the reference windows only" in message
+
+
+def test_ssl_stages_continue_from_their_last_checkpoint_on_resume(tmp_path: Path, monkeypatch) -> None:
+    # --resume of an ssl / noisy_student run: every stage continues from its own last.ckpt (it was retrained
+    # from scratch, appending a second history to its metrics.csv)
+    import seqlab.training.ssl as ssl_module
+
+    seen: list = []
+
+    class _Stop(Exception):
+        pass
+
+    class _Trainer:
+        def fit(self, module, datamodule=None, ckpt_path=None):
+            seen.append(ckpt_path)
+            raise _Stop
+
+    monkeypatch.setattr(ssl_module, "build_trainer", lambda *args, **kwargs: _Trainer())
+    human, homologs, data = _tiny_human(tmp_path)
+    sections = {
+        "model": DeepBindConfig(filters=8, kernel_size=12, hidden=8),
+        "data": data,
+        "train": TrainConfig(progress_bar=False),
+        "hardware": HardwareConfig(accelerator="cpu", precision="32-true"),
+        "seed": 0,
+    }
+    last = tmp_path / "ssl" / "pretrain" / "checkpoints" / "last.ckpt"
+    last.parent.mkdir(parents=True)
+    last.write_bytes(b"x")
+    one = StageConfig(max_epochs=1, learning_rate=0.01, patience=1)
+    for resume in (True, False):
+        with pytest.raises(_Stop):
+            run_ssl(human, homologs, tmp_path / "ssl", ssl=SslConfig(pretrain=one, finetune=one), resume=resume,
+                    **sections)  # fmt: skip
+    assert seen == [last, None]

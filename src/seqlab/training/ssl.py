@@ -154,6 +154,7 @@ def fit_stage(
     noise_sigma: float = 0.0,
     hardware: HardwareConfig | None = None,
     store_dir: Path | None = None,
+    resume: bool = False,
 ) -> StageResult:
     """Train one stage on ``table`` (its train/val/test splits) and test its best checkpoint.
 
@@ -171,6 +172,7 @@ def fit_stage(
         hardware: accelerator, precision, threads and loader workers (default: ``HardwareConfig()``).
         store_dir: folder of window stores (default ``data.store.dir``, else ``store/`` beside the stage
             folder: the stages of a scheme share their stores, as the stages of a run do).
+        resume: continue from the stage's ``checkpoints/last.ckpt`` when it has one (``--resume``).
 
     Returns:
         The stage's result; ``metrics`` = {"val", "test" (as in a supervised run), "n_train",
@@ -202,7 +204,8 @@ def fit_stage(
     )
     store_dir = store_dir or data.store.dir or run.root.parent / "store"
     dm = DnaDataModule(table, data.model_copy(update={"num_workers": hardware.workers}), seed=seed, store_dir=store_dir)
-    trainer.fit(module, datamodule=dm)
+    ckpt_path = run.last_checkpoint if resume and run.last_checkpoint.is_file() else None
+    trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path)
     best_path = run.best_checkpoint if run.best_checkpoint.is_file() else run.last_checkpoint
     best = NoisyModule.load_from_checkpoint(best_path, map_location="cpu")
     trainer.validate(best, dataloaders=dm.val_dataloader(), verbose=False)
@@ -301,6 +304,7 @@ def run_ssl(
     ssl: SslConfig,
     seed: int = 0,
     hardware: HardwareConfig | None = None,
+    resume: bool = False,
 ) -> dict[str, Any]:
     """``ssl``: pre-train on pseudo-labelled homologs, fine-tune on human windows (see the module docstring).
 
@@ -318,7 +322,7 @@ def run_ssl(
     if ssl.include_human:
         parts.insert(1, (human, "train", "train"))
     common = {"model": model, "data": data, "train": train, "seed": seed, "hardware": hardware,
-              "store_dir": data.store.dir or root / "store"}  # fmt: skip
+              "store_dir": data.store.dir or root / "store", "resume": resume}  # fmt: skip
     pretrain = fit_stage(root / "pretrain", stage_table(parts), stage=ssl.pretrain, **common)
     finetune = fit_stage(root / "finetune", human, stage=ssl.finetune, init=pretrain.best_checkpoint,
                          head=ssl.head, **common)  # fmt: skip
@@ -347,6 +351,7 @@ def run_noisy_student(
     teacher: Path | None = None,
     seed: int = 0,
     hardware: HardwareConfig | None = None,
+    resume: bool = False,
 ) -> dict[str, Any]:
     """``noisy_student``: ``rounds`` of teacher relabelling, noised student, fine-tuning (module docstring).
 
@@ -361,6 +366,7 @@ def run_noisy_student(
         hardware: accelerator, precision and threads (default: ``HardwareConfig()``).
         teacher: the first teacher's checkpoint (overrides ``noisy.teacher``).
         seed: seeds every stage.
+        resume: continue every stage from its ``checkpoints/last.ckpt`` when it has one (``--resume``).
 
     Raises:
         ValueError: no teacher given, or no homolog of a training window.
@@ -395,6 +401,7 @@ def run_noisy_student(
             noise_sigma=noisy.noise_sigma,
             hardware=hardware,
             store_dir=data.store.dir or root / "store",
+            resume=resume,
         )
         finetune = fit_stage(
             root / f"round_{k}" / "finetune",
@@ -407,6 +414,7 @@ def run_noisy_student(
             init=student.best_checkpoint,
             hardware=hardware,
             store_dir=data.store.dir or root / "store",
+            resume=resume,
         )
         stages[f"round_{k}/student"], stages[f"round_{k}/finetune"] = student, finetune
         rounds.append({"round": k, "teacher": str(teacher), "relabelled": int(relabel.size)})
@@ -430,7 +438,7 @@ def split_homologs(table: ExampleTable) -> tuple[ExampleTable, ExampleTable]:
 def _sections(ctx: RunContext) -> dict[str, Any]:
     config = ctx.config
     return {"model": config.model, "data": config.data, "train": config.train, "seed": ctx.seed,
-            "hardware": config.hardware}  # fmt: skip
+            "hardware": config.hardware, "resume": ctx.resume}  # fmt: skip
 
 
 def _finish_run(ctx: RunContext, human: ExampleTable, document: dict[str, Any]) -> dict[str, Any]:
