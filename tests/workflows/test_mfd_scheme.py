@@ -160,3 +160,43 @@ def test_split_holdout_drops_held_out_only_windows_of_sequence_sets_and_homologs
     seen, _, dropped = split_holdout(table, np.array([False, False, True]))
     assert seen.frame["start"].tolist() == [200, 300, 400]
     assert dropped == 3
+
+
+def test_resume_of_an_mfd_run_killed_before_its_seen_stage_starts_that_stage_afresh(tmp_path, monkeypatch):
+    # mfd.holdout_reference trains a second model in stage seen/; a run killed during the main stage has no
+    # seen/checkpoints/last.ckpt, and --resume must start that stage rather than fail ("no checkpoint")
+    from types import SimpleNamespace
+
+    import seqlab.workflows.mfd as mfd_module
+    from seqlab.runs import RunPaths
+    from seqlab.workflows.mfd import fit_mfd
+
+    seen = []
+
+    class _Stop(Exception):
+        pass
+
+    class _Trainer:
+        def fit(self, module, datamodule=None, ckpt_path=None):
+            seen.append(ckpt_path)
+            raise _Stop
+
+    monkeypatch.setattr(mfd_module, "build_trainer", lambda *args, **kwargs: _Trainer())
+    monkeypatch.setattr(mfd_module, "DnaDataModule", lambda *args, **kwargs: None)
+    monkeypatch.setattr(mfd_module, "_module", lambda ctx, params: SimpleNamespace(model=torch.nn.Linear(1, 1)))
+    config = SimpleNamespace(
+        train=SimpleNamespace(monitor="val_auroc", max_epochs=1, patience=1, gradient_clip=None,
+                              limit_train_batches=None, progress_bar=False),
+        hardware=SimpleNamespace(workers=0, accelerator="cpu", devices=1, num_nodes=1, strategy="auto",
+                                 precision="32-true"),
+        data=SimpleNamespace(model_copy=lambda update: None),
+        model=SimpleNamespace(trunk=SimpleNamespace(arch="deepbind"), head=SimpleNamespace(kind="metadata")),
+    )  # fmt: skip
+    run = RunPaths(tmp_path / "run").make()
+    run.checkpoints.mkdir(parents=True, exist_ok=True)
+    run.last_checkpoint.write_bytes(b"x")
+    ctx = SimpleNamespace(config=config, resume=True, seed=0, run=run)
+    for stage in (run, run.stage("seen")):
+        with pytest.raises(_Stop):
+            fit_mfd(ctx, stage, None, None)
+    assert seen == [run.last_checkpoint, None]

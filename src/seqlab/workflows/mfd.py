@@ -182,7 +182,9 @@ def fit_mfd(
         The best model (eval mode, CPU) and facts for metrics.json (best checkpoint, epochs, parameters).
     """
     config, train, hardware = ctx.config, ctx.config.train, ctx.config.hardware
-    ckpt_path = resume_checkpoint(stage, ctx.resume)
+    # a later stage (seen/) of a run killed before it began has no checkpoint: it starts afresh on --resume
+    later_stage = stage.root != ctx.run.root and not stage.last_checkpoint.is_file()
+    ckpt_path = resume_checkpoint(stage, ctx.resume and not later_stage)
     stage.make()
     dm = DnaDataModule(table, config.data.model_copy(update={"num_workers": hardware.workers}), seed=ctx.seed)
     module = _module(ctx, params)
