@@ -197,3 +197,17 @@ def test_nested_stages_of_noisy_student_resume_and_trim_their_logs(tmp_path):
     with start_run(paths.root, _Config(), resume=True) as run:
         assert run.checkpoint is None
     assert stage.metrics_csv.read_text() == "epoch,step,val_loss\n0,5,0.5\n"
+
+
+def test_overwrite_removes_the_stage_folders_of_every_scheme(tmp_path):
+    # a stage folder left behind keeps its checkpoints and appends the new run's log to the old metrics.csv
+    paths = _finished_run(tmp_path / "r")
+    for name in ("pretrain", "round_1", "ssl", "seen", "imputation"):
+        stage = paths.stage(name).make()
+        stage.metrics_csv.parent.mkdir(parents=True, exist_ok=True)
+        stage.metrics_csv.write_text("epoch,step,val_loss\n0,5,0.5\n")
+    (paths.root / "introspection.tsv").write_text("x\n")
+    with start_run(paths.root, _Config(), overwrite=True):
+        pass
+    left = {p.name for p in paths.root.iterdir()}
+    assert not left & {"pretrain", "round_1", "ssl", "seen", "imputation", "introspection.tsv"}, sorted(left)

@@ -194,7 +194,7 @@ resume continues with the schedule of the new budget (not the one an uninterrupt
 _RUN_ARTIFACTS = (
     "config.yaml", "checkpoints", "logs", "metrics.json", "metrics_per_task.tsv", "plots", "examples", "audit.json",
     "audit.txt", "predictions_*.tsv", "model", "model.partial-*", "corpus", "tokenizer", "pretrain", "finetune",
-    "round_*",
+    "round_*", "ssl", "seen", "imputation", "introspection.tsv", "introspection.png",
 )  # fmt: skip
 
 
