@@ -182,6 +182,16 @@ def compute_split_metrics(
         labels, scores = task_entries(y, probs, weight, column)
         n_pos = int(labels.sum())
         n_neg = int(labels.size - n_pos)
+        n_bad = int((~np.isfinite(scores)).sum())
+        if n_bad:  # a diverged model: undefined, not an exception at the end of a validation
+            per_task[task] = TaskMetrics(math.nan, math.nan, n_pos, n_neg)
+            message = (
+                f"task {task!r} has {n_bad} non-finite score(s) in the {split} split (a diverged model?): "
+                "AUROC and AUPR are undefined (NaN) and left out of the means"
+            )
+            warnings.warn(message, UndefinedMetricWarning, stacklevel=2)
+            messages.append(message)
+            continue
         auroc, aupr = binary_auroc_aupr(labels, scores)
         per_task[task] = TaskMetrics(auroc, aupr, n_pos, n_neg)
         if math.isnan(auroc):

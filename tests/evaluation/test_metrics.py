@@ -83,3 +83,13 @@ def test_metrics_tsv(tmp_path):
         "val\tb\tNA\tNA\t2\t0",
     ]
     assert [p.name for p in tmp_path.iterdir()] == ["metrics_per_task.tsv"]
+
+
+def test_non_finite_scores_give_an_undefined_metric_naming_task_and_split():
+    # a diverged model's NaN probabilities: sklearn raised "Input contains NaN." at the end of a validation
+    y = np.array([[0.0, 0.0], [1.0, 1.0], [1.0, 1.0], [0.0, 0.0]])
+    probs = np.array([[0.1, 0.1], [np.nan, 0.9], [0.8, 0.8], [0.3, 0.3]])
+    with pytest.warns(UndefinedMetricWarning, match=r"task 'a' has 1 non-finite score.* val split"):
+        metrics = compute_split_metrics(y, probs, None, ["a", "b"], "val")
+    assert np.isnan(metrics.per_task["a"].auroc) and np.isnan(metrics.per_task["a"].aupr)
+    assert metrics.per_task["b"].auroc == 1.0 and metrics.auroc == 1.0
