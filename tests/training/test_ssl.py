@@ -308,3 +308,32 @@ def test_ssl_stages_continue_from_their_last_checkpoint_on_resume(tmp_path: Path
             run_ssl(human, homologs, tmp_path / "ssl", ssl=SslConfig(pretrain=one, finetune=one), resume=resume,
                     **sections)  # fmt: skip
     assert seen == [last, None]
+
+
+@pytest.mark.parametrize("trunk", ["transformer", "hf"])
+def test_ssl_runs_with_transformer_trunks(tmp_path: Path, trunk: str) -> None:
+    """Any trunk: the nucleotide transformer and a local Hugging Face encoder pre-train and fine-tune."""
+    from seqlab.config.transformer import HFConfig, TransformerConfig
+    from tests.models.test_transformer import _tiny_hf_folder
+
+    human, homologs, data = _tiny_human(tmp_path)
+    if trunk == "transformer":
+        model = TransformerConfig(kmer=3, d_model=16, layers=1, heads=2, feedforward=32)
+    else:
+        model = HFConfig(path=_tiny_hf_folder(tmp_path / "encoder"))
+    one = StageConfig(max_epochs=1, learning_rate=0.01, patience=1)
+    result = run_ssl(human, homologs, tmp_path / "ssl", ssl=SslConfig(head="reinit", pretrain=one, finetune=one),
+                     model=model, data=data, train=TrainConfig(progress_bar=False),
+                     hardware=HardwareConfig(accelerator="cpu", precision="32-true"), seed=0)  # fmt: skip
+    assert list(result["stages"]) == ["pretrain", "finetune"]
+    assert result["stages"]["pretrain"]["n_train"] == 48 and 0 <= result["test"]["auroc"] <= 1
+    # the fine-tuning stage started from the pre-trained trunk: its model folder reloads with that trunk
+    from seqlab.models.pretrained import load_model
+
+    reloaded, params = load_model(Path(result["best_checkpoint"]))
+    assert type(reloaded.trunk).__name__ == ("TransformerTrunk" if trunk == "transformer" else "HFTrunk")
+    if trunk == "hf":  # a freshly built hf trunk trains like any module (from_pretrained gives eval mode)
+        from seqlab.models.model import build_model
+
+        assert build_model(model, params).trunk.encoder.training
+    assert params.tasks == ["T"]

@@ -124,6 +124,9 @@ class HFTrunk(nn.Module):
         self.tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True,
                                                        trust_remote_code=trust_remote_code)  # fmt: skip
         self.encoder = AutoModel.from_pretrained(folder, local_files_only=True, trust_remote_code=trust_remote_code)
+        # from_pretrained returns the encoder in eval mode; a trunk starts in training mode like any module
+        # (Lightning keeps sub-module modes, so dropout would otherwise stay off during fine-tuning).
+        self.encoder.train()
         self.pool = pool
         self.out_features = int(self.encoder.config.hidden_size)
 
