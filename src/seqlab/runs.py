@@ -22,6 +22,7 @@ that the config is the stored one, seeds, sets threads and writes ``config.yaml`
 from __future__ import annotations
 
 import atexit
+import contextlib
 import csv
 import fnmatch
 import io
@@ -256,10 +257,30 @@ def _acquire_lock(run: RunPaths) -> Path:
                 )
             log.warning("%s: taking over the stale lock of a run that is no longer running (pid %s on %s)",
                         run.root, pid, host)  # fmt: skip
-            run.lock.unlink(missing_ok=True)
+            _remove_stale_lock(run.lock, owner)
         raise RunLockedError(f"{run.root}: could not take the lock {run.lock}; another run is starting there")
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+def _remove_stale_lock(lock: Path, stale: dict[str, Any] | None) -> None:
+    """Remove ``lock`` only if it still holds the ``stale`` owner read from it.
+
+    Two processes can find the same stale lock; the first removes it and links its own. The file is
+    therefore moved aside atomically before it is judged: the second process then moves the first one's
+    fresh lock, sees that it is not the stale one, and puts it back instead of deleting it.
+    """
+    aside = lock.with_name(f".lock.{os.getpid()}.aside.tmp")
+    try:
+        os.rename(lock, aside)
+    except FileNotFoundError:  # removed by the other process already
+        return
+    try:
+        if _read_lock(aside) != stale:
+            with contextlib.suppress(FileExistsError):
+                os.link(aside, lock)  # a live owner's lock: restore it
+    finally:
+        aside.unlink(missing_ok=True)
 
 
 def _release_lock(lock: Path) -> None:
