@@ -206,6 +206,9 @@ def test_guard_uses_held_out_locations_and_counts() -> None:
     keep, removed = guard_leakage(frame, held)
     assert keep.tolist() == [True, False, False, True]  # [0,100) only touches val [100,200) at the boundary
     assert removed == {"train_overlapping_val": 0, "train_overlapping_test": 1, "val_overlapping_test": 1}
+    # with the split's gap, homologs keep the distance human windows keep: [0,100) is now within 1 bp of val
+    keep, removed = guard_leakage(frame, held, gap=1)
+    assert keep.tolist() == [False, False, False, True] and removed["train_overlapping_val"] == 1
 
 
 def test_chain_that_does_not_fit_the_fasta(toy: dict, tmp_path: Path) -> None:
@@ -300,7 +303,7 @@ def test_lifted_source_builder_errors(toy: dict) -> None:
     target = toy["target"]
     genomes = {"hg": SimpleNamespace(fasta=toy["folder"] / "hg.fa", chain=None)}
     genomes["apeA"] = SimpleNamespace(fasta=target.fasta, chain=target.chain)
-    config = SimpleNamespace(genomes=genomes)
+    config = SimpleNamespace(genomes=genomes, split=SimpleNamespace(gap=0))
     source = LiftedSourceConfig(min_match=0.95)
     built = build_lifted_source(source, config, SimpleNamespace(tables=[toy["table"]]))
     direct = lift_examples(toy["table"], [target])

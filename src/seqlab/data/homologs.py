@@ -102,6 +102,8 @@ class LiftOptions:
     max_n_fraction: float = 0.5
     weight: str = "one"
     guard: bool = True
+    guard_gap: int = 0
+    """bp a training (val) homolog must keep from a held-out homolog (``data.split.gap``, as for human windows)."""
 
 
 def check_chain_genome(chain: ChainFile, genome: Genome) -> None:
@@ -252,17 +254,21 @@ def _overlaps(starts: np.ndarray, ends: np.ndarray, ref_starts: np.ndarray, ref_
     return (last >= 0) & (max_end[np.maximum(last, 0)] > starts)
 
 
-def guard_leakage(frame: pd.DataFrame, held_out: pd.DataFrame | None = None) -> tuple[np.ndarray, dict[str, int]]:
+def guard_leakage(
+    frame: pd.DataFrame, held_out: pd.DataFrame | None = None, gap: int = 0
+) -> tuple[np.ndarray, dict[str, int]]:
     """Which derived examples may stay: none overlaps an example of a stricter split in its genome.
 
     A derived example (``origin != ""``) of split train is removed when it overlaps (same genome and
-    chromosome, >= 1 bp) any val or test example, and one of split val when it overlaps a test
-    example, whatever their origins. ``held_out`` adds intervals that count as val/test examples
-    without being in ``frame`` (e.g. where a test window lifted but its homolog was dropped).
+    chromosome, >= 1 bp) any val or test example widened by ``gap`` bp on both sides, and one of split
+    val when it overlaps a (widened) test example, whatever their origins. ``held_out`` adds intervals
+    that count as val/test examples without being in ``frame`` (e.g. where a test window lifted but its
+    homolog was dropped).
 
     Args:
         frame: examples with ``genome, chrom, start, end, split, origin``.
         held_out: optional extra rows ``genome, chrom, start, end, split``.
+        gap: bp kept between a derived example and a stricter split's examples (``data.split.gap``).
 
     Returns:
         ``(keep, removed)``: bool (N,) and counts ``{"train_overlapping_val": n, "train_overlapping_test": n,
@@ -285,8 +291,8 @@ def guard_leakage(frame: pd.DataFrame, held_out: pd.DataFrame | None = None) -> 
             hit[candidates] = _overlaps(
                 group["start"].to_numpy()[candidates],
                 group["end"].to_numpy()[candidates],
-                strict_ref["start"].to_numpy(),
-                strict_ref["end"].to_numpy(),
+                strict_ref["start"].to_numpy() - gap,
+                strict_ref["end"].to_numpy() + gap,
             )
             for name in weaker:
                 removed[f"{name}_overlapping_{strict}"] += int((hit & (split == name)).sum())
@@ -456,7 +462,9 @@ def _homologs_of(table: ExampleTable, rows: np.ndarray, target: TargetGenome, op
     part = lifted.iloc[kept][["chrom", "start", "end", "strand"]].assign(
         genome=target.name, split=splits[kept], source="lifted", origin=example_ids(table.frame.iloc[rows[kept]])
     )
-    keep, removed = guard_leakage(part, held_out) if options.guard else (np.ones(kept.size, dtype=bool), {})
+    keep, removed = (
+        guard_leakage(part, held_out, options.guard_gap) if options.guard else (np.ones(kept.size, dtype=bool), {})
+    )
     final = np.zeros(rows.size, dtype=bool)
     final[kept[keep]] = True
     report = _genome_report(table, rows, lifted, final, removed)
@@ -550,9 +558,13 @@ def lift_targets(source: Any, genomes: Mapping[str, Any]) -> tuple[str, list[Tar
     return reference, [TargetGenome(n, Path(genomes[n].fasta), Path(genomes[n].chain)) for n in names]
 
 
-def lift_options(source: Any) -> LiftOptions:
-    """The :class:`LiftOptions` of a ``lifted`` source entry (:class:`~seqlab.config.lift.LiftedSourceConfig`)."""
-    return LiftOptions(**{f.name: getattr(source, f.name) for f in dataclasses.fields(LiftOptions)})
+def lift_options(source: Any, gap: int = 0) -> LiftOptions:
+    """The :class:`LiftOptions` of a ``lifted`` source entry (:class:`~seqlab.config.lift.LiftedSourceConfig`).
+
+    ``gap``: the split's gap (``data.split.gap``), kept by the leakage guard around held-out homologs too.
+    """
+    fields = [f.name for f in dataclasses.fields(LiftOptions) if f.name != "guard_gap"]
+    return LiftOptions(**{name: getattr(source, name) for name in fields}, guard_gap=int(gap))
 
 
 def build_lifted_source(source: Any, config: Any, context: Any) -> ExampleTable:
@@ -569,4 +581,4 @@ def build_lifted_source(source: Any, config: Any, context: Any) -> ExampleTable:
         raise ValueError("data.sources: a 'lifted' source needs a source before it (peaks, tiling or sequences)")
     base = context.tables[0] if len(context.tables) == 1 else ExampleTable.concat(context.tables)
     reference, targets = lift_targets(source, config.genomes)
-    return lift_examples(base, targets, lift_options(source), reference=reference)
+    return lift_examples(base, targets, lift_options(source, config.split.gap), reference=reference)

@@ -72,7 +72,7 @@ def run_lift(config: DnaRunConfig, out_dir: str | Path) -> LiftResult:
         raise ConfigError("data.sources has no source of windows to lift (peaks, tiling or sequences)")
     reference, targets = lift_targets(source, data.genomes)
     examples = build_examples(data.model_copy(update={"sources": others}))
-    homologs = lift_examples(examples, targets, lift_options(source), reference=reference)
+    homologs = lift_examples(examples, targets, lift_options(source, data.split.gap), reference=reference)
     report = homologs.report["lift"]
     report["examples"] = {"windows": len(examples), "by_split": examples.frame["split"].value_counts().to_dict()}
     out = Path(out_dir)
