@@ -44,6 +44,8 @@ SPLIT_GAP = 100_000
 SIZES = ("25", "50", "100", "200", "all")
 SEEDS = (0, 1, 2)
 SCHEMES = ("supervised", "ssl", "noisy_student")
+# control: supervised with 3x the epochs and patience (ssl and noisy_student train more steps in all)
+CONTROLS = ("supervised_long",)
 ARCHS = {"deepbind": {"arch": "deepbind"}, "small27k": {"arch": "deepbind", "preset": "small27k"}}
 PEAKS = "dna/gm12878_hg19/peaks/{task}_GM12878_hg19.narrowPeak.gz"
 BUNDLE = "dna/chr22_primates"
@@ -177,8 +179,10 @@ def check_no_leak(human, homologs) -> None:
         raise AssertionError(f"{int(leaked.sum())} training homologs come from val/test windows")
 
 
-def run_unit(out: str, task: str, arch: str, size: str, seed: int, settings: dict[str, Any]) -> list[dict]:
-    """Train the three schemes of one (task, arch, size, seed); skip schemes with a result.json."""
+def run_unit(
+    out: str, task: str, arch: str, size: str, seed: int, settings: dict[str, Any], schemes: tuple[str, ...] = SCHEMES
+) -> list[dict]:
+    """Train ``schemes`` on one (task, arch, size, seed); skip schemes with a result.json."""
     import warnings
 
     import torch
@@ -205,14 +209,18 @@ def run_unit(out: str, task: str, arch: str, size: str, seed: int, settings: dic
     sections = {"model": config.model, "data": config.data, "train": config.train, "seed": seed,
                 "hardware": config.hardware}  # fmt: skip
     results = []
-    for scheme in SCHEMES:
+    for scheme in schemes:
         done = unit / scheme / "result.json"
         if done.is_file():
             results.append(json.loads(done.read_text()))
             continue
         started = time.perf_counter()
-        if scheme == "supervised":
-            stage = config.ssl.finetune.model_copy(update={"learning_rate": config.train.learning_rate})
+        if scheme in ("supervised", "supervised_long"):
+            times = 3 if scheme == "supervised_long" else 1
+            stage = config.ssl.finetune.model_copy(
+                update={"learning_rate": config.train.learning_rate, "max_epochs": times * config.train.max_epochs,
+                        "patience": times * config.train.patience}
+            )  # fmt: skip
             doc = fit_stage(unit / scheme, human, stage=stage, **sections).metrics
         elif scheme == "ssl":
             doc = run_ssl(human, homologs, unit / scheme, ssl=config.ssl, **sections)
@@ -259,13 +267,14 @@ def summary_table(frame: pd.DataFrame) -> str:
     (positive/negative) the ssl and noisy_student runs used, ``seeds`` the finished seeds per scheme.
     """
     head = ["task", "trunk", "train pos", "homologs pos/neg", "seeds"]
-    head += [f"{metric} {scheme}" for metric in ("AUROC", "AUPR") for scheme in SCHEMES]
+    schemes = [scheme for scheme in SCHEMES + CONTROLS if scheme in set(frame["scheme"])]
+    head += [f"{metric} {scheme}" for metric in ("AUROC", "AUPR") for scheme in schemes]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     order = {size: i for i, size in enumerate(SIZES)}
     groups = frame.groupby(["task", "arch", "size"], sort=False)
     for key in sorted(groups.groups, key=lambda k: (k[0], list(ARCHS).index(k[1]), order[k[2]])):
         g = groups.get_group(key)
-        by_scheme = {scheme: g[g["scheme"] == scheme] for scheme in SCHEMES}
+        by_scheme = {scheme: g[g["scheme"] == scheme] for scheme in schemes}
         size = str(int(g["human_train_pos"].iloc[0]))
         cells = [key[0], key[1], size if key[2] != "all" else f"all ({size})"]
         cells.append(f"{g['homolog_train_pos'].mean():.0f}/{g['homolog_train_neg'].mean():.0f}")
@@ -284,6 +293,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--archs", nargs="+", default=list(ARCHS), choices=list(ARCHS))
     parser.add_argument("--sizes", nargs="+", default=list(SIZES))
     parser.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
+    parser.add_argument("--schemes", nargs="+", default=list(SCHEMES), choices=SCHEMES + CONTROLS)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--deadline-min", type=float, default=None, help="start no new unit after this many minutes")
     parser.add_argument("--report", action="store_true", help="only write results.tsv and summary.md")
@@ -299,7 +309,14 @@ def main(argv: list[str] | None = None) -> None:
         with ProcessPoolExecutor(max_workers=args.jobs, mp_context=get_context("spawn")) as pool:
             pending = []
             for unit in todo:
-                pending.append((unit, pool.submit(_guarded, str(out), *unit, SETTINGS, started, args.deadline_min)))
+                pending.append(
+                    (
+                        unit,
+                        pool.submit(
+                            _guarded, str(out), *unit, SETTINGS, started, args.deadline_min, tuple(args.schemes)
+                        ),
+                    )
+                )
             for unit, future in pending:
                 state = future.result()
                 print(f"{time.time() - started:7.0f}s {unit}: {state}", flush=True)
@@ -313,10 +330,14 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _guarded(out: str, task: str, arch: str, size: str, seed: int, settings: dict, started: float,
-             deadline_min: float | None) -> str:  # fmt: skip
+             deadline_min: float | None, schemes: tuple[str, ...]) -> str:  # fmt: skip
+    """Run one unit unless past the deadline; a failure is reported, not raised (the other units go on)."""
     if deadline_min is not None and time.time() - started > 60 * deadline_min:
         return "skipped (deadline)"
-    results = run_unit(out, task, arch, size, seed, settings)
+    try:
+        results = run_unit(out, task, arch, size, seed, settings, schemes)
+    except Exception as err:  # noqa: BLE001 - one failed unit must not stop the grid
+        return f"FAILED: {type(err).__name__}: {err}"
     return " ".join(f"{r['scheme']}={r['test_auroc']:.3f}/{r['test_aupr']:.3f}" for r in results)
 
 
