@@ -20,6 +20,10 @@ are those whose origin was kept (lifting the subsampled table gives the same row
 the guard only looks at val/test homologs). Every scheme of a (size, seed) sees the same tables;
 noisy_student's teacher is the ssl run's fine-tuned model (one round).
 
+Control: ``--schemes supervised_long`` trains supervised with 3x the epochs and patience (ssl and noisy_student
+train more steps in all). ``--report`` writes ``results.tsv`` and ``summary.md`` (per-cell mean ± sd, paired
+gains per cell, paired gains pooled over tasks, trunks and seeds). Results: docs/results.md.
+
 Resumable: a scheme whose ``result.json`` exists is skipped; ``--deadline-min`` stops starting new units.
 Each worker uses one torch thread (``hardware.threads: 1``); ``--jobs`` (default 2) units run in parallel.
 """
@@ -285,6 +289,48 @@ def summary_table(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def paired_table(frame: pd.DataFrame, baseline: str = "supervised") -> str:
+    """Markdown: per task, trunk and size, the mean paired test AUROC/AUPR gain over ``baseline`` (same seed)
+    of every other scheme, with the seeds it wins (``wins/seeds``)."""
+    index = ["task", "arch", "size", "seed"]
+    wide = frame.pivot_table(index=index, columns="scheme", values=["test_auroc", "test_aupr"])
+    others = [scheme for scheme in SCHEMES[1:] + CONTROLS if ("test_auroc", scheme) in wide.columns]
+    head = ["task", "trunk", "size"] + [f"Δ{m} {s}" for m in ("AUROC", "AUPR") for s in others]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    order = {size: i for i, size in enumerate(SIZES)}
+    groups = wide.groupby(level=["task", "arch", "size"], sort=False)
+    for key in sorted(groups.groups, key=lambda k: (k[0], list(ARCHS).index(k[1]), order[k[2]])):
+        g = groups.get_group(key)
+        cells = list(key)
+        for metric in ("test_auroc", "test_aupr"):
+            for scheme in others:
+                delta = (g[(metric, scheme)] - g[(metric, baseline)]).dropna()
+                cells.append(f"{delta.mean():+.3f} ({int((delta > 0).sum())}/{len(delta)})" if len(delta) else "-")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def pooled_table(frame: pd.DataFrame, baseline: str = "supervised") -> str:
+    """Markdown: per size, the paired gain over ``baseline`` pooled over tasks, trunks and seeds (mean, wins/n)."""
+    wide = frame.pivot_table(
+        index=["task", "arch", "size", "seed"], columns="scheme", values=["test_auroc", "test_aupr"]
+    )
+    others = [s for s in SCHEMES + CONTROLS if s != baseline and ("test_auroc", s) in wide.columns]
+    head = ["size"] + [f"Δ{m} {s}" for m in ("AUROC", "AUPR") for s in others]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for size in SIZES:
+        part = wide[wide.index.get_level_values("size") == size]
+        if part.empty:
+            continue
+        cells = [size]
+        for metric in ("test_auroc", "test_aupr"):
+            for scheme in others:
+                delta = (part[(metric, scheme)] - part[(metric, baseline)]).dropna()
+                cells.append(f"{delta.mean():+.3f} ({int((delta > 0).sum())}/{len(delta)})")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("runs/ssl_chr22"))
@@ -325,8 +371,12 @@ def main(argv: list[str] | None = None) -> None:
         print("no finished runs")
         return
     frame.drop(columns=["best_checkpoint"]).to_csv(out / "results.tsv", sep="\t", index=False)
-    (out / "summary.md").write_text(summary_table(frame) + "\n")
-    print(summary_table(frame))
+    text = "\n\n".join([summary_table(frame), paired_table(frame), pooled_table(frame)])
+    if "supervised_long" in set(frame["scheme"]):
+        text += "\n\n" + pooled_table(frame, "supervised_long")
+    text += "\n"
+    (out / "summary.md").write_text(text)
+    print(text)
 
 
 def _guarded(out: str, task: str, arch: str, size: str, seed: int, settings: dict, started: float,
