@@ -390,32 +390,12 @@ def run_noisy_student(
         if noisy.include_human:
             parts.insert(1, (human, "train", "train"))
         student_model = _student_model(model, noisy.dropout)
-        student = fit_stage(
-            root / f"round_{k}" / "student",
-            stage_table(parts),
-            model=student_model,
-            data=student_data,
-            train=train,
-            stage=noisy.student,
-            seed=seed,
-            noise_sigma=noisy.noise_sigma,
-            hardware=hardware,
-            store_dir=data.store.dir or root / "store",
-            resume=resume,
-        )
-        finetune = fit_stage(
-            root / f"round_{k}" / "finetune",
-            human,
-            model=student_model,
-            data=data,
-            train=train,
-            stage=noisy.finetune,
-            seed=seed,
-            init=student.best_checkpoint,
-            hardware=hardware,
-            store_dir=data.store.dir or root / "store",
-            resume=resume,
-        )
+        common = {"model": student_model, "train": train, "seed": seed, "hardware": hardware, "resume": resume,
+                  "store_dir": data.store.dir or root / "store"}  # fmt: skip
+        student = fit_stage(root / f"round_{k}" / "student", stage_table(parts), data=student_data,
+                            stage=noisy.student, noise_sigma=noisy.noise_sigma, **common)  # fmt: skip
+        finetune = fit_stage(root / f"round_{k}" / "finetune", human, data=data, stage=noisy.finetune,
+                             init=student.best_checkpoint, **common)  # fmt: skip
         stages[f"round_{k}/student"], stages[f"round_{k}/finetune"] = student, finetune
         rounds.append({"round": k, "teacher": str(teacher), "relabelled": int(relabel.size)})
         write_json(root / f"round_{k}" / "metrics.json", _summary({"student": student, "finetune": finetune},
