@@ -283,14 +283,17 @@ def test_subsample_peaks_by_signal_and_at_random(peak_config, tmp_path):
     (tmp_path / "tasks.tsv").write_text("task\tpeaks\nA\tA.narrowPeak\n")
     source = peak_config.sources[0]
     source.negatives.ratio = 0
-    source.subsample = {"n": 5, "by": "signal"}
+    source.subsample = {"n": 3, "by": "signal"}  # among the 4 training (chr1) peaks; chr2/chr3 peaks all kept
     table, _ = _build(peak_config)
     starts = table.frame.loc[table.frame["chrom"] == "chr1", "start"].tolist()
-    assert starts == [1000, 3000, 7000]  # signal 3, 9, 7 kept (with 5, 5 on chr2/chr3); signal 1 dropped
-    assert table.report["tasks"]["A"]["peaks_kept"] == 5 and table.report["tasks"]["A"]["peaks"] == 6
-    source.subsample = {"n": 4, "by": "signal"}
+    assert starts == [1000, 3000, 7000]  # signal 3, 9, 7 kept; signal 1 dropped
+    assert table.frame["chrom"].tolist().count("chr2") == table.frame["chrom"].tolist().count("chr3") == 1
+    report = table.report["tasks"]["A"]
+    assert (report["peaks_kept"], report["peaks_subsampled_from"], report["peaks"]) == (5, 4, 6)
+    source.subsample = {"n": 4, "by": "signal", "splits": ["train", "val", "test"]}  # among all 6 peaks
     table, _ = _build(peak_config)
     assert table.frame.loc[table.frame["chrom"] == "chr1", "start"].tolist() == [3000, 7000]
+    assert sorted(table.frame["chrom"]) == ["chr1", "chr1", "chr2", "chr3"]  # signal 5 on chr2/chr3 kept
     intervals = read_intervals(tmp_path / "A.narrowPeak")
     first = subsample_peaks(intervals, SubsampleConfig(n=3, by="random", seed=1))
     expected = np.sort(np.random.default_rng(1).choice(6, 3, replace=False))
@@ -320,7 +323,8 @@ def test_two_sources_are_concatenated(peak_config, tmp_path, fasta_writer, synth
     table, _ = _build(peak_config)
     sources = table.frame["source"].value_counts().to_dict()
     assert sources == {"tiling": 99, "negative": 12, "peak": 6}  # 100 bins of chr2, one of them a peak window
-    assert table.counts().set_index(["split", "task"]).loc[("val", "A"), "examples"] == 103
+    # val: the 100 chr2 bins (one of them the val peak window) and ratio 2 x 1 val peak window = 2 negatives
+    assert table.counts().set_index(["split", "task"]).loc[("val", "A"), "examples"] == 102
     assert [part["kind"] for part in table.report["parts"]] == ["peaks", "tiling"]
     # the peak window chr2:3000-3200 is also a tiling bin: merged
     assert table.report["duplicates_removed"] == 1
@@ -343,10 +347,10 @@ def test_region_split_through_the_build(peak_config, tmp_path):
     table, _ = _build(peak_config)
     frame = table.frame
     assert (frame.loc[frame["split"] == "test", "chrom"] == "chr3").all()
-    assert frame.groupby(["chrom", "split"]).size().to_dict() == {
-        ("chr1", "train"): 9,
-        ("chr2", "val"): 4,
-        ("chr3", "test"): 5,
+    assert frame.groupby(["chrom", "split"]).size().to_dict() == {  # peak windows + 2 negatives each, per split
+        ("chr1", "train"): 3 + 6,
+        ("chr2", "val"): 1 + 2,
+        ("chr3", "test"): 2 + 4,
     }
     assert (table.report["region_gap_dropped"], table.report["excluded_chrom_dropped"]) == (0, 1)
     val = frame[frame["split"] == "val"]
@@ -366,3 +370,45 @@ def test_sequences_source_takes_task_metadata_from_data_tasks(tmp_path, fasta_wr
     with pytest.warns(UserWarning, match=r"tasks\.tsv does not describe task\(s\) \['B'\]"):
         table = build_examples(config)
     assert table.tasks["target"].tolist() == ["CTCF", ""]
+
+
+@pytest.mark.parametrize("by_regions", [False, True])
+def test_subsample_keeps_val_and_test_windows_for_every_n(peak_config, tmp_path, peaks_writer, by_regions):
+    # task A: 60 peaks on chr1 (train; with regions the last 10 lie in a val region), 4 on chr2, 4 on chr3
+    rows = [("chr1", 500 + 600 * i, 700 + 600 * i, 100) for i in range(60)]
+    rows += [(chrom, 1000 + 4000 * i, 1200 + 4000 * i, -1) for chrom in ("chr2", "chr3") for i in range(4)]
+    peaks_writer(tmp_path / "A.narrowPeak", rows)
+    peaks_writer(tmp_path / "B.narrowPeak", [("chr1", 900, 1000, -1), ("chr2", 1100, 1300, -1)])
+    if by_regions:
+        (tmp_path / "test.bed").write_text("chr3\t0\t20000\n")
+        (tmp_path / "val.bed").write_text("chr1\t30000\t40000\nchr2\t0\t20000\n")
+        peak_config.split = {"test_chroms": [], "val_chroms": [], "test_regions": tmp_path / "test.bed",
+                             "val_regions": tmp_path / "val.bed", "gap": 100}  # fmt: skip
+    source = peak_config.sources[0]
+    source.negatives.ratio = 1.0
+    tables = {}
+    for n in (25, 50):
+        source.subsample = {"n": n, "by": "random", "seed": 3}
+        tables[n], _ = _build(peak_config, seed=5)
+
+    def held_out(table: ExampleTable) -> pd.DataFrame:
+        frame = table.frame.assign(A=table.labels[:, 0], B=table.labels[:, 1])
+        frame = frame[frame["split"] != "train"].drop(columns="origin")
+        return frame.sort_values(["chrom", "start"]).reset_index(drop=True)
+
+    pd.testing.assert_frame_equal(held_out(tables[25]), held_out(tables[50]))
+    val_test = held_out(tables[25]).groupby(["split", "source"]).size().to_dict()
+    n_val = 15 if by_regions else 5  # A's 4 and B's 1 on chr2; with regions, A's last 10 on chr1 (i = 50..59)
+    assert val_test == {
+        ("test", "negative"): 4,
+        ("test", "peak"): 4,
+        ("val", "negative"): n_val,
+        ("val", "peak"): n_val,
+    }
+    pool = 49 if by_regions else 60  # A's training peaks (with regions i = 0..48: i = 49 lies within the gap)
+    for n, table in tables.items():
+        train = table.frame[table.frame["split"] == "train"]
+        peaks = int((train["source"] == "peak").sum())
+        assert peaks == min(n, pool) + 1  # and B's one training peak
+        assert int((train["source"] == "negative").sum()) == peaks  # ratio 1 of the training peak windows
+        assert table.report["tasks"]["A"]["peaks_subsampled_from"] == pool

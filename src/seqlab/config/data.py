@@ -53,7 +53,9 @@ class GenomeConfig(StrictModel):
 class NegativesConfig(StrictModel):
     """Background negatives sampled from the genome."""
 
-    ratio: float = Field(1.0, ge=0, description="Negatives per positive window (0 disables sampling).")
+    ratio: float = Field(
+        1.0, ge=0, description="Negatives per positive window of each split, drawn in that split (0 disables sampling)."
+    )
     gc_match: bool = Field(True, description="Match the GC-content distribution of the positives.")
     gc_bins: int = Field(20, ge=1, description="Number of GC-content bins used for matching.")
     exclude_flank: int = Field(0, ge=0, description="Extra bp around every peak that negatives avoid.")
@@ -61,13 +63,19 @@ class NegativesConfig(StrictModel):
 
 
 class SubsampleConfig(StrictModel):
-    """Keep at most ``n`` peaks per task (the few-peak regime as a config key)."""
+    """Keep at most ``n`` peaks per task among the peaks of some splits (the few-peak regime as a config key)."""
 
-    n: int = Field(..., gt=0, description="Peaks kept per task (all when a task has fewer).")
+    n: int = Field(..., gt=0, description="Peaks kept per task among those of `splits` (all when a task has fewer).")
     by: Literal["signal", "random"] = Field(
         "signal", description="signal: the n strongest (narrowPeak signalValue, else score); random: n at random."
     )
     seed: int = Field(0, description="Seed of the random choice (by: random).")
+    splits: list[Literal["train", "val", "test"]] = Field(
+        default_factory=lambda: ["train"],
+        min_length=1,
+        description="Splits whose peaks are subsampled (a peak's split is its window's, by the data.split rules); "
+        "peaks of the other splits are all kept, so the default [train] keeps the same val/test windows for every n.",
+    )
 
 
 class PeaksSourceConfig(StrictModel):
@@ -81,7 +89,9 @@ class PeaksSourceConfig(StrictModel):
         0.01, ge=0, le=1, description="Drop positive and negative windows with more N than this (same filter)."
     )
     negatives: NegativesConfig = Field(default_factory=NegativesConfig)
-    subsample: SubsampleConfig | None = Field(None, description="Keep only some peaks per task: {n, by, seed}.")
+    subsample: SubsampleConfig | None = Field(
+        None, description="Keep only n peaks per task in some splits (default: train): {n, by, seed, splits}."
+    )
 
 
 class TilingSourceConfig(StrictModel):

@@ -9,7 +9,7 @@ every bin is filled or the round budget is spent; the report says what was reque
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -89,6 +89,7 @@ def sample_negatives(
     max_rounds: int = 12,
     max_batch: int = 100_000,
     max_n_fraction: float = 0.01,
+    keep: Callable[[pd.DataFrame], np.ndarray] | None = None,
 ) -> tuple[pd.DataFrame, NegativeReport]:
     """Sample ``n`` background windows of ``length`` bp.
 
@@ -105,6 +106,8 @@ def sample_negatives(
         max_rounds: bulk sampling rounds at most.
         max_batch: candidates per round at most.
         max_n_fraction: reject candidates with more N than this (the positives' limit too).
+        keep: optional filter: bool (M,) of candidate windows (``chrom``, ``start``, ``end``) to keep, e.g.
+            those of one split; rejected ones count as ``rejected_overlap``.
 
     Returns:
         ``(negatives, report)``: negatives has ``chrom``, ``start``, ``end`` (int64) and ``gc``
@@ -144,6 +147,8 @@ def sample_negatives(
         cand, keys = cand[fresh].reset_index(drop=True), keys[fresh]
         report.n_candidates += len(cand)
         clear = ~overlaps_any(cand, barrier, 1)
+        if keep is not None:
+            clear &= keep(cand)
         report.rejected_overlap += int((~clear).sum())
         cand, keys = cand[clear].reset_index(drop=True), keys[clear]
         gc, n_fraction = sequence_content(genome.fetch_many(cand["chrom"], cand["start"], cand["end"]))
