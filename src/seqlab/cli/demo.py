@@ -72,7 +72,7 @@ def ssl(
     """
     from seqlab.demo.ssl import comparison_rows, run_ssl_demo
 
-    setup_logging()
+    setup_logging(training=True)
     folder = out or Path("runs/demo-ssl")
     with user_errors():
         metrics = run_ssl_demo(folder, seed=seed, rounds=rounds)
@@ -115,7 +115,7 @@ def mfd(
     """
     from seqlab.demo.mfd import run_mfd_demo
 
-    setup_logging()
+    setup_logging(training=True)
     folder = out or Path("runs/demo-mfd")
     with user_errors():
         if penalty not in ("none", "covariance", "cross_prediction", "shuffle"):
