@@ -36,7 +36,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pysam
 
 from seqlab.demo.simulate import (
     _ASCII,
@@ -50,7 +49,7 @@ from seqlab.demo.simulate import (
     _soft_mask,
     _write_fasta,
 )
-from seqlab.runs import atomic_open, write_json, write_text
+from seqlab.runs import write_json, write_text
 
 __all__ = ["CompendiumSpec", "LabSpec", "simulate_compendium"]
 
@@ -285,8 +284,6 @@ def simulate_compendium(out_dir: str | Path, seed: int = 0, spec: CompendiumSpec
         "truth": out / "compendium.json",
     }
     _write_fasta(paths["genome"], genome)
-    with atomic_open(paths["genome_index"]) as handle:
-        pysam.faidx(str(paths["genome"]), "--fai-idx", handle.name)
     write_text(paths["tasks"], pd.DataFrame(task_rows).to_csv(sep="\t", index=False, lineterminator="\n"))
     write_text(paths["sites"], sites.to_csv(sep="\t", index=False, lineterminator="\n"))
     write_text(paths["artifacts"], artifacts.to_csv(sep="\t", index=False, lineterminator="\n"))

@@ -35,11 +35,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pysam
 
 from seqlab.demo.simulate import FactorSpec, _write_fasta, simulate_dna_demo
 from seqlab.io.genome import Genome
-from seqlab.runs import atomic_open, write_json, write_text
+from seqlab.runs import write_json, write_text
 
 __all__ = [
     "DEFAULT_SSL_CHROM_SIZES",
@@ -435,8 +434,6 @@ def evolve_species(
         node = nodes[name]
         genomes[name] = out / name / "genome.fa"
         _write_fasta(genomes[name], node.genome)
-        with atomic_open(genomes[name].with_name("genome.fa.fai")) as handle:
-            pysam.faidx(str(genomes[name]), "--fai-idx", handle.name)
         query_sizes = {chrom: bases.size for chrom, bases in node.genome.items()}
         chains[name] = out / "chains" / f"human_to_{name}.chain"
         n_chains = write_chain(chains[name], node.origin, sizes, query_sizes)

@@ -149,7 +149,7 @@ def _free_slots(gaps: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _write_fasta(path: Path, genome: dict[str, np.ndarray]) -> None:
-    """FASTA with 60-bp lines, written atomically (vectorised line breaking)."""
+    """FASTA with 60-bp lines and its samtools ``.fai`` index beside it, both written atomically."""
     with atomic_open(path, "wb") as handle:
         for chrom, bases in genome.items():
             handle.write(f">{chrom}\n".encode())
@@ -160,6 +160,8 @@ def _write_fasta(path: Path, genome: dict[str, np.ndarray]) -> None:
             handle.write(lines.tobytes())
             if bases.size % _LINE:
                 handle.write(bases[full * _LINE :].tobytes() + b"\n")
+    with atomic_open(Path(f"{path}.fai")) as handle:
+        pysam.faidx(str(path), "--fai-idx", handle.name)
 
 
 def _narrowpeak(rng: np.random.Generator, summits: np.ndarray, signal: np.ndarray) -> dict[str, np.ndarray]:
@@ -341,8 +343,6 @@ def simulate_dna_demo(
         "simulation": out / "simulation.json",
     }
     _write_fasta(paths["genome"], genome)
-    with atomic_open(paths["genome_index"]) as handle:
-        pysam.faidx(str(paths["genome"]), "--fai-idx", handle.name)
 
     narrowpeak_columns = ["chrom", "start", "end", "name", "score", "strand", "signalValue", "pValue", "qValue", "peak"]
     task_rows = []
