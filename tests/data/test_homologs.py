@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from seqlab.data.encoding import reverse_complement_sequence as reverse_complement
 from seqlab.data.homologs import (
     LiftError,
     LiftOptions,
@@ -16,7 +17,6 @@ from seqlab.data.homologs import (
     lift_examples,
     lift_report_rows,
     lift_windows,
-    reverse_complement,
 )
 from seqlab.data.table import ExampleTable, inherit_splits
 from seqlab.io.chain import read_chain

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from seqlab.data.encoding import reverse_complement_sequence
 from seqlab.data.liftover import lift_intervals, lift_points
 from seqlab.data.sparse import scale_rows, take_rows, task_column
 from seqlab.data.table import ExampleTable, example_ids
@@ -59,7 +60,6 @@ __all__ = [
     "lift_targets",
     "lift_report_rows",
     "lift_windows",
-    "reverse_complement",
 ]
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,6 @@ FAILURE_REASONS = (
     "mostly_n",
 )
 _SPLIT_RANK = {"train": 0, "val": 1, "test": 2}
-_COMPLEMENT = str.maketrans("ACGTNacgtn", "TGCANtgcan")
 
 
 class LiftError(ValueError):
@@ -207,11 +206,6 @@ def _check_target_windows(out: pd.DataFrame, genome: Genome, max_n_fraction: flo
     _, n_fraction = sequence_content(sequences)
     out.loc[kept, "n_fraction"] = n_fraction
     out.loc[kept[n_fraction > max_n_fraction], "status"] = "mostly_n"
-
-
-def reverse_complement(sequence: str) -> str:
-    """Reverse complement of a DNA string (case kept; other letters unchanged)."""
-    return sequence.translate(_COMPLEMENT)[::-1]
 
 
 def _identity(
@@ -475,7 +469,8 @@ def _homologs_of(table: ExampleTable, rows: np.ndarray, target: TargetGenome, op
     sequences = None
     if table.sequences is not None or options.weight == "identity":
         sequences = genome.fetch_many(part["chrom"], part["start"], part["end"])
-        sequences = [reverse_complement(q) if m == "-" else q for q, m in zip(sequences, part["strand"], strict=True)]
+        strands = part["strand"]
+        sequences = [reverse_complement_sequence(q) if m == "-" else q for q, m in zip(sequences, strands, strict=True)]
         if options.weight == "identity":
             human = _human_sequences(table, rows[kept])
             weight = _identity(table.frame.iloc[rows].reset_index(drop=True), lifted, kept, chain, human, sequences)
