@@ -120,9 +120,6 @@ def augment_draws(
     return shifts, flips
 
 
-_dense_rows = dense_rows  # float32 (B, T) rows of a numpy array, memory map, CSR matrix or SparseWeights
-
-
 def collate_batch(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Collate of a DataLoader over :class:`StoreDataset`: the batch is already whole."""
     return batch
@@ -265,8 +262,8 @@ class StoreDataset(Dataset[dict[str, torch.Tensor]]):
         inverse = np.argsort(order)
         return {
             "codes": codes,
-            "y": _dense_rows(self.labels, sorted_rows)[inverse],
-            "weight": _dense_rows(self.weights, sorted_rows)[inverse],
+            "y": dense_rows(self.labels, sorted_rows)[inverse],
+            "weight": dense_rows(self.weights, sorted_rows)[inverse],
             "index": rows,
         }
 
