@@ -407,8 +407,9 @@ def inherit_splits(table: ExampleTable) -> ExampleTable:
     derived = origin != ""
     if not derived.any():
         return table
-    split_of = dict(zip(table.ids, table.frame["split"].to_numpy(dtype=object), strict=True))
-    origin_of = dict(zip(table.ids, origin, strict=True))
+    ids = table.ids
+    split_of = dict(zip(ids, table.frame["split"].to_numpy(dtype=object), strict=True))
+    origin_of = dict(zip(ids, origin, strict=True))
     splits = table.frame["split"].to_numpy(dtype=object).copy()
     for row in np.flatnonzero(derived):
         source, seen = origin[row], 0
