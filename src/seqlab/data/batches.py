@@ -23,17 +23,15 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
+from seqlab.data.encoding import _CODE as _ENCODE_TABLE
 from seqlab.data.encoding import n_channels
 from seqlab.data.sparse import dense_rows
 from seqlab.data.store import WindowStore, complement_bytes
 
 __all__ = ["StoreDataset", "StoreSampler", "augment_draws", "collate_batch", "encode_codes"]
 
-# ASCII byte -> 0..3 for ACGT (any case), 4 for anything else.
-_CODE = np.full(256, 4, dtype=np.uint8)
-for _i, _base in enumerate("ACGT"):
-    _CODE[ord(_base)] = _i
-    _CODE[ord(_base.lower())] = _i
+# ASCII byte -> 0..3 for ACGT (any case), 4 for anything else: the table encoding.encode uses.
+_CODE = _ENCODE_TABLE.astype(np.uint8)
 _BASES = np.arange(4, dtype=np.uint8)  # one-hot channel c is base c
 _PAIRS = np.array([5 * (c // 4) + c % 4 for c in range(16)], dtype=np.uint8)  # channel 4a+b is pair 5a+b
 _TORCH: dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
