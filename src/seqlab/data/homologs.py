@@ -217,9 +217,10 @@ def _identity(
     for k, row in enumerate(rows.tolist()):
         start, end = int(frame["start"].iat[row]), int(frame["end"].iat[row])
         blocks = chain.blocks[chain.chains["t_name"].iat[lifted["chain"].iat[row]]]
-        ours = np.flatnonzero(
-            (blocks.chain == lifted["chain"].iat[row]) & (blocks.t_start < end) & (blocks.t_end > start)
-        )
+        # only blocks in [lo, hi) can overlap the window (t_start ascending, max_end its running max end)
+        lo = int(np.searchsorted(blocks.max_end, start, side="right"))
+        hi = int(np.searchsorted(blocks.t_start, end, side="left"))
+        ours = lo + np.flatnonzero((blocks.chain[lo:hi] == lifted["chain"].iat[row]) & (blocks.t_end[lo:hi] > start))
         # homolog window start on the chain's query strand; homolog string index = query-strand coordinate - it
         a, b = int(lifted["start"].iat[row]), int(lifted["end"].iat[row])
         origin = q_size[lifted["chain"].iat[row]] - b if lifted["strand"].iat[row] == "-" else a
