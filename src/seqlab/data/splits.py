@@ -13,6 +13,7 @@ default the reference); examples of other genomes are train unless they inherit 
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -79,6 +80,21 @@ def read_regions(path: Path) -> pd.DataFrame:
     return pd.concat(merged, ignore_index=True)
 
 
+def _regions(path: Path) -> pd.DataFrame:
+    """:func:`read_regions` of ``path``, read once while the file is unchanged.
+
+    Sources split their windows block by block (tiling) and round by round (negative sampling), so
+    :func:`split_examples` runs many times on the same BED files. The frame is shared: do not modify it.
+    """
+    stat = Path(path).stat()
+    return _read_regions_once(str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=16)
+def _read_regions_once(path: str, mtime_ns: int, size: int) -> pd.DataFrame:
+    return read_regions(Path(path))
+
+
 def _contained(windows: pd.DataFrame, regions: pd.DataFrame) -> np.ndarray:
     """Whether each window (canonical chrom, start, end) lies inside one of the merged ``regions``."""
     inside = np.zeros(len(windows), dtype=bool)
@@ -115,7 +131,7 @@ def split_examples(frame: pd.DataFrame, config: SplitConfig, genome: str | None)
     counts = {"excluded_chrom_dropped": int((split == "").sum()), "region_gap_dropped": 0}
     if config.test_regions is None and config.val_regions is None:
         return split, counts
-    regions = {name: read_regions(path) for name, path in (("test", config.test_regions), ("val", config.val_regions))
+    regions = {name: _regions(path) for name, path in (("test", config.test_regions), ("val", config.val_regions))
                if path is not None}  # fmt: skip
     if len(regions) == 2 and overlaps_any(regions["val"], regions["test"]).any():
         raise ValueError(f"data.split.test_regions ({config.test_regions}) overlaps data.split.val_regions")
