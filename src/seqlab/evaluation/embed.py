@@ -25,8 +25,7 @@ import torch
 from torch import nn
 
 from seqlab.data.encoding import reverse_complement
-from seqlab.data.windows import center_windows
-from seqlab.evaluation.predict import GenomeLike, map_batches, write_tsv
+from seqlab.evaluation.predict import GenomeLike, map_batches, region_windows, write_tsv
 from seqlab.io.fasta import parse_window_names, read_fasta
 from seqlab.runs import atomic_open
 
@@ -175,33 +174,10 @@ def embed_regions(
         ValueError: regions on chromosomes the genome lacks (listed).
     """
     length = int(data_params["window_length"])
-    chroms = regions_df["chrom"].astype(str).tolist()
-    resolved: dict[str, str] = {}
-    for chrom in dict.fromkeys(chroms):
-        try:
-            resolved[chrom] = genome.resolve(chrom)
-        except KeyError:
-            raise ValueError(f"region on chromosome {chrom!r}, which the genome does not have") from None
-    starts, _ = center_windows(regions_df, length, center)
-    sizes = genome.chrom_sizes
-    names = (
-        regions_df["name"].astype(str).tolist()
-        if "name" in regions_df.columns
-        else [f"{c}:{s}-{e}" for c, s, e in zip(chroms, regions_df["start"], regions_df["end"], strict=True)]
-    )
-    index = pd.DataFrame(
-        {
-            "name": names,
-            "chrom": chroms,
-            "start": regions_df["start"].to_numpy(dtype=np.int64),
-            "end": regions_df["end"].to_numpy(dtype=np.int64),
-            "window_start": starts,
-            "window_end": starts + length,
-            "padded": [s < 0 or s + length > sizes[resolved[c]] for c, s in zip(chroms, starts, strict=True)],
-        }
-    )
+    index, resolved = region_windows(genome, regions_df, length, center)
     sequences = [
-        genome.fetch(resolved[c], int(s), int(s) + length, pad=True) for c, s in zip(chroms, starts, strict=True)
+        genome.fetch(resolved[c], int(s), int(s) + length, pad=True)
+        for c, s in zip(index["chrom"], index["window_start"], strict=True)
     ]
     features = embed_windows(model, data_params, sequences, batch_size, progress)
     return Embedding(index, features, _slices(model))

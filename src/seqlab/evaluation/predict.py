@@ -184,6 +184,54 @@ def _empty_scores(frame: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:
     return pd.concat([frame.assign(n_fraction=np.zeros(0)), _scores_frame(np.zeros((0, 2, len(tasks))), tasks)], axis=1)
 
 
+def region_windows(
+    genome: GenomeLike, regions_df: pd.DataFrame, length: int, center: Literal["summit", "center"]
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The windows centred on BED regions, and each region chromosome's name in the genome.
+
+    Returns:
+        ``name, chrom, start, end, window_start, window_end, padded`` per region (``name`` from the
+        ``name`` column, else ``chrom:start-end``), and region chromosome -> genome chromosome.
+
+    Raises:
+        ValueError: regions on chromosomes the genome does not have (listed).
+    """
+    chroms = regions_df["chrom"].astype(str).tolist()
+    starts = regions_df["start"].to_numpy(dtype=np.int64)
+    ends = regions_df["end"].to_numpy(dtype=np.int64)
+    resolved: dict[str, str] = {}
+    absent: set[str] = set()
+    for chrom in dict.fromkeys(chroms):
+        try:
+            resolved[chrom] = genome.resolve(chrom)
+        except KeyError:
+            absent.add(chrom)
+    if absent:
+        raise ValueError(f"regions on chromosomes the genome does not have: {sorted(absent)[:10]}")
+
+    window_starts, _ = center_windows(regions_df, length, center)
+    window_ends = window_starts + length
+    chrom_sizes = genome.chrom_sizes
+    sizes = np.array([chrom_sizes[resolved[c]] for c in chroms], dtype=np.int64)
+    padded = (window_starts < 0) | (window_ends > sizes)
+    if "name" in regions_df.columns:
+        names = regions_df["name"].astype(str).tolist()
+    else:
+        names = [f"{c}:{s}-{e}" for c, s, e in zip(chroms, starts, ends, strict=True)]
+    frame = pd.DataFrame(
+        {
+            "name": names,
+            "chrom": chroms,
+            "start": starts,
+            "end": ends,
+            "window_start": window_starts,
+            "window_end": window_ends,
+            "padded": padded,
+        }
+    )
+    return frame, resolved
+
+
 def predict_regions(
     model: nn.Module,
     data_params: Mapping[str, Any],
@@ -235,36 +283,10 @@ def predict_regions(
     if bad.size:
         row = int(bad[0])
         raise ValueError(f"region {row} ({chroms[row]}:{starts[row]}-{ends[row]}) has end <= start or start < 0")
-    resolved: dict[str, str] = {}
-    absent: set[str] = set()
-    for chrom in dict.fromkeys(chroms):
-        try:
-            resolved[chrom] = genome.resolve(chrom)
-        except KeyError:
-            absent.add(chrom)
-    if absent:
-        raise ValueError(f"regions on chromosomes the genome does not have: {sorted(absent)[:10]}")
-
-    window_starts, _ = center_windows(regions_df, length, center)
-    window_ends = window_starts + length
-    chrom_sizes = genome.chrom_sizes
-    sizes = np.array([chrom_sizes[resolved[c]] for c in chroms], dtype=np.int64)
-    padded = (window_starts < 0) | (window_ends > sizes)
-    if "name" in regions_df.columns:
-        names = regions_df["name"].astype(str).tolist()
-    else:
-        names = [f"{c}:{s}-{e}" for c, s, e in zip(chroms, starts, ends, strict=True)]
-    frame = pd.DataFrame(
-        {
-            "name": names,
-            "chrom": chroms,
-            "start": starts,
-            "end": ends,
-            "window_start": window_starts,
-            "window_end": window_ends,
-            "padded": padded,
-        }
-    )
+    frame, resolved = region_windows(genome, regions_df, length, center)
+    window_starts = frame["window_start"].to_numpy()
+    window_ends = frame["window_end"].to_numpy()
+    names = frame["name"].tolist()
     if frame.empty:
         return _empty_scores(frame, tasks)
     fractions = np.zeros(len(chroms), dtype=np.float64)

@@ -27,7 +27,7 @@ from seqlab.config.mfd import MetadataColumnConfig, MetadataHeadConfig
 from seqlab.models.heads import Head, register_head
 from seqlab.models.metadata import MetadataEncoder, MetadataError
 
-__all__ = ["ImputationHead", "MetadataHead", "build_metadata_head", "resolve_sizes"]
+__all__ = ["ImputationHead", "MetadataHead", "build_metadata_head", "mlp", "resolve_sizes"]
 
 
 def resolve_sizes(sizes: Mapping[str, float] | None, groups: Sequence[str], in_features: int) -> dict[str, int]:
@@ -62,7 +62,8 @@ def resolve_sizes(sizes: Mapping[str, float] | None, groups: Sequence[str], in_f
     return out
 
 
-def _net(in_dim: int, out_dim: int, hidden: int) -> nn.Module:
+def mlp(in_dim: int, out_dim: int, hidden: int) -> nn.Module:
+    """A linear map (``hidden`` 0), else Linear -> ReLU -> Linear with ``hidden`` units."""
     if hidden == 0:
         return nn.Linear(in_dim, out_dim)
     return nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, out_dim))
@@ -112,7 +113,7 @@ class MetadataHead(Head):
         for group, columns in self.groups.items():
             dims = torch.cat([torch.arange(slices[c].start, slices[c].stop) for c in columns])
             self.register_buffer(f"dims_{group}", dims, persistent=False)
-            self.weight_nets[group] = _net(int(dims.numel()), self.sizes[group], hidden)
+            self.weight_nets[group] = mlp(int(dims.numel()), self.sizes[group], hidden)
             self.feature_slices[group] = slice(start, start + self.sizes[group])
             start += self.sizes[group]
         self.bias_net = nn.Linear(encoder.width, 1)

@@ -28,6 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from seqlab.models.metadata_head import mlp
+
 __all__ = [
     "CovariancePenalty",
     "CrossPredictionPenalty",
@@ -72,12 +74,6 @@ def explained_variance(prediction: torch.Tensor, target: torch.Tensor) -> torch.
     return 1.0 - residual / (total + _EPS)
 
 
-def _mlp(in_dim: int, out_dim: int, hidden: int) -> nn.Module:
-    if hidden == 0:
-        return nn.Linear(in_dim, out_dim)
-    return nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, out_dim))
-
-
 class Penalty(nn.Module):
     """Base of the penalties: ``penalty(a, b)`` for the encoder, ``adversary_loss`` for its networks."""
 
@@ -115,8 +111,8 @@ class CrossPredictionPenalty(Penalty):
 
     def __init__(self, dim_a: int, dim_b: int, hidden: int = 32) -> None:
         super().__init__()
-        self.a_to_b = _mlp(dim_a, dim_b, hidden)
-        self.b_to_a = _mlp(dim_b, dim_a, hidden)
+        self.a_to_b = mlp(dim_a, dim_b, hidden)
+        self.b_to_a = mlp(dim_b, dim_a, hidden)
 
     def directions(self, a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(R2 of a -> b, R2 of b -> a), each a float32 scalar."""
@@ -146,7 +142,7 @@ class ShufflePenalty(Penalty):
 
     def __init__(self, dim_a: int, dim_b: int, hidden: int = 32, generator: torch.Generator | None = None) -> None:
         super().__init__()
-        self.discriminator = _mlp(dim_a + dim_b, 1, hidden)
+        self.discriminator = mlp(dim_a + dim_b, 1, hidden)
         self.generator = generator
 
     def discriminator_loss(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
