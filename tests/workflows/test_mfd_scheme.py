@@ -181,15 +181,18 @@ def test_resume_of_an_mfd_run_killed_before_its_seen_stage_starts_that_stage_afr
             seen.append(ckpt_path)
             raise _Stop
 
-    monkeypatch.setattr(mfd_module, "build_trainer", lambda *args, **kwargs: _Trainer())
-    monkeypatch.setattr(mfd_module, "DnaDataModule", lambda *args, **kwargs: None)
+    import seqlab.training.schemes as schemes_module
+
+    monkeypatch.setattr(schemes_module, "build_trainer", lambda *args, **kwargs: _Trainer())
+    monkeypatch.setattr(schemes_module, "DnaDataModule", lambda *args, **kwargs: None)
     monkeypatch.setattr(mfd_module, "_module", lambda ctx, params: SimpleNamespace(model=torch.nn.Linear(1, 1)))
     config = SimpleNamespace(
-        train=SimpleNamespace(monitor="val_auroc", max_epochs=1, patience=1, gradient_clip=None,
-                              limit_train_batches=None, progress_bar=False),
+        train=SimpleNamespace(monitor="val_auroc", max_epochs=1, patience=1, patience_unit="validations",
+                              val_check_interval=None, gradient_clip=None, limit_train_batches=None,
+                              progress_bar=False),
         hardware=SimpleNamespace(workers=0, accelerator="cpu", devices=1, num_nodes=1, strategy="auto",
                                  precision="32-true"),
-        data=SimpleNamespace(model_copy=lambda update: None),
+        data=SimpleNamespace(model_copy=lambda update: None, store=SimpleNamespace(dir=None), batch_size=8),
         model=SimpleNamespace(trunk=SimpleNamespace(arch="deepbind"), head=SimpleNamespace(kind="metadata")),
     )  # fmt: skip
     run = RunPaths(tmp_path / "run").make()
@@ -198,5 +201,5 @@ def test_resume_of_an_mfd_run_killed_before_its_seen_stage_starts_that_stage_afr
     ctx = SimpleNamespace(config=config, resume=True, seed=0, run=run)
     for stage in (run, run.stage("seen")):
         with pytest.raises(_Stop):
-            fit_mfd(ctx, stage, None, None)
+            fit_mfd(ctx, stage, SimpleNamespace(split_indices=lambda split: np.arange(8)), None)
     assert seen == [run.last_checkpoint, None]

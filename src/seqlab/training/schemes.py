@@ -36,7 +36,7 @@ from seqlab.training.resume import ResumeState
 from seqlab.training.supervised import SupervisedModule
 from seqlab.training.trainer import MONITOR_MODES, build_trainer, resume_checkpoint
 
-__all__ = ["SCHEMES", "EvaluateFn", "RunContext", "get_scheme", "register_scheme", "run_supervised"]
+__all__ = ["SCHEMES", "EvaluateFn", "RunContext", "fit_module", "get_scheme", "register_scheme", "run_supervised"]
 
 log = logging.getLogger(__name__)
 
@@ -134,13 +134,7 @@ def fit_supervised(
     Returns:
         The best model (eval mode, CPU) and facts for metrics.json (best checkpoint, epochs, parameters).
     """
-    config = ctx.config
-    train, hardware = config.train, config.hardware
-    ckpt_path = resume_checkpoint(stage, ctx.resume)
-    stage.make()
-    data_config = config.data.model_copy(update={"num_workers": hardware.workers})
-    store_dir = config.data.store.dir or ctx.run.root / "store"  # window stores shared by the run's stages
-    dm = DnaDataModule(table, data_config, seed=ctx.seed, store_dir=store_dir)
+    config, train = ctx.config, ctx.config.train
     module = SupervisedModule(
         config.model,
         ctx.data_params.to_dict(),
@@ -150,6 +144,42 @@ def fit_supervised(
     )
     if init is not None:
         module.model.load_state_dict(init)
+    return fit_module(ctx, stage, table, module, resume=ctx.resume, max_epochs=max_epochs)
+
+
+def fit_module(
+    ctx: RunContext,
+    stage: RunPaths,
+    table: ExampleTable,
+    module: Any,
+    *,
+    resume: bool,
+    max_epochs: int | None = None,
+) -> tuple[SequenceModel, dict[str, Any]]:
+    """Fit any scheme's LightningModule (its ``model`` a ``SequenceModel``) on ``table`` in ``stage``.
+
+    The one training loop of the DNA schemes: the run's window stores, early stopping (patience in
+    validations or steps), exact ``--resume`` (random states in checkpoints), manual optimisation when
+    the module asks for it; the best checkpoint is saved as ``model/``.
+
+    Args:
+        ctx: the run context (config: train, hardware and data sections).
+        stage: the folder that receives checkpoints/, logs/ and model/.
+        table: the examples (train split trains, val split selects).
+        module: the LightningModule to fit.
+        resume: continue from ``stage``'s last checkpoint.
+        max_epochs: overrides ``train.max_epochs``.
+
+    Returns:
+        The best model (eval mode, CPU) and facts for metrics.json (best checkpoint, epochs, parameters).
+    """
+    config = ctx.config
+    train, hardware = config.train, config.hardware
+    ckpt_path = resume_checkpoint(stage, resume)
+    stage.make()
+    data_config = config.data.model_copy(update={"num_workers": hardware.workers})
+    store_dir = config.data.store.dir or ctx.run.root / "store"  # window stores shared by the run's stages
+    dm = DnaDataModule(table, data_config, seed=ctx.seed, store_dir=store_dir)
     n_parameters = count_parameters(module.model)
     log.info("model %s + %s head: %s parameters", config.model.trunk.arch, config.model.head.kind, f"{n_parameters:,}")
     epoch_steps = steps_per_epoch(len(table.split_indices("train")), config.data.batch_size, train.limit_train_batches)
@@ -170,6 +200,7 @@ def fit_supervised(
         gradient_clip=train.gradient_clip,
         limit_train_batches=train.limit_train_batches,
         progress_bar=train.progress_bar,
+        module=module,
     )
     trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path)
     best = stage.best_checkpoint if stage.best_checkpoint.is_file() else stage.last_checkpoint

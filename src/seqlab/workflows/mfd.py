@@ -28,7 +28,6 @@ import numpy as np
 import pandas as pd
 
 from seqlab.config import MetadataHeadConfig, MfdConfig
-from seqlab.data.datamodule import DnaDataModule
 from seqlab.data.table import ExampleTable
 from seqlab.evaluation.introspect import introspect_head
 from seqlab.io.metadata import parse_metadata, read_metadata_table
@@ -36,13 +35,12 @@ from seqlab.models.data_params import DataParams
 from seqlab.models.impute import impute_model
 from seqlab.models.metadata import MetadataEncoder, MetadataError
 from seqlab.models.metadata_head import MetadataHead
-from seqlab.models.model import SequenceModel, count_parameters
-from seqlab.models.pretrained import RUN_MODEL_DIR, load_checkpoint, load_model, save_pretrained
+from seqlab.models.model import SequenceModel
+from seqlab.models.pretrained import load_model
 from seqlab.runs import RunPaths
 from seqlab.training.mfd import MfdModule
-from seqlab.training.schemes import RunContext, register_scheme
+from seqlab.training.schemes import RunContext, fit_module, register_scheme
 from seqlab.training.supervised import SupervisedModule
-from seqlab.training.trainer import MONITOR_MODES, build_trainer, resume_checkpoint
 
 __all__ = [
     "check_task_metadata",
@@ -181,28 +179,9 @@ def fit_mfd(
     Returns:
         The best model (eval mode, CPU) and facts for metrics.json (best checkpoint, epochs, parameters).
     """
-    config, train, hardware = ctx.config, ctx.config.train, ctx.config.hardware
     # a later stage (seen/) of a run killed before it began has no checkpoint: it starts afresh on --resume
     later_stage = stage.root != ctx.run.root and not stage.last_checkpoint.is_file()
-    ckpt_path = resume_checkpoint(stage, ctx.resume and not later_stage)
-    stage.make()
-    dm = DnaDataModule(table, config.data.model_copy(update={"num_workers": hardware.workers}), seed=ctx.seed)
-    module = _module(ctx, params)
-    n_parameters = count_parameters(module.model)
-    log.info("mfd: %s trunk + %s head, %s parameters", config.model.trunk.arch, config.model.head.kind, n_parameters)
-    trainer = build_trainer(
-        stage, monitor=train.monitor, mode=MONITOR_MODES[train.monitor], max_epochs=train.max_epochs,
-        patience=train.patience, accelerator=hardware.accelerator, devices=hardware.devices,
-        num_nodes=hardware.num_nodes, strategy=hardware.strategy, precision=hardware.precision,
-        gradient_clip=train.gradient_clip, limit_train_batches=train.limit_train_batches,
-        progress_bar=train.progress_bar, module=module,
-    )  # fmt: skip
-    trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path)
-    best = stage.best_checkpoint if stage.best_checkpoint.is_file() else stage.last_checkpoint
-    model, data_params = load_checkpoint(best)
-    if trainer.is_global_zero:
-        save_pretrained(model, data_params, stage.root / RUN_MODEL_DIR)
-    return model, {"best_checkpoint": str(best), "epochs": trainer.current_epoch, "n_parameters": n_parameters}
+    return fit_module(ctx, stage, table, _module(ctx, params), resume=ctx.resume and not later_stage)
 
 
 def _split_summary(document: Mapping[str, Any], split: str = "test") -> dict[str, Any]:
