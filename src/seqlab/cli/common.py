@@ -132,6 +132,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "--unknown": ("map_to_x", "reject"),
     "--missing": ("drop", "error"),
     "--pooling": ("mean", "cls"),
+    "--penalty": ("none", "covariance", "cross_prediction", "shuffle"),
 }
 """The allowed values of every string option with a fixed set of choices (checked by :func:`choice`)."""
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from seqlab.cli.common import console, setup_logging, user_errors
+from seqlab.cli.common import choice, console, setup_logging, user_errors
 from seqlab.cli.dna import metrics_table
 
 OutOption = Annotated[Path | None, typer.Option(help="Demo folder (default: runs/demo-<kind>).")]
@@ -118,9 +118,7 @@ def mfd(
     setup_logging(training=True)
     folder = out or Path("runs/demo-mfd")
     with user_errors():
-        if penalty not in ("none", "covariance", "cross_prediction", "shuffle"):
-            raise ValueError(f"--penalty must be none, covariance, cross_prediction or shuffle, not {penalty!r}")
-        metrics = run_mfd_demo(folder, seed=seed, max_epochs=max_epochs, penalty=penalty)
+        metrics = run_mfd_demo(folder, seed=seed, max_epochs=max_epochs, penalty=choice("--penalty", penalty))
     table = Table(title="seqlab demo mfd: test split (seen experiments), both strands averaged")
     for column in ("model", "mean AUROC", "mean AUPR", "epochs"):
         table.add_column(column, justify="left" if column == "model" else "right")

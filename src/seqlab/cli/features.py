@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from seqlab.cli.common import console, setup_logging, user_errors
+from seqlab.cli.common import choice, console, setup_logging, user_errors
 
 ModelArg = Annotated[
     Path, typer.Argument(help="A model folder, a run folder or a seqlab checkpoint (.ckpt).", show_default=False)
@@ -38,8 +38,7 @@ def embed_command(
     with user_errors():
         if (bed is None) == (fasta is None):
             raise ValueError("give exactly one of --bed (with --genome) or --fasta")
-        if center not in ("summit", "center"):
-            raise ValueError(f"--center must be 'summit' or 'center', not {center!r}")
+        choice("--center", center)
         network, params = load_model(model)
         if bed is not None:
             if genome is None:

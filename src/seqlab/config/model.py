@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 from pydantic import Field, SerializeAsAny, ValidationError, field_validator, model_validator
 
 from seqlab.config.base import StrictModel
+from seqlab.registry import Registry
 
 __all__ = [
     "DEEPBIND_PRESETS",
@@ -56,23 +57,20 @@ class HeadConfig(StrictModel):
         return list(HEAD_CONFIGS.values())
 
 
-TRUNK_CONFIGS: dict[str, type[TrunkConfig]] = {}
+TRUNK_CONFIGS = Registry("model.trunk arch")
 """Trunk section class of every ``model.trunk.arch`` value."""
-HEAD_CONFIGS: dict[str, type[HeadConfig]] = {}
+HEAD_CONFIGS = Registry("model.head kind")
 """Head section class of every ``model.head.kind`` value."""
 
 _T = TypeVar("_T", bound=StrictModel)
 
 
-def _registrar(registry: dict[str, Any], key: str) -> Callable[[type[_T]], type[_T]]:
+def _registrar(registry: Registry, key: str) -> Callable[[type[_T]], type[_T]]:
     def register(cls: type[_T]) -> type[_T]:
         name = cls.model_fields[key].default
         if not isinstance(name, str) or not name:
             raise TypeError(f"{cls.__name__} needs a default {key!r} (its registry name)")
-        if name in registry and registry[name] is not cls:
-            raise ValueError(f"{key} {name!r} is registered already ({registry[name].__name__})")
-        registry[name] = cls
-        return cls
+        return registry.register(name)(cls)
 
     return register
 

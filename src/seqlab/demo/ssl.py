@@ -244,7 +244,7 @@ def run_ssl_demo(
     write_text(out / "config.yaml", yaml.safe_dump(raw_ssl, sort_keys=False))
     runs = {"supervised": _train_run(out, demo_config(evolved, tasks, "supervised", **options))}
     runs["ssl"] = _train_run(out, raw_ssl)
-    teacher = runs["ssl"].run_dir / runs["ssl"].metrics["best_checkpoint"]
+    teacher = _model_path(runs["ssl"])
     raw_noisy = demo_config(evolved, tasks, "noisy_student", rounds=rounds, pseudo_labels=pseudo_labels,
                             teacher=teacher, **options)  # fmt: skip
     runs["noisy_student"] = _train_run(out, raw_noisy)

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from seqlab.io.errors import DAMAGE_ERRORS, InputError
+from seqlab.io.errors import DAMAGE_ERRORS, InputError, is_gzip
 
 __all__ = ["CHAIN_COLUMNS", "ChainBlocks", "ChainFile", "ChainFormatError", "read_chain"]
 
@@ -144,9 +144,7 @@ def _parse_header(words: list[str], where: str) -> list:
 
 
 def _open_text(path: Path):
-    with open(path, "rb") as probe:
-        magic = probe.read(2)
-    if magic == b"\x1f\x8b":
+    if is_gzip(path):
         return gzip.open(path, "rt", encoding="ascii", errors="replace")
     return open(path, encoding="ascii", errors="replace")
 

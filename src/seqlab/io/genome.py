@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pyfaidx
 
-from seqlab.io.errors import DAMAGE_ERRORS, InputError, damaged
+from seqlab.io.errors import DAMAGE_ERRORS, InputError, damaged, is_gzip
 
 __all__ = ["EAGER_CHECKS", "Genome", "canonical_chrom"]
 
@@ -99,17 +99,13 @@ class Genome:
             except (pyfaidx.FastaIndexingError, pyfaidx.UnsupportedCompressionFormat) as err:
                 raise InputError(f"cannot index the genome FASTA: {err}", file=self.path) from None
             except _READ_ERRORS as err:
-                if self._is_gzip():
+                if is_gzip(self.path):
                     raise damaged(self.path, err) from None
                 if isinstance(err, ValueError | UnicodeDecodeError):
                     raise InputError(f"cannot read the genome FASTA or its index: {err}", file=self.path) from None
                 raise
             self._pid = os.getpid()
         return self._fasta
-
-    def _is_gzip(self) -> bool:
-        with open(self.path, "rb") as handle:
-            return handle.read(2) == b"\x1f\x8b"
 
     def _raw(self, start: int, size: int) -> bytes:
         """``size`` bytes of the (uncompressed) file from byte ``start``; fewer at the end of the file."""
