@@ -68,7 +68,7 @@ def _labelled_windows(
     reference = Genome(genome) if genome is not None else None
     for label, paths in ((1, positives), (0, negatives)):
         for path in paths:
-            if ".bed" in path.name or path.name.endswith((".narrowPeak", ".narrowPeak.gz")):
+            if path.name.lower().removesuffix(".gz").endswith((".bed", ".narrowpeak", ".broadpeak")):
                 if reference is None:
                     raise ValueError(f"{path}: BED windows need --genome")
                 regions = read_intervals(path)
