@@ -243,7 +243,9 @@ def evaluate(
 
     Returns:
         A :class:`RunResult` whose ``metrics`` is the written metrics.json: ``{split: {"auroc", "aupr",
-        "per_task"}, "evaluated_model": ..., "n_examples": {split: n}}``.
+        "per_task"}, "evaluated_model": ..., "n_examples": {split: n}}``, plus ``"homologs_left_out":
+        {split: {genome: n}}`` when the examples hold homologs: those are not scored (as in training,
+        the metrics are those of the reference windows).
 
     Raises:
         FileNotFoundError: no model, or no stored examples for a run-folder evaluation.
@@ -283,6 +285,7 @@ def evaluate(
         out_dir = run_root
     out = Path(out_dir)
     chosen = tuple(splits) if splits else default_splits
+    table, left_out = _reference_rows(table, chosen)
     # into a run folder: not while a training run writes there (its lock)
     with locked(out) if RunPaths(out).config.is_file() else contextlib.nullcontext():
         previous: dict[str, Any] = {}
@@ -293,8 +296,27 @@ def evaluate(
             "evaluated_model": _run_relative(model_path, out),
             "n_examples": {split: int(table.split_indices(None if split == ALL else split).size) for split in chosen},
         }
+        if left_out:
+            extra["homologs_left_out"] = left_out
         metrics = evaluate_table(network, data_params, table, out, chosen, batch_size=batch_size, extra=extra)
     return RunResult(out, metrics, table)
+
+
+def _reference_rows(table: ExampleTable, splits: Sequence[str]) -> tuple[ExampleTable, dict[str, dict[str, int]]]:
+    """The reference windows of ``table`` and, per split, the homolog windows left out, per genome.
+
+    Homologs (rows with an origin: a ``lifted`` source) carry their origin's split and labels; every
+    scheme reports its val/test metrics on the reference windows alone, and so does evaluation.
+    """
+    derived = table.derived
+    if not derived.any():
+        return table, {}
+    homologs = table.frame[derived]
+    left_out = {}
+    for split in splits:
+        rows = homologs if split == "all" else homologs[homologs["split"] == split]
+        left_out[split] = {str(k): int(v) for k, v in rows["genome"].astype(str).value_counts(sort=False).items()}
+    return table.subset(~derived), left_out
 
 
 def _run_relative(path: str | Path, root: Path) -> str:

@@ -228,6 +228,15 @@ def test_train_scheme_ssl_and_noisy_student_through_the_pipeline(tmp_path: Path)
         from seqlab.models.pretrained import load_model
 
         load_model(tmp_path / scheme)
+        # seqlab dna evaluate RUN scores the windows training reported: the human ones, homologs left out
+        evaluated = pipeline.evaluate(tmp_path / scheme, tmp_path / f"eval-{scheme}").metrics
+        frame = result.table.frame
+        for split in ("val", "test"):
+            assert evaluated["n_examples"][split] == int(((frame["origin"] == "") & (frame["split"] == split)).sum())
+            homologs = frame[(frame["origin"] != "") & (frame["split"] == split)]
+            assert evaluated["homologs_left_out"][split] == {"ape": len(homologs)} and len(homologs) > 0
+            assert evaluated[split]["auroc"] == pytest.approx(result.metrics[split]["auroc"], abs=1e-6)
+            assert evaluated[split]["aupr"] == pytest.approx(result.metrics[split]["aupr"], abs=1e-6)
 
 
 def test_ssl_and_noisy_student_on_sparse_tables_match_dense(tmp_path: Path) -> None:

@@ -45,6 +45,19 @@ def metrics_table(metrics: dict[str, Any], title: str) -> Table:
     return table
 
 
+def scored_lines(metrics: dict[str, Any]) -> list[str]:
+    """One line per evaluated split: the reference windows scored and the homolog windows left out."""
+    lines = []
+    for split, n in metrics.get("n_examples", {}).items():
+        homologs = metrics.get("homologs_left_out", {}).get(split, {})
+        line = f"{split}: {n:,} {'reference ' if homologs else ''}windows scored"
+        if homologs:
+            per_genome = ", ".join(f"{genome} {count:,}" for genome, count in homologs.items())
+            line += f"; {sum(homologs.values()):,} homolog windows left out ({per_genome})"
+        lines.append(line)
+    return lines
+
+
 def _load(config: Path, overrides: list[str] | None, data_dir: str | None) -> DnaRunConfig:
     return load_config(config, DnaRunConfig, overrides=overrides or [], data_dir=data_dir)
 
@@ -146,6 +159,8 @@ def evaluate_command(
         else:
             result = pipeline.evaluate(model, out, data=data, fasta_sets=sets, splits=split, batch_size=batch_size)
     console.print(metrics_table(result.metrics, f"{model}: evaluation"))
+    for line in scored_lines(result.metrics):
+        console.print(line)
     console.print(f"reports: {result.run_dir}")
 
 

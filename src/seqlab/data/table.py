@@ -118,6 +118,11 @@ class ExampleTable:
         return np.flatnonzero(self.frame["split"].to_numpy() == split).astype(np.int64)
 
     @property
+    def derived(self) -> np.ndarray:
+        """Bool (N,): rows derived from another example (homologs of a ``lifted`` source: a non-empty origin)."""
+        return self.frame["origin"].astype(str).to_numpy() != ""
+
+    @property
     def sparse(self) -> bool:
         """Whether labels or weights are held sparse."""
         return is_sparse(self.labels) or is_sparse(self.weights)

@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import numpy as np
-
 from seqlab.data.build import ExampleTable
 from seqlab.data.datamodule import DnaDataModule
 from seqlab.models.data_params import DataParams
@@ -220,14 +218,9 @@ def _relative(path: Path, root: Path) -> str:
         return str(Path(path).resolve())
 
 
-def derived_rows(table: ExampleTable) -> np.ndarray:
-    """Bool (N,): rows derived from another example (homologs of a ``lifted`` source: a non-empty ``origin``)."""
-    return table.frame["origin"].astype(str).to_numpy() != ""
-
-
 def derived_rows_warning(table: ExampleTable) -> str | None:
     """The warning for a supervised run whose table holds derived rows (homologs), else None."""
-    derived = derived_rows(table)
+    derived = table.derived
     if not derived.any():
         return None
     return (
@@ -251,6 +244,6 @@ def run_supervised(ctx: RunContext) -> dict[str, Any]:
     if warning:
         log.warning("%s", warning)
     model, facts = fit_supervised(ctx, ctx.run, ctx.table)
-    reference = ctx.table.subset(~derived_rows(ctx.table))
+    reference = ctx.table.subset(~ctx.table.derived)
     metrics = ctx.evaluate(model, ctx.data_params, reference, ctx.run.root, ("val", "test"))
     return metrics | facts

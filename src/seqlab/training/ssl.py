@@ -411,8 +411,7 @@ def run_noisy_student(
 
 def split_homologs(table: ExampleTable) -> tuple[ExampleTable, ExampleTable]:
     """(reference examples, homologs) of a run's table: rows without / with an ``origin``."""
-    derived = table.frame["origin"].astype(str).to_numpy() != ""
-    return table.subset(~derived), table.subset(derived)
+    return table.subset(~table.derived), table.subset(table.derived)
 
 
 def _sections(ctx: RunContext) -> dict[str, Any]:
