@@ -7,7 +7,7 @@ import pytest
 
 from seqlab.config import DataConfig, SubsampleConfig
 from seqlab.data.build import ExampleTable, build_examples, deduplicate, summarize
-from seqlab.data.sources.peaks import subsample_peaks
+from seqlab.data.sources.peaks import choose_peaks
 from seqlab.data.windows import sequence_content
 from seqlab.io.genome import Genome
 from seqlab.io.intervals import read_intervals
@@ -295,11 +295,11 @@ def test_subsample_peaks_by_signal_and_at_random(peak_config, tmp_path):
     assert table.frame.loc[table.frame["chrom"] == "chr1", "start"].tolist() == [3000, 7000]
     assert sorted(table.frame["chrom"]) == ["chr1", "chr1", "chr2", "chr3"]  # signal 5 on chr2/chr3 kept
     intervals = read_intervals(tmp_path / "A.narrowPeak")
-    first = subsample_peaks(intervals, SubsampleConfig(n=3, by="random", seed=1))
-    expected = np.sort(np.random.default_rng(1).choice(6, 3, replace=False))
-    assert first["name"].tolist() == intervals["name"].iloc[expected].tolist()
-    pd.testing.assert_frame_equal(first, subsample_peaks(intervals, SubsampleConfig(n=3, by="random", seed=1)))
-    assert subsample_peaks(intervals, SubsampleConfig(n=10)) is intervals
+    first = choose_peaks(intervals, SubsampleConfig(n=3, by="random", seed=1), np.arange(6))
+    assert first.tolist() == np.sort(np.random.default_rng(1).choice(6, 3, replace=False)).tolist()
+    assert choose_peaks(intervals, SubsampleConfig(n=3, by="random", seed=1), np.arange(6)).tolist() == first.tolist()
+    assert choose_peaks(intervals, SubsampleConfig(n=10), np.arange(6)).tolist() == list(range(6))
+    assert choose_peaks(intervals, SubsampleConfig(n=2), np.array([0, 2, 3])).tolist() == [0, 3]  # signal 3, 1, 7
 
 
 def test_negatives_follow_their_own_seed_not_the_run_seed(peak_config):
@@ -412,3 +412,33 @@ def test_subsample_keeps_val_and_test_windows_for_every_n(peak_config, tmp_path,
         assert peaks == min(n, pool) + 1  # and B's one training peak
         assert int((train["source"] == "negative").sum()) == peaks  # ratio 1 of the training peak windows
         assert table.report["tasks"]["A"]["peaks_subsampled_from"] == pool
+
+
+@pytest.mark.parametrize("by", ["signal", "random"])
+def test_subsample_n_counts_the_windows_that_pass_the_filters(peak_config, tmp_path, by):
+    # task A on chr1 (train): 8 strongest peaks in chr1's last 300 bp of N, 2 peaks sharing one window,
+    # 20 ordinary peaks; n = 10 gives 10 training windows (the N-rich ones are never chosen)
+    rows = [("chr1", 39_700 + 10 * i, 39_800 + 10 * i, 100 + i) for i in range(8)]
+    rows += [("chr1", 600, 800, 50), ("chr1", 550, 850, 49)]  # both centred on 700: one window
+    rows += [("chr1", 2000 + 1000 * i, 2200 + 1000 * i, 10 + i) for i in range(20)]
+    rows += [("chr2", 3000, 3200, 1), ("chr3", 7000, 7200, 1)]
+    text = "".join(f"{c}\t{s}\t{e}\tp{i}\t0\t.\t{v}\t-1\t-1\t-1\n" for i, (c, s, e, v) in enumerate(rows))
+    (tmp_path / "A.narrowPeak").write_text(text)
+    (tmp_path / "tasks.tsv").write_text("task\tpeaks\nA\tA.narrowPeak\n")
+    source = peak_config.sources[0]
+    source.negatives.ratio = 0
+    source.subsample = {"n": 10, "by": by, "seed": 2}
+    table, messages = _build(peak_config)
+    train = table.frame[table.frame["split"] == "train"]
+    assert len(train) == 10 and train[["chrom", "start"]].duplicated().sum() == 0
+    assert (train["end"] < 39_700).all()  # no window of chr1's N tail
+    assert table.labels[table.frame["split"] == "train", 0].tolist() == [1.0] * 10
+    report = table.report["tasks"]["A"]
+    assert report["peaks_subsampled_from"] == 21  # 20 ordinary windows + the shared one; the 8 N-rich are out
+    assert report["peaks_kept"] == 12  # 10 chosen + the val and test peaks
+    if by == "signal":  # the 10 strongest usable: the shared window (signal 50) and signal 29..21
+        assert sorted(train["start"].tolist()) == [600] + [2000 + 1000 * i for i in range(11, 20)]
+    assert (table.frame["split"] != "train").sum() == 2
+    source.subsample = {"n": 40, "by": by}  # more than the task has: every usable window
+    table, _ = _build(peak_config)
+    assert int((table.frame["split"] == "train").sum()) == 21

@@ -63,9 +63,15 @@ class NegativesConfig(StrictModel):
 
 
 class SubsampleConfig(StrictModel):
-    """Keep at most ``n`` peaks per task among the peaks of some splits (the few-peak regime as a config key)."""
+    """Keep ``n`` peak windows per task in some splits (the few-peak regime as a config key)."""
 
-    n: int = Field(..., gt=0, description="Peaks kept per task among those of `splits` (all when a task has fewer).")
+    n: int = Field(
+        ...,
+        gt=0,
+        description="Peak windows kept per task in `splits`, counted after the window filters (chromosome end, "
+        "excluded chromosomes and region gaps, max_n_fraction, duplicates): n training windows per task, "
+        "all when a task has fewer.",
+    )
     by: Literal["signal", "random"] = Field(
         "signal", description="signal: the n strongest (narrowPeak signalValue, else score); random: n at random."
     )

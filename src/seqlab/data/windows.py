@@ -138,8 +138,9 @@ def make_windows(
 
     Returns:
         ``(windows, stats)``: windows has ``chrom`` (the genome's name), ``start``, ``end`` (int64)
-        in input order, minus dropped rows; stats counts fall-backs and drops. Intervals on
-        chromosomes the genome lacks are dropped and counted (``unknown_chroms`` names them).
+        in input order, minus dropped rows, indexed by the input row's position; stats counts
+        fall-backs and drops. Intervals on chromosomes the genome lacks are dropped and counted
+        (``unknown_chroms`` names them).
     """
     stats = WindowStats(n_input=len(intervals))
     starts, stats.n_summit_fallback = center_windows(intervals, length, center)
@@ -164,7 +165,8 @@ def make_windows(
             "chrom": chrom[keep].astype(str).to_numpy(),
             "start": starts[keep],
             "end": ends[keep],
-        }
+        },
+        index=np.flatnonzero(keep),
     )
     windows["chrom"] = windows["chrom"].astype(str)
     stats.n_output = len(windows)
