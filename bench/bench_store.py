@@ -3,20 +3,23 @@
 Data paths (each yields float32 (256, 4, 200) one-hot batches of the same N random 200-bp windows on
 hg19 chr22, inside the covered range 17.4-51.2 Mb; checked equal before timing):
 
-* ``WindowDataset``: today's path (one pyfaidx read + encode per window, torch DataLoader, 0 workers),
-  on the bgzip FASTA and on an uncompressed copy.
+* ``WindowDataset``: one pyfaidx read + encode per window, torch DataLoader, 0 workers, on the bgzip
+  FASTA and on an uncompressed copy.
 * ``store``: ``DnaDataModule``'s default path: ``StoreDataset`` over a ``WindowStore`` built from
-  the same FASTA (one fancy index per batch into the memory map, one-hot by lookup table), a
-  shuffled ``StoreSampler``, DataLoader with 0 workers; also with shift (+-3 bp) and
-  reverse-complement augmentation.
+  the bgzip FASTA (genome bases stored once, windows as offsets: one gather per batch from the
+  memory map, one-hot by lookup table), a shuffled ``StoreSampler``, DataLoader with 0 workers; also
+  with shift (+-3 bp) and reverse-complement augmentation.
+* ``per-window layout (before)``: the same reads from the layout the store had before issue 18
+  (every window with its flanks in its own row of an (N, L + 2 flank) memory map, shift by a
+  per-row gather), rebuilt here from the same bases so before and after run in one process.
 
 Training consumption: bare training steps (forward, weighted BCE, backward, AdamW) of the DeepBind
 ``default`` preset on batches of 128 one-hot windows, on one torch thread (as bench_training.py),
 in the same process and interleaved with the data paths.
 
 Store build: the time and size of the store of chr22 tiled every 128 bp with 1 kb windows (the
-covered range; built from bgzip and from the uncompressed copy), and the extrapolation to a 3.1 Gb
-genome tiled alike.
+covered range; built from bgzip and from the uncompressed copy): bytes on disk per genome base the
+windows cover, against the per-window layout, and the extrapolation to a 3.1 Gb genome tiled alike.
 
     .venv/bin/python bench/bench_store.py             # defaults: --n 3000 --store-n 60000 --repeats 3
 """
@@ -32,6 +35,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -53,13 +57,53 @@ from torch.utils.data import DataLoader
 from seqlab.config import DeepBindConfig
 from seqlab.data.batches import StoreDataset, StoreSampler, collate_batch
 from seqlab.data.dataset import WindowDataset
-from seqlab.data.store import WindowStore
+from seqlab.data.store import WindowStore, complement_bytes
 from seqlab.data.table import ExampleTable
 from seqlab.models.model import build_model
+from seqlab.training.base import make_data_params
 from seqlab.training.losses import weighted_bce_with_logits
 
 GENOME_BP = 3.1e9
 TILE_STRIDE, TILE_WINDOW = 128, 1000
+
+
+class PerWindowLayout:
+    """The store's layout before issue 18: codes uint8 (N, L + 2 flank), one row per window, in a memory map.
+
+    Built from a :class:`WindowStore`'s bases (the same bytes); ``windows`` is the old read: one fancy
+    index of whole rows, a per-row gather for shifts, then the reverse complement of flipped rows.
+    """
+
+    def __init__(self, store: WindowStore, folder: Path) -> None:
+        self.window_length, self.flank = store.window_length, store.flank
+        width = self.window_length + 2 * self.flank
+        rows = np.arange(len(store))
+        whole = np.lib.stride_tricks.sliding_window_view(store.bases, width)[np.asarray(store.offsets) - self.flank]
+        minus = np.asarray(store.minus)
+        whole[minus] = complement_bytes(whole[minus][:, ::-1])
+        codes = np.memmap(folder / "per_window.u8", dtype=np.uint8, mode="w+", shape=(rows.size, width))
+        codes[:] = whole
+        codes.flush()
+        self.codes = np.memmap(folder / "per_window.u8", dtype=np.uint8, mode="r", shape=(rows.size, width))
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the code array (N * (L + 2 flank))."""
+        return int(self.codes.size)
+
+    def windows(
+        self, rows: np.ndarray, shifts: np.ndarray | None = None, flips: np.ndarray | None = None
+    ) -> np.ndarray:
+        """uint8 (B, L) windows of ``rows`` shifted along their strand and flipped, as the old store read them."""
+        if shifts is None or self.flank == 0:
+            out = np.asarray(self.codes[rows, self.flank : self.flank + self.window_length])
+        else:
+            block = np.asarray(self.codes[rows])
+            index = (self.flank + shifts)[:, None] + np.arange(self.window_length, dtype=np.int64)[None, :]
+            out = np.take_along_axis(block, index, axis=1)
+        if flips is not None and flips.any():
+            out[flips] = complement_bytes(out[flips][:, ::-1])
+        return out
 
 
 def window_dataset_path(table: ExampleTable) -> Callable[[], int]:
@@ -70,7 +114,7 @@ def window_dataset_path(table: ExampleTable) -> Callable[[], int]:
     return run
 
 
-def store_path(table: ExampleTable, store: WindowStore, augment: bool, epoch: list[int]) -> Callable[[], int]:
+def store_path(table: ExampleTable, store: Any, augment: bool, epoch: list[int]) -> Callable[[], int]:
     dataset = StoreDataset(store, table.split_indices(None), table.labels, table.weights, "onehot",
                            max_shift=3 if augment else 0, reverse_complement=augment)  # fmt: skip
     sampler = StoreSampler(len(dataset), seed=0, shuffle=True)
@@ -86,7 +130,7 @@ def store_path(table: ExampleTable, store: WindowStore, augment: bool, epoch: li
 
 def training_steps(steps: int) -> Callable[[], int]:
     torch.manual_seed(0)
-    model = build_model(DeepBindConfig(preset="default"), 4, WINDOW, 1)
+    model = build_model(DeepBindConfig(preset="default"), make_data_params(["bench"], WINDOW, "onehot", "random"))
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-2)
     codes = torch.randint(0, 4, (128, WINDOW))
     x = torch.nn.functional.one_hot(codes, 4).float().transpose(1, 2).contiguous()
@@ -122,13 +166,19 @@ def build_report(label: str, genome: Path, root: Path) -> list[str]:
     WindowStore.open_or_build(table, root, TILE_WINDOW, 0)
     reopen = time.perf_counter() - t0
     n, size = len(store), store.nbytes
-    scale = GENOME_BP / (COVERED[1] - COVERED[0])
+    frame = table.frame
+    covered = int(frame["end"].max() - frame["start"].min())  # one chromosome, windows overlapping: one span
+    per_window = n * TILE_WINDOW
+    scale = GENOME_BP / covered
     return [
         f"store build, chr22 {COVERED[0] / 1e6:.1f}-{COVERED[1] / 1e6:.1f} Mb tiled every {TILE_STRIDE} bp with "
-        f"{TILE_WINDOW} bp windows, {label}: {n:,} windows, {size / 1e6:,.0f} MB, built in {seconds:.1f} s "
-        f"({n / seconds:,.0f} windows/s, {size / 1e6 / seconds:,.0f} MB/s); reopened (key check) in {reopen:.2f} s",
+        f"{TILE_WINDOW} bp windows, {label}: {n:,} windows over {covered:,} bp, {size / 1e6:,.1f} MB "
+        f"(bases {store.bases.size / 1e6:,.1f} MB + offsets/strands {(size - store.bases.size) / 1e6:,.1f} MB) = "
+        f"{size / covered:.3f} bytes per base (per-window layout: {per_window / 1e6:,.0f} MB, "
+        f"{per_window / covered:.2f} bytes per base), built in {seconds:.1f} s; reopened (key check) in {reopen:.2f} s",
         f"  extrapolated to a {GENOME_BP / 1e9:.1f} Gb genome tiled alike: {n * scale / 1e6:,.1f} M windows, "
-        f"{size * scale / 1e9:,.1f} GB, ~{seconds * scale / 60:,.0f} min to build at this rate",
+        f"{size * scale / 1e9:,.1f} GB (per-window layout {per_window * scale / 1e9:,.1f} GB), "
+        f"~{seconds * scale / 60:,.0f} min to build at this rate",
     ]
 
 
@@ -153,31 +203,48 @@ def main(argv: list[str] | None = None) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     plain = write_uncompressed(args.genome, folder)
     notes = []
-    stores = {}
-    for label, genome in (("bgzip", args.genome), ("uncompressed", plain)):
-        table = example_table(random_windows(args.store_n, 1), genome)
-        t0 = time.perf_counter()
-        stores[label] = (table, WindowStore.open_or_build(table, folder / "stores", WINDOW, 3, progress=False))
-        notes.append(f"store of the {args.store_n:,} random windows (flank 3), {label}: built in "
-                     f"{time.perf_counter() - t0:.2f} s, {stores[label][1].nbytes / 1e6:.1f} MB")  # fmt: skip
+    table = example_table(random_windows(args.store_n, 1), args.genome)
+    t0 = time.perf_counter()
+    store = WindowStore.open_or_build(table, folder / "stores", WINDOW, 3, progress=False)
+    notes.append(f"store of the {args.store_n:,} random windows (flank 3), bgzip: built in "
+                 f"{time.perf_counter() - t0:.2f} s, {store.nbytes / 1e6:.1f} MB")  # fmt: skip
+    before = PerWindowLayout(store, folder)
+    notes.append(f"per-window layout (before) of the same windows: {before.nbytes / 1e6:.1f} MB")
     genomes = {"bgzip": args.genome, "uncompressed": plain}
     small = {label: example_table(random_windows(args.n, 1), genome) for label, genome in genomes.items()}
     # same batches: store (no augmentation, table order) vs WindowDataset on the first 600 windows
-    table, store = stores["bgzip"]
     check = StoreDataset(store, np.arange(600), table.labels, table.weights).__getitems__(list(range(600)))
     reference = torch.cat([b["x"] for b in DataLoader(WindowDataset(table.subset(np.arange(600)), None),
                                                       batch_size=BATCH)])  # fmt: skip
     if not torch.equal(check["x"], reference):
         raise SystemExit("store batches differ from WindowDataset batches")
     notes.append("check: store batches equal WindowDataset batches on 600 windows (torch.equal)")
+    augmented = {
+        name: StoreDataset(
+            layout,
+            np.arange(len(table)),
+            table.labels,
+            table.weights,
+            "onehot",
+            max_shift=3,
+            reverse_complement=True,
+            seed=5,
+        )  # fmt: skip
+        for name, layout in (("after", store), ("before", before))
+    }
+    tokens = list(range(7 * len(table), 7 * len(table) + 2000))
+    if not torch.equal(augmented["after"].__getitems__(tokens)["x"], augmented["before"].__getitems__(tokens)["x"]):
+        raise SystemExit("augmented batches of the store differ from those of the per-window layout")
+    notes.append("check: augmented store batches equal the per-window layout's on 2,000 windows (torch.equal)")
 
     epochs = [0]
     variants: dict[str, tuple[Callable[[], int], str]] = {
         "WindowDataset, bgzip": (window_dataset_path(small["bgzip"]), "data"),
         "WindowDataset, uncompressed": (window_dataset_path(small["uncompressed"]), "data"),
-        "store (from bgzip), shuffled": (store_path(*stores["bgzip"], False, epochs), "data"),
-        "store (from uncompressed), shuffled": (store_path(*stores["uncompressed"], False, epochs), "data"),
-        "store (from bgzip), shuffled + shift/RC augmentation": (store_path(*stores["bgzip"], True, epochs), "data"),
+        "store, shuffled": (store_path(table, store, False, epochs), "data"),
+        "store, shuffled + shift/RC augmentation": (store_path(table, store, True, epochs), "data"),
+        "per-window layout (before), shuffled": (store_path(table, before, False, epochs), "data"),
+        "per-window layout (before), shuffled + shift/RC": (store_path(table, before, True, epochs), "data"),
         "training consumption: DeepBind default, batch 128": (training_steps(args.steps), "train"),
     }
     names = list(variants)

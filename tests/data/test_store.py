@@ -57,6 +57,13 @@ ROWS = [
 ]
 
 
+def _row(store: WindowStore, i: int) -> str:
+    """Example ``i`` with ``store.flank`` bases on each side, on its strand (what a shift can reach)."""
+    shifts = np.arange(-store.flank, store.flank + 1)
+    parts = store.windows(np.full(shifts.size, i), shifts)
+    return bytes(parts[:-1, 0]).decode() + bytes(parts[-1]).decode()
+
+
 def _expected(genomes, row, left, right):
     genome, chrom, start, strand = row
     text = Genome(genomes[genome]).fetch(chrom, start - left, start + L + right, pad=True)
@@ -67,19 +74,25 @@ def _expected(genomes, row, left, right):
 def test_store_rows_equal_the_genome_slices(tmp_path, two_genomes, block_bp):
     table = _table(two_genomes, ROWS)
     store = WindowStore.open_or_build(table, tmp_path / "stores", L, FLANK, block_bp=block_bp)
-    assert store.codes.shape == (len(ROWS), L + 2 * FLANK) and store.codes.dtype == np.uint8
+    assert len(store) == len(ROWS) and store.windows(np.arange(len(ROWS))).shape == (len(ROWS), L)
     for i, row in enumerate(ROWS):
-        assert bytes(store.codes[i]).decode() == _expected(two_genomes, row, FLANK, FLANK)
-    assert bytes(store.codes[0, : FLANK + 10]) == b"N" * (FLANK + 10)
+        assert _row(store, i) == _expected(two_genomes, row, FLANK, FLANK)
+    assert _row(store, 0)[: FLANK + 10] == "N" * (FLANK + 10)
+    # each genome base once: the widened windows of a chromosome merged (1000-1058 and 1006-1064 overlap)
+    widened = [(g, c, s - FLANK, s + L + FLANK) for g, c, s, _ in ROWS]
+    covered = {g: set() for g in two_genomes}
+    for g, c, lo, hi in widened:
+        covered[g] |= {(c, p) for p in range(lo, hi)}
+    assert store.bases.size == sum(len(v) for v in covered.values()) < len(ROWS) * (L + 2 * FLANK)
     assert [p.name for p in (tmp_path / "stores").iterdir()] == [store.folder.name]  # no temporary left
 
 
 def test_store_is_reused_and_rebuilt_when_the_fasta_or_coordinates_change(tmp_path, two_genomes, fasta_writer):
     table = _table(two_genomes, ROWS)
     first = WindowStore.open_or_build(table, tmp_path / "s", L, FLANK)
-    mtime = (first.folder / "codes.u8").stat().st_mtime_ns
+    mtime = (first.folder / "bases.u8").stat().st_mtime_ns
     again = WindowStore.open_or_build(table, tmp_path / "s", L, FLANK)
-    assert again.folder == first.folder and (again.folder / "codes.u8").stat().st_mtime_ns == mtime
+    assert again.folder == first.folder and (again.folder / "bases.u8").stat().st_mtime_ns == mtime
     # another window length or flank, other coordinates: other stores
     assert WindowStore.open_or_build(table, tmp_path / "s", L, 0).folder != first.folder
     moved = _table(two_genomes, [(*ROWS[0][:2], 5, "+"), *ROWS[1:]])
@@ -91,8 +104,8 @@ def test_store_is_reused_and_rebuilt_when_the_fasta_or_coordinates_change(tmp_pa
         (two_genomes["ape"].parent / (two_genomes["ape"].name + index)).unlink(missing_ok=True)
     rebuilt = WindowStore.open_or_build(table, tmp_path / "s", L, FLANK)
     assert rebuilt.folder != first.folder
-    assert bytes(rebuilt.codes[3]).decode() == "C" * (L + 2 * FLANK)  # minus strand of all-G
-    assert bytes(rebuilt.codes[4]).decode() == bytes(first.codes[4]).decode()
+    assert _row(rebuilt, 3) == "C" * (L + 2 * FLANK)  # minus strand of all-G
+    assert _row(rebuilt, 4) == _row(first, 4)
 
 
 def test_a_failed_build_leaves_nothing(tmp_path, two_genomes):
@@ -109,7 +122,7 @@ def test_in_memory_sequences_go_through_the_store(tmp_path):
     table = _table({}, [("toy", "chr1", 100 * i, "+") for i in range(7)], sequences)
     store = WindowStore.open_or_build(table, tmp_path / "s", L, 2)
     for i, sequence in enumerate(sequences):
-        assert bytes(store.codes[i]).decode() == "NN" + sequence + "NN"
+        assert _row(store, i) == "NN" + sequence + "NN"
     changed = _table({}, [("toy", "chr1", 100 * i, "+") for i in range(7)], [sequences[1], *sequences[1:]])
     assert WindowStore.open_or_build(changed, tmp_path / "s", L, 2).folder != store.folder
 
@@ -201,12 +214,12 @@ def test_reading_a_large_store_keeps_memory_bounded(tmp_path):
     table = _table({}, [("toy", "chr1", i, "+") for i in range(3)], ["A" * L] * 3)
     folder = tmp_path / "big"
     folder.mkdir()
-    codes = np.memmap(folder / "codes.u8", dtype=np.uint8, mode="w+", shape=(n, width))
-    codes[:] = ord("C")
-    codes.flush()
+    bases = np.memmap(folder / "bases.u8", dtype=np.uint8, mode="w+", shape=(n * width,))
+    bases[:] = ord("C")
+    bases.flush()
     labels = np.lib.format.open_memmap(tmp_path / "labels.npy", mode="w+", dtype=np.float32, shape=(n, 4))
-    store = WindowStore(folder, np.memmap(folder / "codes.u8", dtype=np.uint8, mode="r", shape=(n, width)),
-                        width, 0, {})  # fmt: skip
+    store = WindowStore(folder, np.memmap(folder / "bases.u8", dtype=np.uint8, mode="r", shape=(n * width,)),
+                        np.arange(n, dtype=np.int64) * width, np.zeros(n, dtype=bool), width, 0, {})  # fmt: skip
     dataset = StoreDataset(store, np.arange(n), labels, labels, "onehot", encode=False)
     sampler = StoreSampler(n, seed=0)
     del table
@@ -258,7 +271,7 @@ def test_a_store_finished_by_another_process_is_used(tmp_path, two_genomes, monk
     monkeypatch.setattr(os, "replace", late)
     store = WindowStore.open_or_build(table, tmp_path / "s", L, 0)
     monkeypatch.undo()
-    assert bytes(store.codes[4]).decode() == _expected(two_genomes, ROWS[4], 0, 0)
+    assert bytes(store.windows([4])[0]).decode() == _expected(two_genomes, ROWS[4], 0, 0)
     assert [p.name for p in (tmp_path / "s").iterdir()] == [store.folder.name]
 
 
@@ -274,4 +287,4 @@ def test_chr22_primate_store_equals_the_bgzip_genomes(shared_data, tmp_path):
     table = _table(genomes, rows)
     store = WindowStore.open_or_build(table, tmp_path / "s", L, FLANK)
     for i, row in enumerate(rows):
-        assert bytes(store.codes[i]).decode() == _expected(genomes, row, FLANK, FLANK)
+        assert _row(store, i) == _expected(genomes, row, FLANK, FLANK)

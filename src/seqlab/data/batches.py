@@ -3,10 +3,10 @@
 * :class:`StoreSampler` yields the items of one split in a seeded per-epoch order; it knows its epoch
   (Lightning calls ``set_epoch``) and how many items it has handed out, and saves both
   (``state_dict``), so a resumed run continues where the interrupted one stopped.
-* :class:`StoreDataset` reads a whole batch with one fancy index into the memory map
-  (``__getitems__``), applies shift / reverse-complement augmentation per batch, and one-hot encodes
-  with a lookup table (:func:`encode_codes`), or leaves the uint8 codes for the accelerator to
-  encode after the transfer (``DnaDataModule.on_after_batch_transfer``).
+* :class:`StoreDataset` reads a whole batch with one gather from the memory-mapped genome bases
+  (``__getitems__``; shift and reverse-complement augmentation move and flip the gathered windows),
+  and one-hot encodes with a lookup table (:func:`encode_codes`), or leaves the uint8 codes for the
+  accelerator to encode after the transfer (``DnaDataModule.on_after_batch_transfer``).
 
 Augmentation is a pure function of ``(seed, epoch, row)`` (a counter-based hash, no generator
 state), so it does not depend on batch composition, worker processes or where a run was resumed.
@@ -26,7 +26,7 @@ from torch.utils.data import Dataset, Sampler
 from seqlab.data.encoding import _CODE as _ENCODE_TABLE
 from seqlab.data.encoding import n_channels
 from seqlab.data.sparse import dense_rows
-from seqlab.data.store import WindowStore, complement_bytes
+from seqlab.data.store import WindowStore
 
 __all__ = ["StoreDataset", "StoreSampler", "augment_draws", "collate_batch", "encode_codes"]
 
@@ -253,11 +253,10 @@ class StoreDataset(Dataset[dict[str, torch.Tensor]]):
         shifts = flips = None
         if self.augmenting:
             shifts, flips = augment_draws(self.seed, epochs, rows, self.max_shift, self.reverse_complement)
-        codes = np.empty((rows.size, self.store.window_length), dtype=np.uint8)
-        codes[order] = self.store.windows(sorted_rows, shifts[order] if shifts is not None else None)
-        if flips is not None and flips.any():
-            codes[flips] = complement_bytes(codes[flips][:, ::-1])
         inverse = np.argsort(order)
+        if shifts is not None:
+            shifts, flips = shifts[order], flips[order]
+        codes = self.store.windows(sorted_rows, shifts, flips)[inverse]
         return {
             "codes": codes,
             "y": dense_rows(self.labels, sorted_rows)[inverse],

@@ -1,11 +1,24 @@
-"""A compact on-disk store of a table's windows: one byte per base, read whole batches at a time.
+"""A compact on-disk store of a table's windows: each genome base stored once, windows as offsets.
 
-``WindowStore.open_or_build(table, root, window_length, flank)`` materialises every example of an
-:class:`~seqlab.data.build.ExampleTable` once into ``root/<key>/codes.u8``, a memory-mapped uint8
-array of shape ``(N, window_length + 2 * flank)`` holding the genome's ASCII bytes (case kept;
-bases off a chromosome are ``N``; examples on strand ``-`` reverse-complemented), with the example
-coordinates beside it (``coords.npz``) and ``meta.json``. The flank lets shift augmentation of up to
-``flank`` bp read from the same row.
+``WindowStore.open_or_build(table, root, window_length, flank)`` writes ``root/<key>/``:
+
+* ``bases.u8``: the genome bases the windows cover, one uint8 ASCII byte per base (case kept; bases
+  off a chromosome are ``N``), memory-mapped. Per chromosome, the windows widened by ``flank`` on each
+  side are merged into segments (overlapping or touching windows share their bases), and the segments
+  of every chromosome of every genome are concatenated: a base is stored once however many windows
+  hold it (a tiling of 1-kb windows every 128 bp costs ~1.07 bytes per base instead of ~8).
+* ``offsets.npy``: int64 (N,), where example ``i``'s window starts in ``bases.u8`` (its
+  forward-strand first base), and ``minus.npy``: bool (N,), examples on strand ``-`` (read
+  reverse-complemented).
+* ``meta.json``: the key, the sizes, the build time.
+
+A table of in-memory sequences (FASTA sets, no genome) keeps one segment per example: ``flank`` N,
+the sequence (already on its strand), ``flank`` N.
+
+A batch is read by gathering ``window_length`` contiguous bytes at each offset (one fancy index into
+a sliding-window view of the memory map), moved by the shift augmentation (``offset + shift`` on
+``+``, ``offset - shift`` on ``-``: the shift is along the example's strand) and reverse-complemented
+where the strand and the augmentation's flip say so.
 
 The key hashes the genome file(s) (resolved path, size, modification time), the coordinates
 (genome, chromosome, start, end, strand of every row, in order), the in-memory sequences when the
@@ -13,8 +26,8 @@ table has them, the window length and the flank; a change to any of them gives a
 rebuild), an unchanged table reuses the store. A build writes into a temporary folder that is
 renamed into place, so a killed build leaves no half store behind.
 
-Reading genomes is done chromosome by chromosome, in blocks of up to ``block_bp`` bp, and windows
-are cut by vectorised fancy indexing into a sliding-window view (no per-window pyfaidx call).
+Genomes are read chromosome by chromosome in blocks of up to ``block_bp`` bp (no per-window
+pyfaidx call).
 """
 
 from __future__ import annotations
@@ -26,7 +39,7 @@ import os
 import shutil
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +50,11 @@ from seqlab.io.genome import Genome
 
 __all__ = ["STORE_FORMAT", "WindowStore", "complement_bytes", "default_store_root", "store_key"]
 
-STORE_FORMAT = 1
-CODES_FILE = "codes.u8"
+STORE_FORMAT = 2
+BASES_FILE = "bases.u8"
+OFFSETS_FILE = "offsets.npy"
+MINUS_FILE = "minus.npy"
 META_FILE = "meta.json"
-COORDS_FILE = "coords.npz"
 _N = ord("N")
 log = logging.getLogger(__name__)
 
@@ -111,65 +125,85 @@ def store_key(table: Any, window_length: int, flank: int) -> tuple[str, dict[str
 
 @dataclass
 class WindowStore:
-    """An opened store: ``codes`` uint8 (N, W) memory-mapped read-only, W = window_length + 2 * flank.
+    """An opened store: ``bases`` uint8 (S,) memory-mapped read-only, ``offsets`` int64 (N,), ``minus`` bool (N,).
 
-    Row ``i`` is example ``i`` of the table it was built from (``table.frame`` order); bases
-    ``[flank, flank + window_length)`` of a row are the window itself, on the example's strand.
+    Example ``i`` (row ``i`` of the table it was built from, ``table.frame`` order) is
+    ``bases[offsets[i] : offsets[i] + window_length]``, reverse-complemented when ``minus[i]``; at least
+    ``flank`` bases of its genome (or N) lie on either side, for shifts up to ``flank`` bp.
     """
 
     folder: Path
-    codes: np.ndarray
+    bases: np.ndarray
+    offsets: np.ndarray
+    minus: np.ndarray
     window_length: int
     flank: int
     meta: dict[str, Any]
+    _view: np.ndarray | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
-        return int(self.codes.shape[0])
+        return int(self.offsets.shape[0])
 
     def __getstate__(self) -> dict[str, Any]:
-        # a memory map would be pickled as a copy of its data: worker processes reopen the file instead
+        # memory maps would be pickled as copies of their data: worker processes reopen the files instead
         state = self.__dict__.copy()
-        state["codes"] = None
+        state.update(bases=None, offsets=None, minus=None, _view=None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self.codes = WindowStore.open(self.folder).codes
+        opened = WindowStore.open(self.folder)
+        self.bases, self.offsets, self.minus = opened.bases, opened.offsets, opened.minus
 
     @property
     def nbytes(self) -> int:
-        """Size of the code array on disk in bytes (N * W)."""
-        return int(self.codes.size)
+        """Bytes of the store's arrays on disk: bases (S) + offsets (8 N) + strands (N)."""
+        return int(self.bases.size + self.offsets.nbytes + self.minus.nbytes)
 
-    def windows(self, rows: np.ndarray, shifts: np.ndarray | None = None) -> np.ndarray:
-        """The windows of ``rows`` as uint8 ASCII codes (B, L), moved by ``shifts`` bp along the stored strand.
+    def windows(
+        self, rows: np.ndarray, shifts: np.ndarray | None = None, flips: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The windows of ``rows`` as uint8 ASCII codes (B, L), on their strand, shifted and flipped.
 
         Args:
             rows: int64 (B,) row numbers (any order; repeats allowed).
-            shifts: int64 (B,) in [-flank, flank], or None for no shift.
+            shifts: int64 (B,) in [-flank, flank]: each window moved this many bp along its strand; None: 0.
+            flips: bool (B,): reverse-complement these windows (augmentation); None: none.
         """
         rows = np.asarray(rows, dtype=np.int64)
-        if shifts is None or self.flank == 0:
-            return np.asarray(self.codes[rows, self.flank : self.flank + self.window_length])
-        block = np.asarray(self.codes[rows])
-        offsets = self.flank + np.asarray(shifts, dtype=np.int64)
-        index = offsets[:, None] + np.arange(self.window_length, dtype=np.int64)[None, :]
-        return np.take_along_axis(block, index, axis=1)
+        if rows.size == 0:
+            return np.zeros((0, self.window_length), dtype=np.uint8)
+        if self._view is None:
+            self._view = np.lib.stride_tricks.sliding_window_view(self.bases, self.window_length)
+        positions = self.offsets[rows]
+        minus = self.minus[rows]
+        if shifts is not None:
+            shifts = np.asarray(shifts, dtype=np.int64)
+            positions = positions + np.where(minus, -shifts, shifts)
+        out = self._view[positions]
+        reverse = minus if flips is None else minus ^ np.asarray(flips, dtype=bool)
+        if reverse.any():
+            out[reverse] = _COMPLEMENT[out[reverse][:, ::-1]]
+        return out
 
     @classmethod
     def open(cls, folder: str | Path) -> WindowStore:
-        """Open a built store folder (read-only memory map)."""
+        """Open a built store folder (read-only memory maps)."""
         folder = Path(folder)
         meta = json.loads((folder / META_FILE).read_text())
         if meta.get("format") != STORE_FORMAT or not meta.get("complete"):
             raise ValueError(f"{folder}: not a complete window store of format {STORE_FORMAT}")
-        shape = (int(meta["n_examples"]), int(meta["row_width"]))
-        codes = (
-            np.memmap(folder / CODES_FILE, dtype=np.uint8, mode="r", shape=shape)
-            if shape[0] * shape[1]
-            else np.zeros(shape, dtype=np.uint8)
+        size = int(meta["n_bases"])
+        bases = (
+            np.memmap(folder / BASES_FILE, dtype=np.uint8, mode="r", shape=(size,))
+            if size
+            else np.zeros(0, dtype=np.uint8)
         )
-        return cls(folder, codes, int(meta["window_length"]), int(meta["flank"]), meta)
+        offsets = np.load(folder / OFFSETS_FILE, mmap_mode="r")
+        minus = np.load(folder / MINUS_FILE, mmap_mode="r")
+        if offsets.shape != (int(meta["n_examples"]),) or minus.shape != offsets.shape:
+            raise ValueError(f"{folder}: offsets/strands do not match meta.json's n_examples")
+        return cls(folder, bases, offsets, minus, int(meta["window_length"]), int(meta["flank"]), meta)
 
     @classmethod
     def open_or_build(
@@ -188,7 +222,7 @@ class WindowStore:
             table: the ExampleTable (genome-backed or with in-memory sequences).
             root: folder holding stores, one sub-folder per key.
             window_length: L; every example must span L bp (``end - start``) or hold L bases.
-            flank: bases stored on each side of every window, for shifts up to ``flank`` bp.
+            flank: bases kept on each side of every window, for shifts up to ``flank`` bp.
             progress: show a rich progress bar (default: for tables of 100,000 examples or more,
                 when stderr is a terminal).
             block_bp: genome bases read per fetch at most (bounds memory while building).
@@ -209,12 +243,12 @@ class WindowStore:
         tmp.mkdir()
         try:
             started = time.perf_counter()
-            _write_codes(table, tmp, window_length, flank, progress, block_bp)
-            _write_coords(table, tmp)
+            n_bases, n_segments = _write_store(table, tmp, window_length, flank, progress, block_bp)
             meta = description | {
                 "key": key,
                 "n_examples": len(table.frame),
-                "row_width": window_length + 2 * flank,
+                "n_bases": n_bases,
+                "n_segments": n_segments,
                 "build_seconds": round(time.perf_counter() - started, 3),
                 "complete": True,
             }
@@ -230,8 +264,8 @@ class WindowStore:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         built = cls.open(folder)
-        log.info("window store %s: %s windows of %d bytes (%.1f MB) built in %.1f s", folder, f"{len(built):,}",
-                 built.codes.shape[1], built.nbytes / 1e6, built.meta.get("build_seconds", 0.0))  # fmt: skip
+        log.info("window store %s: %s windows over %s bases (%.1f MB) built in %.1f s", folder, f"{len(built):,}",
+                 f"{built.bases.size:,}", built.nbytes / 1e6, built.meta.get("build_seconds", 0.0))  # fmt: skip
         return built
 
     @classmethod
@@ -249,19 +283,6 @@ class WindowStore:
 # --------------------------------------------------------------------------- building
 
 
-def _write_coords(table: Any, folder: Path) -> None:
-    frame = table.frame
-    arrays: dict[str, np.ndarray] = {}
-    for column in ("genome", "chrom", "strand"):
-        codes, names = pd.factorize(frame[column].astype(str), sort=False)
-        arrays[column] = codes.astype(np.int32)
-        arrays[f"{column}_names"] = np.asarray(list(map(str, names)), dtype=str)
-    arrays["start"] = frame["start"].to_numpy(dtype=np.int64)
-    arrays["end"] = frame["end"].to_numpy(dtype=np.int64)
-    with open(folder / COORDS_FILE, "wb") as handle:
-        np.savez(handle, **arrays)
-
-
 def _progress_bar(total: int, progress: bool | None) -> Any:
     if progress is None:
         progress = total >= 100_000 and sys.stderr.isatty()
@@ -272,7 +293,7 @@ def _progress_bar(total: int, progress: bool | None) -> Any:
     bar = Progress(
         TextColumn("building window store"),
         BarColumn(),
-        TextColumn("{task.completed:,}/{task.total:,} windows"),
+        TextColumn("{task.completed:,}/{task.total:,} bases"),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         transient=False,
@@ -282,36 +303,59 @@ def _progress_bar(total: int, progress: bool | None) -> Any:
     return bar
 
 
-def _write_codes(
-    table: Any, folder: Path, window_length: int, flank: int, progress: bool | None, block_bp: int
-) -> None:
-    frame = table.frame
-    n, width = len(frame), window_length + 2 * flank
-    path = folder / CODES_FILE
-    if n == 0:
-        path.write_bytes(b"")
-        return
-    out = np.memmap(path, dtype=np.uint8, mode="w+", shape=(n, width))
-    bar = _progress_bar(n, progress)
-    try:
-        if table.sequences is not None:
-            _fill_from_sequences(out, table.sequences, window_length, flank, bar)
-        else:
-            _fill_from_genomes(out, table, window_length, flank, block_bp, bar)
-        out.flush()
-    finally:
-        if bar is not None:
-            bar.stop()
-        del out
-
-
 def _advance(bar: Any, count: int) -> None:
     if bar is not None:
         bar.advance(bar.task_ids[0], count)
 
 
+@dataclass
+class _Segments:
+    """The merged segments of one chromosome: ``lo``, ``hi`` int64 (S,) coordinates, ``base`` (S,) store offsets."""
+
+    genome: str
+    chrom: str
+    lo: np.ndarray
+    hi: np.ndarray
+    base: np.ndarray
+
+
+def _write_store(
+    table: Any, folder: Path, window_length: int, flank: int, progress: bool | None, block_bp: int
+) -> tuple[int, int]:
+    """Write bases.u8, offsets.npy and minus.npy into ``folder``; return (bases, segments) written."""
+    frame = table.frame
+    n = len(frame)
+    if table.sequences is not None:
+        width = window_length + 2 * flank
+        offsets = np.arange(n, dtype=np.int64) * width + flank
+        minus = np.zeros(n, dtype=bool)
+        total, segments = n * width, []
+    else:
+        offsets, minus, segments = _plan_segments(table, window_length, flank)
+        total = int(sum(int((s.hi - s.lo).sum()) for s in segments))
+    np.save(folder / OFFSETS_FILE, offsets)
+    np.save(folder / MINUS_FILE, minus)
+    path = folder / BASES_FILE
+    if total == 0:
+        path.write_bytes(b"")
+        return 0, 0
+    out = np.memmap(path, dtype=np.uint8, mode="w+", shape=(total,))
+    bar = _progress_bar(total, progress)
+    try:
+        if table.sequences is not None:
+            _fill_from_sequences(out.reshape(n, -1), table.sequences, window_length, flank, bar)
+        else:
+            _fill_from_genomes(out, table, segments, block_bp, bar)
+        out.flush()
+    finally:
+        if bar is not None:
+            bar.stop()
+        del out
+    return total, n if table.sequences is not None else sum(s.lo.size for s in segments)
+
+
 def _fill_from_sequences(out: np.ndarray, sequences: list[str], window_length: int, flank: int, bar: Any) -> None:
-    """Rows from in-memory sequences (already on their strand), N on both flanks."""
+    """Rows of ``out`` (N, L + 2 flank) from in-memory sequences (already on their strand), N on both flanks."""
     out[:, :flank] = _N
     out[:, flank + window_length :] = _N
     step = 65_536
@@ -325,11 +369,11 @@ def _fill_from_sequences(out: np.ndarray, sequences: list[str], window_length: i
             )
         joined = np.frombuffer("".join(chunk).encode("ascii", errors="replace"), dtype=np.uint8)
         out[first : first + len(chunk), flank : flank + window_length] = joined.reshape(len(chunk), window_length)
-        _advance(bar, len(chunk))
+        _advance(bar, len(chunk) * out.shape[1])
 
 
-def _fill_from_genomes(out: np.ndarray, table: Any, window_length: int, flank: int, block_bp: int, bar: Any) -> None:
-    """Rows from the genome FASTA files, chromosome by chromosome, block by block."""
+def _plan_segments(table: Any, window_length: int, flank: int) -> tuple[np.ndarray, np.ndarray, list[_Segments]]:
+    """Merge every chromosome's widened windows into segments; the offsets (N,) and strands (N,) of the rows."""
     frame = table.frame
     starts = frame["start"].to_numpy(dtype=np.int64)
     ends = frame["end"].to_numpy(dtype=np.int64)
@@ -340,31 +384,63 @@ def _fill_from_genomes(out: np.ndarray, table: Any, window_length: int, flank: i
             f"store: example {row} ({frame['chrom'].iloc[row]}:{starts[row]}-{ends[row]}) spans "
             f"{ends[row] - starts[row]} bp, expected window_length {window_length}"
         )
-    minus = (frame["strand"].astype(str) == "-").to_numpy()
-    width = window_length + 2 * flank
-    for (genome_name, chrom), rows in frame.groupby(["genome", "chrom"], sort=False).indices.items():
+    offsets = np.zeros(len(frame), dtype=np.int64)
+    segments: list[_Segments] = []
+    cursor = 0
+    for (genome_name, chrom), rows in frame.groupby(["genome", "chrom"], sort=False, observed=True).indices.items():
         if genome_name not in table.genomes:
             raise ValueError(f"store: examples refer to genome {genome_name!r} that the table has no FASTA for")
-        genome = Genome(table.genomes[genome_name], str(genome_name))
         rows = np.asarray(rows, dtype=np.int64)
         rows = rows[np.argsort(starts[rows], kind="stable")]
-        left_all = starts[rows] - flank
-        first = 0
-        while first < rows.size:
-            # one block: rows whose windows start within block_bp of the block's first window
-            last = int(np.searchsorted(left_all, left_all[first] + max(block_bp - width, 1), side="left"))
-            last = max(last, first + 1)
-            block_rows, left = rows[first:last], left_all[first:last]
-            origin, stop = int(left[0]), int(left[-1]) + width
-            text = genome.fetch(str(chrom), origin, stop, pad=True)
-            bases = np.frombuffer(text.encode("ascii", errors="replace"), dtype=np.uint8)
-            view = np.lib.stride_tricks.sliding_window_view(bases, width)
-            windows = view[left - origin]
-            flip = minus[block_rows]
-            if flip.any():
-                windows[flip] = _COMPLEMENT[windows[flip][:, ::-1]]
-            order = np.argsort(block_rows)
-            out[block_rows[order]] = windows[order]
-            _advance(bar, int(block_rows.size))
-            first = last
-        genome.close()
+        lo, hi = starts[rows] - flank, starts[rows] + window_length + flank
+        reach = np.maximum.accumulate(hi)
+        new = np.ones(rows.size, dtype=bool)
+        new[1:] = lo[1:] > reach[:-1]  # a gap before this window: a new segment
+        first = np.flatnonzero(new)
+        seg_lo = lo[first]
+        seg_hi = reach[np.append(first[1:] - 1, rows.size - 1)]
+        base = cursor + np.concatenate([[0], np.cumsum(seg_hi - seg_lo)[:-1]])
+        segment = np.cumsum(new) - 1
+        offsets[rows] = base[segment] + (starts[rows] - seg_lo[segment])
+        segments.append(_Segments(str(genome_name), str(chrom), seg_lo, seg_hi, base))
+        cursor += int((seg_hi - seg_lo).sum())
+    minus = (frame["strand"].astype(str) == "-").to_numpy()
+    return offsets, minus, segments
+
+
+def _fill_from_genomes(out: np.ndarray, table: Any, segments: list[_Segments], block_bp: int, bar: Any) -> None:
+    """The segments' bases from the genome FASTA files, one fetch per block of up to ``block_bp`` bp."""
+    genomes: dict[str, Genome] = {}
+    try:
+        for seg in segments:
+            if seg.genome not in genomes:
+                genomes[seg.genome] = Genome(table.genomes[seg.genome], seg.genome)
+            genome = genomes[seg.genome]
+            first = 0
+            while first < seg.lo.size:
+                # one block: the segments that end within block_bp of the first one's start
+                last = max(int(np.searchsorted(seg.hi, seg.lo[first] + block_bp, side="right")), first + 1)
+                at = int(seg.base[first])
+                for left, right in _block_ranges(seg, first, last, block_bp):
+                    text = genome.fetch(seg.chrom, left, right, pad=True)
+                    bases = np.frombuffer(text.encode("ascii", errors="replace"), dtype=np.uint8)
+                    if last > first + 1:  # several segments: keep their bases, drop the gaps between them
+                        marks = np.zeros(bases.size + 1, dtype=np.int8)
+                        marks[seg.lo[first:last] - left] = 1
+                        marks[seg.hi[first:last] - left] = -1
+                        bases = bases[np.cumsum(marks[:-1], dtype=np.int8) > 0]
+                    out[at : at + bases.size] = bases
+                    at += bases.size
+                    _advance(bar, int(bases.size))
+                first = last
+    finally:
+        for genome in genomes.values():
+            genome.close()
+
+
+def _block_ranges(seg: _Segments, first: int, last: int, block_bp: int) -> list[tuple[int, int]]:
+    """Genome ranges to fetch for segments ``first:last``: their whole span, or one long segment in blocks."""
+    lo, hi = int(seg.lo[first]), int(seg.hi[last - 1])
+    if last > first + 1:
+        return [(lo, hi)]
+    return [(left, min(left + block_bp, hi)) for left in range(lo, hi, block_bp)]
