@@ -167,7 +167,8 @@ def _train(config: DnaRunConfig, run: RunPaths, scheme: Any, resume: bool) -> Ru
     write_json(run.root / AUDIT_JSON, report.to_dict())
     for warning in report.warnings:
         log.warning("audit: %s", warning)
-    for warning in check_dna_training(table, config.train, config.data.batch_size)[1]:
+    for warning in check_dna_training(table, config.train, config.data.batch_size,
+                                      config.data.split.allow_small_splits)[1]:  # fmt: skip
         log.warning("%s", warning)
 
     context = RunContext(

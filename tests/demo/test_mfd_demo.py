@@ -33,7 +33,7 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo-mfd")
-    return out, run_mfd_demo(out, seed=1, max_epochs=1, spec=TINY)
+    return out, run_mfd_demo(out, seed=1, max_epochs=1, spec=TINY, allow_small_splits=True)
 
 
 def test_demo_metrics_runs_and_introspection(demo):

@@ -14,7 +14,8 @@ from seqlab.demo.ssl import comparison_rows, run_ssl_demo
 def test_ssl_demo_small(tmp_path: Path) -> None:
     sizes = {f"chr{i}": 40_000 for i in range(1, 7)}
     factors = (FactorSpec("REST", "MA0138", sites=42, decoys=12, noise_peaks=3),)
-    metrics = run_ssl_demo(tmp_path, seed=1, max_epochs=1, train_peaks=10, chrom_sizes=sizes, factors=factors)
+    metrics = run_ssl_demo(tmp_path, seed=1, max_epochs=1, train_peaks=10, chrom_sizes=sizes, factors=factors,
+                           allow_small_splits=True)  # fmt: skip
     assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
     assert list(metrics["schemes"]) == ["supervised", "ssl", "noisy_student"]
     tests = [metrics["schemes"][name]["test"]["per_task"]["REST"] for name in metrics["schemes"]]

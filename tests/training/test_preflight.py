@@ -1,9 +1,14 @@
 """Checks before training (issue 9, item 10): an undefined monitor is an error, few steps a warning."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from seqlab.config import TrainConfig
+from seqlab.data.table import ExampleTable
 from seqlab.training.preflight import (
+    check_dna_training,
+    check_split_sizes,
     check_validation_labels,
     early_stopping_patience,
     step_warnings,
@@ -44,3 +49,32 @@ def test_few_steps_per_epoch_warn_and_patience_converts_from_steps():
     assert early_stopping_patience(5, "validations", None, 2) == 5
     assert early_stopping_patience(500, "steps", 50, 2) == 10
     assert early_stopping_patience(5, "steps", None, 2) == 3  # validation per epoch of 2 steps
+
+
+def _split_table(counts: dict[str, tuple[int, int]], homologs: int = 0) -> ExampleTable:
+    """One task; per split (positives, negatives) reference windows, plus ``homologs`` positive test homologs."""
+    rows, labels = [], []
+    for split, (pos, neg) in counts.items():
+        rows += [split] * (pos + neg)
+        labels += [1.0] * pos + [0.0] * neg
+    origin = [""] * len(rows) + ["g:c:0-10"] * homologs
+    rows += ["test"] * homologs
+    labels += [1.0] * homologs
+    n = len(rows)
+    frame = pd.DataFrame({"genome": "g", "chrom": "c", "start": np.arange(n) * 10, "end": np.arange(n) * 10 + 10,
+                          "strand": "+", "split": rows, "source": "x", "origin": origin})  # fmt: skip
+    return ExampleTable(frame, np.array(labels)[:, None], np.ones((n, 1)), pd.DataFrame({"task": ["JUND"]}))
+
+
+def test_val_or_test_split_with_fewer_than_10_per_class_is_an_error_unless_allowed():
+    check_split_sizes(_split_table({"train": (1, 1), "val": (10, 12), "test": (10, 10)}))
+    table = _split_table({"train": (30, 30), "val": (10, 40), "test": (2, 2)}, homologs=20)
+    # the 20 positive test homologs are not reported on, so they do not count
+    with pytest.raises(ValueError, match=r"\(test JUND: 2 pos / 2 neg\).*data\.split\.allow_small_splits: true"):
+        check_split_sizes(table)
+    with pytest.raises(ValueError, match="test JUND: 2 pos / 2 neg"):
+        check_dna_training(table, TrainConfig(), 8)
+    assert check_dna_training(table, TrainConfig(), 8, allow_small_splits=True)[0] == TrainConfig().patience
+    masked = _split_table({"train": (1, 1), "val": (12, 9), "test": (10, 10)})
+    with pytest.raises(ValueError, match="val JUND: 12 pos / 9 neg"):
+        check_split_sizes(masked)

@@ -192,7 +192,7 @@ def test_train_scheme_ssl_and_noisy_student_through_the_pipeline(tmp_path: Path)
                             "ape": {"fasta": str(evolved.genomes["ape"]), "chain": str(evolved.chains["ape"])}},
                 "tasks": str(evolved.human["tasks"]),
                 "sources": [{"kind": "peaks", "negatives": {"ratio": 1.0}}, {"kind": "lifted", "min_match": 0.5}],
-                "split": {"val_chroms": ["chr5"], "test_chroms": ["chr6"]},
+                "split": {"val_chroms": ["chr5"], "test_chroms": ["chr6"], "allow_small_splits": True},
                 "batch_size": 32,
             },
             "model": {"trunk": {"arch": "deepbind", "filters": 8, "kernel_size": 12, "hidden": 8}},

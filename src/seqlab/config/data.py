@@ -164,6 +164,12 @@ class SplitConfig(StrictModel):
         description="Genome whose chromosome/region names the split refers to (default: the reference genome); "
         "examples of other genomes take their origin's split, else train.",
     )
+    allow_small_splits: bool = Field(
+        False,
+        description="Train even when a validation or test split has fewer than 10 positives or 10 negatives of a "
+        "task among its reference windows (an error otherwise: metrics on a handful of windows mislead); for toy "
+        "data and tests.",
+    )
 
 
 class AugmentConfig(StrictModel):

@@ -67,6 +67,7 @@ def demo_configs(
     chroms: list[str],
     penalty: str = "covariance",
     weight: float = DEFAULT_WEIGHT,
+    allow_small_splits: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """The run configs (plain dicts, as written to YAML): MFD, MFD without penalty (ablation), the plain head."""
     truth = json.loads(Path(paths["truth"]).read_text())
@@ -79,7 +80,8 @@ def demo_configs(
             "sources": [{"kind": "peaks", "negatives": {"ratio": 1.0, "gc_match": False, "seed": seed}}],
             "window_length": 200,
             "min_overlap": 100,
-            "split": {"val_chroms": [chroms[-2]], "test_chroms": [chroms[-1]]},
+            "split": {"val_chroms": [chroms[-2]], "test_chroms": [chroms[-1]],
+                      "allow_small_splits": allow_small_splits},
             "augment": {"max_shift": 5, "reverse_complement": True},
             "batch_size": 64,
         },
@@ -304,6 +306,7 @@ def run_mfd_demo(
     spec: CompendiumSpec | None = None,
     penalty: str = "covariance",
     weight: float = DEFAULT_WEIGHT,
+    allow_small_splits: bool = False,
 ) -> dict[str, Any]:
     """Simulate, write configs, train MFD and plain through the pipeline, probe; write ``metrics.json``.
 
@@ -315,6 +318,8 @@ def run_mfd_demo(
         spec: compendium sizes (default: ``CompendiumSpec()``).
         penalty: ``mfd.penalty``.
         weight: ``mfd.weight``.
+        allow_small_splits: ``data.split.allow_small_splits`` (compendia smaller than the default have
+            fewer than 10 positives of some experiments per split).
 
     Returns:
         ``{"mfd": {"test", "penalty", "weight", "epochs"}, "plain": {"test", "epochs"}, "mfd_no_penalty":
@@ -325,7 +330,7 @@ def run_mfd_demo(
     out = Path(out_dir)
     spec = spec or CompendiumSpec()
     paths = simulate_compendium(out / "data", seed=seed, spec=spec)
-    configs = demo_configs(paths, seed, max_epochs, list(spec.chrom_sizes), penalty, weight)
+    configs = demo_configs(paths, seed, max_epochs, list(spec.chrom_sizes), penalty, weight, allow_small_splits)
     results = {}
     for name, raw in configs.items():
         path = write_text(out / f"{name}.yaml", yaml.safe_dump(raw, sort_keys=False))

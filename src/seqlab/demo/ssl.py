@@ -79,6 +79,7 @@ def demo_config(
     rounds: int = 1,
     pseudo_labels: Literal["soft", "weighted"] = "weighted",
     teacher: Path | None = None,
+    allow_small_splits: bool = False,
 ) -> dict[str, Any]:
     """The demo's run config (a plain dict, as a YAML file holds it) for ``train.scheme: <scheme>``.
 
@@ -100,7 +101,7 @@ def demo_config(
             "sources": [{"kind": "peaks", "negatives": {"ratio": 3.0, "gc_match": True, "seed": seed}}],
             "window_length": 200,
             "min_overlap": 100,
-            "split": DEMO_SPLIT,
+            "split": DEMO_SPLIT | {"allow_small_splits": allow_small_splits},
             "augment": {"max_shift": 5, "reverse_complement": True},
             "batch_size": 32,
         },
@@ -215,6 +216,7 @@ def run_ssl_demo(
     chrom_sizes: dict[str, int] | None = None,
     factors: tuple[FactorSpec, ...] = DEMO_FACTORS,
     pos_weight: float | None = 3.0,
+    allow_small_splits: bool = False,
 ) -> dict[str, Any]:
     """Simulate, then ``seqlab train`` the three schemes on one run config; compare; return ``metrics.json``.
 
@@ -230,6 +232,8 @@ def run_ssl_demo(
         chrom_sizes: human chromosomes (default :data:`DEMO_CHROM_SIZES`: chr1-chr6, 300 kb each).
         factors: the simulated factor(s) (default: REST with 240 bound sites).
         pos_weight: BCE weight of positives (default 3: the negatives are 3 per positive); None for 1.
+        allow_small_splits: ``data.split.allow_small_splits`` (smaller simulations than the default have
+            fewer than 10 positives per split).
 
     Returns:
         ``{"schemes": {name: {"test": {"auroc", "aupr", "per_task"}, "val", "stages"?}}, "pseudo_labels",
@@ -239,7 +243,8 @@ def run_ssl_demo(
     out = Path(out_dir)
     evolved = evolve_species(out / "data", seed=seed, chrom_sizes=chrom_sizes or DEMO_CHROM_SIZES, factors=factors)
     tasks = few_peak_tasks(evolved, train_peaks, seed)
-    options = {"seed": seed, "max_epochs": max_epochs, "pos_weight": pos_weight}
+    options = {"seed": seed, "max_epochs": max_epochs, "pos_weight": pos_weight,
+               "allow_small_splits": allow_small_splits}  # fmt: skip
     raw_ssl = demo_config(evolved, tasks, "ssl", **options)
     write_text(out / "config.yaml", yaml.safe_dump(raw_ssl, sort_keys=False))
     runs = {"supervised": _train_run(out, demo_config(evolved, tasks, "supervised", **options))}

@@ -5,7 +5,10 @@ or ``val_aupr``) one where no task has both positives and negatives, is an error
 never a chance-level model with exit code 0. A task without both classes in the validation split is
 left out of the monitored mean (a warning names it); monitoring ``val_loss`` needs labels only.
 An epoch of fewer than :data:`FEW_STEPS` optimiser steps gets a warning that suggests
-``train.val_check_interval`` and ``train.patience_unit: steps``.
+``train.val_check_interval`` and ``train.patience_unit: steps``. A validation or test split with
+fewer than :data:`MIN_CLASS_COUNT` positives or negatives of a task among its reference windows (the
+windows its metrics are reported on) is an error naming the counts, unless
+``data.split.allow_small_splits`` (:func:`check_split_sizes`).
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from seqlab.data.build import ExampleTable
 
 __all__ = [
     "FEW_STEPS",
+    "MIN_CLASS_COUNT",
     "check_dna_training",
+    "check_split_sizes",
     "check_validation_labels",
     "early_stopping_patience",
     "steps_per_epoch",
@@ -28,6 +33,38 @@ __all__ = [
 
 FEW_STEPS = 10
 """Fewer optimiser steps than this per epoch get a warning."""
+
+MIN_CLASS_COUNT = 10
+"""Fewer positives or negatives of a task than this in a val or test split are an error (see check_split_sizes)."""
+
+
+def check_split_sizes(table: ExampleTable, minimum: int = MIN_CLASS_COUNT) -> None:
+    """Refuse validation and test splits too small to report on: fewer than ``minimum`` per class and task.
+
+    Counted over the reference windows (homologs of a ``lifted`` source are left out of the reported
+    metrics); a label counts when its weight is > 0, positive when >= 0.5.
+
+    Raises:
+        ValueError: one line naming every (split, task) under the minimum with its counts, and the key
+            ``data.split.allow_small_splits`` that lets such a run train.
+    """
+    reference = table.subset(~table.derived) if table.derived.any() else table
+    small = []
+    for split in ("val", "test"):
+        labels, weights = reference.label_rows(reference.split_indices(split))
+        labelled = weights > 0
+        positives = (labelled & (labels >= 0.5)).sum(axis=0)
+        negatives = (labelled & (labels < 0.5)).sum(axis=0)
+        small += [f"{split} {task}: {int(p)} pos / {int(n)} neg"
+                  for task, p, n in zip(table.task_names, positives, negatives, strict=True)
+                  if min(p, n) < minimum]  # fmt: skip
+    if small:
+        more = f"; and {len(small) - 8} more" if len(small) > 8 else ""
+        raise ValueError(
+            f"split(s) too small to report on, fewer than {minimum} positives or negatives per task "
+            f"({'; '.join(small[:8])}{more}): move more chromosomes/regions into val/test (data.split) or set "
+            "data.split.allow_small_splits: true"
+        )
 
 
 def check_validation_labels(
@@ -97,11 +134,14 @@ def step_warnings(epoch_steps: int, patience: int, val_check_interval: int | Non
     ]
 
 
-def check_dna_training(table: ExampleTable, train: TrainConfig, batch_size: int) -> tuple[int, list[str]]:
+def check_dna_training(
+    table: ExampleTable, train: TrainConfig, batch_size: int, allow_small_splits: bool = False
+) -> tuple[int, list[str]]:
     """All checks of a DNA run before training: returns (patience in validations, warnings to show).
 
     Raises:
-        ValueError: see :func:`check_validation_labels`; an empty training split.
+        ValueError: see :func:`check_validation_labels` and (unless ``allow_small_splits``)
+            :func:`check_split_sizes`; an empty training split.
     """
     train_rows = table.split_indices("train")
     if len(train_rows) == 0:
@@ -109,6 +149,8 @@ def check_dna_training(table: ExampleTable, train: TrainConfig, batch_size: int)
     val_rows = table.split_indices("val")
     labels, weights = table.label_rows(val_rows)  # dense (n, T) even when the table holds them sparse
     warnings = check_validation_labels(labels, weights, table.task_names, train.monitor)
+    if not allow_small_splits:
+        check_split_sizes(table)
     epoch_steps = steps_per_epoch(len(train_rows), batch_size, train.limit_train_batches)
     patience = early_stopping_patience(train.patience, train.patience_unit, train.val_check_interval, epoch_steps)
     warnings += step_warnings(epoch_steps, patience, train.val_check_interval)
