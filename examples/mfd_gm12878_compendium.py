@@ -97,6 +97,7 @@ def run_study(
     max_epochs: int | None = None,
     patience: int | None = None,
     jobs: int = 2,
+    allow_small_splits: bool = False,
 ) -> dict[str, Any]:
     """Train the plain and the MFD config for each seed; return (and write) ``metrics.json``'s document.
 
@@ -107,6 +108,8 @@ def run_study(
         per_set: random records kept per FASTA (0: all).
         max_epochs, patience: override ``train.max_epochs`` / ``train.patience`` (None: the configs').
         jobs: runs trained at the same time (separate processes, one torch thread each).
+        allow_small_splits: set ``data.split.allow_small_splits`` (a small ``per_set`` leaves fewer than 10
+            positives or negatives of some experiments in the val/test chromosomes).
     """
     from seqlab.runs import write_json
 
@@ -115,6 +118,7 @@ def run_study(
     data_dir = subsample_bundle(Path(data_root), out / "data", per_set)
     overrides = [f"train.max_epochs={max_epochs}"] * (max_epochs is not None)
     overrides += [f"train.patience={patience}"] * (patience is not None)
+    overrides += ["data.split.allow_small_splits=true"] * allow_small_splits
     tasks = [
         (kind, seed, str(data_dir), str(out / f"seed{seed}" / kind), overrides) for seed in seeds for kind in CONFIGS
     ]
@@ -179,13 +183,15 @@ def main() -> None:
     parser.add_argument("--max-epochs", type=int, default=None, help="default: the configs' train.max_epochs")
     parser.add_argument("--patience", type=int, default=None, help="default: the configs' train.patience")
     parser.add_argument("--jobs", type=int, default=2, help="runs trained at the same time")
+    parser.add_argument("--allow-small-splits", action="store_true", help="train on val/test splits of < 10 per class")
     parser.add_argument("--probe-only", action="store_true", help="only the probe on an existing --out study")
     args = parser.parse_args()
     if args.probe_only:
         print(probe_study(args.out, args.seeds[0]).to_string(index=False))
         return
     document = run_study(
-        args.data_root, args.out, args.seeds, args.per_set, args.max_epochs, args.patience, args.jobs
+        args.data_root, args.out, args.seeds, args.per_set, args.max_epochs, args.patience, args.jobs,
+        args.allow_small_splits,
     )  # fmt: skip
     print(pd.read_csv(Path(args.out) / "summary.tsv", sep="\t").to_string(index=False))
     for seed, runs in document["runs"].items():

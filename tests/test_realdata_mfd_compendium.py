@@ -19,7 +19,8 @@ def test_mfd_compendium_study_trains_both_example_configs(tmp_path, shared_data)
     spec = importlib.util.spec_from_file_location("mfd_gm12878_compendium", EXAMPLE)
     driver = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(driver)
-    document = driver.run_study(shared_data, tmp_path, seeds=[0], per_set=60, max_epochs=1, jobs=1)
+    document = driver.run_study(shared_data, tmp_path, seeds=[0], per_set=60, max_epochs=1, jobs=1,
+                                allow_small_splits=True)  # fmt: skip
     runs = document["runs"]["0"]
     for kind in ("plain", "mfd"):
         per_task = runs[kind]["test"]["per_task"]
