@@ -343,3 +343,15 @@ def test_validation_every_n_steps_with_patience_in_steps(simulated, tmp_path):
     pipeline.train(config, tmp_path / "steps")
     log = pd.read_csv(tmp_path / "steps/logs/metrics.csv")
     assert np.diff(log.dropna(subset=["val_loss"])["step"].to_numpy())[:2].tolist() == [7, 7]  # across epoch ends
+
+
+def test_evaluate_prints_which_windows_it_scored():
+    from seqlab.cli.dna import scored_lines
+
+    left_out = {"val": {"chimp": 20, "gorilla": 19}, "test": {"chimp": 17, "gorilla": 17}}
+    metrics = {"n_examples": {"val": 20, "test": 17}, "homologs_left_out": left_out}
+    assert scored_lines(metrics) == [
+        "val: 20 reference windows scored; 39 homolog windows left out (chimp 20, gorilla 19)",
+        "test: 17 reference windows scored; 34 homolog windows left out (chimp 17, gorilla 17)",
+    ]
+    assert scored_lines({"n_examples": {"test": 1200}}) == ["test: 1,200 windows scored"]
