@@ -16,7 +16,7 @@ chains, minMatch 0.95, leakage guard on); ``build_examples`` gives the human win
 their origin's split. Then per (size n, seed): n of the human *training* positive windows are drawn with the
 seed (nested: the 25 are among the 50, ...) and as many training negatives; validation and test windows are
 never subsampled (the driver subsamples windows of one built table, nested across n, rather than the peaks source's
-``subsample:``, which keeps val/test too but draws peaks, not windows). The homologs used
+``subsample:``, which keeps val/test too but draws each n afresh, not nested). The homologs used
 are those whose origin was kept (lifting the subsampled table gives the same rows: lifting is per window and
 the guard only looks at val/test homologs). Every scheme of a (size, seed) sees the same tables;
 noisy_student's teacher is the ssl run's fine-tuned model (one round).
