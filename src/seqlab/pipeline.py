@@ -11,10 +11,10 @@ import importlib
 import json
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import pandas as pd
 import torch
@@ -29,12 +29,9 @@ from seqlab.io.genome import Genome
 from seqlab.io.intervals import read_intervals
 from seqlab.io.vcf import read_vcf
 from seqlab.models.data_params import DataParams
-from seqlab.models.pretrained import load_model
+from seqlab.models.sequence_model import SequenceModel
 from seqlab.reports import summarize_runs
 from seqlab.runs import RunPaths, locked, start_run, write_json, write_text
-
-if TYPE_CHECKING:  # Lightning, the schemes and the evaluation reports load lazily: predict and report start fast
-    from seqlab.models.model import SequenceModel
 
 __all__ = [
     "RunResult",
@@ -121,13 +118,11 @@ def load_run_config(run_dir: str | Path) -> DnaRunConfig:
     return validate_config(yaml.safe_load(path.read_text()), DnaRunConfig, str(path), path.parent)
 
 
-def _evaluate_into(
-    model: SequenceModel, data_params: DataParams, table: ExampleTable, out: Path, splits: Sequence[str]
-) -> dict[str, Any]:
+def _evaluate_into(model: SequenceModel, table: ExampleTable, out: Path, splits: Sequence[str]) -> dict[str, Any]:
     """``RunContext.evaluate``: the model on ``splits`` of ``table``, reports written into ``out``."""
     from seqlab.evaluation.evaluate import evaluate_table
 
-    return evaluate_table(model.to(_device()), data_params, table, out, splits)
+    return evaluate_table(model.to(_device()), table, out, splits)
 
 
 def train(config: DnaRunConfig, out_dir: str | Path, *, resume: bool = False, overwrite: bool = False) -> RunResult:
@@ -216,6 +211,7 @@ def evaluate(
     splits: Sequence[str] | None = None,
     batch_size: int = 256,
     run_dir: str | Path | None = None,
+    threads: int | None = None,
 ) -> RunResult:
     """``seqlab evaluate``: a trained model on a labelled set -> metrics.json, TSVs and plots in ``out_dir``.
 
@@ -240,6 +236,7 @@ def evaluate(
         batch_size: windows per forward pass.
         run_dir: the run folder whose stored examples are used (default: the run folder ``model`` is or
             lies in).
+        threads: CPU threads of torch while evaluating (None: torch's default, every core).
 
     Returns:
         A :class:`RunResult` whose ``metrics`` is the written metrics.json: ``{split: {"auroc", "aupr",
@@ -252,20 +249,20 @@ def evaluate(
     from seqlab.evaluation.evaluate import ALL, evaluate_table, fasta_sets_table
 
     model_path = Path(model)
-    network, data_params = load_model(model_path, map_location=_device())
+    network = SequenceModel.from_pretrained(model_path, map_location=_device())
+    window_length = network.window_length
     run_root = Path(run_dir) if run_dir is not None else _run_folder_of(model_path)
     if fasta_sets:
         sets = [
             _parse_fasta_set(item) if isinstance(item, str) else (Path(item[0]), dict(item[1])) for item in fasta_sets
         ]
-        table = fasta_sets_table(sets, data_params.window_length)
+        table = fasta_sets_table(sets, window_length)
         default_splits: tuple[str, ...] = ("test",)
     elif data is not None:
         data_config = data.data if isinstance(data, DnaRunConfig) else data
-        if data_config.window_length != data_params.window_length:
+        if data_config.window_length != window_length:
             raise ValueError(
-                f"data.window_length is {data_config.window_length} but the model takes "
-                f"{data_params.window_length} bp windows"
+                f"data.window_length is {data_config.window_length} but the model takes {window_length} bp windows"
             )
         table = build_examples(data_config)
         default_splits = ("test",)
@@ -284,7 +281,7 @@ def evaluate(
     out = Path(out_dir)
     chosen = tuple(splits) if splits else default_splits
     # into a run folder: not while a training run writes there (its lock)
-    with locked(out) if RunPaths(out).config.is_file() else contextlib.nullcontext():
+    with locked(out) if RunPaths(out).config.is_file() else contextlib.nullcontext(), torch_threads(threads):
         previous: dict[str, Any] = {}
         if run_root is not None and out.resolve() == run_root.resolve() and RunPaths(out).metrics.is_file():
             previous = json.loads(RunPaths(out).metrics.read_text())  # keep training facts, replace the splits
@@ -293,7 +290,7 @@ def evaluate(
             "evaluated_model": _run_relative(model_path, out),
             "n_examples": {split: int(table.split_indices(None if split == ALL else split).size) for split in chosen},
         }
-        metrics = evaluate_table(network, data_params, table, out, chosen, batch_size=batch_size, extra=extra)
+        metrics = evaluate_table(network, table, out, chosen, batch_size=batch_size, extra=extra)
     return RunResult(out, metrics, table)
 
 
@@ -328,6 +325,7 @@ def predict(
     center: Literal["summit", "center"] = "summit",
     allow_all_n: bool = False,
     metadata: Sequence[Mapping[str, Any]] | None = None,
+    threads: int | None = None,
 ) -> pd.DataFrame:
     """``seqlab predict``: per-task probabilities and logits (both strands averaged) for BED regions or FASTA records.
 
@@ -337,7 +335,8 @@ def predict(
         out: TSV written atomically, floats at full precision.
         bed: BED/narrowPeak regions (windows centred on each region); needs ``genome``. An empty
             file is an error.
-        fasta: sequences of the model's window length (longer ones are centre-cropped).
+        fasta: sequences, scored on the window centred on each (longer ones centre-cropped, shorter
+            ones padded with N; both counted in a warning).
         genome: genome FASTA for ``bed``.
         batch_size: windows per forward pass.
         center: ``bed`` windows on narrowPeak summits where given ('summit', as training) or on centres.
@@ -345,6 +344,7 @@ def predict(
         metadata: imputation with a metadata-head model: one metadata row per experiment to predict
             (``seqlab.workflows.mfd.parse_metadata`` / ``read_metadata_table``); the output columns are
             these experiments (named by ``task``, else their values) instead of the training ones.
+        threads: CPU threads of torch while predicting (None: torch's default, every core).
     """
     if (bed is None) == (fasta is None):
         raise ValueError("give exactly one of --bed (with --genome) or --fasta")
@@ -355,17 +355,18 @@ def predict(
         if regions.empty:
             raise InputError("no regions to predict (the file has no data lines)", file=bed)
         reference = Genome(genome)
-    model, data_params = load_model(checkpoint, map_location=_device())
+    model = SequenceModel.from_pretrained(checkpoint, map_location=_device())
     if metadata is not None:
         from seqlab.models.impute import impute_model
 
-        model, data_params = impute_model(model, data_params, metadata)
-    if bed is not None:
-        frame = predict_regions(
-            model, data_params, reference, regions, batch_size=batch_size, center=center, allow_all_n=allow_all_n
-        )
-    else:
-        frame = predict_fasta(model, data_params, fasta, batch_size=batch_size, allow_all_n=allow_all_n)
+        model = impute_model(model, metadata)
+    with torch_threads(threads):
+        if bed is not None:
+            frame = predict_regions(
+                model, reference, regions, batch_size=batch_size, center=center, allow_all_n=allow_all_n
+            )
+        else:
+            frame = predict_fasta(model, fasta, batch_size=batch_size, allow_all_n=allow_all_n)
     write_predictions(frame, out)
     return frame
 
@@ -404,11 +405,10 @@ def variant_effect(
         if table.counts["data_lines"] == 0:
             raise InputError("no variants to score (the file has no data lines)", file=vcf)
         reference = Genome(genome)
-    model, data_params = load_model(checkpoint, map_location=_device())
+    model = SequenceModel.from_pretrained(checkpoint, map_location=_device())
     if paired:
         scores = score_paired(
             model,
-            data_params,
             ref_fasta,
             alt_fasta,
             batch_size=batch_size,
@@ -420,7 +420,6 @@ def variant_effect(
     else:
         scores = score_variants(
             model,
-            data_params,
             reference,
             table.variants,
             batch_size=batch_size,
@@ -437,3 +436,23 @@ def variant_effect(
 
 def _device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """Run the block with ``threads`` CPU threads of torch (None: leave torch's setting), then restore it.
+
+    Raises:
+        ValueError: ``threads`` below 1.
+    """
+    if threads is None:
+        yield
+        return
+    if threads < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

@@ -127,6 +127,10 @@ class MetadataHead(Head):
         records = data_params["task_metadata"] if isinstance(data_params, Mapping) else data_params.task_metadata
         return build_metadata_head(section, in_features, {"task_metadata": records})
 
+    def vocabularies(self) -> dict[str, list[str]]:
+        """Categorical (and year) column -> its training values, in encoding order."""
+        return {encoder.column: list(encoder.vocabulary) for encoder in self.encoder.columns if encoder.vocabulary}
+
     # ----------------------------------------------------------------- metadata -> weights
 
     def encode_metadata(self, records: Sequence[Mapping[str, Any]]) -> torch.Tensor:
