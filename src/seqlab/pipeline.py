@@ -315,7 +315,7 @@ def _run_folder_of(path: Path) -> Path | None:
 
 
 def predict(
-    checkpoint: str | Path,
+    checkpoint: str | Path | SequenceModel,
     out: str | Path,
     *,
     bed: str | Path | None = None,
@@ -331,7 +331,7 @@ def predict(
 
     Args:
         checkpoint: a model folder, a run folder or a seqlab checkpoint (each holds the window length,
-            encoding and task names).
+            encoding and task names), or a loaded ``SequenceModel``.
         out: TSV written atomically, floats at full precision.
         bed: BED/narrowPeak regions (windows centred on each region); needs ``genome``. An empty
             file is an error.
@@ -355,7 +355,7 @@ def predict(
         if regions.empty:
             raise InputError("no regions to predict (the file has no data lines)", file=bed)
         reference = Genome(genome)
-    model = SequenceModel.from_pretrained(checkpoint, map_location=_device())
+    model = _load(checkpoint)
     if metadata is not None:
         from seqlab.models.impute import impute_model
 
@@ -372,7 +372,7 @@ def predict(
 
 
 def variant_effect(
-    checkpoint: str | Path,
+    checkpoint: str | Path | SequenceModel,
     vcf: str | Path | None,
     genome: str | Path | None,
     out: str | Path,
@@ -388,8 +388,9 @@ def variant_effect(
 ) -> dict[str, int]:
     """``seqlab variant-effect``: reference vs alternative predictions for every VCF variant or FASTA pair.
 
-    Either ``vcf`` with ``genome``, or ``ref_fasta`` with ``alt_fasta`` (records paired in file
-    order, see :func:`~seqlab.evaluation.variant_effect.score_paired`). Writes ``out`` (scores),
+    ``checkpoint``: a model folder, a run folder, a ``.ckpt`` or a loaded ``SequenceModel``. Either
+    ``vcf`` with ``genome``, or ``ref_fasta`` with ``alt_fasta`` (records paired in file order, see
+    :func:`~seqlab.evaluation.variant_effect.score_paired`). Writes ``out`` (scores),
     ``<out>.ref_mismatches.tsv`` (REF differs from the genome: never scored) and
     ``<out>.counts.tsv``; returns the counts (read, scored, skipped by reason). A VCF without data
     lines is an error. ``shifts`` averages over windows shifted by -shifts..shifts bp. ``subspace``
@@ -405,7 +406,7 @@ def variant_effect(
         if table.counts["data_lines"] == 0:
             raise InputError("no variants to score (the file has no data lines)", file=vcf)
         reference = Genome(genome)
-    model = SequenceModel.from_pretrained(checkpoint, map_location=_device())
+    model = _load(checkpoint)
     if paired:
         scores = score_paired(
             model,
@@ -432,6 +433,11 @@ def variant_effect(
         }
     write_variant_effects(scores.scores, scores.mismatches, counts, out)
     return counts
+
+
+def _load(source: str | Path | SequenceModel) -> SequenceModel:
+    """The model itself, or the model of a folder or checkpoint loaded onto the GPU when there is one."""
+    return source if isinstance(source, SequenceModel) else SequenceModel.from_pretrained(source, _device())
 
 
 def _device() -> torch.device:

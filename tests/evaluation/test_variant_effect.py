@@ -17,7 +17,7 @@ from seqlab.evaluation.variant_effect import (
 )
 from seqlab.io.genome import Genome
 from seqlab.io.vcf import read_vcf
-from tests.evaluation.toy import CHR1, PARAMS, WEIGHTS, sigmoid, toy_model
+from tests.evaluation.toy import CHR1, WEIGHTS, sigmoid, toy_model
 
 
 def strand_values(window: str) -> tuple[list[float], list[float]]:

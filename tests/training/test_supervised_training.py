@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from seqlab.config import ModelConfig
-from seqlab.runs import RunPaths
 from seqlab.models.sequence_model import SequenceModel
+from seqlab.runs import RunPaths
 from seqlab.training.supervised import SupervisedModule
 from seqlab.training.trainer import MONITOR_MODES, build_trainer
 
