@@ -129,6 +129,7 @@ def test_impute_model_reproduces_training_columns_and_names_new_ones():
     new = {"target": "SPI1", "biosample": "GM12878", "lab": "L1", "date": "2014"}
     imputed = impute_model(model, [TASKS.iloc[2].to_dict(), new])
     assert imputed.tasks == ["c", "SPI1_GM12878_L1_2014"] and imputed.data_params.task_metadata[1]["lab"] == "L1"
+    assert imputed.vocabularies == model.vocabularies and "SPI1" in model.vocabularies["target"]
     x = torch.rand(3, 4, 40)
     torch.testing.assert_close(imputed(x)[:, 0], model(x)[:, 2])
     with pytest.raises(MetadataError, match=r"row 0, column 'lab': value 'L9' was never seen in training"):

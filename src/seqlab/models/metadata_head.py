@@ -213,6 +213,10 @@ class ImputationHead(Head):
         self.metadata_head = head
         self.register_buffer("codes", codes.float(), persistent=False)
 
+    def vocabularies(self) -> dict[str, list[str]]:
+        """The vocabularies of the metadata head whose weights it applies."""
+        return self.metadata_head.vocabularies()
+
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """Map features float32 (B, F) to logits float32 (B, E) of the given experiments."""
         return self.metadata_head.logits_for(features, self.codes)
