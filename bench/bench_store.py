@@ -59,7 +59,7 @@ from seqlab.data.batches import StoreDataset, StoreSampler, collate_batch
 from seqlab.data.dataset import WindowDataset
 from seqlab.data.store import WindowStore, complement_bytes
 from seqlab.data.table import ExampleTable
-from seqlab.models.model import build_model
+from seqlab.models.sequence_model import build_model
 from seqlab.training.base import make_data_params
 from seqlab.training.losses import weighted_bce_with_logits
 

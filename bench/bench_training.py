@@ -53,7 +53,7 @@ from lightning.pytorch.callbacks import Callback
 from torch.utils.data import DataLoader, Dataset
 
 from seqlab.config import DeepBindConfig, DeepSEAConfig
-from seqlab.models.model import build_model
+from seqlab.models.sequence_model import build_model
 from seqlab.runs import RunPaths
 from seqlab.training.base import make_data_params
 from seqlab.training.losses import weighted_bce_with_logits

@@ -150,12 +150,12 @@ def probe_study(out_dir: str | Path, seed: int = 0, regress_gc: bool = True) -> 
     """
     from seqlab.evaluation.embed import read_fasta_windows
     from seqlab.evaluation.probe import probe_windows
-    from seqlab.models.pretrained import load_model
+    from seqlab.models.sequence_model import SequenceModel
 
     out = Path(out_dir)
     frames = []
     for kind in CONFIGS:
-        model, params = load_model(out / f"seed{seed}" / kind)
+        model = SequenceModel.from_pretrained(out / f"seed{seed}" / kind)
         for name in EXPERIMENTS:
             sequences, labels, chroms = [], [], []
             for side, label in (("pos", 1), ("neg", 0)):
@@ -164,7 +164,7 @@ def probe_study(out_dir: str | Path, seed: int = 0, regress_gc: bool = True) -> 
                 labels += [label] * len(seqs)
                 chroms += index["chrom"].astype(str).tolist()
             frame = probe_windows(
-                model, params.to_dict(), sequences, np.array(labels), chroms=chroms, test_chroms=["chr8", "chr9"],
+                model, sequences, np.array(labels), chroms=chroms, test_chroms=["chr8", "chr9"],
                 regress_gc=regress_gc and kind == "mfd",
             )  # fmt: skip
             frames.append(frame.assign(model=kind, experiment=name))

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 import yaml
 from typer.testing import CliRunner
 
@@ -94,8 +95,10 @@ def test_evaluate_reproduces_training_metrics_and_leaves_the_training_log_alone(
 def test_evaluate_cli_with_a_checkpoint_and_bad_split(trained, tmp_path):
     out = tmp_path / "ckpt_eval"
     best = str(trained / "checkpoints" / "best.ckpt")
-    result = runner.invoke(app, ["evaluate", str(trained), "--checkpoint", best, "--out", str(out)])
+    threads = torch.get_num_threads()
+    result = runner.invoke(app, ["evaluate", str(trained), "--checkpoint", best, "--out", str(out), "--threads", "1"])
     assert result.exit_code == 0, result.output
+    assert torch.get_num_threads() == threads  # restored after the command
     document = json.loads((out / "metrics.json").read_text())
     assert document["evaluated_model"] == best and set(document["n_examples"]) == {"val", "test"}
     result = runner.invoke(app, ["evaluate", str(trained), "--split", "holdout"])
@@ -169,8 +172,8 @@ def test_resume_without_checkpoint_is_a_clear_error(simulated, tmp_path):
 def test_predict_bed_and_variant_effect_from_cli(simulated, trained, tmp_path):
     ckpt = str(trained / "checkpoints" / "best.ckpt")
     out = tmp_path / "preds.tsv"
-    result = runner.invoke(app, ["predict", ckpt, "--bed", str(simulated["peaks_CTCF"]),
-                                 "--genome", str(simulated["genome"]), "--out", str(out)])  # fmt: skip
+    result = runner.invoke(app, ["predict", ckpt, "--bed", str(simulated["peaks_CTCF"]), "--genome",
+                                 str(simulated["genome"]), "--out", str(out), "--threads", "1"])  # fmt: skip
     assert result.exit_code == 0, result.output
     preds = pd.read_csv(out, sep="\t")
     assert len(preds) == sum(1 for _ in open(simulated["peaks_CTCF"]))
@@ -355,3 +358,19 @@ def test_evaluate_prints_which_windows_it_scored():
         "test: 17 reference windows scored; 34 homolog windows left out (chimp 17, gorilla 17)",
     ]
     assert scored_lines({"n_examples": {"test": 1200}}) == ["test: 1,200 windows scored"]
+
+
+def test_threads_option_sets_torch_threads_for_the_command_only(monkeypatch):
+    seen = []
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: seen.append(n))
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 7)
+    with pipeline.torch_threads(1):
+        pass
+    with pipeline.torch_threads(None):
+        pass
+    assert seen == [1, 7]
+    with pytest.raises(ValueError, match="threads must be at least 1, got 0"):
+        with pipeline.torch_threads(0):
+            pass
+    result = runner.invoke(app, ["dna", "predict", "m", "--fasta", "f.fa", "--threads", "0"])
+    assert result.exit_code == 2 and "--threads" in result.output

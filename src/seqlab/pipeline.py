@@ -11,10 +11,10 @@ import importlib
 import json
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import pandas as pd
 import torch
@@ -29,12 +29,9 @@ from seqlab.io.genome import Genome
 from seqlab.io.intervals import read_intervals
 from seqlab.io.vcf import read_vcf
 from seqlab.models.data_params import DataParams
-from seqlab.models.pretrained import load_model
+from seqlab.models.sequence_model import SequenceModel
 from seqlab.reports import summarize_runs
 from seqlab.runs import RunPaths, locked, start_run, write_json, write_text
-
-if TYPE_CHECKING:  # Lightning, the schemes and the evaluation reports load lazily: predict and report start fast
-    from seqlab.models.model import SequenceModel
 
 __all__ = [
     "RunResult",
@@ -121,13 +118,11 @@ def load_run_config(run_dir: str | Path) -> DnaRunConfig:
     return validate_config(yaml.safe_load(path.read_text()), DnaRunConfig, str(path), path.parent)
 
 
-def _evaluate_into(
-    model: SequenceModel, data_params: DataParams, table: ExampleTable, out: Path, splits: Sequence[str]
-) -> dict[str, Any]:
+def _evaluate_into(model: SequenceModel, table: ExampleTable, out: Path, splits: Sequence[str]) -> dict[str, Any]:
     """``RunContext.evaluate``: the model on ``splits`` of ``table``, reports written into ``out``."""
     from seqlab.evaluation.evaluate import evaluate_table
 
-    return evaluate_table(model.to(_device()), data_params, table, out, splits)
+    return evaluate_table(model.to(_device()), table, out, splits)
 
 
 def train(config: DnaRunConfig, out_dir: str | Path, *, resume: bool = False, overwrite: bool = False) -> RunResult:
@@ -217,6 +212,7 @@ def evaluate(
     splits: Sequence[str] | None = None,
     batch_size: int = 256,
     run_dir: str | Path | None = None,
+    threads: int | None = None,
 ) -> RunResult:
     """``seqlab evaluate``: a trained model on a labelled set -> metrics.json, TSVs and plots in ``out_dir``.
 
@@ -241,6 +237,7 @@ def evaluate(
         batch_size: windows per forward pass.
         run_dir: the run folder whose stored examples are used (default: the run folder ``model`` is or
             lies in).
+        threads: CPU threads of torch while evaluating (None: torch's default, every core).
 
     Returns:
         A :class:`RunResult` whose ``metrics`` is the written metrics.json: ``{split: {"auroc", "aupr",
@@ -255,20 +252,20 @@ def evaluate(
     from seqlab.evaluation.evaluate import ALL, evaluate_table, fasta_sets_table
 
     model_path = Path(model)
-    network, data_params = load_model(model_path, map_location=_device())
+    network = SequenceModel.from_pretrained(model_path, map_location=_device())
+    window_length = network.window_length
     run_root = Path(run_dir) if run_dir is not None else _run_folder_of(model_path)
     if fasta_sets:
         sets = [
             _parse_fasta_set(item) if isinstance(item, str) else (Path(item[0]), dict(item[1])) for item in fasta_sets
         ]
-        table = fasta_sets_table(sets, data_params.window_length)
+        table = fasta_sets_table(sets, window_length)
         default_splits: tuple[str, ...] = ("test",)
     elif data is not None:
         data_config = data.data if isinstance(data, DnaRunConfig) else data
-        if data_config.window_length != data_params.window_length:
+        if data_config.window_length != window_length:
             raise ValueError(
-                f"data.window_length is {data_config.window_length} but the model takes "
-                f"{data_params.window_length} bp windows"
+                f"data.window_length is {data_config.window_length} but the model takes {window_length} bp windows"
             )
         table = build_examples(data_config)
         default_splits = ("test",)
@@ -288,7 +285,7 @@ def evaluate(
     chosen = tuple(splits) if splits else default_splits
     table, left_out = _reference_rows(table, chosen)
     # into a run folder: not while a training run writes there (its lock)
-    with locked(out) if RunPaths(out).config.is_file() else contextlib.nullcontext():
+    with locked(out) if RunPaths(out).config.is_file() else contextlib.nullcontext(), torch_threads(threads):
         previous: dict[str, Any] = {}
         if run_root is not None and out.resolve() == run_root.resolve() and RunPaths(out).metrics.is_file():
             previous = json.loads(RunPaths(out).metrics.read_text())  # keep training facts, replace the splits
@@ -299,7 +296,7 @@ def evaluate(
         }
         if left_out:
             extra["homologs_left_out"] = left_out
-        metrics = evaluate_table(network, data_params, table, out, chosen, batch_size=batch_size, extra=extra)
+        metrics = evaluate_table(network, table, out, chosen, batch_size=batch_size, extra=extra)
     return RunResult(out, metrics, table)
 
 
@@ -341,7 +338,7 @@ def _run_folder_of(path: Path) -> Path | None:
 
 
 def predict(
-    checkpoint: str | Path,
+    checkpoint: str | Path | SequenceModel,
     out: str | Path,
     *,
     bed: str | Path | None = None,
@@ -351,16 +348,18 @@ def predict(
     center: Literal["summit", "center"] = "summit",
     allow_all_n: bool = False,
     metadata: Sequence[Mapping[str, Any]] | None = None,
+    threads: int | None = None,
 ) -> pd.DataFrame:
     """``seqlab predict``: per-task probabilities and logits (both strands averaged) for BED regions or FASTA records.
 
     Args:
         checkpoint: a model folder, a run folder or a seqlab checkpoint (each holds the window length,
-            encoding and task names).
+            encoding and task names), or a loaded ``SequenceModel``.
         out: TSV written atomically, floats at full precision.
         bed: BED/narrowPeak regions (windows centred on each region); needs ``genome``. An empty
             file is an error.
-        fasta: sequences of the model's window length (longer ones are centre-cropped).
+        fasta: sequences, scored on the window centred on each (longer ones centre-cropped, shorter
+            ones padded with N; both counted in a warning).
         genome: genome FASTA for ``bed``.
         batch_size: windows per forward pass.
         center: ``bed`` windows on narrowPeak summits where given ('summit', as training) or on centres.
@@ -368,6 +367,7 @@ def predict(
         metadata: imputation with a metadata-head model: one metadata row per experiment to predict
             (``seqlab.workflows.mfd.parse_metadata`` / ``read_metadata_table``); the output columns are
             these experiments (named by ``task``, else their values) instead of the training ones.
+        threads: CPU threads of torch while predicting (None: torch's default, every core).
     """
     if (bed is None) == (fasta is None):
         raise ValueError("give exactly one of --bed (with --genome) or --fasta")
@@ -378,23 +378,24 @@ def predict(
         if regions.empty:
             raise InputError("no regions to predict (the file has no data lines)", file=bed)
         reference = Genome(genome)
-    model, data_params = load_model(checkpoint, map_location=_device())
+    model = _load(checkpoint)
     if metadata is not None:
         from seqlab.models.impute import impute_model
 
-        model, data_params = impute_model(model, data_params, metadata)
-    if bed is not None:
-        frame = predict_regions(
-            model, data_params, reference, regions, batch_size=batch_size, center=center, allow_all_n=allow_all_n
-        )
-    else:
-        frame = predict_fasta(model, data_params, fasta, batch_size=batch_size, allow_all_n=allow_all_n)
+        model = impute_model(model, metadata)
+    with torch_threads(threads):
+        if bed is not None:
+            frame = predict_regions(
+                model, reference, regions, batch_size=batch_size, center=center, allow_all_n=allow_all_n
+            )
+        else:
+            frame = predict_fasta(model, fasta, batch_size=batch_size, allow_all_n=allow_all_n)
     write_predictions(frame, out)
     return frame
 
 
 def variant_effect(
-    checkpoint: str | Path,
+    checkpoint: str | Path | SequenceModel,
     vcf: str | Path | None,
     genome: str | Path | None,
     out: str | Path,
@@ -410,8 +411,9 @@ def variant_effect(
 ) -> dict[str, int]:
     """``seqlab variant-effect``: reference vs alternative predictions for every VCF variant or FASTA pair.
 
-    Either ``vcf`` with ``genome``, or ``ref_fasta`` with ``alt_fasta`` (records paired in file
-    order, see :func:`~seqlab.evaluation.variant_effect.score_paired`). Writes ``out`` (scores),
+    ``checkpoint``: a model folder, a run folder, a ``.ckpt`` or a loaded ``SequenceModel``. Either
+    ``vcf`` with ``genome``, or ``ref_fasta`` with ``alt_fasta`` (records paired in file order, see
+    :func:`~seqlab.evaluation.variant_effect.score_paired`). Writes ``out`` (scores),
     ``<out>.ref_mismatches.tsv`` (REF differs from the genome: never scored) and
     ``<out>.counts.tsv``; returns the counts (read, scored, skipped by reason). A VCF without data
     lines is an error. ``shifts`` averages over windows shifted by -shifts..shifts bp. ``subspace``
@@ -427,11 +429,10 @@ def variant_effect(
         if table.counts["data_lines"] == 0:
             raise InputError("no variants to score (the file has no data lines)", file=vcf)
         reference = Genome(genome)
-    model, data_params = load_model(checkpoint, map_location=_device())
+    model = _load(checkpoint)
     if paired:
         scores = score_paired(
             model,
-            data_params,
             ref_fasta,
             alt_fasta,
             batch_size=batch_size,
@@ -443,7 +444,6 @@ def variant_effect(
     else:
         scores = score_variants(
             model,
-            data_params,
             reference,
             table.variants,
             batch_size=batch_size,
@@ -458,5 +458,30 @@ def variant_effect(
     return counts
 
 
+def _load(source: str | Path | SequenceModel) -> SequenceModel:
+    """The model itself, or the model of a folder or checkpoint loaded onto the GPU when there is one."""
+    return source if isinstance(source, SequenceModel) else SequenceModel.from_pretrained(source, _device())
+
+
 def _device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """Run the block with ``threads`` CPU threads of torch (None: leave torch's setting), then restore it.
+
+    Raises:
+        ValueError: ``threads`` below 1.
+    """
+    if threads is None:
+        yield
+        return
+    if threads < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

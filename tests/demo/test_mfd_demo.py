@@ -15,7 +15,7 @@ from seqlab.cli.main import app
 from seqlab.demo.compendium import CompendiumSpec
 from seqlab.demo.mfd import run_mfd_demo
 from seqlab.models.metadata_head import MetadataHead
-from seqlab.models.pretrained import load_model
+from seqlab.models.sequence_model import SequenceModel
 
 TINY = CompendiumSpec(
     chrom_sizes={"chr1": 120_000, "chr2": 60_000, "chr3": 60_000},
@@ -86,12 +86,13 @@ def test_demo_metrics_runs_and_introspection(demo):
 
 def test_model_folder_rebuilds_the_metadata_head(demo):
     out, _ = demo
-    model, params = load_model(out / "mfd")
+    model = SequenceModel.from_pretrained(out / "mfd")
+    params = model.data_params
     assert isinstance(model.head, MetadataHead)
     assert model.head.encoder.columns[3].vocabulary == ["LabDrop", "LabGC", "LabKmer"]
     held = json.loads((out / "mfd" / "metrics.json").read_text())["holdout"]["tasks"]
     assert not set(held) & set(params.tasks) and len(params.tasks) == 9
-    best, _ = load_model(out / "mfd" / "checkpoints" / "best.ckpt")
+    best = SequenceModel.from_pretrained(out / "mfd" / "checkpoints" / "best.ckpt")
     x = np.random.default_rng(0).random((2, 4, 200)).astype(np.float32)
     import torch
 

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from seqlab.data.encoding import encode_batch
-from seqlab.evaluation.predict import predict_fasta, predict_regions, strand_logits, write_predictions
+from seqlab.evaluation.predict import predict_fasta, predict_regions, write_predictions
 from seqlab.io.genome import Genome
-from tests.evaluation.toy import CHR1, PARAMS, WEIGHTS, sigmoid, toy_model
+from tests.evaluation.toy import CHR1, WEIGHTS, sigmoid, toy_model
 
 CHR2 = "TTTTTAAAAACCCCCGGGGG"
 
@@ -29,7 +29,7 @@ def genome(tmp_path: Path) -> Genome:
 
 def test_strand_logits_are_exact() -> None:
     x = encode_batch(["AAATTCGNNA", "CCCCCCCCCC"])
-    logits = strand_logits(toy_model(), x, "onehot")
+    logits = toy_model().strand_logits(x)
     assert logits.shape == (2, 2, 2)
     # window 1: 4 A, 2 T; window 2: none
     assert logits.tolist() == [[[1.0, 1.0], [0.0, 1.5]], [[-1.0, 2.0], [-1.0, 2.0]]]
@@ -38,7 +38,7 @@ def test_strand_logits_are_exact() -> None:
 def test_predict_regions_centres_pads_and_flags(genome: Genome) -> None:
     model = toy_model().train()
     regions = pd.DataFrame({"chrom": ["chr1", "1", "chr2"], "start": [10, 0, 15], "end": [20, 4, 20]})
-    out = predict_regions(model, PARAMS, genome, regions, batch_size=2, progress=False)
+    out = predict_regions(model, genome, regions, batch_size=2, progress=False)
     assert model.training
     assert list(out.columns) == [
         *["name", "chrom", "start", "end", "window_start", "window_end", "padded", "n_fraction"],
@@ -51,7 +51,7 @@ def test_predict_regions_centres_pads_and_flags(genome: Genome) -> None:
     assert out["padded"].tolist() == [False, True, True]
     windows = [CHR1[10:20], "NNN" + CHR1[:7], CHR2[12:] + "NN"]
     np.testing.assert_allclose(out[["up", "down"]].to_numpy(), [expected(w) for w in windows], rtol=1e-6)
-    once = predict_regions(model, PARAMS, genome, regions.assign(name=["a", "b", "c"]), progress=False)
+    once = predict_regions(model, genome, regions.assign(name=["a", "b", "c"]), progress=False)
     assert once["name"].tolist() == ["a", "b", "c"]
     np.testing.assert_array_equal(once[["up", "down"]].to_numpy(), out[["up", "down"]].to_numpy())
 
@@ -59,25 +59,24 @@ def test_predict_regions_centres_pads_and_flags(genome: Genome) -> None:
 def test_predict_regions_rejects_bad_input(genome: Genome) -> None:
     model = toy_model()
     with pytest.raises(ValueError, match=r"chromosomes the genome does not have: \['chrZ'\]"):
-        predict_regions(model, PARAMS, genome, pd.DataFrame({"chrom": ["chrZ"], "start": [1], "end": [5]}))
+        predict_regions(model, genome, pd.DataFrame({"chrom": ["chrZ"], "start": [1], "end": [5]}))
     with pytest.raises(ValueError, match="end <= start"):
-        predict_regions(model, PARAMS, genome, pd.DataFrame({"chrom": ["chr1"], "start": [5], "end": [5]}))
+        predict_regions(model, genome, pd.DataFrame({"chrom": ["chr1"], "start": [5], "end": [5]}))
     with pytest.raises(ValueError, match="lacks columns"):
-        predict_regions(model, PARAMS, genome, pd.DataFrame({"chrom": ["chr1"], "start": [5]}))
+        predict_regions(model, genome, pd.DataFrame({"chrom": ["chr1"], "start": [5]}))
     with pytest.raises(ValueError, match="clash"):
-        predict_regions(
-            model, {**PARAMS, "tasks": ["chrom", "x"]}, genome, pd.DataFrame({"chrom": [], "start": [], "end": []})
-        )
-    empty = predict_regions(model, PARAMS, genome, pd.DataFrame({"chrom": [], "start": [], "end": []}))
+        predict_regions(toy_model(["chrom", "x"]), genome, pd.DataFrame({"chrom": [], "start": [], "end": []}))
+    empty = predict_regions(model, genome, pd.DataFrame({"chrom": [], "start": [], "end": []}))
     assert empty.empty and list(empty.columns)[-4:] == ["up", "down", "logit.up", "logit.down"]
 
 
-def test_predict_fasta_crops_longer_records_and_rejects_shorter(tmp_path: Path) -> None:
+def test_predict_fasta_crops_longer_records_and_pads_shorter(tmp_path: Path, caplog) -> None:
     fasta = tmp_path / "set.fa"
     fasta.write_text(">chr1:10-20\nGATTACAGAT\n>long\nCCAAAAAGGGTTT\n")
-    out = predict_fasta(toy_model(), PARAMS, fasta, batch_size=1, progress=False)
+    out = predict_fasta(toy_model(), fasta, batch_size=1, progress=False)
     assert list(out.columns) == [
-        *["name", "chrom", "start", "end", "length", "cropped", "n_fraction", "up", "down", "logit.up", "logit.down"]
+        *["name", "chrom", "start", "end", "length", "cropped", "padded", "n_fraction"],
+        *["up", "down", "logit.up", "logit.down"],
     ]
     assert out["name"].tolist() == ["chr1:10-20", "long"]
     assert out["chrom"].iloc[0] == "chr1" and pd.isna(out["chrom"].iloc[1])
@@ -88,14 +87,19 @@ def test_predict_fasta_crops_longer_records_and_rejects_shorter(tmp_path: Path) 
     np.testing.assert_allclose(
         out[["up", "down"]].to_numpy(), [expected("GATTACAGAT"), expected("CAAAAAGGGT")], rtol=1e-6
     )
-    fasta.write_text(">ok\nGATTACAGAT\n>tiny\nACGT\n")
-    with pytest.raises(ValueError, match=r"record 'tiny' has 4 bp, shorter than the model's window of 10 bp"):
-        predict_fasta(toy_model(), PARAMS, fasta, progress=False)
+    # the same rule as SequenceModel.predict: a shorter record is padded with N around its centre
+    fasta.write_text(">ok\nGATTACAGAT\n>tiny\nACGT\n>long\nCCAAAAAGGGTTT\n")
+    out = predict_fasta(toy_model(), fasta, progress=False)
+    assert out["padded"].tolist() == [False, True, False] and out["cropped"].tolist() == [False, False, True]
+    assert out["n_fraction"].tolist() == [0.0, 0.6, 0.0]
+    np.testing.assert_allclose(out.loc[1, ["up", "down"]].to_numpy(float), expected("NNNACGTNNN"), rtol=1e-6)
+    assert "1 of 3 sequences are longer than the 10 bp window" in caplog.text
+    assert "1 of 3 sequences are shorter than the 10 bp window: padded with N" in caplog.text
 
 
 def test_write_predictions_is_a_tsv(tmp_path: Path, genome: Genome) -> None:
     regions = pd.DataFrame({"chrom": ["chr1"], "start": [10], "end": [20], "name": ["peak1"]})
-    out = predict_regions(toy_model(), PARAMS, genome, regions, progress=False)
+    out = predict_regions(toy_model(), genome, regions, progress=False)
     path = write_predictions(out, tmp_path / "sub" / "pred.tsv")
     lines = path.read_text().splitlines()
     assert lines[0].split("\t") == [
@@ -124,9 +128,9 @@ def test_write_predictions_is_a_tsv(tmp_path: Path, genome: Genome) -> None:
 def test_windows_follow_narrowpeak_summits_as_training_does(genome):
     # interval 0-40 with its summit 8 bp in: the 'summit' window is centred there, as in training
     regions = pd.DataFrame({"chrom": ["chr1", "chr1"], "start": [0, 0], "end": [40, 40], "summit": [8, -1]})
-    summit = predict_regions(toy_model(), PARAMS, genome, regions, progress=False)
+    summit = predict_regions(toy_model(), genome, regions, progress=False)
     assert summit["window_start"].tolist() == [8 - 5, 20 - 5]  # no summit (-1): the centre
-    centre = predict_regions(toy_model(), PARAMS, genome, regions, progress=False, center="center")
+    centre = predict_regions(toy_model(), genome, regions, progress=False, center="center")
     assert centre["window_start"].tolist() == [15, 15]
     assert summit.loc[0, "up"] == pytest.approx(expected(CHR1[3:13])[0], abs=1e-6)
 
@@ -138,15 +142,15 @@ def test_all_n_windows_need_a_flag(tmp_path: Path) -> None:
     fasta = tmp_path / "n.fa"
     fasta.write_text(">ok\nGATTACAGAT\n>gap\nNNNNNNNNNN\n")
     with pytest.raises(ValueError, match=r"n.fa: 1 window\(s\) are all N, first 'gap'.*--allow-all-n"):
-        predict_fasta(toy_model(), PARAMS, fasta, progress=False)
-    out = predict_fasta(toy_model(), PARAMS, fasta, progress=False, allow_all_n=True)
+        predict_fasta(toy_model(), fasta, progress=False)
+    out = predict_fasta(toy_model(), fasta, progress=False, allow_all_n=True)
     assert out["n_fraction"].tolist() == [0.0, 1.0]
 
 
 def test_variant_style_names_fall_back_to_ids(tmp_path: Path) -> None:
     fasta = tmp_path / "v.fa"
     fasta.write_text(">chr1:12289969:G>A|chr1:12289904-12290104\nGATTACAGAT\n>chr1:0-5\nGATTACAGAT\n")
-    out = predict_fasta(toy_model(), PARAMS, fasta, progress=False)
+    out = predict_fasta(toy_model(), fasta, progress=False)
     assert out["name"].tolist() == ["chr1:12289969:G>A|chr1:12289904-12290104", "chr1:0-5"]
     assert out["chrom"].isna().all() and out["start"].isna().all()  # the second spans 5 bp, not 10
 

@@ -8,9 +8,9 @@ import pytest
 
 from seqlab.data.build import FRAME_COLUMNS, ExampleTable
 from seqlab.evaluation.evaluate import evaluate_table, task_columns
-from seqlab.evaluation.predict import predict_table
+from seqlab.models.inference import predict_table
 
-from .toy import PARAMS, WEIGHTS, sigmoid, toy_model
+from .toy import WEIGHTS, sigmoid, toy_model
 
 SEQUENCES = ["AAAACCCCGG", "CCCCCCCCCC", "AAAAAAAAAA", "ACGTACGTTT"]  # A counts 4, 0, 10, 2; T counts 0, 0, 0, 4
 
@@ -35,19 +35,19 @@ def _expected(a_count: int, t_count: int) -> list[float]:
 
 
 def test_predict_table_gives_strand_averaged_probabilities_of_every_row_or_split():
-    probs = predict_table(toy_model(), _table(), PARAMS, batch_size=3)
+    probs = predict_table(toy_model(), _table(), batch_size=3)
     assert probs.shape == (4, 2) and probs.dtype == np.float32
     expected = np.array([_expected(4, 0), _expected(0, 0), _expected(10, 0), _expected(2, 4)], dtype=np.float32)
     np.testing.assert_allclose(probs, expected, rtol=1e-6)
     np.testing.assert_allclose(
-        predict_table(toy_model(), _table(), PARAMS, split="test"), expected[[0, 1, 3]], rtol=1e-6
+        predict_table(toy_model(), _table(), split="test"), expected[[0, 1, 3]], rtol=1e-6
     )
-    assert predict_table(toy_model(), _table(), PARAMS, split="train").shape == (0, 2)
+    assert predict_table(toy_model(), _table(), split="train").shape == (0, 2)
 
 
 def test_predict_table_rejects_windows_of_another_length():
     with pytest.raises(ValueError, match=r"1 example\(s\) are not 10 bp windows.*row 1: 9 bp"):
-        predict_table(toy_model(), _table(sequences=["A" * 10, "A" * 9, "A" * 10, "A" * 10]), PARAMS)
+        predict_table(toy_model(), _table(sequences=["A" * 10, "A" * 9, "A" * 10, "A" * 10]))
 
 
 def test_tasks_are_matched_by_name():
@@ -58,7 +58,7 @@ def test_tasks_are_matched_by_name():
 
 
 def test_evaluate_table_writes_the_reports(tmp_path):
-    metrics = evaluate_table(toy_model(), PARAMS, _table(tasks=("down",)), tmp_path, splits=("test", "all"))
+    metrics = evaluate_table(toy_model(), _table(tasks=("down",)), tmp_path, splits=("test", "all"))
     # task 'down' on test rows: positive row 0 scores (sig(1) + sig(2)) / 2 = 0.806, negatives sig(2) = 0.881
     # and (sig(1.5) + sig(1)) / 2 = 0.775: one of two pairs ordered (AUROC 0.5), the positive ranked second (AP 0.5)
     probs = {row: _expected(*counts)[1] for row, counts in enumerate([(4, 0), (0, 0), (10, 0), (2, 4)])}

@@ -14,7 +14,7 @@ from seqlab.evaluation.variant_effect import score_variants
 from seqlab.models.heads import MultiTaskLinearHead
 from seqlab.models.metadata import MetadataEncoder
 from seqlab.models.metadata_head import MetadataHead
-from seqlab.models.model import SequenceModel
+from seqlab.models.sequence_model import SequenceModel
 
 torch.set_num_threads(1)
 PARAMS = {"tasks": ["e1", "e2"], "window_length": 8, "encoding": "onehot"}
@@ -37,7 +37,7 @@ def _mfd_model() -> SequenceModel:
         4, encoder, RECORDS, {"biological": ["target"], "technical": ["lab"]}, {"biological": 2, "technical": 2}, 0
     )
     torch.manual_seed(0)
-    return SequenceModel(BaseCounts(), head)
+    return SequenceModel(BaseCounts(), head, PARAMS)
 
 
 class Genome:
@@ -59,24 +59,24 @@ class Genome:
 
 def test_embed_windows_gives_strand_averaged_counts_per_subspace(tmp_path):
     model = _mfd_model()
-    features = embed_windows(model, PARAMS, ["AAAACCCG", "GGGGTTTT"])
+    features = embed_windows(model, ["AAAACCCG", "GGGGTTTT"])
     # forward counts (A, C, G, T) and the reverse complement's (T, G, C, A) averaged
     expected = np.array([[2, 2, 2, 2], [2, 2, 2, 2]], dtype=np.float32)
     np.testing.assert_array_equal(features["full"], expected)
-    features = embed_windows(model, PARAMS, ["AAAAAAAC"])
+    features = embed_windows(model, ["AAAAAAAC"])
     np.testing.assert_array_equal(features["full"], [[3.5, 0.5, 0.5, 3.5]])
     np.testing.assert_array_equal(features["biological"], [[3.5, 0.5]])
     np.testing.assert_array_equal(features["technical"], [[0.5, 3.5]])
     fasta = tmp_path / "w.fa"
     fasta.write_text(">chr1:10-20\nTTAAAAAAACTT\n>x\nAAAAAAAC\n")
-    embedding = embed_fasta(model, PARAMS, fasta)
+    embedding = embed_fasta(model, fasta)
     assert embedding.index["chrom"].tolist()[0] == "chr1" and embedding.slices["technical"] == (2, 4)
     np.testing.assert_array_equal(embedding.features["biological"], [[3.5, 0.5], [3.5, 0.5]])  # centre-cropped
     paths = write_embedding(embedding, tmp_path / "emb")
     np.testing.assert_array_equal(np.load(paths["technical"]), embedding.features["technical"])
     assert pd.read_csv(paths["index"], sep="\t")["name"].tolist() == ["chr1:10-20", "x"]
     with pytest.raises(ValueError, match="not the model's 8 bp"):
-        embed_windows(model, PARAMS, ["ACGT"])
+        embed_windows(model, ["ACGT"])
 
 
 def test_embed_regions_centres_windows_and_flags_padding():
@@ -84,17 +84,17 @@ def test_embed_regions_centres_windows_and_flags_padding():
 
     genome = Genome("CCCCAAAACCCC")
     regions = pd.DataFrame({"chrom": ["chr1", "chr1"], "start": [4, 0], "end": [8, 2]})
-    embedding = embed_regions(_mfd_model(), PARAMS, genome, regions)
+    embedding = embed_regions(_mfd_model(), genome, regions)
     assert embedding.index["window_start"].tolist() == [2, -3] and embedding.index["padded"].tolist() == [False, True]
     # window CCAAAACC: counts A 4, C 4 on both strands' average -> (A, C, G, T) = (2, 2, 2, 2)
     np.testing.assert_array_equal(embedding.features["full"][0], [2, 2, 2, 2])
     with pytest.raises(ValueError, match="chrX"):
-        embed_regions(_mfd_model(), PARAMS, genome, pd.DataFrame({"chrom": ["chrX"], "start": [0], "end": [4]}))
+        embed_regions(_mfd_model(), genome, pd.DataFrame({"chrom": ["chrX"], "start": [0], "end": [4]}))
 
 
 def test_linear_head_model_has_only_full_features():
-    model = SequenceModel(BaseCounts(), MultiTaskLinearHead(4, 2))
-    assert list(embed_windows(model, PARAMS, ["ACGTACGT"])) == ["full"]
+    model = SequenceModel(BaseCounts(), MultiTaskLinearHead(4, 2), PARAMS)
+    assert list(embed_windows(model, ["ACGTACGT"])) == ["full"]
     with pytest.raises(ValueError, match="no metadata head"):
         resolve_subspace(model, "bio")
 
@@ -107,9 +107,9 @@ def test_bio_subspace_variant_effect_is_exact():
     with torch.no_grad():
         w = head.group_weights(head.task_codes)
         w_full = torch.cat([w["biological"], w["technical"]], dim=1).numpy().astype(np.float64)  # (E, 4): A C G T
-    full = score_variants(model, PARAMS, genome, variants, progress=False).scores
-    bio = score_variants(model, PARAMS, genome, variants, progress=False, subspace="bio").scores
-    tech = score_variants(model, PARAMS, genome, variants, progress=False, subspace="technical").scores
+    full = score_variants(model, genome, variants, progress=False).scores
+    bio = score_variants(model, genome, variants, progress=False, subspace="bio").scores
+    tech = score_variants(model, genome, variants, progress=False, subspace="technical").scores
     a, c, g, t = w_full.T
     # forward strand: A -1, G +1; reverse strand (complement): T -1, C +1; averaged over strands
     np.testing.assert_allclose(full["delta_logit"], (g - a + c - t) / 2, atol=1e-5)
@@ -118,10 +118,10 @@ def test_bio_subspace_variant_effect_is_exact():
     np.testing.assert_allclose(bio["ref_logit"], full["ref_logit"], atol=1e-6)
     np.testing.assert_allclose(bio["delta_logit"] + tech["delta_logit"], full["delta_logit"], atol=1e-5)
     # shifted windows all contain the SNV: the same effect, averaged over 3 shifts x 2 strands
-    shifted = score_variants(model, PARAMS, genome, variants, progress=False, subspace="bio", shifts=1).scores
+    shifted = score_variants(model, genome, variants, progress=False, subspace="bio", shifts=1).scores
     np.testing.assert_allclose(shifted["delta_logit"], (c - a) / 2, atol=1e-5)
     with pytest.raises(ValueError, match="subspace 'lab'"):
-        score_variants(model, PARAMS, genome, variants, progress=False, subspace="lab")
+        score_variants(model, genome, variants, progress=False, subspace="lab")
 
 
 def test_probe_on_constructed_features_gives_the_known_auroc():
@@ -156,14 +156,13 @@ def test_embed_and_probe_commands_on_a_model_folder(tmp_path):
     from typer.testing import CliRunner
 
     from seqlab.cli.main import app
-    from seqlab.models.model import build_model
-    from seqlab.models.pretrained import save_pretrained
+    from seqlab.models.sequence_model import build_model
     from seqlab.training.base import make_data_params
 
     params = make_data_params(["t"], 24, "onehot", "toy")
     torch.manual_seed(0)
     model = build_model({"trunk": {"arch": "deepbind", "filters": 4, "kernel_size": 5, "hidden": 3}}, params)
-    folder = save_pretrained(model, params, tmp_path / "model")
+    folder = model.save_pretrained(tmp_path / "model")
     rng = np.random.default_rng(0)
     for name, gc in (("pos", 0.8), ("neg", 0.2)):
         records = [

@@ -17,7 +17,7 @@ from seqlab.evaluation.variant_effect import (
 )
 from seqlab.io.genome import Genome
 from seqlab.io.vcf import read_vcf
-from tests.evaluation.toy import CHR1, PARAMS, WEIGHTS, sigmoid, toy_model
+from tests.evaluation.toy import CHR1, WEIGHTS, sigmoid, toy_model
 
 
 def strand_values(window: str) -> tuple[list[float], list[float]]:
@@ -64,7 +64,7 @@ def test_allele_windows_for_snv_insertion_deletion_and_chromosome_ends(genome: G
 
 def test_snp_changes_the_prediction_by_the_exact_amount(genome: Genome) -> None:
     assert CHR1[15] == "c"
-    result = score_variants(toy_model(), PARAMS, genome, variants(("chr1", 15, "rs1", "C", "A")), progress=False)
+    result = score_variants(toy_model(), genome, variants(("chr1", 15, "rs1", "C", "A")), progress=False)
     scores = result.scores
     assert list(scores.columns) == ["chrom", "pos", "id", "ref", "alt", "padded", "n_fraction", "task", *METRICS]
     assert scores[["chrom", "pos", "id", "task"]].values.tolist() == [
@@ -93,9 +93,9 @@ def test_snp_changes_the_prediction_by_the_exact_amount(genome: Genome) -> None:
 
 def test_ref_probabilities_match_predict_regions(genome: Genome) -> None:
     table = variants(("chr1", 15, "a", "C", "A"), ("chr1", 2, "b", "T", "G"), ("chr2", 19, "c", "G", "T"))
-    scores = score_variants(toy_model(), PARAMS, genome, table, batch_size=2, progress=False).scores
+    scores = score_variants(toy_model(), genome, table, batch_size=2, progress=False).scores
     regions = pd.DataFrame({"chrom": table["chrom"], "start": table["pos0"], "end": table["pos0"] + 1})
-    predicted = predict_regions(toy_model(), PARAMS, genome, regions, progress=False)
+    predicted = predict_regions(toy_model(), genome, regions, progress=False)
     np.testing.assert_allclose(
         scores["ref_prob"].to_numpy().reshape(3, 2), predicted[["up", "down"]].to_numpy(), rtol=1e-6
     )
@@ -113,7 +113,7 @@ def test_mismatches_and_missing_chromosomes_are_reported_not_scored(
         ("chr1", 21, "mnv", "ACC", "GTA"),
     )
     with caplog.at_level(logging.WARNING):
-        result = score_variants(toy_model(), PARAMS, genome, table, progress=False)
+        result = score_variants(toy_model(), genome, table, progress=False)
     assert result.mismatches.to_dict("records") == [
         {"chrom": "chr1", "pos": 16, "id": "wrong", "ref": "G", "alt": "A", "genome_ref": "C"}
     ]
@@ -131,8 +131,8 @@ def test_mismatches_and_missing_chromosomes_are_reported_not_scored(
 
 def test_wide_layout_holds_the_long_values(genome: Genome) -> None:
     table = variants(("chr1", 15, "a", "C", "A"), ("chr1", 20, "b", "A", "AT"))
-    long = score_variants(toy_model(), PARAMS, genome, table, progress=False).scores
-    wide = score_variants(toy_model(), PARAMS, genome, table, layout="wide", progress=False).scores
+    long = score_variants(toy_model(), genome, table, progress=False).scores
+    wide = score_variants(toy_model(), genome, table, layout="wide", progress=False).scores
     assert list(wide.columns[:6]) == ["chrom", "pos", "id", "ref", "alt", "padded"]
     assert list(wide.columns[7:]) == [f"{m}.{t}" for m in METRICS for t in ("up", "down")]
     for metric in METRICS:
@@ -149,7 +149,7 @@ def test_vcf_to_files(tmp_path: Path, genome: Genome) -> None:
         "chr1\t21\trs4\tA\tAT\n"
     )
     read = read_vcf(vcf)
-    result = score_variants(toy_model(), PARAMS, genome, read.variants, progress=False)
+    result = score_variants(toy_model(), genome, read.variants, progress=False)
     paths = write_variant_effects(
         result.scores, result.mismatches, {**read.counts, **result.counts}, tmp_path / "ve.tsv"
     )
@@ -195,14 +195,14 @@ def test_genome_n_at_the_variant_is_counted_apart_and_n_fraction_is_carried(tmp_
     genome = Genome(fasta)
     table = variants(("chr1", 20, "on_n", "T", "C"), ("chr1", 15, "near_n", "C", "A"), ("chr1", 5, "wrong", "G", "T"))
     with caplog.at_level(logging.WARNING):
-        result = score_variants(toy_model(), PARAMS, genome, table, progress=False)
+        result = score_variants(toy_model(), genome, table, progress=False)
     assert result.counts["skipped_genome_n"] == 1
     assert result.counts["skipped_ref_mismatch"] == 1
     assert result.mismatches["id"].tolist() == ["wrong"]
     assert "1 variants sit on N in the genome" in caplog.text
     # windows: near_n [10, 20) holds no N; an SNV at 17 gets [12, 22), 2 of its 10 bp N
     assert result.scores["n_fraction"].tolist() == [0.0, 0.0]
-    shifted = score_variants(toy_model(), PARAMS, genome, variants(("chr1", 17, "x", "G", "A")), progress=False)
+    shifted = score_variants(toy_model(), genome, variants(("chr1", 17, "x", "G", "A")), progress=False)
     assert shifted.scores["n_fraction"].tolist() == [0.2, 0.2]
 
 
@@ -213,7 +213,7 @@ def _shift_mean(windows: list[str]) -> tuple[np.ndarray, np.ndarray]:
 
 def test_shifts_average_over_shifted_windows(genome: Genome) -> None:
     result = score_variants(
-        toy_model(), PARAMS, genome, variants(("chr1", 15, "rs1", "C", "A")), shifts=1, progress=False
+        toy_model(), genome, variants(("chr1", 15, "rs1", "C", "A")), shifts=1, progress=False
     )
     alt = CHR1[:15] + "A" + CHR1[16:]
     ref_prob, ref_logit = _shift_mean([CHR1[9:19], CHR1[10:20], CHR1[11:21]])
@@ -222,7 +222,7 @@ def test_shifts_average_over_shifted_windows(genome: Genome) -> None:
     np.testing.assert_allclose(result.scores["alt_logit"], alt_logit, rtol=1e-9)
     np.testing.assert_allclose(result.scores["delta_prob"], alt_prob - ref_prob, rtol=1e-9)
     with pytest.raises(ValueError, match="shifts must be >= 0"):
-        score_variants(toy_model(), PARAMS, genome, variants(("chr1", 15, "rs1", "C", "A")), shifts=-1)
+        score_variants(toy_model(), genome, variants(("chr1", 15, "rs1", "C", "A")), shifts=-1)
 
 
 def test_paired_fasta_mode_matches_the_vcf_path(tmp_path: Path, genome: Genome) -> None:
@@ -234,9 +234,9 @@ def test_paired_fasta_mode_matches_the_vcf_path(tmp_path: Path, genome: Genome) 
     assert CHR1[27] == "T"
     alt_fa.write_text(f">chr1:16:C>A|chr1:8-22\n{alt[8:22]}\n>other2\n{CHR1[20:27]}G{CHR1[28:34]}\n")
     for shifts in (0, 2):
-        paired = score_paired(toy_model(), PARAMS, ref_fa, alt_fa, shifts=shifts, progress=False)
+        paired = score_paired(toy_model(), ref_fa, alt_fa, shifts=shifts, progress=False)
         vcf_path = score_variants(
-            toy_model(), PARAMS, genome, variants(("chr1", 15, "rs1", "C", "A")), shifts=shifts, progress=False
+            toy_model(), genome, variants(("chr1", 15, "rs1", "C", "A")), shifts=shifts, progress=False
         )
         assert list(paired.scores.columns) == list(vcf_path.scores.columns)
         first = paired.scores.iloc[:2]
@@ -248,7 +248,7 @@ def test_paired_fasta_mode_matches_the_vcf_path(tmp_path: Path, genome: Genome) 
     assert (other["ref"], other["alt"]) == ("T", "G")
     assert paired.counts == {"pairs": 2, "scored": 2}
     with pytest.raises(ValueError, match=r"ref.fa: record 'chr1:16:C>A\|chr1:8-22' has 14 bp, fewer than the 16"):
-        score_paired(toy_model(), PARAMS, ref_fa, alt_fa, shifts=3, progress=False)
+        score_paired(toy_model(), ref_fa, alt_fa, shifts=3, progress=False)
     alt_fa.write_text(f">a\n{alt[8:22]}\n")
     with pytest.raises(ValueError, match=r"ref.fa: 2 records, but .*alt.fa has 1"):
-        score_paired(toy_model(), PARAMS, ref_fa, alt_fa, progress=False)
+        score_paired(toy_model(), ref_fa, alt_fa, progress=False)

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from seqlab.models.heads import MultiTaskLinearHead
-from seqlab.models.model import SequenceModel
+from seqlab.models.sequence_model import SequenceModel
 
 CHR1 = "GATTACAGATtacaccggTTAACCGGTTAAGCGCATATGC"
 WEIGHTS = [(0.5, -1.0), (-0.25, 2.0)]  # per task: logit = w * (number of A) + b
@@ -30,12 +30,12 @@ class CountA(nn.Module):
         return self.conv(x).sum(dim=-1)
 
 
-def toy_model() -> SequenceModel:
+def toy_model(tasks: list[str] | None = None) -> SequenceModel:
     head = MultiTaskLinearHead(1, 2)
     with torch.no_grad():
         head.linear.weight.copy_(torch.tensor([[w] for w, _ in WEIGHTS]))
         head.linear.bias.copy_(torch.tensor([b for _, b in WEIGHTS]))
-    return SequenceModel(CountA(), head)
+    return SequenceModel(CountA(), head, {**PARAMS, "tasks": tasks or PARAMS["tasks"]})
 
 
 def sigmoid(v: float) -> float:

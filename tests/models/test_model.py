@@ -5,18 +5,8 @@ from seqlab.config import BasenjiConfig, DeepBindConfig, ModelConfig
 from seqlab.data.encoding import reverse_complement
 from seqlab.models.data_params import DataParams
 from seqlab.models.heads import Head, MultiTaskLinearHead
-from seqlab.models.model import (
-    SequenceModel,
-    build_model,
-    count_parameters,
-    describe,
-    freeze_trunk,
-    load_trunk,
-    parse_model_config,
-    predict_both_strands,
-    replace_head,
-)
-from seqlab.models.pretrained import save_pretrained
+from seqlab.models.model import count_parameters, describe, freeze_trunk, load_trunk, replace_head
+from seqlab.models.sequence_model import SequenceModel, build_model, parse_model_config
 
 SMALL = DeepBindConfig(filters=4, kernel_size=5, hidden=3)
 
@@ -50,9 +40,7 @@ def test_config_dict_form_builds_the_same_model():
     assert parse_model_config(full.model_dump(mode="json")) == full
     assert parse_model_config(SMALL) == full  # a trunk section alone gets the linear head
     assert parse_model_config({"trunk": {"arch": "basenji"}}) == ModelConfig(trunk=BasenjiConfig())
-    # checkpoints written before model config v2 hold the v1 layout: read only with legacy=True
-    assert parse_model_config({"arch": "basenji"}, legacy=True) == ModelConfig(trunk=BasenjiConfig())
-    with pytest.raises(ValueError, match=r"model\.trunk\.arch"):
+    with pytest.raises(ValueError, match=r"model\.trunk\.arch"):  # the v1 layout is not read
         parse_model_config({"arch": "basenji"})
     torch.manual_seed(0)
     from_dict = build_model(full.model_dump(), params(2, 30, 4))
@@ -61,28 +49,27 @@ def test_config_dict_form_builds_the_same_model():
 
 def test_trunk_and_head_sizes_must_match():
     with pytest.raises(ValueError, match="trunk gives 3 features but the head expects 5"):
-        SequenceModel(_model().trunk, MultiTaskLinearHead(5, 1))
+        SequenceModel(_model().trunk, MultiTaskLinearHead(5, 1), params(1, 30))
+    with pytest.raises(ValueError, match="the head has 1 outputs for the 2 tasks of data_params"):
+        SequenceModel(_model().trunk, MultiTaskLinearHead(3, 1), params(2, 30))
 
 
-def test_predict_both_strands_averages_the_two_strands():
+def test_strand_probabilities_average_the_two_strands():
     model = _model(BasenjiConfig(stem_channels=4, tower_channels=[4], dilated_blocks=1, features=4))
+    assert not model.strand_symmetric
     x = _x()
-    probs = predict_both_strands(model, x)
-    expected = (torch.sigmoid(model(x)) + torch.sigmoid(model(reverse_complement(x)))) / 2
-    torch.testing.assert_close(probs, expected)
-    assert probs.dtype == torch.float32 and not probs.requires_grad
-    torch.testing.assert_close(predict_both_strands(model, reverse_complement(x)), probs)
-
-
-def test_predict_both_strands_checks_the_encoding():
-    with pytest.raises(ValueError, match="4 channels but encoding 'dinucleotide' has 16"):
-        predict_both_strands(_model(), _x(), encoding="dinucleotide")
+    with torch.no_grad():
+        probs = model.strand_probabilities(x)
+        expected = (torch.sigmoid(model(x)) + torch.sigmoid(model(reverse_complement(x)))) / 2
+        torch.testing.assert_close(probs, expected)
+        assert probs.dtype == torch.float32
+        torch.testing.assert_close(model.strand_probabilities(reverse_complement(x)), probs)
 
 
 def test_load_trunk_from_state_dict_checkpoint_dict_file_and_model_folder(tmp_path):
     source = _model(seed=1)
     x = _x()
-    save_pretrained(source, params(2, 30), tmp_path / "folder")
+    source.save_pretrained(tmp_path / "folder")
     for form in ("model", "checkpoint", "file", "model folder"):
         target = _model(seed=2)
         head_before = {k: v.clone() for k, v in target.head.state_dict().items()}
@@ -111,18 +98,23 @@ def test_load_trunk_errors(tmp_path):
 
 def test_replace_head_for_fine_tuning():
     model = _model()
-    replace_head(model, 7)
+    replace_head(model, params(7, 30))
     assert model(_x()).shape == (3, 7) and model.config.head.kind == "linear"
+    assert model.tasks == [f"t{i}" for i in range(7)]
 
     class ConstantHead(Head):
         def forward(self, features):
             return torch.zeros(len(features), self.n_tasks)
 
-    replace_head(model, ConstantHead(3, 4))
-    assert torch.equal(model(_x()), torch.zeros(3, 4))
+    replace_head(model, params(4, 30), ConstantHead(3, 4))
+    assert torch.equal(model(_x()), torch.zeros(3, 4)) and model.n_tasks == 4
     assert model.config is None  # the recorded config no longer describes the head
     with pytest.raises(ValueError, match="head expects 9 features"):
-        replace_head(model, MultiTaskLinearHead(9, 1))
+        replace_head(model, params(1, 30), MultiTaskLinearHead(9, 1))
+    with pytest.raises(ValueError, match="the head has 1 outputs for 2 tasks"):
+        replace_head(model, params(2, 30), MultiTaskLinearHead(3, 1))
+    with pytest.raises(ValueError, match="the trunk takes 30 bp onehot windows, data_params give 40 bp onehot"):
+        replace_head(model, params(2, 40))
 
 
 def test_frozen_trunk_has_no_gradients_and_stays_in_eval_mode():

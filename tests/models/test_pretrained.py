@@ -1,4 +1,4 @@
-"""Head/trunk registries and self-describing model folders (save_pretrained -> from_pretrained)."""
+"""Head/trunk registries and self-describing model folders (model.save_pretrained -> SequenceModel.from_pretrained)."""
 
 import json
 from typing import Literal
@@ -15,8 +15,7 @@ from seqlab.config import (
 )
 from seqlab.models.data_params import DataParams
 from seqlab.models.heads import HEADS, Head, build_head, register_head
-from seqlab.models.model import build_model
-from seqlab.models.pretrained import from_pretrained, load_model, save_pretrained
+from seqlab.models.sequence_model import SequenceModel, build_model
 from seqlab.models.trunks import TRUNKS, DeepBindTrunk, register_trunk
 
 PARAMS = DataParams(
@@ -105,17 +104,18 @@ def test_save_pretrained_then_from_pretrained_gives_identical_logits(tmp_path, c
         for buffer in model.buffers():
             if buffer.dtype.is_floating_point:
                 buffer.add_(0.25)
-    folder = save_pretrained(model, PARAMS, tmp_path / "model")
+    folder = model.save_pretrained(tmp_path / "model")
     document = json.loads((folder / "config.json").read_text())
     assert document["format"] == "seqlab-dna-model" and document["version"] == 1
     assert document["model"] == config.model_dump(mode="json")
     assert document["data"]["tasks"] == ["CTCF", "REST", "POL2"] and document["data"]["version"] == 1
-    loaded, params = from_pretrained(folder)
-    assert params == PARAMS and not loaded.training
+    loaded = SequenceModel.from_pretrained(folder)
+    assert loaded.data_params == PARAMS and not loaded.training
+    assert loaded.tasks == ["CTCF", "REST", "POL2"] and loaded.window_length == 40 and loaded.encoding == "onehot"
     assert type(loaded.head) is type(model.head)
     x = _x()
     assert torch.equal(loaded(x), model(x))
-    again, _ = load_model(folder)
+    again = SequenceModel.from_pretrained(tmp_path)  # a run folder holding model/
     assert torch.equal(again(x), model(x))
 
 
@@ -123,38 +123,44 @@ def test_save_pretrained_replaces_an_existing_folder(tmp_path):
     torch.manual_seed(0)
     first = build_model(DeepBindConfig(kernel_size=6), PARAMS)
     second = build_model(DeepBindConfig(kernel_size=6), PARAMS)
-    save_pretrained(first, PARAMS, tmp_path / "m")
-    save_pretrained(second, PARAMS, tmp_path / "m")
-    loaded, _ = from_pretrained(tmp_path / "m")
+    first.save_pretrained(tmp_path / "m")
+    second.save_pretrained(tmp_path / "m")
+    loaded = SequenceModel.from_pretrained(tmp_path / "m")
     assert torch.equal(loaded.eval()(_x()), second.eval()(_x()))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
 
 
 def test_model_folder_errors_name_the_file(tmp_path):
     torch.manual_seed(0)
-    folder = save_pretrained(build_model(DeepBindConfig(kernel_size=6), PARAMS), PARAMS, tmp_path / "m")
+    folder = build_model(DeepBindConfig(kernel_size=6), PARAMS).save_pretrained(tmp_path / "m")
     document = json.loads((folder / "config.json").read_text())
     (folder / "config.json").write_text(json.dumps(document | {"version": 2}))
     with pytest.raises(ValueError, match=r"config.json: model folder version 2; this seqlab reads versions 1..1"):
-        from_pretrained(folder)
+        SequenceModel.from_pretrained(folder)
     (folder / "config.json").write_text(json.dumps(document | {"format": "other"}))
     with pytest.raises(ValueError, match="not a seqlab DNA model"):
-        from_pretrained(folder)
+        SequenceModel.from_pretrained(folder)
     wrong = document | {"model": {"trunk": {"arch": "deepbind", "kernel_size": 7}, "head": {"kind": "linear"}}}
     (folder / "config.json").write_text(json.dumps(wrong))
-    with pytest.raises(ValueError, match="does not fit the model"):
-        from_pretrained(folder)
+    with pytest.raises(ValueError, match="model.safetensors does not fit the model"):
+        SequenceModel.from_pretrained(folder)
     with pytest.raises(FileNotFoundError, match="holds no model"):
-        load_model(tmp_path)
+        SequenceModel.from_pretrained(tmp_path)
     with pytest.raises(FileNotFoundError, match="no model at"):
-        load_model(tmp_path / "absent.ckpt")
+        SequenceModel.from_pretrained(tmp_path / "absent.ckpt")
+    with pytest.raises(ValueError, match="records none"):
+        SequenceModel(folder_model().trunk, folder_model().head, PARAMS).save_pretrained(tmp_path / "n")
+
+
+def folder_model() -> SequenceModel:
+    return build_model(DeepBindConfig(kernel_size=6), PARAMS)
 
 
 def test_data_params_are_versioned_and_strict():
     assert DataParams.from_dict(PARAMS.to_dict()) == PARAMS
     v1_checkpoint = {k: v for k, v in PARAMS.to_dict().items() if k != "version"}
     assert DataParams.from_dict(v1_checkpoint) == PARAMS
-    assert PARAMS["tasks"] == PARAMS.tasks and PARAMS.n_tasks == 3 and PARAMS.in_channels == 4
+    assert PARAMS.n_tasks == 3 and PARAMS.in_channels == 4
     with pytest.raises(ValueError, match="species: unknown key"):
         DataParams.from_dict(PARAMS.to_dict() | {"species": "mouse"})
     with pytest.raises(ValueError, match="version"):
@@ -171,11 +177,10 @@ def test_a_checkpoint_rebuilds_its_registered_head(tmp_path):
     module = SupervisedModule(config, PARAMS.to_dict())
     path = tmp_path / "best.ckpt"
     torch.save({"hyper_parameters": dict(module.hparams), "state_dict": module.state_dict()}, path)
-    model, params = load_model(path)
-    assert isinstance(model.head, ScaledHead) and params == PARAMS
+    model = SequenceModel.from_pretrained(path)
+    assert isinstance(model.head, ScaledHead) and model.data_params == PARAMS
     assert torch.equal(model(_x()), module.model.eval()(_x()))
-    v1 = dict(module.hparams) | {"model_config": {"arch": "deepbind", "kernel_size": 6}}  # before model config v2
-    torch.save(
-        {"hyper_parameters": v1, "state_dict": SupervisedModule(config.trunk, PARAMS.to_dict()).state_dict()}, path
-    )
-    assert type(load_model(path)[0].head).__name__ == "MultiTaskLinearHead"
+    v1 = dict(module.hparams) | {"model_config": {"arch": "deepbind", "kernel_size": 6}}  # a layout never shipped
+    torch.save({"hyper_parameters": v1, "state_dict": module.state_dict()}, path)
+    with pytest.raises(ValueError, match=r"best.ckpt: invalid model config"):
+        SequenceModel.from_pretrained(path)

@@ -7,7 +7,7 @@ import torch
 
 from seqlab.config import HFConfig, TransformerConfig
 from seqlab.data.encoding import encode
-from seqlab.models.model import build_model
+from seqlab.models.sequence_model import build_model
 from seqlab.models.transformer import TransformerTrunk, decode_onehot, kmer_tokens
 
 

@@ -4,7 +4,8 @@ import torch
 from seqlab.config import DEEPBIND_PRESETS, BasenjiConfig, DeepBindConfig, DeepSEAConfig
 from seqlab.data.encoding import dinucleotide_one_hot, one_hot, reverse_complement
 from seqlab.models.data_params import DataParams
-from seqlab.models.model import build_model, count_parameters
+from seqlab.models.model import count_parameters
+from seqlab.models.sequence_model import build_model
 from seqlab.models.trunks import TRUNKS, DeepBindTrunk, build_trunk
 
 

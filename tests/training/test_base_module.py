@@ -10,7 +10,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from seqlab.config import DeepBindConfig
 from seqlab.models.heads import MultiTaskLinearHead
-from seqlab.models.model import SequenceModel
+from seqlab.models.sequence_model import SequenceModel
 from seqlab.training.base import (
     UndefinedMetricWarning,
     compute_split_metrics,
@@ -53,7 +53,7 @@ def _score_module(tasks: list[str]) -> SupervisedModule:
     with torch.no_grad():
         head.linear.weight.fill_(1.0)
         head.linear.bias.zero_()
-    module.model = SequenceModel(ScoreTrunk(), head)
+    module.model = SequenceModel(ScoreTrunk(), head, module.model.data_params)
     return module
 
 
@@ -156,7 +156,7 @@ def test_module_rejects_unknown_data_params_keys():
 
 def test_scheme_hyperparameters_are_recorded_and_optimiser_skips_frozen_parameters():
     module = SupervisedModule(
-        DeepBindConfig(kernel_size=4, hidden=0).model_dump(),
+        {"trunk": DeepBindConfig(kernel_size=4, hidden=0).model_dump()},
         make_data_params(["a"], 20, "onehot", "g"),
         learning_rate=0.5,
         teacher="t.ckpt",

@@ -17,7 +17,7 @@ from seqlab.data.homologs import LiftOptions, lift_examples
 from seqlab.data.table import example_ids
 from seqlab.demo.evolve import Branch, evolve_species
 from seqlab.demo.simulate import FactorSpec
-from seqlab.evaluation.predict import predict_table
+from seqlab.models.inference import predict_table
 from seqlab.training.ssl import (
     NoisyModule,
     relabel_homologs,
@@ -170,8 +170,8 @@ def test_noisy_module_adds_noise_only_in_training() -> None:
     table = ExampleTable(pd.DataFrame({"genome": "g", "chrom": "c", "start": [0], "end": [30], "strand": "+",
                                        "split": "test", "source": "x"}), np.zeros((1, 1)), np.ones((1, 1)),
                          pd.DataFrame({"task": ["T"]}), sequences=["A" * 30])  # fmt: skip
-    predict_table(module.model, table, params)
-    assert float(seen[-1].abs().sum()) == 60.0  # clean one-hot: 30 bases x 2 strands
+    predict_table(module.model, table)
+    assert float(seen[-1].abs().sum()) == 30.0  # clean one-hot: 30 bases, once (DeepBind is strand-symmetric)
 
 
 @pytest.mark.slow
@@ -225,9 +225,9 @@ def test_train_scheme_ssl_and_noisy_student_through_the_pipeline(tmp_path: Path)
             assert (tmp_path / scheme / "ssl" / "finetune" / "checkpoints" / "best.ckpt").is_file()  # the teacher
         assert result.metrics["scheme"] == scheme and result.metrics["test"] == stages[list(stages)[-1]]["test"]
         # like a supervised run: model/ (the final stage's best model) and the reports on the human windows
-        from seqlab.models.pretrained import load_model
+        from seqlab.models.sequence_model import SequenceModel
 
-        load_model(tmp_path / scheme)
+        SequenceModel.from_pretrained(tmp_path / scheme)
         # seqlab dna evaluate RUN scores the windows training reported: the human ones, homologs left out
         evaluated = pipeline.evaluate(tmp_path / scheme, tmp_path / f"eval-{scheme}").metrics
         frame = result.table.frame
@@ -337,12 +337,13 @@ def test_ssl_runs_with_transformer_trunks(tmp_path: Path, trunk: str) -> None:
     assert list(result["stages"]) == ["pretrain", "finetune"]
     assert result["stages"]["pretrain"]["n_train"] == 48 and 0 <= result["test"]["auroc"] <= 1
     # the fine-tuning stage started from the pre-trained trunk: its model folder reloads with that trunk
-    from seqlab.models.pretrained import load_model
+    from seqlab.models.sequence_model import SequenceModel
 
-    reloaded, params = load_model(Path(result["best_checkpoint"]))
+    reloaded = SequenceModel.from_pretrained(Path(result["best_checkpoint"]))
+    params = reloaded.data_params
     assert type(reloaded.trunk).__name__ == ("TransformerTrunk" if trunk == "transformer" else "HFTrunk")
     if trunk == "hf":  # a freshly built hf trunk trains like any module (from_pretrained gives eval mode)
-        from seqlab.models.model import build_model
+        from seqlab.models.sequence_model import build_model
 
         assert build_model(model, params).trunk.encoder.training
     assert params.tasks == ["T"]

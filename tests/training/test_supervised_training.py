@@ -7,9 +7,8 @@ import pytest
 import torch
 
 from seqlab.config import ModelConfig
-from seqlab.models.model import predict_both_strands
+from seqlab.models.sequence_model import SequenceModel
 from seqlab.runs import RunPaths
-from seqlab.training.checkpoint import load_checkpoint
 from seqlab.training.supervised import SupervisedModule
 from seqlab.training.trainer import MONITOR_MODES, build_trainer
 
@@ -86,16 +85,17 @@ def test_checkpoint_stores_data_and_model_parameters(trained, motifs):
     assert hparams["learning_rate"] == 3e-2
 
 
-def test_load_checkpoint_reproduces_predictions(trained, motifs):
+def test_from_pretrained_checkpoint_reproduces_predictions(trained, motifs):
     run, module, _, _, test = trained
-    model, data_params = load_checkpoint(run.best_checkpoint)
-    assert data_params.to_dict() == motifs.data_params and not model.training
-    probs = np.concatenate([predict_both_strands(model, batch["x"]).numpy() for batch in test])
-    best = SupervisedModule.load_from_checkpoint(run.best_checkpoint).model.eval()
-    expected = np.concatenate([predict_both_strands(best, batch["x"]).numpy() for batch in test])
+    model = SequenceModel.from_pretrained(run.best_checkpoint)
+    assert model.data_params.to_dict() == motifs.data_params and not model.training
+    with torch.no_grad():
+        probs = np.concatenate([model.strand_probabilities(batch["x"]).numpy() for batch in test])
+        best = SupervisedModule.load_from_checkpoint(run.best_checkpoint).model.eval()
+        expected = np.concatenate([best.strand_probabilities(batch["x"]).numpy() for batch in test])
     np.testing.assert_array_equal(probs, expected)
 
-    last, _ = load_checkpoint(run.last_checkpoint)
+    last = SequenceModel.from_pretrained(run.last_checkpoint)
     x = test.dataset.x[:16]
     reference = SupervisedModule.load_from_checkpoint(run.last_checkpoint).model.eval()
     assert torch.equal(last(x), reference(x))
@@ -132,14 +132,14 @@ def test_same_seed_gives_identical_weights(motifs, tmp_path):
     assert all(torch.equal(states[0][key], states[1][key]) for key in states[0])
 
 
-def test_load_checkpoint_errors(tmp_path):
-    with pytest.raises(FileNotFoundError, match="checkpoint not found"):
-        load_checkpoint(tmp_path / "missing.ckpt")
+def test_checkpoint_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no model at"):
+        SequenceModel.from_pretrained(tmp_path / "missing.ckpt")
     other = tmp_path / "other.ckpt"
     torch.save({"state_dict": {"layer.weight": torch.zeros(1)}}, other)
     with pytest.raises(ValueError, match="not a seqlab checkpoint"):
-        load_checkpoint(other)
+        SequenceModel.from_pretrained(other)
     text = tmp_path / "text.ckpt"
     text.write_text("hello")
     with pytest.raises(ValueError, match="not a seqlab checkpoint"):
-        load_checkpoint(text)
+        SequenceModel.from_pretrained(text)

@@ -13,7 +13,7 @@ from seqlab.models.data_params import DataParams
 from seqlab.models.impute import impute_model
 from seqlab.models.metadata import MetadataError
 from seqlab.models.metadata_head import MetadataHead
-from seqlab.models.model import build_model
+from seqlab.models.sequence_model import build_model
 from seqlab.training.schemes import SCHEMES
 from seqlab.workflows.mfd import check_task_metadata, holdout_mask, parse_metadata, split_holdout
 
@@ -127,14 +127,15 @@ def test_impute_model_reproduces_training_columns_and_names_new_ones():
                         params).eval()  # fmt: skip
     assert isinstance(model.head, MetadataHead)
     new = {"target": "SPI1", "biosample": "GM12878", "lab": "L1", "date": "2014"}
-    imputed, imputed_params = impute_model(model, params, [TASKS.iloc[2].to_dict(), new])
-    assert imputed_params.tasks == ["c", "SPI1_GM12878_L1_2014"]
+    imputed = impute_model(model, [TASKS.iloc[2].to_dict(), new])
+    assert imputed.tasks == ["c", "SPI1_GM12878_L1_2014"] and imputed.data_params.task_metadata[1]["lab"] == "L1"
+    assert imputed.vocabularies == model.vocabularies and "SPI1" in model.vocabularies["target"]
     x = torch.rand(3, 4, 40)
     torch.testing.assert_close(imputed(x)[:, 0], model(x)[:, 2])
     with pytest.raises(MetadataError, match=r"row 0, column 'lab': value 'L9' was never seen in training"):
-        impute_model(model, params, [new | {"lab": "L9"}])
+        impute_model(model, [new | {"lab": "L9"}])
     with pytest.raises(MetadataError, match=r"row 0: no metadata column 'date'"):
-        impute_model(model, params, [{k: v for k, v in new.items() if k != "date"}])
+        impute_model(model, [{k: v for k, v in new.items() if k != "date"}])
 
 
 def test_split_holdout_drops_held_out_only_windows_of_sequence_sets_and_homologs():

@@ -23,6 +23,9 @@ from seqlab.cli.common import (
 from seqlab.config import DnaRunConfig, load_config
 
 ConfigArg = Annotated[Path, typer.Argument(help="Run config (YAML). Unknown keys are errors.", show_default=False)]
+ThreadsOption = Annotated[
+    int | None, typer.Option(help="CPU threads of torch (default: torch's, every core).", min=1, show_default=False)
+]
 
 
 def metrics_table(metrics: dict[str, Any], title: str) -> Table:
@@ -128,6 +131,7 @@ def evaluate_command(
     set_: SetOption = None,
     data_dir: DataDirOption = None,
     batch_size: Annotated[int, typer.Option(help="Windows per batch.")] = 256,
+    threads: ThreadsOption = None,
 ) -> None:
     """Evaluate a model on a labelled set: metrics.json, metrics_per_task.tsv, prediction TSVs and plots.
 
@@ -142,9 +146,9 @@ def evaluate_command(
         sets: list[Any] = list(fasta or [])
         if positives or negatives:
             if task is None:
-                from seqlab.models.pretrained import load_model
+                from seqlab.models.sequence_model import SequenceModel
 
-                tasks = load_model(checkpoint or model)[1].tasks
+                tasks = SequenceModel.from_pretrained(checkpoint or model).tasks
                 if len(tasks) != 1:
                     raise ValueError(f"the model has {len(tasks)} tasks {tasks}: name one with --task")
                 task = tasks[0]
@@ -154,10 +158,12 @@ def evaluate_command(
         if checkpoint is not None:
             result = pipeline.evaluate(
                 checkpoint, out or (model if not sets and data is None else None), data=data, fasta_sets=sets,
-                splits=split, batch_size=batch_size, run_dir=model,
+                splits=split, batch_size=batch_size, run_dir=model, threads=threads,
             )  # fmt: skip
         else:
-            result = pipeline.evaluate(model, out, data=data, fasta_sets=sets, splits=split, batch_size=batch_size)
+            result = pipeline.evaluate(
+                model, out, data=data, fasta_sets=sets, splits=split, batch_size=batch_size, threads=threads
+            )
     console.print(metrics_table(result.metrics, f"{model}: evaluation"))
     for line in scored_lines(result.metrics):
         console.print(line)
@@ -170,7 +176,9 @@ def predict_command(
     ],
     out: Annotated[Path, typer.Option(help="Output TSV of per-task probabilities.")] = Path("predictions.tsv"),
     bed: Annotated[Path | None, typer.Option(help="BED/narrowPeak regions (windows centred on each).")] = None,
-    fasta: Annotated[Path | None, typer.Option(help="FASTA of sequences of the model's window length.")] = None,
+    fasta: Annotated[
+        Path | None, typer.Option(help="FASTA of sequences (scored on the model's window centred on each).")
+    ] = None,
     genome: Annotated[Path | None, typer.Option(help="Genome FASTA (needed with --bed).")] = None,
     batch_size: Annotated[int, typer.Option(help="Windows per batch.")] = 256,
     center: Annotated[str, typer.Option(help="'summit': narrowPeak summits where given (as training); 'center'.")] = (
@@ -189,6 +197,7 @@ def predict_command(
         Path | None,
         typer.Option(help="Imputation: a TSV of experiments to predict (task-table rows, peak files not needed)."),
     ] = None,
+    threads: ThreadsOption = None,
 ) -> None:
     """Predict per-task probabilities and logits (both strands averaged) for BED regions or FASTA sequences.
 
@@ -208,7 +217,7 @@ def predict_command(
             records += read_metadata_table(metadata_table) if metadata_table is not None else []
         frame = pipeline.predict(
             checkpoint, out, bed=bed, fasta=fasta, genome=genome, batch_size=batch_size, center=center,
-            allow_all_n=allow_all_n, metadata=records,
+            allow_all_n=allow_all_n, metadata=records, threads=threads,
         )  # fmt: skip
     console.print(f"{len(frame):,} predictions written to {out}")
 

@@ -32,22 +32,20 @@ def embed_command(
     from seqlab.evaluation.embed import embed_fasta, embed_regions, write_embedding
     from seqlab.io.genome import Genome
     from seqlab.io.intervals import read_intervals
-    from seqlab.models.pretrained import load_model
+    from seqlab.models.sequence_model import SequenceModel
 
     setup_logging()
     with user_errors():
         if (bed is None) == (fasta is None):
             raise ValueError("give exactly one of --bed (with --genome) or --fasta")
         choice("--center", center)
-        network, params = load_model(model)
+        network = SequenceModel.from_pretrained(model)
         if bed is not None:
             if genome is None:
                 raise ValueError("--bed needs --genome to read the region sequences")
-            embedding = embed_regions(
-                network, params, Genome(genome), read_intervals(bed), batch_size, center, progress=True
-            )
+            embedding = embed_regions(network, Genome(genome), read_intervals(bed), batch_size, center, progress=True)
         else:
-            embedding = embed_fasta(network, params, fasta, batch_size, progress=True)
+            embedding = embed_fasta(network, fasta, batch_size, progress=True)
         write_embedding(embedding, out)
     shapes = ", ".join(f"{name} {array.shape[1]}" for name, array in embedding.features.items())
     console.print(f"{len(embedding.index):,} windows embedded ({shapes} features) -> {out}")
@@ -106,15 +104,15 @@ def probe_command(
 
     from seqlab.evaluation.predict import write_tsv
     from seqlab.evaluation.probe import probe_windows
-    from seqlab.models.pretrained import load_model
+    from seqlab.models.sequence_model import SequenceModel
 
     setup_logging()
     with user_errors():
-        network, params = load_model(model)
-        sequences, labels, chroms = _labelled_windows(positives, negatives, genome, int(params["window_length"]))
+        network = SequenceModel.from_pretrained(model)
+        sequences, labels, chroms = _labelled_windows(positives, negatives, genome, network.window_length)
         tests = [c.strip() for c in test_chroms.split(",")] if test_chroms else None
         frame = probe_windows(
-            network, params, sequences, np.array(labels), chroms=chroms, test_chroms=tests, folds=folds,
+            network, sequences, np.array(labels), chroms=chroms, test_chroms=tests, folds=folds,
             regress_gc=regress_gc, batch_size=batch_size, seed=seed,
         )  # fmt: skip
         write_tsv(frame, out)

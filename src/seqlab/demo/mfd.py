@@ -41,9 +41,9 @@ from seqlab import pipeline
 from seqlab.config import DnaRunConfig, load_config
 from seqlab.data.table import ExampleTable
 from seqlab.demo.compendium import CompendiumSpec, simulate_compendium
-from seqlab.evaluation.predict import model_device
 from seqlab.models.data_params import DataParams
-from seqlab.models.pretrained import load_model
+from seqlab.models.scoring import model_device
+from seqlab.models.sequence_model import SequenceModel
 from seqlab.runs import write_json, write_text
 
 __all__ = ["artefact_attribution", "demo_configs", "demo_snps", "lab_probe", "motif_variant_effects", "run_mfd_demo"]
@@ -130,7 +130,8 @@ def _features(model: torch.nn.Module, table: ExampleTable, rows: np.ndarray, enc
 
 def _test_windows(run_dir: Path, artifacts_path: str | Path) -> tuple[Any, DataParams, np.ndarray, pd.DataFrame]:
     """(model, data params, trunk features float32 (N, F), test windows with their artefact lab) of a run."""
-    model, params = load_model(run_dir)
+    model = SequenceModel.from_pretrained(run_dir)
+    params = model.data_params
     table = ExampleTable.load(Path(run_dir) / pipeline.EXAMPLES_DIR)
     rows = table.split_indices("test")
     frame = table.frame.iloc[rows].reset_index(drop=True)
@@ -282,13 +283,14 @@ def motif_variant_effects(
                            "fraction_negative": {}}  # fmt: skip
     random = (snps["kind"] == "random").to_numpy()
     for name, run in runs.items():
-        model, params = load_model(run)
+        model = SequenceModel.from_pretrained(run)
+        params = model.data_params
         bound = _bound_mask(snps, sites, params.task_metadata)
         out.setdefault("n_bound_pairs", int(bound.sum()))
         groups = list(model.head.feature_slices) if name == "mfd" else []
         for subspace in ["full", *groups]:
             scores = score_variants(
-                model, params.to_dict(), genome, snps, layout="wide", progress=False,
+                model, genome, snps, layout="wide", progress=False,
                 subspace=None if subspace == "full" else subspace,
             ).scores.set_index("id").loc[snps["id"]]  # fmt: skip
             delta = scores[[f"delta_logit.{task}" for task in params.tasks]].to_numpy()  # (V, T), input order

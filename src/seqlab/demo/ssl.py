@@ -33,7 +33,7 @@ from seqlab.demo.evolve import EvolvedGenomes, evolve_species, homolog_truth
 from seqlab.demo.simulate import FactorSpec
 from seqlab.evaluation.variant_effect import score_variants
 from seqlab.io.genome import Genome
-from seqlab.models.pretrained import load_model
+from seqlab.models.sequence_model import SequenceModel
 from seqlab.runs import write_json, write_text
 
 __all__ = ["DEMO_SPLIT", "demo_config", "few_peak_tasks", "pseudo_label_accuracy", "run_ssl_demo", "snp_effects"]
@@ -174,10 +174,10 @@ def _demo_snps(evolved: EvolvedGenomes, chrom: str, seed: int, n: int = 40) -> p
 def snp_effects(model_path: Path, evolved: EvolvedGenomes, snps: pd.DataFrame) -> dict[str, dict[str, float]]:
     """Mean predicted effect (alt - ref probability) of motif-breaking and random SNPs under a model.
 
-    ``model_path``: a model folder, run folder or checkpoint (:func:`~seqlab.models.pretrained.load_model`).
+    ``model_path``: a model folder, run folder or checkpoint (:meth:`SequenceModel.from_pretrained`).
     """
-    model, params = load_model(model_path)
-    scores = score_variants(model, params, Genome(evolved.human["genome"]), snps, progress=False).scores
+    model = SequenceModel.from_pretrained(model_path)
+    scores = score_variants(model, Genome(evolved.human["genome"]), snps, progress=False).scores
     scores = scores.merge(snps[["id", "kind"]], on="id")
     summary = scores.groupby("kind")["delta_prob"].agg(["mean", "count"])
     return {

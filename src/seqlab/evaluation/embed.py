@@ -5,7 +5,7 @@ subspaces (``biological``, ``technical``... in head order); every model also giv
 feature vector (for a linear head that is all there is). Each window's features are the mean of the
 forward strand's and the reverse complement's features (the same strand averaging as prediction).
 
-``embed_windows(model, data_params, sequences) -> {subspace: float32 (N, F_g)}`` is the core;
+``embed_windows(model, sequences) -> {subspace: float32 (N, F_g)}`` is the core;
 ``embed_regions`` / ``embed_fasta`` add the window index of BED regions or FASTA records, and
 ``write_embedding`` stores one ``features.<subspace>.npy`` (float32 (N, F_g), ``numpy.load``) per
 subspace, ``index.tsv`` (one row per window, in the same order as the arrays' rows) and
@@ -15,18 +15,17 @@ subspace, ``index.tsv`` (one row per window, in the same order as the arrays' ro
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
-import torch
-from torch import nn
 
-from seqlab.data.encoding import reverse_complement
-from seqlab.evaluation.predict import GenomeLike, map_batches, region_windows, write_tsv
+from seqlab.evaluation.predict import GenomeLike, region_windows, write_tsv
 from seqlab.io.fasta import parse_window_names, read_fasta
+from seqlab.models.scoring import map_batches
+from seqlab.models.sequence_model import SequenceModel
 from seqlab.runs import atomic_open
 
 __all__ = [
@@ -34,7 +33,7 @@ __all__ = [
     "embed_fasta",
     "embed_regions",
     "embed_windows",
-    "strand_features",
+    "resolve_subspace",
     "subspace_slices",
     "write_embedding",
 ]
@@ -54,7 +53,7 @@ class Embedding(NamedTuple):
     slices: dict[str, tuple[int, int]]
 
 
-def subspace_slices(model: nn.Module) -> dict[str, slice]:
+def subspace_slices(model: SequenceModel) -> dict[str, slice]:
     """``full`` (all F trunk features) and, for a metadata head, each group's slice, in head order.
 
     Args:
@@ -68,7 +67,7 @@ def subspace_slices(model: nn.Module) -> dict[str, slice]:
     return out
 
 
-def resolve_subspace(model: nn.Module, name: str) -> str:
+def resolve_subspace(model: SequenceModel, name: str) -> str:
     """The subspace ``name`` names: a group of the model's metadata head, 'full', or 'bio' / 'tech' for the
     head's first / second group.
 
@@ -86,19 +85,12 @@ def resolve_subspace(model: nn.Module, name: str) -> str:
     raise ValueError(f"subspace {name!r} is not one of {list(slices)}{hint}")
 
 
-def strand_features(model: nn.Module, x: torch.Tensor, encoding: str) -> torch.Tensor:
-    """Trunk features of both strands: x float32 (B, C, L) -> float32 (B, 2, F) (forward, reverse complement)."""
-    forward_strand, reverse_strand = model.features(torch.cat([x, reverse_complement(x, encoding)])).chunk(2)
-    return torch.stack((forward_strand, reverse_strand), dim=1).float()
-
-
-def _split(model: nn.Module, full: np.ndarray) -> dict[str, np.ndarray]:
+def _split(model: SequenceModel, full: np.ndarray) -> dict[str, np.ndarray]:
     return {name: np.ascontiguousarray(full[:, part]) for name, part in subspace_slices(model).items()}
 
 
 def embed_windows(
-    model: nn.Module,
-    data_params: Mapping[str, Any],
+    model: SequenceModel,
     sequences: Sequence[str],
     batch_size: int = 256,
     progress: bool = False,
@@ -107,7 +99,6 @@ def embed_windows(
 
     Args:
         model: a ``SequenceModel``.
-        data_params: ``window_length`` (int) and ``encoding`` (str).
         sequences: N strings of ``window_length`` bp.
         batch_size: windows per forward pass (each run on both strands).
         progress: show a progress bar for more than one batch.
@@ -118,8 +109,7 @@ def embed_windows(
     Raises:
         ValueError: a sequence of another length (its index named).
     """
-    length = int(data_params["window_length"])
-    encoding = str(data_params["encoding"])
+    length = model.window_length
     wrong = [i for i, s in enumerate(sequences) if len(s) != length]
     if wrong:
         raise ValueError(f"sequence {wrong[0]} has {len(sequences[wrong[0]])} bp, not the model's {length} bp window")
@@ -134,8 +124,8 @@ def embed_windows(
     full = map_batches(
         model,
         batches(),
-        lambda m, x: strand_features(m, x, encoding).mean(dim=1),
-        encoding,
+        lambda m, x: m.strand_features(x).mean(dim=1),
+        model.encoding,
         total=-(-len(sequences) // batch_size),
         description="embedding",
         progress=progress,
@@ -143,13 +133,12 @@ def embed_windows(
     return _split(model, full.astype(np.float32, copy=False))
 
 
-def _slices(model: nn.Module) -> dict[str, tuple[int, int]]:
+def _slices(model: SequenceModel) -> dict[str, tuple[int, int]]:
     return {name: (part.start, part.stop) for name, part in subspace_slices(model).items()}
 
 
 def embed_regions(
-    model: nn.Module,
-    data_params: Mapping[str, Any],
+    model: SequenceModel,
     genome: GenomeLike,
     regions_df: pd.DataFrame,
     batch_size: int = 256,
@@ -160,7 +149,6 @@ def embed_regions(
 
     Args:
         model: a ``SequenceModel``.
-        data_params: ``window_length`` (int) and ``encoding`` (str).
         genome: the regions' genome; windows off a chromosome end are padded with N (``padded``).
         regions_df: ``chrom``, ``start``, ``end`` (0-based, half-open), optional ``name`` / ``summit``.
         batch_size: windows per forward pass (each run on both strands).
@@ -173,13 +161,13 @@ def embed_regions(
     Raises:
         ValueError: regions on chromosomes the genome lacks (listed).
     """
-    length = int(data_params["window_length"])
+    length = model.window_length
     index, resolved = region_windows(genome, regions_df, length, center)
     sequences = [
         genome.fetch(resolved[c], int(s), int(s) + length, pad=True)
         for c, s in zip(index["chrom"], index["window_start"], strict=True)
     ]
-    features = embed_windows(model, data_params, sequences, batch_size, progress)
+    features = embed_windows(model, sequences, batch_size, progress)
     return Embedding(index, features, _slices(model))
 
 
@@ -210,15 +198,14 @@ def read_fasta_windows(fasta_path: str | Path, length: int) -> tuple[pd.DataFram
 
 
 def embed_fasta(
-    model: nn.Module,
-    data_params: Mapping[str, Any],
+    model: SequenceModel,
     fasta_path: str | Path,
     batch_size: int = 256,
     progress: bool = False,
 ) -> Embedding:
     """Features of every record of a FASTA file (longer records centre-cropped, as ``predict_fasta`` does)."""
-    index, sequences = read_fasta_windows(fasta_path, int(data_params["window_length"]))
-    features = embed_windows(model, data_params, sequences, batch_size, progress)
+    index, sequences = read_fasta_windows(fasta_path, model.window_length)
+    features = embed_windows(model, sequences, batch_size, progress)
     return Embedding(index, features, _slices(model))
 
 

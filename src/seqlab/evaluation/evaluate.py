@@ -3,7 +3,7 @@
 The same outputs for every evaluation (after training, of a run's checkpoint, or of a model trained
 on one data set and tested on another): ``metrics.json`` (one entry per split: ``auroc``, ``aupr``,
 ``per_task``), ``metrics_per_task.tsv``, ``predictions_<split>.tsv`` and ROC/PR plots in ``plots/``.
-Predictions come from :func:`~seqlab.evaluation.predict.predict_table` (strand-averaged), never
+Predictions come from :func:`~seqlab.models.inference.predict_table` (strand-averaged), never
 from a training module's state, and nothing is appended to a training log.
 
 Tasks are matched by name: every task the examples label must be one of the model's tasks (the
@@ -22,10 +22,11 @@ import pandas as pd
 from seqlab.data.table import ExampleTable, finish_frame
 from seqlab.evaluation.metrics import write_metrics_tsv
 from seqlab.evaluation.plots import plot_pr_curves, plot_roc_curves
-from seqlab.evaluation.predict import predict_table, write_tsv
+from seqlab.evaluation.predict import write_tsv
 from seqlab.io.fasta import read_sequence_set
 from seqlab.metrics import SplitMetrics, SplitPredictions, compute_split_metrics, json_safe
-from seqlab.models.data_params import DataParams
+from seqlab.models.inference import predict_table
+from seqlab.models.sequence_model import SequenceModel
 from seqlab.runs import RunPaths, write_json
 
 __all__ = [
@@ -61,8 +62,7 @@ def task_columns(model_tasks: Sequence[str], data_tasks: Sequence[str]) -> np.nd
 
 
 def predict_splits(
-    model: Any,
-    data_params: DataParams | Mapping[str, Any],
+    model: SequenceModel,
     table: ExampleTable,
     splits: Sequence[str],
     batch_size: int = 256,
@@ -74,15 +74,14 @@ def predict_splits(
         table and ``probs`` float32 (N, T_table) from the model's matching outputs. Empty splits are
         left out.
     """
-    params = DataParams.from_dict(data_params)
-    columns = task_columns(params.tasks, table.task_names)
+    columns = task_columns(model.tasks, table.task_names)
     predictions: dict[str, SplitPredictions] = {}
     for split in splits:
         which = None if split == ALL else split
         index = table.split_indices(which)
         if index.size == 0:
             continue
-        probs = predict_table(model, table, params, batch_size=batch_size, split=which)
+        probs = predict_table(model, table, batch_size=batch_size, split=which)
         y, weight = table.label_rows(index)  # dense (n, T) even when the table holds them sparse
         predictions[split] = SplitPredictions(
             split=split,
@@ -136,8 +135,7 @@ def write_reports(
 
 
 def evaluate_table(
-    model: Any,
-    data_params: DataParams | Mapping[str, Any],
+    model: SequenceModel,
     table: ExampleTable,
     out: str | Path,
     splits: Sequence[str] = ("test",),
@@ -150,8 +148,7 @@ def evaluate_table(
         ValueError: windows of another length than the model's, tasks the model does not predict, or
             no example in the splits.
     """
-    params = DataParams.from_dict(data_params)
-    predictions = predict_splits(model, params, table, splits, batch_size=batch_size)
+    predictions = predict_splits(model, table, splits, batch_size=batch_size)
     return write_reports(out, table, predictions, dict(extra or {}))
 
 

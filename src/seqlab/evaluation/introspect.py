@@ -23,6 +23,7 @@ import pandas as pd
 import torch
 
 from seqlab.models.metadata_head import MetadataHead
+from seqlab.models.sequence_model import SequenceModel
 
 __all__ = [
     "INTROSPECTION_PNG",
@@ -31,7 +32,7 @@ __all__ = [
     "eta_squared",
     "factor_values",
     "feature_factor_table",
-    "introspect_head",
+    "introspect_model",
     "plot_feature_factor_heatmap",
     "subspace_association",
 ]
@@ -67,8 +68,8 @@ def feature_factor_table(
 
     Args:
         head: a metadata head.
-        records: experiments' metadata (default: the training experiments of the head, given by the
-            caller as ``data_params["task_metadata"]``; required since the head keeps only their codes).
+        records: experiments' metadata (the training experiments: ``model.data_params.task_metadata``;
+            required since the head keeps only their codes).
         factors: metadata columns to test (default: every column of the head's encoder).
 
     Returns:
@@ -139,25 +140,28 @@ def plot_feature_factor_heatmap(table: pd.DataFrame, path: str | Path, title: st
     return path
 
 
-def introspect_head(
-    head: MetadataHead, records: Sequence[Mapping[str, Any]], out_dir: str | Path, title: str | None = None
-) -> dict[str, Any]:
+def introspect_model(model: SequenceModel, out_dir: str | Path, title: str | None = None) -> dict[str, Any]:
     """Write ``introspection.tsv`` (eta² per feature and factor) and ``introspection.png`` into ``out_dir``.
 
     Args:
-        head: a metadata head.
-        records: its training experiments' metadata (``data_params.task_metadata``).
+        model: a model with a metadata head; its training experiments are ``model.data_params.task_metadata``.
         out_dir: folder of the two files (created).
         title: heatmap title.
 
     Returns:
         ``{"association": {group: {factor: mean eta²}}, "lands_in": {factor: group}, "table": TSV path,
         "heatmap": PNG path}`` (JSON values).
+
+    Raises:
+        ValueError: the model has no metadata head.
     """
     from seqlab.runs import write_text
 
+    head = model.head
+    if not isinstance(head, MetadataHead):
+        raise ValueError(f"the model has a {type(head).__name__}, not a metadata head: nothing to introspect")
     out = Path(out_dir)
-    table = feature_factor_table(head, records)
+    table = feature_factor_table(head, model.data_params.task_metadata)
     write_text(out / INTROSPECTION_TSV, table.to_csv(sep="\t", index=False, float_format="%.6g", lineterminator="\n"))
     plot_feature_factor_heatmap(table, out / INTROSPECTION_PNG, title=title or "eta² of metadata-computed weights")
     association = subspace_association(table)

@@ -1,14 +1,15 @@
 """Predictions of a trained model on genomic regions or on the records of a FASTA file.
 
-Every prediction is the probability averaged over both strands (``predict_both_strands``): the
-window and its reverse complement go through the model and the two sigmoid outputs are averaged.
-Windows have the model's length (``data_params['window_length']``):
+Every prediction is the probability averaged over both strands (``SequenceModel.strand_logits``:
+the window and its reverse complement, one pass for a strand-symmetric trunk; the two sigmoid outputs
+are averaged). Windows have the model's length (``model.window_length``):
 
-* regions (BED/narrowPeak rows): the window is centred on the region's centre
+* regions (BED/narrowPeak rows): the window is centred on the summit or the region's centre
   ``(start + end) // 2``; windows crossing a chromosome end are padded with N and flagged ``padded``;
-* FASTA records: a record longer than the window is centre-cropped (flagged ``cropped``, the same
-  rule as for regions: the kept part starts ``length // 2 - window // 2`` bp in); a shorter record is an
-  error naming the record, because padding it with N would show the model inputs it never saw.
+* FASTA records: the rule of ``SequenceModel.predict`` (:func:`~seqlab.models.scoring.fit_to_window`):
+  the window centred on the record, so a longer record is centre-cropped (flagged ``cropped``) and a
+  shorter one padded with N on both sides (flagged ``padded``; its ``n_fraction`` counts the padding);
+  both are counted in a logged warning.
 
 Output tables start with ``name, chrom, start, end``, then ``n_fraction`` (the window's share of
 ``N``, padding included), one probability column per task (named after the task) and one logit column
@@ -23,34 +24,25 @@ keep ``name`` as their id and leave ``chrom, start, end`` missing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 import pandas as pd
-import torch
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from torch import nn
 
-from seqlab.data.encoding import encode_batch, reverse_complement
 from seqlab.data.windows import center_windows
 from seqlab.io.errors import InputError
 from seqlab.io.fasta import parse_window_names, read_fasta
-from seqlab.models.inference import _eval_mode, model_device, predict_table
+from seqlab.models.scoring import fit_to_window, map_batches, n_fraction, strand_scores, warn_fitted
+from seqlab.models.sequence_model import SequenceModel
 from seqlab.runs import atomic_open
 
 __all__ = [
     "GenomeLike",
-    "map_batches",
-    "model_device",
-    "n_fraction",
-    "strand_scores",
     "predict_fasta",
     "predict_regions",
-    "predict_table",
-    "strand_logits",
+    "region_windows",
     "write_predictions",
     "write_tsv",
 ]
@@ -73,86 +65,6 @@ class GenomeLike(Protocol):
         ...
 
 
-def strand_logits(model: nn.Module, x: torch.Tensor, encoding: str) -> torch.Tensor:
-    """Logits of both strands.
-
-    Args:
-        model: maps float32 (B, C, L) to logits (B, T).
-        x: float32 (B, C, L) encoded windows.
-        encoding: 'onehot' or 'dinucleotide' (how to reverse-complement ``x``).
-
-    Returns:
-        float32 (B, 2, T): ``[:, 0]`` the forward strand, ``[:, 1]`` the reverse complement.
-    """
-    forward_strand, reverse_strand = model(torch.cat([x, reverse_complement(x, encoding)])).chunk(2)
-    return torch.stack((forward_strand, reverse_strand), dim=1).float()
-
-
-def map_batches(
-    model: nn.Module,
-    batches: Iterable[list[str]],
-    forward: Callable[[nn.Module, torch.Tensor], torch.Tensor],
-    encoding: str,
-    total: int | None = None,
-    description: str = "predicting",
-    progress: bool = True,
-) -> np.ndarray:
-    """Encode batches of equal-length sequences and run ``forward(model, x)`` on each.
-
-    The model is put in eval mode (its previous mode is restored afterwards) and runs under
-    ``torch.inference_mode`` on its own device. A progress bar (on stderr) is shown when
-    ``progress`` is set and there is more than one batch (or their number is unknown).
-
-    Args:
-        model: the network.
-        batches: at least one non-empty list of sequences of one length per batch.
-        forward: maps the model and float32 (B, C, L) inputs to a tensor with B rows.
-        encoding: 'onehot' or 'dinucleotide'.
-        total: number of batches, for the progress bar (None: unknown).
-        description: label of the progress bar.
-        progress: allow the progress bar.
-
-    Returns:
-        float32 numpy array: the outputs of every batch concatenated along the first axis.
-    """
-    device = model_device(model)
-    outputs: list[np.ndarray] = []
-    show = progress and (total is None or total > 1)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with (
-        _eval_mode(model),
-        torch.inference_mode(),
-        Progress(*columns, console=Console(stderr=True), transient=True, disable=not show) as bar,
-    ):
-        task = bar.add_task(description, total=total)
-        for sequences in batches:
-            x = encode_batch(sequences, encoding).to(device)
-            outputs.append(forward(model, x).float().cpu().numpy())
-            bar.advance(task)
-    if not outputs:
-        raise ValueError("map_batches needs at least one batch")
-    return np.concatenate(outputs, axis=0)
-
-
-def n_fraction(sequences: list[str]) -> np.ndarray:
-    """float64 (N,): the share of ``N``/``n`` in each sequence (0 for an empty one)."""
-    return np.array([(s.count("N") + s.count("n")) / len(s) if s else 0.0 for s in sequences], dtype=np.float64)
-
-
-def strand_scores(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Probabilities and logits averaged over the strand axis (and any axes before the last but one).
-
-    Args:
-        logits: float (..., S, T) logits, S the strands (and shifts) to average.
-
-    Returns:
-        ``(prob, logit)``, float64 (..., T): the mean of the sigmoids, and the mean of the logits.
-    """
-    values = np.asarray(logits, dtype=np.float64)
-    prob = (0.5 + 0.5 * np.tanh(values / 2)).mean(axis=-2)  # sigmoid without overflow warnings
-    return prob, values.mean(axis=-2)
-
-
 def _check_all_n(fractions: np.ndarray, names: list[str], allow_all_n: bool, source: str) -> None:
     all_n = np.flatnonzero(fractions >= 1.0)
     if all_n.size and not allow_all_n:
@@ -172,8 +84,8 @@ def _scores_frame(logits: np.ndarray, tasks: list[str]) -> pd.DataFrame:
     return frame
 
 
-def _task_names(data_params: Mapping[str, Any], taken: Iterable[str]) -> list[str]:
-    tasks = [str(task) for task in data_params["tasks"]]
+def _task_names(model: SequenceModel, taken: Iterable[str]) -> list[str]:
+    tasks = model.tasks
     clash = sorted(set(tasks) & set(taken))
     if clash:
         raise ValueError(f"task names {clash} clash with the output's coordinate columns")
@@ -233,8 +145,7 @@ def region_windows(
 
 
 def predict_regions(
-    model: nn.Module,
-    data_params: Mapping[str, Any],
+    model: SequenceModel,
     genome: GenomeLike,
     regions_df: pd.DataFrame,
     batch_size: int = 256,
@@ -245,9 +156,7 @@ def predict_regions(
     """Predict every region of a BED-like table with windows centred on summits or region centres.
 
     Args:
-        model: maps float32 (B, C, L) to logits (B, T), L = ``data_params['window_length']``.
-        data_params: the checkpoint's data parameters: ``tasks`` (list[str], T names),
-            ``window_length`` (int), ``encoding`` ('onehot' or 'dinucleotide').
+        model: the model (its tasks name the output columns; windows of ``model.window_length`` bp).
         genome: the genome the regions refer to (``seqlab.io.genome.Genome``).
         regions_df: columns ``chrom``, ``start``, ``end`` (0-based, half-open), optional ``name``.
         batch_size: windows per forward pass (each is run on both strands).
@@ -272,9 +181,8 @@ def predict_regions(
     if missing:
         raise ValueError(f"regions table lacks columns {sorted(missing)}")
     meta = ["name", "chrom", "start", "end", "window_start", "window_end", "padded"]
-    tasks = _task_names(data_params, meta)
-    length = int(data_params["window_length"])
-    encoding = str(data_params["encoding"])
+    tasks = _task_names(model, meta)
+    length = model.window_length
 
     chroms = regions_df["chrom"].astype(str).tolist()
     starts = regions_df["start"].to_numpy(dtype=np.int64)
@@ -305,8 +213,8 @@ def predict_regions(
     logits = map_batches(
         model,
         batches(),
-        lambda m, x: strand_logits(m, x, encoding),
-        encoding,
+        lambda m, x: m.strand_logits(x),
+        model.encoding,
         total=-(-len(chroms) // batch_size),
         description="predicting regions",
         progress=progress,
@@ -315,8 +223,7 @@ def predict_regions(
 
 
 def predict_fasta(
-    model: nn.Module,
-    data_params: Mapping[str, Any],
+    model: SequenceModel,
     fasta_path: str | Path,
     batch_size: int = 256,
     progress: bool = True,
@@ -324,12 +231,11 @@ def predict_fasta(
 ) -> pd.DataFrame:
     """Predict every record of a FASTA file (plain or gzip).
 
-    Records longer than the window are centre-cropped; shorter ones are an error (see the module
-    docstring).
+    Each record is scored on the window centred on it: longer records are centre-cropped, shorter
+    ones padded with N (see the module docstring).
 
     Args:
-        model: maps float32 (B, C, L) to logits (B, T), L = ``data_params['window_length']``.
-        data_params: ``tasks`` (list[str]), ``window_length`` (int), ``encoding`` (str).
+        model: the model (its tasks name the output columns; windows of ``model.window_length`` bp).
         fasta_path: the FASTA file.
         batch_size: records per forward pass.
         progress: show a progress bar for inputs of more than one batch.
@@ -339,27 +245,19 @@ def predict_fasta(
         One row per record, in file order: ``name`` (the record's name), ``chrom``, ``start``,
         ``end`` (parsed from names ``chrom:start-end`` as bedtools getfasta writes them, 0-based
         half-open, when the span equals the record's length; missing values otherwise), ``length``
-        (of the record), ``cropped`` (bool), ``n_fraction`` (of the window), then one float64
+        (of the record), ``cropped`` and ``padded`` (bool), ``n_fraction`` (of the window), then one float64
         probability column per task, averaged over both strands, and one ``logit.{task}`` column per task.
 
     Raises:
-        ValueError: a malformed FASTA file or one without records (``read_fasta``), a record
-            shorter than the window (named), or an all-N window without ``allow_all_n``.
+        ValueError: a malformed FASTA file or one without records (``read_fasta``), or an all-N
+            window without ``allow_all_n``.
     """
-    meta = ["name", "chrom", "start", "end", "length", "cropped"]
-    tasks = _task_names(data_params, meta)
-    length = int(data_params["window_length"])
-    encoding = str(data_params["encoding"])
+    meta = ["name", "chrom", "start", "end", "length", "cropped", "padded"]
+    tasks = _task_names(model, meta)
     names, sequences = read_fasta(fasta_path)
     lengths = np.array([len(sequence) for sequence in sequences], dtype=np.int64)
-    short = np.flatnonzero(lengths < length)
-    if short.size:
-        record = int(short[0])
-        raise InputError(
-            f"record {names[record]!r} has {lengths[record]} bp, shorter than the model's window "
-            f"of {length} bp ({short.size} records are shorter)",
-            file=fasta_path,
-        )
+    windows, cropped, padded = fit_to_window(sequences, model.window_length)
+    warn_fitted(cropped, padded, model.window_length)
     coords = parse_window_names(names)
     parsed = coords["parsed"].to_numpy() & ((coords["end"] - coords["start"]).to_numpy() == lengths)
     frame = pd.DataFrame(
@@ -369,11 +267,10 @@ def predict_fasta(
             "start": coords["start"].astype("Int64").where(parsed),
             "end": coords["end"].astype("Int64").where(parsed),
             "length": lengths,
-            "cropped": lengths > length,
+            "cropped": cropped,
+            "padded": padded,
         }
     )
-    offsets = lengths // 2 - length // 2
-    windows = [sequence[offset : offset + length] for sequence, offset in zip(sequences, offsets, strict=True)]
     frame["n_fraction"] = n_fraction(windows)
     _check_all_n(frame["n_fraction"].to_numpy(), names, allow_all_n, str(fasta_path))
 
@@ -384,8 +281,8 @@ def predict_fasta(
     logits = map_batches(
         model,
         batches(),
-        lambda m, x: strand_logits(m, x, encoding),
-        encoding,
+        lambda m, x: m.strand_logits(x),
+        model.encoding,
         total=-(-len(sequences) // batch_size),
         description="predicting FASTA records",
         progress=progress,

@@ -18,7 +18,6 @@ both the raw and, optionally, the GC-regressed probe plus a ``gc`` row (GC conte
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,7 +26,8 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from torch import nn
+
+from seqlab.models.sequence_model import SequenceModel
 
 __all__ = ["PROBE_COLUMNS", "gc_content", "linear_probe", "probe_windows", "regress_out"]
 
@@ -137,8 +137,7 @@ def linear_probe(
 
 
 def probe_windows(
-    model: nn.Module,
-    data_params: Mapping[str, Any],
+    model: SequenceModel,
     sequences: Sequence[str],
     labels: np.ndarray,
     *,
@@ -152,8 +151,7 @@ def probe_windows(
     """Embed labelled windows with a model (``embed_windows``) and probe every subspace.
 
     Args:
-        model: a ``SequenceModel``.
-        data_params: ``window_length`` (int) and ``encoding`` (str).
+        model: the model whose features are probed.
         sequences: N windows of the model's length.
         labels: (N,) 0/1.
         chroms: (N,) chromosomes, for a chromosome split.
@@ -169,7 +167,7 @@ def probe_windows(
     """
     from seqlab.evaluation.embed import embed_windows
 
-    features = embed_windows(model, data_params, sequences, batch_size=batch_size)
+    features = embed_windows(model, sequences, batch_size=batch_size)
     split = {"chroms": chroms, "test_chroms": test_chroms, "folds": folds, "seed": seed}
     frames = [linear_probe(features, labels, **split)]
     if regress_gc:

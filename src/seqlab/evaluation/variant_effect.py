@@ -20,7 +20,8 @@ counted apart (``skipped_genome_n``) and never scored. Variants on chromosomes t
 have, or running past a chromosome's end, are counted (and the chromosomes logged), never scored.
 
 ``shifts`` (k >= 0) averages every score over the windows shifted by -k..k bp as well as over both
-strands (``2 * (2k + 1)`` forward passes per allele); ``padded`` then refers to the widest span.
+strands (``2 * (2k + 1)`` windows per allele; half as many forward passes for a strand-symmetric
+trunk); ``padded`` then refers to the widest span.
 
 Paired mode (:func:`score_paired`) scores the records of a reference FASTA against those of an
 alternative FASTA, pair by pair in file order, with the same columns: ``id`` is the reference
@@ -55,11 +56,12 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 import pandas as pd
 import torch
-from torch import nn
 
-from seqlab.evaluation.predict import GenomeLike, map_batches, n_fraction, strand_logits, strand_scores, write_tsv
+from seqlab.evaluation.predict import GenomeLike, write_tsv
 from seqlab.io.errors import InputError
 from seqlab.io.fasta import read_fasta
+from seqlab.models.scoring import map_batches, n_fraction, strand_scores
+from seqlab.models.sequence_model import SequenceModel
 
 __all__ = [
     "METRICS",
@@ -241,8 +243,7 @@ def _variant_frame(variants_df: pd.DataFrame, rows: list[int]) -> pd.DataFrame:
 
 
 def score_variants(
-    model: nn.Module,
-    data_params: Mapping[str, Any],
+    model: SequenceModel,
     genome: GenomeLike,
     variants_df: pd.DataFrame,
     batch_size: int = 256,
@@ -254,8 +255,7 @@ def score_variants(
     """Score every variant whose REF matches the genome; see the module docstring for the rules.
 
     Args:
-        model: maps float32 (B, C, L) to logits (B, T), L = ``data_params['window_length']``.
-        data_params: ``tasks`` (list[str], T names), ``window_length`` (int), ``encoding`` (str).
+        model: the model (windows of ``model.window_length`` bp; ``model.tasks`` name the scores).
         genome: the genome the variants refer to (``seqlab.io.genome.Genome``).
         variants_df: columns ``chrom``, ``pos0`` (0-based), ``ref``, ``alt``, optional ``id``
             (``read_vcf(...).variants``). SNVs, substitutions and indels are all scored.
@@ -274,8 +274,8 @@ def score_variants(
         raise ValueError(f"variants table lacks columns {sorted(missing)}")
     _check_options(layout, shifts)
     _check_subspace(model, subspace)
-    tasks = [str(task) for task in data_params["tasks"]]
-    length = int(data_params["window_length"])
+    tasks = model.tasks
+    length = model.window_length
 
     keep, keep_chroms, mismatch_rows, counts = _check_variants(genome, variants_df)
     mismatches = _variant_frame(variants_df, [m["row"] for m in mismatch_rows]).assign(
@@ -295,7 +295,7 @@ def score_variants(
         )
         return ref_window, alt_window
 
-    logits, fractions = _pair_logits(model, data_params, pair, len(keep), batch_size, shifts, progress, subspace)
+    logits, fractions = _pair_logits(model, pair, len(keep), batch_size, shifts, progress, subspace)
     variants["padded"] = padded
     variants["n_fraction"] = fractions
     return VariantScores(_layout_scores(variants, logits, tasks, layout), mismatches, counts)
@@ -308,34 +308,31 @@ def _check_options(layout: str, shifts: int) -> None:
         raise ValueError(f"shifts must be >= 0 (windows shifted by -shifts..shifts bp), got {shifts}")
 
 
-def _check_subspace(model: nn.Module, subspace: str | None) -> None:
+def _check_subspace(model: SequenceModel, subspace: str | None) -> None:
     if subspace not in (None, "full"):
         from seqlab.evaluation.embed import resolve_subspace
 
         resolve_subspace(model, subspace)  # fails before any window is read
 
 
-def subspace_pair_logits(
-    model: nn.Module, x: torch.Tensor, encoding: str, subspace: str, windows: int = 1
-) -> torch.Tensor:
+def subspace_pair_logits(model: SequenceModel, x: torch.Tensor, subspace: str, windows: int = 1) -> torch.Tensor:
     """Logits of (ref, alt) window groups where ALT changes only one subspace of the trunk features.
 
     Args:
-        model: a ``SequenceModel`` (``features``, ``head``).
+        model: the model (``strand_features``, ``head``).
         x: float32 (P * 2 * K, C, L): per pair, its K ref windows then its K alt windows (K = ``windows``,
             the shifts), as ``_pair_logits`` batches them.
-        encoding: 'onehot' or 'dinucleotide'.
         subspace: a name :func:`seqlab.evaluation.embed.resolve_subspace` accepts ('bio', a group, 'full').
         windows: K, windows per allele.
 
     Returns:
-        float32 (P * 2 * K, 2, T) like ``strand_logits``: each ref row's logits from its own features,
+        float32 (P * 2 * K, 2, T) like ``model.strand_logits``: each ref row's logits from its own features,
         each alt row's from the same-shift ref features with the subspace's columns from the alt window.
     """
-    from seqlab.evaluation.embed import resolve_subspace, strand_features, subspace_slices
+    from seqlab.evaluation.embed import resolve_subspace, subspace_slices
 
     part = subspace_slices(model)[resolve_subspace(model, subspace)]
-    features = strand_features(model, x, encoding)  # (P*2*K, 2 strands, F)
+    features = model.strand_features(x)  # (P*2*K, 2 strands, F)
     width = features.shape[-1]
     grouped = features.reshape(-1, 2, windows, 2, width)  # pair, allele, shift, strand, F
     mixed = grouped[:, 0].clone()
@@ -345,8 +342,7 @@ def subspace_pair_logits(
 
 
 def _pair_logits(
-    model: nn.Module,
-    data_params: Mapping[str, Any],
+    model: SequenceModel,
     pair: Any,
     n: int,
     batch_size: int,
@@ -360,9 +356,8 @@ def _pair_logits(
     logits (pair, allele, shift x strand, task) and float64 (n,) N fractions of the centred ref windows.
     ``subspace``: ALT logits from the ref features with that subspace from ALT (:func:`subspace_pair_logits`).
     """
-    length = int(data_params["window_length"])
-    encoding = str(data_params["encoding"])
-    n_tasks = len(data_params["tasks"])
+    length = model.window_length
+    n_tasks = model.n_tasks
     offsets = [shifts + s for s in range(-shifts, shifts + 1)]
     fractions = np.zeros(n, dtype=np.float64)
     if n == 0:
@@ -378,14 +373,14 @@ def _pair_logits(
             yield batch
 
     if subspace in (None, "full"):
-        forward = lambda m, x: strand_logits(m, x, encoding)  # noqa: E731
+        forward = lambda m, x: m.strand_logits(x)  # noqa: E731
     else:
-        forward = lambda m, x: subspace_pair_logits(m, x, encoding, subspace, len(offsets))  # noqa: E731
+        forward = lambda m, x: subspace_pair_logits(m, x, subspace, len(offsets))  # noqa: E731
     logits = map_batches(
         model,
         batches(),
         forward,
-        encoding,
+        model.encoding,
         total=-(-n // batch_size),
         description="scoring variants",
         progress=progress,
@@ -428,8 +423,7 @@ def _differing_bases(ref: str, alt: str) -> tuple[str, str]:
 
 
 def score_paired(
-    model: nn.Module,
-    data_params: Mapping[str, Any],
+    model: SequenceModel,
     ref_fasta: str | Path,
     alt_fasta: str | Path,
     batch_size: int = 256,
@@ -440,7 +434,7 @@ def score_paired(
 ) -> VariantScores:
     """Score the records of ``alt_fasta`` against those of ``ref_fasta``, pair by pair in file order.
 
-    Each record is centre-cropped to L + 2 * shifts bp (L = ``data_params['window_length']``); a
+    Each record is centre-cropped to L + 2 * shifts bp (L = ``model.window_length``); a
     shorter record is an error. The columns are those of :func:`score_variants` (see the module
     docstring for where ``chrom, pos, ref, alt`` come from); ``padded`` is always False and the
     mismatch table is empty. ``subspace`` as in :func:`score_variants`.
@@ -450,8 +444,8 @@ def score_paired(
     """
     _check_options(layout, shifts)
     _check_subspace(model, subspace)
-    tasks = [str(task) for task in data_params["tasks"]]
-    wide = int(data_params["window_length"]) + 2 * shifts
+    tasks = model.tasks
+    wide = model.window_length + 2 * shifts
     ref_names, ref_seqs = read_fasta(ref_fasta)
     alt_names, alt_seqs = read_fasta(alt_fasta)
     if len(ref_names) != len(alt_names):
@@ -477,7 +471,7 @@ def score_paired(
             rows.append(("", pd.NA, name, *_differing_bases(ref_seq, alt_seq)))
     variants = pd.DataFrame(rows, columns=["chrom", "pos", "id", "ref", "alt"]).astype({"pos": "Int64"})
     logits, fractions = _pair_logits(
-        model, data_params, lambda i: (crop[0][i], crop[1][i]), len(rows), batch_size, shifts, progress, subspace
+        model, lambda i: (crop[0][i], crop[1][i]), len(rows), batch_size, shifts, progress, subspace
     )
     variants["padded"] = False
     variants["n_fraction"] = fractions

@@ -117,9 +117,3 @@ class DataParams(BaseModel):
                 for e in err.errors()
             )
             raise ValueError(f"{source}: invalid data parameters: {problems}") from None
-
-    def __getitem__(self, key: str) -> Any:
-        """Mapping-style read access (``params["tasks"]``) for code written against the plain dict."""
-        if key not in type(self).model_fields:
-            raise KeyError(key)
-        return getattr(self, key)

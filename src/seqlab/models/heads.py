@@ -47,6 +47,10 @@ class Head(nn.Module):
         """Build the head from its config section; the default takes ``in_features`` and the task count."""
         return cls(in_features, data_params.n_tasks)
 
+    def vocabularies(self) -> dict[str, list[str]]:
+        """Metadata column -> the values the head knows (heads computed from task metadata); {} here."""
+        return {}
+
 
 HEADS = Registry("head kind")
 """Head class of every ``model.head.kind``."""

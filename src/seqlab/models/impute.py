@@ -1,10 +1,10 @@
 """Imputation: a metadata-head model turned into a model of other experiments, given by their metadata.
 
-``impute_model(model, data_params, records)`` returns a :class:`~seqlab.models.model.SequenceModel` that
+``impute_model(model, records)`` returns a :class:`~seqlab.models.sequence_model.SequenceModel` that
 shares the trunk and the metadata head's parameters but whose outputs are the experiments ``records``
-(one metadata row each, e.g. a factor in a biosample where it was never assayed), and the matching
-:class:`~seqlab.models.data_params.DataParams`. Every predict function of seqlab then works on it
-unchanged (``predict_regions``, ``predict_fasta``, ``predict_table``, ``evaluate_table``).
+(one metadata row each, e.g. a factor in a biosample where it was never assayed), with data parameters
+naming them. Every predict function of seqlab then works on it unchanged (``model.predict``,
+``predict_regions``, ``predict_fasta``, ``predict_table``, ``evaluate_table``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 from seqlab.models.data_params import DataParams
 from seqlab.models.metadata import MetadataError
 from seqlab.models.metadata_head import MetadataHead
-from seqlab.models.model import SequenceModel
+from seqlab.models.sequence_model import SequenceModel
 
 __all__ = ["experiment_name", "impute_model"]
 
@@ -28,21 +28,18 @@ def experiment_name(record: Mapping[str, Any], columns: Sequence[str]) -> str:
     return "_".join(str(record[column]).replace(",", "+").replace(" ", "") for column in columns if column in record)
 
 
-def impute_model(
-    model: SequenceModel, data_params: DataParams | Mapping[str, Any], records: Sequence[Mapping[str, Any]]
-) -> tuple[SequenceModel, DataParams]:
+def impute_model(model: SequenceModel, records: Sequence[Mapping[str, Any]]) -> SequenceModel:
     """A model predicting the experiments ``records`` from their metadata alone.
 
     Args:
         model: a trained model with a :class:`MetadataHead`.
-        data_params: its data parameters.
         records: one metadata dict per experiment, with every column of the head's encoder (extra keys
             ignored; ``task`` names the output column, else the values joined by '_').
 
     Returns:
-        ``(SequenceModel, DataParams)``: logits float32 (B, E) for the E records (same trunk and head
-        parameters, shared), and data parameters with ``tasks`` = the records' names and
-        ``task_metadata`` = the records.
+        A ``SequenceModel`` giving logits float32 (B, E) for the E records (same trunk and head
+        parameters, shared; no config: it is not saved), whose data parameters have ``tasks`` = the
+        records' names and ``task_metadata`` = the records.
 
     Raises:
         ValueError: the model has no metadata head, no records, or two records with the same name.
@@ -62,9 +59,8 @@ def impute_model(
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise ValueError(f"metadata rows with the same name {repeated}: give each a distinct 'task'")
-    imputed = SequenceModel(model.trunk, head.for_metadata(records), config=None)
-    imputed.train(model.training)
-    params = DataParams.from_dict(data_params)
     plain = [{key: value for key, value in record.items() if key != "task"} | {"task": name}
              for record, name in zip(records, names, strict=True)]  # fmt: skip
-    return imputed, params.model_copy(update={"tasks": names, "task_metadata": plain})
+    params = DataParams.from_dict(model.data_params.to_dict() | {"tasks": names, "task_metadata": plain})
+    imputed = SequenceModel(model.trunk, head.for_metadata(records), params)
+    return imputed.train(model.training)

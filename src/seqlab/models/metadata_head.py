@@ -127,6 +127,10 @@ class MetadataHead(Head):
         records = data_params["task_metadata"] if isinstance(data_params, Mapping) else data_params.task_metadata
         return build_metadata_head(section, in_features, {"task_metadata": records})
 
+    def vocabularies(self) -> dict[str, list[str]]:
+        """Categorical (and year) column -> its training values, in encoding order."""
+        return {encoder.column: list(encoder.vocabulary) for encoder in self.encoder.columns if encoder.vocabulary}
+
     # ----------------------------------------------------------------- metadata -> weights
 
     def encode_metadata(self, records: Sequence[Mapping[str, Any]]) -> torch.Tensor:
@@ -208,6 +212,10 @@ class ImputationHead(Head):
         super().__init__(head.in_features, int(codes.shape[0]))
         self.metadata_head = head
         self.register_buffer("codes", codes.float(), persistent=False)
+
+    def vocabularies(self) -> dict[str, list[str]]:
+        """The vocabularies of the metadata head whose weights it applies."""
+        return self.metadata_head.vocabularies()
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """Map features float32 (B, F) to logits float32 (B, E) of the given experiments."""

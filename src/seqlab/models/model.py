@@ -1,8 +1,8 @@
-"""SequenceModel (trunk + head from their registries), the model factory, strand-averaged prediction, fine-tuning.
+"""Working on a model's parts: trunk weights from another model, a new head, a frozen trunk, parameter counts.
 
-``SequenceModel(trunk, head)``: x float32 (B, C, L) -> trunk -> features float32 (B, F) -> head ->
-logits float32 (B, T). Pre-train-then-fine-tune: build the fine-tuning model, ``load_trunk`` from the
-pre-trained checkpoint, optionally ``freeze_trunk``; ``replace_head`` swaps the head of a model.
+Pre-train-then-fine-tune: build the fine-tuning model (``build_model``), ``load_trunk`` from the
+pre-trained checkpoint or model folder, optionally ``freeze_trunk``; ``replace_head`` gives a model
+new tasks (its ``data_params``) and the head that predicts them.
 """
 
 from __future__ import annotations
@@ -12,129 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from pydantic import ValidationError
 from torch import nn
 
-from seqlab.config import LinearHeadConfig, ModelConfig, TrunkConfig
-from seqlab.data.encoding import n_channels, reverse_complement
+from seqlab.config import LinearHeadConfig
 from seqlab.models.data_params import DataParams
-from seqlab.models.heads import Head, MultiTaskLinearHead, build_head
-from seqlab.models.trunks import build_trunk
+from seqlab.models.heads import Head, MultiTaskLinearHead
+from seqlab.models.sequence_model import SequenceModel
 
-__all__ = [
-    "SequenceModel",
-    "build_model",
-    "count_parameters",
-    "describe",
-    "freeze_trunk",
-    "load_trunk",
-    "parse_model_config",
-    "predict_both_strands",
-    "replace_head",
-]
+__all__ = ["count_parameters", "describe", "freeze_trunk", "load_trunk", "replace_head"]
 
 _TRUNK_PREFIXES = ("trunk.", "model.trunk.")  # SequenceModel state dict, scheme (LightningModule) state dict
-
-
-class SequenceModel(nn.Module):
-    """A trunk and a head: x float32 (B, C, L) -> logits float32 (B, T).
-
-    While the trunk is frozen (``freeze_trunk``) it stays in eval mode even when the model is put in
-    training mode, so its batch-norm statistics and dropout do not change during fine-tuning.
-    """
-
-    def __init__(self, trunk: nn.Module, head: Head, config: ModelConfig | None = None) -> None:
-        super().__init__()
-        if trunk.out_features != head.in_features:
-            raise ValueError(f"trunk gives {trunk.out_features} features but the head expects {head.in_features}")
-        self.trunk = trunk
-        self.head = head
-        self.trunk_frozen = False
-        self.config = config
-        """The model config it was built from (``build_model`` sets it; ``save_pretrained`` writes it)."""
-
-    @property
-    def n_tasks(self) -> int:
-        """Number of tasks T (columns of the logits)."""
-        return self.head.n_tasks
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Map x float32 (B, C, L) to trunk features float32 (B, F)."""
-        return self.trunk(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Map x float32 (B, C, L) to logits float32 (B, T)."""
-        return self.head(self.trunk(x))
-
-    def train(self, mode: bool = True) -> SequenceModel:
-        """Set training mode; a frozen trunk stays in eval mode."""
-        super().train(mode)
-        if self.trunk_frozen:
-            self.trunk.eval()
-        return self
-
-
-def parse_model_config(config: ModelConfig | TrunkConfig | Mapping[str, Any], *, legacy: bool = False) -> ModelConfig:
-    """A ``model`` section from itself, from a trunk section alone (linear head), or from its dict form.
-
-    Args:
-        config: a ``ModelConfig``, a ``TrunkConfig`` (wrapped with the linear head), or a dict
-            ``{"trunk": {...}, "head": {...}}``.
-        legacy: also read the v1 dict layout ``{"arch": ..., sizes}`` that checkpoints written before
-            model config v2 hold (as a trunk with the linear head); user configs never set this.
-
-    Raises:
-        ValueError: an invalid section (a v1 dict without ``legacy`` names ``model.trunk.arch``).
-    """
-    if isinstance(config, ModelConfig):
-        return config
-    if isinstance(config, TrunkConfig):
-        return ModelConfig(trunk=config)
-    data = dict(config)
-    if legacy and "arch" in data:
-        data = {"trunk": data, "head": {"kind": "linear"}}
-    try:
-        return ModelConfig.model_validate(data)
-    except ValidationError as err:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'model'}: {e['msg']}" for e in err.errors())
-        raise ValueError(f"invalid model config: {problems}") from None
-
-
-def build_model(
-    config: ModelConfig | TrunkConfig | Mapping[str, Any], data_params: DataParams | Mapping[str, Any]
-) -> SequenceModel:
-    """Build the trunk and the head of a model config for the data of ``data_params``.
-
-    The trunk takes inputs (B, C, L) with C from ``data_params.encoding`` and L its
-    ``window_length``; the head is the registered head of ``config.head.kind`` with one logit per task.
-
-    Raises:
-        ValueError: invalid data parameters, a window too short for the architecture, a trunk or head
-            kind without a registered module.
-    """
-    model_config = parse_model_config(config)
-    params = DataParams.from_dict(data_params)
-    trunk = build_trunk(model_config.trunk, params.in_channels, params.window_length)
-    return SequenceModel(trunk, build_head(model_config.head, trunk.out_features, params), model_config)
-
-
-@torch.no_grad()
-def predict_both_strands(model: nn.Module, x: torch.Tensor, encoding: str = "onehot") -> torch.Tensor:
-    """Probabilities averaged over both strands: (sigmoid(model(x)) + sigmoid(model(rc(x)))) / 2.
-
-    Args:
-        model: maps float32 (B, C, L) to logits (B, T); put it in eval mode first.
-        x: float32 (B, C, L) encoded with ``encoding``.
-        encoding: 'onehot' (C=4) or 'dinucleotide' (C=16).
-
-    Returns:
-        float32 (B, T) probabilities in [0, 1], without gradient.
-    """
-    if x.shape[-2] != n_channels(encoding):
-        raise ValueError(f"x has {x.shape[-2]} channels but encoding {encoding!r} has {n_channels(encoding)}")
-    logits = model(torch.cat([x, reverse_complement(x, encoding)], dim=0)).float()
-    forward_strand, reverse_strand = torch.sigmoid(logits).chunk(2, dim=0)
-    return (forward_strand + reverse_strand) / 2
 
 
 def _state_dict_of(source: Mapping[str, Any] | str | Path) -> Mapping[str, Any]:
@@ -174,21 +61,37 @@ def load_trunk(model: SequenceModel, source: Mapping[str, Any] | str | Path) -> 
     raise ValueError(f"no trunk weights (keys starting with {' or '.join(_TRUNK_PREFIXES)}) in the source")
 
 
-def replace_head(model: SequenceModel, head: Head | int) -> SequenceModel:
-    """Give ``model`` a new head and return it.
+def replace_head(
+    model: SequenceModel, data_params: DataParams | Mapping[str, Any], head: Head | None = None
+) -> SequenceModel:
+    """Give ``model`` new tasks and a head that predicts them; return the model.
 
     Args:
         model: the model whose head is replaced.
-        head: a head taking the trunk's features, or a task count for a fresh ``MultiTaskLinearHead``.
+        data_params: the new data parameters: same window length and encoding, the new tasks.
+        head: a head taking the trunk's features with one output per task; None: a fresh
+            ``MultiTaskLinearHead``.
 
     ``model.config`` follows: its head section becomes ``linear`` for a linear head; for any other head
-    it is cleared (pass ``config=`` to ``save_pretrained`` then).
+    it is cleared (``save_pretrained`` then refuses: rebuild the model with ``build_model``).
+
+    Raises:
+        ValueError: another window length or encoding than the trunk's, or a head that does not fit.
     """
-    if isinstance(head, int):
-        head = MultiTaskLinearHead(model.trunk.out_features, head)
+    params = DataParams.from_dict(data_params)
+    if (params.window_length, params.encoding) != (model.window_length, model.encoding):
+        raise ValueError(
+            f"the trunk takes {model.window_length} bp {model.encoding} windows, data_params give "
+            f"{params.window_length} bp {params.encoding}"
+        )
+    if head is None:
+        head = MultiTaskLinearHead(model.trunk.out_features, params.n_tasks)
     if head.in_features != model.trunk.out_features:
         raise ValueError(f"head expects {head.in_features} features, trunk gives {model.trunk.out_features}")
+    if head.n_tasks != params.n_tasks:
+        raise ValueError(f"the head has {head.n_tasks} outputs for {params.n_tasks} tasks")
     model.head = head
+    model.data_params = params
     if model.config is not None:  # keep the recorded config true: a linear head is describable, others are not
         linear = type(head) is MultiTaskLinearHead
         model.config = model.config.model_copy(update={"head": LinearHeadConfig()}) if linear else None

@@ -52,6 +52,8 @@ class TransformerTrunk(nn.Module):
     Windows must have the length the trunk was built for (position embeddings), or shorter.
     """
 
+    strand_symmetric = False
+
     def __init__(
         self,
         in_channels: int,
@@ -103,6 +105,8 @@ class HFTrunk(nn.Module):
     to ACGTN strings, tokenized (padded), encoded; features are the masked mean of the last hidden
     state or its first token. The encoder's weights train with the head unless the trunk is frozen.
     """
+
+    strand_symmetric = False
 
     def __init__(
         self,

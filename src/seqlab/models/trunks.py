@@ -9,6 +9,11 @@ Registry: ``TRUNKS[arch]`` is the trunk class of a ``model.trunk.arch`` (its con
 registered with ``seqlab.config.register_trunk_config``); ``register_trunk(arch)`` adds one. A trunk
 class is built as ``cls(in_channels, seq_len, **sizes)`` with the sizes of its config section, unless
 it defines a classmethod ``from_config(config, in_channels, seq_len)``.
+
+Every trunk declares ``strand_symmetric: bool``: True when its features of a window equal those of
+the window's reverse complement in eval mode (DeepBind, which scans both strands and keeps the
+maximum); prediction then runs a window through it once instead of once per strand. A trunk that does
+not declare it is treated as not symmetric.
 """
 
 from __future__ import annotations
@@ -80,6 +85,8 @@ class DeepBindTrunk(nn.Module):
     Shapes: x float32 (B, C, L) -> float32 (B, hidden or 2*filters).
     """
 
+    strand_symmetric = True
+
     def __init__(
         self,
         in_channels: int,
@@ -119,6 +126,8 @@ class DeepSEATrunk(nn.Module):
 
     Shapes: x float32 (B, C, seq_len) -> float32 (B, hidden).
     """
+
+    strand_symmetric = False
 
     def __init__(
         self,
@@ -174,6 +183,8 @@ class BasenjiTrunk(nn.Module):
     Shapes: x float32 (B, C, L) -> float32 (B, features), for any L of at least
     (2*crop + 1) * pool_size**(1 + len(tower_channels)).
     """
+
+    strand_symmetric = False
 
     def __init__(
         self,

@@ -5,15 +5,15 @@ pre-train/fine-tune, Noisy Student, MFD later). A scheme subclasses it and write
 ``training_step`` (and, for alternating optimisers, ``configure_optimizers`` with manual
 optimisation); validation and test are shared and identical for every scheme:
 
-* every batch is predicted on both strands (``predict_both_strands``) and kept;
+* every batch is predicted on both strands (``SequenceModel.strand_probabilities``) and kept;
 * at the end of the epoch predictions of the whole split (gathered across processes) give
   per-task AUROC/AUPR and loss; ``{split}_auroc``, ``{split}_aupr``, ``{split}_loss`` (means over
   tasks) and ``{split}_auroc/{task}``... are logged;
 * the split's metrics stay in ``last_metrics[split]`` (for tests and callbacks). Predictions are not
-  kept: reports predict with ``seqlab.evaluation.predict.predict_table`` on the saved best model.
+  kept: reports predict with ``seqlab.models.inference.predict_table`` on the saved best model.
 
 Checkpoints hold ``hyper_parameters`` = {model_config (dict), data_params (dict), learning_rate,
-weight_decay, pos_weight, scheme extras}, so ``load_checkpoint`` rebuilds the model from the file.
+weight_decay, pos_weight, scheme extras}, so ``SequenceModel.from_pretrained`` rebuilds the model from the file.
 
 The metric functions (``compute_split_metrics``, ``SplitPredictions``...) live in :mod:`seqlab.metrics`,
 shared by training, evaluation, reports and the protein side; they are re-exported here.
@@ -39,7 +39,7 @@ from seqlab.metrics import (
     task_entries,
 )
 from seqlab.models.data_params import DataParams
-from seqlab.models.model import SequenceModel, build_model, parse_model_config, predict_both_strands
+from seqlab.models.sequence_model import SequenceModel, build_model, parse_model_config
 from seqlab.training.losses import per_task_bce
 from seqlab.training.optim import build_adamw
 
@@ -119,7 +119,7 @@ class SeqLabModule(L.LightningModule):
     ) -> None:
         super().__init__()
         params = DataParams.from_dict(data_params).to_dict()
-        config = parse_model_config(model_config, legacy=True)
+        config = parse_model_config(model_config)
         self.save_hyperparameters(
             {
                 "model_config": config.model_dump(mode="json"),
@@ -159,7 +159,7 @@ class SeqLabModule(L.LightningModule):
     # ----------------------------------------------------------------- shared evaluation
 
     def _collect(self, split: str, batch: Mapping[str, torch.Tensor]) -> None:
-        probs = predict_both_strands(self.model, batch["x"], self.encoding)
+        probs = self.model.strand_probabilities(batch["x"])
         self._collected[split].append(
             {"index": batch["index"], "y": batch["y"], "probs": probs, "weight": batch["weight"]}
         )

@@ -29,7 +29,7 @@ import torch
 from seqlab.config import ModelConfig
 from seqlab.config.mfd import MetadataHeadConfig, MfdConfig
 from seqlab.models.metadata_head import MetadataHead
-from seqlab.models.model import parse_model_config
+from seqlab.models.sequence_model import parse_model_config
 from seqlab.training.base import SeqLabModule
 from seqlab.training.losses import weighted_bce_with_logits
 from seqlab.training.penalties import Penalty, build_penalty
@@ -74,7 +74,7 @@ class MfdModule(SeqLabModule):
         accumulate: int = 1,
         **optim: Any,
     ) -> None:
-        config = parse_model_config(model_config, legacy=True)
+        config = parse_model_config(model_config)
         if head is None and isinstance(config.head, MetadataHeadConfig):
             head = config.head
         head_dict, mfd_dict = _dump(head, MetadataHeadConfig), _dump(mfd, MfdConfig)

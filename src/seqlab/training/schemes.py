@@ -25,8 +25,9 @@ from typing import Any, Protocol
 from seqlab.data.build import ExampleTable
 from seqlab.data.datamodule import DnaDataModule
 from seqlab.models.data_params import DataParams
-from seqlab.models.model import SequenceModel, count_parameters
-from seqlab.models.pretrained import RUN_MODEL_DIR, load_checkpoint, save_pretrained
+from seqlab.models.model import count_parameters
+from seqlab.models.pretrained import RUN_MODEL_DIR
+from seqlab.models.sequence_model import SequenceModel
 from seqlab.registry import Registry
 from seqlab.runs import RunPaths
 from seqlab.training.preflight import early_stopping_patience, steps_per_epoch
@@ -40,12 +41,11 @@ log = logging.getLogger(__name__)
 
 
 class EvaluateFn(Protocol):
-    """``evaluate(model, data_params, table, out, splits) -> metrics document`` (see ``RunContext``)."""
+    """``evaluate(model, table, out, splits) -> metrics document`` (see ``RunContext``)."""
 
     def __call__(
         self,
         model: SequenceModel,
-        data_params: DataParams,
         table: ExampleTable,
         out: Path,
         splits: Sequence[str],
@@ -202,9 +202,9 @@ def fit_module(
     )
     trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path)
     best = stage.best_checkpoint if stage.best_checkpoint.is_file() else stage.last_checkpoint
-    model, data_params = load_checkpoint(best)
+    model = SequenceModel.from_pretrained(best)
     if trainer.is_global_zero:
-        save_pretrained(model, data_params, stage.root / RUN_MODEL_DIR)
+        model.save_pretrained(stage.root / RUN_MODEL_DIR)
     facts = {"best_checkpoint": _relative(best, ctx.run.root), "epochs": trainer.current_epoch,
              "n_parameters": n_parameters}  # fmt: skip
     return model, facts
@@ -245,5 +245,5 @@ def run_supervised(ctx: RunContext) -> dict[str, Any]:
         log.warning("%s", warning)
     model, facts = fit_supervised(ctx, ctx.run, ctx.table)
     reference = ctx.table.subset(~ctx.table.derived)
-    metrics = ctx.evaluate(model, ctx.data_params, reference, ctx.run.root, ("val", "test"))
+    metrics = ctx.evaluate(model, reference, ctx.run.root, ("val", "test"))
     return metrics | facts

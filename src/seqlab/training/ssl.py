@@ -46,8 +46,9 @@ from seqlab.config.schemes import NoisyStudentConfig, SslConfig, StageConfig
 from seqlab.data.datamodule import DnaDataModule
 from seqlab.data.table import ExampleTable
 from seqlab.models.inference import predict_table
-from seqlab.models.model import SequenceModel, load_trunk, parse_model_config
-from seqlab.models.pretrained import RUN_MODEL_DIR, load_model, save_pretrained
+from seqlab.models.model import load_trunk
+from seqlab.models.pretrained import RUN_MODEL_DIR
+from seqlab.models.sequence_model import SequenceModel, parse_model_config
 from seqlab.runs import RunPaths, write_json
 from seqlab.training.base import make_data_params
 from seqlab.training.losses import weighted_bce_with_logits
@@ -136,8 +137,7 @@ def _initialise(model: SequenceModel, init: Path, head: Literal["keep", "reinit"
     if head == "reinit":
         load_trunk(model, init)
         return
-    source, _ = load_model(init)
-    model.load_state_dict(source.state_dict())
+    model.load_state_dict(SequenceModel.from_pretrained(init).state_dict())
 
 
 def fit_stage(
@@ -257,21 +257,19 @@ def teacher_pseudo_labels(
 def relabel_homologs(homologs: ExampleTable, teacher: str | Path, mode: Literal["soft", "weighted"]) -> ExampleTable:
     """The homologs with the teacher's pseudo-labels (:func:`teacher_pseudo_labels`), as a dense table.
 
-    ``teacher``: a checkpoint or model folder (:func:`~seqlab.models.pretrained.load_model`); its
+    ``teacher``: a checkpoint or model folder (:meth:`SequenceModel.from_pretrained`); its
     strand-averaged probabilities come from :func:`~seqlab.models.inference.predict_table`. Teacher
     tasks are matched to the table's tasks by name.
 
     Raises:
         ValueError: a task of the table that the teacher does not predict.
     """
-    model, params = load_model(teacher)
-    missing = [task for task in homologs.task_names if task not in params["tasks"]]
+    model = SequenceModel.from_pretrained(teacher)
+    missing = [task for task in homologs.task_names if task not in model.tasks]
     if missing:
-        raise ValueError(
-            f"noisy_student.teacher {teacher} does not predict task(s) {missing} (it has {params['tasks']})"
-        )
-    probs = predict_table(model, homologs, params)
-    probs = probs[:, [list(params["tasks"]).index(task) for task in homologs.task_names]]
+        raise ValueError(f"noisy_student.teacher {teacher} does not predict task(s) {missing} (it has {model.tasks})")
+    probs = predict_table(model, homologs)
+    probs = probs[:, [model.tasks.index(task) for task in homologs.task_names]]
     labels, weights = homologs.label_rows(np.arange(len(homologs)))
     labels, weights = teacher_pseudo_labels(labels, weights, probs, mode)
     return dataclasses.replace(homologs, labels=labels, weights=weights)
@@ -426,9 +424,9 @@ def _finish_run(ctx: RunContext, human: ExampleTable, document: dict[str, Any]) 
     The reports (predictions_{val,test}.tsv, plots, metrics_per_task.tsv) come from ``ctx.evaluate`` on
     the human windows, so ``seqlab predict RUN`` and ``seqlab report`` treat every scheme's run alike.
     """
-    model, params = load_model(document["best_checkpoint"])
-    save_pretrained(model, params, ctx.run.root / RUN_MODEL_DIR)
-    ctx.evaluate(model, ctx.data_params, human, ctx.run.root, ("val", "test"))
+    model = SequenceModel.from_pretrained(document["best_checkpoint"])
+    model.save_pretrained(ctx.run.root / RUN_MODEL_DIR)
+    ctx.evaluate(model, human, ctx.run.root, ("val", "test"))
     return document
 
 

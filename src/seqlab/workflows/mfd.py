@@ -29,14 +29,12 @@ import pandas as pd
 
 from seqlab.config import MetadataHeadConfig, MfdConfig
 from seqlab.data.table import ExampleTable
-from seqlab.evaluation.introspect import introspect_head
+from seqlab.evaluation.introspect import introspect_model
 from seqlab.io.metadata import parse_metadata, read_metadata_table
 from seqlab.models.data_params import DataParams
 from seqlab.models.impute import impute_model
 from seqlab.models.metadata import MetadataEncoder, MetadataError
-from seqlab.models.metadata_head import MetadataHead
-from seqlab.models.model import SequenceModel
-from seqlab.models.pretrained import load_model
+from seqlab.models.sequence_model import SequenceModel
 from seqlab.runs import RunPaths
 from seqlab.training.mfd import MfdModule
 from seqlab.training.schemes import RunContext, fit_module, register_scheme
@@ -190,20 +188,20 @@ def _split_summary(document: Mapping[str, Any], split: str = "test") -> dict[str
 
 
 def _imputation(
-    ctx: RunContext, model: SequenceModel, params: DataParams, table: ExampleTable, held: np.ndarray, mfd: MfdConfig
+    ctx: RunContext, model: SequenceModel, table: ExampleTable, held: np.ndarray, mfd: MfdConfig
 ) -> dict[str, Any]:
     """Score the held-out experiments from their metadata; compare with the model that saw them."""
     held_table = table.select_tasks(held)
     records = held_table.tasks.to_dict("records")
-    imputed, imputed_params = impute_model(model, params, records)
-    document = ctx.evaluate(imputed, imputed_params, held_table, ctx.run.root / IMPUTATION_DIR, ("test",))
+    imputed = impute_model(model, records)
+    document = ctx.evaluate(imputed, held_table, ctx.run.root / IMPUTATION_DIR, ("test",))
     result: dict[str, Any] = {"held_out": list(held_table.task_names), "imputed": _split_summary(document)}
     if not mfd.holdout_reference:
         result["seen"] = None
         return result
     stage = ctx.stage(SEEN_STAGE)
     seen_model, facts = fit_mfd(ctx, stage, table, ctx.data_params)
-    seen_doc = ctx.evaluate(seen_model, ctx.data_params, held_table, stage.root, ("test",))
+    seen_doc = ctx.evaluate(seen_model, held_table, stage.root, ("test",))
     result["seen"] = _split_summary(seen_doc) | {"epochs": facts["epochs"]}
     result["per_task"] = {
         task: {
@@ -237,14 +235,14 @@ def run_mfd(ctx: RunContext) -> dict[str, Any]:
     seen_table, _, dropped = split_holdout(table, held)
     params = _params(ctx.data_params, seen_table)
     model, facts = fit_mfd(ctx, ctx.run, seen_table, params)
-    metrics = ctx.evaluate(model, params, seen_table, ctx.run.root, ("val", "test")) | facts
+    metrics = ctx.evaluate(model, seen_table, ctx.run.root, ("val", "test")) | facts
     metrics["holdout"] = {"tasks": [t for t, h in zip(table.task_names, held, strict=True) if h],
                           "train_val_windows_dropped": dropped}  # fmt: skip
     if metadata:
         metrics["penalty"] = mfd.penalty
-        metrics["disentanglement"] = introspect_head(model.head, params.task_metadata, ctx.run.root)
+        metrics["disentanglement"] = introspect_model(model, ctx.run.root)
         if held.any():
-            metrics["imputation"] = _imputation(ctx, model, params, table, held, mfd)
+            metrics["imputation"] = _imputation(ctx, model, table, held, mfd)
     elif held.any():
         metrics["imputation"] = None  # a linear head cannot score experiments it has no weights for
     return metrics
@@ -267,11 +265,10 @@ def introspect(path: str | Path, out_dir: str | Path | None = None) -> dict[str,
     Raises:
         ValueError: the model has no metadata head.
     """
-    model, params = load_model(path)
-    if not isinstance(model.head, MetadataHead):
-        raise ValueError(
-            f"{path}: the model has a {type(model.head).__name__}, not a metadata head: nothing to introspect"
-        )
     path = Path(path)
     out = Path(out_dir) if out_dir is not None else (path if path.is_dir() else path.parent)
-    return introspect_head(model.head, params.task_metadata, out)
+    model = SequenceModel.from_pretrained(path)
+    try:
+        return introspect_model(model, out)
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from None
