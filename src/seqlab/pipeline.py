@@ -31,10 +31,11 @@ from seqlab.io.vcf import read_vcf
 from seqlab.models.data_params import DataParams
 from seqlab.models.sequence_model import SequenceModel
 from seqlab.reports import summarize_runs
-from seqlab.runs import RunPaths, locked, start_run, write_json, write_text
+from seqlab.runs import RunPaths, atomic_open, locked, start_run, write_json, write_text
 
 __all__ = [
     "RunResult",
+    "alleles",
     "audit",
     "evaluate",
     "load_run_config",
@@ -461,6 +462,64 @@ def variant_effect(
 def _load(source: str | Path | SequenceModel) -> SequenceModel:
     """The model itself, or the model of a folder or checkpoint loaded onto the GPU when there is one."""
     return source if isinstance(source, SequenceModel) else SequenceModel.from_pretrained(source, _device())
+
+
+def alleles(
+    models: Sequence[str | Path],
+    pairs_a: str | Path,
+    pairs_b: str | Path,
+    out_dir: str | Path,
+    *,
+    measured: str | Path | None = None,
+    jaspar: str | None = None,
+    tasks: Sequence[str] | None = None,
+    shifts: int = 0,
+    batch_size: int = 256,
+    overwrite: bool = False,
+) -> pd.DataFrame:
+    """``seqlab dna alleles``: how often each model scores allele A above allele B (paired FASTA files).
+
+    Writes ``out_dir/alleles.tsv`` (one row per model, ``ensemble`` and ``jaspar``, and task; columns
+    in :mod:`seqlab.evaluation.alleles`) and ``out_dir/pairs.tsv`` (one row per pair, scorer and task),
+    both or neither; an existing one is refused unless ``overwrite``. Sequences of another length than
+    a model's window are centred and padded with N, or centre-cropped (``SequenceModel.predict``).
+    Returns the summary table.
+    """
+    from seqlab.evaluation.alleles import allele_table, model_scorer, read_allele_pairs
+
+    out_dir = Path(out_dir)
+    outputs = [out_dir / "alleles.tsv", out_dir / "pairs.tsv"]
+    existing = [str(path) for path in outputs if path.exists()]
+    if existing and not overwrite:
+        raise FileExistsError(f"{existing[0]} exists: pass --overwrite to replace it")
+    pairs = read_allele_pairs(pairs_a, pairs_b, measured)
+    names = _model_names(models)
+    scorers = {}
+    for name, path in zip(names, models, strict=True):
+        scorers[name] = model_scorer(_load(path), batch_size=batch_size, shifts=shifts)
+    summary, per_pair = allele_table(scorers, pairs, jaspar=jaspar)
+    if tasks:
+        keep = summary["task"].isin(list(tasks)) | (summary["model"] == "jaspar")
+        unknown = sorted(set(tasks) - set(summary["task"]))
+        if unknown:
+            raise ValueError(f"--task {unknown[0]!r}: the models' tasks are {sorted(set(summary['task']) - {jaspar})}")
+        summary = summary[keep]
+        per_pair = per_pair[per_pair["task"].isin(list(tasks)) | (per_pair["model"] == "jaspar")]
+    with contextlib.ExitStack() as stack:  # both files appear together: written beside, renamed at the end
+        handles = [stack.enter_context(atomic_open(path)) for path in outputs]
+        summary.to_csv(handles[0], sep="\t", index=False, float_format="%.6g")
+        per_pair.to_csv(handles[1], sep="\t", index=False, float_format="%.9g")
+    return summary
+
+
+def _model_names(models: Sequence[str | Path]) -> list[str]:
+    """Short unique names of model paths: the folder name (its parent's too for ``model``), numbered if repeated."""
+    names = []
+    for path in map(Path, models):
+        name = f"{path.parent.name}/{path.name}" if path.name in ("model", "best.ckpt", "last.ckpt") else path.name
+        names.append(name)
+    counts = {name: names.count(name) for name in names}
+    return [f"{name}#{i}" if counts[name] > 1 else name for i, name in enumerate(names)]
 
 
 def _device() -> torch.device:

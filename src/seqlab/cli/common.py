@@ -57,7 +57,7 @@ DataDirOption = Annotated[
 # gzip.BadGzipFile come from a damaged compressed file that a reader did not name (click would print a
 # bare "Aborted!" for EOFError).
 USER_ERRORS: tuple[type[BaseException], ...] = (
-    ValueError, FileNotFoundError, KeyError, PermissionError, EOFError, zlib.error, gzip.BadGzipFile,
+    ValueError, FileNotFoundError, FileExistsError, KeyError, PermissionError, EOFError, zlib.error, gzip.BadGzipFile,
 )  # fmt: skip
 
 

@@ -339,5 +339,8 @@ def register(app: typer.Typer, *, aliases: bool = False) -> None:
     from seqlab.cli.features import embed_command, probe_command  # MFD features (issue 8)
 
     app.command("probe", hidden=aliases)(probe_command)
+    from seqlab.cli.alleles import alleles_command
+
+    app.command("alleles", hidden=aliases)(alleles_command)
     if not aliases:  # top-level ``seqlab embed`` is the protein alias
         app.command("embed")(embed_command)
