@@ -280,7 +280,6 @@ def allele_table(
     return pd.DataFrame(summary, columns=columns), pd.concat(per_pair, ignore_index=True)
 
 
-
 def shifted(sequence: str, offset: int, length: int) -> str | None:
     """``sequence`` placed ``offset`` bp right of centre in a ``length``-bp window (by N padding), or None.
 
