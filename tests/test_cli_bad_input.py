@@ -33,40 +33,40 @@ def test_damaged_gzip_bed_is_one_line(tmp_path, genome):
     bed = tmp_path / "peaks.bed.gz"
     packed = gzip.compress(b"".join(b"chr1\t%d\t%d\n" % (i, i + 5) for i in range(3000)))
     bed.write_bytes(packed[: len(packed) // 2])
-    result = runner.invoke(app, ["predict", "none.ckpt", "--bed", str(bed), "--genome", str(genome)])
+    result = runner.invoke(app, ["dna", "predict", "none.ckpt", "--bed", str(bed), "--genome", str(genome)])
     _one_line_error(result, "peaks.bed.gz", "damaged")
 
 
 def test_empty_bed_and_vcf_exit_non_zero(tmp_path, genome):
     bed = tmp_path / "empty.bed"
     bed.write_text("track name=x\n")
-    result = runner.invoke(app, ["predict", "none.ckpt", "--bed", str(bed), "--genome", str(genome)])
+    result = runner.invoke(app, ["dna", "predict", "none.ckpt", "--bed", str(bed), "--genome", str(genome)])
     _one_line_error(result, "empty.bed", "no regions")
     vcf = tmp_path / "empty.vcf"
     vcf.write_text("##fileformat=VCFv4.2\n")
-    result = runner.invoke(app, ["variant-effect", "none.ckpt", "--vcf", str(vcf), "--genome", str(genome)])
+    result = runner.invoke(app, ["dna", "variant-effect", "none.ckpt", "--vcf", str(vcf), "--genome", str(genome)])
     _one_line_error(result, "empty.vcf", "no variants")
 
 
 def test_bad_vcf_field_and_bad_genome_index_are_named(tmp_path, genome):
     vcf = tmp_path / "x.vcf"
     vcf.write_text("chr1\t1e6\t.\tA\tC\n")
-    result = runner.invoke(app, ["variant-effect", "none.ckpt", "--vcf", str(vcf), "--genome", str(genome)])
+    result = runner.invoke(app, ["dna", "variant-effect", "none.ckpt", "--vcf", str(vcf), "--genome", str(genome)])
     _one_line_error(result, "x.vcf:1:", "POS '1e6'")
     vcf.write_text("chr1\t5\t.\tA\tC\n")
-    result = runner.invoke(app, ["variant-effect", "none.ckpt", "--vcf", str(vcf), "--genome", str(tmp_path / "no.fa")])
+    result = runner.invoke(app, ["dna", "variant-effect", "none.ckpt", "--vcf", str(vcf), "--genome", str(tmp_path / "no.fa")])
     _one_line_error(result, "genome FASTA not found", "no.fa")
 
 
 def test_paired_mode_needs_both_files(tmp_path):
-    result = runner.invoke(app, ["variant-effect", "none.ckpt", "--ref-fasta", str(tmp_path / "a.fa")])
+    result = runner.invoke(app, ["dna", "variant-effect", "none.ckpt", "--ref-fasta", str(tmp_path / "a.fa")])
     _one_line_error(result, "--ref-fasta with --alt-fasta")
 
 
 def test_duplicate_yaml_key_from_cli(tmp_path):
     config = tmp_path / "run.yaml"
     config.write_text("name: x\nname: y\n")  # a key twice at the top level
-    result = runner.invoke(app, ["audit", str(config)])
+    result = runner.invoke(app, ["dna", "audit", str(config)])
     _one_line_error(result, "run.yaml:2: key 'name' appears twice")
 
 
@@ -79,5 +79,5 @@ def test_an_eof_error_from_a_reader_is_not_a_bare_aborted(monkeypatch, tmp_path,
     monkeypatch.setattr(pipeline, "read_intervals", truncated)
     bed = tmp_path / "x.bed"
     bed.write_text("chr1\t1\t5\n")
-    result = runner.invoke(app, ["predict", "none.ckpt", "--bed", str(bed), "--genome", str(genome)])
+    result = runner.invoke(app, ["dna", "predict", "none.ckpt", "--bed", str(bed), "--genome", str(genome)])
     _one_line_error(result, "damaged")

@@ -38,7 +38,7 @@ class _Tty(io.StringIO):
         return True
 
 
-def test_a_line_per_validation_when_stdout_is_not_a_terminal():
+def test_a_line_per_validation_when_stderr_is_not_a_terminal():
     assert isinstance(progress_callback(_Tty()), RichProgressBar)
     stream = io.StringIO()
     lines = progress_callback(stream)
@@ -61,16 +61,42 @@ def test_report_and_predict_modules_start_without_lightning():
     assert out.strip() == "[] False"
 
 
-def test_symmetric_groups_keep_the_old_names_as_aliases():
+def test_one_spelling_per_command_and_choices_from_typer():
     from typer.testing import CliRunner
 
     from seqlab.cli.main import app
 
     runner = CliRunner()
-    for args in (["dna", "train"], ["train"], ["dna", "report"], ["report"], ["protein", "embed"], ["embed"]):
+    for args in (["dna", "train"], ["dna", "report"], ["protein", "embed"], ["dna", "embed"]):
         result = runner.invoke(app, [*args, "--help"])
         assert result.exit_code == 0, (args, result.output)
-    top = runner.invoke(app, ["--help"]).output
-    assert "dna" in top and "protein" in top and "variant-effect" not in top  # aliases are hidden
+    for args in (["train"], ["predict"], ["report"], ["embed"], ["variant-effect"]):  # the old top-level aliases
+        assert runner.invoke(app, [*args, "--help"]).exit_code == 2, args
     result = runner.invoke(app, ["dna", "report", "x", "--split", "train"])
-    assert result.exit_code == 2 and "--split must be one of test, val, not 'train'" in " ".join(result.output.split())
+    assert result.exit_code == 2 and "Invalid value for '--split'" in result.output
+    assert "'train' is not one of" in result.output
+
+
+def test_a_repeated_warning_is_printed_once_and_lightning_tips_never(capsys):
+    setup_logging(training=True)
+    try:
+        for _ in range(3):
+            logging.getLogger("seqlab.pipeline").warning("audit: GC content is a shortcut")
+        logging.getLogger("seqlab.pipeline").warning("another finding")
+        logging.getLogger("lightning.pytorch.utilities.rank_zero").info("💡 Tip: try installing litlogger")
+        logging.getLogger("lightning.pytorch.utilities.rank_zero").warning("💡 Tip: try installing litlogger")
+    finally:
+        logging.getLogger().handlers.clear()
+    err = capsys.readouterr().err
+    assert err.count("GC content is a shortcut") == 1 and "another finding" in err and "litlogger" not in err
+
+
+def test_progress_lines_go_to_stderr(capsys):
+    lines = EpochLines()
+    trainer = SimpleNamespace(
+        sanity_checking=False, state=SimpleNamespace(fn="fit"), is_global_zero=True, max_epochs=2, current_epoch=0,
+        global_step=5, callback_metrics={"val_loss": 0.5},
+    )  # fmt: skip
+    lines.on_validation_end(trainer, None)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.startswith("epoch 1/2 step 5: val_loss 0.5 (")

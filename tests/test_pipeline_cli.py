@@ -54,7 +54,7 @@ def simulated(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def trained(simulated) -> Path:
     out = simulated["root"] / "run"
-    result = runner.invoke(app, ["train", str(simulated["config"]), "--out", str(out)])
+    result = runner.invoke(app, ["dna", "train", str(simulated["config"]), "--out", str(out)])
     assert result.exit_code == 0, result.output
     return out
 
@@ -96,13 +96,14 @@ def test_evaluate_cli_with_a_checkpoint_and_bad_split(trained, tmp_path):
     out = tmp_path / "ckpt_eval"
     best = str(trained / "checkpoints" / "best.ckpt")
     threads = torch.get_num_threads()
-    result = runner.invoke(app, ["evaluate", str(trained), "--checkpoint", best, "--out", str(out), "--threads", "1"])
+    args = ["dna", "evaluate", str(trained), "--checkpoint", best, "--out", str(out), "--threads", "1"]
+    result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert torch.get_num_threads() == threads  # restored after the command
     document = json.loads((out / "metrics.json").read_text())
     assert document["evaluated_model"] == best and set(document["n_examples"]) == {"val", "test"}
-    result = runner.invoke(app, ["evaluate", str(trained), "--split", "holdout"])
-    assert result.exit_code == 2 and "--split must be one of train, val, test, all" in result.output
+    result = runner.invoke(app, ["dna", "evaluate", str(trained), "--split", "holdout"])
+    assert result.exit_code == 2 and "'holdout' is not one of" in result.output
 
 
 def test_trained_run_has_a_model_folder_that_predicts_like_the_checkpoint(trained, simulated, tmp_path):
@@ -118,7 +119,7 @@ def test_trained_run_has_a_model_folder_that_predicts_like_the_checkpoint(traine
 def test_evaluate_on_another_data_set_from_cli(simulated, trained, tmp_path):
     before = json.loads((trained / "metrics.json").read_text())
     out = tmp_path / "other"
-    result = runner.invoke(app, ["evaluate", str(trained / "model"), "--config", str(simulated["config"]),
+    result = runner.invoke(app, ["dna", "evaluate", str(trained / "model"), "--config", str(simulated["config"]),
                                  "--out", str(out)])  # fmt: skip
     assert result.exit_code == 0, result.output
     metrics = json.loads((out / "metrics.json").read_text())
@@ -164,7 +165,7 @@ def test_resume_continues_to_more_epochs(simulated, trained, tmp_path):
 
 
 def test_resume_without_checkpoint_is_a_clear_error(simulated, tmp_path):
-    result = runner.invoke(app, ["train", str(simulated["config"]), "--out", str(tmp_path / "x"), "--resume"])
+    result = runner.invoke(app, ["dna", "train", str(simulated["config"]), "--out", str(tmp_path / "x"), "--resume"])
     assert result.exit_code == 2
     assert "no checkpoint to continue from" in result.output
 
@@ -172,7 +173,7 @@ def test_resume_without_checkpoint_is_a_clear_error(simulated, tmp_path):
 def test_predict_bed_and_variant_effect_from_cli(simulated, trained, tmp_path):
     ckpt = str(trained / "checkpoints" / "best.ckpt")
     out = tmp_path / "preds.tsv"
-    result = runner.invoke(app, ["predict", ckpt, "--bed", str(simulated["peaks_CTCF"]), "--genome",
+    result = runner.invoke(app, ["dna", "predict", ckpt, "--bed", str(simulated["peaks_CTCF"]), "--genome",
                                  str(simulated["genome"]), "--out", str(out), "--threads", "1"])  # fmt: skip
     assert result.exit_code == 0, result.output
     preds = pd.read_csv(out, sep="\t")
@@ -182,7 +183,7 @@ def test_predict_bed_and_variant_effect_from_cli(simulated, trained, tmp_path):
     sites = pd.read_csv(simulated["sites"], sep="\t")
     variants = write_demo_vcf(sites, Genome(simulated["genome"]), "chr3", tmp_path / "snps.vcf", seed=0)
     effects = tmp_path / "effects.tsv"
-    result = runner.invoke(app, ["variant-effect", ckpt, "--vcf", str(tmp_path / "snps.vcf"),
+    result = runner.invoke(app, ["dna", "variant-effect", ckpt, "--vcf", str(tmp_path / "snps.vcf"),
                                  "--genome", str(simulated["genome"]), "--out", str(effects)])  # fmt: skip
     assert result.exit_code == 0, result.output
     scores = pd.read_csv(effects, sep="\t")
@@ -210,7 +211,7 @@ def test_paired_fasta_variant_effect_from_cli_matches_the_vcf_path(simulated, tr
         ("vcf", ["--vcf", str(tmp_path / "one.vcf"), "--genome", str(simulated["genome"])]),
     ):
         out = tmp_path / f"{mode}.tsv"
-        result = runner.invoke(app, ["variant-effect", ckpt, *args, "--shifts", "2", "--out", str(out)])
+        result = runner.invoke(app, ["dna", "variant-effect", ckpt, *args, "--shifts", "2", "--out", str(out)])
         assert result.exit_code == 0, result.output
         outputs[mode] = pd.read_csv(out, sep="\t")
         assert len(outputs[mode]) == 2, result.output  # one variant, two tasks
@@ -220,7 +221,7 @@ def test_paired_fasta_variant_effect_from_cli_matches_the_vcf_path(simulated, tr
 
 
 def test_unknown_config_key_fails_loudly_from_cli(simulated, tmp_path):
-    result = runner.invoke(app, ["train", str(simulated["config"]), "--set", "train.max_epoch=3",
+    result = runner.invoke(app, ["dna", "train", str(simulated["config"]), "--set", "train.max_epoch=3",
                                  "--out", str(tmp_path / "bad")])  # fmt: skip
     assert result.exit_code == 2
     assert "train.max_epoch: unknown key" in result.output
@@ -228,14 +229,15 @@ def test_unknown_config_key_fails_loudly_from_cli(simulated, tmp_path):
 
 
 def test_audit_command_prints_findings(simulated, tmp_path):
-    result = runner.invoke(app, ["audit", str(simulated["config"]), "--out", str(tmp_path)])
+    result = runner.invoke(app, ["dna", "audit", str(simulated["config"]), "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "audit.json").read_text())
     assert report["n_examples"] > 0
 
 
 def test_every_command_has_help():
-    for command in (["train"], ["evaluate"], ["predict"], ["variant-effect"], ["audit"], ["report"], ["demo", "dna"]):
+    for command in (["dna", "train"], ["dna", "evaluate"], ["dna", "predict"], ["dna", "variant-effect"], ["dna", "audit"],
+                    ["dna", "report"], ["demo", "dna"]):  # fmt: skip
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0 and "Usage" in result.output, command
 
@@ -243,7 +245,7 @@ def test_every_command_has_help():
 def test_report_summarises_runs_as_mean_and_sd(trained, tmp_path):
     metrics = json.loads((trained / "metrics.json").read_text())
     out = tmp_path / "summary.tsv"
-    result = runner.invoke(app, ["report", str(trained), str(trained), "--out", str(out)])
+    result = runner.invoke(app, ["dna", "report", str(trained), str(trained), "--out", str(out)])
     assert result.exit_code == 0, result.output
     summary = pd.read_csv(out, sep="\t").set_index("task")
     assert summary.loc["CTCF", "n_runs"] == 2
@@ -265,11 +267,11 @@ def test_error_messages_are_not_read_as_markup(tmp_path):
     folder.mkdir()
     bed = folder / "p.bed"
     bed.write_text("chr1\tx\t10\n")
-    result = runner.invoke(app, ["predict", "none.ckpt", "--bed", str(bed), "--genome", str(bed)])
+    result = runner.invoke(app, ["dna", "predict", "none.ckpt", "--bed", str(bed), "--genome", str(bed)])
     assert result.exit_code == 2
     # the checkpoint is checked first; its path (with brackets) must appear verbatim
     weird = tmp_path / "x[/]y.ckpt"
-    result = runner.invoke(app, ["predict", str(weird), "--fasta", str(bed)])
+    result = runner.invoke(app, ["dna", "predict", str(weird), "--fasta", str(bed)])
     assert result.exit_code == 2 and "x[/]y.ckpt" in result.output
 
 
@@ -281,12 +283,12 @@ def _flat(output: str) -> str:
 def test_train_into_a_used_or_locked_folder_is_refused(simulated, trained, tmp_path):
     run = tmp_path / "copy"
     shutil.copytree(trained, run)
-    result = runner.invoke(app, ["train", str(simulated["config"]), "--out", str(run)])
+    result = runner.invoke(app, ["dna", "train", str(simulated["config"]), "--out", str(run)])
     assert result.exit_code == 2
     assert "already holds a run; use --resume to continue it, --overwrite to replace it" in _flat(result.output)
     # a live run holding the folder refuses a second one (issue 9, item 1)
     (run / ".lock").write_text(json.dumps({"pid": os.getppid(), "host": socket.gethostname(), "started": "x"}))
-    result = runner.invoke(app, ["train", str(simulated["config"]), "--out", str(run), "--overwrite"])
+    result = runner.invoke(app, ["dna", "train", str(simulated["config"]), "--out", str(run), "--overwrite"])
     assert result.exit_code == 2
     assert f"is in use by another run (pid {os.getppid()}" in _flat(result.output)
     result = runner.invoke(app, ["dna", "evaluate", str(run)])  # nor re-evaluated meanwhile
@@ -297,7 +299,7 @@ def test_resume_with_another_seed_is_refused_and_leaves_the_folder_intact(simula
     run = tmp_path / "copy"
     shutil.copytree(trained, run)
     before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
-    args = ["train", str(simulated["config"]), "--out", str(run), "--resume"]
+    args = ["dna", "train", str(simulated["config"]), "--out", str(run), "--resume"]
     result = runner.invoke(app, [*args, "--set", "seed=2", "--set", "model.trunk.filters=8"])
     assert result.exit_code == 2
     message = _flat(result.output)

@@ -43,7 +43,10 @@ def test_planted_shortcuts_are_flagged():
     table = ExampleTable(frame, table.labels, table.weights, table.tasks, sequences=table.sequences)
     report = audit_examples(table)
     assert report.gc_auroc["T"] > 0.95
-    assert report.warnings[0].startswith("task T: GC fraction alone gives AUROC")
+    assert report.warnings[0] == (
+        f"GC fraction alone gives AUROC outside 0.30-0.70 for 1 task(s): GC content is a shortcut "
+        f"(T {report.gc_auroc['T']:.3f})"
+    )
     assert report.one_class_chroms["T"] == [{"chrom": "chrY", "class": "negative", "count": 15}]
     assert any("chrY has 15 negatives and no positives" in w for w in report.warnings)
     assert report.duplicates == 1 and report.label_conflicts == {"T": 1}
@@ -111,3 +114,18 @@ def test_n_fraction_auroc_is_reported_and_flagged():
         == "task T: N fraction alone gives AUROC 0.750 (more than 0.02 from 0.5): N content is a shortcut"
     )
     assert "N-fraction-only AUROC 0.750" in report.to_text()
+
+
+def test_gc_shortcuts_of_many_tasks_are_one_warning():
+    table = _table(0.7, 0.4, chry_negatives=0)
+    many = ExampleTable(
+        table.frame,
+        np.repeat(table.labels, 3, axis=1),
+        np.ones((len(table.frame), 3), dtype=table.weights.dtype),
+        pd.DataFrame({"task": ["A", "B", "C"]}),
+        sequences=table.sequences,
+    )
+    report = audit_examples(many)
+    gc_lines = [w for w in report.warnings if "GC fraction alone" in w]
+    assert len(gc_lines) == 1
+    assert "for 3 task(s)" in gc_lines[0] and "(A " in gc_lines[0] and ", C " in gc_lines[0]

@@ -133,20 +133,20 @@ def test_predict_imputes_experiments_from_metadata(demo, tmp_path):
     ])  # fmt: skip
     assert bad.exit_code != 0
     assert "column 'biosample': value 'HepG2' was never seen in training" in " ".join(bad.output.split())
-    plain = runner.invoke(app, ["predict", str(out / "plain"), "--bed", str(tmp_path / "w.bed"), "--genome",
+    plain = runner.invoke(app, ["dna", "predict", str(out / "plain"), "--bed", str(tmp_path / "w.bed"), "--genome",
                                 str(out / "data" / "genome.fa"), "--metadata", "target=GATA1"])  # fmt: skip
     assert plain.exit_code != 0 and "metadata head" in plain.output
 
 
 def test_introspect_command_matches_the_run(demo, tmp_path):
     out, _ = demo
-    result = runner.invoke(app, ["introspect", str(out / "mfd" / "model"), "--out", str(tmp_path)])
+    result = runner.invoke(app, ["dna", "introspect", str(out / "mfd" / "model"), "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     pd.testing.assert_frame_equal(
         pd.read_csv(tmp_path / "introspection.tsv", sep="\t"), pd.read_csv(out / "mfd" / "introspection.tsv", sep="\t")
     )
     assert (tmp_path / "introspection.png").is_file()
-    plain = runner.invoke(app, ["introspect", str(out / "plain")])
+    plain = runner.invoke(app, ["dna", "introspect", str(out / "plain")])
     assert plain.exit_code != 0 and "not a metadata head" in plain.output
 
 

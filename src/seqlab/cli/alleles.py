@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from seqlab.cli.common import setup_logging, user_errors
+from seqlab.cli.common import results, setup_logging, user_errors
 
 
 def alleles_command(
@@ -56,4 +55,4 @@ def alleles_command(
         values = row._asdict()
         table.add_row(*(v if isinstance(v := values[c], str) else f"{v:.3f}" if isinstance(v, float) else str(v)
                         for c in columns))  # fmt: skip
-    Console().print(table)  # the result table goes to stdout; logs and errors to stderr
+    results.print(table)  # the result table goes to stdout; logs and errors to stderr

@@ -10,8 +10,9 @@ import warnings
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -19,20 +20,32 @@ from rich.logging import RichHandler
 from rich.markup import escape
 
 __all__ = [
-    "CHOICES",
+    "Center",
+    "EvaluateSplit",
+    "Indels",
+    "Layout",
+    "MissingSequences",
+    "Multiallelic",
+    "Penalty",
+    "Pooling",
+    "ReportSplit",
+    "UnknownResidues",
     "DataDirOption",
     "OutDirOption",
     "OverwriteOption",
     "ResumeOption",
     "SetOption",
-    "choice",
     "console",
+    "results",
     "run_folder",
     "setup_logging",
     "user_errors",
 ]
 
 console = Console(stderr=True)
+"""Logs, warnings and errors (stderr)."""
+results = Console()
+"""Result tables and what a command wrote (stdout), so ``seqlab ... > results.txt`` keeps only results."""
 
 SetOption = Annotated[
     list[str] | None,
@@ -87,14 +100,32 @@ def _show_warning(message: Warning | str, category: type[Warning], *args: object
     logging.getLogger("seqlab.warnings").warning("%s", message)
 
 
+class _WarnOnce(logging.Filter):
+    """Print a warning once per process: the runs of a demo share a data set and would repeat its audit."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        message = record.getMessage()
+        if message in self.seen:
+            return False
+        self.seen.add(message)
+        return True
+
+
 def setup_logging(level: int = logging.INFO, *, training: bool = False) -> None:
-    """Show seqlab's log messages (counts, audit warnings) through rich on stderr, each once.
+    """Show seqlab's log messages (counts, audit warnings) through rich on stderr; a repeated warning once.
 
     Python warnings are logged as one line without their source path. With ``training``, Lightning is
     imported here (commands that train need it anyway) and its own console handler, which would print
     every message a second time, is removed; commands that only predict or report never load it.
     """
     handler = RichHandler(console=console, show_path=False, show_time=False, markup=False)
+    handler.addFilter(_WarnOnce())
     logging.basicConfig(level=logging.WARNING, handlers=[handler], format="%(message)s", force=True)
     logging.getLogger("seqlab").setLevel(level)
     warnings.showwarning = _show_warning
@@ -122,32 +153,21 @@ def setup_logging(level: int = logging.INFO, *, training: bool = False) -> None:
     warnings.filterwarnings("ignore", message=r".*smaller than the logging interval.*")
 
 
-CHOICES: dict[str, tuple[str, ...]] = {
-    "--center": ("summit", "center"),
-    "--indels": ("skip", "score"),
-    "--multiallelic": ("split", "skip"),
-    "--layout": ("long", "wide"),
-    "report --split": ("test", "val"),
-    "evaluate --split": ("train", "val", "test", "all"),
-    "--unknown": ("map_to_x", "reject"),
-    "--missing": ("drop", "error"),
-    "--pooling": ("mean", "cls"),
-    "--penalty": ("none", "covariance", "cross_prediction", "shuffle"),
-}
-"""The allowed values of every string option with a fixed set of choices (checked by :func:`choice`)."""
+def _choice(name: str, *values: str) -> type[StrEnum]:
+    """A string option type whose allowed values typer checks (exit code 2 naming them) and lists in --help."""
+    return StrEnum(name, {value: value for value in values})
 
 
-def choice(option: str, value: str, command: str = "") -> Any:
-    """``value`` if it is one of ``CHOICES[option]`` (or ``CHOICES["<command> <option>"]`` when the same
-    option takes other values in another command).
-
-    Raises:
-        ValueError: naming the option, the allowed values and the value given.
-    """
-    allowed = CHOICES.get(f"{command} {option}") or CHOICES[option]
-    if value not in allowed:
-        raise ValueError(f"{option} must be one of {', '.join(allowed)}, not {value!r}")
-    return value
+Center = _choice("Center", "summit", "center")
+Indels = _choice("Indels", "skip", "score")
+Multiallelic = _choice("Multiallelic", "split", "skip")
+Layout = _choice("Layout", "long", "wide")
+ReportSplit = _choice("ReportSplit", "test", "val")
+EvaluateSplit = _choice("EvaluateSplit", "train", "val", "test", "all")
+UnknownResidues = _choice("UnknownResidues", "map_to_x", "reject")
+MissingSequences = _choice("MissingSequences", "drop", "error")
+Pooling = _choice("Pooling", "mean", "cls")
+Penalty = _choice("Penalty", "none", "covariance", "cross_prediction", "shuffle")
 
 
 def run_folder(out: Path | None, name: str) -> Path:

@@ -8,14 +8,18 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from seqlab.cli.common import choice, console, setup_logging, user_errors
+from seqlab.cli.common import Penalty, results, setup_logging, user_errors
 from seqlab.cli.dna import metrics_table
 
 OutOption = Annotated[Path | None, typer.Option(help="Demo folder (default: runs/demo-<kind>).")]
 SeedOption = Annotated[int, typer.Option(help="Seed of the simulation/corpus, sampling and training.")]
 
 
-def dna(out: OutOption = None, seed: SeedOption = 0) -> None:
+def dna(
+    out: OutOption = None,
+    seed: SeedOption = 0,
+    max_epochs: Annotated[int, typer.Option(help="Training epochs at most (early stopping, patience 3).")] = 12,
+) -> None:
     """Simulated genome with real JASPAR motifs (CTCF, SPI1, and REST with few sites) -> peaks -> model.
 
     Writes the genome FASTA, narrowPeak files and task table to disk, then builds windows and
@@ -27,15 +31,15 @@ def dna(out: OutOption = None, seed: SeedOption = 0) -> None:
     setup_logging(training=True)
     folder = out or Path("runs/demo-dna")
     with user_errors():
-        metrics = run_dna_demo(folder, seed=seed)
-    console.print(metrics_table(metrics, "seqlab demo dna: simulated genome, best checkpoint"))
+        metrics = run_dna_demo(folder, seed=seed, max_epochs=max_epochs)
+    results.print(metrics_table(metrics, "seqlab demo dna: simulated genome, best checkpoint"))
     effects = Table(title="CTCF variant effects on the test chromosome (alt - ref probability)")
     for column in ("SNPs", "n", "mean delta"):
         effects.add_column(column, justify="left" if column == "SNPs" else "right")
     for kind, values in metrics["variant_effects_ctcf"].items():
         effects.add_row(f"{kind} sites", str(values["n"]), f"{values['mean_delta_prob']:+.4f}")
-    console.print(effects)
-    console.print(f"{metrics['n_parameters']:,} parameters, {metrics['epochs']} epochs, "
+    results.print(effects)
+    results.print(f"{metrics['n_parameters']:,} parameters, {metrics['epochs']} epochs, "
                   f"{metrics['wall_time_s']:.0f} s; run folder: {folder / 'run'}")  # fmt: skip
 
 
@@ -60,6 +64,7 @@ def ssl(
     out: OutOption = None,
     seed: SeedOption = 0,
     rounds: Annotated[int, typer.Option(help="Noisy Student rounds (the ssl model is the first teacher).")] = 1,
+    max_epochs: Annotated[int, typer.Option(help="Training epochs at most of every stage.")] = 40,
 ) -> None:
     """Simulated species with a known answer: supervised vs ssl vs noisy_student on a few-peak factor.
 
@@ -75,14 +80,14 @@ def ssl(
     setup_logging(training=True)
     folder = out or Path("runs/demo-ssl")
     with user_errors():
-        metrics = run_ssl_demo(folder, seed=seed, rounds=rounds)
+        metrics = run_ssl_demo(folder, seed=seed, rounds=rounds, max_epochs=max_epochs)
     table = Table(title="seqlab demo ssl (simulated): same human test windows for every scheme")
     for column in ("scheme", "test AUROC", "test AUPR", "motif SNP effect", "random SNP effect"):
         table.add_column(column, justify="left" if column == "scheme" else "right")
     for row in comparison_rows(metrics):
         table.add_row(row["scheme"], f"{row['auroc']:.4f}", f"{row['aupr']:.4f}", f"{row['motif_snp']:+.4f}",
                       f"{row['random_snp']:+.4f}")  # fmt: skip
-    console.print(table)
+    results.print(table)
     labels = Table(title="Pseudo-labels against the simulated truth (intact bound site in the homolog)")
     for column in ("species", "homologs", "lifted positive", "truly positive", "labels right"):
         labels.add_column(column, justify="left" if column == "species" else "right")
@@ -90,9 +95,9 @@ def ssl(
         for values in tasks.values():
             labels.add_row(species, str(values["homologs"]), str(values["lifted_positive"]),
                            str(values["truly_positive"]), f"{values['right_fraction']:.1%}")  # fmt: skip
-    console.print(labels)
+    results.print(labels)
     counts = metrics["counts"]
-    console.print(f"human training positives {counts['human_train_positive']}, training homologs "
+    results.print(f"human training positives {counts['human_train_positive']}, training homologs "
                   f"{counts['homolog_train']:,} ({counts['homolog_train_positive']:,} positive); "
                   f"{metrics['wall_time_s']:.0f} s; folder: {folder}")  # fmt: skip
 
@@ -101,9 +106,10 @@ def mfd(
     out: OutOption = None,
     seed: SeedOption = 0,
     max_epochs: Annotated[int, typer.Option(help="Training epochs at most (early stopping, patience 3).")] = 12,
-    penalty: Annotated[str, typer.Option(help="mfd.penalty: none, covariance, cross_prediction or shuffle.")] = (
-        "covariance"
-    ),
+    penalty: Annotated[
+        Penalty,
+        typer.Option(help="mfd.penalty."),
+    ] = Penalty.covariance,
 ) -> None:
     """Simulated compendium (factors x biosamples x labs with lab biases) -> MFD vs the plain multi-task head.
 
@@ -118,14 +124,14 @@ def mfd(
     setup_logging(training=True)
     folder = out or Path("runs/demo-mfd")
     with user_errors():
-        metrics = run_mfd_demo(folder, seed=seed, max_epochs=max_epochs, penalty=choice("--penalty", penalty))
+        metrics = run_mfd_demo(folder, seed=seed, max_epochs=max_epochs, penalty=penalty.value)
     table = Table(title="seqlab demo mfd: test split (seen experiments), both strands averaged")
     for column in ("model", "mean AUROC", "mean AUPR", "epochs"):
         table.add_column(column, justify="left" if column == "model" else "right")
     for name, label in (("plain", "plain head"), ("mfd", f"MFD ({penalty})"), ("mfd_no_penalty", "MFD, no penalty")):
         test = metrics[name]["test"]
         table.add_row(label, f"{test['auroc']:.4f}", f"{test['aupr']:.4f}", str(metrics[name]["epochs"]))
-    console.print(table)
+    results.print(table)
     imputation = metrics["imputation"]
     held = Table(title="held-out experiments: AUROC imputed from metadata vs seen in training")
     for column in ("experiment", "imputed", "seen"):
@@ -133,13 +139,13 @@ def mfd(
     for task, values in (imputation or {}).get("per_task", {}).items():
         cells = [("NA" if values[k] is None else f"{values[k]:.4f}") for k in ("imputed_auroc", "seen_auroc")]
         held.add_row(task, *cells)
-    console.print(held)
+    results.print(held)
     probe = metrics["disentanglement"]["lab_probe"]["auroc"]
-    console.print("lab-artefact probe AUROC per subspace: " + ", ".join(f"{k} {v:.3f}" for k, v in probe.items()))
+    results.print("lab-artefact probe AUROC per subspace: " + ", ".join(f"{k} {v:.3f}" for k, v in probe.items()))
     share = metrics["disentanglement"]["artefact_attribution"]["mean_technical_share"]
     if share is not None:
-        console.print(f"share of the artefact windows' logit excess from the technical subspace: {share:.2f}")
-    console.print(f"factor -> subspace: {metrics['disentanglement']['lands_in']}")
+        results.print(f"share of the artefact windows' logit excess from the technical subspace: {share:.2f}")
+    results.print(f"factor -> subspace: {metrics['disentanglement']['lands_in']}")
     effects = metrics["variant_effects"]
     snps = Table(
         title=f"variant effects, {effects['chrom']} (test): mean delta logit at planted motif sites "
@@ -151,8 +157,8 @@ def mfd(
     for key, values in effects["mean_delta_logit"].items():
         cells = [("NA" if values[k] is None else f"{values[k]:+.3f}") for k in ("motif_bound", "random")]
         snps.add_row(key.replace("_", ": ", 1), *cells)
-    console.print(snps)
-    console.print(f"{metrics['wall_time_s']:.0f} s; demo folder: {folder}")
+    results.print(snps)
+    results.print(f"{metrics['wall_time_s']:.0f} s; demo folder: {folder}")
 
 
 def register(app: typer.Typer) -> None:

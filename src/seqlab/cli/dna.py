@@ -9,13 +9,18 @@ import typer
 from rich.table import Table
 
 from seqlab.cli.common import (
+    Center,
     DataDirOption,
+    EvaluateSplit,
+    Indels,
+    Layout,
+    Multiallelic,
     OutDirOption,
     OverwriteOption,
+    ReportSplit,
     ResumeOption,
     SetOption,
-    choice,
-    console,
+    results,
     run_folder,
     setup_logging,
     user_errors,
@@ -77,7 +82,7 @@ def audit_command(
     setup_logging()
     with user_errors():
         report = pipeline.audit(_load(config, set_, data_dir), out)
-    console.print(report.to_text(), highlight=False)
+    results.print(report.to_text(), highlight=False)
 
 
 def train_command(
@@ -95,8 +100,8 @@ def train_command(
     with user_errors():
         run_config = _load(config, set_, data_dir)
         result = pipeline.train(run_config, run_folder(out, run_config.name), resume=resume, overwrite=overwrite)
-    console.print(metrics_table(result.metrics, f"{run_config.name}: best checkpoint, both strands averaged"))
-    console.print(f"run folder: {result.run_dir}")
+    results.print(metrics_table(result.metrics, f"{run_config.name}: best checkpoint, both strands averaged"))
+    results.print(f"run folder: {result.run_dir}")
 
 
 def evaluate_command(
@@ -124,8 +129,10 @@ def evaluate_command(
         str | None, typer.Option(help="Task of --positives/--negatives (default: the model's only task).")
     ] = None,
     split: Annotated[
-        list[str] | None,
-        typer.Option(help="Split(s) to evaluate: train, val, test or all (default: val+test of a run, else test)."),
+        list[EvaluateSplit] | None,
+        typer.Option(
+            help="Split(s) to evaluate (default: val+test of a run, else test).",
+        ),
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Folder for the reports (default: the run folder).")] = None,
     set_: SetOption = None,
@@ -141,8 +148,7 @@ def evaluate_command(
 
     setup_logging()
     with user_errors():
-        for value in split or []:
-            choice("--split", value, "evaluate")
+        splits = [value.value for value in split] if split else None
         sets: list[Any] = list(fasta or [])
         if positives or negatives:
             if task is None:
@@ -158,16 +164,16 @@ def evaluate_command(
         if checkpoint is not None:
             result = pipeline.evaluate(
                 checkpoint, out or (model if not sets and data is None else None), data=data, fasta_sets=sets,
-                splits=split, batch_size=batch_size, run_dir=model, threads=threads,
+                splits=splits, batch_size=batch_size, run_dir=model, threads=threads,
             )  # fmt: skip
         else:
             result = pipeline.evaluate(
-                model, out, data=data, fasta_sets=sets, splits=split, batch_size=batch_size, threads=threads
+                model, out, data=data, fasta_sets=sets, splits=splits, batch_size=batch_size, threads=threads
             )
-    console.print(metrics_table(result.metrics, f"{model}: evaluation"))
+    results.print(metrics_table(result.metrics, f"{model}: evaluation"))
     for line in scored_lines(result.metrics):
-        console.print(line)
-    console.print(f"reports: {result.run_dir}")
+        results.print(line)
+    results.print(f"reports: {result.run_dir}")
 
 
 def predict_command(
@@ -181,9 +187,10 @@ def predict_command(
     ] = None,
     genome: Annotated[Path | None, typer.Option(help="Genome FASTA (needed with --bed).")] = None,
     batch_size: Annotated[int, typer.Option(help="Windows per batch.")] = 256,
-    center: Annotated[str, typer.Option(help="'summit': narrowPeak summits where given (as training); 'center'.")] = (
-        "summit"
-    ),
+    center: Annotated[
+        Center,
+        typer.Option(help="'summit': narrowPeak summits where given (as training); 'center'."),
+    ] = Center.summit,
     allow_all_n: Annotated[bool, typer.Option(help="Predict windows that are all N (else an error).")] = False,
     metadata: Annotated[
         list[str] | None,
@@ -208,7 +215,6 @@ def predict_command(
 
     setup_logging()
     with user_errors():
-        choice("--center", center)
         records = None
         if metadata or metadata_table is not None:
             from seqlab.io.metadata import parse_metadata, read_metadata_table
@@ -216,10 +222,10 @@ def predict_command(
             records = parse_metadata(metadata or [])
             records += read_metadata_table(metadata_table) if metadata_table is not None else []
         frame = pipeline.predict(
-            checkpoint, out, bed=bed, fasta=fasta, genome=genome, batch_size=batch_size, center=center,
+            checkpoint, out, bed=bed, fasta=fasta, genome=genome, batch_size=batch_size, center=center.value,
             allow_all_n=allow_all_n, metadata=records, threads=threads,
         )  # fmt: skip
-    console.print(f"{len(frame):,} predictions written to {out}")
+    results.print(f"{len(frame):,} predictions written to {out}")
 
 
 def variant_effect_command(
@@ -238,9 +244,15 @@ def variant_effect_command(
     shifts: Annotated[
         int, typer.Option(help="Also average over windows shifted by -k..k bp (0: the centred window only).")
     ] = 0,
-    indels: Annotated[str, typer.Option(help="'skip' indels (counted) or 'score' them.")] = "skip",
-    multiallelic: Annotated[str, typer.Option(help="'split' multi-allelic records or 'skip' them.")] = "split",
-    layout: Annotated[str, typer.Option(help="'long' (a row per variant and task) or 'wide'.")] = "long",
+    indels: Annotated[Indels, typer.Option(help="'skip' indels (counted) or 'score' them.")] = Indels.skip,
+    multiallelic: Annotated[
+        Multiallelic,
+        typer.Option(help="'split' multi-allelic records or 'skip' them."),
+    ] = Multiallelic.split,
+    layout: Annotated[
+        Layout,
+        typer.Option(help="'long' (a row per variant and task) or 'wide'."),
+    ] = Layout.long,
     batch_size: Annotated[int, typer.Option(help="Windows per batch.")] = 256,
     subspace: Annotated[
         str | None,
@@ -257,10 +269,8 @@ def variant_effect_command(
 
     setup_logging()
     with user_errors():
-        for name, value in (("--indels", indels), ("--multiallelic", multiallelic), ("--layout", layout)):
-            choice(name, value)
         counts = pipeline.variant_effect(
-            checkpoint, vcf, genome, out, indels=indels, multiallelic=multiallelic, layout=layout,
+            checkpoint, vcf, genome, out, indels=indels.value, multiallelic=multiallelic.value, layout=layout.value,
             batch_size=batch_size, shifts=shifts, ref_fasta=ref_fasta, alt_fasta=alt_fasta, subspace=subspace,
         )  # fmt: skip
     table = Table(title=f"variant effects -> {out}")
@@ -268,19 +278,19 @@ def variant_effect_command(
     table.add_column("n", justify="right")
     for key, value in counts.items():
         table.add_row(key, f"{value:,}")
-    console.print(table)
+    results.print(table)
 
 
 def report_command(
     runs: Annotated[list[Path], typer.Argument(help="Run folders (e.g. one per seed).", show_default=False)],
-    split: Annotated[str, typer.Option(help="Split to summarise: 'test' or 'val'.")] = "test",
+    split: Annotated[ReportSplit, typer.Option(help="Split to summarise.")] = ReportSplit.test,
     out: Annotated[Path | None, typer.Option(help="Also write the summary as TSV.")] = None,
 ) -> None:
     """Summarise several runs (e.g. seeds): per-task AUROC and AUPR as mean +/- sd."""
     from seqlab.reports import summarize_runs, write_summary
 
     with user_errors():
-        summary = summarize_runs(list(runs), split=choice("--split", split, "report"))
+        summary = summarize_runs(list(runs), split=split.value)
         if out is not None:
             write_summary(summary, out)
     table = Table(title=f"{split} metrics over {len(runs)} run(s)")
@@ -291,7 +301,7 @@ def report_command(
             row.task, str(row.n_runs), f"{row.auroc_mean:.4f} +/- {row.auroc_sd:.4f}",
             f"{row.aupr_mean:.4f} +/- {row.aupr_sd:.4f}", f"{row.wall_time_s_mean:.0f}",
         )  # fmt: skip
-    console.print(table)
+    results.print(table)
 
 
 def introspect_command(
@@ -317,8 +327,8 @@ def introspect_command(
     for group, values in result["association"].items():
         table.add_row(group, *(f"{values[f]:.3f}" for f in factors))
     table.add_row("[bold]lands in[/]", *(result["lands_in"][f] for f in factors))
-    console.print(table)
-    console.print(f"written: {result['table']}, {result['heatmap']}")
+    results.print(table)
+    results.print(f"written: {result['table']}, {result['heatmap']}")
 
 
 COMMANDS = {
@@ -332,15 +342,11 @@ COMMANDS = {
 }
 
 
-def register(app: typer.Typer, *, aliases: bool = False) -> None:
-    """Add the DNA commands to ``app`` (``seqlab dna``); ``aliases``: hidden, as today's top-level names."""
-    for name, command in COMMANDS.items():
-        app.command(name, hidden=aliases)(command)
-    from seqlab.cli.features import embed_command, probe_command  # MFD features (issue 8)
-
-    app.command("probe", hidden=aliases)(probe_command)
+def register(app: typer.Typer) -> None:
+    """Add the DNA commands to ``app`` (``seqlab dna``)."""
     from seqlab.cli.alleles import alleles_command
+    from seqlab.cli.features import embed_command, probe_command  # MFD features
 
-    app.command("alleles", hidden=aliases)(alleles_command)
-    if not aliases:  # top-level ``seqlab embed`` is the protein alias
-        app.command("embed")(embed_command)
+    commands = {**COMMANDS, "embed": embed_command, "probe": probe_command, "alleles": alleles_command}
+    for name, command in commands.items():
+        app.command(name)(command)

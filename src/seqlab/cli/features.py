@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from seqlab.cli.common import choice, console, setup_logging, user_errors
+from seqlab.cli.common import Center, results, setup_logging, user_errors
 
 ModelArg = Annotated[
     Path, typer.Argument(help="A model folder, a run folder or a seqlab checkpoint (.ckpt).", show_default=False)
@@ -26,7 +26,10 @@ def embed_command(
     fasta: Annotated[Path | None, typer.Option(help="FASTA records (longer ones centre-cropped).")] = None,
     genome: Annotated[Path | None, typer.Option(help="Genome FASTA (needed with --bed).")] = None,
     batch_size: Annotated[int, typer.Option(help="Windows per batch.")] = 256,
-    center: Annotated[str, typer.Option(help="'summit' (narrowPeak summits where given) or 'center'.")] = "summit",
+    center: Annotated[
+        Center,
+        typer.Option(help="'summit' (narrowPeak summits where given) or 'center'."),
+    ] = Center.summit,
 ) -> None:
     """Write each window's latent features (both strands averaged), per subspace of an MFD model and in full."""
     from seqlab.evaluation.embed import embed_fasta, embed_regions, write_embedding
@@ -38,17 +41,18 @@ def embed_command(
     with user_errors():
         if (bed is None) == (fasta is None):
             raise ValueError("give exactly one of --bed (with --genome) or --fasta")
-        choice("--center", center)
         network = SequenceModel.from_pretrained(model)
         if bed is not None:
             if genome is None:
                 raise ValueError("--bed needs --genome to read the region sequences")
-            embedding = embed_regions(network, Genome(genome), read_intervals(bed), batch_size, center, progress=True)
+            embedding = embed_regions(
+                network, Genome(genome), read_intervals(bed), batch_size, center.value, progress=True
+            )
         else:
             embedding = embed_fasta(network, fasta, batch_size, progress=True)
         write_embedding(embedding, out)
     shapes = ", ".join(f"{name} {array.shape[1]}" for name, array in embedding.features.items())
-    console.print(f"{len(embedding.index):,} windows embedded ({shapes} features) -> {out}")
+    results.print(f"{len(embedding.index):,} windows embedded ({shapes} features) -> {out}")
 
 
 def _labelled_windows(
@@ -122,4 +126,4 @@ def probe_command(
     for row in frame.itertuples():
         sd = "" if np.isnan(row.auroc_sd) else f" +/- {row.auroc_sd:.4f}"
         table.add_row(row.feature_set, str(row.gc_regressed), str(row.n_features), f"{row.auroc:.4f}{sd}")
-    console.print(table)
+    results.print(table)

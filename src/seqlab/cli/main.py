@@ -10,8 +10,6 @@ from seqlab.cli.ssl import ssl_app
 app = typer.Typer(
     name="seqlab",
     help="Deep learning on DNA and protein sequences that learns from more than labels.",
-    epilog="The DNA commands also answer to their earlier top-level names (seqlab train, seqlab predict, ...) "
-    "and seqlab embed to seqlab protein embed.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     add_completion=False,
@@ -27,11 +25,10 @@ protein_app = typer.Typer(
 )
 
 dna.register(dna_app)
-dna.register(app, aliases=True)  # seqlab train, predict, ...: today's names, hidden aliases of seqlab dna ...
 reference.register(app)
 demo.register(demo_app)
 protein_pretrain.register(protein_app)
-protein_finetune.register(protein_app, top_level=app)  # seqlab protein embed; seqlab embed kept as an alias
+protein_finetune.register(protein_app)
 app.add_typer(dna_app, name="dna")
 app.add_typer(protein_app, name="protein")
 app.add_typer(ssl_app, name="ssl")

@@ -12,10 +12,10 @@ from seqlab.cli.common import (
     DataDirOption,
     OutDirOption,
     OverwriteOption,
+    Pooling,
     ResumeOption,
     SetOption,
-    choice,
-    console,
+    results,
     run_folder,
     setup_logging,
     user_errors,
@@ -62,8 +62,8 @@ def finetune(
         run_dir = run_folder(out_dir, config.name)
         metrics = run_finetune(config, run_dir, resume=resume, overwrite=overwrite)
         origin = config.pretrained or "from scratch"
-        console.print(classification_table(metrics, f"{metrics['task']['name']} ({origin}), best checkpoint"))
-        console.print(f"run folder: {run_dir} (model: {run_dir / 'model'})")
+        results.print(classification_table(metrics, f"{metrics['task']['name']} ({origin}), best checkpoint"))
+        results.print(f"run folder: {run_dir} (model: {run_dir / 'model'})")
 
 
 def embed(
@@ -73,7 +73,10 @@ def embed(
     sequences: Annotated[Path, typer.Option(help="Protein FASTA or sequence dictionary TSV (plain or gzip).")],
     out: Annotated[Path, typer.Option("--out", help="Embeddings FILE.npy (ids go to FILE.ids.tsv beside it).")],
     batch_size: Annotated[int, typer.Option(help="Sequences per forward pass.")] = 8,
-    pooling: Annotated[str, typer.Option(help="'mean' over residue tokens, or 'cls' (the <s> token).")] = "mean",
+    pooling: Annotated[
+        Pooling,
+        typer.Option(help="'mean' over residue tokens, or 'cls' (the <s> token)."),
+    ] = Pooling.mean,
     max_tokens: Annotated[
         int | None, typer.Option(help="Truncate inputs to this many tokens (default: the model's limit).")
     ] = None,
@@ -88,19 +91,15 @@ def embed(
             model_dir,
             sequences,
             batch_size=batch_size,
-            pooling=choice("--pooling", pooling),
+            pooling=pooling.value,
             max_tokens=max_tokens,
             device=device,
         )
         npy, id_file = write_embeddings(ids, embeddings, out)
-        console.print(f"{len(ids)} embeddings of size {embeddings.shape[1]} written to {npy} (ids: {id_file})")
+        results.print(f"{len(ids)} embeddings of size {embeddings.shape[1]} written to {npy} (ids: {id_file})")
 
 
-def register(app: typer.Typer, top_level: typer.Typer | None = None) -> None:
-    """Add ``finetune`` and ``embed`` to ``app`` (``seqlab protein``); ``embed`` also to ``top_level``
-    (``seqlab embed``, hidden: today's name kept as an alias).
-    """
+def register(app: typer.Typer) -> None:
+    """Add ``finetune`` and ``embed`` to ``app`` (``seqlab protein``)."""
     app.command("finetune")(finetune)
     app.command("embed")(embed)
-    if top_level is not None:
-        top_level.command("embed", hidden=True)(embed)

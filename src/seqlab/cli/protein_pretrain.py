@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from seqlab.cli.common import (
     DataDirOption,
+    MissingSequences,
     OutDirOption,
     OverwriteOption,
     ResumeOption,
     SetOption,
-    choice,
-    console,
+    UnknownResidues,
+    results,
     run_folder,
     setup_logging,
     user_errors,
@@ -24,7 +25,11 @@ from seqlab.cli.common import (
 __all__ = ["register"]
 
 UnknownOption = Annotated[
-    str, typer.Option("--unknown", help="Residues outside the 20 amino acids + X: 'map_to_x' or 'reject'.")
+    UnknownResidues,
+    typer.Option(
+        "--unknown",
+        help="Residues outside the 20 amino acids + X: 'map_to_x' or 'reject'.",
+    ),
 ]
 
 
@@ -40,9 +45,9 @@ def _print_corpus_summary(summary: dict[str, Any]) -> None:
             str(counts["total"]),
             str(summary["proteins"][split]),
         )
-    console.print(table)
+    results.print(table)
     build = summary["build"]
-    console.print(
+    results.print(
         f"links rows {build['links_rows']}, linked pairs {build['linked_pairs']}, binding pairs "
         f"{build['binding_pairs']}; dropped: {build['self_links_dropped']} self links, "
         f"{build['linked_pairs_dropped_without_sequence']} pairs without sequence "
@@ -64,10 +69,11 @@ def corpus(
     ] = True,
     val_fraction: Annotated[float, typer.Option(help="Validation share (of proteins if strict, else of pairs).")] = 0.1,
     test_fraction: Annotated[float, typer.Option(help="Test share (of proteins if strict, else of pairs).")] = 0.1,
-    unknown: UnknownOption = "map_to_x",
+    unknown: UnknownOption = UnknownResidues.map_to_x,
     missing: Annotated[
-        str, typer.Option(help="Links naming proteins without a sequence: 'drop' (counted) or 'error'.")
-    ] = "drop",
+        MissingSequences,
+        typer.Option(help="Links naming proteins without a sequence: 'drop' (counted) or 'error'."),
+    ] = MissingSequences.drop,
 ) -> None:
     """Build a binding/non-binding pair corpus from STRING links and sequences."""
     setup_logging()
@@ -83,13 +89,13 @@ def corpus(
             strict_split=strict_split,
             val_fraction=val_fraction,
             test_fraction=test_fraction,
-            unknown_residues=choice("--unknown", unknown),
-            missing_sequences=choice("--missing", missing),
+            unknown_residues=unknown.value,
+            missing_sequences=missing.value,
         )
         built = corpus_from_config(config, seed=seed)
         built.save(out_dir)
         _print_corpus_summary(built.summary())
-        console.print(f"corpus written to {out_dir}")
+        results.print(f"corpus written to {out_dir}")
 
 
 def _print_compression(report: dict[str, Any]) -> None:
@@ -105,7 +111,7 @@ def _print_compression(report: dict[str, Any]) -> None:
         table.add_row(
             name, f"{stats['mean_residues_per_token']:.3f}", f"{stats['mean_tokens_per_sequence']:.1f}", *shares
         )
-    console.print(table)
+    results.print(table)
 
 
 def tokenizer(
@@ -118,7 +124,7 @@ def tokenizer(
     ] = 10_000,
     min_frequency: Annotated[int, typer.Option(help="Fewest occurrences of a pair for a merge.")] = 2,
     max_length: Annotated[int, typer.Option(help="model_max_length stored with the tokenizer.")] = 512,
-    unknown: UnknownOption = "map_to_x",
+    unknown: UnknownOption = UnknownResidues.map_to_x,
 ) -> None:
     """Train a BPE tokenizer on protein sequences and print its compression report."""
     setup_logging()
@@ -132,13 +138,12 @@ def tokenizer(
         if sequences.is_dir() or sequences.name == PAIRS_FILE:
             seqs = list(PairCorpus.load(sequences).proteins("train").values())
         else:
-            policy: Literal["map_to_x", "reject"] = choice("--unknown", unknown)
-            seqs = list(read_sequences(sequences, unknown=policy).values())
+            seqs = list(read_sequences(sequences, unknown=unknown.value).values())
         trained = train_bpe_tokenizer(seqs, config, out_dir)
         report = compression_report(trained, seqs)
         write_compression_report(report, out_dir)
         _print_compression(report)
-        console.print(f"tokenizer ({len(trained)} tokens) written to {out_dir}")
+        results.print(f"tokenizer ({len(trained)} tokens) written to {out_dir}")
 
 
 def pretrain(
@@ -168,8 +173,8 @@ def pretrain(
             if split in metrics:
                 m = metrics[split]
                 table.add_row(split, f"{m['mlm_loss']:.4f}", f"{m['perplexity']:.3f}", str(m["masked_tokens"]))
-        console.print(table)
-        console.print(f"run folder: {run_dir} (model: {run_dir / 'model'})")
+        results.print(table)
+        results.print(f"run folder: {run_dir} (model: {run_dir / 'model'})")
 
 
 def longformer(
@@ -186,7 +191,7 @@ def longformer(
 
         config = LongformerConfig(max_length=max_length, attention_window=attention_window)
         convert_to_longformer(model_dir, out_dir, config)
-        console.print(f"Longformer ({max_length} tokens, window {attention_window}) written to {out_dir}")
+        results.print(f"Longformer ({max_length} tokens, window {attention_window}) written to {out_dir}")
 
 
 def register(app: typer.Typer) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from seqlab.cli.common import DataDirOption, SetOption, console, setup_logging, user_errors
+from seqlab.cli.common import DataDirOption, SetOption, results, setup_logging, user_errors
 
 ssl_app = typer.Typer(
     help="Cross-species pseudo-labelling: lift labelled windows to other genomes through UCSC chains.",
@@ -30,5 +30,5 @@ def lift_command(
     with user_errors():
         run_config = load_config(config, DnaRunConfig, overrides=set_ or [], data_dir=data_dir)
         result = run_lift(run_config, out if out is not None else Path("runs") / run_config.name / "lift")
-    console.print(lift_summary(result.report), highlight=False)
-    console.print(f"homolog table: {result.out_dir / 'homologs'}; report: {result.out_dir / 'lift_report.tsv'}")
+    results.print(lift_summary(result.report), highlight=False)
+    results.print(f"homolog table: {result.out_dir / 'homologs'}; report: {result.out_dir / 'lift_report.tsv'}")

@@ -84,7 +84,7 @@ def run_dna_demo(out_dir: str | Path = "runs/demo-dna", seed: int = 0, max_epoch
         seed: seeds the simulation, negatives, training and the VCF.
         max_epochs: training epochs at most (early stopping on validation AUROC).
     """
-    out = Path(out_dir)
+    out = Path(out_dir).absolute()  # written into configs that resolve relative paths against their own folder
     paths = simulate_dna_demo(out / "data", seed=seed)
     config_path = write_text(out / "demo.yaml", yaml.safe_dump(_demo_config(paths, seed, max_epochs), sort_keys=False))
     config = load_config(config_path, DnaRunConfig)

@@ -329,7 +329,7 @@ def run_mfd_demo(
         "disentanglement": {"association", "lands_in", "lab_probe"}, "runs": {...}, "wall_time_s"}``.
     """
     started = time.perf_counter()
-    out = Path(out_dir)
+    out = Path(out_dir).absolute()  # written into configs that resolve relative paths against their own folder
     spec = spec or CompendiumSpec()
     paths = simulate_compendium(out / "data", seed=seed, spec=spec)
     configs = demo_configs(paths, seed, max_epochs, list(spec.chrom_sizes), penalty, weight, allow_small_splits)

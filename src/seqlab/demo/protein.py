@@ -194,7 +194,7 @@ def run_protein_demo(out_dir: str | Path = "runs/demo-protein", seed: int = 0, q
     """
     started = time.monotonic()
     settings = _SETTINGS[quick]
-    out = Path(out_dir)
+    out = Path(out_dir).absolute()  # written into configs that resolve relative paths against their own folder
     out.mkdir(parents=True, exist_ok=True)
     for name in ("pretrain", "finetune-pretrained", "finetune-scratch"):
         shutil.rmtree(out / name, ignore_errors=True)

@@ -240,7 +240,7 @@ def run_ssl_demo(
         "lift", "counts", "snp_effects", "wall_time_s"}``.
     """
     started = time.perf_counter()
-    out = Path(out_dir)
+    out = Path(out_dir).absolute()  # written into configs that resolve relative paths against their own folder
     evolved = evolve_species(out / "data", seed=seed, chrom_sizes=chrom_sizes or DEMO_CHROM_SIZES, factors=factors)
     tasks = few_peak_tasks(evolved, train_peaks, seed)
     options = {"seed": seed, "max_epochs": max_epochs, "pos_weight": pos_weight,

@@ -1,4 +1,6 @@
-"""Progress for logs: one line per validation (or epoch) when stdout is not a terminal.
+"""Progress for logs: one line per validation (or epoch) when stderr is not a terminal.
+
+Progress goes to stderr, like logs and warnings; stdout carries only result tables.
 
 A live progress bar redraws itself many times a second; written to a file or a batch system's log it
 floods it with partial lines. :func:`progress_callback` chooses Rich's bar on a terminal and
@@ -7,6 +9,7 @@ floods it with partial lines. :func:`progress_callback` chooses Rich's bar on a 
 
 from __future__ import annotations
 
+import logging
 import math
 import sys
 import time
@@ -16,6 +19,16 @@ import lightning as L
 from lightning.pytorch.callbacks import Callback, RichProgressBar
 
 __all__ = ["EpochLines", "progress_callback"]
+
+
+class _NoTips(logging.Filter):
+    """Drop Lightning's advertising tips (e.g. "💡 Tip: ... try installing litlogger")."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Tip:" not in str(record.msg)
+
+
+logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_NoTips())
 
 
 def _fmt(value: Any) -> str:
@@ -51,10 +64,10 @@ class EpochLines(Callback):
         epochs = f"/{trainer.max_epochs}" if trainer.max_epochs and trainer.max_epochs > 0 else ""
         line = f"epoch {trainer.current_epoch + 1}{epochs} step {trainer.global_step}: {values} "
         line += f"({time.perf_counter() - self._started:.1f} s)"
-        print(line, file=self.stream or sys.stdout, flush=True)
+        print(line, file=self.stream or sys.stderr, flush=True)
 
 
 def progress_callback(stream: Any = None) -> Callback:
-    """Rich's progress bar when ``stream`` (default stdout) is a terminal, else :class:`EpochLines`."""
-    stream = stream or sys.stdout
-    return RichProgressBar(leave=True) if stream.isatty() else EpochLines(stream)
+    """Rich's progress bar (on stderr) when ``stream`` (default stderr) is a terminal, else :class:`EpochLines`."""
+    stream = stream or sys.stderr
+    return RichProgressBar(leave=True, console_kwargs={"stderr": True}) if stream.isatty() else EpochLines(stream)
