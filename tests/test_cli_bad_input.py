@@ -54,7 +54,9 @@ def test_bad_vcf_field_and_bad_genome_index_are_named(tmp_path, genome):
     result = runner.invoke(app, ["dna", "variant-effect", "none.ckpt", "--vcf", str(vcf), "--genome", str(genome)])
     _one_line_error(result, "x.vcf:1:", "POS '1e6'")
     vcf.write_text("chr1\t5\t.\tA\tC\n")
-    result = runner.invoke(app, ["dna", "variant-effect", "none.ckpt", "--vcf", str(vcf), "--genome", str(tmp_path / "no.fa")])
+    result = runner.invoke(
+        app, ["dna", "variant-effect", "none.ckpt", "--vcf", str(vcf), "--genome", str(tmp_path / "no.fa")]
+    )
     _one_line_error(result, "genome FASTA not found", "no.fa")
 
 

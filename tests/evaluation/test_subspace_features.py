@@ -176,7 +176,15 @@ def test_embed_and_probe_commands_on_a_model_folder(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert np.load(tmp_path / "emb" / "features.full.npy").shape == (20, model.trunk.out_features)
-    args = ["dna", "probe", str(folder), "--positives", str(tmp_path / "pos.fa"), "--negatives", str(tmp_path / "neg.fa")]
+    args = [
+        "dna",
+        "probe",
+        str(folder),
+        "--positives",
+        str(tmp_path / "pos.fa"),
+        "--negatives",
+        str(tmp_path / "neg.fa"),
+    ]
     result = runner.invoke(app, [*args, "--out", str(tmp_path / "probe.tsv"), "--regress-gc", "--test-chroms", "chr2"])
     assert result.exit_code == 0, result.output
     probe = pd.read_csv(tmp_path / "probe.tsv", sep="\t")

@@ -154,7 +154,9 @@ def test_cli_finetune_and_embed(folders, tmp_path):
     fasta = tmp_path / "p.fa"
     fasta.write_text(">p1\nMKVLA\n>p2\nWWPPQRST\n")
     out = tmp_path / "e" / "emb.npy"
-    result = runner.invoke(app, ["protein", "embed", str(tmp_path / "r" / "model"), "--sequences", str(fasta), "--out", str(out)])
+    result = runner.invoke(
+        app, ["protein", "embed", str(tmp_path / "r" / "model"), "--sequences", str(fasta), "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     assert np.load(out).shape == (2, 64) and (tmp_path / "e" / "emb.ids.tsv").read_text() == "id\np1\np2\n"
 
