@@ -51,11 +51,11 @@ def main() -> None:
         for run in ("run1", "run2"):
             (folder / run).mkdir()
             (folder / run / "metrics.json").write_text(json.dumps({"val": METRICS, "test": METRICS, "wall_time_s": 1}))
-        commands = {"seqlab --help": ["--help"], "seqlab report --help": ["report", "--help"],
-                    "seqlab report run1 run2": ["report", "run1", "run2"]}  # fmt: skip
+        commands = {"seqlab --help": ["--help"], "seqlab dna report --help": ["dna", "report", "--help"],
+                    "seqlab dna report run1 run2": ["dna", "report", "run1", "run2"]}  # fmt: skip
         if args.checkpoint and args.bed and args.genome:
-            commands["seqlab predict --bed (3 regions)"] = [
-                "predict", str(args.checkpoint.resolve()), "--bed", str(args.bed.resolve()),
+            commands["seqlab dna predict --bed (3 regions)"] = [
+                "dna", "predict", str(args.checkpoint.resolve()), "--bed", str(args.bed.resolve()),
                 "--genome", str(args.genome.resolve()), "--out", str(folder / "p.tsv"),
             ]  # fmt: skip
         for name, extra in commands.items():

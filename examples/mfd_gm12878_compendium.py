@@ -1,4 +1,4 @@
-"""MFD vs the plain multi-task head on a small real compendium, through ``seqlab train``'s own route.
+"""MFD vs the plain multi-task head on a small real compendium, through ``seqlab dna train``'s own route.
 
 The two example configs ``examples/mfd_gm12878_compendium.yaml`` (metadata head, ``train.scheme: mfd``
 with the default covariance penalty weight) and ``examples/mfd_gm12878_compendium_plain.yaml`` (its
@@ -10,7 +10,7 @@ each experiment's target, biosample and assay. Split by chromosome: test chr8 + 
 This driver keeps a random ``--per-set`` records of each of the ten FASTA files (seed 0) in a copy of
 the bundle's layout under ``<out>/data`` and trains every (seed, config) with
 ``seqlab.pipeline.train(load_config(yaml, data_dir=<out>/data))``: the same as
-``seqlab train examples/mfd_gm12878_compendium.yaml --data-dir <out>/data --out <out>/seed0/mfd``.
+``seqlab dna train examples/mfd_gm12878_compendium.yaml --data-dir <out>/data --out <out>/seed0/mfd``.
 Runs go ``--jobs`` at a time in separate processes (one torch thread each, ``hardware.threads: 1``).
 
 Run from the repository root::

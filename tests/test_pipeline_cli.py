@@ -1,4 +1,4 @@
-"""End to end: simulated files on disk -> seqlab train/evaluate/predict/variant-effect from the CLI and API."""
+"""End to end: simulated files on disk -> seqlab dna train/evaluate/predict/variant-effect from the CLI and API."""
 
 import json
 import os

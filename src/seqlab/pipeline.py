@@ -84,7 +84,7 @@ def prepare_examples(config: DnaRunConfig) -> tuple[ExampleTable, AuditReport]:
 
 
 def audit(config: DnaRunConfig, out_dir: str | Path | None = None) -> AuditReport:
-    """``seqlab audit``: build the data set of ``config`` and report its shortcuts.
+    """``seqlab dna audit``: build the data set of ``config`` and report its shortcuts.
 
     Writes ``audit.json`` and ``audit.txt`` into ``out_dir`` when given.
     """
@@ -127,7 +127,7 @@ def _evaluate_into(model: SequenceModel, table: ExampleTable, out: Path, splits:
 
 
 def train(config: DnaRunConfig, out_dir: str | Path, *, resume: bool = False, overwrite: bool = False) -> RunResult:
-    """``seqlab train``: build examples, audit, train with the config's scheme, evaluate the best model.
+    """``seqlab dna train``: build examples, audit, train with the config's scheme, evaluate the best model.
 
     The scheme comes from ``train.scheme`` (``seqlab.training.schemes``; ``supervised`` by default).
     The run folder gets ``model/`` (the best weights as a self-describing model folder), checkpoints,
@@ -215,7 +215,7 @@ def evaluate(
     run_dir: str | Path | None = None,
     threads: int | None = None,
 ) -> RunResult:
-    """``seqlab evaluate``: a trained model on a labelled set -> metrics.json, TSVs and plots in ``out_dir``.
+    """``seqlab dna evaluate``: a trained model on a labelled set -> metrics.json, TSVs and plots in ``out_dir``.
 
     The examples are, in this order of preference:
 
@@ -351,7 +351,7 @@ def predict(
     metadata: Sequence[Mapping[str, Any]] | None = None,
     threads: int | None = None,
 ) -> pd.DataFrame:
-    """``seqlab predict``: per-task probabilities and logits (both strands averaged) for BED regions or FASTA records.
+    """``seqlab dna predict``: per-task probabilities and logits (both strands averaged) for BED regions or FASTA records.
 
     Args:
         checkpoint: a model folder, a run folder or a seqlab checkpoint (each holds the window length,
@@ -410,7 +410,7 @@ def variant_effect(
     alt_fasta: str | Path | None = None,
     subspace: str | None = None,
 ) -> dict[str, int]:
-    """``seqlab variant-effect``: reference vs alternative predictions for every VCF variant or FASTA pair.
+    """``seqlab dna variant-effect``: reference vs alternative predictions for every VCF variant or FASTA pair.
 
     ``checkpoint``: a model folder, a run folder, a ``.ckpt`` or a loaded ``SequenceModel``. Either
     ``vcf`` with ``genome``, or ``ref_fasta`` with ``alt_fasta`` (records paired in file order, see

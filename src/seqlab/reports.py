@@ -1,4 +1,4 @@
-"""``seqlab report``: summaries across finished run folders, without loading torch or Lightning.
+"""``seqlab dna report``: summaries across finished run folders, without loading torch or Lightning.
 
 Only ``metrics.json`` files are read, so the command starts in about a second.
 """
@@ -16,7 +16,7 @@ __all__ = ["summarize_runs", "write_summary"]
 
 
 def summarize_runs(run_dirs: list[str | Path], split: str = "test") -> pd.DataFrame:
-    """``seqlab report``: per-task AUROC/AUPR across runs (e.g. seeds) as mean, sd and values.
+    """``seqlab dna report``: per-task AUROC/AUPR across runs (e.g. seeds) as mean, sd and values.
 
     Returns one row per task plus a ``mean`` row (the mean over tasks of each run, then over runs):
     columns task, n_runs, auroc_mean, auroc_sd, aupr_mean, aupr_sd, auroc_values, aupr_values,

@@ -291,7 +291,7 @@ def _release_lock(lock: Path) -> None:
 
 @contextmanager
 def locked(run_dir: str | Path) -> Iterator[RunPaths]:
-    """Hold the lock of an existing run folder for a block (e.g. ``seqlab evaluate`` rewriting its reports).
+    """Hold the lock of an existing run folder for a block (e.g. ``seqlab dna evaluate`` rewriting its reports).
 
     Raises:
         RunLockedError: a live run holds the folder.

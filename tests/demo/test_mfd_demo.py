@@ -1,6 +1,6 @@
 """The MFD workflow end to end on a tiny simulated compendium (one run of the demo, shared by the tests):
 train.scheme: mfd through written configs, held-out experiments, model folder, imputation through
-``seqlab predict``, ``seqlab introspect``."""
+``seqlab dna predict``, ``seqlab dna introspect``."""
 
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ def test_ssl_demo_small(tmp_path: Path) -> None:
     assert metrics["snp_effects"]["ssl"]["motif"]["n"] > 0
     for stage in ("supervised", "ssl/pretrain", "ssl/finetune", "noisy_student/round_1/student"):
         assert (tmp_path / stage / "checkpoints" / "best.ckpt").is_file()
-    # ordinary run folders of `seqlab train`: the noisy student's teacher is the ssl run's model
+    # ordinary run folders of `seqlab dna train`: the noisy student's teacher is the ssl run's model
     noisy = yaml.safe_load((tmp_path / "noisy_student" / "config.yaml").read_text())
     assert noisy["train"]["scheme"] == "noisy_student" and [s["kind"] for s in noisy["data"]["sources"]] == [
         "peaks", "lifted"]  # fmt: skip

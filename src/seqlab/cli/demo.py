@@ -70,7 +70,7 @@ def ssl(
 
     Simulates a human genome with REST sites (real JASPAR matrix), evolves four species along a
     tree and writes their FASTA and human-to-species chains; writes a run config (data.genomes with
-    the chains, sources peaks + lifted, 40 human training peaks) and runs `seqlab train` on it with
+    the chains, sources peaks + lifted, 40 human training peaks) and runs `seqlab dna train` on it with
     train.scheme supervised, ssl and noisy_student: lift (pseudo-labels), leakage guard, training,
     test on the same human test windows (chr6). Reports how many pseudo-labels are right and the
     predicted effect of SNPs that break planted sites vs random SNPs.
@@ -114,7 +114,7 @@ def mfd(
     """Simulated compendium (factors x biosamples x labs with lab biases) -> MFD vs the plain multi-task head.
 
     Writes the genome, one narrowPeak file per experiment, the task table with metadata and the planted
-    truth, then three run configs (mfd.yaml, mfd_no_penalty.yaml, plain.yaml) trained with seqlab train's
+    truth, then three run configs (mfd.yaml, mfd_no_penalty.yaml, plain.yaml) trained with seqlab dna train's
     machinery; reports test AUROC of each, imputation of held-out factor x biosample experiments (vs the
     same experiments seen in training), the eta² introspection, a lab-artefact probe of each subspace and
     the share of the artefact windows' logit excess coming from the technical subspace.

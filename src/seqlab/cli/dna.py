@@ -107,7 +107,7 @@ def train_command(
 def evaluate_command(
     model: Annotated[
         Path,
-        typer.Argument(help="A model folder, a run folder (seqlab train) or a .ckpt.", show_default=False),
+        typer.Argument(help="A model folder, a run folder (seqlab dna train) or a .ckpt.", show_default=False),
     ],
     checkpoint: Annotated[
         Path | None, typer.Option(help="Evaluate this checkpoint on the stored examples of the run folder MODEL.")

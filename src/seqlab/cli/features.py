@@ -1,7 +1,6 @@
-"""Feature commands: ``seqlab dna embed`` (per-window latent features per subspace) and ``seqlab probe``.
+"""Feature commands: ``seqlab dna embed`` (per-window latent features per subspace) and ``seqlab dna probe``.
 
-Registered by ``seqlab.cli.dna.register`` (``seqlab dna embed``, ``seqlab dna probe``, and ``seqlab probe``
-as a hidden alias; top-level ``seqlab embed`` is the protein wing's alias).
+Registered by ``seqlab.cli.dna.register``.
 """
 
 from __future__ import annotations

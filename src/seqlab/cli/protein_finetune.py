@@ -1,4 +1,4 @@
-"""``seqlab protein finetune`` (classification fine-tuning) and ``seqlab embed`` (per-protein embeddings)."""
+"""``seqlab protein finetune`` (classification fine-tuning) and ``seqlab protein embed`` (per-protein embeddings)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from seqlab.config import DnaRunConfig, config_reference
 from seqlab.protein.config import FinetuneConfig, PretrainConfig
 
 CONFIGS = {
-    "dna": ("DNA runs: `seqlab train`, `audit`", DnaRunConfig),
+    "dna": ("DNA runs: `seqlab dna train`, `audit`", DnaRunConfig),
     "pretrain": ("Protein masked-LM pre-training: `seqlab protein pretrain`", PretrainConfig),
     "finetune": ("Protein fine-tuning: `seqlab protein finetune`", FinetuneConfig),
 }

@@ -5,7 +5,7 @@ narrowPeak file per experiment, a task table with metadata, the planted truth), 
 (``mfd.yaml``: ``model.head.kind: metadata``, ``train.scheme: mfd``; ``mfd_no_penalty.yaml``: the same
 without the independence penalty, an ablation; ``plain.yaml``: the plain multi-task head, same scheme so
 that all train on exactly the same examples with the same held-out experiments),
-trains both with ``seqlab train``'s machinery (:func:`seqlab.pipeline.train`) and reports against the
+trains both with ``seqlab dna train``'s machinery (:func:`seqlab.pipeline.train`) and reports against the
 truth:
 
 * ``mfd.test`` / ``plain.test`` / ``mfd_no_penalty.test``: whole-split AUROC/AUPR of the seen experiments on

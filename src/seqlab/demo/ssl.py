@@ -4,7 +4,7 @@ Simulation (:func:`seqlab.demo.evolve.evolve_species`): a human genome with a fe
 (REST, real JASPAR matrix) evolved into four species along a tree, with chain files. The demo then
 writes an ordinary run config (``data.genomes``: human + the species' FASTA and chains; ``data.sources``:
 ``peaks`` + ``lifted``; val chr5, test chr6) and trains it three times through :func:`seqlab.pipeline.train`
-(what ``seqlab train`` runs) with ``train.scheme`` supervised, ssl and noisy_student: every run builds
+(what ``seqlab dna train`` runs) with ``train.scheme`` supervised, ssl and noisy_student: every run builds
 the examples, lifts every human window to every species (homologs with their origin's labels and
 split), applies the leakage guard and trains the registered scheme; every model is tested on the same
 human test windows. The noisy_student run's teacher is the ssl run's model (``noisy_student.teacher``).
@@ -201,7 +201,7 @@ def _lift_summary(table: ExampleTable) -> dict[str, Any]:
 
 
 def _train_run(out: Path, raw: dict[str, Any]) -> pipeline.RunResult:
-    """``seqlab train`` on a config dict: validated, written as the run's config.yaml, trained (rerun replaces)."""
+    """``seqlab dna train`` on a config dict: validated, written as the run's config.yaml, trained (rerun replaces)."""
     config = validate_config(raw, DnaRunConfig, raw["name"], out)
     return pipeline.train(config, out / raw["train"]["scheme"], overwrite=True)
 
@@ -218,7 +218,7 @@ def run_ssl_demo(
     pos_weight: float | None = 3.0,
     allow_small_splits: bool = False,
 ) -> dict[str, Any]:
-    """Simulate, then ``seqlab train`` the three schemes on one run config; compare; return ``metrics.json``.
+    """Simulate, then ``seqlab dna train`` the three schemes on one run config; compare; return ``metrics.json``.
 
     Args:
         out_dir: the demo folder: ``data/`` (simulation), ``config.yaml`` (the ssl run's config),

@@ -422,7 +422,7 @@ def _finish_run(ctx: RunContext, human: ExampleTable, document: dict[str, Any]) 
     """Give the run what a supervised run has: ``model/`` (the final stage's best model) and the reports.
 
     The reports (predictions_{val,test}.tsv, plots, metrics_per_task.tsv) come from ``ctx.evaluate`` on
-    the human windows, so ``seqlab predict RUN`` and ``seqlab report`` treat every scheme's run alike.
+    the human windows, so ``seqlab dna predict RUN`` and ``seqlab dna report`` treat every scheme's run alike.
     """
     model = SequenceModel.from_pretrained(document["best_checkpoint"])
     model.save_pretrained(ctx.run.root / RUN_MODEL_DIR)

@@ -252,7 +252,7 @@ def run_mfd(ctx: RunContext) -> dict[str, Any]:
 
 
 def introspect(path: str | Path, out_dir: str | Path | None = None) -> dict[str, Any]:
-    """``seqlab introspect``: eta² of every latent feature for every metadata factor, from a run or model folder.
+    """``seqlab dna introspect``: eta² of every latent feature for every metadata factor, from a run or model folder.
 
     Args:
         path: a run folder, a model folder or a ``.ckpt`` of a model with a metadata head.
