@@ -351,7 +351,8 @@ def predict(
     metadata: Sequence[Mapping[str, Any]] | None = None,
     threads: int | None = None,
 ) -> pd.DataFrame:
-    """``seqlab dna predict``: per-task probabilities and logits (both strands averaged) for BED regions or FASTA records.
+    """``seqlab dna predict``: per-task probabilities and logits (both strands averaged) for BED regions or FASTA
+    records.
 
     Args:
         checkpoint: a model folder, a run folder or a seqlab checkpoint (each holds the window length,

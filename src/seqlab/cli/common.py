@@ -75,9 +75,10 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
+    from seqlab.extras import MissingExtraError
     from seqlab.runs import RunLockedError
 
-    return (*USER_ERRORS, RunLockedError)
+    return (*USER_ERRORS, RunLockedError, MissingExtraError)
 
 
 @contextmanager

@@ -30,9 +30,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pysam
-from pyjaspar import jaspardb
 
+from seqlab.extras import require
 from seqlab.runs import atomic_open, write_json, write_text
 
 __all__ = ["DEFAULT_CHROM_SIZES", "DEFAULT_FACTORS", "FactorSpec", "simulate_dna_demo"]
@@ -75,7 +74,7 @@ _LINE = 60
 
 def _pfm(jaspar_id: str) -> tuple[np.ndarray, dict[str, Any]]:
     """Probability matrix (W, 4; ACGT) of the latest version of a JASPAR matrix, and its record."""
-    motif = jaspardb().fetch_motif_by_id(jaspar_id)
+    motif = require("pyjaspar", "the demos' JASPAR motifs").jaspardb().fetch_motif_by_id(jaspar_id)
     counts = np.array([motif.counts[base] for base in "ACGT"], dtype=np.float64).T
     freqs = counts / counts.sum(axis=1, keepdims=True) + 0.01
     info = {"jaspar_id": motif.matrix_id, "jaspar_name": motif.name, "consensus": str(motif.consensus)}
@@ -149,7 +148,9 @@ def _free_slots(gaps: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _write_fasta(path: Path, genome: dict[str, np.ndarray]) -> None:
-    """FASTA with 60-bp lines and its samtools ``.fai`` index beside it, both written atomically."""
+    """FASTA with 60-bp lines and its samtools ``.fai`` index beside it (computed from the layout), both
+    written atomically.
+    """
     with atomic_open(path, "wb") as handle:
         for chrom, bases in genome.items():
             handle.write(f">{chrom}\n".encode())
@@ -160,8 +161,12 @@ def _write_fasta(path: Path, genome: dict[str, np.ndarray]) -> None:
             handle.write(lines.tobytes())
             if bases.size % _LINE:
                 handle.write(bases[full * _LINE :].tobytes() + b"\n")
-    with atomic_open(Path(f"{path}.fai")) as handle:
-        pysam.faidx(str(path), "--fai-idx", handle.name)
+    offset, index = 0, []
+    for chrom, bases in genome.items():
+        offset += len(f">{chrom}\n")
+        index.append(f"{chrom}\t{bases.size}\t{offset}\t{_LINE}\t{_LINE + 1}\n")
+        offset += bases.size + -(-bases.size // _LINE)  # the bases and a newline per (last partial) line
+    write_text(Path(f"{path}.fai"), "".join(index))
 
 
 def _narrowpeak(rng: np.random.Generator, summits: np.ndarray, signal: np.ndarray) -> dict[str, np.ndarray]:

@@ -10,13 +10,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import logomaker
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
 
 from seqlab.data.encoding import ALPHABET
+from seqlab.extras import require
 from seqlab.metrics import task_entries
 from seqlab.runs import atomic_open
 
@@ -154,7 +154,7 @@ def plot_logo(matrix: np.ndarray, path: str | Path, title: str | None = None) ->
     frame = pd.DataFrame(matrix, columns=list(ALPHABET))
     figure = Figure(figsize=(max(3.0, 0.35 * len(frame)), 2.2))
     ax = figure.subplots()
-    logomaker.Logo(frame, ax=ax, color_scheme="classic")
+    require("logomaker", "plot_logo").Logo(frame, ax=ax, color_scheme="classic")
     ax.set_xlabel("position")
     if title:
         ax.set_title(title, fontsize=10)

@@ -55,6 +55,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from seqlab.extras import require
 from seqlab.io.protein import read_sequences, read_string_links
 from seqlab.protein.config import FinetuneDataConfig
 from seqlab.protein.corpus import PairCorpus
@@ -217,7 +218,7 @@ def load_localization(
 
     Rules for compound and rare classes: see the module docstring.
     """
-    from scldata.loader import load
+    load = require("scldata.loader", "data.kind: localization").load
 
     parts = []
     for source, split in (("train", "train"), ("eval", "val"), ("heldout", "test")):
