@@ -376,3 +376,23 @@ def test_threads_option_sets_torch_threads_for_the_command_only(monkeypatch):
             pass
     result = runner.invoke(app, ["dna", "predict", "m", "--fasta", "f.fa", "--threads", "0"])
     assert result.exit_code == 2 and "--threads" in result.output
+
+
+def test_a_copied_model_folder_holds_no_machine_path_and_predicts_without_the_data(trained, simulated, tmp_path):
+    copy = tmp_path / "other_machine" / "model"
+    shutil.copytree(trained / "model", copy)
+    text = (copy / "config.json").read_text()
+    assert str(simulated["root"]) not in text and '"/' not in text  # no absolute path at all
+    assert json.loads(text)["data"]["task_metadata"][0]["peaks"] == "CTCF.narrowPeak"
+    for suffix in ("", ".fai"):
+        shutil.copy(f"{simulated['genome']}{suffix}", tmp_path / f"genome.fa{suffix}")
+    shutil.copy(simulated["peaks_REST"], tmp_path / "regions.bed")
+    expected = pipeline.predict(trained / "model", tmp_path / "a.tsv", bed=tmp_path / "regions.bed",
+                                genome=tmp_path / "genome.fa")  # fmt: skip
+    data, hidden = simulated["root"] / "data", simulated["root"] / "data.hidden"
+    data.rename(hidden)  # the training data is gone
+    try:
+        got = pipeline.predict(copy, tmp_path / "b.tsv", bed=tmp_path / "regions.bed", genome=tmp_path / "genome.fa")
+    finally:
+        hidden.rename(data)
+    pd.testing.assert_frame_equal(expected, got)

@@ -45,7 +45,8 @@ class DataParams(BaseModel):
         encoding: 'onehot' (C=4) or 'dinucleotide' (C=16).
         genome_name: name of the training (reference) genome.
         task_metadata: one record per task in task order (the task table's rows; metadata heads
-            build from it), or empty.
+            build from it), or empty. A ``peaks`` file is kept by its name only: a model folder holds no
+            path of the machine that trained it.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -75,7 +76,10 @@ class DataParams(BaseModel):
     def _plain_records(cls, value: Any) -> Any:
         if value is None:
             return []
-        return [{str(k): _plain(v) for k, v in dict(record).items()} for record in value]
+        return [
+            {str(k): Path(str(v)).name if k == "peaks" and v else _plain(v) for k, v in dict(record).items()}
+            for record in value
+        ]
 
     @model_validator(mode="after")
     def _consistent(self) -> DataParams:
