@@ -8,7 +8,7 @@ builder in ``seqlab.data.sources``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -30,18 +30,6 @@ __all__ = [
     "TilingConfig",
     "TilingSourceConfig",
 ]
-
-# old key -> the key that replaced it (data section of the v1 config)
-_RENAMED_KEYS = {
-    "mode": "data.sources (a list of entries with kind: peaks | tiling | sequences)",
-    "genome": "data.genomes: {NAME: {fasta: PATH}} (the first genome is the reference)",
-    "genome_name": "data.genomes: {NAME: {fasta: PATH}} (the name is the key)",
-    "sequences": "data.sources: [{kind: sequences, sets: [{fasta, labels}]}]",
-    "tiling": "data.sources: [{kind: tiling, bin_size, stride, chroms, max_n_fraction}]",
-    "negatives": "data.sources: [{kind: peaks, negatives: {...}}]",
-    "center": "data.sources: [{kind: peaks, center: ...}]",
-}
-
 
 class GenomeConfig(StrictModel):
     """One genome by name: its FASTA and the chain file from the reference genome to it."""
@@ -223,15 +211,6 @@ class DataConfig(StrictModel):
     batch_size: int = Field(128, gt=0, description="Windows per batch.")
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes (each opens the genome itself).")
     store: StoreConfig = Field(default_factory=StoreConfig)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _renamed_keys(cls, raw: Any) -> Any:
-        if isinstance(raw, dict):
-            for old, new in _RENAMED_KEYS.items():
-                if old in raw:
-                    raise ValueError(f"data.{old} was replaced by {new}")
-        return raw
 
     @property
     def reference(self) -> str | None:

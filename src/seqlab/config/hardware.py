@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field
 
 from seqlab.config.base import StrictModel
 
-__all__ = ["HARDWARE_KEYS", "HardwareConfig", "moved_hardware_keys"]
+__all__ = ["HARDWARE_KEYS", "HardwareConfig"]
 
 
 class HardwareConfig(StrictModel):
@@ -30,21 +28,3 @@ class HardwareConfig(StrictModel):
 
 HARDWARE_KEYS = tuple(HardwareConfig.model_fields)
 """Keys of the hardware section."""
-
-_OLD_NAMES = {"num_workers": "workers"}
-
-
-def moved_hardware_keys(section: str, data: Any, keys: tuple[str, ...] = (*HARDWARE_KEYS, "num_workers")) -> None:
-    """Raise a ValueError naming ``hardware.<key>`` when a section dict still holds a hardware key.
-
-    Args:
-        section: the section's dotted name (``train``, ``optim``, ``data``) for the message.
-        data: the raw section (a dict; anything else is ignored).
-        keys: the keys that moved.
-    """
-    if not isinstance(data, dict):
-        return
-    for key in keys:
-        if key in data:
-            new = _OLD_NAMES.get(key, key)
-            raise ValueError(f"{section}.{key} moved to hardware.{new} (one hardware section for every run)")

@@ -4,7 +4,6 @@ The trunk section is picked by ``arch`` and the head section by ``kind``, each f
 config classes (``TRUNK_CONFIGS``, ``HEAD_CONFIGS``), so a wing adds a trunk or head by defining its
 section class with :func:`register_trunk_config` / :func:`register_head_config` (and the module
 class with ``seqlab.models.trunks.register_trunk`` / ``seqlab.models.heads.register_head``).
-The v1 layout (``model: {arch: deepbind, filters: ...}``) is an error that names ``model.trunk.arch``.
 """
 
 from __future__ import annotations
@@ -192,19 +191,6 @@ class ModelConfig(StrictModel):
     head: SerializeAsAny[HeadConfig] = Field(
         default_factory=lambda: LinearHeadConfig(), description="The head section, picked by its kind."
     )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_v1_layout(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            trunk_keys = {key for config in TRUNK_CONFIGS.values() for key in config.model_fields}
-            old = sorted(set(data) & trunk_keys, key=lambda key: key != "arch")
-            if old:
-                raise ValueError(
-                    f"model.{old[0]} moved: the architecture is model.trunk.arch and its sizes go under model.trunk "
-                    "(e.g. model: {trunk: {arch: deepbind, filters: 64}, head: {kind: linear}})"
-                )
-        return data
 
     @field_validator("trunk", mode="before")
     @classmethod

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field, model_validator
 
 from seqlab.config.base import StrictModel
 from seqlab.config.data import DataConfig
-from seqlab.config.hardware import HardwareConfig, moved_hardware_keys
+from seqlab.config.hardware import HardwareConfig
 from seqlab.config.model import ModelConfig
 from seqlab.config.schemes import MfdConfig, NoisyStudentConfig, SslConfig, check_scheme_sections
 from seqlab.config.train import TrainConfig
@@ -28,13 +26,6 @@ class DnaRunConfig(StrictModel):
     ssl: SslConfig | None = Field(None, description="Section of train.scheme: ssl.")
     noisy_student: NoisyStudentConfig | None = Field(None, description="Section of train.scheme: noisy_student.")
     mfd: MfdConfig | None = Field(None, description="Section of train.scheme: mfd.")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _workers_in_hardware(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            moved_hardware_keys("data", data.get("data"), keys=("num_workers",))
-        return data
 
     @model_validator(mode="after")
     def _sections_match_scheme(self) -> DnaRunConfig:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from seqlab.config.base import StrictModel
-from seqlab.config.hardware import moved_hardware_keys
 
 __all__ = ["TrainConfig"]
 
@@ -50,9 +49,3 @@ class TrainConfig(StrictModel):
         None, description="Train on this many batches (or this fraction) per epoch; for quick runs."
     )
     progress_bar: bool = Field(True, description="Rich progress bar.")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_hardware_keys(cls, data: Any) -> Any:
-        moved_hardware_keys("train", data)
-        return data

@@ -8,12 +8,11 @@ Sections: ``CorpusConfig`` (pair and single corpora from STRING files), ``Tokeni
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, model_validator
 
 from seqlab.config import HardwareConfig, StrictModel
-from seqlab.config.hardware import moved_hardware_keys
 
 __all__ = [
     "CorpusConfig",
@@ -41,12 +40,6 @@ class OptimConfig(StrictModel):
     val_every_steps: int = Field(200, gt=0, description="Validate (and checkpoint) every this many optimiser steps.")
     gradient_clip: float | None = Field(1.0, description="Clip gradients to this norm (None: no clipping).")
     progress_bar: bool = Field(True, description="Rich progress bar.")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_hardware_keys(cls, data: Any) -> Any:
-        moved_hardware_keys("optim", data)
-        return data
 
 
 class CorpusConfig(StrictModel):
