@@ -123,3 +123,10 @@ def test_duplicate_yaml_key_is_an_error_naming_file_and_line(tmp_path):
     path.write_text("name: x\ndata:\n  tasks: a.tsv\n  tasks: b.tsv\n")
     with pytest.raises(ConfigError, match=r"run.yaml:4: key 'tasks' appears twice in the same section"):
         load_config(path, DnaRunConfig)
+
+
+def test_an_unknown_scheme_is_an_error_when_the_config_loads(tmp_path):
+    with pytest.raises(ConfigError, match=r"train\.scheme: unknown value 'nosuch'; expected one of \[.*'supervised'"):
+        load_config(_write(tmp_path, BASE + "train:\n  scheme: nosuch\n"), DnaRunConfig)
+    for scheme in ("supervised", "ssl", "noisy_student", "mfd"):
+        assert load_config(_write(tmp_path, BASE + f"train:\n  scheme: {scheme}\n"), DnaRunConfig).train.scheme == scheme

@@ -121,21 +121,25 @@ class MfdConfig(StrictModel):
 
 
 SCHEME_SECTIONS: dict[str, tuple[str, ...]] = {
+    "supervised": (),
     "ssl": ("ssl",),
     "noisy_student": ("noisy_student", "ssl"),
     "mfd": ("mfd",),
 }
-"""Sections each scheme reads (a scheme may read several, e.g. noisy_student may read ssl too)."""
+"""Every ``train.scheme`` name and the sections it reads (a scheme may read several, e.g. noisy_student
+may read ssl too). ``seqlab.training.schemes.register_scheme`` adds a new scheme's name."""
 
 
 def check_scheme_sections(scheme: str, given: dict[str, Any]) -> None:
-    """Raise a ValueError when a scheme section is set but ``train.scheme`` does not read it.
+    """Raise a ValueError when ``train.scheme`` is unknown or a scheme section is set that it does not read.
 
     Args:
         scheme: ``train.scheme``.
         given: section name -> value (None when absent) for every scheme section of the config.
     """
-    wanted = SCHEME_SECTIONS.get(scheme, ())
+    if scheme not in SCHEME_SECTIONS:
+        raise ValueError(f"train.scheme: unknown value {scheme!r}; expected one of {sorted(SCHEME_SECTIONS)}")
+    wanted = SCHEME_SECTIONS[scheme]
     for name, value in given.items():
         if value is not None and name not in wanted:
             raise ValueError(f"the {name}: section is set but train.scheme is {scheme!r}; set train.scheme: {name}")

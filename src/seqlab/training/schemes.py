@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from seqlab.config.schemes import SCHEME_SECTIONS
 from seqlab.data.build import ExampleTable
 from seqlab.data.datamodule import DnaDataModule
 from seqlab.models.data_params import DataParams
@@ -96,6 +97,7 @@ def register_scheme(name: str) -> Callable[[SchemeFn], SchemeFn]:
     Raises:
         ValueError: ``name`` is registered already with another function.
     """
+    SCHEME_SECTIONS.setdefault(name, ())  # a name train.scheme accepts when the config loads
     return SCHEMES.register(name)
 
 
