@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -129,4 +130,23 @@ def test_an_unknown_scheme_is_an_error_when_the_config_loads(tmp_path):
     with pytest.raises(ConfigError, match=r"train\.scheme: unknown value 'nosuch'; expected one of \[.*'supervised'"):
         load_config(_write(tmp_path, BASE + "train:\n  scheme: nosuch\n"), DnaRunConfig)
     for scheme in ("supervised", "ssl", "noisy_student", "mfd"):
-        assert load_config(_write(tmp_path, BASE + f"train:\n  scheme: {scheme}\n"), DnaRunConfig).train.scheme == scheme
+        assert (
+            load_config(_write(tmp_path, BASE + f"train:\n  scheme: {scheme}\n"), DnaRunConfig).train.scheme == scheme
+        )
+
+
+def test_overrides_address_list_entries_by_index(tmp_path):
+    text = BASE + "  sources:\n    - {kind: peaks, subsample: {n: 5}}\n    - {kind: tiling, bin_size: 100}\n"
+    overrides = ["data.sources.0.subsample.seed=7", "data.sources.1.stride=50", "data.split.test_chroms.0=chr9"]
+    config = load_config(_write(tmp_path, text + "  split: {test_chroms: [chr2]}\n"), DnaRunConfig, overrides=overrides)
+    assert config.data.sources[0].subsample.seed == 7 and config.data.sources[0].subsample.n == 5
+    assert config.data.sources[1].stride == 50 and config.data.split.test_chroms == ["chr9"]
+    for bad, message in (
+        ("data.sources.2.seed=1", r"data\.sources is a list of 2 entries; give an index 0-1"),
+        ("data.sources.x.seed=1", r"data\.sources is a list of 2 entries; give an index 0-1"),
+        ("data.sources.0.subsample.n.x=1", r"data\.sources\.0\.subsample\.n is a value, not a section"),
+    ):
+        with pytest.raises(ConfigError, match=rf"^override '{re.escape(bad)}': {message}$"):
+            load_config(_write(tmp_path, text), DnaRunConfig, overrides=[bad])
+    with pytest.raises(ConfigError, match=r"data\.sources is not set in the config"):
+        apply_overrides({"data": {}}, ["data.sources.0.kind=tiling"])

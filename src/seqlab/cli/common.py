@@ -49,7 +49,11 @@ results = Console()
 
 SetOption = Annotated[
     list[str] | None,
-    typer.Option("--set", help="Override a config key, e.g. --set train.max_epochs=3 (repeatable)."),
+    typer.Option(
+        "--set",
+        help="Override a config key, e.g. --set train.max_epochs=3; a number is a list index: "
+        "--set data.sources.0.subsample.seed=1 (repeatable).",
+    ),
 ]
 OutDirOption = Annotated[Path | None, typer.Option("--out", help="Run folder (default: runs/<name> of the config).")]
 ResumeOption = Annotated[

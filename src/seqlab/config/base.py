@@ -47,8 +47,13 @@ def _parse_scalar(text: str) -> Any:
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     """Apply ``key.sub=value`` overrides to a nested dict (in place) and return it.
 
-    Values are parsed as YAML (``3`` -> int, ``[chr1, chr2]`` -> list). Intermediate sections are
-    created when missing; validation later rejects keys that do not exist.
+    Values are parsed as YAML (``3`` -> int, ``[chr1, chr2]`` -> list). A number addresses an entry of a
+    list (``data.sources.0.subsample.seed=1``). Intermediate sections are created when missing;
+    validation later rejects keys that do not exist.
+
+    Raises:
+        ConfigError: a malformed override, a value addressed as a section, or a list index that is not
+            a number or out of range (one line naming the override).
     """
     for item in overrides:
         if "=" not in item:
@@ -57,15 +62,29 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
         keys = [k for k in dotted.strip().split(".") if k]
         if not keys:
             raise ConfigError(f"override {item!r} has an empty key")
-        node = raw
-        for key in keys[:-1]:
-            child = node.get(key)
-            if child is None:
-                child = node[key] = {}
-            if not isinstance(child, dict):
-                raise ConfigError(f"override {item!r}: {key!r} is a value, not a section")
-            node = child
-        node[keys[-1]] = _parse_scalar(value)
+        node: Any = raw
+        for depth, key in enumerate(keys):
+            last = depth == len(keys) - 1
+            where = ".".join(keys[:depth]) or "the config"
+            if isinstance(node, list):
+                if not key.isdigit() or int(key) >= len(node):
+                    raise ConfigError(
+                        f"override {item!r}: {where} is a list of {len(node)} entries; give an index 0-{len(node) - 1}"
+                        if node else f"override {item!r}: {where} is an empty list"
+                    )  # fmt: skip
+                index: int | str = int(key)
+            elif isinstance(node, dict):
+                index = key
+                if not last and node.get(key) is None:
+                    if keys[depth + 1].isdigit():
+                        raise ConfigError(f"override {item!r}: {'.'.join(keys[: depth + 1])} is not set in the config")
+                    node[key] = {}
+            else:
+                raise ConfigError(f"override {item!r}: {where} is a value, not a section")
+            if last:
+                node[index] = _parse_scalar(value)
+            else:
+                node = node[index]
     return raw
 
 
