@@ -59,7 +59,7 @@ _H = TypeVar("_H", bound=type[Head])
 
 
 def register_head(kind: str) -> Callable[[_H], _H]:
-    """Class decorator: make a ``Head`` subclass the module of ``model.head.kind: <kind>``.
+    """Decorator (or ``register_head(kind)(cls)``): make a ``Head`` subclass the module of ``model.head.kind: <kind>``.
 
     Raises:
         ValueError: ``kind`` is registered already with another class.
@@ -67,7 +67,6 @@ def register_head(kind: str) -> Callable[[_H], _H]:
     return HEADS.register(kind)
 
 
-@register_head("linear")
 class MultiTaskLinearHead(Head):
     """One independent linear read-out per task (a single Linear(in_features, n_tasks))."""
 
@@ -103,6 +102,3 @@ def build_head(
         raise ValueError(f"model.head.kind {config.kind!r} has no head module; registered: {sorted(HEADS)}")
     return HEADS[config.kind].from_config(config, in_features, DataParams.from_dict(data_params))
 
-
-# heads of other modules register themselves on import (after Head is defined: they subclass it)
-from seqlab.models import metadata_head  # noqa: E402,F401

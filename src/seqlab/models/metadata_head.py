@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from seqlab.config.mfd import MetadataColumnConfig, MetadataHeadConfig
-from seqlab.models.heads import Head, register_head
+from seqlab.models.heads import Head
 from seqlab.models.metadata import MetadataEncoder, MetadataError
 
 __all__ = ["ImputationHead", "MetadataHead", "build_metadata_head", "mlp", "resolve_sizes"]
@@ -69,7 +69,6 @@ def mlp(in_dim: int, out_dim: int, hidden: int) -> nn.Module:
     return nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, out_dim))
 
 
-@register_head("metadata")
 class MetadataHead(Head):
     """Features float32 (B, F) -> logits float32 (B, T) with weights computed from task metadata.
 

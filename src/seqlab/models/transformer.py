@@ -12,8 +12,6 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from seqlab.models.trunks import register_trunk
-
 __all__ = ["HFTrunk", "TransformerTrunk", "decode_onehot", "kmer_tokens"]
 
 _BASES = "ACGTN"
@@ -43,7 +41,6 @@ def decode_onehot(x: torch.Tensor) -> list[str]:
     return ["".join(_BASES[c] for c in row) for row in _base_codes(x).tolist()]
 
 
-@register_trunk("transformer")
 class TransformerTrunk(nn.Module):
     """BERT-style encoder over nucleotide or k-mer tokens: x float32 (B, 4, L) -> float32 (B, d_model).
 
@@ -96,7 +93,6 @@ class TransformerTrunk(nn.Module):
         return hidden[:, 0] if self.pool == "cls" else hidden[:, 1:].mean(dim=1)
 
 
-@register_trunk("hf")
 class HFTrunk(nn.Module):
     """A Hugging Face encoder from a local folder: x float32 (B, 4, L) -> float32 (B, hidden_size).
 

@@ -6,7 +6,8 @@ needs it exactly, the others accept other lengths). ``build_trunk`` builds one f
 section; a window too short for an architecture is a ``ValueError`` giving the minimum length.
 
 Registry: ``TRUNKS[arch]`` is the trunk class of a ``model.trunk.arch`` (its config section is
-registered with ``seqlab.config.register_trunk_config``); ``register_trunk(arch)`` adds one. A trunk
+registered with ``seqlab.config.register_trunk_config``); ``register_trunk(arch)`` adds one. The
+built-in trunks are registered in one place, :mod:`seqlab.models.builtin`. A trunk
 class is built as ``cls(in_channels, seq_len, **sizes)`` with the sizes of its config section, unless
 it defines a classmethod ``from_config(config, in_channels, seq_len)``.
 
@@ -46,7 +47,8 @@ _M = TypeVar("_M", bound=type[nn.Module])
 
 
 def register_trunk(arch: str) -> Callable[[_M], _M]:
-    """Class decorator: make an ``nn.Module`` (x (B, C, L) -> (B, out_features)) the trunk of ``arch``.
+    """Decorator (or ``register_trunk(arch)(cls)``): make an ``nn.Module`` (x (B, C, L) -> (B, out_features))
+    the trunk of ``arch``.
 
     Raises:
         ValueError: ``arch`` is registered already with another class.
@@ -73,7 +75,6 @@ def _too_short(arch: str, seq_len: int, minimum: int) -> ValueError:
     )
 
 
-@register_trunk("deepbind")
 class DeepBindTrunk(nn.Module):
     """DeepBind: one convolution scanned on both strands with shared weights.
 
@@ -117,7 +118,6 @@ class DeepBindTrunk(nn.Module):
         return self.dense(torch.maximum(forward_strand, reverse_strand))
 
 
-@register_trunk("deepsea")
 class DeepSEATrunk(nn.Module):
     """DeepSEA: Conv1d + ReLU (+ MaxPool except after the last) + Dropout per layer, flatten, Dense + ReLU.
 
@@ -172,7 +172,6 @@ class DeepSEATrunk(nn.Module):
         return self.dense(self.convs(x))
 
 
-@register_trunk("basenji")
 class BasenjiTrunk(nn.Module):
     """Basenji-like dilated residual CNN, pooled to one feature vector per window.
 
@@ -250,6 +249,3 @@ def build_trunk(config: TrunkConfig | Mapping[str, Any], in_channels: int, seq_l
         return from_config(config, in_channels, seq_len)
     return cls(in_channels, seq_len, **config.model_dump(exclude={"arch", "preset"}))
 
-
-# Trunks defined in other modules register themselves on import (kept last: they import this module).
-from seqlab.models import transformer as _transformer  # noqa: E402, F401
