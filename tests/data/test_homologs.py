@@ -298,7 +298,7 @@ def test_lifted_source_builder_errors(toy: dict) -> None:
     from types import SimpleNamespace
 
     from seqlab.config.lift import LiftedSourceConfig
-    from seqlab.data.homologs import build_lifted_source
+    from seqlab.data.sources.lifted import build_lifted as build_lifted_source
 
     target = toy["target"]
     genomes = {"hg": SimpleNamespace(fasta=toy["folder"] / "hg.fa", chain=None)}

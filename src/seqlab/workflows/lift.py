@@ -26,7 +26,8 @@ from typing import Any
 from seqlab.config import ConfigError, DnaRunConfig
 from seqlab.config.lift import LiftedSourceConfig
 from seqlab.data.build import build_examples
-from seqlab.data.homologs import lift_examples, lift_options, lift_report_rows, lift_targets
+from seqlab.data.homologs import lift_examples, lift_report_rows
+from seqlab.data.sources.lifted import lift_options, lift_targets
 from seqlab.data.table import ExampleTable
 from seqlab.runs import atomic_open, write_json
 
@@ -58,7 +59,7 @@ def run_lift(config: DnaRunConfig, out_dir: str | Path) -> LiftResult:
 
     Raises:
         ConfigError: several lifted sources, no other source.
-        ValueError: no target genome (:func:`~seqlab.data.homologs.lift_targets`).
+        ValueError: no target genome (:func:`~seqlab.data.sources.lifted.lift_targets`).
         LiftError: a chain that does not fit its FASTA, a genome without any homolog.
         ChainFormatError: a malformed chain. Nothing is written when any of these is raised.
     """

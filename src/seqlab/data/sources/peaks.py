@@ -24,8 +24,8 @@ import pandas as pd
 from seqlab.config import DataConfig, PeaksSourceConfig, SubsampleConfig
 from seqlab.data.labels import label_matrix
 from seqlab.data.negatives import sample_negatives
-from seqlab.data.sources import SourceContext, register_source
 from seqlab.data.sources.common import apply_splits, genome_and_tasks, resolved_peaks
+from seqlab.data.sources.registry import SourceContext
 from seqlab.data.splits import SPLITS, split_examples
 from seqlab.data.table import ExampleTable, finish_frame
 from seqlab.data.windows import make_windows, sequence_content
@@ -181,7 +181,6 @@ def _negatives(
     return pd.concat(parts, ignore_index=True)
 
 
-@register_source("peaks")
 def build_peaks(source: PeaksSourceConfig, config: DataConfig, context: SourceContext) -> ExampleTable:
     """Peak windows (``source: peak``) and background negatives (``source: negative``) on the reference genome."""
     genome, tasks = genome_and_tasks(config, "peaks")

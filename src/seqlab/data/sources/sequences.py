@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from seqlab.config import DataConfig, SequenceSetConfig, SequencesSourceConfig
-from seqlab.data.sources import SourceContext, register_source
 from seqlab.data.sources.common import apply_splits
+from seqlab.data.sources.registry import SourceContext
 from seqlab.data.table import ExampleTable, deduplicate, finish_frame
 from seqlab.data.windows import sequence_content
 from seqlab.io.fasta import read_sequence_set
@@ -64,7 +64,6 @@ def _task_frame(config: DataConfig, task_names: list[str]) -> pd.DataFrame:
     return frame.fillna("").astype(str)
 
 
-@register_source("sequences")
 def build_sequences(source: SequencesSourceConfig, config: DataConfig, context: SourceContext) -> ExampleTable:
     """Examples of FASTA sets (``source: fasta``), sequences carried in the table."""
     report: dict[str, Any] = {"kind": "sequences", "sets": [], "excluded_chrom_dropped": 0, "region_gap_dropped": 0}

@@ -20,8 +20,8 @@ import scipy.sparse as sp
 
 from seqlab.config import DataConfig, TilingSourceConfig
 from seqlab.data.labels import bin_overlap_labels
-from seqlab.data.sources import SourceContext, register_source
 from seqlab.data.sources.common import apply_splits, genome_and_tasks, resolved_peaks
+from seqlab.data.sources.registry import SourceContext
 from seqlab.data.sparse import SparseWeights, as_labels, sparse_pays
 from seqlab.data.splits import SPLITS, assign_splits
 from seqlab.data.table import FRAME_COLUMNS, ExampleTable
@@ -101,7 +101,6 @@ def _frame(
     return pd.DataFrame(columns)[FRAME_COLUMNS]
 
 
-@register_source("tiling")
 def build_tiling(source: TilingSourceConfig, config: DataConfig, context: SourceContext) -> ExampleTable:
     """Tiling bins of the reference genome (``source: tiling``), one window per bin, built per chromosome."""
     genome, tasks = genome_and_tasks(config, "tiling")
