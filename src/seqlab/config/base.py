@@ -219,7 +219,11 @@ def _item_sections(annotation: Any) -> tuple[str, list[type[BaseModel]], str | N
         item, *extras = get_args(item)
         found = [getattr(extra, "discriminator", None) for extra in extras]
         discriminator = next((d for d in found if d), None)
-    members = [m for m in (get_args(item) or (item,)) if isinstance(m, type) and issubclass(m, BaseModel)]
+    registered = getattr(item, "registered", None)
+    if registered is not None:  # an open registry of sections picked by one key (data.sources[].kind)
+        item, discriminator = tuple(registered()), item.registry_key
+    members = [m for m in (item if isinstance(item, tuple) else get_args(item) or (item,))
+               if isinstance(m, type) and issubclass(m, BaseModel)]  # fmt: skip
     if not members:
         return None
     return ("[]" if origin is list else ".NAME"), members, discriminator

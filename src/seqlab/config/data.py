@@ -1,19 +1,20 @@
 """DNA data sections: genomes, tasks, example sources (peaks, tiling, sequences), splits, encoding, augmentation.
 
-``data.sources`` is a list of typed entries, one per kind of example (discriminated on ``kind``); to add a
-kind, define its section here with ``kind: Literal[...]`` and add it to :data:`SourceConfig` (and register a
-builder in ``seqlab.data.sources``).
+``data.sources`` is a list of typed entries, one per kind of example, picked by ``kind`` from an open
+registry (:mod:`seqlab.config.sources`): a new kind is a ``SourceConfig`` subclass registered with
+``register_source_config`` and a builder registered in ``seqlab.data.sources``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SerializeAsAny, field_validator, model_validator
 
 from seqlab.config.base import StrictModel
 from seqlab.config.lift import LiftedSourceConfig
+from seqlab.config.sources import SourceConfig, pick_source, register_source_config
 
 __all__ = [
     "AugmentConfig",
@@ -72,7 +73,7 @@ class SubsampleConfig(StrictModel):
     )
 
 
-class PeaksSourceConfig(StrictModel):
+class PeaksSourceConfig(SourceConfig):
     """Windows centred on every task's peaks (union over tasks) plus GC-matched background negatives."""
 
     kind: Literal["peaks"] = "peaks"
@@ -88,7 +89,7 @@ class PeaksSourceConfig(StrictModel):
     )
 
 
-class TilingSourceConfig(StrictModel):
+class TilingSourceConfig(SourceConfig):
     """Genome tiling: fixed bins with a stride, labelled by overlap with each task's peaks."""
 
     kind: Literal["tiling"] = "tiling"
@@ -107,7 +108,7 @@ class SequenceSetConfig(StrictModel):
     )
 
 
-class SequencesSourceConfig(StrictModel):
+class SequencesSourceConfig(SourceConfig):
     """Ready-made FASTA sets with one label per task and file; tasks a file does not label get weight 0."""
 
     kind: Literal["sequences"] = "sequences"
@@ -120,10 +121,8 @@ class SequencesSourceConfig(StrictModel):
 # Old names kept for imports; the sections now live in data.sources.
 TilingConfig = TilingSourceConfig
 
-SourceConfig = Annotated[
-    PeaksSourceConfig | TilingSourceConfig | SequencesSourceConfig | LiftedSourceConfig,
-    Field(discriminator="kind"),
-]
+for _source in (PeaksSourceConfig, TilingSourceConfig, SequencesSourceConfig, LiftedSourceConfig):
+    register_source_config(_source)  # the built-in kinds, in one place
 
 
 class SplitConfig(StrictModel):
@@ -195,9 +194,10 @@ class DataConfig(StrictModel):
         "and metadata columns (for the metadata head), no peaks column needed.",
         json_schema_extra={"config_relative": True},
     )
-    sources: list[SourceConfig] = Field(
+    sources: list[SerializeAsAny[SourceConfig]] = Field(
         default_factory=lambda: [PeaksSourceConfig()],
-        description="Example sources, each {kind: peaks | tiling | sequences, ...}; their tables are concatenated.",
+        description="Example sources, each {kind: peaks | tiling | sequences | lifted, ...}; their tables are "
+        "concatenated.",
     )
     window_length: int = Field(200, gt=0, description="Window (model input) length in bp.")
     chrom_end: Literal["drop", "pad"] = Field("drop", description="Windows crossing a chromosome end.")
@@ -211,6 +211,13 @@ class DataConfig(StrictModel):
     batch_size: int = Field(128, gt=0, description="Windows per batch.")
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes (each opens the genome itself).")
     store: StoreConfig = Field(default_factory=StoreConfig)
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _source_sections(cls, value: Any) -> Any:
+        if not isinstance(value, list):
+            return value
+        return [pick_source(index, entry) for index, entry in enumerate(value)]
 
     @property
     def reference(self) -> str | None:

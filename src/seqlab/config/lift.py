@@ -6,12 +6,12 @@ from typing import Literal
 
 from pydantic import Field
 
-from seqlab.config.base import StrictModel
+from seqlab.config.sources import SourceConfig
 
 __all__ = ["LiftedSourceConfig"]
 
 
-class LiftedSourceConfig(StrictModel):
+class LiftedSourceConfig(SourceConfig):
     """Homologs of the windows of the sources listed before this one (``{kind: lifted}``).
 
     Reference-genome windows (the first of ``data.genomes``) are lifted through the chains of the other

@@ -8,12 +8,12 @@ class with ``seqlab.models.trunks.register_trunk`` / ``seqlab.models.heads.regis
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, ClassVar, Literal, TypeVar
 
-from pydantic import Field, SerializeAsAny, ValidationError, field_validator, model_validator
+from pydantic import Field, SerializeAsAny, field_validator, model_validator
 
 from seqlab.config.base import StrictModel
+from seqlab.config.registered import pick_section, registrar
 from seqlab.registry import Registry
 
 __all__ = [
@@ -64,43 +64,14 @@ HEAD_CONFIGS = Registry("model.head kind")
 _T = TypeVar("_T", bound=StrictModel)
 
 
-def _registrar(registry: Registry, key: str) -> Callable[[type[_T]], type[_T]]:
-    def register(cls: type[_T]) -> type[_T]:
-        name = cls.model_fields[key].default
-        if not isinstance(name, str) or not name:
-            raise TypeError(f"{cls.__name__} needs a default {key!r} (its registry name)")
-        return registry.register(name)(cls)
-
-    return register
-
-
 def register_trunk_config(cls: type[_T]) -> type[_T]:
     """Class decorator: make ``cls`` (a ``TrunkConfig`` with a default ``arch``) a ``model.trunk`` choice."""
-    return _registrar(TRUNK_CONFIGS, "arch")(cls)
+    return registrar(TRUNK_CONFIGS, "arch")(cls)
 
 
 def register_head_config(cls: type[_T]) -> type[_T]:
     """Class decorator: make ``cls`` (a ``HeadConfig`` with a default ``kind``) a ``model.head`` choice."""
-    return _registrar(HEAD_CONFIGS, "kind")(cls)
-
-
-def _pick(registry: dict[str, Any], key: str, default: str, section: str, value: Any) -> Any:
-    """Validate a section dict into the registry class its ``key`` names (instances pass through)."""
-    if isinstance(value, StrictModel) or not isinstance(value, dict):
-        return value
-    name = value.get(key, default)
-    if name not in registry:
-        raise ValueError(f"{section}.{key}: unknown value {name!r}; expected one of {sorted(registry)}")
-    try:
-        return registry[name].model_validate(value)
-    except ValidationError as err:  # re-raised as a ValueError so that pydantic keeps the section's location
-        problems = []
-        for problem in err.errors():
-            where = ".".join(str(part) for part in problem["loc"])
-            message = "unknown key" if problem["type"] == "extra_forbidden" else problem["msg"]
-            message = message.removeprefix("Value error, ")
-            problems.append(f"{where}: {message}" if where else message)
-        raise ValueError(f"{section} ({key}: {name}): " + "; ".join(problems)) from None
+    return registrar(HEAD_CONFIGS, "kind")(cls)
 
 
 DEEPBIND_PRESETS: dict[str, dict[str, Any]] = {
@@ -195,9 +166,9 @@ class ModelConfig(StrictModel):
     @field_validator("trunk", mode="before")
     @classmethod
     def _trunk_section(cls, value: Any) -> Any:
-        return _pick(TRUNK_CONFIGS, "arch", "deepbind", "model.trunk", value)
+        return pick_section(TRUNK_CONFIGS, "arch", "deepbind", "model.trunk", value)
 
     @field_validator("head", mode="before")
     @classmethod
     def _head_section(cls, value: Any) -> Any:
-        return _pick(HEAD_CONFIGS, "kind", "linear", "model.head", value)
+        return pick_section(HEAD_CONFIGS, "kind", "linear", "model.head", value)
