@@ -27,14 +27,14 @@ from seqlab.config.data import (
     PeaksSourceConfig,
     SequenceSetConfig,
     SequencesSourceConfig,
-    SourceConfig,
     SplitConfig,
     SubsampleConfig,
     TilingConfig,
     TilingSourceConfig,
 )
 from seqlab.config.hardware import HardwareConfig
-from seqlab.config.mfd import MetadataHeadConfig  # registers model.head.kind: metadata
+from seqlab.config.lift import LiftedSourceConfig
+from seqlab.config.mfd import MetadataHeadConfig
 from seqlab.config.model import (
     DEEPBIND_PRESETS,
     HEAD_CONFIGS,
@@ -51,8 +51,18 @@ from seqlab.config.model import (
 )
 from seqlab.config.run import DnaRunConfig
 from seqlab.config.schemes import MfdConfig, NoisyStudentConfig, SslConfig
+from seqlab.config.sources import SOURCE_CONFIGS, SourceConfig, register_source_config
 from seqlab.config.train import TrainConfig
 from seqlab.config.transformer import HFConfig, TransformerConfig
+
+# The built-in sections of every registry, registered in one place (the modules that define them never
+# register themselves): model.trunk.arch, model.head.kind and data.sources[].kind.
+for _trunk in (DeepBindConfig, DeepSEAConfig, BasenjiConfig, TransformerConfig, HFConfig):
+    register_trunk_config(_trunk)
+for _head in (LinearHeadConfig, MetadataHeadConfig):
+    register_head_config(_head)
+for _source in (PeaksSourceConfig, TilingSourceConfig, SequencesSourceConfig, LiftedSourceConfig):
+    register_source_config(_source)
 
 __all__ = [
     "AugmentConfig",
@@ -74,6 +84,7 @@ __all__ = [
     "MfdConfig",
     "ModelConfig",
     "NegativesConfig",
+    "LiftedSourceConfig",
     "NoisyStudentConfig",
     "PeaksSourceConfig",
     "SequenceSetConfig",
@@ -83,6 +94,7 @@ __all__ = [
     "SslConfig",
     "StrictModel",
     "SubsampleConfig",
+    "SOURCE_CONFIGS",
     "TRUNK_CONFIGS",
     "TilingConfig",
     "TilingSourceConfig",
@@ -93,6 +105,7 @@ __all__ = [
     "dump_config",
     "load_config",
     "register_head_config",
+    "register_source_config",
     "register_trunk_config",
     "resolve_paths",
     "validate_config",

@@ -1,8 +1,9 @@
 """DNA data sections: genomes, tasks, example sources (peaks, tiling, sequences), splits, encoding, augmentation.
 
 ``data.sources`` is a list of typed entries, one per kind of example, picked by ``kind`` from an open
-registry (:mod:`seqlab.config.sources`): a new kind is a ``SourceConfig`` subclass registered with
-``register_source_config`` and a builder registered in ``seqlab.data.sources``.
+registry (:mod:`seqlab.config.sources`; the built-ins are registered in :mod:`seqlab.config`): a new
+kind is a ``SourceConfig`` subclass registered with ``register_source_config`` and a builder
+registered in ``seqlab.data.sources``.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ from typing import Any, Literal
 from pydantic import Field, SerializeAsAny, field_validator, model_validator
 
 from seqlab.config.base import StrictModel
-from seqlab.config.lift import LiftedSourceConfig
-from seqlab.config.sources import SourceConfig, pick_source, register_source_config
+from seqlab.config.sources import SourceConfig, pick_source
 
 __all__ = [
     "AugmentConfig",
@@ -120,10 +120,6 @@ class SequencesSourceConfig(SourceConfig):
 
 # Old names kept for imports; the sections now live in data.sources.
 TilingConfig = TilingSourceConfig
-
-for _source in (PeaksSourceConfig, TilingSourceConfig, SequencesSourceConfig, LiftedSourceConfig):
-    register_source_config(_source)  # the built-in kinds, in one place
-
 
 class SplitConfig(StrictModel):
     """Chromosome- and region-level split: never random over windows."""

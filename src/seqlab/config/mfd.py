@@ -1,7 +1,7 @@
 """Metadata-guided feature disentanglement (MFD): the metadata head section and the ``mfd:`` scheme section.
 
-``MetadataHeadConfig`` is the ``model.head`` entry with ``kind: metadata`` (registered with
-``register_head_config``; it describes the model, so a saved model rebuilds from it). The top-level
+``MetadataHeadConfig`` is the ``model.head`` entry with ``kind: metadata`` (registered in
+:mod:`seqlab.config`; it describes the model, so a saved model rebuilds from it). The top-level
 ``mfd:`` section (how to train it: the independence penalty, its adversaries, held-out experiments)
 is ``MfdConfig`` in :mod:`seqlab.config.schemes`, re-exported here. Formulas: docs/mfd.md.
 """
@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from seqlab.config.base import StrictModel
-from seqlab.config.model import HeadConfig, register_head_config
+from seqlab.config.model import HeadConfig
 from seqlab.config.schemes import MfdConfig
 
 __all__ = ["DEFAULT_COLUMNS", "DEFAULT_GROUPS", "MetadataColumnConfig", "MetadataHeadConfig", "MfdConfig"]
@@ -43,7 +43,6 @@ class MetadataColumnConfig(StrictModel):
     )
 
 
-@register_head_config
 class MetadataHeadConfig(HeadConfig):
     """Output weights computed from each experiment's metadata, one subspace of features per factor group.
 

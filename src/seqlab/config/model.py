@@ -3,7 +3,8 @@
 The trunk section is picked by ``arch`` and the head section by ``kind``, each from a registry of
 config classes (``TRUNK_CONFIGS``, ``HEAD_CONFIGS``), so a wing adds a trunk or head by defining its
 section class with :func:`register_trunk_config` / :func:`register_head_config` (and the module
-class with ``seqlab.models.trunks.register_trunk`` / ``seqlab.models.heads.register_head``).
+class with ``seqlab.models.trunks.register_trunk`` / ``seqlab.models.heads.register_head``). The built-in
+sections are registered in :mod:`seqlab.config` (the package), in one place.
 """
 
 from __future__ import annotations
@@ -82,7 +83,6 @@ DEEPBIND_PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-@register_trunk_config
 class DeepBindConfig(TrunkConfig):
     """DeepBind: one convolution scanned on both strands, global max and average pooling, dense.
 
@@ -106,7 +106,6 @@ class DeepBindConfig(TrunkConfig):
         return data
 
 
-@register_trunk_config
 class DeepSEAConfig(TrunkConfig):
     """DeepSEA: three convolutions (320/480/960, width 8) with max-pooling and dropout, dense 925."""
 
@@ -129,7 +128,6 @@ class DeepSEAConfig(TrunkConfig):
         return self
 
 
-@register_trunk_config
 class BasenjiConfig(TrunkConfig):
     """Basenji-like dilated residual CNN: stem, pooling tower, dilated residual blocks, crop, pointwise."""
 
@@ -146,7 +144,6 @@ class BasenjiConfig(TrunkConfig):
     dropout: float = Field(0.1, ge=0, lt=1, description="Dropout in the residual blocks.")
 
 
-@register_head_config
 class LinearHeadConfig(HeadConfig):
     """One independent linear read-out per task (``MultiTaskLinearHead``)."""
 

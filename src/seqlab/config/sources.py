@@ -2,7 +2,7 @@
 
 A kind of your own: a :class:`SourceConfig` subclass with a default ``kind``, registered with
 :func:`register_source_config`, and its builder with ``seqlab.data.sources.register_source``. The
-built-in kinds are registered in :mod:`seqlab.config.data`.
+built-in kinds are registered in :mod:`seqlab.config` (the package).
 """
 
 from __future__ import annotations

@@ -7,12 +7,11 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from seqlab.config.model import TrunkConfig, register_trunk_config
+from seqlab.config.model import TrunkConfig
 
 __all__ = ["HFConfig", "TransformerConfig"]
 
 
-@register_trunk_config
 class TransformerConfig(TrunkConfig):
     """A small BERT-style encoder over nucleotide (kmer 1) or k-mer tokens, trained from scratch.
 
@@ -37,7 +36,6 @@ class TransformerConfig(TrunkConfig):
         return self
 
 
-@register_trunk_config
 class HFConfig(TrunkConfig):
     """Any Hugging Face encoder (``AutoModel``) and its tokenizer, loaded from a local folder (nothing downloads).
 
