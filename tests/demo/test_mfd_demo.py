@@ -114,7 +114,7 @@ def test_predict_imputes_experiments_from_metadata(demo, tmp_path):
     seen = tasks[tasks["holdout"] == "no"].iloc[[0]].drop(columns=["peaks"])
     seen.to_csv(table, sep="\t", index=False)
     result = runner.invoke(app, [
-        "predict", str(out / "mfd" / "model"), "--bed", str(tmp_path / "w.bed"), "--genome",
+        "dna", "predict", str(out / "mfd" / "model"), "--bed", str(tmp_path / "w.bed"), "--genome",
         str(out / "data" / "genome.fa"), "--center", "center", "--out", str(tmp_path / "p.tsv"),
         "--metadata", "target=GATA1,biosample=GM12878,K562,assay=ChIP-seq,lab=LabGC,date=2012-03-15",
         "--metadata-table", str(table),
@@ -128,7 +128,8 @@ def test_predict_imputes_experiments_from_metadata(demo, tmp_path):
     ]
     np.testing.assert_allclose(predictions[task], frame[f"prob.{task}"], rtol=1e-4, atol=1e-6)
     bad = runner.invoke(app, [
-        "predict", str(out / "mfd"), "--bed", str(tmp_path / "w.bed"), "--genome", str(out / "data" / "genome.fa"),
+        "dna", "predict", str(out / "mfd"), "--bed", str(tmp_path / "w.bed"), "--genome",
+        str(out / "data" / "genome.fa"),
         "--metadata", "target=GATA1,biosample=HepG2,assay=ChIP-seq,lab=LabGC,date=2012",
     ])  # fmt: skip
     assert bad.exit_code != 0
