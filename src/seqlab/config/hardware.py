@@ -6,7 +6,7 @@ from pydantic import Field
 
 from seqlab.config.base import StrictModel
 
-__all__ = ["HARDWARE_KEYS", "HardwareConfig"]
+__all__ = ["HardwareConfig"]
 
 
 class HardwareConfig(StrictModel):
@@ -24,7 +24,3 @@ class HardwareConfig(StrictModel):
         "models on a machine that other jobs share.",
     )
     workers: int = Field(0, ge=0, description="DataLoader worker processes (each opens the genome itself).")
-
-
-HARDWARE_KEYS = tuple(HardwareConfig.model_fields)
-"""Keys of the hardware section."""
