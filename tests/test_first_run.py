@@ -74,7 +74,7 @@ def test_demo_dna_runs_as_written_with_no_out_from_any_folder(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(Path(seqlab.__file__).parents[1]), "HF_HUB_OFFLINE": "1"}
     code = "from seqlab.cli.main import app; app()"
     done = subprocess.run(
-        [sys.executable, "-c", code, "demo", "dna", "--max-epochs", "1", "--seed", "1"],
+        [sys.executable, "-c", code, "demo", "dna", "--max-epochs", "1"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
