@@ -281,6 +281,9 @@ def run_mfd(ctx: RunContext) -> dict[str, Any]:
 def introspect(path: str | Path, out_dir: str | Path | None = None) -> dict[str, Any]:
     """``seqlab introspect``: eta² of every latent feature for every metadata factor, from a run or model folder.
 
+    A model folder carries no test windows, so every feature counts as live here (the run's own
+    ``introspection.tsv`` uses its test-window live mask).
+
     Args:
         path: a run folder, a model folder or a ``.ckpt`` of a model with a metadata head.
         out_dir: folder of ``introspection.tsv`` and ``introspection.png`` (default: ``path`` when a folder,
