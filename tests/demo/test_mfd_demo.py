@@ -52,10 +52,10 @@ def test_demo_metrics_runs_and_introspection(demo):
     }
     # the fair baseline: the same learning-rate grid, epochs and patience for MFD and the plain head
     for name in ("mfd", "plain"):
-        assert set(metrics[name]["lr_search"]) == {"0.001", "0.003"}
+        assert set(metrics[name]["lr_search"]) == {"0.003", "0.01"}
         chosen = max(metrics[name]["lr_search"].items(), key=lambda kv: (kv[1], -float(kv[0])))[0]
         assert metrics[name]["learning_rate"] == float(chosen)
-        other = "0.003" if chosen == "0.001" else "0.001"
+        other = "0.003" if chosen == "0.01" else "0.01"
         assert (out / "lr_search" / f"{name}-lr{other}" / "metrics.json").is_file()
     assert metrics["mfd_no_penalty"]["learning_rate"] == metrics["mfd"]["learning_rate"]
     assert set(metrics["disentanglement"]["live_fraction"]) == {"biological", "technical"}

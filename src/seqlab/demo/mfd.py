@@ -58,7 +58,7 @@ HEAD = {
     "hidden": 16,
 }  # fmt: skip
 DEFAULT_WEIGHT = 0.01
-LEARNING_RATES = (0.001, 0.003)
+LEARNING_RATES = (0.003, 0.01)
 TRUNK = {"arch": "deepbind", "filters": 64, "kernel_size": 16, "hidden": 64, "dropout": 0.1}
 
 
