@@ -159,7 +159,8 @@ def test_introspect_command_matches_the_run(demo, tmp_path):
     out, _ = demo
     result = runner.invoke(app, ["introspect", str(out / "mfd" / "model"), "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    mine, run = pd.read_csv(tmp_path / "introspection.tsv", sep="\t"), pd.read_csv(out / "mfd" / "introspection.tsv", sep="\t")
+    mine = pd.read_csv(tmp_path / "introspection.tsv", sep="\t")
+    run = pd.read_csv(out / "mfd" / "introspection.tsv", sep="\t")
     # a model folder has no test windows: every feature counts as live there
     assert mine["live"].all()
     pd.testing.assert_frame_equal(mine.drop(columns="live"), run.drop(columns="live"))
