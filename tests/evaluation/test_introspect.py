@@ -50,7 +50,10 @@ def test_hand_set_head_puts_target_in_biological_and_lab_in_technical(tmp_path):
 
 
 def test_introspection_uses_live_features_only_and_reports_a_permutation_null(tmp_path):
-    from seqlab.evaluation.introspect import introspect_head
+    from torch import nn
+
+    from seqlab.evaluation.introspect import introspect_model
+    from seqlab.models.sequence_model import SequenceModel
 
     records = [{"task": f"{t}_{lab}", "target": t, "lab": lab} for t in ("A", "B", "C", "D") for lab in ("L1", "L2")]
     config = {
@@ -61,8 +64,11 @@ def test_introspection_uses_live_features_only_and_reports_a_permutation_null(tm
     }
     torch.manual_seed(0)
     head = build_metadata_head(config, 6, {"task_metadata": records})
+    trunk = nn.Linear(4, 6)
+    trunk.out_features = 6
+    params = {"tasks": [r["task"] for r in records], "window_length": 8, "encoding": "onehot", "task_metadata": records}
     live = np.array([True, True, False, True, False, False])
-    result = introspect_head(head, records, tmp_path, live=live, permutations=300)
+    result = introspect_model(SequenceModel(trunk, head, params), tmp_path, live=live, permutations=300)
     assert result["live_features"] == 3
     written = np.loadtxt(tmp_path / "introspection.tsv", delimiter="\t", skiprows=1, usecols=4, dtype=str)
     assert written.tolist() == ["True", "True", "False", "True", "False", "False"]
