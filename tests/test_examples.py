@@ -11,6 +11,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 KINDS = {
     "gm12878_": DnaRunConfig,
     "mfd_gm12878_": DnaRunConfig,
+    "mfd_encode_dream_": DnaRunConfig,
     "ssl_": DnaRunConfig,
     "protein_pretrain_": PretrainConfig,
     "protein_finetune_": FinetuneConfig,
@@ -106,3 +107,31 @@ def test_mfd_example_configs_find_their_windows_and_task_metadata(shared_data):
     tasks = read_task_table(mfd.data.tasks, peaks=False)
     labelled = [task for entry in mfd.data.sources[0].sets for task in entry.labels]
     assert list(tasks["task"]) == list(dict.fromkeys(labelled)) and set(mfd.model.head.columns) <= set(tasks.columns)
+
+
+@pytest.mark.realdata
+def test_encode_dream_task_table_has_summits_and_holdouts_the_issue_asks_for(shared_data, tmp_path):
+    import gzip
+    import importlib.util
+
+    import pandas as pd
+
+    bundle = shared_data / "dna" / "encode_dream_chr22"
+    spec = importlib.util.spec_from_file_location("build_ed", EXAMPLES / "mfd_encode_dream_chr22.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    tasks = pd.read_csv(module.build(tmp_path, bundle), sep="\t")
+    assert len(tasks) == 174 and tasks["peak_set"].value_counts().to_dict() == {"conservative": 101, "relaxed": 73}
+    assert list(tasks.columns[5:]) == [f"GEPC{i}" for i in range(1, 9)]
+    # a relaxed file's first row (20 columns): summit = start + peak, 1 bp
+    with gzip.open(bundle / "peaks" / "A549.CTCF.relaxed.chr22.narrowPeak.gz", "rt") as handle:
+        first = handle.readline().split("\t")
+    summit = pd.read_csv(tmp_path / "summits" / "A549.CTCF.relaxed.bed", sep="\t", header=None, nrows=1)
+    assert summit.iloc[0].tolist() == ["chr22", int(first[1]) + int(first[9]), int(first[1]) + int(first[9]) + 1]
+    config = load_config(EXAMPLES / "mfd_encode_dream_chr22.yaml", DnaRunConfig)
+    assert len(config.mfd.holdout) >= 6
+    for entry in config.mfd.holdout:
+        held = (tasks["target"] == entry["target"]) & (tasks["biosample"] == entry["biosample"])
+        assert sorted(tasks.loc[held, "peak_set"]) == ["conservative", "relaxed"]
+        assert tasks.loc[(tasks["target"] == entry["target"]) & ~held, "biosample"].nunique() >= 2
+        assert tasks.loc[(tasks["biosample"] == entry["biosample"]) & ~held, "target"].nunique() >= 2

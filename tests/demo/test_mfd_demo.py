@@ -44,10 +44,26 @@ def test_demo_metrics_runs_and_introspection(demo):
         "mfd_no_penalty",
         "imputation",
         "disentanglement",
+        "collapse",
         "variant_effects",
+        "warnings",
         "runs",
         "wall_time_s",
     }
+    # the fair baseline: the same learning-rate grid, epochs and patience for MFD and the plain head
+    for name in ("mfd", "plain"):
+        assert set(metrics[name]["lr_search"]) == {"0.003", "0.01"}
+        chosen = max(metrics[name]["lr_search"].items(), key=lambda kv: (kv[1], -float(kv[0])))[0]
+        assert metrics[name]["learning_rate"] == float(chosen)
+        other = "0.003" if chosen == "0.01" else "0.01"
+        assert (out / "lr_search" / f"{name}-lr{other}" / "metrics.json").is_file()
+    assert metrics["mfd_no_penalty"]["learning_rate"] == metrics["mfd"]["learning_rate"]
+    assert set(metrics["disentanglement"]["live_fraction"]) == {"biological", "technical"}
+    assert set(metrics["plain"]["live_fraction"]) == {"all"}
+    assert all(0.0 <= v <= 1.0 for v in metrics["disentanglement"]["live_fraction"].values())
+    assert -1.0 <= metrics["collapse"]["mean_logit_r"] <= 1.0
+    assert set(metrics["collapse"]["per_model"]) == {"mfd", "plain", "mfd_no_penalty"}
+    assert metrics["imputation"]["seen"]["on_seen_experiments"]["auroc"] is not None
     assert json.loads((out / "metrics.json").read_text())["mfd"]["penalty"] == "covariance"
     tasks = pd.read_csv(out / "data" / "tasks.tsv", sep="\t")
     held = sorted(tasks.query("holdout == 'yes'")["task"])
@@ -67,7 +83,8 @@ def test_demo_metrics_runs_and_introspection(demo):
     assert json.loads((out / "plain" / "metrics.json").read_text())["head"] == "linear"
     assert run["holdout"]["tasks"] == [t for t in tasks["task"] if t in held]
     table = pd.read_csv(out / "mfd" / "introspection.tsv", sep="\t")
-    assert list(table.columns) == ["feature", "group", "target", "biosample", "assay", "lab", "date"]
+    assert list(table.columns) == ["feature", "group", "target", "biosample", "assay", "lab", "date", "live"]
+    assert int(table["live"].sum()) == run["disentanglement"]["live_features"]
     assert (out / "mfd" / "introspection.png").is_file() and (out / "mfd" / "imputation" / "metrics.json").is_file()
     # each group's weights are functions of its own columns: exact by construction
     lands = metrics["disentanglement"]["lands_in"]
@@ -143,9 +160,11 @@ def test_introspect_command_matches_the_run(demo, tmp_path):
     out, _ = demo
     result = runner.invoke(app, ["dna", "introspect", str(out / "mfd" / "model"), "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    pd.testing.assert_frame_equal(
-        pd.read_csv(tmp_path / "introspection.tsv", sep="\t"), pd.read_csv(out / "mfd" / "introspection.tsv", sep="\t")
-    )
+    mine = pd.read_csv(tmp_path / "introspection.tsv", sep="\t")
+    run = pd.read_csv(out / "mfd" / "introspection.tsv", sep="\t")
+    # a model folder has no test windows: every feature counts as live there
+    assert mine["live"].all()
+    pd.testing.assert_frame_equal(mine.drop(columns="live"), run.drop(columns="live"))
     assert (tmp_path / "introspection.png").is_file()
     plain = runner.invoke(app, ["dna", "introspect", str(out / "plain")])
     assert plain.exit_code != 0 and "not a metadata head" in plain.output

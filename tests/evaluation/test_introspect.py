@@ -47,3 +47,38 @@ def test_hand_set_head_puts_target_in_biological_and_lab_in_technical(tmp_path):
     assert association.loc["lands_in"].tolist() == ["biological", "technical"]
     path = plot_feature_factor_heatmap(table, tmp_path / "heatmap.png")
     assert path.stat().st_size > 1000
+
+
+def test_introspection_uses_live_features_only_and_reports_a_permutation_null(tmp_path):
+    from torch import nn
+
+    from seqlab.evaluation.introspect import introspect_model
+    from seqlab.models.sequence_model import SequenceModel
+
+    records = [{"task": f"{t}_{lab}", "target": t, "lab": lab} for t in ("A", "B", "C", "D") for lab in ("L1", "L2")]
+    config = {
+        "columns": {"target": "categorical", "lab": "categorical"},
+        "groups": {"biological": ["target"], "technical": ["lab"]},
+        "sizes": {"biological": 3, "technical": 3},
+        "hidden": 0,
+    }
+    torch.manual_seed(0)
+    head = build_metadata_head(config, 6, {"task_metadata": records})
+    trunk = nn.Linear(4, 6)
+    trunk.out_features = 6
+    params = {"tasks": [r["task"] for r in records], "window_length": 8, "encoding": "onehot", "task_metadata": records}
+    live = np.array([True, True, False, True, False, False])
+    result = introspect_model(SequenceModel(trunk, head, params), tmp_path, live=live, permutations=300)
+    assert result["live_features"] == 3
+    written = np.loadtxt(tmp_path / "introspection.tsv", delimiter="\t", skiprows=1, usecols=4, dtype=str)
+    assert written.tolist() == ["True", "True", "False", "True", "False", "False"]
+    null = result["null"]
+    # exact associations (linear nets of one-hot codes) far above what shuffled labels give
+    assert null["biological"]["target"]["observed"] == pytest.approx(1.0, abs=1e-6)
+    assert null["technical"]["lab"]["observed"] == pytest.approx(1.0, abs=1e-6)
+    assert null["biological"]["target"]["p_value"] < 0.02 and null["technical"]["lab"]["p_value"] < 0.05
+    assert null["biological"]["target"]["null_q95"] < 1.0
+    # target does not move the technical weights: no association, p = 1
+    assert null["technical"]["target"]["observed"] == pytest.approx(0.0, abs=1e-6)
+    assert null["technical"]["target"]["p_value"] == pytest.approx(1.0)
+    assert set(result["association"]) == {"biological", "technical"}

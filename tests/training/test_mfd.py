@@ -92,3 +92,15 @@ def test_penalty_needs_two_groups(motifs):
     head = {**HEAD, "groups": {"biological": ["target"]}, "sizes": None}
     with pytest.raises(ValueError, match="needs two groups"):
         MfdModule(motifs.config, params, head=head, mfd={"penalty": "covariance"})
+
+
+def test_variance_floor_term_of_the_encoder_loss(motifs):
+    """floor_weight * (floor(a) + floor(b)); off with variance_floor 0 (and never with penalty none)."""
+    a = torch.tensor([[0.0, 1.0], [0.0, -1.0], [0.0, 1.0], [0.0, -1.0]])  # one dead unit, one with sd 1
+    b = torch.zeros(4, 2)  # a dead subspace
+    logs = {}
+    module = _module(motifs, penalty="covariance", variance_floor=0.1, floor_weight=2.0)
+    assert module._floor(a, b, logs).item() == pytest.approx(2.0 * (0.5 + 1.0), abs=1e-4)
+    assert logs["train_floor"].item() == pytest.approx(1.5, abs=1e-4)
+    off = _module(motifs, penalty="covariance", variance_floor=0.0)
+    assert off._floor(a, b, {}).item() == 0.0

@@ -15,6 +15,7 @@ from seqlab.training.penalties import (
     cross_covariance_norm,
     explained_variance,
     standardise,
+    variance_floor,
 )
 
 
@@ -32,31 +33,71 @@ def test_standardise_gives_zero_mean_unit_sd():
     torch.testing.assert_close(s.pow(2).mean(0), torch.ones(2), atol=1e-4, rtol=0)
 
 
-def test_covariance_identical_subspaces_give_sqrt_p_and_affine_maps_do_not_hide_it():
+def test_covariance_identical_subspaces_give_one_and_affine_maps_do_not_hide_it():
     a = _orthonormal(200, 3)
-    assert cross_covariance_norm(a, a).item() == pytest.approx(math.sqrt(3), abs=1e-4)
-    assert cross_covariance_norm(a, -2 * a + 7).item() == pytest.approx(math.sqrt(3), abs=1e-4)
-    # one shared column out of two: norm 1
+    assert CovariancePenalty()(a, a).item() == pytest.approx(1.0, abs=1e-5)
+    assert CovariancePenalty()(a, -2 * a + 7).item() == pytest.approx(1.0, abs=1e-5)
+    # one shared column out of two orthonormal ones each side: ||A^T B|| = n, ||A^T A|| = ||B^T B|| = n sqrt(2)
     b = torch.cat([a[:, :1], _orthonormal(200, 1, seed=5)], dim=1)
-    a2 = a[:, :2]
-    expected = torch.linalg.matrix_norm(standardise(a2).T @ standardise(b) / 200).item()
-    assert CovariancePenalty()(a2, b).item() == pytest.approx(expected, abs=1e-6)
-    assert expected == pytest.approx(1.0, abs=0.15)
+    b[:, 1] -= (b[:, 1] @ a[:, 0]) / 200 * a[:, 0]  # exactly orthogonal to the shared column
+    b[:, 1] -= (b[:, 1] @ a[:, 1]) / 200 * a[:, 1]
+    b[:, 1] /= b[:, 1].pow(2).mean().sqrt()
+    assert CovariancePenalty()(a[:, :2], b).item() == pytest.approx(1 / math.sqrt(2), abs=1e-4)
+
+
+@pytest.mark.parametrize("c", [1e-3, 0.5, 7.0, -3.0])
+def test_covariance_is_unchanged_when_a_subspace_is_scaled(c):
+    g = torch.Generator().manual_seed(3)
+    a = torch.randn(128, 5, generator=g)
+    b = a[:, :3] @ torch.randn(3, 4, generator=g) + torch.randn(128, 4, generator=g)
+    reference = CovariancePenalty()(a, b).item()
+    assert 0.2 < reference < 1.0
+    assert CovariancePenalty()(c * a, b).item() == pytest.approx(reference, rel=1e-5)
+    assert CovariancePenalty()(a, c * b).item() == pytest.approx(reference, rel=1e-5)
+
+
+def test_killing_units_does_not_drive_the_covariance_penalty_to_zero():
+    """Subspaces whose units all copy one shared signal: killing all but one unit on each side keeps the
+    penalty (the per-column correlation norm it replaces fell from sqrt(P Q) r to r)."""
+    g = torch.Generator().manual_seed(4)
+    shared, noise = torch.randn(256, 1, generator=g), torch.randn(256, 1, generator=g)
+    a = shared.repeat(1, 6) * torch.tensor([1.0, 2, 3, 4, 5, 6])
+    b = (shared + noise).repeat(1, 4)
+    full = CovariancePenalty()(a, b).item()
+    killed_a, killed_b = a.clone(), b.clone()
+    killed_a[:, 1:] = 0.0
+    killed_b[:, 1:] = 0.0
+    assert CovariancePenalty()(killed_a, killed_b).item() == pytest.approx(full, rel=1e-5)
+    assert full == pytest.approx(torch.corrcoef(torch.cat([shared, shared + noise], 1).T)[0, 1].item(), rel=1e-4)
+    assert cross_covariance_norm(a, b).item() > 4 * cross_covariance_norm(killed_a, killed_b).item()
+
+
+def test_variance_floor_counts_units_below_the_floor_and_is_off_at_zero():
+    x = torch.tensor([[0.0, 0.0, 1.0], [0.0, 0.1, -1.0], [0.0, 0.0, 1.0], [0.0, 0.1, -1.0]])
+    # sds 0, 0.05, 1 with floor 0.1: (1 + 0.5 + 0) / 3
+    assert variance_floor(x, 0.1).item() == pytest.approx(0.5, abs=1e-4)
+    assert variance_floor(torch.zeros(5, 4), 0.1).item() == pytest.approx(1.0, abs=1e-4)
+    assert variance_floor(x, 0.0).item() == 0.0
+    y = x.clone().requires_grad_(True)
+    variance_floor(y, 0.1).backward()
+    assert torch.isfinite(y.grad).all() and y.grad[:, 1].abs().sum() > 0
 
 
 def test_covariance_of_independent_gaussians_is_near_zero():
     g = torch.Generator().manual_seed(1)
     a, b = torch.randn(4000, 4, generator=g), torch.randn(4000, 3, generator=g)
     value = CovariancePenalty()(a, b).item()
-    assert value < 3 * math.sqrt(12 / 4000)  # expected about sqrt(P Q / B) = 0.055
+    assert value < 3 * (12**0.25) / math.sqrt(4000)  # about (P Q)^(1/4) / sqrt(B) = 0.03
 
 
 def test_covariance_is_differentiable_and_checks_shapes():
     a = torch.randn(16, 2, requires_grad=True)
-    CovariancePenalty()(a, a * 2).backward()
+    CovariancePenalty()(a, a * 2 + torch.randn(16, 2)).backward()
     assert a.grad is not None and torch.isfinite(a.grad).all()
     with pytest.raises(ValueError, match="same batch"):
         cross_covariance_norm(torch.zeros(4, 2), torch.zeros(5, 2))
+    with pytest.raises(ValueError, match="same batch"):
+        CovariancePenalty()(torch.zeros(4, 2), torch.zeros(5, 2))
 
 
 def test_explained_variance_exact_values():

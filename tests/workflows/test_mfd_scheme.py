@@ -204,3 +204,36 @@ def test_resume_of_an_mfd_run_killed_before_its_seen_stage_starts_that_stage_afr
         with pytest.raises(_Stop):
             fit_mfd(ctx, stage, SimpleNamespace(split_indices=lambda split: np.arange(8)), None)
     assert seen == [run.last_checkpoint, None]
+
+
+def test_a_held_out_value_no_seen_experiment_has_is_refused_with_the_seen_vocabulary():
+    head = MetadataHeadConfig(**HEAD)
+    held_spi1 = np.array([False, False, True, True])  # SPI1 only in held-out rows
+    with pytest.raises(MetadataError, match=r"line 4 \(task 'c'\), column 'target': value 'SPI1' was never seen"):
+        check_task_metadata(TASKS, head, "tasks.tsv", held_spi1)
+    try:
+        check_task_metadata(TASKS, head, "tasks.tsv", held_spi1)
+    except MetadataError as err:
+        assert "held out by mfd.holdout" in str(err)
+    same_year = TASKS.assign(date=["2012", "2014", "2018", "2018"])
+    check_task_metadata(same_year, head, "tasks.tsv", np.array([False, False, True, False]))  # SPI1 seen in d
+
+
+def test_run_mfd_refuses_an_unseen_held_out_value_before_any_training(monkeypatch):
+    """Holding out {target: SPI1} (every SPI1 experiment) must fail before training, not after it."""
+    from types import SimpleNamespace
+
+    import seqlab.workflows.mfd as mfd_module
+    from seqlab.config import MfdConfig
+
+    trained = []
+    monkeypatch.setattr(mfd_module, "fit_mfd", lambda *args, **kwargs: trained.append(1))
+    config = SimpleNamespace(
+        model=SimpleNamespace(head=MetadataHeadConfig(**HEAD)),
+        mfd=MfdConfig(holdout=[{"target": "SPI1"}]),
+        data=SimpleNamespace(tasks="tasks.tsv"),
+    )
+    ctx = SimpleNamespace(config=config, table=SimpleNamespace(tasks=TASKS, n_tasks=4))
+    with pytest.raises(MetadataError, match="value 'SPI1' was never seen in training"):
+        mfd_module.run_mfd(ctx)
+    assert trained == []

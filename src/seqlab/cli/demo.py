@@ -105,7 +105,9 @@ def ssl(
 def mfd(
     out: OutOption = None,
     seed: SeedOption = 0,
-    max_epochs: Annotated[int, typer.Option(help="Training epochs at most (early stopping, patience 3).")] = 12,
+    max_epochs: Annotated[
+        int, typer.Option(help="Training epochs of every model (best validation checkpoint kept).")
+    ] = 12,
     penalty: Annotated[
         Penalty,
         typer.Option(help="mfd.penalty."),
@@ -126,11 +128,13 @@ def mfd(
     with user_errors():
         metrics = run_mfd_demo(folder, seed=seed, max_epochs=max_epochs, penalty=penalty.value)
     table = Table(title="seqlab demo mfd: test split (seen experiments), both strands averaged")
-    for column in ("model", "mean AUROC", "mean AUPR", "epochs"):
+    for column in ("model", "mean AUROC", "mean AUPR", "epochs", "lr", "live features", "mean logit r"):
         table.add_column(column, justify="left" if column == "model" else "right")
     for name, label in (("plain", "plain head"), ("mfd", f"MFD ({penalty})"), ("mfd_no_penalty", "MFD, no penalty")):
-        test = metrics[name]["test"]
-        table.add_row(label, f"{test['auroc']:.4f}", f"{test['aupr']:.4f}", str(metrics[name]["epochs"]))
+        entry = metrics[name]
+        live = ", ".join(f"{k} {v:.2f}" for k, v in entry["live_fraction"].items())
+        table.add_row(label, f"{entry['test']['auroc']:.4f}", f"{entry['test']['aupr']:.4f}", str(entry["epochs"]),
+                      f"{entry['learning_rate']:g}", live, f"{entry['mean_logit_r']:.3f}")  # fmt: skip
     results.print(table)
     imputation = metrics["imputation"]
     held = Table(title="held-out experiments: AUROC imputed from metadata vs seen in training")

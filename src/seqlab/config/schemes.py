@@ -92,6 +92,13 @@ class MfdConfig(StrictModel):
         description="Weight of the penalty in the encoder's loss (on the simulated compendium 0.1 and 1.0 cost "
         "test AUROC, docs/mfd.md).",
     )
+    variance_floor: float = Field(
+        0.1,
+        ge=0,
+        description="Each subspace unit whose batch sd falls below this adds relu(1 - sd / floor) (mean over "
+        "units, times floor_weight) to the encoder's loss, so no penalty can be met by killing units; 0: off.",
+    )
+    floor_weight: float = Field(1.0, ge=0, description="Weight of the variance-floor term.")
     adversary_steps: int = Field(1, ge=1, description="Adversary optimiser steps per encoder step.")
     adversary_lr: float = Field(1e-3, gt=0, description="Adam learning rate of the adversaries.")
     adversary_hidden: int = Field(32, ge=0, description="Hidden units of each adversary network (0: linear).")

@@ -28,6 +28,7 @@ truth:
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -41,8 +42,8 @@ from seqlab import pipeline
 from seqlab.config import DnaRunConfig, load_config
 from seqlab.data.table import ExampleTable
 from seqlab.demo.compendium import CompendiumSpec, simulate_compendium
+from seqlab.evaluation.disentanglement import features_and_logits
 from seqlab.models.data_params import DataParams
-from seqlab.models.scoring import model_device
 from seqlab.models.sequence_model import SequenceModel
 from seqlab.runs import write_json, write_text
 
@@ -57,6 +58,7 @@ HEAD = {
     "hidden": 16,
 }  # fmt: skip
 DEFAULT_WEIGHT = 0.01
+LEARNING_RATES = (0.003, 0.01)
 TRUNK = {"arch": "deepbind", "filters": 64, "kernel_size": 16, "hidden": 64, "dropout": 0.1}
 
 
@@ -68,8 +70,14 @@ def demo_configs(
     penalty: str = "covariance",
     weight: float = DEFAULT_WEIGHT,
     allow_small_splits: bool = False,
+    learning_rate: float = 0.003,
 ) -> dict[str, dict[str, Any]]:
-    """The run configs (plain dicts, as written to YAML): MFD, MFD without penalty (ablation), the plain head."""
+    """The run configs (plain dicts, as written to YAML): MFD, MFD without penalty (ablation), the plain head.
+
+    All three share the trunk, the examples, ``max_epochs`` and the patience rule (patience =
+    ``max_epochs``: every model trains the full budget and keeps its best-validation checkpoint, so none
+    stops early on a noisy validation curve).
+    """
     truth = json.loads(Path(paths["truth"]).read_text())
     holdout = [{"target": target, "biosample": biosample} for target, biosample in truth["holdout"]]
     base = {
@@ -85,7 +93,7 @@ def demo_configs(
             "augment": {"max_shift": 5, "reverse_complement": True},
             "batch_size": 64,
         },
-        "train": {"scheme": "mfd", "max_epochs": max_epochs, "patience": 3, "learning_rate": 0.003,
+        "train": {"scheme": "mfd", "max_epochs": max_epochs, "patience": max_epochs, "learning_rate": learning_rate,
                   "progress_bar": False},
         "hardware": {"threads": 1},
     }  # fmt: skip
@@ -116,18 +124,6 @@ def _artefact_labels(frame: pd.DataFrame, artifacts: pd.DataFrame) -> np.ndarray
     return labels
 
 
-@torch.no_grad()
-def _features(model: torch.nn.Module, table: ExampleTable, rows: np.ndarray, encoding: str) -> np.ndarray:
-    """Trunk features float32 (N, F) of the table's ``rows`` (forward strand, eval mode)."""
-    from seqlab.data.dataset import WindowDataset
-
-    dataset = WindowDataset(table.subset(rows), None, encoding)
-    loader = torch.utils.data.DataLoader(dataset, batch_size=256, shuffle=False)
-    model.eval()
-    device = model_device(model)
-    return np.concatenate([model.features(batch["x"].to(device)).cpu().numpy() for batch in loader])
-
-
 def _test_windows(run_dir: Path, artifacts_path: str | Path) -> tuple[Any, DataParams, np.ndarray, pd.DataFrame]:
     """(model, data params, trunk features float32 (N, F), test windows with their artefact lab) of a run."""
     model = SequenceModel.from_pretrained(run_dir)
@@ -136,7 +132,7 @@ def _test_windows(run_dir: Path, artifacts_path: str | Path) -> tuple[Any, DataP
     rows = table.split_indices("test")
     frame = table.frame.iloc[rows].reset_index(drop=True)
     frame["artefact"] = _artefact_labels(frame, pd.read_csv(artifacts_path, sep="\t"))
-    return model, params, _features(model, table, rows, params.encoding), frame
+    return model, params, features_and_logits(model, table, rows, params.encoding)[0], frame
 
 
 def lab_probe(features: np.ndarray, labels: np.ndarray, parts: dict[str, slice], seed: int = 0) -> dict[str, Any]:
@@ -301,6 +297,40 @@ def motif_variant_effects(
     return out
 
 
+def _train_search(
+    out: Path, name: str, configs: dict[float, dict[str, Any]]
+) -> tuple[float, dict[str, Any], dict[str, float]]:
+    """Train ``name`` at each learning rate, keep the best validation AUROC's run as ``out/name``.
+
+    The candidates train in ``out/lr_search/<name>-lr<lr>``; the chosen folder is moved to ``out/name``.
+
+    Returns:
+        (chosen learning rate, its run metrics, {learning rate: validation AUROC}).
+    """
+    runs: dict[float, dict[str, Any]] = {}
+    for lr, raw in configs.items():
+        folder = out / "lr_search" / f"{name}-lr{lr:g}"
+        path = write_text(out / "lr_search" / f"{name}-lr{lr:g}.yaml", yaml.safe_dump(raw, sort_keys=False))
+        runs[lr] = pipeline.train(load_config(path, DnaRunConfig), folder).metrics
+    val = {lr: float(m["val"]["auroc"]) for lr, m in runs.items()}
+    chosen = max(val, key=lambda lr: (val[lr], -lr))
+    shutil.move(str(out / "lr_search" / f"{name}-lr{chosen:g}"), str(out / name))
+    write_text(out / f"{name}.yaml", yaml.safe_dump(configs[chosen], sort_keys=False))
+    return chosen, runs[chosen], val
+
+
+def _summary(metrics: dict[str, Any], lr: float, val: dict[str, float]) -> dict[str, Any]:
+    """One model's entry of the demo's metrics.json: test metrics, epochs, learning rate search, health."""
+    return {
+        "test": {key: metrics["test"][key] for key in ("auroc", "aupr", "per_task")},
+        "epochs": metrics["epochs"],
+        "learning_rate": lr,
+        "lr_search": {f"{k:g}": v for k, v in val.items()},
+        "live_fraction": metrics["disentanglement"]["live_fraction"],
+        "mean_logit_r": metrics["collapse"]["mean_logit_r"],
+    }
+
+
 def run_mfd_demo(
     out_dir: str | Path = "runs/demo-mfd",
     seed: int = 0,
@@ -309,41 +339,47 @@ def run_mfd_demo(
     penalty: str = "covariance",
     weight: float = DEFAULT_WEIGHT,
     allow_small_splits: bool = False,
+    learning_rates: tuple[float, ...] = LEARNING_RATES,
 ) -> dict[str, Any]:
-    """Simulate, write configs, train MFD and plain through the pipeline, probe; write ``metrics.json``.
+    """Simulate, write configs, train MFD and the fair plain head through the pipeline, probe; write ``metrics.json``.
 
     Args:
-        out_dir: the demo folder: ``data/`` (compendium), ``mfd.yaml``, ``plain.yaml``, the runs ``mfd/``
-            and ``plain/``, and ``metrics.json``.
+        out_dir: the demo folder: ``data/`` (compendium), ``mfd.yaml``, ``plain.yaml``,
+            ``mfd_no_penalty.yaml``, the runs ``mfd/``, ``plain/``, ``mfd_no_penalty/``, the unchosen
+            learning-rate candidates in ``lr_search/``, and ``metrics.json``.
         seed: seeds the simulation, negatives and training.
-        max_epochs: training epochs at most (early stopping on validation AUROC, patience 3).
+        max_epochs: training epochs of every model (patience = max_epochs, best validation checkpoint).
         spec: compendium sizes (default: ``CompendiumSpec()``).
         penalty: ``mfd.penalty``.
         weight: ``mfd.weight``.
         allow_small_splits: ``data.split.allow_small_splits`` (compendia smaller than the default have
             fewer than 10 positives of some experiments per split).
+        learning_rates: the grid searched for MFD and for the plain head alike (validation AUROC); the
+            ablation uses MFD's choice.
 
     Returns:
-        ``{"mfd": {"test", "penalty", "weight", "epochs"}, "plain": {"test", "epochs"}, "mfd_no_penalty":
-        {"test", "epochs", "imputed"}, "imputation": {...},
-        "disentanglement": {"association", "lands_in", "lab_probe"}, "runs": {...}, "wall_time_s"}``.
+        ``{"mfd", "plain", "mfd_no_penalty"}`` (each ``test``, ``epochs``, ``learning_rate``,
+        ``lr_search``, ``live_fraction``, ``mean_logit_r``), ``imputation``, ``disentanglement``
+        (``association``, ``lands_in``, ``null``, ``live_fraction``, ``lab_probe``,
+        ``artefact_attribution``), ``collapse`` (``mean_logit_r`` of MFD, ``per_model``),
+        ``variant_effects``, ``warnings``, ``runs``, ``wall_time_s``.
     """
     started = time.perf_counter()
     out = Path(out_dir).absolute()  # written into configs that resolve relative paths against their own folder
     spec = spec or CompendiumSpec()
     paths = simulate_compendium(out / "data", seed=seed, spec=spec)
-    configs = demo_configs(paths, seed, max_epochs, list(spec.chrom_sizes), penalty, weight, allow_small_splits)
-    results = {}
-    for name, raw in configs.items():
-        path = write_text(out / f"{name}.yaml", yaml.safe_dump(raw, sort_keys=False))
-        config = load_config(path, DnaRunConfig)
-        results[name] = pipeline.train(config, out / name).metrics
-    mfd, ablation, plain = results["mfd"], results["mfd_no_penalty"], results["plain"]
+    chroms = list(spec.chrom_sizes)
+    grid = {
+        lr: demo_configs(paths, seed, max_epochs, chroms, penalty, weight, allow_small_splits, lr)
+        for lr in learning_rates
+    }
+    lr_mfd, mfd, val_mfd = _train_search(out, "mfd", {lr: c["mfd"] for lr, c in grid.items()})
+    lr_plain, plain, val_plain = _train_search(out, "plain", {lr: c["plain"] for lr, c in grid.items()})
+    ablation_config = write_text(out / "mfd_no_penalty.yaml", yaml.safe_dump(grid[lr_mfd]["mfd_no_penalty"]))
+    ablation = pipeline.train(load_config(ablation_config, DnaRunConfig), out / "mfd_no_penalty").metrics
 
-    def test(metrics: dict[str, Any]) -> dict[str, Any]:
-        return {key: metrics["test"][key] for key in ("auroc", "aupr", "per_task")}
-
-    disentanglement = {key: mfd["disentanglement"][key] for key in ("association", "lands_in")}
+    disentanglement = {key: mfd["disentanglement"][key] for key in ("association", "lands_in", "null")}
+    disentanglement["live_fraction"] = mfd["disentanglement"]["live_fraction"]
     model, params, features, windows = _test_windows(out / "mfd", paths["artifacts"])
     disentanglement["lab_probe"] = lab_probe(features, windows["artefact"].to_numpy(), model.head.feature_slices, seed)
     attribution = artefact_attribution(model.head, params, features, windows)
@@ -353,19 +389,25 @@ def run_mfd_demo(
         "mean_technical_share": float(np.mean(shares)) if shares else None,
     }
     variant_effects = motif_variant_effects(
-        {"mfd": out / "mfd", "plain": out / "plain"}, paths["genome"], paths["sites"], list(spec.chrom_sizes)[-1],
-        seed=seed,
-    )  # fmt: skip
+        {"mfd": out / "mfd", "plain": out / "plain"}, paths["genome"], paths["sites"], chroms[-1], seed=seed
+    )
     metrics = {
-        "mfd": {"test": test(mfd), "penalty": mfd["penalty"], "weight": weight, "epochs": mfd["epochs"]},
-        "plain": {"test": test(plain), "epochs": plain["epochs"]},
-        "mfd_no_penalty": {"test": test(ablation), "epochs": ablation["epochs"],
-                           "imputed": {k: ablation["imputation"]["imputed"][k] for k in ("auroc", "aupr")}},
+        "mfd": _summary(mfd, lr_mfd, val_mfd) | {"penalty": mfd["penalty"], "weight": weight},
+        "plain": _summary(plain, lr_plain, val_plain),
+        "mfd_no_penalty": _summary(ablation, lr_mfd, {lr_mfd: float(ablation["val"]["auroc"])})
+        | {"imputed": {k: ablation["imputation"]["imputed"][k] for k in ("auroc", "aupr")}},
         "imputation": mfd.get("imputation"),
         "disentanglement": disentanglement,
+        "collapse": {
+            "mean_logit_r": mfd["collapse"]["mean_logit_r"],
+            "per_model": {name: m["collapse"]["mean_logit_r"] for name, m in
+                          (("mfd", mfd), ("plain", plain), ("mfd_no_penalty", ablation))},
+        },
         "variant_effects": variant_effects,
+        "warnings": {name: m["warnings"] for name, m in (("mfd", mfd), ("plain", plain), ("mfd_no_penalty", ablation))},
         "runs": {"mfd": str(out / "mfd"), "plain": str(out / "plain"), "mfd_no_penalty": str(out / "mfd_no_penalty"),
-                 "introspection": mfd["disentanglement"]["table"], "heatmap": mfd["disentanglement"]["heatmap"]},
+                 "introspection": str(out / "mfd" / "introspection.tsv"),
+                 "heatmap": str(out / "mfd" / "introspection.png")},
     }  # fmt: skip
     metrics["wall_time_s"] = round(time.perf_counter() - started, 1)
     write_json(out / "metrics.json", metrics)

@@ -10,6 +10,13 @@ over the total variance (eta squared of a one-way ANOVA):
 in [0, 1] (0 when the weights do not vary: NaN is reported as 0). A multi-valued cell (``"A, B"``) is
 its own value here. The association of subspace g with factor c is the mean of eta2(k, c) over
 g's features; a factor "lands" in the subspace with the largest association.
+
+Only live features count when a live mask is given (dead units have weights the head never uses,
+whose eta² means nothing). Null: the factor's values are permuted over the experiments ``permutations``
+times and the association recomputed; ``null_q95`` is its 95th percentile and ``p_value`` the share of
+permutations at least as high as the observed value ((1 + count) / (1 + permutations)), so a reader
+sees which associations exceed chance. With few experiments per value some association is expected
+by chance (eta² of random labels is about (values - 1) / (experiments - 1)).
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ __all__ = [
     "factor_values",
     "feature_factor_table",
     "introspect_model",
+    "permutation_null",
     "plot_feature_factor_heatmap",
     "subspace_association",
 ]
@@ -114,6 +122,44 @@ def subspace_association(table: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([means.astype(object), lands])
 
 
+def permutation_null(
+    table: pd.DataFrame,
+    values: Mapping[str, Sequence[str]],
+    weights: np.ndarray,
+    permutations: int = 200,
+    seed: int = 0,
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Permuted-metadata null of the subspace association.
+
+    Args:
+        table: :func:`feature_factor_table` rows of the features to use (``feature``, ``group``).
+        values: factor -> its value per experiment (E,).
+        weights: float (E, F) the metadata-computed weights of every feature (columns picked by ``table.feature``).
+        permutations: shuffles of the values over the experiments.
+        seed: their seed.
+
+    Returns:
+        ``{group: {factor: {"observed", "null_q95", "p_value"}}}``.
+    """
+    rng = np.random.default_rng(seed)
+    columns = weights[:, table["feature"].to_numpy()]
+    groups = table["group"].to_numpy()
+    out: dict[str, dict[str, dict[str, float]]] = {str(g): {} for g in dict.fromkeys(groups)}
+    for factor, labels in values.items():
+        labels = np.asarray([str(v) for v in labels])
+        observed = eta_squared(columns, labels)
+        null = np.stack([eta_squared(columns, rng.permutation(labels)) for _ in range(permutations)])
+        for group in out:
+            part = groups == group
+            score, draws = float(observed[part].mean()), null[:, part].mean(axis=1)
+            out[group][factor] = {
+                "observed": score,
+                "null_q95": float(np.quantile(draws, 0.95)),
+                "p_value": float((1 + (draws >= score - 1e-12).sum()) / (1 + permutations)),
+            }
+    return out
+
+
 def plot_feature_factor_heatmap(table: pd.DataFrame, path: str | Path, title: str | None = None) -> Path:
     """Heatmap of eta2 (features x factors) with the subspace boundaries marked; writes ``path`` (PNG/PDF)."""
     import matplotlib
@@ -140,16 +186,27 @@ def plot_feature_factor_heatmap(table: pd.DataFrame, path: str | Path, title: st
     return path
 
 
-def introspect_model(model: SequenceModel, out_dir: str | Path, title: str | None = None) -> dict[str, Any]:
+def introspect_model(
+    model: SequenceModel,
+    out_dir: str | Path,
+    title: str | None = None,
+    live: np.ndarray | None = None,
+    permutations: int = 200,
+) -> dict[str, Any]:
     """Write ``introspection.tsv`` (eta² per feature and factor) and ``introspection.png`` into ``out_dir``.
 
     Args:
         model: a model with a metadata head; its training experiments are ``model.data_params.task_metadata``.
         out_dir: folder of the two files (created).
         title: heatmap title.
+        live: bool (F,) live features (:func:`seqlab.evaluation.disentanglement.live_mask`); the
+            association, ``lands_in`` and the null use these only (None: every feature). The TSV keeps
+            every feature with a ``live`` column.
+        permutations: shuffles of each factor's values for the null (0: none).
 
     Returns:
-        ``{"association": {group: {factor: mean eta²}}, "lands_in": {factor: group}, "table": TSV path,
+        ``{"association": {group: {factor: mean eta²}}, "lands_in": {factor: group}, "null": {group:
+        {factor: {"observed", "null_q95", "p_value"}}}, "live_features": n, "table": TSV path,
         "heatmap": PNG path}`` (JSON values).
 
     Raises:
@@ -161,16 +218,28 @@ def introspect_model(model: SequenceModel, out_dir: str | Path, title: str | Non
     if not isinstance(head, MetadataHead):
         raise ValueError(f"the model has a {type(head).__name__}, not a metadata head: nothing to introspect")
     out = Path(out_dir)
-    table = feature_factor_table(head, model.data_params.task_metadata)
+    records = model.data_params.task_metadata
+    table = feature_factor_table(head, records)
+    table["live"] = np.ones(len(table), dtype=bool) if live is None else np.asarray(live, dtype=bool)
     write_text(out / INTROSPECTION_TSV, table.to_csv(sep="\t", index=False, float_format="%.6g", lineterminator="\n"))
-    plot_feature_factor_heatmap(table, out / INTROSPECTION_PNG, title=title or "eta² of metadata-computed weights")
-    association = subspace_association(table)
-    return {
+    used = table[table["live"]].drop(columns="live")
+    plot_feature_factor_heatmap(used, out / INTROSPECTION_PNG, title=title or "eta² of metadata-computed weights")
+    association = subspace_association(used)
+    result = {
         "association": {
             str(group): {str(factor): float(value) for factor, value in row.items()}
             for group, row in association.drop("lands_in").iterrows()
         },
         "lands_in": {str(k): str(v) for k, v in association.loc["lands_in"].items()},
+        "live_features": int(len(used)),
         "table": str(out / INTROSPECTION_TSV),
         "heatmap": str(out / INTROSPECTION_PNG),
     }
+    if permutations and len(used):
+        with torch.no_grad():
+            codes = head.encode_metadata(records)
+            weights = torch.cat([head.group_weights(codes)[g] for g in head.groups], dim=1).cpu().numpy()
+        factors = [c for c in used.columns if c not in ("feature", "group")]
+        values = {factor: factor_values(head, records, factor) for factor in factors}
+        result["null"] = permutation_null(used, values, weights, permutations)
+    return result

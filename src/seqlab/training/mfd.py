@@ -9,7 +9,8 @@ is the base's. Each training batch {x float32 (B, C, L), y float32 (B, T), weigh
 2. adversary (penalties with networks only): ``adversary_steps`` steps of its own Adam optimiser on
    ``penalty.adversary_loss(a.detach(), b.detach())``, each with the gradient clipped to
    ``gradient_clip`` (norm);
-3. encoder (trunk + head): loss = weighted BCE(head(z), y, weight) + ``weight`` * penalty.penalty(a, b);
+3. encoder (trunk + head): loss = weighted BCE(head(z), y, weight) + ``weight`` * penalty.penalty(a, b)
+   + ``floor_weight`` * (variance_floor(a) + variance_floor(b)) (the floor with any penalty but 'none');
    gradients of ``accumulate`` batches are summed (each loss divided by ``accumulate``), then clipped
    (``self.clip_gradients``, norm ``gradient_clip``) and one AdamW step is taken.
 
@@ -32,7 +33,7 @@ from seqlab.models.metadata_head import MetadataHead
 from seqlab.models.sequence_model import parse_model_config
 from seqlab.training.base import SeqLabModule
 from seqlab.training.losses import weighted_bce_with_logits
-from seqlab.training.penalties import Penalty, build_penalty
+from seqlab.training.penalties import Penalty, build_penalty, variance_floor
 
 __all__ = ["MfdModule"]
 
@@ -138,6 +139,15 @@ class MfdModule(SeqLabModule):
             optimiser.step()
         return loss.detach()
 
+    def _floor(self, a: torch.Tensor, b: torch.Tensor, logs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """floor_weight * (variance_floor(a) + variance_floor(b)), float32 scalar; logged as train_floor."""
+        floor, weight = float(self.hparams["mfd"]["variance_floor"]), float(self.hparams["mfd"]["floor_weight"])
+        if floor <= 0 or weight == 0:
+            return a.new_zeros(())
+        term = variance_floor(a, floor) + variance_floor(b, floor)
+        logs["train_floor"] = term.detach()
+        return weight * term
+
     def training_step(self, batch: Mapping[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         """One adversary round and one (accumulated) encoder step; returns the encoder loss (detached)."""
         optimisers = self.optimizers()
@@ -154,7 +164,7 @@ class MfdModule(SeqLabModule):
         if self.penalty is not None and pair is not None:
             penalty = self.penalty.penalty(*pair)
             logs["train_penalty"] = penalty.detach()
-            loss = loss + self.hparams["mfd"]["weight"] * penalty
+            loss = loss + self.hparams["mfd"]["weight"] * penalty + self._floor(*pair, logs)
         self.manual_backward(loss / self.accumulate)
         last = self.trainer.num_training_batches == batch_idx + 1
         if (batch_idx + 1) % self.accumulate == 0 or last:

@@ -6,9 +6,17 @@ penalties also hold networks of their own, trained by the adversary optimiser on
 ``adversary_loss(a.detach(), b.detach())``; the encoder's gradient flows through ``penalty(a, b)``.
 Formulas (docs/mfd.md):
 
-* covariance: standardise each column over the batch (mean 0, sd 1, biased sd, eps 1e-5),
-  C = a_s^T b_s / B (P, Q), the cross-correlation matrix; penalty = ||C||_F. Independent columns give
-  about sqrt(P Q / B); b = a (orthogonal columns) gives exactly sqrt(P).
+* covariance: the normalised cross-covariance (RV coefficient, the square root of linear CKA) of the
+  batch-centred subspaces A (B, P), B (B, Q): ||A^T B||_F / sqrt(||A^T A||_F ||B^T B||_F), in [0, 1].
+  It is unchanged when a subspace is multiplied by c != 0, rotated, or has a unit duplicated, so it
+  cannot be lowered by shrinking or killing units: a subspace whose units all carry one signal s scores
+  |corr(s, t)|-ish whether it keeps 1 or P copies (the per-column correlation norm it replaces grew
+  with sqrt(P Q), so killing units was its cheapest way down). b = a gives 1; independent subspaces
+  about (P Q)^(1/4) / sqrt(B) (sampling noise).
+* variance floor (``variance_floor``, added to every penalty by the MFD module): per unit k of a
+  subspace, relu(1 - sd_k / floor) averaged over units: 0 while every unit's batch sd >= floor, 1 for
+  a subspace of dead units. It keeps units from dying (a unit whose ReLU is off on every input has
+  no gradient to revive it, so the floor acts before that).
 * cross-prediction: two distinct networks f: a -> b and g: b -> a. With targets standardised over
   the batch, R2(f; a -> b) = 1 - sum ||b_s - f(a)||^2 / sum ||b_s - mean b_s||^2 (pooled over the
   target's columns), likewise for g. Penalty = (R2(f) + R2(g)) / 2; the adversary maximises it
@@ -38,7 +46,9 @@ __all__ = [
     "build_penalty",
     "cross_covariance_norm",
     "explained_variance",
+    "normalised_cross_covariance",
     "standardise",
+    "variance_floor",
 ]
 
 _EPS = 1e-5
@@ -56,11 +66,45 @@ def standardise(x: torch.Tensor) -> torch.Tensor:
 
 
 def cross_covariance_norm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """||a_s^T b_s / B||_F for a (B, P), b (B, Q) standardised per column: float32 scalar >= 0."""
-    if a.shape[0] != b.shape[0] or a.shape[0] < 2:
-        raise ValueError(f"subspaces need the same batch of >= 2 rows, got {tuple(a.shape)} and {tuple(b.shape)}")
+    """||a_s^T b_s / B||_F for a (B, P), b (B, Q) standardised per column: float32 scalar >= 0.
+
+    The per-column correlation norm (a diagnostic): it grows with sqrt(P Q), so it rewards dead units;
+    the penalty is :func:`normalised_cross_covariance`.
+    """
+    _check_batch(a, b)
     cross = standardise(a).T @ standardise(b) / a.shape[0]
     return torch.linalg.matrix_norm(cross, ord="fro")
+
+
+def _check_batch(a: torch.Tensor, b: torch.Tensor) -> None:
+    if a.shape[0] != b.shape[0] or a.shape[0] < 2:
+        raise ValueError(f"subspaces need the same batch of >= 2 rows, got {tuple(a.shape)} and {tuple(b.shape)}")
+
+
+def normalised_cross_covariance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """RV coefficient ||A^T B||_F / sqrt(||A^T A||_F ||B^T B||_F) of batch-centred a (B, P), b (B, Q).
+
+    float32 scalar in [0, 1]: 1 when b is a (or an invertible linear map of a with orthogonal
+    columns), 0 for a dead (constant) subspace. Invariant to a -> c a, b -> c b (c != 0), to rotations
+    of either subspace and to duplicated units; computed in float64 (the fourth powers of features).
+    """
+    _check_batch(a, b)
+    a_c = (a - a.mean(dim=0, keepdim=True)).double()
+    b_c = (b - b.mean(dim=0, keepdim=True)).double()
+    cross = torch.linalg.matrix_norm(a_c.T @ b_c, ord="fro")
+    own = torch.linalg.matrix_norm(a_c.T @ a_c, ord="fro") * torch.linalg.matrix_norm(b_c.T @ b_c, ord="fro")
+    return (cross / (own + 1e-30).sqrt()).float()
+
+
+def variance_floor(x: torch.Tensor, floor: float) -> torch.Tensor:
+    """Mean over the units of x (B, P) of relu(1 - sd_k / floor) (batch sd): float32 in [0, 1].
+
+    0 while every unit varies at least ``floor``; 1 when every unit is constant. ``floor`` <= 0: 0.
+    """
+    if floor <= 0:
+        return x.new_zeros(()).float()
+    sd = (x.float() - x.float().mean(dim=0, keepdim=True)).pow(2).mean(dim=0).clamp_min(1e-12).sqrt()
+    return torch.relu(1.0 - sd / floor).mean()
 
 
 def explained_variance(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -93,11 +137,11 @@ class Penalty(nn.Module):
 
 
 class CovariancePenalty(Penalty):
-    """||cross-correlation(a, b)||_F (see :func:`cross_covariance_norm`); no parameters."""
+    """The normalised cross-covariance (RV coefficient, :func:`normalised_cross_covariance`); no parameters."""
 
     def penalty(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        """float32 scalar in [0, sqrt(min(P, Q))]-ish; ~sqrt(P Q / B) for independent features."""
-        return cross_covariance_norm(a, b)
+        """float32 scalar in [0, 1], scale-invariant per subspace; small for independent features."""
+        return normalised_cross_covariance(a, b)
 
 
 class CrossPredictionPenalty(Penalty):

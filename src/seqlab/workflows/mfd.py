@@ -29,6 +29,7 @@ import pandas as pd
 
 from seqlab.config import MetadataHeadConfig, MfdConfig
 from seqlab.data.table import ExampleTable
+from seqlab.evaluation.disentanglement import health_metrics, model_health
 from seqlab.evaluation.introspect import introspect_model
 from seqlab.io.metadata import parse_metadata, read_metadata_table
 from seqlab.models.data_params import DataParams
@@ -63,13 +64,20 @@ def _column_specs(head: MetadataHeadConfig) -> dict[str, dict[str, Any]]:
     return {name: spec if isinstance(spec, str) else spec.model_dump() for name, spec in head.columns.items()}
 
 
-def check_task_metadata(tasks: pd.DataFrame, head: MetadataHeadConfig, source: str | Path | None = None) -> None:
-    """Check that every column of ``model.head.columns`` is in the task table and every cell parses.
+def check_task_metadata(
+    tasks: pd.DataFrame, head: MetadataHeadConfig, source: str | Path | None = None, held: np.ndarray | None = None
+) -> None:
+    """Check that every column of ``model.head.columns`` is in the task table and every cell encodes.
+
+    The encoder is fitted once, on the seen experiments (rows not in ``held``, bool (T,)), as the
+    model's head will be; every row is then encoded with it, so a held-out experiment whose value was
+    never seen in training (e.g. holding out ``{target: CTCF}`` entirely) is refused here, before any
+    training, not when it is imputed.
 
     Raises:
         MetadataError: a configured column the table lacks (its columns are listed), or a value that does
-            not parse; the message names the table, its line (row i is line i + 2, after the header), the
-            task and the column.
+            not parse or that no seen experiment has; the message names the table, its line (row i is
+            line i + 2, after the header), the task and the column.
     """
     where = f"task table {source}" if source else "task table"
     missing = [column for column in head.columns if column not in tasks.columns]
@@ -78,8 +86,9 @@ def check_task_metadata(tasks: pd.DataFrame, head: MetadataHeadConfig, source: s
             f"{where}: model.head.columns names column(s) {missing} that the table lacks (it has {list(tasks.columns)})"
         )
     records = tasks.to_dict("records")
+    seen = np.ones(len(records), dtype=bool) if held is None else ~np.asarray(held, dtype=bool)
     try:
-        encoder = MetadataEncoder(_column_specs(head)).fit(records)
+        encoder = MetadataEncoder(_column_specs(head)).fit([r for r, s in zip(records, seen, strict=True) if s])
         encoder.encode(records)
     except MetadataError as err:
         match = re.match(r"row (\d+)", str(err))
@@ -87,6 +96,8 @@ def check_task_metadata(tasks: pd.DataFrame, head: MetadataHeadConfig, source: s
             raise MetadataError(f"{where}: {err}") from None
         row = int(match.group(1))
         rest = str(err)[match.end() :]
+        if not seen[row]:
+            rest += " (this experiment is held out by mfd.holdout: its values must occur in a seen experiment)"
         raise MetadataError(f"{where}: line {row + 2} (task {tasks['task'].iloc[row]!r}){rest}") from None
 
 
@@ -187,6 +198,17 @@ def _split_summary(document: Mapping[str, Any], split: str = "test") -> dict[str
     return {"auroc": part.get("auroc"), "aupr": part.get("aupr"), "per_task": part.get("per_task", {})}
 
 
+def _task_means(document: Mapping[str, Any], tasks: Sequence[str], split: str = "test") -> dict[str, Any]:
+    """Mean test AUROC/AUPR over ``tasks`` (NaN-skipping) and their per-task entries, from an evaluation document."""
+    per_task = {t: document.get(split, {}).get("per_task", {}).get(t, {}) for t in tasks}
+
+    def mean(key: str) -> float | None:
+        values = [v.get(key) for v in per_task.values() if v.get(key) is not None and np.isfinite(v.get(key))]
+        return float(np.mean(values)) if values else None
+
+    return {"auroc": mean("auroc"), "aupr": mean("aupr"), "per_task": per_task}
+
+
 def _imputation(
     ctx: RunContext, model: SequenceModel, table: ExampleTable, held: np.ndarray, mfd: MfdConfig
 ) -> dict[str, Any]:
@@ -201,8 +223,11 @@ def _imputation(
         return result
     stage = ctx.stage(SEEN_STAGE)
     seen_model, facts = fit_mfd(ctx, stage, table, ctx.data_params)
-    seen_doc = ctx.evaluate(seen_model, held_table, stage.root, ("test",))
-    result["seen"] = _split_summary(seen_doc) | {"epochs": facts["epochs"]}
+    seen_doc = ctx.evaluate(seen_model, table, stage.root, ("test",))
+    result["seen"] = _task_means(seen_doc, list(held_table.task_names)) | {"epochs": facts["epochs"]}
+    # the same model on the experiments both models saw: tells run-to-run differences from imputation
+    others = [t for t, h in zip(table.task_names, held, strict=True) if not h]
+    result["seen"]["on_seen_experiments"] = {k: v for k, v in _task_means(seen_doc, others).items() if k != "per_task"}
     result["per_task"] = {
         task: {
             "imputed_auroc": result["imputed"]["per_task"].get(task, {}).get("auroc"),
@@ -229,18 +254,20 @@ def run_mfd(ctx: RunContext) -> dict[str, Any]:
     mfd = config.mfd or MfdConfig()
     metadata = isinstance(config.model.head, MetadataHeadConfig)
     table = ctx.table
-    if metadata:
-        check_task_metadata(table.tasks, config.model.head, config.data.tasks)
     held = holdout_mask(table.tasks, mfd.holdout) if mfd.holdout else np.zeros(table.n_tasks, dtype=bool)
+    if metadata:
+        check_task_metadata(table.tasks, config.model.head, config.data.tasks, held)
     seen_table, _, dropped = split_holdout(table, held)
     params = _params(ctx.data_params, seen_table)
     model, facts = fit_mfd(ctx, ctx.run, seen_table, params)
     metrics = ctx.evaluate(model, seen_table, ctx.run.root, ("val", "test")) | facts
     metrics["holdout"] = {"tasks": [t for t, h in zip(table.task_names, held, strict=True) if h],
                           "train_val_windows_dropped": dropped}  # fmt: skip
+    health, live = model_health(model, seen_table, params.encoding)
+    metrics |= health_metrics(health)
     if metadata:
         metrics["penalty"] = mfd.penalty
-        metrics["disentanglement"] = introspect_model(model, ctx.run.root)
+        metrics["disentanglement"] |= introspect_model(model, ctx.run.root, live=live)
         if held.any():
             metrics["imputation"] = _imputation(ctx, model, table, held, mfd)
     elif held.any():
@@ -253,6 +280,9 @@ def run_mfd(ctx: RunContext) -> dict[str, Any]:
 
 def introspect(path: str | Path, out_dir: str | Path | None = None) -> dict[str, Any]:
     """``seqlab dna introspect``: eta² of every latent feature for every metadata factor, from a run or model folder.
+
+    A model folder carries no test windows, so every feature counts as live here (the run's own
+    ``introspection.tsv`` uses its test-window live mask).
 
     Args:
         path: a run folder, a model folder or a ``.ckpt`` of a model with a metadata head.
