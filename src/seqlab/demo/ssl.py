@@ -274,11 +274,15 @@ def _seed_runs(out: Path, evolved: EvolvedGenomes, tasks: Path, options: dict[st
 
 
 def _mean(values: list[Any]) -> Any:
-    """Mean over seeds of numbers, recursively through dicts with the same keys (None if any is None)."""
+    """Mean over seeds of numbers, recursively through dicts with the same keys; a value equal in every seed
+    (e.g. ``n_pos``) stays as it is; None when values differ and one is None or not a number.
+    """
     if isinstance(values[0], dict):
         return {key: _mean([v[key] for v in values]) for key in values[0]}
+    if all(v == values[0] for v in values):
+        return values[0]
     if any(v is None for v in values) or not isinstance(values[0], (int, float)):
-        return values[0] if all(v == values[0] for v in values) else None
+        return None
     return round(float(np.mean(values)), 4)
 
 
