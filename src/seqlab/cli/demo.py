@@ -65,7 +65,7 @@ def ssl(
 
     Simulates a human genome with REST sites (real JASPAR matrix), evolves four diverged species
     (5-25 % substitutions) along a tree and writes their FASTA and human-to-species chains; writes a
-    run config (data.genomes with the chains, sources peaks + lifted, 20 human training peaks) and runs
+    run config (data.genomes with the chains, sources peaks + lifted, 17 human training peaks) and runs
     `seqlab train` on it with train.scheme supervised, ssl and noisy_student for 3 training seeds, plus
     a supervised control given as many optimiser steps as the longest semi-supervised run: lift
     (pseudo-labels), leakage guard, training, test on the same human test windows (chr6). Reports how

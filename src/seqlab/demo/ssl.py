@@ -59,7 +59,7 @@ DEMO_SPLIT = {"val_chroms": ["chr5"], "test_chroms": ["chr6"]}
 SCHEMES = ("supervised", "supervised_equal_steps", "ssl", "noisy_student")
 DEMO_CHROM_SIZES = {f"chr{i}": 300_000 for i in range(1, 7)}
 DEMO_FACTORS = (FactorSpec("REST", "MA0138", sites=240, decoys=120, noise_peaks=24, biosample="K562"),)
-DEMO_TRAIN_PEAKS = 20
+DEMO_TRAIN_PEAKS = 17
 DEMO_MIN_MATCH = 0.5
 DEMO_SEEDS = (0, 1, 2)
 DEMO_TREE: tuple[Branch, ...] = (
