@@ -235,8 +235,9 @@ def run_unit(
             doc = run_noisy_student(human, homologs, unit / scheme, noisy=config.noisy_student, teacher=teacher,
                                     **sections)  # fmt: skip
         steps = doc["steps"]  # optimiser steps; the noisy student's count its ssl teacher's too
-        if scheme == "noisy_student":
-            steps += json.loads((unit / "ssl" / "result.json").read_text())["steps"]
+        if scheme == "noisy_student":  # None when the teacher's result.json predates step counts
+            teacher_steps = json.loads((unit / "ssl" / "result.json").read_text()).get("steps")
+            steps = steps + teacher_steps if teacher_steps is not None else None
         result = {"task": task, "arch": arch, "size": size, "seed": seed, "scheme": scheme, "steps": steps,
                   "test_auroc": doc["test"]["auroc"], "test_aupr": doc["test"]["aupr"],
                   "val_auroc": doc["val"]["auroc"], "best_checkpoint": doc["best_checkpoint"],
