@@ -67,27 +67,42 @@ def genome_windows(
 ) -> GenomeCorpus:
     """Windows of ``window`` bp every ``stride`` (default ``window``) bp of every chromosome of ``fastas``.
 
+    The candidate windows are shuffled (``seed``) and read in that order until ``max_windows`` (None:
+    all) have at most ``max_n_fraction`` N, so a small corpus of a large genome reads only what it keeps.
+
     Raises:
         InputError: no window survives (FASTA too short or mostly N).
     """
     stride = stride or window
+    genomes = [Genome(fasta) for fasta in fastas]
+    places = [(g, chrom, start) for g, genome in enumerate(genomes) for chrom, size in genome.chrom_sizes.items()
+              for start in range(0, size - window + 1, stride)]  # fmt: skip
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(places))
+    wanted = len(places) if max_windows is None else max_windows
     sequences: list[str] = []
-    for fasta in fastas:
-        genome = Genome(fasta)
-        for chrom, size in genome.chrom_sizes.items():
-            starts = np.arange(0, size - window + 1, stride, dtype=np.int64)
-            for seq in genome.fetch_many([chrom] * starts.size, starts, starts + window):
+    for chunk in np.array_split(order, max(1, -(-len(places) // max(2 * wanted, 1)))):
+        for g, rows in _by_genome(places, chunk).items():
+            chroms, starts = [places[i][1] for i in rows], np.array([places[i][2] for i in rows], dtype=np.int64)
+            for seq in genomes[g].fetch_many(chroms, starts, starts + window):
                 seq = seq.upper()
                 if seq.count("N") <= max_n_fraction * window:
                     sequences.append(seq)
+        if len(sequences) >= wanted:
+            break
+    sequences = sequences[:wanted]
     if not sequences:
         raise InputError(f"dna pretrain: no {window}-bp window with at most {max_n_fraction:.0%} N in {fastas}")
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(sequences))
-    if max_windows is not None:
-        order = order[:max_windows]
-    n_val = max(1, int(round(val_fraction * order.size))) if order.size > 1 else 0
-    return GenomeCorpus(train=[sequences[i] for i in order[n_val:]], val=[sequences[i] for i in order[:n_val]])
+    n_val = max(1, int(round(val_fraction * len(sequences)))) if len(sequences) > 1 else 0
+    return GenomeCorpus(train=sequences[n_val:], val=sequences[:n_val])
+
+
+def _by_genome(places: list[tuple[int, str, int]], rows: np.ndarray) -> dict[int, list[int]]:
+    """The rows of ``places`` grouped by genome index (first-seen order)."""
+    groups: dict[int, list[int]] = {}
+    for i in rows.tolist():
+        groups.setdefault(places[i][0], []).append(i)
+    return groups
 
 
 def pretrain_dna(
