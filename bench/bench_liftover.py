@@ -8,6 +8,7 @@ per-point tools are compared with seqlab's on that subset (must be identical). C
 timed separately. Each timing is the median of ``--repeats``.
 
     .venv/bin/python bench/bench_liftover.py                # --n 1000000 --n-per-point 20000 --repeats 3
+    .venv/bin/python bench/bench_liftover.py --homologs-only # only the homolog-table and identity-weight rates
 """
 
 from __future__ import annotations
@@ -52,7 +53,11 @@ def main() -> None:
         default="aligned",
         help="draw positions between the first and last aligned base (summit-like) or over the whole chromosome",
     )
+    parser.add_argument("--homologs-only", action="store_true", help="skip the summit comparison")
     args = parser.parse_args()
+    if args.homologs_only:
+        homolog_rate(args)
+        return
 
     import liftover
     import pyliftover
@@ -153,6 +158,26 @@ def homolog_rate(args: argparse.Namespace) -> None:
             f"homolog tables (weight {weight}): {len(table):,} windows x {len(targets)} genomes in {seconds:.2f} s "
             f"= {len(table) * len(targets) / seconds:,.0f} windows/s; {len(homologs):,} homologs kept"
         )
+    identity_rate(table, targets[0], args.repeats)
+
+
+def identity_rate(table, target, repeats: int) -> None:
+    """Windows per second of the identity weights alone (``weight: identity``), on one genome's kept lifts."""
+    from seqlab.data.encoding import reverse_complement_sequence
+    from seqlab.data.homologs import _human_sequences, _identity, lift_windows
+    from seqlab.io.genome import Genome
+
+    chain, genome = read_chain(target.chain), Genome(target.fasta, target.name)
+    lifted = lift_windows(table.frame, chain, genome)
+    rows = np.flatnonzero((lifted["status"] == "kept").to_numpy())
+    homolog = [
+        reverse_complement_sequence(q) if m == "-" else q
+        for q, m in zip(lifted["sequence"].to_numpy()[rows], lifted["strand"].to_numpy()[rows], strict=True)
+    ]
+    human = _human_sequences(table, rows)
+    seconds, _ = timed(lambda: _identity(table.frame, lifted, rows, chain, human, homolog), repeats)
+    rate = rows.size / seconds
+    print(f"identity weights alone ({target.name}): {rows.size:,} windows in {seconds:.3f} s = {rate:,.0f} windows/s")
 
 
 if __name__ == "__main__":

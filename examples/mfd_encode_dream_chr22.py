@@ -1,7 +1,7 @@
 """Build the task table of the ENCODE-DREAM chr22 compendium for MFD (examples/mfd_encode_dream_chr22.yaml).
 
     python examples/mfd_encode_dream_chr22.py [OUT] [--bundle DIR]
-    python examples/mfd_encode_dream_chr22.py --baseline RUN     # after seqlab train: imputation baseline
+    python examples/mfd_encode_dream_chr22.py --baseline RUN     # after seqlab dna train: imputation baseline
 
 Writes into OUT (default ``runs/mfd_encode_dream_chr22_data``, beside the repository's ``runs/``):
 

@@ -25,6 +25,7 @@ Control: ``--schemes supervised_long`` trains supervised with 3x the epochs and 
 train more steps in all). ``--report`` writes ``results.tsv`` and ``summary.md`` (per-cell mean ± sd, paired
 gains per cell, paired gains pooled over tasks, trunks and seeds). Results: docs/results.md.
 
+Every result row has ``steps``: the optimiser steps of the scheme (the noisy student's with its ssl teacher's).
 Resumable: a scheme whose ``result.json`` exists is skipped; ``--deadline-min`` stops starting new units.
 Each worker uses one torch thread (``hardware.threads: 1``); ``--jobs`` (default 2) units run in parallel.
 """
@@ -233,7 +234,11 @@ def run_unit(
             teacher = Path(json.loads((unit / "ssl" / "result.json").read_text())["best_checkpoint"])
             doc = run_noisy_student(human, homologs, unit / scheme, noisy=config.noisy_student, teacher=teacher,
                                     **sections)  # fmt: skip
-        result = {"task": task, "arch": arch, "size": size, "seed": seed, "scheme": scheme,
+        steps = doc["steps"]  # optimiser steps; the noisy student's count its ssl teacher's too
+        if scheme == "noisy_student":  # None when the teacher's result.json predates step counts
+            teacher_steps = json.loads((unit / "ssl" / "result.json").read_text()).get("steps")
+            steps = steps + teacher_steps if teacher_steps is not None else None
+        result = {"task": task, "arch": arch, "size": size, "seed": seed, "scheme": scheme, "steps": steps,
                   "test_auroc": doc["test"]["auroc"], "test_aupr": doc["test"]["aupr"],
                   "val_auroc": doc["val"]["auroc"], "best_checkpoint": doc["best_checkpoint"],
                   "wall_time_s": round(time.perf_counter() - started, 1), **counts}  # fmt: skip

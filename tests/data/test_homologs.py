@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -350,3 +351,130 @@ def test_guard_matches_failed_held_out_lifts_when_the_fasta_names_chromosomes_ot
             lift_examples(table.subset(np.array([False, True])), [TargetGenome("ape", fasta, chain)])
         homologs = lift_examples(table, [TargetGenome("ape", fasta, chain)])
         assert len(homologs) == 0 or "hg:chr1:100-200" not in set(homologs.frame["origin"]), name
+
+
+def _identity_loop(frame, lifted, rows, chain, human, target) -> np.ndarray:
+    """The former per-window loop of ``_identity``: the reference the vectorised version must equal."""
+    out = np.zeros(rows.size, dtype=np.float32)
+    q_size = chain.chains["q_size"].to_numpy()
+    for k, row in enumerate(rows.tolist()):
+        start, end = int(frame["start"].iat[row]), int(frame["end"].iat[row])
+        blocks = chain.blocks[chain.chains["t_name"].iat[lifted["chain"].iat[row]]]
+        lo = int(np.searchsorted(blocks.max_end, start, side="right"))
+        hi = int(np.searchsorted(blocks.t_start, end, side="left"))
+        ours = lo + np.flatnonzero((blocks.chain[lo:hi] == lifted["chain"].iat[row]) & (blocks.t_end[lo:hi] > start))
+        a, b = int(lifted["start"].iat[row]), int(lifted["end"].iat[row])
+        origin = q_size[lifted["chain"].iat[row]] - b if lifted["strand"].iat[row] == "-" else a
+        h = np.frombuffer(human[k].upper().encode(), dtype=np.uint8)
+        t = np.frombuffer(target[k].upper().encode(), dtype=np.uint8)
+        same = 0
+        for j in ours.tolist():
+            left, right = max(start, blocks.t_start[j]), min(end, blocks.t_end[j])
+            q = blocks.q_start[j] + (left - blocks.t_start[j]) - origin
+            lo, hi = max(q, 0), min(q + right - left, len(t))
+            if hi > lo:
+                shift = lo - q
+                seg_h = h[left - start + shift : left - start + shift + hi - lo]
+                same += int(((seg_h == t[lo:hi]) & (seg_h != ord("N"))).sum())
+        out[k] = same / (end - start)
+    return out
+
+
+def _random_chains(rng: np.random.Generator, human: str, n: int) -> tuple[str, str]:
+    """``n`` random chains chr1 -> chrA (gapped blocks, both strands, overlapping each other on chr1) and a
+    chrA made of random DNA with the human bases of every block copied in (later chains overwrite)."""
+    size, text = len(human), []
+    target = list(random_dna(rng, size, 0.45))
+    for i in range(n):
+        sizes = rng.integers(20, 200, rng.integers(1, 6))
+        dt, dq = rng.integers(0, 12, sizes.size - 1), rng.integers(0, 12, sizes.size - 1)
+        t_len, q_len = int(sizes.sum() + dt.sum()), int(sizes.sum() + dq.sum())
+        t0, q0 = int(rng.integers(0, size - t_len)), int(rng.integers(0, size - q_len))
+        strand = "-" if rng.random() < 0.4 else "+"
+        text.append(f"chain 1 chr1 {size} + {t0} {t0 + t_len} chrA {size} {strand} {q0} {q0 + q_len} {i + 1}")
+        text += [f"{s} {a} {b}" for s, a, b in zip(sizes[:-1], dt, dq, strict=True)] + [f"{sizes[-1]}", ""]
+        t, q = t0, q0
+        for k, block in enumerate(sizes.tolist()):
+            bases = human[t : t + block]
+            start = q if strand == "+" else size - q - block
+            target[start : start + block] = list(bases if strand == "+" else reverse_complement(bases))
+            t, q = t + block + (dt[k] if k < dt.size else 0), q + block + (dq[k] if k < dq.size else 0)
+    return "\n".join(text), "".join(target)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_vectorised_identity_equals_the_loop_on_random_chains(tmp_path: Path, seed: int) -> None:
+    from seqlab.data.homologs import _identity
+
+    rng = np.random.default_rng(seed)
+    size = 4000
+    human = list(random_dna(rng, size, 0.45))
+    for i in rng.integers(0, size, 200):  # N and soft-masked bases
+        human[i] = "N" if rng.random() < 0.5 else human[i].lower()
+    chains, copy = _random_chains(rng, "".join(human), 15)
+    chain_path = tmp_path / "r.chain"
+    chain_path.write_text(chains)
+    target = write_fasta(tmp_path / "a.fa", {"chrA": copy})
+    starts = rng.integers(0, size - 150, 400)
+    frame = pd.DataFrame({"chrom": "chr1", "start": starts, "end": starts + rng.integers(60, 150, starts.size)})
+    chain, genome = read_chain(chain_path), Genome(target, "apeA")
+    lifted = lift_windows(frame, chain, genome, LiftOptions(min_match=0.2, max_length_ratio=None))
+    rows = np.flatnonzero((lifted["status"] == "kept").to_numpy())
+    assert rows.size > 50 and (lifted["status"] == "multiple").any()
+    forward = lifted["sequence"].to_numpy()[rows]
+    assert list(forward) == genome.fetch_many(lifted["chrom"][rows], lifted["start"][rows], lifted["end"][rows])
+    strand = lifted["strand"].to_numpy()[rows]
+    homolog = [reverse_complement(q) if m == "-" else q for q, m in zip(forward, strand, strict=True)]
+    people = ["".join(human[s:e]) for s, e in zip(frame["start"][rows], frame["end"][rows], strict=True)]
+    fast = _identity(frame, lifted, rows, chain, people, homolog)
+    slow = _identity_loop(frame, lifted, rows, chain, people, homolog)
+    np.testing.assert_array_equal(fast, slow)
+    assert fast.dtype == np.float32 and (fast > 0.8).any() and (fast < 0.5).any()  # copies and overwritten ones
+
+
+def test_paralogs_of_a_test_window_guard_training_homologs(tmp_path: Path) -> None:
+    # chr1[1000, 1300) has two copies in chrA ([100, 400) and [2000, 2300)): the test window chr1[1100, 1200)
+    # fails as 'multiple'. The train window chr1[2500, 2600) lifts into the second copy: it must go.
+    rng = np.random.default_rng(8)
+    chain = tmp_path / "p.chain"
+    chain.write_text(
+        f"chain 1 chr1 {S} + 1000 1300 chrA {S} + 100 400 1\n300\n\n"
+        f"chain 1 chr1 {S} + 1000 1300 chrA {S} + 2000 2300 2\n300\n\n"
+        f"chain 1 chr1 {S} + 2400 2700 chrA {S} + 2050 2350 3\n300\n\n"
+        f"chain 1 chr1 {S} + 0 300 chrA {S} + 2600 2900 4\n300\n"
+    )
+    fasta = write_fasta(tmp_path / "a.fa", {"chrA": random_dna(rng, S, 0.45)})
+    frame = pd.DataFrame(
+        {"genome": "hg", "chrom": "chr1", "start": [1100, 2500, 100], "end": [1200, 2600, 200], "strand": "+",
+         "split": ["test", "train", "train"], "source": "peak", "origin": ""}
+    )  # fmt: skip
+    labels = np.ones((3, 1), dtype=np.float32)
+    table = ExampleTable(frame, labels, np.ones_like(labels), pd.DataFrame({"task": ["T1"]}))
+    homologs = lift_examples(table, [TargetGenome("ape", fasta, chain)])
+    report = homologs.report["lift"]["genomes"]["ape"]
+    assert report["failed"]["multiple"] == 1
+    assert homologs.frame["origin"].tolist() == ["hg:chr1:100-200"]  # [2150, 2250) overlaps paralog [2100, 2200)
+    assert report["guard_removed"]["train_overlapping_test"] == 1
+    unguarded = lift_examples(table, [TargetGenome("ape", fasta, chain)], LiftOptions(guard=False))
+    assert unguarded.frame["origin"].tolist() == ["hg:chr1:2500-2600", "hg:chr1:100-200"]
+
+
+def test_homolog_windows_are_read_once(toy: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    fetch_many = Genome.fetch_many
+
+    def counted(self: Genome, *args, **kwargs):
+        calls.append(self.name)
+        return fetch_many(self, *args, **kwargs)
+
+    table = toy["table"]
+    table = dataclasses.replace(
+        table, sequences=[toy["human"][s:e] for s, e in zip(table.frame["start"], table.frame["end"], strict=True)]
+    )
+    monkeypatch.setattr(Genome, "fetch_many", counted)
+    homologs = lift_examples(table, [toy["target"]], LiftOptions(weight="identity"))
+    assert calls == ["apeA"] and len(homologs) == 4 and homologs.sequences is not None
+    genome = Genome(toy["target"].fasta, "apeA")
+    for row, seq in zip(homologs.frame.itertuples(), homologs.sequences, strict=True):
+        forward = fetch_many(genome, [row.chrom], [row.start], [row.end])[0]
+        assert seq == (reverse_complement(forward) if row.strand == "-" else forward)

@@ -1,4 +1,5 @@
-"""Checks before training (issue 9, item 10): an undefined monitor is an error, few steps a warning."""
+"""Checks before training (issue 9, item 10): an undefined monitor is an error; few steps per epoch switch
+validation and patience to steps (issue 16)."""
 
 import numpy as np
 import pandas as pd
@@ -11,8 +12,8 @@ from seqlab.training.preflight import (
     check_split_sizes,
     check_validation_labels,
     early_stopping_patience,
-    step_warnings,
     steps_per_epoch,
+    validation_schedule,
 )
 
 TASKS = ["CTCF", "REST"]
@@ -41,11 +42,20 @@ def test_no_task_with_both_classes_is_an_error_for_ranking_monitors_only():
         check_validation_labels(labels, weights, TASKS, "val_auroc")
 
 
-def test_few_steps_per_epoch_warn_and_patience_converts_from_steps():
+def test_few_steps_per_epoch_validate_by_steps_and_patience_converts_from_steps():
     assert steps_per_epoch(100, 64) == 2 and steps_per_epoch(1000, 10, 0.5) == 50 and steps_per_epoch(1000, 10, 7) == 7
-    (warning,) = step_warnings(2, 5, None)
-    assert "only 2 optimiser step(s)" in warning and "after 12 steps" in warning and "val_check_interval" in warning
-    assert step_warnings(2, 5, 50) == [] and step_warnings(40, 5, None) == []
+    schedule = validation_schedule(5, "validations", None, 2, max_epochs=40)  # was: per epoch, a warning only
+    assert (schedule.val_check_interval, schedule.patience) == (10, 5)
+    assert "only 2 optimiser step(s)" in schedule.note and "every 10 steps" in schedule.note
+    assert "(50 steps)" in schedule.note and "val_check_interval" in schedule.note
+    by_steps = validation_schedule(30, "steps", None, 2, max_epochs=40)  # patience in steps
+    assert (by_steps.val_check_interval, by_steps.patience) == (10, 3)
+    short = validation_schedule(5, "validations", None, 2, max_epochs=3)  # at least one validation in 6 steps
+    assert (short.val_check_interval, short.patience) == (6, 5)
+    given = validation_schedule(5, "validations", 50, 2, max_epochs=40)  # an interval given is kept
+    assert (given.val_check_interval, given.patience, given.note) == (50, 5, None)
+    long = validation_schedule(5, "validations", None, 40, max_epochs=40)  # 10+ steps: per epoch, as before
+    assert (long.val_check_interval, long.patience, long.note) == (None, 5, None)
     assert early_stopping_patience(5, "validations", None, 2) == 5
     assert early_stopping_patience(500, "steps", 50, 2) == 10
     assert early_stopping_patience(5, "steps", None, 2) == 3  # validation per epoch of 2 steps

@@ -141,6 +141,7 @@ def test_ssl_and_noisy_student_write_every_stage(tmp_path: Path) -> None:
                   **sections)  # fmt: skip
     assert list(ssl["stages"]) == ["pretrain", "finetune"]
     assert ssl["stages"]["pretrain"]["n_train"] == 48 and ssl["stages"]["finetune"]["n_train"] == 48
+    assert ssl["stages"]["pretrain"]["steps"] == 2 and ssl["steps"] == 4  # 48 windows in batches of 32, 1 epoch
     # every stage is tested on the same 24 human test windows
     assert {
         s["test"]["per_task"]["T"]["n_pos"] + s["test"]["per_task"]["T"]["n_neg"] for s in ssl["stages"].values()
@@ -155,6 +156,28 @@ def test_ssl_and_noisy_student_write_every_stage(tmp_path: Path) -> None:
     assert result["rounds"][1]["teacher"] == str(tmp_path / "ns" / "round_1" / "finetune" / "checkpoints" / "best.ckpt")
     assert result["stages"]["round_1/student"]["n_train"] == 96  # 48 relabelled homologs + 48 human
     assert (tmp_path / "ns" / "round_2" / "metrics.json").is_file()
+    assert result["steps"] == 2 * (3 + 2)  # per round: 96 student windows (3 batches of 32) + 48 human (2)
+
+
+def test_a_stage_of_short_epochs_validates_by_steps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from seqlab.training import ssl as ssl_module
+
+    human, _, data = _tiny_human(tmp_path)
+    seen: dict = {}
+    build = ssl_module.build_trainer
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(ssl_module, "build_trainer", spy)
+    stage = StageConfig(max_epochs=8, learning_rate=0.01, patience=1)
+    result = ssl_module.fit_stage(tmp_path / "stage", human, model=DeepBindConfig(filters=8, kernel_size=12, hidden=8),
+                                  data=data, train=TrainConfig(progress_bar=False), stage=stage, seed=0,
+                                  hardware=HardwareConfig(accelerator="cpu", precision="32-true"))  # fmt: skip
+    # 48 windows in batches of 32: 2 steps per epoch, so validation every 10 steps, not every epoch
+    assert seen["val_check_interval"] == 10 and seen["check_val_every_n_epoch"] is None and seen["patience"] == 1
+    assert result.metrics["steps"] == 16  # one validation (step 10) cannot exhaust a patience of 1
 
 
 def test_noisy_module_adds_noise_only_in_training() -> None:

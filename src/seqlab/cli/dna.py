@@ -331,6 +331,54 @@ def introspect_command(
     results.print(f"written: {result['table']}, {result['heatmap']}")
 
 
+def pretrain_command(
+    fastas: Annotated[list[Path], typer.Argument(help="Genome FASTA files (plain or bgzip).", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", help="Run folder; refused when its model/ exists.")],
+    window: Annotated[int, typer.Option(help="Window length in bp (tokens: one per nucleotide).")] = 510,
+    stride: Annotated[int | None, typer.Option(help="bp between window starts (default: the window).")] = None,
+    max_windows: Annotated[int | None, typer.Option(help="Windows drawn at random (default: all).")] = None,
+    preset: Annotated[str, typer.Option(help="Encoder size: tiny (2x64), small (4x256), base (12x768).")] = "tiny",
+    max_steps: Annotated[int, typer.Option(help="Optimiser steps.")] = 1000,
+    batch_size: Annotated[int, typer.Option(help="Windows per batch.")] = 16,
+    learning_rate: Annotated[float, typer.Option(help="Peak AdamW learning rate.")] = 5e-4,
+    val_every_steps: Annotated[int, typer.Option(help="Validate every this many steps.")] = 200,
+    seed: Annotated[int, typer.Option(help="Seeds the window draw, masking and initialisation.")] = 0,
+    threads: Annotated[int | None, typer.Option(help="torch CPU threads.")] = None,
+) -> None:
+    """Masked-language-model pre-training of a nucleotide-level transformer (RoBERTa) on genomes.
+
+    Writes OUT/model, a Hugging Face folder that `model.trunk: {arch: hf, path: OUT/model}` loads.
+    """
+    from seqlab.config.hardware import HardwareConfig
+    from seqlab.protein.config import MlmModelConfig, OptimConfig
+    from seqlab.workflows.dna_pretrain import pretrain_dna
+
+    setup_logging(training=True)
+    with user_errors():
+        if preset not in ("tiny", "small", "base"):
+            raise ValueError(f"--preset must be one of tiny, small, base, not {preset!r}")
+        metrics = pretrain_dna(
+            fastas,
+            out,
+            window=window,
+            stride=stride,
+            max_windows=max_windows,
+            model=MlmModelConfig(preset=preset),
+            optim=OptimConfig(
+                max_steps=max_steps,
+                batch_size=batch_size,
+                learning_rate=learning_rate,
+                val_every_steps=val_every_steps,
+                progress_bar=False,
+            ),  # fmt: skip
+            hardware=HardwareConfig(threads=threads),
+            seed=seed,
+        )
+    results.print(f"{metrics['parameters']:,} parameters, {metrics['steps']} steps, validation loss "
+                  f"{metrics['val']['mlm_loss']:.4f} (perplexity {metrics['val']['perplexity']:.3f}); "
+                  f"model folder: {Path(out) / 'model'}")  # fmt: skip
+
+
 COMMANDS = {
     "audit": audit_command,
     "train": train_command,
@@ -348,5 +396,6 @@ def register(app: typer.Typer) -> None:
     from seqlab.cli.features import embed_command, probe_command  # MFD features
 
     commands = {**COMMANDS, "embed": embed_command, "probe": probe_command, "alleles": alleles_command}
+    commands["pretrain"] = pretrain_command
     for name, command in commands.items():
         app.command(name)(command)

@@ -39,7 +39,7 @@ class TrainConfig(StrictModel):
         None,
         gt=0,
         description="Validate (and checkpoint) every this many optimiser steps, across epoch ends; None: at "
-        "each epoch's end. For small data sets whose epochs are a few steps.",
+        "each epoch's end, or every 10 steps when an epoch is under 10 steps (small data sets).",
     )
     monitor: Literal["val_auroc", "val_aupr", "val_loss"] = Field(
         "val_auroc", description="Validation metric for early stopping and the best checkpoint."

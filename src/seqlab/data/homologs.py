@@ -22,7 +22,9 @@ alignment identity (``weight: identity``: aligned bases identical in the target 
 
 Leakage guard (:func:`guard_leakage`): a homolog is in its origin's split; a train homolog that
 overlaps a val or test homolog in the same genome is removed even when it has another origin (two
-human windows can lift to the same place), and a val homolog overlapping a test homolog likewise.
+human windows can lift to the same place), and a val homolog overlapping a test homolog likewise. The
+places a val/test window lifts to guard even when its homolog is dropped: a failed interval lift marks
+its centre's place, and a window failing as ``multiple`` (its centre lifts to paralogs) marks every place.
 Every failure and removal is counted in the report; nothing is dropped silently.
 """
 
@@ -57,6 +59,7 @@ __all__ = [
     "lift_examples",
     "lift_report_rows",
     "lift_windows",
+    "paralog_windows",
 ]
 
 log = logging.getLogger(__name__)
@@ -166,9 +169,8 @@ def lift_windows(
     other_chain = (status == "kept") & (spans["chain"].to_numpy() != points["chain"].to_numpy())
     status[other_chain] = "inconsistent"
 
-    p = points["pos"].to_numpy()
     minus = (points["strand"] == "-").to_numpy()
-    out_start = np.where(minus, p - (length - length // 2) + 1, p - length // 2)
+    out_start = _cut(points["pos"].to_numpy(), length, minus)
     out = pd.DataFrame(
         {
             "status": status,
@@ -178,14 +180,43 @@ def lift_windows(
             "strand": np.where(minus, "-", "+").astype(object),
             "chain": points["chain"].to_numpy(),
             "n_fraction": np.full(len(frame), np.nan),
+            "sequence": np.full(len(frame), "", dtype=object),
         }
     )
     _check_target_windows(out, genome, options.max_n_fraction)
     return out
 
 
+def _cut(centre: np.ndarray, length: np.ndarray, minus: np.ndarray) -> np.ndarray:
+    """Start (int64 (N,)) of the length-L window around lifted centres, strand-aware (module doc, step 3)."""
+    return np.where(minus, centre - (length - length // 2) + 1, centre - length // 2)
+
+
+def paralog_windows(frame: pd.DataFrame, chain: ChainFile) -> pd.DataFrame:
+    """Every place a window's centre lifts to, as a same-length window (for windows failing as ``multiple``).
+
+    Args:
+        frame: N windows (``chrom, start, end``) on the chain's reference.
+        chain: the chain reference -> target.
+
+    Returns:
+        One row per hit (H >= 0): ``row`` (0-based position of its window in ``frame``), ``chrom``
+        (the chain's name), ``start``, ``end`` on the target's forward strand.
+    """
+    starts = frame["start"].to_numpy(dtype=np.int64)
+    length = frame["end"].to_numpy(dtype=np.int64) - starts
+    hits = lift_points(chain, frame["chrom"].to_numpy(dtype=object), starts + length // 2)
+    out_start = _cut(hits.pos, length[hits.index], hits.strand == "-")
+    return pd.DataFrame(
+        {"row": hits.index, "chrom": hits.chrom, "start": out_start, "end": out_start + length[hits.index]}
+    )
+
+
 def _check_target_windows(out: pd.DataFrame, genome: Genome, max_n_fraction: float) -> None:
-    """Mark windows off the target chromosome, and windows with too many N (reads the kept ones), in place."""
+    """Mark windows off the target chromosome, and windows with too many N, in place.
+
+    The kept windows are read once: their forward-strand sequences stay in column ``sequence``.
+    """
     kept = np.flatnonzero((out["status"] == "kept").to_numpy())
     names = out["chrom"].to_numpy(dtype=object)[kept]
     mapping = genome.resolve_many(list(dict.fromkeys(names)))
@@ -202,38 +233,63 @@ def _check_target_windows(out: pd.DataFrame, genome: Genome, max_n_fraction: flo
     sequences = genome.fetch_many(own, out["start"].to_numpy()[kept], out["end"].to_numpy()[kept])
     _, n_fraction = sequence_content(sequences)
     out.loc[kept, "n_fraction"] = n_fraction
+    column = out["sequence"].to_numpy(dtype=object)
+    column[kept] = sequences
+    out["sequence"] = column
     out.loc[kept[n_fraction > max_n_fraction], "status"] = "mostly_n"
 
 
 def _identity(
     frame: pd.DataFrame, lifted: pd.DataFrame, rows: np.ndarray, chain: ChainFile, human: list[str], target: list[str]
 ) -> np.ndarray:
-    """Fraction of each window's L bases aligned (in its chain) and identical in the homolog: float32 (K,)."""
-    out = np.zeros(rows.size, dtype=np.float32)
-    q_size = chain.chains["q_size"].to_numpy()
-    for k, row in enumerate(rows.tolist()):
-        start, end = int(frame["start"].iat[row]), int(frame["end"].iat[row])
-        blocks = chain.blocks[chain.chains["t_name"].iat[lifted["chain"].iat[row]]]
-        # only blocks in [lo, hi) can overlap the window (t_start ascending, max_end its running max end)
-        lo = int(np.searchsorted(blocks.max_end, start, side="right"))
-        hi = int(np.searchsorted(blocks.t_start, end, side="left"))
-        ours = lo + np.flatnonzero((blocks.chain[lo:hi] == lifted["chain"].iat[row]) & (blocks.t_end[lo:hi] > start))
-        # homolog window start on the chain's query strand; homolog string index = query-strand coordinate - it
-        a, b = int(lifted["start"].iat[row]), int(lifted["end"].iat[row])
-        origin = q_size[lifted["chain"].iat[row]] - b if lifted["strand"].iat[row] == "-" else a
-        h = np.frombuffer(human[k].upper().encode(), dtype=np.uint8)
-        t = np.frombuffer(target[k].upper().encode(), dtype=np.uint8)
-        same = 0
-        for j in ours.tolist():
-            left, right = max(start, blocks.t_start[j]), min(end, blocks.t_end[j])
-            q = blocks.q_start[j] + (left - blocks.t_start[j]) - origin
-            lo, hi = max(q, 0), min(q + right - left, len(t))
-            if hi > lo:
-                shift = lo - q
-                seg_h = h[left - start + shift : left - start + shift + hi - lo]
-                same += int(((seg_h == t[lo:hi]) & (seg_h != ord("N"))).sum())
-        out[k] = same / (end - start)
-    return out
+    """Fraction of each window's L bases aligned (in its chain) and identical in the homolog: float32 (K,).
+
+    ``rows`` (K,) index ``frame`` (the human windows) and ``lifted`` (their lifts); ``human[k]`` and
+    ``target[k]`` are the two sequences of window ``rows[k]``, the homolog read on the chain's query
+    strand (so base i of the homolog string is query-strand coordinate ``origin + i``). Vectorised over
+    (window, block) pairs and over the compared bases.
+    """
+    start = frame["start"].to_numpy(dtype=np.int64)[rows]
+    end = frame["end"].to_numpy(dtype=np.int64)[rows]
+    owner = lifted["chain"].to_numpy(dtype=np.int64)[rows]
+    minus = lifted["strand"].to_numpy(dtype=object)[rows] == "-"
+    q_size = chain.chains["q_size"].to_numpy(dtype=np.int64)[owner]
+    origin = np.where(minus, q_size - lifted["end"].to_numpy(dtype=np.int64)[rows], lifted["start"].to_numpy()[rows])
+    h_bases, h_offset, _ = _joined(human)
+    t_bases, t_offset, t_length = _joined(target)
+    same = np.zeros(rows.size, dtype=np.int64)
+    names = chain.chains["t_name"].to_numpy(dtype=object)[owner]
+    for name in dict.fromkeys(names.tolist()):
+        blocks, ks = chain.blocks[name], np.flatnonzero(names == name)
+        # only blocks in [lo, hi) can overlap a window (t_start ascending, max_end its running max end)
+        lo = np.searchsorted(blocks.max_end, start[ks], side="right")
+        hi = np.searchsorted(blocks.t_start, end[ks], side="left")
+        pair, step = _ranges(np.maximum(hi - lo, 0))
+        j = lo[pair] + step
+        k = ks[pair]
+        ours = (blocks.chain[j] == owner[k]) & (blocks.t_end[j] > start[k])
+        j, k = j[ours], k[ours]
+        left, right = np.maximum(start[k], blocks.t_start[j]), np.minimum(end[k], blocks.t_end[j])
+        q = blocks.q_start[j] + (left - blocks.t_start[j]) - origin[k]
+        first, last = np.maximum(q, 0), np.minimum(q + right - left, t_length[k])
+        segment, step = _ranges(np.maximum(last - first, 0))
+        h = h_bases[(h_offset[k] + left - start[k] + first - q)[segment] + step]
+        t = t_bases[(t_offset[k] + first)[segment] + step]
+        same += np.bincount(k[segment][(h == t) & (h != ord("N"))], minlength=rows.size)
+    return (same / (end - start)).astype(np.float32)
+
+
+def _joined(sequences: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Upper-case bytes of the concatenated sequences uint8 (sum len,), each one's offset and length int64 (K,)."""
+    length = np.fromiter((len(q) for q in sequences), dtype=np.int64, count=len(sequences))
+    bases = np.frombuffer("".join(sequences).upper().encode("ascii"), dtype=np.uint8)
+    return bases, np.cumsum(length) - length, length
+
+
+def _ranges(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Expand counts (N,) into (owner, step): owner i repeated counts[i] times, step 0..counts[i]-1."""
+    owner = np.repeat(np.arange(counts.size, dtype=np.int64), counts)
+    return owner, np.arange(owner.size, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
 
 
 def _overlaps(starts: np.ndarray, ends: np.ndarray, ref_starts: np.ndarray, ref_ends: np.ndarray) -> np.ndarray:
@@ -415,7 +471,8 @@ def lift_examples(
     rows = np.flatnonzero(original)
     if rows.size == 0:
         raise LiftError(f"no example of the reference genome {reference!r} to lift (the table has {len(table)} rows)")
-    parts = [_homologs_of(table, rows, target, options) for target in targets]
+    human = _human_sequences(table, rows) if options.weight == "identity" else None  # read once for all genomes
+    parts = [_homologs_of(table, rows, target, options, human) for target in targets]
     report = {target.name: part.report for target, part in zip(targets, parts, strict=True)}
     origin_rows = np.concatenate([part.rows for part in parts])
     frame = pd.concat([part.frame for part in parts], ignore_index=True)[_FRAME_COLUMNS]
@@ -441,21 +498,23 @@ class _Part:
     report: dict[str, Any]
 
 
-def _homologs_of(table: ExampleTable, rows: np.ndarray, target: TargetGenome, options: LiftOptions) -> _Part:
-    """Lift ``table`` rows to one genome, filter, guard, weigh and count (see :func:`lift_examples`)."""
+def _homologs_of(
+    table: ExampleTable, rows: np.ndarray, target: TargetGenome, options: LiftOptions, human: list[str] | None
+) -> _Part:
+    """Lift ``table`` rows to one genome, filter, guard, weigh and count (see :func:`lift_examples`).
+
+    ``human``: the sequences of ``rows`` (needed for ``weight: identity``).
+    """
     lifted, chain, genome = _lift_one(table, rows, target, options)
     splits = table.frame["split"].to_numpy(dtype=object)[rows]
-    strict = (lifted["chrom"] != "").to_numpy() & np.isin(splits, ["val", "test"])
-    held_out = lifted[strict].assign(genome=target.name, split=splits[strict])
-    # failed lifts keep the chain's chromosome names, kept ones the FASTA's: compare them under the FASTA's
-    names = genome.resolve_many(list(dict.fromkeys(held_out["chrom"])))
-    held_out["chrom"] = [names.get(c) or c for c in held_out["chrom"]]
     kept = np.flatnonzero((lifted["status"] == "kept").to_numpy())
     part = lifted.iloc[kept][["chrom", "start", "end", "strand"]].assign(
         genome=target.name, split=splits[kept], source="lifted", origin=example_ids(table.frame.iloc[rows[kept]])
     )
     keep, removed = (
-        guard_leakage(part, held_out, options.guard_gap) if options.guard else (np.ones(kept.size, dtype=bool), {})
+        guard_leakage(part, _held_out(table, rows, lifted, chain, genome), options.guard_gap)
+        if options.guard
+        else (np.ones(kept.size, dtype=bool), {})
     )
     final = np.zeros(rows.size, dtype=bool)
     final[kept[keep]] = True
@@ -466,13 +525,37 @@ def _homologs_of(table: ExampleTable, rows: np.ndarray, target: TargetGenome, op
     weight = np.ones(kept.size, dtype=np.float32)
     sequences = None
     if table.sequences is not None or options.weight == "identity":
-        sequences = genome.fetch_many(part["chrom"], part["start"], part["end"])
-        strands = part["strand"]
-        sequences = [reverse_complement_sequence(q) if m == "-" else q for q, m in zip(sequences, strands, strict=True)]
-        if options.weight == "identity":
-            human = _human_sequences(table, rows[kept])
-            weight = _identity(table.frame.iloc[rows].reset_index(drop=True), lifted, kept, chain, human, sequences)
+        forward = lifted["sequence"].to_numpy(dtype=object)[kept]  # read once, by the N check
+        strands = part["strand"].to_numpy(dtype=object)
+        sequences = [reverse_complement_sequence(q) if m == "-" else q for q, m in zip(forward, strands, strict=True)]
+        if options.weight == "identity" and human is not None:
+            own = [human[k] for k in kept.tolist()]
+            weight = _identity(table.frame.iloc[rows].reset_index(drop=True), lifted, kept, chain, own, sequences)
     return _Part(frame=part, rows=rows[kept], weight=weight, sequences=sequences, report=report)
+
+
+def _held_out(
+    table: ExampleTable, rows: np.ndarray, lifted: pd.DataFrame, chain: ChainFile, genome: Genome
+) -> pd.DataFrame:
+    """Target places of val/test windows that guard training homologs, whether or not their lift is kept.
+
+    A window whose centre lifted once marks that place (kept or not: a failed interval lift still has a
+    homolog there); a window failing as ``multiple`` (paralogs) marks every place its centre lifts to.
+    Rows ``genome, chrom, start, end, split`` with chromosomes named as the target FASTA names them.
+    """
+    splits = table.frame["split"].to_numpy(dtype=object)[rows]
+    strict = np.isin(splits, ["val", "test"])
+    single = strict & (lifted["chrom"] != "").to_numpy()
+    held_out = lifted[single][["chrom", "start", "end"]].assign(split=splits[single])
+    several = np.flatnonzero(strict & (lifted["status"] == "multiple").to_numpy())
+    if several.size:
+        paralogs = paralog_windows(table.frame.iloc[rows[several]], chain)
+        paralogs["split"] = splits[several][paralogs.pop("row").to_numpy()]
+        held_out = pd.concat([held_out, paralogs], ignore_index=True)
+    # failed lifts keep the chain's chromosome names, kept ones the FASTA's: compare them under the FASTA's
+    names = genome.resolve_many(list(dict.fromkeys(held_out["chrom"])))
+    held_out["chrom"] = [names.get(c) or c for c in held_out["chrom"]]
+    return held_out.assign(genome=genome.name)
 
 
 _FRAME_COLUMNS = ["genome", "chrom", "start", "end", "strand", "split", "source", "origin"]

@@ -36,6 +36,7 @@ __all__ = [
     "LENGTH_THRESHOLDS",
     "SPECIAL_TOKENS",
     "build_residue_tokenizer",
+    "letter_tokenizer",
     "compression_report",
     "load_tokenizer",
     "save_tokenizer",
@@ -104,10 +105,15 @@ def train_bpe_tokenizer(
     return fast
 
 
+def letter_tokenizer(letters: str, model_max_length: int) -> PreTrainedTokenizerFast:
+    """One token per letter of ``letters`` (other characters: ``<unk>``), the RoBERTa specials and templates."""
+    vocab = {token: i for i, token in enumerate([*SPECIAL_TOKENS, *letters])}
+    return _wrap(Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="<unk>")), model_max_length)
+
+
 def build_residue_tokenizer(model_max_length: int = 1024, out_dir: str | Path | None = None) -> PreTrainedTokenizerFast:
     """A tokenizer with one token per residue (the ``ALPHABET`` letters), same specials and templates as BPE."""
-    vocab = {token: i for i, token in enumerate([*SPECIAL_TOKENS, *ALPHABET])}
-    fast = _wrap(Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="<unk>")), model_max_length)
+    fast = letter_tokenizer(ALPHABET, model_max_length)
     if out_dir is not None:
         save_tokenizer(fast, out_dir)
     return fast
@@ -219,8 +225,14 @@ def write_compression_report(report: dict[str, Any], out_dir: str | Path) -> tup
     rows = ["\t".join(header)]
     for name in ("bpe", "residue"):
         stats = report[name]
-        values = [name, report["sequences"], report["residues"], stats["tokens"],
-                  f"{stats['mean_residues_per_token']:.6g}", f"{stats['mean_tokens_per_sequence']:.6g}"]
+        values = [
+            name,
+            report["sequences"],
+            report["residues"],
+            stats["tokens"],
+            f"{stats['mean_residues_per_token']:.6g}",
+            f"{stats['mean_tokens_per_sequence']:.6g}",
+        ]
         values += [f"{stats['share_longer_than'][str(t)]:.6g}" for t in thresholds]
         rows.append("\t".join(str(v) for v in values))
     tsv = write_text(out_dir / "compression.tsv", "\n".join(rows) + "\n")

@@ -4,16 +4,18 @@ Policy (issue 9, item 10): a validation split with no labelled example, or (moni
 or ``val_aupr``) one where no task has both positives and negatives, is an error before training,
 never a chance-level model with exit code 0. A task without both classes in the validation split is
 left out of the monitored mean (a warning names it); monitoring ``val_loss`` needs labels only.
-An epoch of fewer than :data:`FEW_STEPS` optimiser steps gets a warning that suggests
-``train.val_check_interval`` and ``train.patience_unit: steps``. A validation or test split with
-fewer than :data:`MIN_CLASS_COUNT` positives or negatives of a task among its reference windows (the
-windows its metrics are reported on) is an error naming the counts, unless
+An epoch of fewer than :data:`FEW_STEPS` optimiser steps validates by steps by default
+(:func:`validation_schedule`): every :data:`FEW_STEPS` optimiser steps across epoch ends, patience
+counted in those validations, unless ``train.val_check_interval`` is set. A validation or test split
+with fewer than :data:`MIN_CLASS_COUNT` positives or negatives of a task among its reference windows
+(the windows its metrics are reported on) is an error naming the counts, unless
 ``data.split.allow_small_splits`` (:func:`check_split_sizes`).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -23,16 +25,17 @@ from seqlab.data.build import ExampleTable
 __all__ = [
     "FEW_STEPS",
     "MIN_CLASS_COUNT",
+    "ValidationSchedule",
     "check_dna_training",
     "check_split_sizes",
     "check_validation_labels",
     "early_stopping_patience",
     "steps_per_epoch",
-    "step_warnings",
+    "validation_schedule",
 ]
 
 FEW_STEPS = 10
-"""Fewer optimiser steps than this per epoch get a warning."""
+"""An epoch of fewer optimiser steps than this validates every ``FEW_STEPS`` steps instead (by default)."""
 
 MIN_CLASS_COUNT = 10
 """Fewer positives or negatives of a task than this in a val or test split are an error (see check_split_sizes)."""
@@ -123,21 +126,52 @@ def early_stopping_patience(patience: int, unit: str, val_check_interval: int | 
     return max(1, math.ceil(patience / between))
 
 
-def step_warnings(epoch_steps: int, patience: int, val_check_interval: int | None) -> list[str]:
-    """A warning when an epoch is only a handful of optimiser steps and validation runs per epoch."""
-    if epoch_steps >= FEW_STEPS or val_check_interval is not None:
-        return []
-    return [
-        f"an epoch is only {epoch_steps} optimiser step(s): early stopping (patience {patience} validations) may "
-        f"stop after {epoch_steps * (patience + 1)} steps; set train.val_check_interval (steps between "
-        "validations) and train.patience_unit: steps, or lower data.batch_size"
-    ]
+@dataclass(frozen=True)
+class ValidationSchedule:
+    """When a stage validates and how long it waits: the trainer's ``val_check_interval`` and patience."""
+
+    val_check_interval: int | None
+    """Optimiser steps between validations, across epoch ends; None: at each epoch's end."""
+    patience: int
+    """Validations without gain before early stopping."""
+    note: str | None = None
+    """Why validation switched to steps (shown to the user), else None."""
+
+
+def validation_schedule(
+    patience: int, unit: str, val_check_interval: int | None, epoch_steps: int, max_epochs: int
+) -> ValidationSchedule:
+    """Validation every epoch, or every :data:`FEW_STEPS` optimiser steps when an epoch is shorter.
+
+    Args:
+        patience: ``train.patience`` (or a stage's), in ``unit``.
+        unit: ``validations`` or ``steps``.
+        val_check_interval: ``train.val_check_interval``; when set it is kept as given.
+        epoch_steps: optimiser steps of one epoch (:func:`steps_per_epoch`).
+        max_epochs: epochs at most (the interval never exceeds the run's steps, so it validates at least once).
+
+    Returns:
+        The schedule; with epochs under :data:`FEW_STEPS` steps and no interval given, validation runs
+        every ``min(FEW_STEPS, max_epochs * epoch_steps)`` steps and ``patience`` counts those validations
+        (a patience in steps is divided by the interval).
+    """
+    if val_check_interval is not None or epoch_steps >= FEW_STEPS:
+        return ValidationSchedule(val_check_interval, early_stopping_patience(patience, unit, val_check_interval,
+                                                                              epoch_steps))  # fmt: skip
+    interval = max(1, min(FEW_STEPS, max_epochs * epoch_steps))
+    waits = early_stopping_patience(patience, unit, interval, epoch_steps)
+    note = (
+        f"an epoch is only {epoch_steps} optimiser step(s): validating every {interval} steps across epoch ends, "
+        f"early stopping after {waits} validations without gain ({waits * interval} steps); set "
+        "train.val_check_interval to choose"
+    )
+    return ValidationSchedule(interval, waits, note)
 
 
 def check_dna_training(
     table: ExampleTable, train: TrainConfig, batch_size: int, allow_small_splits: bool = False
 ) -> tuple[int, list[str]]:
-    """All checks of a DNA run before training: returns (patience in validations, warnings to show).
+    """All checks of a DNA run before training: returns (patience in validations, warnings and notes to show).
 
     Raises:
         ValueError: see :func:`check_validation_labels` and (unless ``allow_small_splits``)
@@ -152,6 +186,7 @@ def check_dna_training(
     if not allow_small_splits:
         check_split_sizes(table)
     epoch_steps = steps_per_epoch(len(train_rows), batch_size, train.limit_train_batches)
-    patience = early_stopping_patience(train.patience, train.patience_unit, train.val_check_interval, epoch_steps)
-    warnings += step_warnings(epoch_steps, patience, train.val_check_interval)
-    return patience, warnings
+    schedule = validation_schedule(
+        train.patience, train.patience_unit, train.val_check_interval, epoch_steps, train.max_epochs
+    )
+    return schedule.patience, warnings + ([schedule.note] if schedule.note else [])

@@ -31,7 +31,7 @@ from seqlab.models.pretrained import RUN_MODEL_DIR
 from seqlab.models.sequence_model import SequenceModel
 from seqlab.registry import Registry
 from seqlab.runs import RunPaths
-from seqlab.training.preflight import early_stopping_patience, steps_per_epoch
+from seqlab.training.preflight import steps_per_epoch, validation_schedule
 from seqlab.training.resume import ResumeState
 from seqlab.training.supervised import SupervisedModule
 from seqlab.training.trainer import MONITOR_MODES, build_trainer, resume_checkpoint
@@ -171,7 +171,8 @@ def fit_module(
         max_epochs: overrides ``train.max_epochs``.
 
     Returns:
-        The best model (eval mode, CPU) and facts for metrics.json (best checkpoint, epochs, parameters).
+        The best model (eval mode, CPU) and facts for metrics.json (best checkpoint, epochs, optimiser
+        steps, parameters).
     """
     config = ctx.config
     train, hardware = config.train, config.hardware
@@ -183,14 +184,17 @@ def fit_module(
     n_parameters = count_parameters(module.model)
     log.info("model %s + %s head: %s parameters", config.model.trunk.arch, config.model.head.kind, f"{n_parameters:,}")
     epoch_steps = steps_per_epoch(len(table.split_indices("train")), config.data.batch_size, train.limit_train_batches)
+    max_epochs = max_epochs if max_epochs is not None else train.max_epochs
+    schedule = validation_schedule(train.patience, train.patience_unit, train.val_check_interval, epoch_steps,
+                                   max_epochs)  # fmt: skip
     trainer = build_trainer(
         stage,
         monitor=train.monitor,
         mode=MONITOR_MODES[train.monitor],
-        max_epochs=max_epochs if max_epochs is not None else train.max_epochs,
-        patience=early_stopping_patience(train.patience, train.patience_unit, train.val_check_interval, epoch_steps),
-        val_check_interval=train.val_check_interval,
-        check_val_every_n_epoch=None if train.val_check_interval else 1,
+        max_epochs=max_epochs,
+        patience=schedule.patience,
+        val_check_interval=schedule.val_check_interval,
+        check_val_every_n_epoch=None if schedule.val_check_interval else 1,
         extra_callbacks=[ResumeState()],  # random states in checkpoints: exact --resume
         accelerator=hardware.accelerator,
         devices=hardware.devices,
@@ -208,7 +212,7 @@ def fit_module(
     if trainer.is_global_zero:
         model.save_pretrained(stage.root / RUN_MODEL_DIR)
     facts = {"best_checkpoint": _relative(best, ctx.run.root), "epochs": trainer.current_epoch,
-             "n_parameters": n_parameters}  # fmt: skip
+             "steps": trainer.global_step, "n_parameters": n_parameters}  # fmt: skip
     return model, facts
 
 

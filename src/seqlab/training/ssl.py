@@ -52,6 +52,7 @@ from seqlab.models.sequence_model import SequenceModel, parse_model_config
 from seqlab.runs import RunPaths, write_json
 from seqlab.training.base import make_data_params
 from seqlab.training.losses import weighted_bce_with_logits
+from seqlab.training.preflight import steps_per_epoch, validation_schedule
 from seqlab.training.schemes import RunContext, register_scheme
 from seqlab.training.supervised import SupervisedModule
 from seqlab.training.trainer import MONITOR_MODES, build_trainer
@@ -176,7 +177,7 @@ def fit_stage(
 
     Returns:
         The stage's result; ``metrics`` = {"val", "test" (as in a supervised run), "n_train",
-        "n_train_positive" (per task), "best_checkpoint", "epochs", "wall_time_s"}.
+        "n_train_positive" (per task), "best_checkpoint", "epochs", "steps" (optimiser steps), "wall_time_s"}.
     """
     started = time.perf_counter()
     run = RunPaths(root).make()
@@ -189,12 +190,19 @@ def fit_stage(
                          weight_decay=train.weight_decay, pos_weight=train.pos_weight)  # fmt: skip
     if init is not None:
         _initialise(module.model, init, head)
+    epoch_steps = steps_per_epoch(len(table.split_indices("train")), data.batch_size, train.limit_train_batches)
+    schedule = validation_schedule(stage.patience, "validations", train.val_check_interval, epoch_steps,
+                                   stage.max_epochs)  # fmt: skip
+    if schedule.note:
+        log.info("%s: %s", run.root.name, schedule.note)
     trainer = build_trainer(
         run,
         monitor=train.monitor,
         mode=MONITOR_MODES[train.monitor],
         max_epochs=stage.max_epochs,
-        patience=stage.patience,
+        patience=schedule.patience,
+        val_check_interval=schedule.val_check_interval,
+        check_val_every_n_epoch=None if schedule.val_check_interval else 1,
         accelerator=hardware.accelerator,
         devices=1,
         precision=hardware.precision,
@@ -222,6 +230,7 @@ def fit_stage(
         "n_test": int(table.split_indices("test").size),
         "best_checkpoint": str(best_path),
         "epochs": trainer.current_epoch,
+        "steps": trainer.global_step,
         "wall_time_s": round(time.perf_counter() - started, 1),
     }
     write_json(run.metrics, metrics)
@@ -279,13 +288,15 @@ def relabel_homologs(homologs: ExampleTable, teacher: str | Path, mode: Literal[
 
 
 def _summary(stages: dict[str, StageResult], final: StageResult, scheme: str) -> dict[str, Any]:
+    """The scheme's metrics document; ``steps``: optimiser steps of all its stages together."""
     return {
         "scheme": scheme,
+        "steps": sum(result.metrics["steps"] for result in stages.values()),
         "test": final.metrics["test"],
         "val": final.metrics["val"],
         "best_checkpoint": str(final.best_checkpoint),
         "stages": {
-            name: {k: result.metrics[k] for k in ("test", "val", "n_train", "n_train_positive", "epochs")}
+            name: {k: result.metrics[k] for k in ("test", "val", "n_train", "n_train_positive", "epochs", "steps")}
             for name, result in stages.items()
         },  # fmt: skip
     }
