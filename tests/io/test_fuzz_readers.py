@@ -147,7 +147,7 @@ def test_gzip_damage_gives_input_error_naming_the_file(name: str) -> None:
     run()
 
 
-GENOME = {"chr1": "ACGTACGTACGTAAC" * 3, "chr2": "GGGCCcaaNNTT", "chrM": "GATTACA" * 4}
+GENOME = {"chr1": "ACGTACGTACGTAAC" * 300, "chr2": "GGGCCcaaNNTT", "chrM": "GATTACA" * 4}  # chr1 spans > 4 KB
 
 
 def _genome_files(folder: Path, compressed: bool) -> Path:
@@ -210,3 +210,52 @@ def test_damaged_bgzip_genome_gives_input_error() -> None:
             _read_all_or_input_error(path)
 
     run()
+
+
+@st.composite
+def edited_index(draw: st.DrawFn, data: bytes) -> bytes:
+    """A ``.fai`` with whole entries dropped, reordered, or given a length of 0 (issue 17, item 5)."""
+    rows = [line.split(b"\t") for line in data.splitlines()]
+    kind = draw(st.sampled_from(["drop", "swap", "zero"]))
+    if kind == "drop":
+        keep = draw(st.lists(st.booleans(), min_size=len(rows), max_size=len(rows)).filter(lambda k: not all(k)))
+        rows = [row for row, kept in zip(rows, keep, strict=True) if kept]
+    elif kind == "swap":
+        i, j = draw(st.permutations(range(len(rows))))[:2]
+        rows[i], rows[j] = rows[j], rows[i]
+    else:
+        for i in draw(st.lists(st.integers(0, len(rows) - 1), min_size=1, max_size=len(rows))):
+            rows[i][1] = b"0"
+            if draw(st.booleans()):
+                rows[i][3:5] = [b"0", b"0"]
+    return b"".join(b"\t".join(row) + b"\n" for row in rows)
+
+
+@pytest.mark.parametrize("compressed", [False, True], ids=["plain", "bgzip"])
+def test_fai_with_entries_dropped_or_zeroed_never_loses_a_chromosome(compressed: bool) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        valid = Path(f"{_genome_files(Path(folder), compressed)}.fai").read_bytes()
+
+    @FUZZ
+    @given(index=edited_index(valid))
+    def run(index: bytes) -> None:
+        with tempfile.TemporaryDirectory() as folder:
+            path = _genome_files(Path(folder), compressed)
+            Path(f"{path}.fai").write_bytes(index)
+            _read_all_or_input_error(path)  # plain: re-indexed, every chromosome back; bgzip: refused
+
+    run()
+
+
+@pytest.mark.parametrize("name", ["fasta", "sequence_set", "genome", "protein_fasta", "bed", "vcf"])
+def test_a_byte_order_mark_at_the_start_is_accepted(name: str) -> None:
+    filename, payload, reader = VALID[name]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / filename
+        path.write_bytes(payload)
+        expected = reader(path)
+        for index in (Path(f"{path}.fai"), Path(f"{path}.gzi")):
+            index.unlink(missing_ok=True)
+        path.write_bytes(b"\xef\xbb\xbf" + payload)
+        got = reader(path)
+        assert repr(got) == repr(expected)
