@@ -216,7 +216,8 @@ BIG = {"chr1": "ACGTTGCA" * 700, "chr2": "GGATCCAA" * 300, "chrM": "GATTACA" * 4
 
 def _big(tmp_path: Path, compressed: bool) -> Path:
     plain = tmp_path / "big.fa"
-    plain.write_text("".join(f">{n}\n" + "\n".join(s[i : i + 60] for i in range(0, len(s), 60)) + "\n" for n, s in BIG.items()))
+    lines = [f">{n}\n" + "\n".join(s[i : i + 60] for i in range(0, len(s), 60)) + "\n" for n, s in BIG.items()]
+    plain.write_text("".join(lines))
     if not compressed:
         pysam.faidx(str(plain))
         return plain

@@ -181,7 +181,8 @@ class Genome:
 
     def _check_header(self, where: str, name: str, offset: int, first: bool) -> str | None:
         """The line that ends at byte ``offset`` is the header ``>name``; for the index's first
-        sequence, only blank lines (and a byte-order mark) come before it."""
+        sequence, only blank lines (and a byte-order mark) come before it.
+        """
         before = self._raw(max(offset - 4096, 0), min(offset, 4096))
         header_start = before.rfind(b"\n", 0, len(before) - 1) + 1
         start = max(offset - 4096, 0) + header_start

@@ -56,7 +56,8 @@ def detect_format(path: str | Path) -> IntervalFormat:
 
 def _read_bytes(path: Path) -> bytes:
     """The file's bytes (decompressed, without a byte-order mark), CRLF line ends made LF; UTF-8 and stray
-    carriage returns checked."""
+    carriage returns checked.
+    """
     data = read_bytes(path).removeprefix(b"\xef\xbb\xbf")
     if b"\r" in data:
         data = data.replace(b"\r\n", b"\n")
