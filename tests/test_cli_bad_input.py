@@ -43,17 +43,17 @@ def test_empty_bed_and_vcf_exit_non_zero(tmp_path, genome):
     result = runner.invoke(app, ["predict", "none.ckpt", "--bed", str(bed), "--genome", str(genome)])
     _one_line_error(result, "empty.bed", "no regions")
     vcf = tmp_path / "empty.vcf"
-    vcf.write_text("##fileformat=VCFv4.2\n")
+    vcf.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")
     result = runner.invoke(app, ["variant-effect", "none.ckpt", "--vcf", str(vcf), "--genome", str(genome)])
     _one_line_error(result, "empty.vcf", "no variants")
 
 
 def test_bad_vcf_field_and_bad_genome_index_are_named(tmp_path, genome):
     vcf = tmp_path / "x.vcf"
-    vcf.write_text("chr1\t1e6\t.\tA\tC\n")
+    vcf.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\nchr1\t1e6\t.\tA\tC\t.\t.\t.\n")
     result = runner.invoke(app, ["variant-effect", "none.ckpt", "--vcf", str(vcf), "--genome", str(genome)])
-    _one_line_error(result, "x.vcf:1:", "POS '1e6'")
-    vcf.write_text("chr1\t5\t.\tA\tC\n")
+    _one_line_error(result, "x.vcf:3:", "POS '1e6'")
+    vcf.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\nchr1\t5\t.\tA\tC\t.\t.\t.\n")
     result = runner.invoke(app, ["variant-effect", "none.ckpt", "--vcf", str(vcf), "--genome", str(tmp_path / "no.fa")])
     _one_line_error(result, "genome FASTA not found", "no.fa")
 
@@ -81,3 +81,25 @@ def test_an_eof_error_from_a_reader_is_not_a_bare_aborted(monkeypatch, tmp_path,
     bed.write_text("chr1\t1\t5\n")
     result = runner.invoke(app, ["predict", "none.ckpt", "--bed", str(bed), "--genome", str(genome)])
     _one_line_error(result, "damaged")
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "reason"),
+    [
+        ("chr1\t5\t.\tA\tC\t.\t.\t.\n", "h.vcf:1:", "before the '#CHROM"),
+        ("##fileformat=VCFv4.2\n##source=x\nchr1\t5\t.\tA\tC\t.\t.\t.\n", "h.vcf:3:", "before the '#CHROM"),
+        ("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\nchr1\t5\t.\tA\tC\n", "h.vcf:3:", "5 t"),
+        (
+            "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+            "chr1\t5\t.\tA\tC\t.\t.\tDP=1chr1\t9\t.\tA\tG\t.\t.\t.\n",
+            "h.vcf:3:",
+            "15 tab",
+        ),
+    ],
+    ids=["no-header", "no-chrom-line", "short-record", "joined-records"],
+)
+def test_a_vcf_without_header_or_with_bad_records_is_one_line(tmp_path, genome, text, where, reason):
+    vcf = tmp_path / "h.vcf"
+    vcf.write_text(text)
+    result = runner.invoke(app, ["variant-effect", "none.ckpt", "--vcf", str(vcf), "--genome", str(genome)])
+    _one_line_error(result, where, reason)

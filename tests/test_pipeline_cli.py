@@ -203,7 +203,8 @@ def test_paired_fasta_variant_effect_from_cli_matches_the_vcf_path(simulated, tr
     name = f"{chrom}:{start + 131}:{ref[130]}>{alt_base}|{chrom}:{start}-{start + 260}"
     (tmp_path / "ref.fa").write_text(f">{name}\n{ref}\n")
     (tmp_path / "alt.fa").write_text(f">{name}\n{alt}\n")
-    (tmp_path / "one.vcf").write_text(f"{chrom}\t{start + 131}\tv\t{ref[130]}\t{alt_base}\n")
+    header = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+    (tmp_path / "one.vcf").write_text(f"{header}{chrom}\t{start + 131}\tv\t{ref[130]}\t{alt_base}\t.\t.\t.\n")
     outputs = {}
     for mode, args in (
         ("paired", ["--ref-fasta", str(tmp_path / "ref.fa"), "--alt-fasta", str(tmp_path / "alt.fa")]),

@@ -142,11 +142,11 @@ def test_wide_layout_holds_the_long_values(genome: Genome) -> None:
 def test_vcf_to_files(tmp_path: Path, genome: Genome) -> None:
     vcf = tmp_path / "v.vcf"
     vcf.write_text(
-        "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\n"
-        "chr1\t16\trs1\tC\tA,G\n"
-        "chr1\t16\trs2\tT\tA\n"
-        "chrUn\t3\trs3\tA\tC\n"
-        "chr1\t21\trs4\tA\tAT\n"
+        "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+        "chr1\t16\trs1\tC\tA,G\t.\t.\t.\n"
+        "chr1\t16\trs2\tT\tA\t.\t.\t.\n"
+        "chrUn\t3\trs3\tA\tC\t.\t.\t.\n"
+        "chr1\t21\trs4\tA\tAT\t.\t.\t.\n"
     )
     read = read_vcf(vcf)
     result = score_variants(toy_model(), genome, read.variants, progress=False)

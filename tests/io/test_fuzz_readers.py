@@ -62,7 +62,8 @@ VALID: dict[str, tuple[str, bytes, Callable[[Path], object]]] = {
     "tasks": ("tasks.tsv", b"task\tpeaks\ttarget\nCTCF\ta.bed\tCTCF\nREST\ta.bed\tREST\n", _read_tasks),
     "vcf": (
         "x.vcf",
-        b"##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\nchr1\t5\trs1\tA\tC,T\nchr2\t9\t.\tAC\tA\n",
+        b"##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+        b"chr1\t5\trs1\tA\tC,T\t.\t.\t.\nchr2\t9\t.\tAC\tA\t.\tPASS\tDP=3\n",
         read_vcf,
     ),
     "protein_fasta": ("p.fa", b">P1 kinase\nMKVLAAGIW\nKKR*\n>P2\nMSTNPKPQRKTKRNTNRRPQDVKFPGG\n", read_sequences),
@@ -259,3 +260,35 @@ def test_a_byte_order_mark_at_the_start_is_accepted(name: str) -> None:
         path.write_bytes(b"\xef\xbb\xbf" + payload)
         got = reader(path)
         assert repr(got) == repr(expected)
+
+
+@st.composite
+def vcf_line_edits(draw: st.DrawFn, data: bytes) -> tuple[bytes, str]:
+    """The valid VCF with its header lines lost, two records joined, or a record's last columns cut."""
+    lines = data.split(b"\n")[:-1]
+    kind = draw(st.sampled_from(["no header", "no #CHROM", "joined", "short"]))
+    if kind == "no header":
+        lines = lines[2:]
+    elif kind == "no #CHROM":
+        del lines[1]
+    elif kind == "joined":
+        lines[2:4] = [lines[2] + draw(st.sampled_from([b"", b"\t", b";"])) + lines[3]]
+    else:
+        at = draw(st.sampled_from([2, 3]))
+        lines[at] = b"\t".join(lines[at].split(b"\t")[: draw(st.integers(1, 7))])
+    return b"\n".join(lines) + b"\n", kind
+
+
+def test_vcf_without_its_header_or_with_short_or_joined_records_is_refused() -> None:
+    @FUZZ
+    @given(edit=vcf_line_edits(VALID["vcf"][1]))
+    def run(edit: tuple[bytes, str]) -> None:
+        payload, _ = edit
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "x.vcf"
+            path.write_bytes(payload)
+            with pytest.raises(InputError) as info:
+                read_vcf(path)
+            assert info.value.file == str(path) and info.value.line is not None and "\n" not in str(info.value)
+
+    run()
