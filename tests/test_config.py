@@ -91,7 +91,7 @@ def test_unknown_trunk_arch_head_kind_and_trunk_key_are_named(tmp_path):
     cases = {
         "model:\n  trunk:\n    arch: lstm\n": r"model\.trunk\.arch: unknown value 'lstm'; expected one of \['basenji'",
         "model:\n  head:\n    kind: mlp\n": r"model\.head\.kind: unknown value 'mlp'; expected one of \['linear'",
-        "model:\n  trunk:\n    arch: deepbind\n    fliters: 8\n": r"model\.trunk \(arch: deepbind\): fliters: unknown key",
+        "model:\n  trunk:\n    arch: deepbind\n    fliters: 8\n": r"model\.trunk \(arch: deepbind\): fliters: unknown",
         "model:\n  trunk:\n    filters: 8\n": r"model\.trunk\.arch: missing; name the architecture, one of \['basenji'",
         "model:\n  trunk: {}\n": r"model\.trunk\.arch: missing",
     }
