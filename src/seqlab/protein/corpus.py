@@ -39,6 +39,7 @@ import pandas as pd
 
 from seqlab.io.errors import InputError, decode_utf8, read_bytes
 from seqlab.io.protein import ALPHABET, read_sequences, read_string_links
+from seqlab.outputs import new_folder
 from seqlab.protein.config import CorpusConfig
 from seqlab.runs import atomic_open, write_json
 
@@ -120,12 +121,18 @@ class PairCorpus:
             "build": self.report,
         }
 
-    def save(self, out_dir: str | Path) -> Path:
-        """Write ``pairs.tsv.gz`` (the frame) and ``summary.json`` into ``out_dir``; return ``out_dir``."""
+    def save(self, out_dir: str | Path, overwrite: bool = False) -> Path:
+        """Write ``pairs.tsv.gz`` (the frame) and ``summary.json`` into ``out_dir``; return ``out_dir``.
+
+        The folder appears complete or not at all (:func:`seqlab.outputs.new_folder`); a non-empty
+        ``out_dir`` is refused (:class:`~seqlab.outputs.OutputExistsError`) unless ``overwrite``, and
+        even then only a corpus folder (holding ``pairs.tsv.gz``) is replaced.
+        """
         out_dir = Path(out_dir)
-        with atomic_open(out_dir / PAIRS_FILE, "wb") as handle:
-            self.frame.to_csv(handle, sep="\t", index=False, compression={"method": "gzip", "mtime": 0})
-        write_json(out_dir / SUMMARY_FILE, self.summary())
+        with new_folder(out_dir, overwrite, PAIRS_FILE) as folder:
+            with atomic_open(folder / PAIRS_FILE, "wb") as handle:
+                self.frame.to_csv(handle, sep="\t", index=False, compression={"method": "gzip", "mtime": 0})
+            write_json(folder / SUMMARY_FILE, self.summary())
         return out_dir
 
     @classmethod
