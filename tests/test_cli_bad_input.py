@@ -103,3 +103,60 @@ def test_a_vcf_without_header_or_with_bad_records_is_one_line(tmp_path, genome, 
     vcf.write_text(text)
     result = runner.invoke(app, ["variant-effect", "none.ckpt", "--vcf", str(vcf), "--genome", str(genome)])
     _one_line_error(result, where, reason)
+
+
+# ---------------------------------------------------------------- issue 17: outputs, options, YAML
+
+
+@pytest.mark.parametrize(
+    ("args", "existing"),
+    [
+        (["predict", "none.ckpt", "--fasta", "x.fa"], ["predictions.tsv"]),
+        (["variant-effect", "none.ckpt", "--vcf", "x.vcf", "--genome", "g.fa"], ["variant_effects.tsv"]),
+        (["variant-effect", "none.ckpt", "--vcf", "x.vcf", "--genome", "g.fa"], ["variant_effects.counts.tsv"]),
+        (["evaluate", "none.ckpt", "--fasta", "x.fa:T=1", "--out", "ev"], ["ev/metrics.json"]),
+        (["protein", "corpus", "--links", "l.txt", "--sequences", "s.fa", "--out", "corpus"], ["corpus/pairs.tsv.gz"]),
+    ],
+    ids=["predict", "variant-effect", "variant-effect-set", "evaluate", "protein-corpus"],
+)
+def test_an_existing_output_is_refused_before_any_work(tmp_path, monkeypatch, args, existing):
+    monkeypatch.chdir(tmp_path)
+    for name in existing:
+        Path(name).parent.mkdir(exist_ok=True)
+        Path(name).write_text("earlier\n")
+    result = runner.invoke(app, args)
+    _one_line_error(result, existing[0].split("/")[0], "use --overwrite to replace it")
+    assert all(Path(name).read_text() == "earlier\n" for name in existing)
+
+
+def test_a_null_byte_names_the_option(tmp_path):
+    config = tmp_path / "run.yaml"
+    config.write_text("name: x\n")
+    result = runner.invoke(app, ["dna", "audit", str(config), "--data-dir", "a\x00b"])
+    _one_line_error(result, "--data-dir holds a null byte")
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--val-fraction", "2", "--val-fraction: Input should be less than 1, got 2.0"),
+        ("--threshold", "-5", "--threshold: Input should be greater than or equal to 0, got -5"),
+        ("--ratio", "-1", "--ratio: Input should be greater than or equal to 0"),
+    ],
+)
+def test_protein_corpus_option_errors_name_the_option(tmp_path, option, value, message):
+    args = ["protein", "corpus", "--links", "l.txt", "--sequences", "s.fa", "--out", str(tmp_path / "c")]
+    result = runner.invoke(app, [*args, option, value])
+    _one_line_error(result, message)
+    assert "CorpusConfig" not in result.output and "pydantic" not in result.output
+
+
+def test_yaml_errors_and_a_trunk_without_arch_name_the_file_line_or_key(tmp_path):
+    config = tmp_path / "run.yaml"
+    config.write_bytes(b"name: x\nseed: \xff\n")
+    _one_line_error(runner.invoke(app, ["dna", "audit", str(config)]), "run.yaml:2: byte")
+    config.write_text("name: x\n  seed: [1\n")
+    _one_line_error(runner.invoke(app, ["dna", "audit", str(config)]), "run.yaml:2: not valid YAML")
+    config.write_text("model:\n  trunk: {filters: 8}\n")
+    result = runner.invoke(app, ["dna", "audit", str(config)])
+    assert result.exit_code == 2 and "model.trunk.arch: missing" in " ".join(result.output.split()), result.output

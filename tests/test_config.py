@@ -139,3 +139,24 @@ def test_duplicate_yaml_key_is_an_error_naming_file_and_line(tmp_path):
     path.write_text("name: x\ndata:\n  tasks: a.tsv\n  tasks: b.tsv\n")
     with pytest.raises(ConfigError, match=r"run.yaml:4: key 'tasks' appears twice in the same section"):
         load_config(path, DnaRunConfig)
+
+
+def test_yaml_merge_keys_are_accepted(tmp_path):
+    text = BASE + "model:\n  trunk:\n    <<: &small {arch: deepbind, filters: 8, kernel_size: 9}\n    kernel_size: 5\n"
+    config = load_config(_write(tmp_path, text), DnaRunConfig)
+    assert (config.model.trunk.arch, config.model.trunk.filters, config.model.trunk.kernel_size) == ("deepbind", 8, 5)
+    with pytest.raises(ConfigError, match=r"run.yaml:5: key 'a' appears twice"):  # own keys are still unique
+        load_config(_write(tmp_path, "base: &b {x: 1}\nother:\n  <<: *b\n  a: 1\n  a: 2\n"), DnaRunConfig)
+
+
+def test_yaml_errors_name_the_file_and_line(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_bytes(b"name: x\nseed: \xff\n")
+    with pytest.raises(ConfigError, match=r"run.yaml:2: byte b'\\xff' is not UTF-8 text"):
+        load_config(path, DnaRunConfig)
+    path.write_text("name: x\n  seed: [1\n")
+    with pytest.raises(ConfigError, match=r"run.yaml:2: not valid YAML: mapping values are not allowed here") as info:
+        load_config(path, DnaRunConfig)
+    assert "\n" not in str(info.value)
+    path.write_bytes(b"\xef\xbb\xbfname: bom\n" + BASE.encode())
+    assert load_config(path, DnaRunConfig).name == "bom"

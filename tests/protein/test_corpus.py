@@ -199,8 +199,19 @@ def test_cli_corpus(tmp_path):
     assert result.exit_code == 0, result.output
     expected = build_pair_corpus(links, sequences, CorpusConfig(score_threshold=600, strict_split=False), seed=4)
     pd.testing.assert_frame_equal(PairCorpus.load(tmp_path / "c").frame, expected.frame)
-    bad = CliRunner().invoke(app, [*args[:4], str(tmp_path / "missing.fa"), *args[5:]])
-    assert bad.exit_code == 2 and "file not found" in bad.output
+    bad = CliRunner().invoke(app, [*args[:4], str(tmp_path / "missing.fa"), *args[5:6], str(tmp_path / "c2")])
+    assert bad.exit_code == 2 and "file not found" in bad.output and not (tmp_path / "c2").exists()
+    before = (tmp_path / "c" / "pairs.tsv.gz").read_bytes()
+    again = CliRunner().invoke(app, [*args[:-2], "5", "--no-strict-split"])  # another seed, same --out
+    assert again.exit_code == 2 and "c: exists and is not empty; use --overwrite" in again.output, again.output
+    assert (tmp_path / "c" / "pairs.tsv.gz").read_bytes() == before
+    replaced = CliRunner().invoke(app, [*args[:-2], "5", "--no-strict-split", "--overwrite"])
+    assert replaced.exit_code == 0 and (tmp_path / "c" / "pairs.tsv.gz").read_bytes() != before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c", "links.txt", "seqs.fa"]  # no temporary left
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    refused = CliRunner().invoke(app, [*args[:6], str(tmp_path / "other"), *args[7:], "--overwrite"])
+    assert refused.exit_code == 2 and "not an output of this command (no pairs.tsv.gz)" in refused.output
 
 
 @pytest.mark.realdata
