@@ -50,6 +50,12 @@ def _read_tasks(path: Path) -> None:
     read_task_table(path)
 
 
+def _read_pair_corpus(path: Path) -> None:
+    from seqlab.protein.corpus import PairCorpus
+
+    PairCorpus.load(path)
+
+
 VALID: dict[str, tuple[str, bytes, Callable[[Path], object]]] = {
     "bed": ("x.bed", b"track name=a\nchr1\t10\t20\tp1\t5\t+\nchr2\t0\t7\tp2\t.\t-\n", read_intervals),
     "narrowpeak": (
@@ -74,6 +80,12 @@ VALID: dict[str, tuple[str, bytes, Callable[[Path], object]]] = {
         read_string_links,
     ),
     "genome": ("g.fa", b">chr1 x\nACGTACGTAC\nGTACGTAC\n>chr2\nNNNNacgt\n", _read_genome),
+    "pair_corpus": (
+        "pairs.tsv",
+        b"id_a\tid_b\tseq_a\tseq_b\tbinding\tscore\tsplit\nP1\tP2\tMKVL\tMSTN\t1\t900\ttrain\n"
+        b"P3\tP1\tMAAG\tMKVL\t0\t0\tval\n",
+        _read_pair_corpus,
+    ),
 }
 
 
