@@ -266,3 +266,14 @@ def test_inconsistent_lines_of_a_fasta_with_a_byte_order_mark_name_the_line(tmp_
     fasta.write_bytes(b"\xef\xbb\xbf>chr1\nACGT\nAC\nACGT\n")
     with pytest.raises(InputError, match=r"bom.fa:4: lines of sequence 'chr1' are not of one length"):
         Genome(fasta)
+
+
+def test_entries_beyond_the_eager_checks_missing_at_the_end_are_found_at_open(tmp_path, monkeypatch):
+    import seqlab.io.genome as genome_module
+
+    monkeypatch.setattr(genome_module, "EAGER_CHECKS", 1)  # only the first entry, and the last, at open
+    path = _big(tmp_path, compressed=False)
+    _write_fai(path, _fai_rows(path)[:2])  # chrM lost: chr2 (the last entry) must end the file
+    with pytest.warns(UserWarning, match="sequence 'chr2'.*the file goes on after the last sequence"):
+        genome = Genome(path)
+    assert genome.chrom_sizes == {name: len(seq) for name, seq in BIG.items()}

@@ -9,8 +9,8 @@ Coordinates are 0-based and half-open. Soft-masked (lowercase) bases are returne
 Bad input policy:
 
 * the index (``.fai``) is checked against the FASTA when the genome is opened: for every sequence
-  (the first :data:`EAGER_CHECKS`; any others on their first fetch) the header line before its
-  offset, the end of its first line and the end of its last line must fall where the index says,
+  (the first :data:`EAGER_CHECKS` and the last; any others on their first fetch) the header line
+  before its offset, the end of its first line and the end of its last line must fall where the index says,
   and the next entry's header (the end of the file after the last) must follow; only blank lines
   and a byte-order mark may come before the first entry's header (so an index that lacks entries
   or holds a zero-length entry for a sequence is found).
@@ -42,7 +42,7 @@ from seqlab.io.errors import DAMAGE_ERRORS, InputError, damaged, is_gzip
 __all__ = ["EAGER_CHECKS", "Genome", "canonical_chrom"]
 
 EAGER_CHECKS = 2000
-"""Sequences whose index entries are checked when a genome is opened; later ones on first fetch."""
+"""Sequences whose index entries are checked when a genome is opened (and the last); the others on first fetch."""
 
 _IUPAC = np.zeros(256, dtype=bool)
 _IUPAC[np.frombuffer(b"ACGTUNRYKMSWBDHVacgtunrykmswbdhv", dtype=np.uint8)] = True
@@ -82,7 +82,7 @@ class Genome:
         index = Path(f"{self.path}.fai")
         if not index.is_file() and _starts_with_bom(self.path):
             _index_bom_fasta(self.path, index)  # pyfaidx refuses a byte-order mark before the first header
-        problem = self._check_index(list(self._handle().faidx.index)[:EAGER_CHECKS])
+        problem = self._check_index(self._eager_names())
         if problem is not None:
             self._rebuild_index(problem)
         self._sizes = {key: len(record) for key, record in self._handle().faidx.index.items()}
@@ -133,6 +133,11 @@ class Genome:
             if faidx._bgzf:
                 raise damaged(self.path, err) from None
             raise
+
+    def _eager_names(self) -> list[str]:
+        """The index entries checked at open: the first :data:`EAGER_CHECKS` and the last (where the file ends)."""
+        names = list(self._handle().faidx.index)
+        return names[:EAGER_CHECKS] + names[-1:] if len(names) > EAGER_CHECKS else names
 
     def _check_index(self, names: Sequence[str]) -> str | None:
         """Check the index entries of ``names`` against the file; the first problem found, or None.
@@ -228,7 +233,7 @@ class Genome:
             message = f"its index {index} does not match it and cannot be rebuilt: {err}"
             raise InputError(message, file=self.path) from None
         self._checked.clear()
-        problem = self._check_index(list(self._handle().faidx.index)[:EAGER_CHECKS])
+        problem = self._check_index(self._eager_names())
         if problem is not None:
             raise InputError(f"malformed FASTA (even after re-indexing): {problem}", file=self.path)
 
