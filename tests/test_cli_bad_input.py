@@ -43,17 +43,17 @@ def test_empty_bed_and_vcf_exit_non_zero(tmp_path, genome):
     result = runner.invoke(app, ["dna", "predict", "none.ckpt", "--bed", str(bed), "--genome", str(genome)])
     _one_line_error(result, "empty.bed", "no regions")
     vcf = tmp_path / "empty.vcf"
-    vcf.write_text("##fileformat=VCFv4.2\n")
+    vcf.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")
     result = runner.invoke(app, ["dna", "variant-effect", "none.ckpt", "--vcf", str(vcf), "--genome", str(genome)])
     _one_line_error(result, "empty.vcf", "no variants")
 
 
 def test_bad_vcf_field_and_bad_genome_index_are_named(tmp_path, genome):
     vcf = tmp_path / "x.vcf"
-    vcf.write_text("chr1\t1e6\t.\tA\tC\n")
+    vcf.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\nchr1\t1e6\t.\tA\tC\t.\t.\t.\n")
     result = runner.invoke(app, ["dna", "variant-effect", "none.ckpt", "--vcf", str(vcf), "--genome", str(genome)])
-    _one_line_error(result, "x.vcf:1:", "POS '1e6'")
-    vcf.write_text("chr1\t5\t.\tA\tC\n")
+    _one_line_error(result, "x.vcf:3:", "POS '1e6'")
+    vcf.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\nchr1\t5\t.\tA\tC\t.\t.\t.\n")
     result = runner.invoke(
         app, ["dna", "variant-effect", "none.ckpt", "--vcf", str(vcf), "--genome", str(tmp_path / "no.fa")]
     )
@@ -83,3 +83,82 @@ def test_an_eof_error_from_a_reader_is_not_a_bare_aborted(monkeypatch, tmp_path,
     bed.write_text("chr1\t1\t5\n")
     result = runner.invoke(app, ["dna", "predict", "none.ckpt", "--bed", str(bed), "--genome", str(genome)])
     _one_line_error(result, "damaged")
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "reason"),
+    [
+        ("chr1\t5\t.\tA\tC\t.\t.\t.\n", "h.vcf:1:", "before the '#CHROM"),
+        ("##fileformat=VCFv4.2\n##source=x\nchr1\t5\t.\tA\tC\t.\t.\t.\n", "h.vcf:3:", "before the '#CHROM"),
+        ("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\nchr1\t5\t.\tA\tC\n", "h.vcf:3:", "5 t"),
+        (
+            "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+            "chr1\t5\t.\tA\tC\t.\t.\tDP=1chr1\t9\t.\tA\tG\t.\t.\t.\n",
+            "h.vcf:3:",
+            "15 tab",
+        ),
+    ],
+    ids=["no-header", "no-chrom-line", "short-record", "joined-records"],
+)
+def test_a_vcf_without_header_or_with_bad_records_is_one_line(tmp_path, genome, text, where, reason):
+    vcf = tmp_path / "h.vcf"
+    vcf.write_text(text)
+    result = runner.invoke(app, ["dna", "variant-effect", "none.ckpt", "--vcf", str(vcf), "--genome", str(genome)])
+    _one_line_error(result, where, reason)
+
+
+# ---------------------------------------------------------------- issue 17: outputs, options, YAML
+
+
+@pytest.mark.parametrize(
+    ("args", "existing"),
+    [
+        (["dna", "predict", "none.ckpt", "--fasta", "x.fa"], ["predictions.tsv"]),
+        (["dna", "variant-effect", "none.ckpt", "--vcf", "x.vcf", "--genome", "g.fa"], ["variant_effects.tsv"]),
+        (["dna", "variant-effect", "none.ckpt", "--vcf", "x.vcf", "--genome", "g.fa"], ["variant_effects.counts.tsv"]),
+        (["dna", "evaluate", "none.ckpt", "--fasta", "x.fa:T=1", "--out", "ev"], ["ev/metrics.json"]),
+        (["protein", "corpus", "--links", "l.txt", "--sequences", "s.fa", "--out", "corpus"], ["corpus/pairs.tsv.gz"]),
+    ],
+    ids=["predict", "variant-effect", "variant-effect-set", "evaluate", "protein-corpus"],
+)
+def test_an_existing_output_is_refused_before_any_work(tmp_path, monkeypatch, args, existing):
+    monkeypatch.chdir(tmp_path)
+    for name in existing:
+        Path(name).parent.mkdir(exist_ok=True)
+        Path(name).write_text("earlier\n")
+    result = runner.invoke(app, args)
+    _one_line_error(result, existing[0].split("/")[0], "use --overwrite to replace it")
+    assert all(Path(name).read_text() == "earlier\n" for name in existing)
+
+
+def test_a_null_byte_names_the_option(tmp_path):
+    config = tmp_path / "run.yaml"
+    config.write_text("name: x\n")
+    result = runner.invoke(app, ["dna", "audit", str(config), "--data-dir", "a\x00b"])
+    _one_line_error(result, "--data-dir holds a null byte")
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--val-fraction", "2", "--val-fraction: Input should be less than 1, got 2.0"),
+        ("--threshold", "-5", "--threshold: Input should be greater than or equal to 0, got -5"),
+        ("--ratio", "-1", "--ratio: Input should be greater than or equal to 0"),
+    ],
+)
+def test_protein_corpus_option_errors_name_the_option(tmp_path, option, value, message):
+    args = ["protein", "corpus", "--links", "l.txt", "--sequences", "s.fa", "--out", str(tmp_path / "c")]
+    result = runner.invoke(app, [*args, option, value])
+    _one_line_error(result, message)
+    assert "CorpusConfig" not in result.output and "pydantic" not in result.output
+
+
+def test_yaml_errors_and_a_trunk_without_arch_name_the_file_line_or_key(tmp_path):
+    config = tmp_path / "run.yaml"
+    config.write_bytes(b"name: x\nseed: \xff\n")
+    _one_line_error(runner.invoke(app, ["dna", "audit", str(config)]), "run.yaml:2: byte")
+    config.write_text("name: x\n  seed: [1\n")
+    _one_line_error(runner.invoke(app, ["dna", "audit", str(config)]), "run.yaml:2: not valid YAML")
+    config.write_text("model:\n  trunk: {filters: 8}\n")
+    result = runner.invoke(app, ["dna", "audit", str(config)])
+    assert result.exit_code == 2 and "model.trunk.arch: missing" in " ".join(result.output.split()), result.output

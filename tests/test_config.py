@@ -80,7 +80,9 @@ def test_unknown_trunk_arch_head_kind_and_trunk_key_are_named(tmp_path):
     cases = {
         "model:\n  trunk:\n    arch: lstm\n": r"model\.trunk\.arch: unknown value 'lstm'; expected one of \['basenji'",
         "model:\n  head:\n    kind: mlp\n": r"model\.head\.kind: unknown value 'mlp'; expected one of \['linear'",
-        "model:\n  trunk:\n    fliters: 8\n": r"model\.trunk \(arch: deepbind\): fliters: unknown key",
+        "model:\n  trunk:\n    arch: deepbind\n    fliters: 8\n": r"model\.trunk \(arch: deepbind\): fliters: unknown",
+        "model:\n  trunk:\n    filters: 8\n": r"model\.trunk\.arch: missing; name the architecture, one of \['basenji'",
+        "model:\n  trunk: {}\n": r"model\.trunk\.arch: missing",
     }
     for text, message in cases.items():
         with pytest.raises(ConfigError, match=message):
@@ -150,3 +152,24 @@ def test_overrides_address_list_entries_by_index(tmp_path):
             load_config(_write(tmp_path, text), DnaRunConfig, overrides=[bad])
     with pytest.raises(ConfigError, match=r"data\.sources is not set in the config"):
         apply_overrides({"data": {}}, ["data.sources.0.kind=tiling"])
+
+
+def test_yaml_merge_keys_are_accepted(tmp_path):
+    text = BASE + "model:\n  trunk:\n    <<: &small {arch: deepbind, filters: 8, kernel_size: 9}\n    kernel_size: 5\n"
+    config = load_config(_write(tmp_path, text), DnaRunConfig)
+    assert (config.model.trunk.arch, config.model.trunk.filters, config.model.trunk.kernel_size) == ("deepbind", 8, 5)
+    with pytest.raises(ConfigError, match=r"run.yaml:5: key 'a' appears twice"):  # own keys are still unique
+        load_config(_write(tmp_path, "base: &b {x: 1}\nother:\n  <<: *b\n  a: 1\n  a: 2\n"), DnaRunConfig)
+
+
+def test_yaml_errors_name_the_file_and_line(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_bytes(b"name: x\nseed: \xff\n")
+    with pytest.raises(ConfigError, match=r"run.yaml:2: byte b'\\xff' is not UTF-8 text"):
+        load_config(path, DnaRunConfig)
+    path.write_text("name: x\n  seed: [1\n")
+    with pytest.raises(ConfigError, match=r"run.yaml:2: not valid YAML: mapping values are not allowed here") as info:
+        load_config(path, DnaRunConfig)
+    assert "\n" not in str(info.value)
+    path.write_bytes(b"\xef\xbb\xbfname: bom\n" + BASE.encode())
+    assert load_config(path, DnaRunConfig).name == "bom"

@@ -150,7 +150,7 @@ def test_evaluate_labelled_fasta_sets(simulated, trained, tmp_path):
     assert result.metrics["test"]["per_task"]["CTCF"] == pytest.approx(expected, abs=1e-6)
     assert list(result.metrics["test"]["per_task"]) == ["CTCF"]
     with pytest.raises(ValueError, match=r"task\(s\) \['ATF3'\] that the model does not predict"):
-        pipeline.evaluate(trained / "model", out, fasta_sets=[f"{paths[1]}:ATF3=1"])
+        pipeline.evaluate(trained / "model", tmp_path / "atf3", fasta_sets=[f"{paths[1]}:ATF3=1"])
 
 
 def test_resume_continues_to_more_epochs(simulated, trained, tmp_path):
@@ -193,6 +193,32 @@ def test_predict_bed_and_variant_effect_from_cli(simulated, trained, tmp_path):
     assert means["motif"] < means["random"]  # breaking a bound CTCF site lowers the CTCF prediction
 
 
+def test_existing_outputs_are_refused_unless_overwrite(simulated, trained, tmp_path):
+    model = str(trained / "model")
+    predict = ["predict", model, "--bed", str(simulated["peaks_CTCF"]), "--genome", str(simulated["genome"])]
+    evaluate = ["evaluate", model, "--config", str(simulated["config"]), "--out", str(tmp_path / "eval")]
+    sites = pd.read_csv(simulated["sites"], sep="\t")
+    write_demo_vcf(sites, Genome(simulated["genome"]), "chr3", tmp_path / "snps.vcf", seed=0)
+    effects = ["variant-effect", model, "--vcf", str(tmp_path / "snps.vcf"), "--genome", str(simulated["genome"])]
+    commands = {
+        "predict": ([*predict, "--out", str(tmp_path / "p.tsv")], tmp_path / "p.tsv"),
+        "variant-effect": ([*effects, "--out", str(tmp_path / "e.tsv")], tmp_path / "e.counts.tsv"),
+        "evaluate": (evaluate, tmp_path / "eval" / "metrics.json"),
+    }
+    for name, (args, output) in commands.items():
+        assert runner.invoke(app, args).exit_code == 0, name
+        output.write_text("kept\n")
+        before = sorted(tmp_path.rglob("*"))
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2 and "use --overwrite to replace it" in _flat(result.output), (name, result.output)
+        assert output.read_text() == "kept\n" and sorted(tmp_path.rglob("*")) == before, name
+        result = runner.invoke(app, [*args, "--overwrite"])
+        assert result.exit_code == 0 and output.read_text() != "kept\n", (name, result.output)
+        assert sorted(tmp_path.rglob("*")) == before, name  # replaced in place, no temporary left
+    with pytest.raises(ValueError, match=r"p.tsv: exists; use --overwrite"):
+        pipeline.predict(model, tmp_path / "p.tsv", bed=simulated["peaks_CTCF"], genome=simulated["genome"])
+
+
 def test_paired_fasta_variant_effect_from_cli_matches_the_vcf_path(simulated, trained, tmp_path):
     ckpt = str(trained / "checkpoints" / "best.ckpt")
     genome = Genome(simulated["genome"])
@@ -204,7 +230,8 @@ def test_paired_fasta_variant_effect_from_cli_matches_the_vcf_path(simulated, tr
     name = f"{chrom}:{start + 131}:{ref[130]}>{alt_base}|{chrom}:{start}-{start + 260}"
     (tmp_path / "ref.fa").write_text(f">{name}\n{ref}\n")
     (tmp_path / "alt.fa").write_text(f">{name}\n{alt}\n")
-    (tmp_path / "one.vcf").write_text(f"{chrom}\t{start + 131}\tv\t{ref[130]}\t{alt_base}\n")
+    header = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+    (tmp_path / "one.vcf").write_text(f"{header}{chrom}\t{start + 131}\tv\t{ref[130]}\t{alt_base}\t.\t.\t.\n")
     outputs = {}
     for mode, args in (
         ("paired", ["--ref-fasta", str(tmp_path / "ref.fa"), "--alt-fasta", str(tmp_path / "alt.fa")]),

@@ -73,6 +73,13 @@ def test_ssl_lift_cli_writes_table_and_report(toy_config: Path) -> None:
     assert (frame.loc[frame["chrom"] == "c3", "strand"] == "-").all()
     assert (frame.loc[frame["chrom"] == "c3", "split"] == "test").all()
     assert frame["origin"].str.startswith("hg:chr").all()
+    before = {path: path.read_bytes() for path in out.rglob("*") if path.is_file()}
+    result = runner.invoke(app, ["ssl", "lift", str(toy_config), "--out", str(out)])  # issue 17, item 7
+    assert result.exit_code == 2 and "out: exists and is not empty; use --overwrite" in " ".join(result.output.split())
+    assert {path: path.read_bytes() for path in out.rglob("*") if path.is_file()} == before
+    result = runner.invoke(app, ["ssl", "lift", str(toy_config), "--out", str(out), "--overwrite"])
+    assert result.exit_code == 0 and sorted(before) == sorted(p for p in out.rglob("*") if p.is_file())
+    assert sorted(p.name for p in out.parent.iterdir() if p.name.startswith(".")) == []
 
 
 def test_ssl_lift_errors_are_one_line(toy_config: Path, tmp_path: Path) -> None:

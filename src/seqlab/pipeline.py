@@ -23,13 +23,19 @@ from seqlab.config import DataConfig, DnaRunConfig, validate_config
 from seqlab.data.audit import AuditReport, audit_examples
 from seqlab.data.build import ExampleTable, build_examples
 from seqlab.evaluation.predict import predict_fasta, predict_regions, write_predictions
-from seqlab.evaluation.variant_effect import score_paired, score_variants, write_variant_effects
+from seqlab.evaluation.variant_effect import (
+    score_paired,
+    score_variants,
+    variant_effect_paths,
+    write_variant_effects,
+)
 from seqlab.io.errors import InputError
 from seqlab.io.genome import Genome
 from seqlab.io.intervals import read_intervals
 from seqlab.io.vcf import read_vcf
 from seqlab.models.data_params import DataParams
 from seqlab.models.sequence_model import SequenceModel
+from seqlab.outputs import new_folder, refuse_existing, refuse_existing_folder
 from seqlab.reports import summarize_runs
 from seqlab.runs import RunPaths, atomic_open, locked, start_run, write_json, write_text
 
@@ -214,6 +220,7 @@ def evaluate(
     batch_size: int = 256,
     run_dir: str | Path | None = None,
     threads: int | None = None,
+    overwrite: bool = False,
 ) -> RunResult:
     """``seqlab dna evaluate``: a trained model on a labelled set -> metrics.json, TSVs and plots in ``out_dir``.
 
@@ -239,6 +246,10 @@ def evaluate(
         run_dir: the run folder whose stored examples are used (default: the run folder ``model`` is or
             lies in).
         threads: CPU threads of torch while evaluating (None: torch's default, every core).
+        overwrite: replace an existing ``out_dir`` that holds an earlier evaluation (``metrics.json``);
+            without it a non-empty ``out_dir`` is refused (:class:`~seqlab.outputs.OutputExistsError`).
+            The run folder itself (the default ``out_dir``) is updated in place: its metrics.json keeps
+            the training facts and gets the evaluated splits.
 
     Returns:
         A :class:`RunResult` whose ``metrics`` is the written metrics.json: ``{split: {"auroc", "aupr",
@@ -253,6 +264,8 @@ def evaluate(
     from seqlab.evaluation.evaluate import ALL, evaluate_table, fasta_sets_table
 
     model_path = Path(model)
+    if out_dir is not None and not (Path(out_dir) / "config.yaml").is_file():
+        refuse_existing_folder(out_dir, overwrite, "metrics.json")  # before any work
     network = SequenceModel.from_pretrained(model_path, map_location=_device())
     window_length = network.window_length
     run_root = Path(run_dir) if run_dir is not None else _run_folder_of(model_path)
@@ -285,8 +298,9 @@ def evaluate(
     out = Path(out_dir)
     chosen = tuple(splits) if splits else default_splits
     table, left_out = _reference_rows(table, chosen)
-    # into a run folder: not while a training run writes there (its lock)
-    with locked(out) if RunPaths(out).config.is_file() else contextlib.nullcontext(), torch_threads(threads):
+    in_run = RunPaths(out).config.is_file()
+    # into a run folder: in place, not while a training run writes there (its lock); elsewhere a new folder
+    with locked(out) if in_run else new_folder(out, overwrite, "metrics.json") as target, torch_threads(threads):
         previous: dict[str, Any] = {}
         if run_root is not None and out.resolve() == run_root.resolve() and RunPaths(out).metrics.is_file():
             previous = json.loads(RunPaths(out).metrics.read_text())  # keep training facts, replace the splits
@@ -297,7 +311,8 @@ def evaluate(
         }
         if left_out:
             extra["homologs_left_out"] = left_out
-        metrics = evaluate_table(network, table, out, chosen, batch_size=batch_size, extra=extra)
+        folder = target.root if in_run else target
+        metrics = evaluate_table(network, table, folder, chosen, batch_size=batch_size, extra=extra)
     return RunResult(out, metrics, table)
 
 
@@ -350,6 +365,7 @@ def predict(
     allow_all_n: bool = False,
     metadata: Sequence[Mapping[str, Any]] | None = None,
     threads: int | None = None,
+    overwrite: bool = False,
 ) -> pd.DataFrame:
     """``seqlab dna predict``: per-task probabilities and logits (both strands averaged) for BED regions or FASTA
     records.
@@ -357,7 +373,8 @@ def predict(
     Args:
         checkpoint: a model folder, a run folder or a seqlab checkpoint (each holds the window length,
             encoding and task names), or a loaded ``SequenceModel``.
-        out: TSV written atomically, floats at full precision.
+        out: TSV written atomically, floats at full precision; an existing file is refused
+            (:class:`~seqlab.outputs.OutputExistsError`) unless ``overwrite``.
         bed: BED/narrowPeak regions (windows centred on each region); needs ``genome``. An empty
             file is an error.
         fasta: sequences, scored on the window centred on each (longer ones centre-cropped, shorter
@@ -370,9 +387,11 @@ def predict(
             (``seqlab.workflows.mfd.parse_metadata`` / ``read_metadata_table``); the output columns are
             these experiments (named by ``task``, else their values) instead of the training ones.
         threads: CPU threads of torch while predicting (None: torch's default, every core).
+        overwrite: replace an existing ``out``.
     """
     if (bed is None) == (fasta is None):
         raise ValueError("give exactly one of --bed (with --genome) or --fasta")
+    refuse_existing([out], overwrite)  # before any work; checked again when the file is moved into place
     if bed is not None:  # inputs are read before the model is loaded: bad input fails fast
         if genome is None:
             raise ValueError("--bed needs --genome to read the region sequences")
@@ -392,7 +411,7 @@ def predict(
             )
         else:
             frame = predict_fasta(model, fasta, batch_size=batch_size, allow_all_n=allow_all_n)
-    write_predictions(frame, out)
+    write_predictions(frame, out, overwrite=overwrite)
     return frame
 
 
@@ -410,6 +429,7 @@ def variant_effect(
     ref_fasta: str | Path | None = None,
     alt_fasta: str | Path | None = None,
     subspace: str | None = None,
+    overwrite: bool = False,
 ) -> dict[str, int]:
     """``seqlab dna variant-effect``: reference vs alternative predictions for every VCF variant or FASTA pair.
 
@@ -420,7 +440,10 @@ def variant_effect(
     ``<out>.counts.tsv``; returns the counts (read, scored, skipped by reason). A VCF without data
     lines is an error. ``shifts`` averages over windows shifted by -shifts..shifts bp. ``subspace``
     ('bio', 'tech', a metadata-head group; None: full): ALT changes only that subspace's features.
+    The three files appear together or not at all; an existing one is refused
+    (:class:`~seqlab.outputs.OutputExistsError`) unless ``overwrite``.
     """
+    refuse_existing(list(variant_effect_paths(out).values()), overwrite)
     paired = ref_fasta is not None or alt_fasta is not None
     if paired == (vcf is not None) or (paired and (ref_fasta is None or alt_fasta is None)):
         raise ValueError("give either --vcf with --genome, or --ref-fasta with --alt-fasta")
@@ -456,7 +479,7 @@ def variant_effect(
         counts = {f"vcf_{key}": int(value) for key, value in table.counts.items()} | {
             key: int(value) for key, value in scores.counts.items()
         }
-    write_variant_effects(scores.scores, scores.mismatches, counts, out)
+    write_variant_effects(scores.scores, scores.mismatches, counts, out, overwrite=overwrite)
     return counts
 
 

@@ -160,3 +160,18 @@ def test_probabilities_near_one_stay_distinct_at_full_precision(tmp_path: Path) 
     back = pd.read_csv(write_predictions(frame, tmp_path / "p.tsv"), sep="\t")
     assert back["up"].iloc[0] != back["up"].iloc[1]
     np.testing.assert_array_equal(back["up"].to_numpy(), frame["up"].to_numpy())
+
+
+def test_write_predictions_refuses_an_existing_file_unless_overwrite(tmp_path: Path, genome: Genome) -> None:
+    from seqlab.outputs import OutputExistsError
+
+    regions = pd.DataFrame({"chrom": ["chr1"], "start": [10], "end": [20], "name": ["peak1"]})
+    out = predict_regions(toy_model(), genome, regions, progress=False)
+    path = tmp_path / "out" / "pred.tsv"
+    path.parent.mkdir()
+    path.write_text("earlier\n")
+    with pytest.raises(OutputExistsError, match=r"pred.tsv: exists; use --overwrite"):
+        write_predictions(out, path)
+    assert path.read_text() == "earlier\n"
+    write_predictions(out, path, overwrite=True)
+    assert path.read_text().startswith("name\t") and [p.name for p in path.parent.iterdir()] == ["pred.tsv"]

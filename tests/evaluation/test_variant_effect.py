@@ -17,6 +17,7 @@ from seqlab.evaluation.variant_effect import (
 )
 from seqlab.io.genome import Genome
 from seqlab.io.vcf import read_vcf
+from seqlab.outputs import OutputExistsError
 from tests.evaluation.toy import CHR1, WEIGHTS, sigmoid, toy_model
 
 
@@ -142,11 +143,11 @@ def test_wide_layout_holds_the_long_values(genome: Genome) -> None:
 def test_vcf_to_files(tmp_path: Path, genome: Genome) -> None:
     vcf = tmp_path / "v.vcf"
     vcf.write_text(
-        "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\n"
-        "chr1\t16\trs1\tC\tA,G\n"
-        "chr1\t16\trs2\tT\tA\n"
-        "chrUn\t3\trs3\tA\tC\n"
-        "chr1\t21\trs4\tA\tAT\n"
+        "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+        "chr1\t16\trs1\tC\tA,G\t.\t.\t.\n"
+        "chr1\t16\trs2\tT\tA\t.\t.\t.\n"
+        "chrUn\t3\trs3\tA\tC\t.\t.\t.\n"
+        "chr1\t21\trs4\tA\tAT\t.\t.\t.\n"
     )
     read = read_vcf(vcf)
     result = score_variants(toy_model(), genome, read.variants, progress=False)
@@ -158,6 +159,19 @@ def test_vcf_to_files(tmp_path: Path, genome: Genome) -> None:
         "mismatches": "ve.ref_mismatches.tsv",
         "counts": "ve.counts.tsv",
     }
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("ve")}
+    (tmp_path / "again.counts.tsv").write_text("someone else's\n")  # one file of a new set exists already
+    with pytest.raises(OutputExistsError, match=r"again.counts.tsv: exists; use --overwrite"):
+        write_variant_effects(result.scores, result.mismatches, result.counts, tmp_path / "again.tsv")
+    assert {p.name for p in tmp_path.iterdir()} - {"v.vcf", "toy.fa", "toy.fa.fai"} == {*before, "again.counts.tsv"}
+    with pytest.raises(OutputExistsError, match=r"ve.ref_mismatches.tsv: exists"):
+        write_variant_effects(result.scores, result.mismatches, result.counts, tmp_path / "ve.tsv")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("ve")} == before
+    (tmp_path / "ve.tsv").write_text("stale\n")
+    write_variant_effects(
+        result.scores, result.mismatches, {**read.counts, **result.counts}, tmp_path / "ve.tsv", overwrite=True
+    )
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("ve")} == before
     scores = pd.read_csv(paths["scores"], sep="\t")
     assert scores[["id", "alt", "task"]].values.tolist() == [
         ["rs1", "A", "up"],

@@ -122,3 +122,12 @@ def test_undecodable_bytes_and_damaged_gzip_are_named(tmp_path):
     path.write_bytes(packed[: len(packed) - 20])
     with pytest.raises(DamagedFileError, match="x.fa: the file is damaged"):
         read_fasta(path)
+
+
+def test_a_byte_order_mark_before_the_first_header_is_accepted(tmp_path):
+    path = tmp_path / "bom.fa"
+    path.write_bytes(b"\xef\xbb\xbf>chr1:0-4\nACGT\n")
+    frame = read_sequence_set(path)
+    assert list(frame["name"]) == ["chr1:0-4"] and list(frame["sequence"]) == ["ACGT"]
+    path.write_bytes(gzip.compress(b"\xef\xbb\xbf>a\nAC\n"))
+    assert read_fasta(path) == (["a"], ["AC"])

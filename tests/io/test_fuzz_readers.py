@@ -50,6 +50,12 @@ def _read_tasks(path: Path) -> None:
     read_task_table(path)
 
 
+def _read_pair_corpus(path: Path) -> None:
+    from seqlab.protein.corpus import PairCorpus
+
+    PairCorpus.load(path)
+
+
 VALID: dict[str, tuple[str, bytes, Callable[[Path], object]]] = {
     "bed": ("x.bed", b"track name=a\nchr1\t10\t20\tp1\t5\t+\nchr2\t0\t7\tp2\t.\t-\n", read_intervals),
     "narrowpeak": (
@@ -62,7 +68,8 @@ VALID: dict[str, tuple[str, bytes, Callable[[Path], object]]] = {
     "tasks": ("tasks.tsv", b"task\tpeaks\ttarget\nCTCF\ta.bed\tCTCF\nREST\ta.bed\tREST\n", _read_tasks),
     "vcf": (
         "x.vcf",
-        b"##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\nchr1\t5\trs1\tA\tC,T\nchr2\t9\t.\tAC\tA\n",
+        b"##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+        b"chr1\t5\trs1\tA\tC,T\t.\t.\t.\nchr2\t9\t.\tAC\tA\t.\tPASS\tDP=3\n",
         read_vcf,
     ),
     "protein_fasta": ("p.fa", b">P1 kinase\nMKVLAAGIW\nKKR*\n>P2\nMSTNPKPQRKTKRNTNRRPQDVKFPGG\n", read_sequences),
@@ -73,6 +80,12 @@ VALID: dict[str, tuple[str, bytes, Callable[[Path], object]]] = {
         read_string_links,
     ),
     "genome": ("g.fa", b">chr1 x\nACGTACGTAC\nGTACGTAC\n>chr2\nNNNNacgt\n", _read_genome),
+    "pair_corpus": (
+        "pairs.tsv",
+        b"id_a\tid_b\tseq_a\tseq_b\tbinding\tscore\tsplit\nP1\tP2\tMKVL\tMSTN\t1\t900\ttrain\n"
+        b"P3\tP1\tMAAG\tMKVL\t0\t0\tval\n",
+        _read_pair_corpus,
+    ),
 }
 
 
@@ -147,7 +160,7 @@ def test_gzip_damage_gives_input_error_naming_the_file(name: str) -> None:
     run()
 
 
-GENOME = {"chr1": "ACGTACGTACGTAAC" * 3, "chr2": "GGGCCcaaNNTT", "chrM": "GATTACA" * 4}
+GENOME = {"chr1": "ACGTACGTACGTAAC" * 300, "chr2": "GGGCCcaaNNTT", "chrM": "GATTACA" * 4}  # chr1 spans > 4 KB
 
 
 def _genome_files(folder: Path, compressed: bool) -> Path:
@@ -208,5 +221,86 @@ def test_damaged_bgzip_genome_gives_input_error() -> None:
             path = _genome_files(Path(folder), True)
             path.write_bytes(payload)
             _read_all_or_input_error(path)
+
+    run()
+
+
+@st.composite
+def edited_index(draw: st.DrawFn, data: bytes) -> bytes:
+    """A ``.fai`` with whole entries dropped, reordered, or given a length of 0 (issue 17, item 5)."""
+    rows = [line.split(b"\t") for line in data.splitlines()]
+    kind = draw(st.sampled_from(["drop", "swap", "zero"]))
+    if kind == "drop":
+        keep = draw(st.lists(st.booleans(), min_size=len(rows), max_size=len(rows)).filter(lambda k: not all(k)))
+        rows = [row for row, kept in zip(rows, keep, strict=True) if kept]
+    elif kind == "swap":
+        i, j = draw(st.permutations(range(len(rows))))[:2]
+        rows[i], rows[j] = rows[j], rows[i]
+    else:
+        for i in draw(st.lists(st.integers(0, len(rows) - 1), min_size=1, max_size=len(rows))):
+            rows[i][1] = b"0"
+            if draw(st.booleans()):
+                rows[i][3:5] = [b"0", b"0"]
+    return b"".join(b"\t".join(row) + b"\n" for row in rows)
+
+
+@pytest.mark.parametrize("compressed", [False, True], ids=["plain", "bgzip"])
+def test_fai_with_entries_dropped_or_zeroed_never_loses_a_chromosome(compressed: bool) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        valid = Path(f"{_genome_files(Path(folder), compressed)}.fai").read_bytes()
+
+    @FUZZ
+    @given(index=edited_index(valid))
+    def run(index: bytes) -> None:
+        with tempfile.TemporaryDirectory() as folder:
+            path = _genome_files(Path(folder), compressed)
+            Path(f"{path}.fai").write_bytes(index)
+            _read_all_or_input_error(path)  # plain: re-indexed, every chromosome back; bgzip: refused
+
+    run()
+
+
+@pytest.mark.parametrize("name", ["fasta", "sequence_set", "genome", "protein_fasta", "bed", "vcf"])
+def test_a_byte_order_mark_at_the_start_is_accepted(name: str) -> None:
+    filename, payload, reader = VALID[name]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / filename
+        path.write_bytes(payload)
+        expected = reader(path)
+        for index in (Path(f"{path}.fai"), Path(f"{path}.gzi")):
+            index.unlink(missing_ok=True)
+        path.write_bytes(b"\xef\xbb\xbf" + payload)
+        got = reader(path)
+        assert repr(got) == repr(expected)
+
+
+@st.composite
+def vcf_line_edits(draw: st.DrawFn, data: bytes) -> tuple[bytes, str]:
+    """The valid VCF with its header lines lost, two records joined, or a record's last columns cut."""
+    lines = data.split(b"\n")[:-1]
+    kind = draw(st.sampled_from(["no header", "no #CHROM", "joined", "short"]))
+    if kind == "no header":
+        lines = lines[2:]
+    elif kind == "no #CHROM":
+        del lines[1]
+    elif kind == "joined":
+        lines[2:4] = [lines[2] + draw(st.sampled_from([b"", b"\t", b";"])) + lines[3]]
+    else:
+        at = draw(st.sampled_from([2, 3]))
+        lines[at] = b"\t".join(lines[at].split(b"\t")[: draw(st.integers(1, 7))])
+    return b"\n".join(lines) + b"\n", kind
+
+
+def test_vcf_without_its_header_or_with_short_or_joined_records_is_refused() -> None:
+    @FUZZ
+    @given(edit=vcf_line_edits(VALID["vcf"][1]))
+    def run(edit: tuple[bytes, str]) -> None:
+        payload, _ = edit
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "x.vcf"
+            path.write_bytes(payload)
+            with pytest.raises(InputError) as info:
+                read_vcf(path)
+            assert info.value.file == str(path) and info.value.line is not None and "\n" not in str(info.value)
 
     run()

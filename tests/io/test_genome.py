@@ -209,3 +209,71 @@ def test_damaged_bgzip_genome_is_named(tmp_path):
     with pytest.raises(DamagedFileError, match=r"toy.fa.gz: the file is damaged"):
         genome = Genome(compressed)
         genome.fetch("chr1", 0, 50)
+
+
+BIG = {"chr1": "ACGTTGCA" * 700, "chr2": "GGATCCAA" * 300, "chrM": "GATTACA" * 4}  # chr1 spans > 4 KB
+
+
+def _big(tmp_path: Path, compressed: bool) -> Path:
+    plain = tmp_path / "big.fa"
+    lines = [f">{n}\n" + "\n".join(s[i : i + 60] for i in range(0, len(s), 60)) + "\n" for n, s in BIG.items()]
+    plain.write_text("".join(lines))
+    if not compressed:
+        pysam.faidx(str(plain))
+        return plain
+    packed = tmp_path / "big.fa.gz"
+    pysam.tabix_compress(str(plain), str(packed))
+    pysam.faidx(str(packed))
+    return packed
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [lambda rows: rows[1:], lambda rows: rows[2:], lambda rows: [[rows[0][0], "0", rows[0][2], "0", "0"]]],
+    ids=["first-entry-missing", "first-two-missing", "zero-length-only"],
+)
+@pytest.mark.parametrize("compressed", [False, True], ids=["plain", "bgzip"])
+def test_a_fai_missing_entries_or_with_a_zero_length_entry_is_not_accepted(tmp_path, compressed, edit):
+    path = _big(tmp_path, compressed)
+    _write_fai(path, edit(_fai_rows(path)))
+    if compressed:
+        with pytest.raises(InputError, match=r"big.fa.gz: the index .*does not match the bgzip FASTA") as info:
+            Genome(path)
+        assert "\n" not in str(info.value)
+        return
+    with pytest.warns(UserWarning, match="does not match.*rebuilding it"):
+        genome = Genome(path)
+    assert genome.chrom_sizes == {name: len(seq) for name, seq in BIG.items()}
+    assert genome.fetch("chr1", 0, len(BIG["chr1"])) == BIG["chr1"]
+
+
+def test_a_byte_order_mark_before_the_first_header_is_accepted(tmp_path):
+    fasta = tmp_path / "bom.fa"
+    fasta.write_bytes(b"\xef\xbb\xbf" + _write(tmp_path / "toy.fa").read_bytes())
+    genome = Genome(fasta)
+    assert genome.chrom_sizes == {name: len(seq) for name, seq in SEQS.items()}
+    assert genome.fetch("chr1", 0, 12) == "ACGTACGTNNac"
+    assert genome.fetch("chrX", 0, 16) == SEQS["chrX"]
+    rows = _fai_rows(fasta)
+    rows[0][2] = "3"  # an index that ignores the header is rebuilt
+    _write_fai(fasta, rows)
+    with pytest.warns(UserWarning, match="rebuilding it"):
+        assert Genome(fasta).fetch("chrM", 0, 35) == SEQS["chrM"]
+
+
+def test_inconsistent_lines_of_a_fasta_with_a_byte_order_mark_name_the_line(tmp_path):
+    fasta = tmp_path / "bom.fa"
+    fasta.write_bytes(b"\xef\xbb\xbf>chr1\nACGT\nAC\nACGT\n")
+    with pytest.raises(InputError, match=r"bom.fa:4: lines of sequence 'chr1' are not of one length"):
+        Genome(fasta)
+
+
+def test_entries_beyond_the_eager_checks_missing_at_the_end_are_found_at_open(tmp_path, monkeypatch):
+    import seqlab.io.genome as genome_module
+
+    monkeypatch.setattr(genome_module, "EAGER_CHECKS", 1)  # only the first entry, and the last, at open
+    path = _big(tmp_path, compressed=False)
+    _write_fai(path, _fai_rows(path)[:2])  # chrM lost: chr2 (the last entry) must end the file
+    with pytest.warns(UserWarning, match="sequence 'chr2'.*the file goes on after the last sequence"):
+        genome = Genome(path)
+    assert genome.chrom_sizes == {name: len(seq) for name, seq in BIG.items()}

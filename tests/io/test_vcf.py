@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from seqlab.io.errors import InputError
 from seqlab.io.vcf import VCF_COLUMNS, read_vcf
 
 HEADER = "##fileformat=VCFv4.2\n##contig=<ID=chr1>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
@@ -83,16 +84,18 @@ def test_indels_skipped_by_default_kept_on_request(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("line", "reason"),
     [
-        ("chr1\t10\tx\tA\n", "4 tab-separated columns"),
-        ("chr1\tten\tx\tA\tC\n", "POS 'ten'"),
-        ("chr1\t0\tx\tA\tC\n", "POS '0'"),
-        ("chr1\t10\tx\tA-\tC\n", "REF 'A-'"),
-        ("chr1\t10\tx\tA\tC,Q\n", "ALT 'Q'"),
-        ("\t10\tx\tA\tC\n", "empty CHROM"),
+        ("chr1\t10\tx\tA\n", "4 tab-separated columns, the '#CHROM' line has 8"),
+        ("chr1\t10\tx\tA\tC\t.\t.\n", "7 tab-separated columns"),
+        ("chr1\t10\tx\tA\tC\t.\t.\tDP=1chr1\t11\ty\tA\tC\t.\t.\t.\n", "15 tab-separated columns"),
+        ("chr1\tten\tx\tA\tC\t.\t.\t.\n", "POS 'ten'"),
+        ("chr1\t0\tx\tA\tC\t.\t.\t.\n", "POS '0'"),
+        ("chr1\t10\tx\tA-\tC\t.\t.\t.\n", "REF 'A-'"),
+        ("chr1\t10\tx\tA\tC,Q\t.\t.\t.\n", "ALT 'Q'"),
+        ("\t10\tx\tA\tC\t.\t.\t.\n", "empty CHROM"),
     ],
 )
 def test_malformed_line_names_file_and_line(tmp_path: Path, line: str, reason: str) -> None:
-    vcf = write(tmp_path / "bad.vcf", "chr1\t5\tok\tA\tC\n" + line)
+    vcf = write(tmp_path / "bad.vcf", "chr1\t5\tok\tA\tC\t.\t.\t.\n" + line)
     with pytest.raises(ValueError, match=rf"bad\.vcf:5: malformed VCF line \(.*{reason}"):
         read_vcf(vcf)
 
@@ -142,8 +145,8 @@ def test_round_trip(tmp_path: Path, records: list[tuple[str, int, str, str, list
 
 
 def test_alt_equal_to_ref_and_ref_n_are_skipped_and_counted(tmp_path: Path, caplog) -> None:
-    vcf = tmp_path / "x.vcf"
-    vcf.write_text("chr1\t5\ta\tA\ta\nchr1\t6\tb\tN\tC\nchr1\t7\tc\tAN\tCC\nchr1\t8\td\tG\tT,G\n")
+    body = "chr1\t5\ta\tA\ta\nchr1\t6\tb\tN\tC\nchr1\t7\tc\tAN\tCC\nchr1\t8\td\tG\tT,G\n"
+    vcf = write(tmp_path / "x.vcf", body.replace("\n", "\t.\t.\t.\n"))
     with caplog.at_level("WARNING"):
         table = read_vcf(vcf)
     assert table.variants["id"].tolist() == ["d"]
@@ -153,8 +156,7 @@ def test_alt_equal_to_ref_and_ref_n_are_skipped_and_counted(tmp_path: Path, capl
 
 
 def test_empty_vcf_warns(tmp_path: Path, caplog) -> None:
-    vcf = tmp_path / "x.vcf"
-    vcf.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\n")
+    vcf = write(tmp_path / "x.vcf", "")
     with caplog.at_level("WARNING"):
         assert read_vcf(vcf).variants.empty
     assert "no variants" in caplog.text
@@ -163,10 +165,10 @@ def test_empty_vcf_warns(tmp_path: Path, caplog) -> None:
 def test_damaged_bgzip_vcf_and_bad_bytes_are_named(tmp_path: Path) -> None:
     import gzip
 
-    from seqlab.io.errors import DamagedFileError, InputError
+    from seqlab.io.errors import DamagedFileError
 
     vcf = tmp_path / "x.vcf.gz"
-    packed = gzip.compress(b"".join(b"chr1\t%d\t.\tA\tC\n" % (i + 1) for i in range(3000)))
+    packed = gzip.compress(HEADER.encode() + b"".join(b"chr1\t%d\t.\tA\tC\t.\t.\t.\n" % (i + 1) for i in range(3000)))
     vcf.write_bytes(packed[:-8] + b"\1\2\3\4" + packed[-4:])  # bad CRC
     with pytest.raises(DamagedFileError, match="x.vcf.gz: the file is damaged"):
         read_vcf(vcf)
@@ -174,10 +176,37 @@ def test_damaged_bgzip_vcf_and_bad_bytes_are_named(tmp_path: Path) -> None:
     with pytest.raises(DamagedFileError, match="x.vcf.gz: the file is damaged"):
         read_vcf(vcf)
     plain = tmp_path / "y.vcf"
-    plain.write_bytes(b"chr1\t5\t.\tA\tC\nchr1\t6\t\xff\tA\tC\n")
-    with pytest.raises(InputError, match=r"y.vcf:2: byte b'\\xff' is not UTF-8"):
+    plain.write_bytes(HEADER.encode() + b"chr1\t5\t.\tA\tC\t.\t.\t.\nchr1\t6\t\xff\tA\tC\n")
+    with pytest.raises(InputError, match=r"y.vcf:5: byte b'\\xff' is not UTF-8"):
         read_vcf(plain)
-    plain.write_bytes(b"chr1\t1e6\t.\tA\tC\n")
-    with pytest.raises(InputError, match=r"y.vcf:1: malformed VCF line \(POS '1e6'") as info:
+    plain.write_bytes(HEADER.encode() + b"chr1\t1e6\t.\tA\tC\t.\t.\t.\n")
+    with pytest.raises(InputError, match=r"y.vcf:4: malformed VCF line \(POS '1e6'") as info:
         read_vcf(plain)
     assert info.value.field == "POS"
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "reason"),
+    [
+        ("chr1\t5\t.\tA\tC\t.\t.\t.\n", "h.vcf:1", "a record before the '#CHROM POS ID REF ALT QUAL FILTER INFO'"),
+        ("##fileformat=VCFv4.2\nchr1\t5\t.\tA\tC\t.\t.\t.\n", "h.vcf:2", "a record before the '#CHROM"),
+        ("##fileformat=VCFv4.2\n", "h.vcf", "no '#CHROM POS ID REF ALT QUAL FILTER INFO' header line"),
+        ("", "h.vcf", "no '#CHROM"),
+        ("#CHROM\tPOS\tID\tREF\tALT\nchr1\t5\t.\tA\tC\n", "h.vcf:1", "the header line must be"),
+        (HEADER + HEADER.splitlines()[-1] + "\n", "h.vcf:4", "a second '#CHROM' header line"),
+    ],
+)
+def test_a_vcf_without_its_chrom_header_line_is_refused(tmp_path: Path, text: str, where: str, reason: str) -> None:
+    vcf = tmp_path / "h.vcf"
+    vcf.write_text(text)
+    with pytest.raises(InputError, match=rf"/{where}: .*{reason}") as info:
+        read_vcf(vcf)
+    assert "\n" not in str(info.value)
+
+
+def test_samples_columns_are_allowed_when_the_header_has_them(tmp_path: Path) -> None:
+    header = HEADER.rstrip("\n") + "\tFORMAT\tS1\n"
+    table = read_vcf(write(tmp_path / "s.vcf", "chr1\t5\t.\tA\tC\t.\t.\t.\tGT\t0/1\n", header))
+    assert table.variants["alt"].tolist() == ["C"]
+    with pytest.raises(InputError, match=r"s.vcf:4: .*8 tab-separated columns, the '#CHROM' line has 10"):
+        read_vcf(write(tmp_path / "s.vcf", "chr1\t5\t.\tA\tC\t.\t.\t.\n", header))

@@ -1,4 +1,5 @@
 import random
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -154,7 +155,7 @@ def test_too_few_unlinked_pairs_are_all_taken_and_the_shortfall_reported():
 
 def test_save_load_round_trip_and_singles(tmp_path):
     links, sequences = _random_graph()
-    corpus = build_pair_corpus(links, sequences, CorpusConfig(), seed=2)
+    corpus = build_pair_corpus(links, sequences, CorpusConfig(), seed=3)  # seed 2 leaves no test pair: an error
     folder = corpus.save(tmp_path / "corpus")
     assert (folder / "pairs.tsv.gz").is_file() and (folder / "summary.json").is_file()
     loaded = PairCorpus.load(folder)
@@ -198,8 +199,19 @@ def test_cli_corpus(tmp_path):
     assert result.exit_code == 0, result.output
     expected = build_pair_corpus(links, sequences, CorpusConfig(score_threshold=600, strict_split=False), seed=4)
     pd.testing.assert_frame_equal(PairCorpus.load(tmp_path / "c").frame, expected.frame)
-    bad = CliRunner().invoke(app, [*args[:4], str(tmp_path / "missing.fa"), *args[5:]])
-    assert bad.exit_code == 2 and "file not found" in bad.output
+    bad = CliRunner().invoke(app, [*args[:4], str(tmp_path / "missing.fa"), *args[5:6], str(tmp_path / "c2")])
+    assert bad.exit_code == 2 and "file not found" in bad.output and not (tmp_path / "c2").exists()
+    before = (tmp_path / "c" / "pairs.tsv.gz").read_bytes()
+    again = CliRunner().invoke(app, [*args[:-2], "5", "--no-strict-split"])  # another seed, same --out
+    assert again.exit_code == 2 and "c: exists and is not empty; use --overwrite" in again.output, again.output
+    assert (tmp_path / "c" / "pairs.tsv.gz").read_bytes() == before
+    replaced = CliRunner().invoke(app, [*args[:-2], "5", "--no-strict-split", "--overwrite"])
+    assert replaced.exit_code == 0 and (tmp_path / "c" / "pairs.tsv.gz").read_bytes() != before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c", "links.txt", "seqs.fa"]  # no temporary left
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    refused = CliRunner().invoke(app, [*args[:6], str(tmp_path / "other"), *args[7:], "--overwrite"])
+    assert refused.exit_code == 2 and "not an output of this command (no pairs.tsv.gz)" in refused.output
 
 
 @pytest.mark.realdata
@@ -221,3 +233,56 @@ def test_shs27k_corpus_counts(shared_data):
     assert summary["val_test_proteins_in_train"] == 0
     assert summary["pairs"]["all"]["binding"] == 2_848 - report["binding_pairs_dropped_cross_split"]
     assert summary["pairs"]["all"]["binding"] == summary["pairs"]["all"]["non_binding"]
+
+
+def test_a_corpus_without_validation_or_test_pairs_is_an_error_naming_the_counts(tmp_path):
+    links = pd.DataFrame([("A", "B", 900, "binding"), ("B", "C", 150, "binding")],
+                         columns=["protein1", "protein2", "combined_score", "mode"])  # fmt: skip
+    sequences = {"A": "MKV", "B": "MST", "C": "MAA"}
+    with pytest.raises(ValueError, match=r"1 training, 0 validation and 0 test binding pairs .*no val and no test"):
+        build_pair_corpus(links, sequences, CorpusConfig(), seed=0)
+    assert len(build_pair_corpus(links, sequences, _config(), seed=0).frame) == 1  # fractions 0: train only
+    links_path, seq_path = tmp_path / "links.txt", tmp_path / "seqs.fa"
+    links_path.write_text("protein1 protein2 combined_score\nA B 900\nB C 150\n")
+    seq_path.write_text(">A\nMKV\n>B\nMST\n>C\nMAA\n")
+    result = CliRunner().invoke(_app(), ["corpus", "--links", str(links_path), "--sequences", str(seq_path),
+                                         "--out", str(tmp_path / "c")])  # fmt: skip
+    assert result.exit_code == 2 and "links.txt" in result.output and "0 validation" in result.output, result.output
+    assert not (tmp_path / "c").exists()
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    register(app)
+    return app
+
+
+def _pairs(tmp_path, rows: list[str]) -> Path:
+    import gzip
+
+    path = tmp_path / "pairs.tsv.gz"
+    path.write_bytes(gzip.compress(("id_a\tid_b\tseq_a\tseq_b\tbinding\tscore\tsplit\n" + "".join(rows)).encode()))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        ("A\tB\tMKV1\tMST\t1\t900\ttrain\n", r":3: seq_a holds a character outside .* \(pair A / B\)"),
+        ("A\tB\tMKV\tMS-T\t1\t900\ttrain\n", r":3: seq_b holds a character outside"),
+        ("A\tB\tMKV\tMST\t2\t900\ttrain\n", r":3: binding is not 0 or 1"),
+        ("A\tB\tMKV\tMST\t1\t9x\ttrain\n", r":3: score is not an integer"),
+        ("A\tB\tMKV\tMST\t1\t9000\ttrain\n", r":3: score is not an integer"),
+        ("A\tB\tMKV\tMST\t1\t900\tdev\n", r":3: split is not one of"),
+        ("A\tB\tMKV\tMST\t1\n", r":3: a row with 5 fields, the header has 7"),
+        ("A\tB\tMKV\tMST\t1\t900\ttrain\textra\n", r":3: a row with 8 fields"),
+        ("\tB\tMKV\tMST\t1\t900\ttrain\n", r":3: empty protein id"),
+    ],
+)
+def test_a_bad_pair_table_is_an_error_naming_the_file_and_line(tmp_path, row, reason):
+    from seqlab.io.errors import InputError
+
+    path = _pairs(tmp_path, ["Q\tR\tMKV\tMST\t0\t0\tval\n", row])
+    with pytest.raises(InputError, match=reason) as info:
+        PairCorpus.load(path)
+    assert info.value.file == str(path) and "\n" not in str(info.value)

@@ -130,4 +130,4 @@ def test_cli_longformer(converted, tmp_path):
     assert result.exit_code == 0, result.output
     assert AutoConfig.from_pretrained(tmp_path / "lf").max_position_embeddings == 98
     odd = CliRunner().invoke(app, [*args[:-1], "15"])
-    assert odd.exit_code == 2 and "attention_window must be even" in odd.output
+    assert odd.exit_code == 2 and "--attention-window must be even, got 15" in odd.output  # the option, not the field

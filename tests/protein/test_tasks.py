@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from seqlab.io.errors import InputError
 from seqlab.protein.config import FinetuneDataConfig
 from seqlab.protein.tasks import load_localization, load_shs27k, load_table, load_task, load_tcr
 
@@ -107,15 +108,15 @@ def test_shs27k_missing_sequences_is_an_error(string_files, tmp_path):
 def test_table_with_and_without_split(tmp_path):
     path = tmp_path / "fold.tsv"
     rows = ["sequence\tsequence_b\tlabel\tsplit"]
-    rows += [f"acd{i}K\tEEE\t{'a.1' if i % 2 else 'b.2'}\t{('train', 'val', 'test')[i % 3]}" for i in range(30)]
-    path.write_text("\n".join(rows).replace("acd1", "ACD") + "\n")
+    rows += [f"acd{'W' * i}K\tEEE\t{'a.1' if i % 2 else 'b.2'}\t{('train', 'val', 'test')[i % 3]}" for i in range(30)]
+    path.write_text("\n".join(rows).replace("acdW", "ACDW") + "\n")
     task = load_table(path)
     assert task.is_pair and task.classes == ["a.1", "b.2"]
-    assert task.frame.seq_a[0] == "ACD0K" and task.frame.id_a[0] == "row1"
+    assert task.frame.seq_a[0] == "ACDK" and task.frame.seq_a[2] == "ACDWWK" and task.frame.id_a[0] == "row1"
     assert task.counts()["val"] == {"a.1": 5, "b.2": 5}
 
     plain = tmp_path / "plain.tsv"
-    plain.write_text("sequence\tlabel\n" + "".join(f"MK{i}\t{i % 3}\n" for i in range(50)))
+    plain.write_text("sequence\tlabel\n" + "".join(f"MK{'A' * i}\t{i % 3}\n" for i in range(50)))
     task = load_task(FinetuneDataConfig(kind="table", path=plain, val_fraction=0.2, test_fraction=0.2, max_examples=40))
     assert not task.is_pair and task.classes == ["0", "1", "2"]
     assert len(task.frame) == 40 and task.notes["subsampled_to"] == 40
@@ -202,3 +203,29 @@ def test_shs27k_keeps_the_pretraining_corpus_split(string_files, tmp_path):
     assert not (set(held_out["id_a"]) | set(held_out["id_b"])) & pretrained_on
     in_task = set(task.frame["id_a"]) | set(task.frame["id_b"])
     assert task.notes["proteins_with_fixed_split"] >= len(set(fixed) & in_task) > 0
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("id\tsequence\tlabel\nP1\tMKV\ta\nP2\tMK3V\tb\n", r"s.tsv, line 3, id 'P2': character that is not a resi"),
+        ("sequence\tlabel\nMKV\ta\nMK#V\tb\n", r"s.tsv, line 3, id 'row2': character that is not a residue '#'"),
+        ("sequence\tsequence_b\tlabel\nMKV\tMS-T\ta\n", r"s.tsv, line 2, id 'row1b': character that is not a resi"),
+    ],
+)
+def test_table_sequences_with_digits_or_symbols_name_file_line_and_id(tmp_path, text, where):
+    path = tmp_path / "s.tsv"
+    path.write_text(text)
+    with pytest.raises(InputError, match=where) as info:
+        load_table(path)
+    assert info.value.file == str(path)
+
+
+def test_tcr_sequences_with_digits_or_symbols_name_file_line_and_id(tmp_path):
+    path = tmp_path / "t.tsv"
+    path.write_text("cdr3_b_aa\tepitope\tepitope_group\nCASS\tGILGFVFTL\tg1\nCAS5\tGILGFVFTL\tg1\n")
+    with pytest.raises(InputError, match=r"t.tsv, line 3, id 'row2': character that is not a residue '5'"):
+        load_tcr(path)
+    path.write_text("cdr3_b_aa\tepitope\tepitope_group\nCASS\tGILGFVFTL,NLV*PMV\tg1\n")
+    with pytest.raises(InputError, match=r"t.tsv, line 2, id 'GILGFVFTL,NLV\*PMV': character that is not a resi"):
+        load_tcr(path)

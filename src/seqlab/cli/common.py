@@ -8,11 +8,11 @@ import os
 import sys
 import warnings
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -33,9 +33,11 @@ __all__ = [
     "DataDirOption",
     "OutDirOption",
     "OverwriteOption",
+    "OverwriteOutputOption",
     "ResumeOption",
     "SetOption",
     "console",
+    "options_config",
     "results",
     "run_folder",
     "setup_logging",
@@ -64,6 +66,9 @@ ResumeOption = Annotated[
 OverwriteOption = Annotated[
     bool, typer.Option(help="Replace the run already in --out (its checkpoints, logs and metrics are removed).")
 ]
+OverwriteOutputOption = Annotated[
+    bool, typer.Option("--overwrite", help="Replace an existing output (without it, an existing output is refused).")
+]
 DataDirOption = Annotated[
     str | None,
     typer.Option(help="Folder that relative data paths in the config resolve against (default: its folder)."),
@@ -88,16 +93,68 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn input errors into a red one-line message and exit code 2."""
+    command = sys._getframe(2)  # the command function (through contextmanager.__enter__): names its options
     try:
         yield
     except _user_errors() as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         if isinstance(err, EOFError | zlib.error | gzip.BadGzipFile):
             message = f"a compressed input file is damaged (truncated or corrupted): {err}"
+        elif isinstance(err, ValueError) and "embedded null byte" in str(err):
+            message = f"{_null_byte_argument(command)} holds a null byte (\\x00), which no file name can hold"
         # escape: file names like d[rep1]/p.bed are not Rich markup
         # soft_wrap: one line however long (grep-able logs), not wrapped at the terminal width
         console.print(f"[bold red]error:[/] {escape(str(message))}", highlight=False, markup=True, soft_wrap=True)
         raise typer.Exit(code=2) from None
+
+
+def _null_byte_argument(command: Any) -> str:
+    """The option (or argument) of the running ``command`` (its frame) whose value holds a null byte."""
+    code = command.f_code
+    for name in code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]:
+        value = command.f_locals.get(name)
+        values = value if isinstance(value, list | tuple) else [value]
+        if any("\x00" in str(item) for item in values if item is not None):
+            return _option_name(command, name)
+    return "a path (in an option or the config)"
+
+
+def _option_name(command: Any, name: str) -> str:
+    """``--data-dir`` for the option ``data_dir`` of a command, ``CONFIG`` for its argument ``config``."""
+    import typing
+
+    function = command.f_globals.get(command.f_code.co_name)
+    try:
+        hint = typing.get_type_hints(function, include_extras=True).get(name)
+    except (NameError, TypeError):
+        hint = None
+    for meta in getattr(hint, "__metadata__", ()):
+        if isinstance(meta, typer.models.ArgumentInfo):
+            return name.upper()
+        if isinstance(meta, typer.models.OptionInfo) and meta.param_decls:
+            return max(meta.param_decls, key=len)
+    return "--" + name.rstrip("_").replace("_", "-")
+
+
+def options_config(model_cls: type[Any], options: Mapping[str, tuple[str, Any]]) -> Any:
+    """Validate a config section from command-line options: ``{field: (option, value)}``.
+
+    A bad value is a one-line ``ValueError`` naming the option (``--val-fraction: Input should be less
+    than 1, got 2.0``), not pydantic's dump naming the section's internal field.
+    """
+    from pydantic import ValidationError
+
+    try:
+        return model_cls(**{field: value for field, (_, value) in options.items()})
+    except ValidationError as err:
+        problem = err.errors()[0]
+        reason = problem["msg"].removeprefix("Value error, ")
+        if not problem["loc"]:  # a check across fields: name the options its message names
+            for field, (option, _) in options.items():
+                reason = reason.replace(field, option)
+            raise ValueError(reason) from None
+        option, value = options.get(str(problem["loc"][0]), (str(problem["loc"][0]), problem.get("input")))
+        raise ValueError(f"{option}: {reason}, got {value!r}") from None
 
 
 def _show_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:

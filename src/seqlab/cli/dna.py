@@ -17,6 +17,7 @@ from seqlab.cli.common import (
     Multiallelic,
     OutDirOption,
     OverwriteOption,
+    OverwriteOutputOption,
     ReportSplit,
     ResumeOption,
     SetOption,
@@ -139,6 +140,7 @@ def evaluate_command(
     data_dir: DataDirOption = None,
     batch_size: Annotated[int, typer.Option(help="Windows per batch.")] = 256,
     threads: ThreadsOption = None,
+    overwrite: OverwriteOutputOption = False,
 ) -> None:
     """Evaluate a model on a labelled set: metrics.json, metrics_per_task.tsv, prediction TSVs and plots.
 
@@ -164,11 +166,12 @@ def evaluate_command(
         if checkpoint is not None:
             result = pipeline.evaluate(
                 checkpoint, out or (model if not sets and data is None else None), data=data, fasta_sets=sets,
-                splits=splits, batch_size=batch_size, run_dir=model, threads=threads,
+                splits=splits, batch_size=batch_size, run_dir=model, threads=threads, overwrite=overwrite,
             )  # fmt: skip
         else:
             result = pipeline.evaluate(
-                model, out, data=data, fasta_sets=sets, splits=splits, batch_size=batch_size, threads=threads
+                model, out, data=data, fasta_sets=sets, splits=splits, batch_size=batch_size, threads=threads,
+                overwrite=overwrite,
             )
     results.print(metrics_table(result.metrics, f"{model}: evaluation"))
     for line in scored_lines(result.metrics):
@@ -205,6 +208,7 @@ def predict_command(
         typer.Option(help="Imputation: a TSV of experiments to predict (task-table rows, peak files not needed)."),
     ] = None,
     threads: ThreadsOption = None,
+    overwrite: OverwriteOutputOption = False,
 ) -> None:
     """Predict per-task probabilities and logits (both strands averaged) for BED regions or FASTA sequences.
 
@@ -223,7 +227,7 @@ def predict_command(
             records += read_metadata_table(metadata_table) if metadata_table is not None else []
         frame = pipeline.predict(
             checkpoint, out, bed=bed, fasta=fasta, genome=genome, batch_size=batch_size, center=center.value,
-            allow_all_n=allow_all_n, metadata=records, threads=threads,
+            allow_all_n=allow_all_n, metadata=records, threads=threads, overwrite=overwrite,
         )  # fmt: skip
     results.print(f"{len(frame):,} predictions written to {out}")
 
@@ -258,6 +262,7 @@ def variant_effect_command(
         str | None,
         typer.Option(help="MFD models: 'bio' (or 'tech', a group): ALT changes only that subspace; default full."),
     ] = None,
+    overwrite: OverwriteOutputOption = False,
 ) -> None:
     """Score variants: reference and alternative predictions and their difference, per task.
 
@@ -272,6 +277,7 @@ def variant_effect_command(
         counts = pipeline.variant_effect(
             checkpoint, vcf, genome, out, indels=indels.value, multiallelic=multiallelic.value, layout=layout.value,
             batch_size=batch_size, shifts=shifts, ref_fasta=ref_fasta, alt_fasta=alt_fasta, subspace=subspace,
+            overwrite=overwrite,
         )  # fmt: skip
     table = Table(title=f"variant effects -> {out}")
     table.add_column("count")

@@ -13,9 +13,11 @@ from seqlab.cli.common import (
     MissingSequences,
     OutDirOption,
     OverwriteOption,
+    OverwriteOutputOption,
     ResumeOption,
     SetOption,
     UnknownResidues,
+    options_config,
     results,
     run_folder,
     setup_logging,
@@ -74,26 +76,30 @@ def corpus(
         MissingSequences,
         typer.Option(help="Links naming proteins without a sequence: 'drop' (counted) or 'error'."),
     ] = MissingSequences.drop,
+    overwrite: OverwriteOutputOption = False,
 ) -> None:
     """Build a binding/non-binding pair corpus from STRING links and sequences."""
     setup_logging()
     with user_errors():
+        from seqlab.outputs import refuse_existing_folder
         from seqlab.protein.config import CorpusConfig
-        from seqlab.protein.corpus import corpus_from_config
+        from seqlab.protein.corpus import PAIRS_FILE, corpus_from_config
 
-        config = CorpusConfig(
-            links=links,
-            sequences=sequences,
-            score_threshold=threshold,
-            negative_ratio=ratio,
-            strict_split=strict_split,
-            val_fraction=val_fraction,
-            test_fraction=test_fraction,
-            unknown_residues=unknown.value,
-            missing_sequences=missing.value,
-        )
+        refuse_existing_folder(out_dir, overwrite, PAIRS_FILE)  # before any work
+
+        config = options_config(CorpusConfig, {
+            "links": ("--links", links),
+            "sequences": ("--sequences", sequences),
+            "score_threshold": ("--threshold", threshold),
+            "negative_ratio": ("--ratio", ratio),
+            "strict_split": ("--strict-split", strict_split),
+            "val_fraction": ("--val-fraction", val_fraction),
+            "test_fraction": ("--test-fraction", test_fraction),
+            "unknown_residues": ("--unknown", unknown.value),
+            "missing_sequences": ("--missing", missing.value),
+        })  # fmt: skip
         built = corpus_from_config(config, seed=seed)
-        built.save(out_dir)
+        built.save(out_dir, overwrite=overwrite)
         _print_corpus_summary(built.summary())
         results.print(f"corpus written to {out_dir}")
 
@@ -134,7 +140,11 @@ def tokenizer(
         from seqlab.protein.corpus import PAIRS_FILE, PairCorpus
         from seqlab.protein.tokenizer import compression_report, train_bpe_tokenizer, write_compression_report
 
-        config = TokenizerConfig(vocab_size=vocab_size, min_frequency=min_frequency, model_max_length=max_length)
+        config = options_config(TokenizerConfig, {
+            "vocab_size": ("--vocab-size", vocab_size),
+            "min_frequency": ("--min-frequency", min_frequency),
+            "model_max_length": ("--max-length", max_length),
+        })  # fmt: skip
         if sequences.is_dir() or sequences.name == PAIRS_FILE:
             seqs = list(PairCorpus.load(sequences).proteins("train").values())
         else:
@@ -189,7 +199,10 @@ def longformer(
         from seqlab.protein.config import LongformerConfig
         from seqlab.protein.longformer import convert_to_longformer
 
-        config = LongformerConfig(max_length=max_length, attention_window=attention_window)
+        config = options_config(LongformerConfig, {
+            "max_length": ("--max-length", max_length),
+            "attention_window": ("--attention-window", attention_window),
+        })  # fmt: skip
         convert_to_longformer(model_dir, out_dir, config)
         results.print(f"Longformer ({max_length} tokens, window {attention_window}) written to {out_dir}")
 

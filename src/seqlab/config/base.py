@@ -147,17 +147,46 @@ def validate_config(
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe YAML loader that refuses a key written twice in one mapping (PyYAML keeps the last)."""
+    """A safe YAML loader that refuses a key written twice in one mapping (PyYAML keeps the last).
+
+    Merge keys (``<<: *anchor``) work as in YAML 1.1: the mapping's own keys override merged ones.
+    """
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 line = key_node.start_mark.line + 1
                 raise ConfigError(f"{key_node.start_mark.name}:{line}: key {key!r} appears twice in the same section")
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+def _read_yaml(path: Path) -> Any:
+    """The YAML document of ``path``; a file that is not UTF-8 YAML is a one-line error naming its line."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise ConfigError(f"{path}:{line}: byte {data[err.start : err.start + 1]!r} is not UTF-8 text") from None
+    loader = _UniqueKeyLoader(text)
+    loader.name = str(path)  # named in the marks of errors
+    try:
+        return loader.get_single_data() or {}
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        column = f" (column {mark.column + 1})" if mark is not None else ""
+        what = " ".join(part for part in (err.context, err.problem) if part)
+        raise ConfigError(f"{where}: not valid YAML: {what}{column}") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {' '.join(str(err).split())}") from None
+    finally:
+        loader.dispose()
 
 
 def load_config(
@@ -181,11 +210,7 @@ def load_config(
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
-    try:
-        with open(path, encoding="utf-8") as handle:
-            raw = yaml.load(handle, Loader=_UniqueKeyLoader) or {}  # noqa: S506 (a SafeLoader)
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path} is not valid YAML: {err}") from None
+    raw = _read_yaml(path)
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of sections")
     apply_overrides(raw, overrides or [])

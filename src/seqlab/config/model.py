@@ -163,6 +163,8 @@ class ModelConfig(StrictModel):
     @field_validator("trunk", mode="before")
     @classmethod
     def _trunk_section(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "arch" not in value:  # never a silent DeepBind
+            raise ValueError(f"model.trunk.arch: missing; name the architecture, one of {sorted(TRUNK_CONFIGS)}")
         return pick_section(TRUNK_CONFIGS, "arch", "deepbind", "model.trunk", value)
 
     @field_validator("head", mode="before")

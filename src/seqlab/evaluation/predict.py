@@ -36,6 +36,7 @@ from seqlab.io.errors import InputError
 from seqlab.io.fasta import parse_window_names, read_fasta
 from seqlab.models.scoring import fit_to_window, map_batches, n_fraction, strand_scores, warn_fitted
 from seqlab.models.sequence_model import SequenceModel
+from seqlab.outputs import new_files
 from seqlab.runs import atomic_open
 
 __all__ = [
@@ -301,6 +302,12 @@ def write_tsv(frame: pd.DataFrame, path: str | Path, full_precision: bool = Fals
     return Path(path)
 
 
-def write_predictions(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write a prediction table (``predict_regions`` or ``predict_fasta``) as TSV atomically, at full precision."""
-    return write_tsv(df, path, full_precision=True)
+def write_predictions(df: pd.DataFrame, path: str | Path, overwrite: bool = False) -> Path:
+    """Write a prediction table (``predict_regions`` or ``predict_fasta``) as TSV atomically, at full precision.
+
+    Raises:
+        OutputExistsError: ``path`` exists (or appears while writing) and ``overwrite`` is False.
+    """
+    with new_files([path], overwrite) as (staged,):
+        write_tsv(df, staged, full_precision=True)
+    return Path(path)

@@ -62,6 +62,7 @@ from seqlab.io.errors import InputError
 from seqlab.io.fasta import read_fasta
 from seqlab.models.scoring import map_batches, n_fraction, strand_scores
 from seqlab.models.sequence_model import SequenceModel
+from seqlab.outputs import new_files
 
 __all__ = [
     "METRICS",
@@ -71,6 +72,7 @@ __all__ = [
     "score_variants",
     "subspace_pair_logits",
     "trim_alleles",
+    "variant_effect_paths",
     "write_variant_effects",
 ]
 
@@ -480,10 +482,33 @@ def score_paired(
     return VariantScores(_layout_scores(variants, logits, tasks, layout), mismatches, counts)
 
 
+def variant_effect_paths(path: str | Path) -> dict[str, Path]:
+    """The files of one variant-effect output: ``{"mismatches": ..., "counts": ..., "scores": path}``.
+
+    ``effects.tsv`` has ``effects.ref_mismatches.tsv`` and ``effects.counts.tsv`` beside it; the
+    scores file comes last (the order in which they are published).
+    """
+    path = Path(path)
+    stem = path.name[: -len(".tsv")] if path.name.endswith(".tsv") else path.name
+    return {
+        "mismatches": path.with_name(f"{stem}.ref_mismatches.tsv"),
+        "counts": path.with_name(f"{stem}.counts.tsv"),
+        "scores": path,
+    }
+
+
 def write_variant_effects(
-    scores: pd.DataFrame, mismatches: pd.DataFrame, counts: Mapping[str, int], path: str | Path
+    scores: pd.DataFrame,
+    mismatches: pd.DataFrame,
+    counts: Mapping[str, int],
+    path: str | Path,
+    overwrite: bool = False,
 ) -> dict[str, Path]:
-    """Write the scores, the REF mismatches and the counts as TSV files, each atomically.
+    """Write the scores, the REF mismatches and the counts as TSV files, as a set.
+
+    The three files are written under temporary names and then moved into place, the scores file
+    last; without ``overwrite`` an existing one is refused and none of the set is left behind
+    (:func:`seqlab.outputs.new_files`).
 
     Args:
         scores: ``VariantScores.scores`` (long or wide).
@@ -491,18 +516,17 @@ def write_variant_effects(
         counts: ``VariantScores.counts``, possibly merged with ``read_vcf``'s counts.
         path: the scores file, e.g. ``effects.tsv``; the others go beside it as
             ``effects.ref_mismatches.tsv`` and ``effects.counts.tsv`` (columns ``category, count``).
+        overwrite: replace existing files of the set.
 
     Returns:
-        ``{"scores": ..., "mismatches": ..., "counts": ...}`` paths.
+        ``{"mismatches": ..., "counts": ..., "scores": ...}`` paths.
+
+    Raises:
+        OutputExistsError: a file of the set exists (or appears while writing) and ``overwrite`` is False.
     """
-    path = Path(path)
-    stem = path.name[: -len(".tsv")] if path.name.endswith(".tsv") else path.name
-    paths = {
-        "scores": path,
-        "mismatches": path.with_name(f"{stem}.ref_mismatches.tsv"),
-        "counts": path.with_name(f"{stem}.counts.tsv"),
-    }
-    write_tsv(scores, paths["scores"], full_precision=True)
-    write_tsv(mismatches, paths["mismatches"])
-    write_tsv(pd.DataFrame({"category": list(counts), "count": list(counts.values())}), paths["counts"])
+    paths = variant_effect_paths(path)
+    with new_files(list(paths.values()), overwrite) as (staged_mismatches, staged_counts, staged_scores):
+        write_tsv(mismatches, staged_mismatches)
+        write_tsv(pd.DataFrame({"category": list(counts), "count": list(counts.values())}), staged_counts)
+        write_tsv(scores, staged_scores, full_precision=True)
     return paths

@@ -106,9 +106,11 @@ def read_bytes(path: str | Path) -> bytes:
 
 
 def decode_utf8(data: bytes, path: str | Path) -> str:
-    """Decode UTF-8 text; an undecodable byte is an :class:`InputError` naming its line."""
+    """Decode UTF-8 text (a leading byte-order mark is dropped); an undecodable byte is an
+    :class:`InputError` naming its line.
+    """
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as err:
         line = data.count(b"\n", 0, err.start) + 1
         raise InputError(
@@ -121,9 +123,10 @@ def decode_utf8(data: bytes, path: str | Path) -> str:
 def iter_lines(path: str | Path) -> Iterator[tuple[int, str]]:
     """Stream ``(line number, text without the line ending)`` of a plain or gzip/bgzip UTF-8 file.
 
-    A carriage return before the newline is dropped; one elsewhere in a line is kept (readers
-    decide). Raises ``FileNotFoundError``, :class:`DamagedFileError` (also when the damage is only
-    found part-way through) or :class:`InputError` for a line that is not UTF-8.
+    A byte-order mark at the start and a carriage return before the newline are dropped; a carriage
+    return elsewhere in a line is kept (readers decide). Raises ``FileNotFoundError``,
+    :class:`DamagedFileError` (also when the damage is only found part-way through) or
+    :class:`InputError` for a line that is not UTF-8.
     """
     path = Path(path)
     if not path.is_file():
@@ -151,6 +154,8 @@ def iter_lines(path: str | Path) -> Iterator[tuple[int, str]]:
                         file=path,
                         line=number,
                     ) from None
+                if number == 1:
+                    text = text.removeprefix("\ufeff")  # a byte-order mark is not text
                 yield number, text.rstrip("\n").removesuffix("\r")
     except DAMAGE_ERRORS as err:  # raised when closing (CRC / length check of the last member)
         if not compressed or isinstance(err, FileNotFoundError):

@@ -9,10 +9,15 @@ Coordinates are 0-based and half-open. Soft-masked (lowercase) bases are returne
 Bad input policy:
 
 * the index (``.fai``) is checked against the FASTA when the genome is opened: for every sequence
-  (the first :data:`EAGER_CHECKS`; any others on their first fetch) the header line before its
-  offset, the end of its first line and the end of its last line must fall where the index says.
+  (the first :data:`EAGER_CHECKS` and the last; any others on their first fetch) the header line
+  before its offset, the end of its first line and the end of its last line must fall where the index says,
+  and the next entry's header (the end of the file after the last) must follow; only blank lines
+  and a byte-order mark may come before the first entry's header (so an index that lacks entries
+  or holds a zero-length entry for a sequence is found).
   A plain FASTA whose index does not match is re-indexed (with a warning); a bgzip FASTA is refused
   (its ``.fai``/``.gzi`` must be rebuilt with ``samtools faidx``);
+* a UTF-8 byte-order mark before the first header is accepted (the ``.fai`` of such a plain FASTA is
+  built here, since pyfaidx and samtools refuse it);
 * a fetched base that is not an IUPAC nucleotide code is an :class:`~seqlab.io.errors.InputError`
   naming the chromosome and position;
 * a damaged bgzip file is a :class:`~seqlab.io.errors.DamagedFileError`.
@@ -37,7 +42,7 @@ from seqlab.io.errors import DAMAGE_ERRORS, InputError, damaged, is_gzip
 __all__ = ["EAGER_CHECKS", "Genome", "canonical_chrom"]
 
 EAGER_CHECKS = 2000
-"""Sequences whose index entries are checked when a genome is opened; later ones on first fetch."""
+"""Sequences whose index entries are checked when a genome is opened (and the last); the others on first fetch."""
 
 _IUPAC = np.zeros(256, dtype=bool)
 _IUPAC[np.frombuffer(b"ACGTUNRYKMSWBDHVacgtunrykmswbdhv", dtype=np.uint8)] = True
@@ -45,6 +50,7 @@ _IUPAC[np.frombuffer(b"ACGTUNRYKMSWBDHVacgtunrykmswbdhv", dtype=np.uint8)] = Tru
 _READ_ERRORS = (*DAMAGE_ERRORS, zlib.error, ValueError, AssertionError, RuntimeError, struct.error, UnicodeDecodeError)
 
 _MITO = {"M": "MT", "MT": "MT"}
+_BOM = b"\xef\xbb\xbf"
 
 
 def canonical_chrom(name: str) -> str:
@@ -73,7 +79,10 @@ class Genome:
         self._fasta: pyfaidx.Fasta | None = None
         self._pid: int | None = None
         self._checked: set[str] = set()
-        problem = self._check_index(list(self._handle().faidx.index)[:EAGER_CHECKS])
+        index = Path(f"{self.path}.fai")
+        if not index.is_file() and _starts_with_bom(self.path):
+            _index_bom_fasta(self.path, index)  # pyfaidx refuses a byte-order mark before the first header
+        problem = self._check_index(self._eager_names())
         if problem is not None:
             self._rebuild_index(problem)
         self._sizes = {key: len(record) for key, record in self._handle().faidx.index.items()}
@@ -125,6 +134,11 @@ class Genome:
                 raise damaged(self.path, err) from None
             raise
 
+    def _eager_names(self) -> list[str]:
+        """The index entries checked at open: the first :data:`EAGER_CHECKS` and the last (where the file ends)."""
+        names = list(self._handle().faidx.index)
+        return names[:EAGER_CHECKS] + names[-1:] if len(names) > EAGER_CHECKS else names
+
     def _check_index(self, names: Sequence[str]) -> str | None:
         """Check the index entries of ``names`` against the file; the first problem found, or None.
 
@@ -148,25 +162,17 @@ class Genome:
     def _check_entry(self, name: str, entry: Any, next_name: str | None, first: bool) -> str | None:
         length, offset, bases, width = int(entry.rlen), int(entry.offset), int(entry.lenc), int(entry.lenb)
         where = f"sequence {name!r} (index: length {length}, offset {offset}, line {bases}/{width} bytes)"
-        if length == 0:
-            return None
-        if bases <= 0 or width - bases not in (1, 2) or offset <= 0:
+        if offset <= 0 or (length > 0 and (bases <= 0 or width - bases not in (1, 2))):
             return f"{where}: impossible line lengths or offset"
+        problem = self._check_header(where, name, offset, first)
+        if problem is not None or length == 0:
+            return problem or self._check_next(where, offset, next_name)
         newline = b"\n" if width - bases == 1 else b"\r\n"
-        before = self._raw(max(offset - 4096, 0), min(offset, 4096))
-        header_start = before.rfind(b"\n", 0, len(before) - 1) + 1
-        header = before[header_start:]
-        prefix = b">" + name.encode()
-        named = header.startswith(prefix) and header[len(prefix) : len(prefix) + 1] in (b" ", b"\t", b"\r", b"\n")
-        if not before.endswith(b"\n") or ((header_start > 0 or offset <= 4096) and not named):
-            return f"{where}: the line before the offset is not the header '>{name}'"
-        if first and offset <= 4096 and before[:header_start].strip():
-            return f"{where}: the file holds sequences before it that the index lacks"
         bad = b"\n\r>"
-        first = self._raw(offset, min(length, bases) + len(newline))
-        if any(c in bad for c in first[: min(length, bases)]) or len(first) < min(length, bases):
+        line = self._raw(offset, min(length, bases) + len(newline))
+        if any(c in bad for c in line[: min(length, bases)]) or len(line) < min(length, bases):
             return f"{where}: the first line is shorter than the index says"
-        if length > bases and first[bases:] != newline:
+        if length > bases and line[bases:] != newline:
             return f"{where}: the first line is longer than the index says"
         last = (length - 1) // bases
         count = length - last * bases
@@ -177,6 +183,22 @@ class Genome:
         if after and not (after.startswith(newline) and after[len(newline) :][:1] in (b"", b">", b"\n", b"\r")):
             return f"{where}: the sequence is longer than the index says"
         return self._check_next(where, offset + last * width + count, next_name)
+
+    def _check_header(self, where: str, name: str, offset: int, first: bool) -> str | None:
+        """The line that ends at byte ``offset`` is the header ``>name``; for the index's first
+        sequence, only blank lines (and a byte-order mark) come before it.
+        """
+        before = self._raw(max(offset - 4096, 0), min(offset, 4096))
+        header_start = before.rfind(b"\n", 0, len(before) - 1) + 1
+        start = max(offset - 4096, 0) + header_start
+        header = before[header_start:] if start else before.removeprefix(_BOM)
+        prefix = b">" + name.encode()
+        named = header.startswith(prefix) and header[len(prefix) : len(prefix) + 1] in (b" ", b"\t", b"\r", b"\n")
+        if not before.endswith(b"\n") or ((header_start > 0 or offset <= 4096) and not named):
+            return f"{where}: the line before the offset is not the header '>{name}'"
+        if first and (start > 4096 or self._raw(0, start).removeprefix(_BOM).strip()):
+            return f"{where}: the file holds sequences before it that the index lacks"
+        return None
 
     def _check_next(self, where: str, end: int, next_name: str | None) -> str | None:
         """What follows a sequence ending at byte ``end``: the next entry's header, or only blank lines."""
@@ -201,14 +223,17 @@ class Genome:
         self.close()
         tmp = index.with_name(f".{index.name}.{os.getpid()}.tmp")
         try:
-            pyfaidx.Faidx(str(self.path), indexname=str(tmp)).close()
+            if _starts_with_bom(self.path):
+                _index_bom_fasta(self.path, tmp)
+            else:
+                pyfaidx.Faidx(str(self.path), indexname=str(tmp)).close()
             os.replace(tmp, index)
         except (pyfaidx.FastaIndexingError, OSError) as err:
             tmp.unlink(missing_ok=True)
             message = f"its index {index} does not match it and cannot be rebuilt: {err}"
             raise InputError(message, file=self.path) from None
         self._checked.clear()
-        problem = self._check_index(list(self._handle().faidx.index)[:EAGER_CHECKS])
+        problem = self._check_index(self._eager_names())
         if problem is not None:
             raise InputError(f"malformed FASTA (even after re-indexing): {problem}", file=self.path)
 
@@ -340,3 +365,50 @@ class Genome:
         for i in order.tolist():
             out[i] = self.fetch(chrom_arr[i], starts[i], ends[i], pad=pad)
         return out
+
+
+def _starts_with_bom(path: Path) -> bool:
+    """True for a plain (not gzip) file that starts with a UTF-8 byte-order mark."""
+    with open(path, "rb") as handle:
+        return handle.read(3) == _BOM
+
+
+def _index_bom_fasta(path: Path, target: Path) -> None:
+    """Write the ``.fai`` of a plain FASTA that starts with a byte-order mark (which pyfaidx refuses).
+
+    Raises:
+        InputError: text before the first header, an empty header, or a sequence whose lines
+            (all but its last) are not of one length; names the file and line.
+    """
+    rows: list[str] = []
+    entry: list[Any] | None = None  # name, length, offset, bases, width, line of a short line (or 0)
+    offset = 0
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            line = raw.removeprefix(_BOM) if number == 1 else raw
+            text = line.rstrip(b"\r\n")
+            offset += len(raw)
+            if text.startswith(b">"):
+                if entry is not None:
+                    rows.append("\t".join(map(str, entry[:5])))
+                words = text[1:].split()
+                if not words:
+                    raise InputError("empty FASTA header", file=path, line=number)
+                entry = [words[0].decode("utf-8", "replace"), 0, offset, 0, 0, 0]
+            elif entry is None:
+                if text.strip():
+                    raise InputError("sequence before the first '>' header", file=path, line=number)
+            elif not text:
+                entry[5] = entry[5] or number  # blank lines may only follow the sequence
+            else:
+                if entry[5] or len(text) > (entry[3] or len(text)):
+                    raise InputError(f"lines of sequence {entry[0]!r} are not of one length", file=path, line=number)
+                if not entry[3]:
+                    entry[3], entry[4] = len(text), len(line)
+                elif (len(text), len(line)) != (entry[3], entry[4]):
+                    entry[5] = number  # a shorter line: only the last one may be
+                entry[1] += len(text)
+    if entry is None:
+        raise InputError("no FASTA records", file=path)
+    rows.append("\t".join(map(str, entry[:5])))
+    target.write_text("\n".join(rows) + "\n")

@@ -55,8 +55,10 @@ def detect_format(path: str | Path) -> IntervalFormat:
 
 
 def _read_bytes(path: Path) -> bytes:
-    """The file's bytes (decompressed), CRLF line ends made LF; UTF-8 and stray carriage returns checked."""
-    data = read_bytes(path)
+    """The file's bytes (decompressed, without a byte-order mark), CRLF line ends made LF; UTF-8 and stray
+    carriage returns checked.
+    """
+    data = read_bytes(path).removeprefix(b"\xef\xbb\xbf")
     if b"\r" in data:
         data = data.replace(b"\r\n", b"\n")
         if b"\r" in data:

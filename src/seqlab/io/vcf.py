@@ -1,7 +1,7 @@
 """VCF reading for variant-effect scoring: sites only (CHROM, POS, ID, REF, ALT), no genotypes.
 
 Plain, gzip and bgzip files are read the same way (gzip is detected from the first bytes, not the
-name). Header lines (``#``) and blank lines are skipped. POS (1-based) becomes ``pos0`` (0-based).
+name). Meta lines (``##``) and blank lines are skipped. POS (1-based) becomes ``pos0`` (0-based).
 
 What is kept and what is skipped, per ALT allele:
 
@@ -17,11 +17,15 @@ What is kept and what is skipped, per ALT allele:
 * an ALT equal to REF (ignoring case) is skipped and counted under ``skipped_alt_equals_ref``;
   a REF holding ``N`` is skipped and counted under ``skipped_ref_n`` (both with a warning).
 
-A line that is not a VCF data line (fewer than 5 columns, POS not a positive integer, REF or ALT
-not made of A/C/G/T/N) raises :class:`~seqlab.io.errors.InputError` (a ``ValueError``) naming the
-file, the 1-based line number and the field; so do bytes that are not UTF-8, and a damaged gzip or
-bgzip file raises :class:`~seqlab.io.errors.DamagedFileError`. A file without data lines gives an
-empty table and a warning.
+The header must hold the ``#CHROM POS ID REF ALT QUAL FILTER INFO`` line (tab-separated, then
+FORMAT and samples, if any) before the first record. A record before it (a file without a header),
+a file without it, a second one, and a record whose number of columns differs from the ``#CHROM``
+line's (fewer than 8, or two records joined by a lost line break) raise
+:class:`~seqlab.io.errors.InputError` (a ``ValueError``) naming the file and the 1-based line
+number; so do POS not a positive integer, REF or ALT not made of A/C/G/T/N (naming the field),
+bytes that are not UTF-8, and a damaged gzip or bgzip file raises
+:class:`~seqlab.io.errors.DamagedFileError`. A file with a header and no records gives an empty
+table and a warning.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ __all__ = ["VCF_COLUMNS", "VcfTable", "is_indel", "read_vcf"]
 VCF_COLUMNS = ["chrom", "pos0", "id", "ref", "alt", "line"]
 
 _BASES = re.compile(r"^[ACGTNacgtn]+$")
+_CHROM_LINE = "#CHROM POS ID REF ALT QUAL FILTER INFO"
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +73,21 @@ def is_indel(ref: str, alt: str) -> bool:
 def _is_symbolic(alt: str) -> bool:
     """Symbolic (``<DEL>``), overlapping-deletion (``*``), missing (``.``) or breakend (``G]2:5]``, ``G.``)."""
     return alt == "*" or alt.startswith(("<", ".")) or alt.endswith(".") or "[" in alt or "]" in alt
+
+
+def _header_columns(path: Path, number: int, text: str, seen: list[str] | None) -> list[str]:
+    """The columns of the ``#CHROM`` line ``text``: the 8 fixed ones, then FORMAT and samples, if any."""
+    columns = text.split("\t")
+    if seen is not None:
+        raise InputError("a second '#CHROM' header line (two files joined?)", file=path, line=number)
+    if [c.upper() for c in columns[:8]] != _CHROM_LINE.upper().split():
+        raise InputError(
+            f"the header line must be '{_CHROM_LINE}' (tab-separated; then FORMAT and samples), "
+            f"found {text[:80]!r}",
+            file=path,
+            line=number,
+        )
+    return columns
 
 
 def _malformed(path: Path, line: int, reason: str, field: str | None = None) -> InputError:
@@ -109,13 +129,21 @@ def read_vcf(
         "skipped_ref_n": 0,
     }
     rows: dict[str, list] = {name: [] for name in VCF_COLUMNS}
+    header: list[str] | None = None
     for number, text in iter_lines(path):
-        if not text.strip() or text.startswith("#"):
+        if not text.strip() or text.startswith("##"):
             continue
+        if text.startswith("#"):
+            header = _header_columns(path, number, text, header)
+            continue
+        if header is None:
+            raise _malformed(path, number, f"a record before the '{_CHROM_LINE}' header line (not a VCF?)")
         counts["data_lines"] += 1
         fields = text.split("\t")
-        if len(fields) < 5:
-            raise _malformed(path, number, f"{len(fields)} tab-separated columns, need 5+: CHROM POS ID REF ALT")
+        if len(fields) != len(header):
+            raise _malformed(
+                path, number, f"{len(fields)} tab-separated columns, the '#CHROM' line has {len(header)}: {_CHROM_LINE}"
+            )
         chrom, pos_text, var_id, ref, alt_text = fields[:5]
         if not chrom:
             raise _malformed(path, number, "empty CHROM", "CHROM")
@@ -149,6 +177,8 @@ def read_vcf(
             rows["ref"].append(ref)
             rows["alt"].append(alt)
             rows["line"].append(number)
+    if header is None:
+        raise InputError(f"no '{_CHROM_LINE}' header line (an empty file, or not a VCF?)", file=path)
     counts["kept"] = len(rows["chrom"])
     if counts["data_lines"] == 0:
         log.warning("%s: no variants (the file has no data lines)", path)

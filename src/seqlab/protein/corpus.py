@@ -25,6 +25,8 @@ after tokenization, at pre-training time (``corpus.max_tokens``, ``corpus.length
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import logging
 from collections.abc import Mapping
@@ -35,7 +37,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from seqlab.io.protein import read_sequences, read_string_links
+from seqlab.io.errors import InputError, decode_utf8, read_bytes
+from seqlab.io.protein import ALPHABET, read_sequences, read_string_links
+from seqlab.outputs import new_folder
 from seqlab.protein.config import CorpusConfig
 from seqlab.runs import atomic_open, write_json
 
@@ -117,12 +121,18 @@ class PairCorpus:
             "build": self.report,
         }
 
-    def save(self, out_dir: str | Path) -> Path:
-        """Write ``pairs.tsv.gz`` (the frame) and ``summary.json`` into ``out_dir``; return ``out_dir``."""
+    def save(self, out_dir: str | Path, overwrite: bool = False) -> Path:
+        """Write ``pairs.tsv.gz`` (the frame) and ``summary.json`` into ``out_dir``; return ``out_dir``.
+
+        The folder appears complete or not at all (:func:`seqlab.outputs.new_folder`); a non-empty
+        ``out_dir`` is refused (:class:`~seqlab.outputs.OutputExistsError`) unless ``overwrite``, and
+        even then only a corpus folder (holding ``pairs.tsv.gz``) is replaced.
+        """
         out_dir = Path(out_dir)
-        with atomic_open(out_dir / PAIRS_FILE, "wb") as handle:
-            self.frame.to_csv(handle, sep="\t", index=False, compression={"method": "gzip", "mtime": 0})
-        write_json(out_dir / SUMMARY_FILE, self.summary())
+        with new_folder(out_dir, overwrite, PAIRS_FILE) as folder:
+            with atomic_open(folder / PAIRS_FILE, "wb") as handle:
+                self.frame.to_csv(handle, sep="\t", index=False, compression={"method": "gzip", "mtime": 0})
+            write_json(folder / SUMMARY_FILE, self.summary())
         return out_dir
 
     @classmethod
@@ -136,11 +146,55 @@ class PairCorpus:
         table = path / PAIRS_FILE if path.is_dir() else path
         if not table.is_file():
             raise FileNotFoundError(f"no pair corpus at {path} (expected {table})")
-        frame = pd.read_csv(table, sep="\t", dtype={c: str for c in COLUMNS if c not in ("binding", "score")},
-                            keep_default_na=False)
         summary = table.parent / SUMMARY_FILE
-        report = json.loads(summary.read_text()).get("build", {}) if summary.is_file() else {}
-        return cls(frame, report)
+        try:
+            report = json.loads(summary.read_text()).get("build", {}) if summary.is_file() else {}
+        except (ValueError, AttributeError) as err:
+            raise InputError(f"not a corpus summary (JSON object): {err}", file=summary) from None
+        return cls(_read_pairs(table), report)
+
+
+_SEQUENCE = "^[" + ALPHABET + "]+$"
+
+
+def _read_pairs(table: Path) -> pd.DataFrame:
+    """The rows of a ``pairs.tsv.gz``, checked; every problem is an :class:`InputError` naming the file
+    (and the line): columns, fields per row, labels, scores, splits, ids and residues.
+    """
+    text = decode_utf8(read_bytes(table), table)
+    lines = text.splitlines()
+    tabs = lines[0].count("\t") if lines else 0
+    for number, line in enumerate(lines, start=1):
+        if line.count("\t") != tabs and line.strip():
+            found, expected = line.count("\t") + 1, tabs + 1
+            raise InputError(f"a row with {found} fields, the header has {expected}", file=table, line=number)
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise InputError(f"not a pair table: {' '.join(str(err).split())}", file=table) from None
+    missing = [c for c in COLUMNS if c not in frame.columns]
+    if missing:
+        raise InputError(f"lacks column(s) {', '.join(missing)} (expected {', '.join(COLUMNS)})", file=table, line=1)
+    frame = frame[list(COLUMNS)]
+    checks = [
+        ("empty protein id", (frame["id_a"] == "") | (frame["id_b"] == "")),
+        ("binding is not 0 or 1", ~frame["binding"].isin(["0", "1"])),
+        ("score is not an integer in 0-1000", ~frame["score"].str.fullmatch(r"\d{1,4}").fillna(False)),
+        (f"split is not one of {', '.join(SPLITS)}", ~frame["split"].isin(SPLITS)),
+    ]
+    for column in ("seq_a", "seq_b"):
+        bad = ~frame[column].str.fullmatch(_SEQUENCE).fillna(False)
+        checks.append((f"{column} holds a character outside {ALPHABET}", bad))
+    for reason, bad in checks:
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            ids = f" (pair {frame['id_a'].iat[row]} / {frame['id_b'].iat[row]})" if reason.startswith("seq") else ""
+            raise InputError(f"{reason}{ids}", file=table, line=row + 2)
+    frame = frame.astype({"binding": "int64", "score": "int64"})
+    if (frame["score"] > 1000).any():
+        row = int(np.flatnonzero((frame["score"] > 1000).to_numpy())[0])
+        raise InputError("score is not an integer in 0-1000", file=table, line=row + 2)
+    return frame
 
 
 def _sample_unlinked(
@@ -190,6 +244,22 @@ def _cut(n: int, fractions: Mapping[str, float]) -> np.ndarray:
     return labels
 
 
+def _check_splits_filled(
+    binding: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]], fractions: Mapping[str, float], report: dict
+) -> None:
+    """A split asked for (fraction > 0) that holds no binding pair is an error naming the counts."""
+    counts = {split: len(binding[split][2]) for split in SPLITS}
+    empty = [split for split in ("val", "test") if fractions[split] > 0 and counts[split] == 0]
+    if empty:
+        dropped = report.get("binding_pairs_dropped_cross_split", 0)
+        raise ValueError(
+            f"the corpus would have {counts['train']} training, {counts['val']} validation and {counts['test']} "
+            f"test binding pairs ({report['binding_pairs']} binding pairs of {report['binding_proteins']} proteins, "
+            f"{dropped} dropped across splits): no {' and no '.join(empty)} pairs; use more links, or set "
+            + " and ".join(f"{split}_fraction 0" for split in empty)
+        )
+
+
 def build_pair_corpus(
     links: pd.DataFrame,
     sequences: Mapping[str, str],
@@ -206,7 +276,8 @@ def build_pair_corpus(
         seed: seeds every random choice; the same inputs and seed give the same corpus.
 
     Raises:
-        ValueError: proteins without sequences under ``missing_sequences="error"``, or no binding pair.
+        ValueError: proteins without sequences under ``missing_sequences="error"``, no binding pair,
+            or no validation (test) binding pair while ``val_fraction`` (``test_fraction``) is above 0.
     """
     config = config or CorpusConfig()
     rng = np.random.default_rng(seed)
@@ -287,6 +358,7 @@ def build_pair_corpus(
             binding[split] = (pos_a[sel], pos_b[sel], pos_score[sel])
             non_binding[split] = negatives[neg_labels == split]
 
+    _check_splits_filled(binding, fractions, report)
     report["non_binding_shortfall"] = shortfall
     if any(shortfall.values()):
         log.warning("too few unlinked pairs for negative_ratio=%s; non-binding pairs missing: %s",
@@ -327,6 +399,9 @@ def corpus_from_config(config: CorpusConfig, seed: int = 0) -> PairCorpus:
         raise ValueError("corpus.links and corpus.sequences are needed to build a pair corpus")
     links = read_string_links(config.links)
     sequences = read_sequences(config.sequences, unknown=config.unknown_residues)
-    corpus = build_pair_corpus(links, sequences, config, seed=seed)
+    try:
+        corpus = build_pair_corpus(links, sequences, config, seed=seed)
+    except ValueError as err:  # too few pairs, missing sequences: name the links file
+        raise InputError(str(err), file=config.links) from None
     corpus.report = {"links": str(config.links), "sequences": str(config.sequences), **corpus.report}
     return corpus

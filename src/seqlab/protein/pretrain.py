@@ -114,7 +114,7 @@ def _corpus(config: PretrainConfig, run: RunPaths, resume: bool, corpus: PairCor
         corpus = PairCorpus.load(config.corpus_dir)
     elif corpus is None:
         corpus = corpus_from_config(config.corpus, config.seed)
-    corpus.save(saved)
+    corpus.save(saved, overwrite=True)  # inside the run folder, which start_run guards
     return corpus
 
 

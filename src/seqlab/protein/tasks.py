@@ -47,6 +47,9 @@ data bundle:
 
 from __future__ import annotations
 
+import csv
+import io
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,9 +59,12 @@ import numpy as np
 import pandas as pd
 
 from seqlab.extras import require
-from seqlab.io.protein import read_sequences, read_string_links
+from seqlab.io.errors import InputError, decode_utf8, read_bytes
+from seqlab.io.protein import clean_sequence, read_sequences, read_string_links
 from seqlab.protein.config import FinetuneDataConfig
 from seqlab.protein.corpus import PairCorpus
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "SPLITS",
@@ -197,11 +203,30 @@ def _read_tsv(path: Path, required: list[str]) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"data file not found: {path}")
-    frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    text = decode_utf8(read_bytes(path), path)
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise InputError(f"not a tab-separated table: {' '.join(str(err).split())}", file=path) from None
     missing = [c for c in required if c not in frame.columns]
     if missing:
-        raise ValueError(f"{path}: missing column(s) {missing}; the header has {list(frame.columns)}")
+        raise InputError(f"missing column(s) {missing}; the header has {list(frame.columns)}", file=path)
     return frame
+
+
+def _residues(path: Path, values: pd.Series, ids: pd.Series | None = None) -> list[str]:
+    """The sequences of a table column, upper-cased and checked (:func:`clean_sequence`, non-standard
+    letters mapped to X); a digit or symbol is an error naming the file, the line and the id.
+    """
+    out, mapped = [], 0
+    names = ids.to_numpy() if ids is not None else [None] * len(values)
+    for row, raw, name in zip(values.index, values.to_numpy(), names, strict=True):
+        seq, count = clean_sequence(raw, source=str(path), line=int(row) + 2, seq_id=name or f"row{int(row) + 1}")
+        out.append(seq)
+        mapped += count
+    if mapped:
+        log.warning("%s: %d non-standard residues mapped to X", path, mapped)
+    return out
 
 
 # --------------------------------------------------------------------------- loaders
@@ -337,6 +362,10 @@ def load_tcr(
     data = data[(data["cdr3_b_aa"].str.strip() != "") & (data["epitope"].str.strip() != "")]
     if data.empty:
         raise ValueError(f"{path}: no record with both a cdr3_b_aa and an epitope")
+    data = data.assign(cdr3_b_aa=_residues(Path(path), data["cdr3_b_aa"]))
+    for row, epitopes in zip(data.index, data["epitope"], strict=True):  # every peptide listed, row by row
+        for peptide in epitopes.split(","):
+            clean_sequence(peptide, source=str(path), line=int(row) + 2, seq_id=epitopes)
     representative = data.groupby("epitope_group", sort=True)["epitope"].first().str.split(",").str[0].str.strip()
     positives = data[["cdr3_b_aa", "epitope_group"]].drop_duplicates().reset_index(drop=True)
     positives["epitope_seq"] = positives["epitope_group"].map(representative)
@@ -407,16 +436,17 @@ def load_table(
         empty = np.flatnonzero(data[column].str.strip() == "")
         if empty.size:
             raise ValueError(f"{path}: empty {column!r} on line {empty[0] + 2} ({empty.size} empty in all)")
+    ids = data["id"] if "id" in data.columns else pd.Series([f"row{i + 1}" for i in range(len(data))])
     frame = pd.DataFrame(
         {
-            "id_a": data["id"] if "id" in data.columns else [f"row{i + 1}" for i in range(len(data))],
-            "seq_a": data["sequence"].str.strip().str.upper(),
+            "id_a": ids,
+            "seq_a": _residues(path, data["sequence"], ids),
             "label_name": data["label"].str.strip(),
         }
     )
     if "sequence_b" in data.columns:
         frame["id_b"] = data["id_b"] if "id_b" in data.columns else [f"row{i + 1}b" for i in range(len(data))]
-        frame["seq_b"] = data["sequence_b"].str.strip().str.upper()
+        frame["seq_b"] = _residues(path, data["sequence_b"], frame["id_b"])
     if "split" in data.columns:
         frame["split"] = data["split"].str.strip()
         bad = np.flatnonzero(~frame["split"].isin(SPLITS))

@@ -29,6 +29,7 @@ from seqlab.data.build import build_examples
 from seqlab.data.homologs import lift_examples, lift_report_rows
 from seqlab.data.sources.lifted import lift_options, lift_targets
 from seqlab.data.table import ExampleTable
+from seqlab.outputs import new_folder, refuse_existing_folder
 from seqlab.runs import atomic_open, write_json
 
 __all__ = ["LiftResult", "lift_summary", "run_lift"]
@@ -46,13 +47,16 @@ class LiftResult:
     out_dir: Path
 
 
-def run_lift(config: DnaRunConfig, out_dir: str | Path) -> LiftResult:
+def run_lift(config: DnaRunConfig, out_dir: str | Path, overwrite: bool = False) -> LiftResult:
     """Build the examples of ``config.data`` (without its lifted source), lift them, write the results.
 
     Args:
         config: a DNA run config; ``data.genomes`` holds the reference (first) and the target genomes with
             their chains, ``data.sources`` the windows to lift and optionally one ``{kind: lifted}`` entry.
-        out_dir: output folder (created); existing files of the same names are replaced.
+        out_dir: output folder, written complete or not at all; a non-empty one is refused
+            (:class:`~seqlab.outputs.OutputExistsError`) unless ``overwrite``.
+        overwrite: replace an earlier lift's folder (one holding ``lift_report.json``; another folder
+            is never replaced).
 
     Returns:
         The :class:`LiftResult`.
@@ -63,6 +67,7 @@ def run_lift(config: DnaRunConfig, out_dir: str | Path) -> LiftResult:
         LiftError: a chain that does not fit its FASTA, a genome without any homolog.
         ChainFormatError: a malformed chain. Nothing is written when any of these is raised.
     """
+    refuse_existing_folder(out_dir, overwrite, "lift_report.json")  # before any work
     data = config.data
     lifted = [source for source in data.sources if source.kind == "lifted"]
     if len(lifted) > 1:
@@ -77,11 +82,11 @@ def run_lift(config: DnaRunConfig, out_dir: str | Path) -> LiftResult:
     report = homologs.report["lift"]
     report["examples"] = {"windows": len(examples), "by_split": examples.frame["split"].value_counts().to_dict()}
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    homologs.save(out / "homologs")
-    write_json(out / "lift_report.json", report)
-    with atomic_open(out / "lift_report.tsv", "w") as handle:
-        lift_report_rows(report).to_csv(handle, sep="\t", index=False)
+    with new_folder(out, overwrite, "lift_report.json") as folder:
+        homologs.save(folder / "homologs")
+        write_json(folder / "lift_report.json", report)
+        with atomic_open(folder / "lift_report.tsv", "w") as handle:
+            lift_report_rows(report).to_csv(handle, sep="\t", index=False)
     log.info("lifted %d windows to %d genome(s)\n%s", len(examples), len(targets), lift_summary(report))
     return LiftResult(examples=examples, homologs=homologs, report=report, out_dir=out)
 
