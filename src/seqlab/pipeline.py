@@ -35,9 +35,9 @@ from seqlab.io.intervals import read_intervals
 from seqlab.io.vcf import read_vcf
 from seqlab.models.data_params import DataParams
 from seqlab.models.sequence_model import SequenceModel
-from seqlab.outputs import new_folder, refuse_existing, refuse_existing_folder
+from seqlab.outputs import new_files, new_folder, refuse_existing, refuse_existing_folder
 from seqlab.reports import summarize_runs
-from seqlab.runs import RunPaths, atomic_open, locked, start_run, write_json, write_text
+from seqlab.runs import RunPaths, locked, start_run, write_json, write_text
 
 __all__ = [
     "RunResult",
@@ -511,28 +511,23 @@ def alleles(
     """
     from seqlab.evaluation.alleles import allele_table, model_scorer, read_allele_pairs
 
-    out_dir = Path(out_dir)
-    outputs = [out_dir / "alleles.tsv", out_dir / "pairs.tsv"]
-    existing = [str(path) for path in outputs if path.exists()]
-    if existing and not overwrite:
-        raise FileExistsError(f"{existing[0]} exists: pass --overwrite to replace it")
+    outputs = [Path(out_dir) / "pairs.tsv", Path(out_dir) / "alleles.tsv"]
+    refuse_existing(outputs, overwrite)  # before any work
     pairs = read_allele_pairs(pairs_a, pairs_b, measured)
-    names = _model_names(models)
-    scorers = {}
-    for name, path in zip(names, models, strict=True):
-        scorers[name] = model_scorer(_load(path), batch_size=batch_size, shifts=shifts)
+    scorers = {
+        name: model_scorer(_load(path), batch_size=batch_size, shifts=shifts)
+        for name, path in zip(_model_names(models), models, strict=True)
+    }
     summary, per_pair = allele_table(scorers, pairs, jaspar=jaspar)
     if tasks:
-        keep = summary["task"].isin(list(tasks)) | (summary["model"] == "jaspar")
         unknown = sorted(set(tasks) - set(summary["task"]))
         if unknown:
             raise ValueError(f"--task {unknown[0]!r}: the models' tasks are {sorted(set(summary['task']) - {jaspar})}")
-        summary = summary[keep]
+        summary = summary[summary["task"].isin(list(tasks)) | (summary["model"] == "jaspar")]
         per_pair = per_pair[per_pair["task"].isin(list(tasks)) | (per_pair["model"] == "jaspar")]
-    with contextlib.ExitStack() as stack:  # both files appear together: written beside, renamed at the end
-        handles = [stack.enter_context(atomic_open(path)) for path in outputs]
-        summary.to_csv(handles[0], sep="\t", index=False, float_format="%.6g")
-        per_pair.to_csv(handles[1], sep="\t", index=False, float_format="%.9g")
+    with new_files(outputs, overwrite) as (pairs_tmp, summary_tmp):  # both or neither; the summary last
+        per_pair.to_csv(pairs_tmp, sep="\t", index=False, float_format="%.9g")
+        summary.to_csv(summary_tmp, sep="\t", index=False, float_format="%.6g")
     return summary
 
 

@@ -266,3 +266,17 @@ def test_paired_fasta_mode_matches_the_vcf_path(tmp_path: Path, genome: Genome) 
     alt_fa.write_text(f">a\n{alt[8:22]}\n")
     with pytest.raises(ValueError, match=r"ref.fa: 2 records, but .*alt.fa has 1"):
         score_paired(toy_model(), ref_fa, alt_fa, progress=False)
+
+
+def test_no_mismatch_file_when_every_ref_matches(tmp_path: Path, genome: Genome) -> None:
+    vcf = tmp_path / "v.vcf"
+    vcf.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\nchr1\t16\trs1\tC\tA\t.\t.\t.\n")
+    read = read_vcf(vcf)
+    result = score_variants(toy_model(), genome, read.variants, progress=False)
+    assert result.mismatches.empty
+    (tmp_path / "ve.ref_mismatches.tsv").write_text("from an earlier run\n")
+    with pytest.raises(OutputExistsError, match=r"ve.ref_mismatches.tsv: exists"):  # a stale member of the set
+        write_variant_effects(result.scores, result.mismatches, result.counts, tmp_path / "ve.tsv")
+    paths = write_variant_effects(result.scores, result.mismatches, result.counts, tmp_path / "ve.tsv", overwrite=True)
+    assert sorted(paths) == ["counts", "scores"]
+    assert not (tmp_path / "ve.ref_mismatches.tsv").exists() and (tmp_path / "ve.tsv").is_file()

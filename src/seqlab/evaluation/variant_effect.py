@@ -62,7 +62,7 @@ from seqlab.io.errors import InputError
 from seqlab.io.fasta import read_fasta
 from seqlab.models.scoring import map_batches, n_fraction, strand_scores
 from seqlab.models.sequence_model import SequenceModel
-from seqlab.outputs import new_files
+from seqlab.outputs import new_files, refuse_existing
 
 __all__ = [
     "METRICS",
@@ -515,18 +515,27 @@ def write_variant_effects(
         mismatches: ``VariantScores.mismatches``.
         counts: ``VariantScores.counts``, possibly merged with ``read_vcf``'s counts.
         path: the scores file, e.g. ``effects.tsv``; the others go beside it as
-            ``effects.ref_mismatches.tsv`` and ``effects.counts.tsv`` (columns ``category, count``).
-        overwrite: replace existing files of the set.
+            ``effects.ref_mismatches.tsv`` (only when a REF differed from the genome) and
+            ``effects.counts.tsv`` (columns ``category, count``).
+        overwrite: replace existing files of the set (an earlier mismatch file goes when there is none now).
 
     Returns:
-        ``{"mismatches": ..., "counts": ..., "scores": ...}`` paths.
+        ``{"mismatches"?: ..., "counts": ..., "scores": ...}``: the paths written.
 
     Raises:
         OutputExistsError: a file of the set exists (or appears while writing) and ``overwrite`` is False.
     """
     paths = variant_effect_paths(path)
-    with new_files(list(paths.values()), overwrite) as (staged_mismatches, staged_counts, staged_scores):
-        write_tsv(mismatches, staged_mismatches)
-        write_tsv(pd.DataFrame({"category": list(counts), "count": list(counts.values())}), staged_counts)
-        write_tsv(scores, staged_scores, full_precision=True)
+    refuse_existing(list(paths.values()), overwrite)  # a stale mismatch file would not belong to this set
+    if mismatches.empty:  # nothing to report: no mismatch file (an earlier one is removed with the set)
+        paths.pop("mismatches").unlink(missing_ok=True)
+    tables = {"mismatches": (mismatches, False), "counts": (_counts_frame(counts), False), "scores": (scores, True)}
+    with new_files(list(paths.values()), overwrite) as staged:
+        for staging, name in zip(staged, paths, strict=True):
+            table, full_precision = tables[name]
+            write_tsv(table, staging, full_precision=full_precision)
     return paths
+
+
+def _counts_frame(counts: Mapping[str, int]) -> pd.DataFrame:
+    return pd.DataFrame({"category": list(counts), "count": list(counts.values())})
