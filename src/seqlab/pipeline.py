@@ -7,14 +7,13 @@ The run folder layout is described in :mod:`seqlab.runs`.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 import torch
@@ -39,6 +38,9 @@ from seqlab.outputs import new_files, new_folder, refuse_existing, refuse_existi
 from seqlab.reports import summarize_runs
 from seqlab.runs import RunPaths, locked, start_run, write_json, write_text
 
+if TYPE_CHECKING:  # the schemes load lazily: predict and report start fast
+    from seqlab.training.schemes import EvaluateFn
+
 __all__ = [
     "RunResult",
     "alleles",
@@ -53,13 +55,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-BUILTIN_SCHEME_MODULES = {
-    "ssl": "seqlab.training.ssl",
-    "noisy_student": "seqlab.training.ssl",
-    "mfd": "seqlab.workflows.mfd",
-}
-"""Module of every built-in ``train.scheme``, imported (and so registered) on first use: Lightning loads lazily."""
 
 EXAMPLES_DIR = "examples"
 AUDIT_JSON = "audit.json"
@@ -125,11 +120,16 @@ def load_run_config(run_dir: str | Path) -> DnaRunConfig:
     return validate_config(yaml.safe_load(path.read_text()), DnaRunConfig, str(path), path.parent)
 
 
-def _evaluate_into(model: SequenceModel, table: ExampleTable, out: Path, splits: Sequence[str]) -> dict[str, Any]:
-    """``RunContext.evaluate``: the model on ``splits`` of ``table``, reports written into ``out``."""
+def _evaluator(accelerator: str) -> EvaluateFn:
+    """``RunContext.evaluate`` on the run's ``hardware.accelerator``: reports of ``splits`` written into ``out``."""
     from seqlab.evaluation.evaluate import evaluate_table
 
-    return evaluate_table(model.to(_device()), table, out, splits)
+    device = _device(accelerator)
+
+    def evaluate_into(model: SequenceModel, table: ExampleTable, out: Path, splits: Sequence[str]) -> dict[str, Any]:
+        return evaluate_table(model.to(device), table, out, splits)
+
+    return evaluate_into
 
 
 def train(config: DnaRunConfig, out_dir: str | Path, *, resume: bool = False, overwrite: bool = False) -> RunResult:
@@ -150,10 +150,9 @@ def train(config: DnaRunConfig, out_dir: str | Path, *, resume: bool = False, ov
         A :class:`RunResult`; ``metrics`` is ``metrics.json``: ``{"val": {...}, "test": {"auroc",
         "aupr", "per_task": {task: {"auroc", "aupr", "n_pos", "n_neg"}}}, "n_parameters", ...}``.
     """
-    from seqlab.training.schemes import SCHEMES, get_scheme
+    import seqlab.training.builtin  # noqa: F401  (registers the built-in schemes)
+    from seqlab.training.schemes import get_scheme
 
-    if config.train.scheme not in SCHEMES and config.train.scheme in BUILTIN_SCHEME_MODULES:
-        importlib.import_module(BUILTIN_SCHEME_MODULES[config.train.scheme])  # registers it
     scheme = get_scheme(config.train.scheme)
     with start_run(out_dir, config, resume=resume, overwrite=overwrite) as started:
         return _train(config, started.paths, scheme, resume)
@@ -179,7 +178,7 @@ def _train(config: DnaRunConfig, run: RunPaths, scheme: Any, resume: bool) -> Ru
         table=table,
         data_params=_data_params(config, table),
         seed=config.seed,
-        evaluate=_evaluate_into,
+        evaluate=_evaluator(config.hardware.accelerator),
         resume=resume,
     )
     metrics = scheme(context)
@@ -384,7 +383,7 @@ def predict(
         center: ``bed`` windows on narrowPeak summits where given ('summit', as training) or on centres.
         allow_all_n: predict windows that are all N (else an error).
         metadata: imputation with a metadata-head model: one metadata row per experiment to predict
-            (``seqlab.workflows.mfd.parse_metadata`` / ``read_metadata_table``); the output columns are
+            (``seqlab.training.mfd_scheme.parse_metadata`` / ``read_metadata_table``); the output columns are
             these experiments (named by ``task``, else their values) instead of the training ones.
         threads: CPU threads of torch while predicting (None: torch's default, every core).
         overwrite: replace an existing ``out``.
@@ -541,8 +540,11 @@ def _model_names(models: Sequence[str | Path]) -> list[str]:
     return [f"{name}#{i}" if counts[name] > 1 else name for i, name in enumerate(names)]
 
 
-def _device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+def _device(accelerator: str = "auto") -> torch.device:
+    """The torch device of a ``hardware.accelerator`` ('auto': CUDA when present, else the CPU)."""
+    if accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available()):
+        return torch.device("cuda")
+    return torch.device("mps" if accelerator == "mps" else "cpu")
 
 
 @contextlib.contextmanager

@@ -8,6 +8,7 @@ import pandas as pd
 import torch
 
 from seqlab.config import DataConfig, DeepBindConfig
+from seqlab.config.hardware import HardwareConfig
 from seqlab.data.datamodule import DnaDataModule
 from seqlab.data.table import ExampleTable
 from seqlab.runs import RunPaths
@@ -47,7 +48,8 @@ def _fit(table, folder, store, max_epochs, resume=False):
         learning_rate=1e-2,
     )
     run = RunPaths(folder)
-    trainer = build_trainer(run, monitor="val_loss", mode="min", max_epochs=max_epochs, accelerator="cpu",
+    trainer = build_trainer(run, monitor="val_loss", mode="min", max_epochs=max_epochs,
+                            hardware=HardwareConfig(accelerator="cpu"),
                             progress_bar=False)  # fmt: skip
     dm = DnaDataModule(table, config, seed=5, store_dir=store)
     trainer.fit(module, datamodule=dm, ckpt_path=run.last_checkpoint if resume else None)

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from seqlab.config.hardware import HardwareConfig
 from seqlab.runs import RunPaths
 from seqlab.training.supervised import SupervisedModule
 from seqlab.training.trainer import build_trainer
@@ -77,8 +78,9 @@ def main(out: Path, devices: int) -> None:
     data = loaders()
     model = module()
     strategy = "ddp" if devices > 1 else "auto"
-    trainer = build_trainer(RunPaths(out), monitor="val_auroc", mode="max", max_epochs=2, accelerator="cpu",
-                            devices=devices, strategy=strategy, progress_bar=False)  # fmt: skip
+    hardware = HardwareConfig(accelerator="cpu", devices=devices, strategy=strategy)
+    trainer = build_trainer(RunPaths(out), monitor="val_auroc", mode="max", max_epochs=2, hardware=hardware,
+                            progress_bar=False)  # fmt: skip
     trainer.fit(model, data["train"], data["val"])
     trainer.test(model, data["test"], verbose=False)
     if trainer.is_global_zero:

@@ -21,6 +21,7 @@ def test_ddp_on_two_cpu_processes_gathers_the_whole_split_metrics(tmp_path):
         sys.path.remove(str(HERE))
     import torch
 
+    from seqlab.config.hardware import HardwareConfig
     from seqlab.runs import RunPaths
     from seqlab.training.trainer import build_trainer
 
@@ -36,8 +37,8 @@ def test_ddp_on_two_cpu_processes_gathers_the_whole_split_metrics(tmp_path):
     model = ddp_job.module()
     model.load_state_dict(torch.load(tmp_path / "ddp" / "weights.pt"))
     data = ddp_job.loaders()
-    trainer = build_trainer(RunPaths(tmp_path / "single"), monitor="val_auroc", mode="max", accelerator="cpu",
-                            devices=1, progress_bar=False)  # fmt: skip
+    trainer = build_trainer(RunPaths(tmp_path / "single"), monitor="val_auroc", mode="max",
+                            hardware=HardwareConfig(accelerator="cpu", devices=1), progress_bar=False)  # fmt: skip
     trainer.validate(model, data["val"], verbose=False)
     trainer.test(model, data["test"], verbose=False)
     for split in ("val", "test"):

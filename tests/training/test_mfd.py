@@ -6,6 +6,7 @@ import lightning as L
 import pytest
 import torch
 
+from seqlab.config.hardware import HardwareConfig
 from seqlab.models.metadata_head import MetadataHead
 from seqlab.runs import RunPaths
 from seqlab.training.base import make_data_params
@@ -37,7 +38,8 @@ def _module(motifs, **mfd) -> MfdModule:
 
 def _fit(module, tmp_path, motifs, epochs=2, n_train=256):
     trainer = build_trainer(
-        RunPaths(tmp_path), monitor="val_auroc", mode="max", max_epochs=epochs, accelerator="cpu", progress_bar=False
+        RunPaths(tmp_path), monitor="val_auroc", mode="max", max_epochs=epochs,
+        hardware=HardwareConfig(accelerator="cpu"), progress_bar=False
     )
     train, val, _ = motifs.loaders(n_train=n_train, n_eval=128)
     trainer.fit(module, train, val)

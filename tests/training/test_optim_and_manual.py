@@ -8,6 +8,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 from transformers.optimization import get_linear_schedule_with_warmup
 
+from seqlab.config.hardware import HardwareConfig
 from seqlab.runs import RunPaths
 from seqlab.training.optim import build_adamw, configure_optimisation, linear_warmup_decay, resolve_warmup_steps
 from seqlab.training.trainer import ManualOptimisationMixin, build_trainer
@@ -65,7 +66,7 @@ class ManualModule(ManualOptimisationMixin, L.LightningModule):
 def test_manual_optimisation_clips_and_accumulates_in_the_module(tmp_path):
     module = ManualModule()
     trainer = build_trainer(
-        RunPaths(tmp_path), monitor="train_loss", mode="min", max_epochs=1, accelerator="cpu",
+        RunPaths(tmp_path), monitor="train_loss", mode="min", max_epochs=1, hardware=HardwareConfig(accelerator="cpu"),
         gradient_clip=0.5, accumulate_grad_batches=2, progress_bar=False, module=module,
     )  # fmt: skip
     assert trainer.gradient_clip_val is None and trainer.accumulate_grad_batches == 1
@@ -83,7 +84,8 @@ def test_automatic_optimisation_keeps_lightning_clipping(tmp_path):
     lightning_module = L.LightningModule()
     lightning_module.add_module("m", module)
     trainer = build_trainer(
-        RunPaths(tmp_path), monitor="val_loss", mode="min", accelerator="cpu", gradient_clip=0.5,
+        RunPaths(tmp_path), monitor="val_loss", mode="min", gradient_clip=0.5,
+        hardware=HardwareConfig(accelerator="cpu"),
         accumulate_grad_batches=3, progress_bar=False, module=lightning_module,
     )  # fmt: skip
     assert trainer.gradient_clip_val == 0.5 and trainer.accumulate_grad_batches == 3

@@ -4,6 +4,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+import lightning as L
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,14 +19,8 @@ from seqlab.data.table import example_ids
 from seqlab.demo.evolve import Branch, evolve_species
 from seqlab.demo.simulate import FactorSpec
 from seqlab.models.inference import predict_table
-from seqlab.training.ssl import (
-    NoisyModule,
-    relabel_homologs,
-    run_noisy_student,
-    run_ssl,
-    stage_table,
-    teacher_pseudo_labels,
-)
+from seqlab.training.noisy_student import relabel_homologs, run_noisy_student, teacher_pseudo_labels
+from seqlab.training.ssl import NoisyModule, run_ssl, stage_table
 
 TASKS = pd.DataFrame({"task": ["A", "B"]})
 
@@ -127,18 +122,30 @@ def _tiny_human(tmp_path: Path) -> tuple[ExampleTable, ExampleTable, DataConfig]
     return human, homologs, data
 
 
+def _ctx(root: Path, human: ExampleTable, data: DataConfig, scheme: str = "ssl", *, trunk=None, resume: bool = False,
+         **sections):
+    """A RunContext of a run folder ``root`` (the pipeline's evaluation on the CPU)."""
+    from seqlab.config import DnaRunConfig, ModelConfig
+    from seqlab.models.data_params import DataParams
+    from seqlab.pipeline import _evaluator
+    from seqlab.runs import RunPaths
+    from seqlab.training.schemes import RunContext
+
+    trunk = trunk or DeepBindConfig(filters=8, kernel_size=12, hidden=8)
+    config = DnaRunConfig(data=data, model=ModelConfig(trunk=trunk),
+                          train=TrainConfig(scheme=scheme, progress_bar=False),
+                          hardware=HardwareConfig(accelerator="cpu", precision="32-true"), **sections)  # fmt: skip
+    params = DataParams(tasks=human.task_names, window_length=data.window_length, encoding=data.encoding,
+                        genome_name=data.genome_name, task_metadata=human.tasks.to_dict("records"))  # fmt: skip
+    return RunContext(config=config, run=RunPaths(root).make(), table=human, data_params=params, seed=0,
+                      evaluate=_evaluator("cpu"), resume=resume)  # fmt: skip
+
+
 def test_ssl_and_noisy_student_write_every_stage(tmp_path: Path) -> None:
     human, homologs, data = _tiny_human(tmp_path)
-    sections = {
-        "model": DeepBindConfig(filters=8, kernel_size=12, hidden=8),
-        "data": data,
-        "train": TrainConfig(progress_bar=False),
-        "hardware": HardwareConfig(accelerator="cpu", precision="32-true"),
-        "seed": 0,
-    }
     one = StageConfig(max_epochs=1, learning_rate=0.01, patience=1)
-    ssl = run_ssl(human, homologs, tmp_path / "ssl", ssl=SslConfig(head="reinit", pretrain=one, finetune=one),
-                  **sections)  # fmt: skip
+    ctx = _ctx(tmp_path / "ssl", human, data, ssl=SslConfig(head="reinit", pretrain=one, finetune=one))
+    ssl, teacher = run_ssl(ctx, human, homologs, ctx.run)
     assert list(ssl["stages"]) == ["pretrain", "finetune"]
     assert ssl["stages"]["pretrain"]["n_train"] == 48 and ssl["stages"]["finetune"]["n_train"] == 48
     assert ssl["stages"]["pretrain"]["steps"] == 2 and ssl["steps"] == 4  # 48 windows in batches of 32, 1 epoch
@@ -149,11 +156,14 @@ def test_ssl_and_noisy_student_write_every_stage(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "ssl" / "metrics.json").read_text())["test"] == ssl["test"]
     assert (tmp_path / "ssl" / "pretrain" / "checkpoints" / "best.ckpt").is_file()
 
+    assert ssl["best_checkpoint"] == "finetune/checkpoints/best.ckpt"  # relative to the run folder
+    assert (tmp_path / "ssl" / "pretrain" / "model" / "config.json").is_file()  # a model/ folder per stage
+
     noisy = NoisyStudentConfig(rounds=2, student=one, finetune=one, noise_sigma=0.2)
-    result = run_noisy_student(human, homologs, tmp_path / "ns", noisy=noisy, teacher=Path(ssl["best_checkpoint"]),
-                               **sections)  # fmt: skip
+    ctx = _ctx(tmp_path / "ns", human, data, "noisy_student", noisy_student=noisy)
+    result, _ = run_noisy_student(ctx, human, homologs, ctx.run, teacher.best_checkpoint)
     assert list(result["stages"]) == ["round_1/student", "round_1/finetune", "round_2/student", "round_2/finetune"]
-    assert result["rounds"][1]["teacher"] == str(tmp_path / "ns" / "round_1" / "finetune" / "checkpoints" / "best.ckpt")
+    assert result["rounds"][1]["teacher"] == "round_1/finetune/checkpoints/best.ckpt"
     assert result["stages"]["round_1/student"]["n_train"] == 96  # 48 relabelled homologs + 48 human
     assert (tmp_path / "ns" / "round_2" / "metrics.json").is_file()
     assert result["steps"] == 2 * (3 + 2)  # per round: 96 student windows (3 batches of 32) + 48 human (2)
@@ -265,17 +275,12 @@ def test_train_scheme_ssl_and_noisy_student_through_the_pipeline(tmp_path: Path)
 def test_ssl_and_noisy_student_on_sparse_tables_match_dense(tmp_path: Path) -> None:
     """Tiling tables hold sparse labels/weights: the schemes give the same stages as on dense tables."""
     human, homologs, data = _tiny_human(tmp_path)
-    sections = {
-        "model": DeepBindConfig(filters=8, kernel_size=12, hidden=8),
-        "data": data,
-        "train": TrainConfig(progress_bar=False),
-        "hardware": HardwareConfig(accelerator="cpu", precision="32-true"),
-        "seed": 0,
-    }
     one = StageConfig(max_epochs=1, learning_rate=0.01, patience=1)
     ssl = SslConfig(include_human=True, pretrain=one, finetune=one)
-    dense = run_ssl(human, homologs, tmp_path / "dense", ssl=ssl, **sections)
-    sparse = run_ssl(human.to_sparse(), homologs.to_sparse(), tmp_path / "sparse", ssl=ssl, **sections)
+    ctx = _ctx(tmp_path / "dense", human, data, ssl=ssl)
+    dense, _ = run_ssl(ctx, human, homologs, ctx.run)
+    ctx = _ctx(tmp_path / "sparse", human.to_sparse(), data, ssl=ssl)
+    sparse, teacher = run_ssl(ctx, human.to_sparse(), homologs.to_sparse(), ctx.run)
     assert human.to_sparse().sparse
     assert (
         sparse["stages"]["pretrain"]["n_train_positive"] == dense["stages"]["pretrain"]["n_train_positive"] == {"T": 48}
@@ -284,19 +289,19 @@ def test_ssl_and_noisy_student_on_sparse_tables_match_dense(tmp_path: Path) -> N
     assert sparse["test"]["auroc"] == pytest.approx(dense["test"]["auroc"], abs=1e-6)
     assert sparse["stages"]["pretrain"]["val"]["aupr"] == pytest.approx(dense["stages"]["pretrain"]["val"]["aupr"])
     noisy = NoisyStudentConfig(rounds=1, student=one, finetune=one, pseudo_labels="weighted")
-    result = run_noisy_student(human.to_sparse(), homologs.to_sparse(), tmp_path / "ns", noisy=noisy,
-                               teacher=Path(sparse["best_checkpoint"]), **sections)  # fmt: skip
+    ctx = _ctx(tmp_path / "ns", human.to_sparse(), data, "noisy_student", noisy_student=noisy)
+    result, _ = run_noisy_student(ctx, human.to_sparse(), homologs.to_sparse(), ctx.run, teacher.best_checkpoint)
     assert result["stages"]["round_1/student"]["n_train"] == 96
     # the teacher's probabilities come from predict_table; tasks are matched by name
-    relabelled = relabel_homologs(homologs.to_sparse(), Path(sparse["best_checkpoint"]), "soft")
+    relabelled = relabel_homologs(homologs.to_sparse(), teacher.best_checkpoint, "soft")
     assert not relabelled.sparse and relabelled.labels.min() > 0 and relabelled.labels.max() < 1
     renamed = dataclasses.replace(homologs, tasks=pd.DataFrame({"task": ["U"]}))
     with pytest.raises(ValueError, match=r"does not predict task\(s\) \['U'\]"):
-        relabel_homologs(renamed, Path(sparse["best_checkpoint"]), "soft")
+        relabel_homologs(renamed, teacher.best_checkpoint, "soft")
 
 
 def test_supervised_run_warns_when_its_table_holds_homologs() -> None:
-    from seqlab.training.schemes import derived_rows_warning
+    from seqlab.training.supervised import derived_rows_warning
 
     human = _table([("h", "c1", 0, 10, "+", "train"), ("h", "c2", 0, 10, "+", "test")], [[1, 0], [0, 1]])
     assert derived_rows_warning(human) is None
@@ -307,39 +312,61 @@ def test_supervised_run_warns_when_its_table_holds_homologs() -> None:
     assert "test metrics use the reference windows only" in message
 
 
-def test_ssl_stages_continue_from_their_last_checkpoint_on_resume(tmp_path: Path, monkeypatch) -> None:
-    # --resume of an ssl / noisy_student run: every stage continues from its own last.ckpt (it was retrained
-    # from scratch, appending a second history to its metrics.csv)
-    import seqlab.training.ssl as ssl_module
+class _Killed(Exception):
+    pass
 
-    seen: list = []
 
-    class _Stop(Exception):
-        pass
+class _KillIn(L.Callback):
+    """Kill the fit of one stage folder in its second epoch, after a batch (last.ckpt holds epoch 1)."""
 
-    class _Trainer:
-        def fit(self, module, datamodule=None, ckpt_path=None):
-            seen.append(ckpt_path)
-            raise _Stop
+    def __init__(self, stage: str) -> None:
+        self.stage = stage
 
-    monkeypatch.setattr(ssl_module, "build_trainer", lambda *args, **kwargs: _Trainer())
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if Path(trainer.default_root_dir).name == self.stage and trainer.current_epoch == 1 and batch_idx == 0:
+            raise _Killed
+
+
+@pytest.mark.parametrize(("scheme", "stage"), [("ssl", "finetune"), ("noisy_student", "student")])
+def test_ssl_and_noisy_student_stages_resume_exactly_through_the_one_fit(tmp_path, monkeypatch, scheme, stage):
+    """A stage killed mid-way and resumed ends as the uninterrupted run: ssl and noisy_student stages train through
+    training.fit.fit (exact --resume: random states, sampler position; finished stages stay finished)."""
+    import seqlab.training.fit as fit_module
+    from seqlab.training.builtin import SCHEMES
+    from seqlab.training.supervised import derived_rows
+
     human, homologs, data = _tiny_human(tmp_path)
-    sections = {
-        "model": DeepBindConfig(filters=8, kernel_size=12, hidden=8),
-        "data": data,
-        "train": TrainConfig(progress_bar=False),
-        "hardware": HardwareConfig(accelerator="cpu", precision="32-true"),
-        "seed": 0,
-    }
-    last = tmp_path / "ssl" / "pretrain" / "checkpoints" / "last.ckpt"
-    last.parent.mkdir(parents=True)
-    last.write_bytes(b"x")
-    one = StageConfig(max_epochs=1, learning_rate=0.01, patience=1)
-    for resume in (True, False):
-        with pytest.raises(_Stop):
-            run_ssl(human, homologs, tmp_path / "ssl", ssl=SslConfig(pretrain=one, finetune=one), resume=resume,
-                    **sections)  # fmt: skip
-    assert seen == [last, None]
+    table = ExampleTable.concat([human, homologs])
+    assert derived_rows(table).sum() == len(homologs)
+    two = StageConfig(max_epochs=2, learning_rate=0.01, patience=2)
+    sections = {"ssl": SslConfig(pretrain=two, finetune=two)}
+    if scheme == "noisy_student":
+        sections["noisy_student"] = NoisyStudentConfig(rounds=1, student=two, finetune=two, noise_sigma=0.2)
+    build = fit_module.build_trainer
+
+    def run(root: Path, resume: bool, kill: str | None) -> dict:
+        def with_kill(*args, **kwargs):
+            kwargs["extra_callbacks"] = [*kwargs.get("extra_callbacks", []), *([_KillIn(kill)] if kill else [])]
+            return build(*args, **kwargs)
+
+        monkeypatch.setattr(fit_module, "build_trainer", with_kill)
+        ctx = _ctx(root, human, data, scheme, **sections)
+        ctx.table, ctx.resume = table, resume
+        return SCHEMES[scheme](ctx)
+
+    whole = run(tmp_path / "whole", False, None)
+    with pytest.raises(_Killed):
+        run(tmp_path / "killed", False, stage)
+    resumed = run(tmp_path / "killed", True, None)
+    for name, result in whole["stages"].items():
+        assert resumed["stages"][name]["epochs"] == result["epochs"] == 2
+        assert resumed["stages"][name]["test"]["auroc"] == pytest.approx(result["test"]["auroc"], abs=1e-6)
+        assert resumed["stages"][name]["val"]["auroc"] == pytest.approx(result["val"]["auroc"], abs=1e-6)
+    final = whole["best_checkpoint"]
+    first = torch.load(tmp_path / "whole" / final, weights_only=False)["state_dict"]
+    second = torch.load(tmp_path / "killed" / final, weights_only=False)["state_dict"]
+    for key, value in first.items():
+        torch.testing.assert_close(second[key], value, rtol=0, atol=1e-6)
 
 
 @pytest.mark.parametrize("trunk", ["transformer", "hf"])
@@ -354,15 +381,14 @@ def test_ssl_runs_with_transformer_trunks(tmp_path: Path, trunk: str) -> None:
     else:
         model = HFConfig(path=_tiny_hf_folder(tmp_path / "encoder"))
     one = StageConfig(max_epochs=1, learning_rate=0.01, patience=1)
-    result = run_ssl(human, homologs, tmp_path / "ssl", ssl=SslConfig(head="reinit", pretrain=one, finetune=one),
-                     model=model, data=data, train=TrainConfig(progress_bar=False),
-                     hardware=HardwareConfig(accelerator="cpu", precision="32-true"), seed=0)  # fmt: skip
+    ctx = _ctx(tmp_path / "ssl", human, data, trunk=model, ssl=SslConfig(head="reinit", pretrain=one, finetune=one))
+    result, final = run_ssl(ctx, human, homologs, ctx.run)
     assert list(result["stages"]) == ["pretrain", "finetune"]
     assert result["stages"]["pretrain"]["n_train"] == 48 and 0 <= result["test"]["auroc"] <= 1
     # the fine-tuning stage started from the pre-trained trunk: its model folder reloads with that trunk
     from seqlab.models.sequence_model import SequenceModel
 
-    reloaded = SequenceModel.from_pretrained(Path(result["best_checkpoint"]))
+    reloaded = SequenceModel.from_pretrained(final.best_checkpoint)
     params = reloaded.data_params
     assert type(reloaded.trunk).__name__ == ("TransformerTrunk" if trunk == "transformer" else "HFTrunk")
     if trunk == "hf":  # a freshly built hf trunk trains like any module (from_pretrained gives eval mode)

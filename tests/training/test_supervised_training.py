@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from seqlab.config import ModelConfig
+from seqlab.config.hardware import HardwareConfig
 from seqlab.models.sequence_model import SequenceModel
 from seqlab.runs import RunPaths
 from seqlab.training.supervised import SupervisedModule
@@ -21,7 +22,7 @@ def _trainer(run: RunPaths, max_epochs: int) -> L.Trainer:
         monitor="val_auroc",
         mode=MONITOR_MODES["val_auroc"],
         max_epochs=max_epochs,
-        accelerator="cpu",
+        hardware=HardwareConfig(accelerator="cpu"),
         progress_bar=False,
     )
 

@@ -320,7 +320,7 @@ def introspect_command(
 
     Writes introspection.tsv (one row per feature: its subspace and eta² per factor) and introspection.png.
     """
-    from seqlab.workflows.mfd import introspect
+    from seqlab.training.mfd_scheme import introspect
 
     setup_logging()
     with user_errors():

@@ -205,7 +205,6 @@ class DataConfig(StrictModel):
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
     deduplicate: bool = Field(True, description="Drop duplicate windows (same genome, chrom, start, end).")
     batch_size: int = Field(128, gt=0, description="Windows per batch.")
-    num_workers: int = Field(0, ge=0, description="DataLoader worker processes (each opens the genome itself).")
     store: StoreConfig = Field(default_factory=StoreConfig)
 
     @field_validator("sources", mode="before")

@@ -40,19 +40,26 @@ class DnaDataModule(L.LightningDataModule):
 
     Args:
         table: the built examples (``split`` column decides the loaders).
-        data_config: batch size, workers, encoding, augmentation, window length, store.
+        data_config: batch size, encoding, augmentation, window length, store.
         seed: seeds the training order and the augmentation.
         store_dir: folder of window stores (overrides ``data.store.dir``; the pipeline passes
             ``<run>/store``); default ``data.store.dir``, else :func:`default_store_root`.
+        workers: DataLoader worker processes (``hardware.workers``).
     """
 
     def __init__(
-        self, table: ExampleTable, data_config: DataConfig, seed: int = 0, store_dir: str | Path | None = None
+        self,
+        table: ExampleTable,
+        data_config: DataConfig,
+        seed: int = 0,
+        store_dir: str | Path | None = None,
+        workers: int = 0,
     ) -> None:
         super().__init__()
         self.table = table
         self.config = data_config
         self.seed = seed
+        self.workers = int(workers)
         store_config = getattr(data_config, "store", None) or StoreConfig()
         self.use_store = store_config.enabled and (table.sequences is not None or bool(table.genomes))
         self.store_dir = Path(store_dir) if store_dir is not None else store_config.dir
@@ -123,7 +130,7 @@ class DnaDataModule(L.LightningDataModule):
             self.dataset(split)
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        workers = self.config.num_workers
+        workers = self.workers
         dataset = self.dataset(split)
         common: dict[str, Any] = {
             "batch_size": self.config.batch_size,

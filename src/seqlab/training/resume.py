@@ -7,6 +7,7 @@ gaps, so a run killed after a checkpoint and resumed ends with the metrics of an
 
 - the torch (CPU and CUDA), NumPy and Python random states are saved with the checkpoint and set
   again when a fit resumes from it;
+- whether early stopping had ended the fit, so a finished stage resumed trains no further;
 - with a :class:`ResumableSampler` (the shuffled order of epoch ``e`` is a function of the seed and
   ``e`` only), the epoch and the number of batches trained in it are saved, and the resumed epoch
   skips the batches already trained;
@@ -151,12 +152,13 @@ class ResumeState(Callback):
         self.batch_size = batch_size
 
     def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
-        """Add ``seqlab_resume``: ``{"rng": {...}, "epoch": e, "batches": batches trained in epoch e}``."""
+        """Add ``seqlab_resume``: ``{"rng", "epoch": e, "batches": trained in epoch e, "should_stop"}``."""
         progress = trainer.fit_loop.epoch_loop.batch_progress.current
         checkpoint[CHECKPOINT_KEY] = {
             "rng": _rng_states(),
             "epoch": trainer.current_epoch,
             "batches": progress.completed,
+            "should_stop": bool(trainer.should_stop),
         }
 
     def on_load_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
@@ -165,5 +167,7 @@ class ResumeState(Callback):
         if state is None:
             return
         _set_rng_states(state["rng"])
+        # early stopping had ended the fit (Lightning does not keep that decision): the fit stays ended
+        trainer.should_stop = bool(state.get("should_stop", False))
         if self.sampler is not None and trainer.world_size == 1:  # DDP: the epoch restarts, as in Lightning
             self.sampler.resume(int(state["epoch"]), int(state["batches"]) * self.batch_size)

@@ -25,12 +25,14 @@ from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 from lightning.pytorch.loggers.logger import rank_zero_experiment
 
+from seqlab.config.hardware import HardwareConfig
 from seqlab.runs import RunPaths
 from seqlab.training.progress import progress_callback
 
 __all__ = [
     "MONITOR_MODES",
     "ManualOptimisationMixin",
+    "SamplerEpoch",
     "build_trainer",
     "configure_manual_optimisation",
     "resolve_precision",
@@ -115,6 +117,25 @@ class ManualOptimisationMixin:
         optimiser.zero_grad()
 
 
+class SamplerEpoch(Callback):
+    """Hand the epoch to a training sampler that Lightning wrapped for DDP (``DistributedSamplerWrapper``).
+
+    Under a distributed strategy Lightning replaces the training loader's sampler with a wrapper that
+    shards the wrapped sampler's order; Lightning before 2.6 calls ``set_epoch`` on the wrapper only, so
+    a sampler whose order and augmentation are functions of the epoch (``StoreSampler``) repeated epoch 0
+    every epoch. This callback sets the epoch on the wrapped sampler at every training epoch's start,
+    before the epoch's iterator is drawn (a no-op without a wrapper or when Lightning already did it).
+    """
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """``set_epoch(trainer.current_epoch)`` on the sampler inside the training loader's wrapper."""
+        loaders = trainer.train_dataloader
+        for loader in loaders if isinstance(loaders, list | tuple) else [loaders]:
+            wrapped = getattr(getattr(getattr(loader, "sampler", None), "dataset", None), "_sampler", None)
+            if callable(getattr(wrapped, "set_epoch", None)):
+                wrapped.set_epoch(trainer.current_epoch)
+
+
 def configure_manual_optimisation(module: L.LightningModule, gradient_clip: float | None, accumulate: int) -> None:
     """Hand clipping and accumulation to a manually optimised module (``module.gradient_clip``/``accumulate``)."""
     if accumulate < 1:
@@ -131,11 +152,7 @@ def build_trainer(
     max_epochs: int = -1,
     max_steps: int = -1,
     patience: int | None = None,
-    accelerator: str = "auto",
-    devices: int | str = "auto",
-    num_nodes: int = 1,
-    strategy: str = "auto",
-    precision: str = "auto",
+    hardware: HardwareConfig | None = None,
     gradient_clip: float | None = None,
     accumulate_grad_batches: int = 1,
     limit_train_batches: int | float | None = None,
@@ -151,12 +168,15 @@ def build_trainer(
     epoch, for ``--resume``). Logs: ``logs/metrics.csv`` and ``logs/hparams.yaml``; rows are appended
     to an existing ``metrics.csv``, so a resumed fit or a later evaluation keeps the epochs logged
     before it. Deterministic algorithms on the CPU; call ``lightning.seed_everything`` before
-    building the module for reproducible runs.
+    building the module for reproducible runs. ``hardware`` (default ``HardwareConfig()``) gives the
+    accelerator, devices, nodes, strategy and precision; a wrapped DDP sampler gets the epoch
+    (:class:`SamplerEpoch`).
 
     Pass ``module`` when it uses manual optimisation (``automatic_optimization = False``): the trainer
     then gets no ``gradient_clip_val``/``accumulate_grad_batches`` and the module gets
     ``gradient_clip``/``accumulate`` instead (``configure_manual_optimisation``).
     """
+    hardware = hardware or HardwareConfig()
     manual = module is not None and not module.automatic_optimization
     if manual:
         configure_manual_optimisation(module, gradient_clip, accumulate_grad_batches)
@@ -180,23 +200,23 @@ def build_trainer(
         enable_version_counter=False,
         save_on_train_epoch_end=False,
     )
-    callbacks: list[Callback] = [best, latest]
+    callbacks: list[Callback] = [best, latest, SamplerEpoch()]
     if patience is not None:
         callbacks.append(EarlyStopping(monitor=monitor, mode=mode, patience=patience, check_on_train_epoch_end=False))
     progress = progress_callback() if progress_bar else None  # a live bar on a terminal, else a line per validation
     if progress is not None:
         callbacks.append(progress)
     callbacks.extend(extra_callbacks or [])
-    on_cpu = accelerator == "cpu" or not torch.cuda.is_available()
+    on_cpu = hardware.accelerator == "cpu" or not torch.cuda.is_available()
     return L.Trainer(
         default_root_dir=run.root,
         max_epochs=max_epochs,
         max_steps=max_steps,
-        accelerator=accelerator,
-        devices=devices,
-        num_nodes=num_nodes,
-        strategy=strategy,
-        precision=resolve_precision(precision, accelerator),
+        accelerator=hardware.accelerator,
+        devices=hardware.devices,
+        num_nodes=hardware.num_nodes,
+        strategy=hardware.strategy,
+        precision=resolve_precision(hardware.precision, hardware.accelerator),
         gradient_clip_val=None if manual else gradient_clip,
         accumulate_grad_batches=1 if manual else accumulate_grad_batches,
         limit_train_batches=limit_train_batches,

@@ -1,4 +1,4 @@
 """Workflows above the pipeline's building blocks.
 
-``lift`` (``seqlab ssl lift``: homolog tables and reports), ``mfd`` (the MFD scheme, imputation, introspection).
+``lift`` (``seqlab ssl lift``: homolog tables and reports).
 """

@@ -14,8 +14,8 @@ from seqlab.models.impute import impute_model
 from seqlab.models.metadata import MetadataError
 from seqlab.models.metadata_head import MetadataHead
 from seqlab.models.sequence_model import build_model
+from seqlab.training.mfd_scheme import check_task_metadata, holdout_mask, parse_metadata, split_holdout
 from seqlab.training.schemes import SCHEMES
-from seqlab.workflows.mfd import check_task_metadata, holdout_mask, parse_metadata, split_holdout
 
 TASKS = pd.DataFrame(
     {
@@ -168,9 +168,9 @@ def test_resume_of_an_mfd_run_killed_before_its_seen_stage_starts_that_stage_afr
     # seen/checkpoints/last.ckpt, and --resume must start that stage rather than fail ("no checkpoint")
     from types import SimpleNamespace
 
-    import seqlab.workflows.mfd as mfd_module
+    import seqlab.training.mfd_scheme as mfd_module
     from seqlab.runs import RunPaths
-    from seqlab.workflows.mfd import fit_mfd
+    from seqlab.training.mfd_scheme import fit_mfd
 
     seen = []
 
@@ -182,10 +182,10 @@ def test_resume_of_an_mfd_run_killed_before_its_seen_stage_starts_that_stage_afr
             seen.append(ckpt_path)
             raise _Stop
 
-    import seqlab.training.schemes as schemes_module
+    import seqlab.training.fit as fit_module
 
-    monkeypatch.setattr(schemes_module, "build_trainer", lambda *args, **kwargs: _Trainer())
-    monkeypatch.setattr(schemes_module, "DnaDataModule", lambda *args, **kwargs: None)
+    monkeypatch.setattr(fit_module, "build_trainer", lambda *args, **kwargs: _Trainer())
+    monkeypatch.setattr(fit_module, "DnaDataModule", lambda *args, **kwargs: None)
     monkeypatch.setattr(mfd_module, "_module", lambda ctx, params: SimpleNamespace(model=torch.nn.Linear(1, 1)))
     config = SimpleNamespace(
         train=SimpleNamespace(monitor="val_auroc", max_epochs=1, patience=1, patience_unit="validations",
@@ -193,7 +193,7 @@ def test_resume_of_an_mfd_run_killed_before_its_seen_stage_starts_that_stage_afr
                               progress_bar=False),
         hardware=SimpleNamespace(workers=0, accelerator="cpu", devices=1, num_nodes=1, strategy="auto",
                                  precision="32-true"),
-        data=SimpleNamespace(model_copy=lambda update: None, store=SimpleNamespace(dir=None), batch_size=8),
+        data=SimpleNamespace(store=SimpleNamespace(dir=None), batch_size=8),
         model=SimpleNamespace(trunk=SimpleNamespace(arch="deepbind"), head=SimpleNamespace(kind="metadata")),
     )  # fmt: skip
     run = RunPaths(tmp_path / "run").make()
@@ -223,7 +223,7 @@ def test_run_mfd_refuses_an_unseen_held_out_value_before_any_training(monkeypatc
     """Holding out {target: SPI1} (every SPI1 experiment) must fail before training, not after it."""
     from types import SimpleNamespace
 
-    import seqlab.workflows.mfd as mfd_module
+    import seqlab.training.mfd_scheme as mfd_module
     from seqlab.config import MfdConfig
 
     trained = []

@@ -1,6 +1,7 @@
 """The ``mfd`` training scheme, held-out experiments, imputation from metadata and introspection.
 
-``train.scheme: mfd`` (registered here) trains a compendium model:
+``train.scheme: mfd`` (the registry entry :data:`MFD`) trains a compendium model through the one loop
+(:func:`~seqlab.training.fit.fit`):
 
 * ``model.head.kind: metadata``: an :class:`~seqlab.training.mfd.MfdModule` (metadata head, independence
   penalty ``mfd.penalty`` with its adversaries, manual optimisation through ``build_trainer``);
@@ -37,11 +38,13 @@ from seqlab.models.impute import impute_model
 from seqlab.models.metadata import MetadataEncoder, MetadataError
 from seqlab.models.sequence_model import SequenceModel
 from seqlab.runs import RunPaths
+from seqlab.training.fit import fit
 from seqlab.training.mfd import MfdModule
-from seqlab.training.schemes import RunContext, fit_module, register_scheme
+from seqlab.training.schemes import RunContext, Scheme
 from seqlab.training.supervised import SupervisedModule
 
 __all__ = [
+    "MFD",
     "check_task_metadata",
     "holdout_mask",
     "introspect",
@@ -188,9 +191,7 @@ def fit_mfd(
     Returns:
         The best model (eval mode, CPU) and facts for metrics.json (best checkpoint, epochs, parameters).
     """
-    # a later stage (seen/) of a run killed before it began has no checkpoint: it starts afresh on --resume
-    later_stage = stage.root != ctx.run.root and not stage.last_checkpoint.is_file()
-    return fit_module(ctx, stage, table, _module(ctx, params), resume=ctx.resume and not later_stage)
+    return fit(ctx, stage, table, _module(ctx, params))
 
 
 def _split_summary(document: Mapping[str, Any], split: str = "test") -> dict[str, Any]:
@@ -240,7 +241,6 @@ def _imputation(
     return result
 
 
-@register_scheme("mfd")
 def run_mfd(ctx: RunContext) -> dict[str, Any]:
     """``train.scheme: mfd``: train on the seen experiments, evaluate, introspect, impute the held-out ones.
 
@@ -273,6 +273,10 @@ def run_mfd(ctx: RunContext) -> dict[str, Any]:
     elif held.any():
         metrics["imputation"] = None  # a linear head cannot score experiments it has no weights for
     return metrics
+
+
+MFD = Scheme("mfd", run_mfd, sections=("mfd",), stages=("", SEEN_STAGE))
+"""``train.scheme: mfd``: the run folder, and ``seen/`` with ``mfd.holdout`` and ``mfd.holdout_reference``."""
 
 
 # --------------------------------------------------------------------------- imputation and introspection API
