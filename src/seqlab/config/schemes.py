@@ -29,7 +29,9 @@ class StageConfig(StrictModel):
 
     max_epochs: int = Field(10, gt=0, description="Epochs at most (early stopping may end sooner).")
     learning_rate: float = Field(1e-3, gt=0, description="AdamW learning rate of the stage.")
-    patience: int = Field(3, ge=1, description="Early-stopping patience in epochs (validation of the stage).")
+    patience: int = Field(
+        3, ge=1, description="Early-stopping patience of the stage, in train.patience_unit (validations or steps)."
+    )
 
 
 class SslConfig(StrictModel):
