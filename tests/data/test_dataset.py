@@ -118,7 +118,7 @@ def test_datamodule_loaders(table, tmp_path):
 
 
 def test_worker_processes_reopen_the_genome(table, tmp_path):
-    module = DnaDataModule(table, _config(tmp_path, num_workers=1), seed=0)
+    module = DnaDataModule(table, _config(tmp_path), seed=0, workers=1)
     loader = module.val_dataloader()
     assert loader.persistent_workers
     in_workers = torch.cat([b["x"] for b in loader])

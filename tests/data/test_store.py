@@ -235,8 +235,8 @@ def test_reading_a_large_store_keeps_memory_bounded(tmp_path):
 
 def test_codes_are_encoded_after_the_transfer_and_workers_read_the_same(tmp_path, two_genomes):
     table = _table(two_genomes, ROWS)
-    config = DataConfig(sources=SOURCES, window_length=L, batch_size=4, num_workers=2, encoding="dinucleotide")
-    dm = DnaDataModule(table, config, seed=0, store_dir=tmp_path / "s")
+    config = DataConfig(sources=SOURCES, window_length=L, batch_size=4, encoding="dinucleotide")
+    dm = DnaDataModule(table, config, seed=0, store_dir=tmp_path / "s", workers=2)
     store = dm.window_store()
     raw = StoreDataset(store, np.arange(len(ROWS)), table.labels, table.weights, "dinucleotide", encode=False)
     batch = raw.__getitems__([4, 2, 7])
