@@ -50,3 +50,20 @@ def test_register_a_scheme_and_stage_folders(tmp_path):
                 ctx.stage(bad)
     finally:
         SCHEMES.pop("test_echo")
+
+
+def test_evaluation_after_training_runs_on_the_hardware_accelerator(monkeypatch):
+    """ctx.evaluate moves the model to hardware.accelerator's device (it took CUDA whenever present)."""
+    import torch
+
+    import seqlab.evaluation.evaluate as evaluate_module
+    from seqlab import pipeline
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert pipeline._device("cpu") == torch.device("cpu")
+    assert pipeline._device("auto") == pipeline._device("gpu") == torch.device("cuda")
+    seen = []
+    monkeypatch.setattr(evaluate_module, "evaluate_table", lambda model, *args: seen.append(model) or {})
+    model = torch.nn.Linear(2, 1)
+    assert pipeline._evaluator("cpu")(model, None, None, None, ("test",)) == {}
+    assert seen == [model] and next(model.parameters()).device == torch.device("cpu")
