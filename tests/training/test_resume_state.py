@@ -48,3 +48,21 @@ def test_random_states_round_trip_through_plain_values():
     assert torch.equal(torch.rand(3), expected[0]) and np.array_equal(np.random.rand(3), expected[1])
     assert random.random() == expected[2]
     assert all(isinstance(v, (torch.Tensor, int, float, str, list)) for v in states["numpy"])
+
+
+def test_the_early_stopping_decision_travels_in_checkpoints():
+    """A stage that early stopping had ended stays ended on --resume (Lightning resets trainer.should_stop)."""
+    from types import SimpleNamespace
+
+    from seqlab.training.resume import ResumeState
+
+    current = SimpleNamespace(completed=3)
+    loop = SimpleNamespace(epoch_loop=SimpleNamespace(batch_progress=SimpleNamespace(current=current)))
+    for stopped in (True, False):
+        checkpoint: dict = {}
+        ResumeState().on_save_checkpoint(
+            SimpleNamespace(should_stop=stopped, current_epoch=4, fit_loop=loop), None, checkpoint
+        )
+        resumed = SimpleNamespace(should_stop=False, world_size=1)
+        ResumeState().on_load_checkpoint(resumed, None, checkpoint)
+        assert resumed.should_stop is stopped
