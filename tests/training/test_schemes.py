@@ -65,5 +65,5 @@ def test_evaluation_after_training_runs_on_the_hardware_accelerator(monkeypatch)
     seen = []
     monkeypatch.setattr(evaluate_module, "evaluate_table", lambda model, *args: seen.append(model) or {})
     model = torch.nn.Linear(2, 1)
-    assert pipeline._evaluator("cpu")(model, None, None, None, ("test",)) == {}
+    assert pipeline._evaluator("cpu")(model, None, None, ("test",)) == {}
     assert seen == [model] and next(model.parameters()).device == torch.device("cpu")
