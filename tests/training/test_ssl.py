@@ -333,11 +333,10 @@ def test_ssl_and_noisy_student_stages_resume_exactly_through_the_one_fit(tmp_pat
     training.fit.fit (exact --resume: random states, sampler position; finished stages stay finished)."""
     import seqlab.training.fit as fit_module
     from seqlab.training.builtin import SCHEMES
-    from seqlab.training.supervised import derived_rows
 
     human, homologs, data = _tiny_human(tmp_path)
     table = ExampleTable.concat([human, homologs])
-    assert derived_rows(table).sum() == len(homologs)
+    assert table.derived.sum() == len(homologs)
     two = StageConfig(max_epochs=2, learning_rate=0.01, patience=2)
     sections = {"ssl": SslConfig(pretrain=two, finetune=two)}
     if scheme == "noisy_student":
