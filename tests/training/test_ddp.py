@@ -138,6 +138,7 @@ def test_ssl_and_mfd_runs_on_two_cpu_processes_select_on_the_single_process_metr
 
     raw = _ssl_config(tmp_path) if scheme == "ssl" else _mfd_config(tmp_path)
     raw["seed"] = 0
+    raw["data"]["split"]["allow_small_splits"] = True  # tiny simulated sets
     raw["train"] |= {"progress_bar": False, "monitor": "val_auroc"}
     raw["hardware"] = {"accelerator": "cpu", "devices": 2, "strategy": "ddp", "threads": 1}
     config = tmp_path / "run.yaml"
