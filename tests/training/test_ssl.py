@@ -170,21 +170,21 @@ def test_ssl_and_noisy_student_write_every_stage(tmp_path: Path) -> None:
 
 
 def test_a_stage_of_short_epochs_validates_by_steps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from seqlab.training import ssl as ssl_module
+    from seqlab.training import fit as fit_module
+    from seqlab.training.ssl import train_stage
 
     human, _, data = _tiny_human(tmp_path)
     seen: dict = {}
-    build = ssl_module.build_trainer
+    build = fit_module.build_trainer
 
     def spy(*args, **kwargs):
         seen.update(kwargs)
         return build(*args, **kwargs)
 
-    monkeypatch.setattr(ssl_module, "build_trainer", spy)
+    monkeypatch.setattr(fit_module, "build_trainer", spy)
     stage = StageConfig(max_epochs=8, learning_rate=0.01, patience=1)
-    result = ssl_module.fit_stage(tmp_path / "stage", human, model=DeepBindConfig(filters=8, kernel_size=12, hidden=8),
-                                  data=data, train=TrainConfig(progress_bar=False), stage=stage, seed=0,
-                                  hardware=HardwareConfig(accelerator="cpu", precision="32-true"))  # fmt: skip
+    ctx = _ctx(tmp_path / "run", human, data)
+    result = train_stage(ctx, ctx.run.stage("stage"), human, stage)
     # 48 windows in batches of 32: 2 steps per epoch, so validation every 10 steps, not every epoch
     assert seen["val_check_interval"] == 10 and seen["check_val_every_n_epoch"] is None and seen["patience"] == 1
     assert result.metrics["steps"] == 16  # one validation (step 10) cannot exhaust a patience of 1

@@ -13,12 +13,15 @@ in the stage folder and paths relative to the run folder in the facts for metric
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
 import lightning as L
+import torch
 
 from seqlab.config import DataConfig
+from seqlab.config.hardware import HardwareConfig
 from seqlab.data.datamodule import DnaDataModule
 from seqlab.data.table import ExampleTable
 from seqlab.models.model import count_parameters
@@ -73,7 +76,9 @@ def fit(
     dm = DnaDataModule(table, data, seed=ctx.seed, store_dir=store_dir, workers=config.hardware.workers)
     n_parameters = count_parameters(module.model)
     log.info("model %s + %s head: %s parameters", config.model.trunk.arch, config.model.head.kind, f"{n_parameters:,}")
-    epoch_steps = steps_per_epoch(len(table.split_indices("train")), data.batch_size, train.limit_train_batches)
+    # under DDP each process takes every world_size-th window: its epoch has that many fewer steps
+    n_train = math.ceil(len(table.split_indices("train")) / _world_size(config.hardware))
+    epoch_steps = steps_per_epoch(n_train, data.batch_size, train.limit_train_batches)
     max_epochs = max_epochs if max_epochs is not None else train.max_epochs
     schedule = validation_schedule(patience if patience is not None else train.patience,
                                    patience_unit or train.patience_unit, train.val_check_interval, epoch_steps,
@@ -103,6 +108,15 @@ def fit(
     facts = {"best_checkpoint": run_relative(best, ctx.run.root), "epochs": trainer.current_epoch,
              "steps": trainer.global_step, "n_parameters": n_parameters}  # fmt: skip
     return model, facts
+
+
+def _world_size(hardware: HardwareConfig) -> int:
+    """Training processes of a ``hardware`` section: devices per node (``auto``: the GPUs, else 1) x nodes."""
+    devices = hardware.devices
+    if not isinstance(devices, int):
+        on_gpu = hardware.accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available()
+        devices = torch.cuda.device_count() if on_gpu and devices == "auto" else 1
+    return max(1, devices) * hardware.num_nodes
 
 
 def run_relative(path: str | Path, root: str | Path) -> str:
