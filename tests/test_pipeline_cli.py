@@ -195,11 +195,19 @@ def test_predict_bed_and_variant_effect_from_cli(simulated, trained, tmp_path):
 
 def test_existing_outputs_are_refused_unless_overwrite(simulated, trained, tmp_path):
     model = str(trained / "model")
-    predict = ["predict", model, "--bed", str(simulated["peaks_CTCF"]), "--genome", str(simulated["genome"])]
-    evaluate = ["evaluate", model, "--config", str(simulated["config"]), "--out", str(tmp_path / "eval")]
+    predict = ["dna", "predict", model, "--bed", str(simulated["peaks_CTCF"]), "--genome", str(simulated["genome"])]
+    evaluate = ["dna", "evaluate", model, "--config", str(simulated["config"]), "--out", str(tmp_path / "eval")]
     sites = pd.read_csv(simulated["sites"], sep="\t")
     write_demo_vcf(sites, Genome(simulated["genome"]), "chr3", tmp_path / "snps.vcf", seed=0)
-    effects = ["variant-effect", model, "--vcf", str(tmp_path / "snps.vcf"), "--genome", str(simulated["genome"])]
+    effects = [
+        "dna",
+        "variant-effect",
+        model,
+        "--vcf",
+        str(tmp_path / "snps.vcf"),
+        "--genome",
+        str(simulated["genome"]),
+    ]
     commands = {
         "predict": ([*predict, "--out", str(tmp_path / "p.tsv")], tmp_path / "p.tsv"),
         "variant-effect": ([*effects, "--out", str(tmp_path / "e.tsv")], tmp_path / "e.counts.tsv"),
