@@ -125,7 +125,8 @@ def main() -> None:
         for row in summary.itertuples():
             effect = per_pair.loc[per_pair["model"] == row.model, "effect"]
             rows.append({"route": "paired", "d": d, "model": row.model, "n": row.n_pairs,
-                         "fraction_ref_above_alt": row.fraction_a_above_b, "mean_delta_logit": -effect.mean()})  # fmt: skip
+                         "fraction_ref_above_alt": row.fraction_a_above_b,
+                         "mean_delta_logit": -effect.mean()})  # fmt: skip
     for i, model in enumerate(args.models):
         out = args.out / f"ve_{i}.tsv"
         pipeline.variant_effect(model, args.out / "snps.vcf", genome_path, out, overwrite=True)
