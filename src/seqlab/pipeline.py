@@ -141,9 +141,10 @@ def train(config: DnaRunConfig, out_dir: str | Path, *, resume: bool = False, ov
 
     Args:
         config: the validated run config (paths resolved).
-        out_dir: the run folder (created). With ``resume=True`` it must hold ``checkpoints/last.ckpt``.
+        out_dir: the run folder (created).
         resume: continue an interrupted run from its last checkpoint (the config must match the stored one
-            apart from :data:`seqlab.runs.RESUMABLE_KEYS`).
+            apart from :data:`seqlab.runs.RESUMABLE_KEYS`); a folder without one (a run stopped before its
+            first checkpoint) starts from the beginning, with a warning.
         overwrite: replace a run already in ``out_dir`` (without it, such a folder is refused).
 
     Returns:
@@ -155,7 +156,7 @@ def train(config: DnaRunConfig, out_dir: str | Path, *, resume: bool = False, ov
 
     scheme = get_scheme(config.train.scheme)
     with start_run(out_dir, config, resume=resume, overwrite=overwrite) as started:
-        return _train(config, started.paths, scheme, resume)
+        return _train(config, started.paths, scheme, started.resume)
 
 
 def _train(config: DnaRunConfig, run: RunPaths, scheme: Any, resume: bool) -> RunResult:

@@ -9,7 +9,7 @@ A run folder holds::
     metrics.json           {"test": {"auroc": ..., "aupr": ..., "per_task": {...}}, ...}
     metrics_per_task.tsv   one row per task and split
     plots/                 ROC and PR curves (PNG)
-    .lock                  while a run uses the folder: {"pid": ..., "host": ..., "started": ...}
+    .lock                  while a run uses the folder (flock held): {"pid": ..., "host": ..., "started": ...}
 
 A run of several stages keeps each stage in a sub-folder with the same layout (``pretrain/``,
 ``finetune/``, ``round_1/`` ...: :meth:`RunPaths.stage`).
@@ -24,6 +24,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import csv
+import fcntl
 import fnmatch
 import io
 import json
@@ -212,16 +213,6 @@ def _rank() -> int:
     return 0
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
-
-
 def _read_lock(path: Path) -> dict[str, Any] | None:
     try:
         owner = json.loads(path.read_text())
@@ -230,63 +221,72 @@ def _read_lock(path: Path) -> dict[str, Any] | None:
     return owner if isinstance(owner, dict) else None
 
 
-def _acquire_lock(run: RunPaths) -> Path:
-    """Create ``run.lock`` atomically (hard link of a complete temporary file); take over a stale one."""
+@dataclass
+class _Lock:
+    """An open ``.lock`` file on which this process holds ``fcntl.flock`` (released when ``fd`` closes)."""
+
+    path: Path
+    fd: int
+
+
+def _describe_owner(run: RunPaths) -> str:
+    owner = _read_lock(run.lock) or {}
+    if not owner:
+        return "a run that is starting"
+    return f"pid {owner.get('pid')} on {owner.get('host')}, since {owner.get('started')}"
+
+
+def _acquire_lock(run: RunPaths) -> _Lock:
+    """Hold an exclusive ``fcntl.flock`` on ``run.lock`` and write this process's pid and host into it.
+
+    The operating system releases the lock when the process ends (however it ends), so a lock left by a
+    killed run is free; the pid/host in the file only serve the message of a refused run. The file is
+    removed on release; a process that opened it just before the removal sees that the name no longer
+    points at the file it locked and tries again.
+
+    Raises:
+        RunLockedError: another live process holds the lock.
+    """
     run.root.mkdir(parents=True, exist_ok=True)
     me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    fd, tmp = tempfile.mkstemp(dir=run.root, prefix=".lock.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(me, handle)
-        for _ in range(3):
-            try:
-                os.link(tmp, run.lock)
-                return run.lock
-            except FileExistsError:
-                pass
-            owner = _read_lock(run.lock)
-            if owner is None:  # unreadable or being written: look again
-                time.sleep(0.05)
-                owner = _read_lock(run.lock)
-            host, pid = (owner or {}).get("host"), (owner or {}).get("pid")
-            stale = owner is None or (host == me["host"] and isinstance(pid, int) and not _pid_alive(pid))
-            if not stale:
-                raise RunLockedError(
-                    f"{run.root} is in use by another run (pid {pid} on {host}, since {owner.get('started')}); "
-                    f"wait for it to finish or use another --out (if no run is active, delete {run.lock})"
-                )
-            log.warning("%s: taking over the stale lock of a run that is no longer running (pid %s on %s)",
-                        run.root, pid, host)  # fmt: skip
-            _remove_stale_lock(run.lock, owner)
-        raise RunLockedError(f"{run.root}: could not take the lock {run.lock}; another run is starting there")
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    for _ in range(50):
+        fd = os.open(run.lock, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise RunLockedError(
+                f"{run.root} is in use by another run ({_describe_owner(run)}); wait for it to finish or use "
+                "another --out"
+            ) from None
+        try:
+            current = os.stat(run.lock)
+        except FileNotFoundError:
+            current = None
+        held = os.fstat(fd)
+        if current is None or (current.st_dev, current.st_ino) != (held.st_dev, held.st_ino):
+            os.close(fd)  # released and removed by its owner after we opened it: open the new one
+            continue
+        previous = _read_lock(run.lock)
+        if previous and (previous.get("pid"), previous.get("host")) != (me["pid"], me["host"]):
+            log.warning("%s: taking over the lock left by a run that is no longer running (pid %s on %s)",
+                        run.root, previous.get("pid"), previous.get("host"))  # fmt: skip
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(me).encode(), 0)
+        return _Lock(run.lock, fd)
+    raise RunLockedError(f"{run.root}: could not take the lock {run.lock}; other runs keep starting there")
 
 
-def _remove_stale_lock(lock: Path, stale: dict[str, Any] | None) -> None:
-    """Remove ``lock`` only if it still holds the ``stale`` owner read from it.
-
-    Two processes can find the same stale lock; the first removes it and links its own. The file is
-    therefore moved aside atomically before it is judged: the second process then moves the first one's
-    fresh lock, sees that it is not the stale one, and puts it back instead of deleting it.
-    """
-    aside = lock.with_name(f".lock.{os.getpid()}.aside.tmp")
-    try:
-        os.rename(lock, aside)
-    except FileNotFoundError:  # removed by the other process already
+def _release_lock(lock: _Lock) -> None:
+    """Remove the lock file and release the lock (idempotent)."""
+    if lock.fd < 0:
         return
-    try:
-        if _read_lock(aside) != stale:
-            with contextlib.suppress(FileExistsError):
-                os.link(aside, lock)  # a live owner's lock: restore it
-    finally:
-        aside.unlink(missing_ok=True)
-
-
-def _release_lock(lock: Path) -> None:
-    owner = _read_lock(lock)
-    if owner is not None and owner.get("pid") == os.getpid() and owner.get("host") == socket.gethostname():
-        lock.unlink(missing_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        held, current = os.fstat(lock.fd), os.stat(lock.path)
+        if (current.st_dev, current.st_ino) == (held.st_dev, held.st_ino):
+            lock.path.unlink()
+    os.close(lock.fd)
+    lock.fd = -1
 
 
 @contextmanager
@@ -300,6 +300,7 @@ def locked(run_dir: str | Path) -> Iterator[RunPaths]:
     if _rank() > 0:
         yield paths
         return
+    _check_folder(paths.root)
     lock = _acquire_lock(paths)
     try:
         yield paths
@@ -340,11 +341,15 @@ def _describe(stored: dict[str, Any], current: dict[str, Any], keys: list[str]) 
 
 
 def _checkpoint_position(path: Path) -> tuple[int, int] | None:
-    """(epoch, global step) of a Lightning checkpoint, or None when it records neither."""
-    import torch
+    """(epoch, global step) of a Lightning checkpoint, or None when it records neither.
 
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    if not isinstance(state, dict) or state.get("global_step") is None:
+    Raises:
+        InputError: the file is not a checkpoint of tensors and plain values (nothing in it is run).
+    """
+    from seqlab.io.weights import read_checkpoint
+
+    state = read_checkpoint(path)
+    if state.get("global_step") is None:
         return None
     return int(state.get("epoch") or 0), int(state["global_step"])
 
@@ -393,6 +398,8 @@ class StartedRun:
         checkpoint: ``checkpoints/last.ckpt`` to continue from (``resume``), else None (also for a
             multi-stage run, whose stage folders hold their own).
         rank: the process rank (only rank 0 locks and writes).
+        resume: whether the run continues from checkpoints (``--resume`` on a folder that holds one);
+            False for a new run, and for a ``--resume`` that found no checkpoint and starts afresh.
 
     Use it as a context manager (``with start_run(...) as run:``) so that the lock is released when the
     run ends; it is also released at interpreter exit.
@@ -403,7 +410,8 @@ class StartedRun:
     seed: int
     checkpoint: Path | None = None
     rank: int = 0
-    lock: Path | None = field(default=None, repr=False)
+    resume: bool = False
+    lock: _Lock | None = field(default=None, repr=False)
 
     @property
     def root(self) -> Path:
@@ -441,19 +449,32 @@ def _stage_checkpoints(paths: RunPaths) -> list[Path]:
     return sorted(path for paths_found in found for path in paths_found)
 
 
-def _check_resume(paths: RunPaths, text: str) -> None:
-    """Refuse a resume without a checkpoint or stored config, or whose config differs (reads only)."""
-    import yaml
+def _check_resume(paths: RunPaths, text: str) -> dict[Path, tuple[int, int] | None]:
+    """The (epoch, step) of every ``last.ckpt`` a resume continues from, by stage folder (reads only).
 
-    if not paths.last_checkpoint.is_file() and not _stage_checkpoints(paths):
-        raise FileNotFoundError(
-            f"--resume: no checkpoint to continue from at {paths.last_checkpoint}; start the run without --resume"
-        )
-    if not paths.config.is_file():
+    Empty when the folder holds no ``last.ckpt`` (a run killed before its first one, or no run yet):
+    nothing to continue. A stored ``config.yaml`` must match the config (also then).
+
+    Raises:
+        FileNotFoundError: checkpoints without a ``config.yaml``.
+        ValueError: the config differs; a checkpoint that cannot be read safely (``InputError``).
+    """
+    checkpoints = [paths.last_checkpoint] if paths.last_checkpoint.is_file() else []
+    checkpoints += _stage_checkpoints(paths)
+    if checkpoints and not paths.config.is_file():
         raise FileNotFoundError(
             f"--resume: {paths.config} is missing, so the run's config cannot be checked; "
             "start a new run with --overwrite or another --out"
         )
+    if paths.config.is_file():
+        _compare_configs(paths, text)
+    return {path.parents[1]: _checkpoint_position(path) for path in checkpoints}
+
+
+def _compare_configs(paths: RunPaths, text: str) -> None:
+    """Refuse a resume whose config differs from the stored one outside :data:`RESUMABLE_KEYS`."""
+    import yaml
+
     stored = yaml.safe_load(paths.config.read_text()) or {}
     current = yaml.safe_load(text)
     differ = config_differences(stored, current)
@@ -465,27 +486,27 @@ def _check_resume(paths: RunPaths, text: str) -> None:
         )
 
 
-def _remove_run(paths: RunPaths) -> None:
-    """--overwrite: remove the files and folders a run writes (nothing else in the folder)."""
+def _remove_run(paths: RunPaths, why: str = "--overwrite removed the earlier run's files") -> None:
+    """--overwrite: remove the files and folders a run writes (nothing else in the folder); log ``why``."""
     for pattern in _RUN_ARTIFACTS:
         for item in paths.root.glob(pattern):
             if item.is_dir() and not item.is_symlink():
                 shutil.rmtree(item)
             else:
                 item.unlink()
-    log.warning("%s: --overwrite removed the earlier run's files", paths.root)
+    log.warning("%s: %s", paths.root, why)
 
 
-def _clean_up(paths: RunPaths, resume: bool) -> None:
-    """Remove a killed writer's temporary files; on resume, drop the log rows after the checkpoint."""
-    for folder in (paths.root, paths.logs, paths.checkpoints):
-        for stale in folder.glob(".*.tmp"):
-            if not stale.name.startswith(".lock."):
-                stale.unlink(missing_ok=True)
-    if not resume:
-        return
-    for stage in [paths] + [RunPaths(ckpt.parents[1]) for ckpt in _stage_checkpoints(paths)]:
-        position = _checkpoint_position(stage.last_checkpoint) if stage.last_checkpoint.is_file() else None
+def _clean_up(paths: RunPaths, positions: dict[Path, tuple[int, int] | None]) -> None:
+    """Remove killed writers' hidden ``.*.tmp`` files; drop the log rows after each resumed checkpoint.
+
+    ``positions``: stage folder -> (epoch, step) of the ``last.ckpt`` a resume continues from.
+    """
+    for stale in paths.root.rglob(".*.tmp"):
+        if stale.is_file():
+            stale.unlink(missing_ok=True)
+    for root, position in positions.items():
+        stage = RunPaths(root)
         if position is not None and (dropped := drop_rows_after(stage.metrics_csv, position[1], position[0])):
             log.info("resume: dropped %d rows of %s logged after the checkpoint (epoch %d, step %d)", dropped,
                      stage.metrics_csv, *position)  # fmt: skip
@@ -494,12 +515,15 @@ def _clean_up(paths: RunPaths, resume: bool) -> None:
 def start_run(out_dir: str | Path, config: Any, *, resume: bool = False, overwrite: bool = False) -> StartedRun:
     """Start (or resume) a run in ``out_dir``: the one way every training command begins.
 
-    In order, before anything in the folder is written: lock the folder (``.lock`` with this process's
-    pid and host; a lock whose process is dead is taken over with a warning; a live one refuses the
-    run); refuse a folder that already holds a run unless ``resume`` or ``overwrite``; with ``resume``,
-    require ``checkpoints/last.ckpt`` and compare the resolved config with the stored ``config.yaml``,
-    refusing when a key outside :data:`RESUMABLE_KEYS` differs. Then: ``overwrite`` removes the earlier
-    run's files (only those a run writes); temporary files of a killed writer are removed; ``resume``
+    In order, before anything in the folder is written: refuse an ``out_dir`` that is a file; lock the
+    folder (``fcntl.flock`` on ``.lock``, held until :meth:`StartedRun.release` or the process ends,
+    with this process's pid and host in the file for the message a refused run prints); refuse a folder
+    that already holds a run unless ``resume`` or ``overwrite``; with ``resume``, compare the resolved
+    config with the stored ``config.yaml`` (refusing when a key outside :data:`RESUMABLE_KEYS` differs)
+    and read every ``last.ckpt`` safely (``weights_only``; a tampered one is an ``InputError``). Then:
+    ``overwrite`` removes the earlier run's files (only those a run writes), as does a ``resume`` that
+    found no checkpoint (the run starts from the beginning, with a warning saying so, and
+    :attr:`StartedRun.resume` is False); hidden temporary files of a killed writer are removed; ``resume``
     drops the rows of ``logs/metrics.csv`` logged after the checkpoint (a killed epoch's); Python,
     NumPy, torch and dataloader workers are seeded with ``config.seed``, torch's thread count is set
     (``hardware``/``train``/``optim.threads``) and the resolved ``config.yaml`` is written. Processes of
@@ -516,9 +540,10 @@ def start_run(out_dir: str | Path, config: Any, *, resume: bool = False, overwri
 
     Raises:
         RunLockedError: another live run holds the folder.
-        ValueError: ``resume`` and ``overwrite`` together, a folder holding a run without either, or a
-            resume whose config differs (the message names the keys).
-        FileNotFoundError: ``resume`` without ``config.yaml`` or ``checkpoints/last.ckpt``.
+        ValueError: ``resume`` and ``overwrite`` together, a folder holding a run without either, a
+            resume whose config differs (the message names the keys), an ``out_dir`` that is a file, or
+            a checkpoint that cannot be read safely (``InputError`` naming it).
+        FileNotFoundError: ``resume`` with checkpoints but without ``config.yaml``.
     """
     import lightning as L
     import torch
@@ -532,15 +557,20 @@ def start_run(out_dir: str | Path, config: Any, *, resume: bool = False, overwri
     rank = _rank()
     checkpoint = paths.last_checkpoint if resume else None
     if rank > 0:  # a DDP worker: the launching process locked and prepared the folder
+        resume = resume and (paths.last_checkpoint.is_file() or bool(_stage_checkpoints(paths)))
         L.seed_everything(seed, workers=True, verbose=False)
-        return StartedRun(paths, config, seed, checkpoint, rank)
+        return StartedRun(paths, config, seed, checkpoint, rank, resume)
     text = dump_config(config)
+    _check_folder(paths.root)
     lock = _acquire_lock(paths)
     atexit.register(_release_lock, lock)
+    positions: dict[Path, tuple[int, int] | None] = {}
     try:
-        if resume:
-            _check_resume(paths, text)
-        elif paths.holds_run():
+        if resume and not (positions := _check_resume(paths, text)):
+            resume = False
+            _remove_run(paths, "--resume found no checkpoint (the run stopped before its first one was saved): "
+                        "starting the run from the beginning")  # fmt: skip
+        elif not resume and paths.holds_run():
             if not overwrite:
                 raise ValueError(
                     f"{paths.root} already holds a run; use --resume to continue it, --overwrite to replace it, "
@@ -551,11 +581,22 @@ def start_run(out_dir: str | Path, config: Any, *, resume: bool = False, overwri
         _release_lock(lock)
         raise
     paths.make()
-    _clean_up(paths, resume)
+    _clean_up(paths, positions)
     checkpoint = checkpoint if checkpoint is not None and checkpoint.is_file() else None
     L.seed_everything(seed, workers=True, verbose=False)
     threads = _threads(config)
     if threads is not None:
         torch.set_num_threads(threads)
     write_text(paths.config, text)
-    return StartedRun(paths, config, seed, checkpoint, rank, lock)
+    return StartedRun(paths, config, seed, checkpoint, rank, resume, lock)
+
+
+def _check_folder(root: Path) -> None:
+    """Refuse a run folder that is a file, or lies below one (one line instead of an OSError later)."""
+    from seqlab.io.errors import InputError
+
+    for folder in (root, *root.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise InputError("is a file, not a folder: give --out a folder for the run", file=folder)
+            return

@@ -259,6 +259,8 @@ def config_reference(model_cls: type[BaseModel], prefix: str = "") -> str:
     rows: list[str] = []
     sections: list[tuple[str, type[BaseModel]]] = []
     for name, field in model_cls.model_fields.items():
+        if field.exclude:  # not written to a run's config.yaml, so not a key a config can hold
+            continue
         key = f"{prefix}{name}"
         annotation = field.annotation
         nested = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None

@@ -31,6 +31,7 @@ import torch
 
 from seqlab.models.metadata_head import MetadataHead
 from seqlab.models.sequence_model import SequenceModel
+from seqlab.runs import atomic_open, write_text
 
 __all__ = [
     "INTROSPECTION_PNG",
@@ -180,9 +181,11 @@ def plot_feature_factor_heatmap(table: pd.DataFrame, path: str | Path, title: st
     axis.set_title(title or "feature x factor")
     figure.tight_layout()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    try:
+        with atomic_open(path, "wb") as handle:  # a kill leaves the earlier figure, never half of one
+            figure.savefig(handle, format=path.suffix.lstrip(".").lower() or "png", dpi=120)
+    finally:
+        plt.close(figure)
     return path
 
 
@@ -212,8 +215,6 @@ def introspect_model(
     Raises:
         ValueError: the model has no metadata head.
     """
-    from seqlab.runs import write_text
-
     head = model.head
     if not isinstance(head, MetadataHead):
         raise ValueError(f"the model has a {type(head).__name__}, not a metadata head: nothing to introspect")

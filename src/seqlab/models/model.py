@@ -11,12 +11,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
 from seqlab.config import LinearHeadConfig
+from seqlab.io.weights import read_checkpoint
 from seqlab.models.data_params import DataParams
 from seqlab.models.heads import Head, MultiTaskLinearHead
+from seqlab.models.pretrained import is_model_folder, read_model_files
 from seqlab.models.sequence_model import SequenceModel
 
 __all__ = ["count_parameters", "describe", "freeze_trunk", "load_trunk", "replace_head"]
@@ -28,13 +29,11 @@ def _state_dict_of(source: Mapping[str, Any] | str | Path) -> Mapping[str, Any]:
     if isinstance(source, str | Path):
         path = Path(source)
         for folder in (path, path / "model"):  # a model folder, or a run folder holding model/
-            if (folder / "model.safetensors").is_file():
-                from safetensors.torch import load_file
-
-                return load_file(str(folder / "model.safetensors"))
+            if is_model_folder(folder):
+                return read_model_files(folder).state  # its recorded SHA-256 checked
         if not path.is_file():
             raise FileNotFoundError(f"no checkpoint or state dict at {path}")
-        source = torch.load(path, map_location="cpu", weights_only=True)
+        source = read_checkpoint(path)
     return source.get("state_dict", source)
 
 

@@ -4,7 +4,13 @@ A model folder (``SequenceModel.save_pretrained``) holds::
 
     model.safetensors   the SequenceModel's state dict (trunk.*, head.*)
     config.json         {"format": "seqlab-dna-model", "version": 1,
-                         "model": {"trunk": {...}, "head": {...}}, "data": DataParams}
+                         "model": {"trunk": {...}, "head": {...}}, "data": DataParams,
+                         "weights_sha256": hex SHA-256 of model.safetensors}
+
+Reading a folder checks that ``model.safetensors`` still has the recorded SHA-256: an edited, truncated
+or damaged weights file is an ``InputError`` naming it (set ``SEQLAB_SKIP_WEIGHTS_CHECK=1`` to read
+weights changed on purpose, or a folder written before the digest was recorded). Checkpoints are read
+with ``torch.load(weights_only=True)`` (``seqlab.io.weights.read_checkpoint``): no code in them runs.
 
 A checkpoint (``checkpoints/best.ckpt``, ``last.ckpt``, written by any seqlab scheme) holds the same
 two records in ``hyper_parameters.model_config`` and ``hyper_parameters.data_params`` and the weights
@@ -17,14 +23,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
+
+from seqlab.io.errors import InputError
+from seqlab.io.weights import read_checkpoint, read_safetensors, sha256_of
+from seqlab.runs import atomic_dir
 
 __all__ = [
     "CONFIG_FILE",
@@ -86,25 +94,26 @@ def write_model_folder(
     """
     document = {"format": FORMAT, "version": FORMAT_VERSION, "model": dict(model_config), "data": dict(data_params)}
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
-    try:
+    with atomic_dir(folder) as staging:
         tensors = {key: value.detach().cpu().contiguous() for key, value in state.items()}
         save_file(tensors, str(staging / WEIGHTS_FILE), metadata={"format": FORMAT})
+        document["weights_sha256"] = sha256_of(staging / WEIGHTS_FILE)
         (staging / CONFIG_FILE).write_text(json.dumps(document, indent=2) + "\n")
-        os.chmod(staging, 0o755)
-        if folder.exists():
-            old = folder.with_name(f".{folder.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            folder.rename(old)
-            staging.rename(folder)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            staging.rename(folder)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return folder
+
+
+def _recorded_digest(document: dict[str, Any], path: Path) -> str | None:
+    """The ``weights_sha256`` of a folder's config.json (None when ``SEQLAB_SKIP_WEIGHTS_CHECK=1``)."""
+    if os.environ.get("SEQLAB_SKIP_WEIGHTS_CHECK", "") == "1":
+        return None
+    digest = document.get("weights_sha256")
+    if not isinstance(digest, str) or len(digest) != 64:
+        raise InputError(
+            f"no weights_sha256 recorded, so {WEIGHTS_FILE} cannot be checked; re-save the model with this "
+            "seqlab, or set SEQLAB_SKIP_WEIGHTS_CHECK=1 to load it unchecked",
+            file=path,
+        )
+    return digest
 
 
 def _read_folder(folder: Path) -> ModelFiles:
@@ -121,15 +130,12 @@ def _read_folder(folder: Path) -> ModelFiles:
     for key in ("model", "data"):
         if not isinstance(document.get(key), dict):
             raise ValueError(f"{path}: the {key!r} section is missing")
-    state = load_file(str(folder / WEIGHTS_FILE))
+    state = read_safetensors(folder / WEIGHTS_FILE, sha256=_recorded_digest(document, path))
     return ModelFiles(document["model"], document["data"], state, path, folder / WEIGHTS_FILE)
 
 
 def _read_checkpoint(path: Path) -> ModelFiles:
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises pickle, zip and unpickler errors alike
-        raise ValueError(f"{path} is not a seqlab checkpoint (torch.load failed: {err})") from None
+    checkpoint = read_checkpoint(path)
     hparams = checkpoint.get("hyper_parameters", {}) if isinstance(checkpoint, dict) else {}
     state = checkpoint.get("state_dict", {}) if isinstance(checkpoint, dict) else {}
     weights = {key[len(_MODEL_PREFIX) :]: value for key, value in state.items() if key.startswith(_MODEL_PREFIX)}
@@ -150,6 +156,8 @@ def read_model_files(path: str | Path) -> ModelFiles:
         FileNotFoundError: nothing loadable at ``path`` (the message says what was looked for).
         ValueError: the file or folder is not a seqlab model (another format, a newer version, a
             checkpoint without the model's records).
+        InputError: a weights file without its recorded SHA-256 (edited or damaged), a damaged
+            safetensors file, or a checkpoint that cannot be read safely.
     """
     path = Path(path)
     if path.is_dir():

@@ -103,6 +103,8 @@ class HFTrunk(nn.Module):
     """
 
     strand_symmetric = False
+    sized_by_files = True
+    """Its size comes from the folder's weights, not from the config: ``build_trunk`` does not probe it."""
 
     def __init__(
         self,

@@ -15,10 +15,18 @@ Every trunk declares ``strand_symmetric: bool``: True when its features of a win
 the window's reverse complement in eval mode (DeepBind, which scans both strands and keeps the
 maximum); prediction then runs a window through it once instead of once per strand. A trunk that does
 not declare it is treated as not symmetric.
+
+Size limit: before a trunk is allocated, it is built on PyTorch's ``meta`` device (no memory) and its
+parameters are counted; more than :func:`parameter_limit` (default :data:`MAX_PARAMETERS`, one billion:
+4 GB of float32 weights; the environment variable ``SEQLAB_MAX_PARAMETERS`` overrides it) is a
+``ValueError`` naming the count, so a config asking for a huge trunk fails at once instead of trying to
+allocate tens of gigabytes. A trunk class whose size comes from files rather than from its config
+(``sized_by_files = True``, e.g. ``hf``) is not probed.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -35,10 +43,15 @@ __all__ = [
     "BasenjiTrunk",
     "DeepBindTrunk",
     "DeepSEATrunk",
+    "MAX_PARAMETERS",
     "build_trunk",
     "encoding_of_channels",
+    "parameter_limit",
     "register_trunk",
 ]
+
+MAX_PARAMETERS = 1_000_000_000
+"""Default limit on a trunk's parameter count (4 GB as float32); ``SEQLAB_MAX_PARAMETERS`` overrides it."""
 
 TRUNKS = Registry("trunk arch")
 """Trunk class of every ``model.trunk.arch``; each takes (in_channels, seq_len, **sizes of its config)."""
@@ -244,8 +257,34 @@ def build_trunk(config: TrunkConfig | Mapping[str, Any], in_channels: int, seq_l
     if config.arch not in TRUNKS:
         raise ValueError(f"model.trunk.arch {config.arch!r} has no trunk module; registered: {sorted(TRUNKS)}")
     cls = TRUNKS[config.arch]
+    if not getattr(cls, "sized_by_files", False):
+        with torch.device("meta"):  # counts the parameters without allocating them
+            n = sum(p.numel() for p in _construct(cls, config, in_channels, seq_len).parameters())
+        limit = parameter_limit()
+        if n > limit:
+            raise ValueError(
+                f"model.trunk ({config.arch}) would have {n:,} parameters ({n * 4 / 1e9:.1f} GB as float32), more "
+                f"than the limit of {limit:,}; check its sizes, or raise the limit with SEQLAB_MAX_PARAMETERS={n}"
+            )
+    return _construct(cls, config, in_channels, seq_len)
+
+
+def _construct(cls: type[nn.Module], config: TrunkConfig, in_channels: int, seq_len: int) -> nn.Module:
     from_config = getattr(cls, "from_config", None)
     if from_config is not None:
         return from_config(config, in_channels, seq_len)
     return cls(in_channels, seq_len, **config.model_dump(exclude={"arch", "preset"}))
 
+
+def parameter_limit() -> int:
+    """The most parameters a trunk may have: ``SEQLAB_MAX_PARAMETERS`` when set, else :data:`MAX_PARAMETERS`.
+
+    Raises:
+        ValueError: the variable is not a positive whole number.
+    """
+    text = os.environ.get("SEQLAB_MAX_PARAMETERS", "").strip().replace("_", "")
+    if not text:
+        return MAX_PARAMETERS
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"SEQLAB_MAX_PARAMETERS={text!r}: expected a positive whole number of parameters")
+    return int(text)

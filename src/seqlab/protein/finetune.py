@@ -45,12 +45,13 @@ from transformers import (
 )
 
 from seqlab.evaluation.classification import confusion_matrix, plot_confusion_matrix
+from seqlab.io.weights import read_checkpoint
 from seqlab.metrics import classification_metrics, json_safe
 from seqlab.protein.config import FinetuneConfig, OptimConfig
 from seqlab.protein.corpus import PAIRS_FILE, PairCorpus
 from seqlab.protein.mlm import ProteinModule, optim_trainer, roberta_config
 from seqlab.protein.tasks import SPLITS, LabelledTask, load_task
-from seqlab.protein.tokenizer import load_tokenizer, save_tokenizer
+from seqlab.protein.tokenizer import load_tokenizer, write_tokenizer_files
 from seqlab.runs import StartedRun, atomic_dir, atomic_open, start_run, write_json
 
 __all__ = [
@@ -245,11 +246,6 @@ def _write_predictions(path: Path, frame: pd.DataFrame, probs: np.ndarray, class
         table.to_csv(handle, sep="\t", index=False, float_format="%.6g")
 
 
-def _checkpoint(path: Path) -> dict[str, Any]:
-    """A Lightning checkpoint of this run (our own file, so full unpickling is safe)."""
-    return torch.load(path, map_location="cpu", weights_only=False)
-
-
 def _pretraining_corpus(config: FinetuneConfig) -> Path | None:
     """The pair corpus the pre-trained model was trained on: ``data.protein_splits``, else the
     ``corpus/`` folder a seqlab pretrain run keeps beside its ``model/``; None when unknown.
@@ -346,7 +342,7 @@ def _finetune(config: FinetuneConfig, started: StartedRun, corpus: Path | None) 
         patience=config.patience,
     )
     last = started.checkpoint
-    state = _checkpoint(last) if last is not None else None
+    state = read_checkpoint(last) if last is not None else None
     if state is not None and state["global_step"] >= optim.max_steps:  # finished: nothing left to train
         module.load_state_dict(state["state_dict"])
         steps = state["global_step"]
@@ -356,7 +352,7 @@ def _finetune(config: FinetuneConfig, started: StartedRun, corpus: Path | None) 
         steps = trainer.global_step
     best_score = None
     if run.best_checkpoint.is_file():
-        best = _checkpoint(run.best_checkpoint)
+        best = read_checkpoint(run.best_checkpoint)
         module.load_state_dict(best["state_dict"])
         best_score = next(v["best_model_score"] for k, v in best["callbacks"].items() if "ModelCheckpoint" in k)
     else:
@@ -375,7 +371,7 @@ def _finetune(config: FinetuneConfig, started: StartedRun, corpus: Path | None) 
 
     with atomic_dir(run.root / "model") as model_dir:  # a kill never leaves a half-written model/
         module.model.save_pretrained(model_dir)
-        save_tokenizer(tokenizer, model_dir)
+        write_tokenizer_files(tokenizer, model_dir)
     metrics["task"] = task.summary()
     metrics["pretraining_overlap"] = overlap
     metrics["model"] = {

@@ -27,7 +27,8 @@ from transformers import LongformerConfig as HfLongformerConfig
 
 from seqlab.protein.config import LongformerConfig
 from seqlab.protein.mlm import POSITION_OFFSET
-from seqlab.protein.tokenizer import load_tokenizer, save_tokenizer
+from seqlab.protein.tokenizer import load_tokenizer, write_tokenizer_files
+from seqlab.runs import atomic_dir
 
 __all__ = ["convert_to_longformer", "extend_position_embeddings"]
 
@@ -58,7 +59,8 @@ def convert_to_longformer(
     Args:
         model_dir: ``save_pretrained`` folder of a RoBERTa masked LM with its tokenizer (e.g. the
             ``model/`` folder of a pre-training run).
-        out_dir: where the Longformer and the tokenizer (``model_max_length = max_length``) go.
+        out_dir: where the Longformer and the tokenizer (``model_max_length = max_length``) go (written
+            beside it and renamed into place; an earlier folder there is replaced only when complete).
         config: ``max_length`` (tokens, special tokens included) and ``attention_window``.
 
     Returns:
@@ -110,7 +112,8 @@ def convert_to_longformer(
                 state[key.replace(f".self.{name}.", f".self.{name}_global.")] = value
     longformer = LongformerForMaskedLM(long_config)
     longformer.load_state_dict(state, strict=True)
-    longformer.save_pretrained(out_dir)
     tokenizer.model_max_length = config.max_length
-    save_tokenizer(tokenizer, out_dir)
+    with atomic_dir(out_dir) as folder:  # complete or absent, never half-written
+        longformer.save_pretrained(folder)
+        write_tokenizer_files(tokenizer, folder)
     return out_dir

@@ -30,7 +30,7 @@ from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
 from seqlab.io.protein import ALPHABET
 from seqlab.protein.config import TokenizerConfig
-from seqlab.runs import write_json, write_text
+from seqlab.runs import atomic_dir, write_json, write_text
 
 __all__ = [
     "LENGTH_THRESHOLDS",
@@ -40,6 +40,7 @@ __all__ = [
     "compression_report",
     "load_tokenizer",
     "save_tokenizer",
+    "write_tokenizer_files",
     "train_bpe_tokenizer",
     "truncation",
     "write_compression_report",
@@ -120,10 +121,21 @@ def build_residue_tokenizer(model_max_length: int = 1024, out_dir: str | Path | 
 
 
 def save_tokenizer(tokenizer: PreTrainedTokenizerFast, out_dir: str | Path) -> Path:
-    """Save so that ``AutoTokenizer.from_pretrained(out_dir)`` loads it (old and new transformers).
+    """Save as a folder of its own that ``AutoTokenizer.from_pretrained(out_dir)`` loads; return ``out_dir``.
 
-    Writes ``tokenizer.json``, ``tokenizer_config.json`` (``tokenizer_class``
-    ``PreTrainedTokenizerFast``) and ``special_tokens_map.json``; returns ``out_dir``.
+    The folder is written beside ``out_dir`` and renamed into place (``seqlab.runs.atomic_dir``): it
+    appears complete or not at all, and replaces an earlier one only when complete.
+    """
+    with atomic_dir(out_dir) as folder:
+        write_tokenizer_files(tokenizer, folder)
+    return Path(out_dir)
+
+
+def write_tokenizer_files(tokenizer: PreTrainedTokenizerFast, out_dir: str | Path) -> Path:
+    """Write the tokenizer's files into a folder being assembled (e.g. a model folder); return ``out_dir``.
+
+    Writes ``tokenizer.json``, ``tokenizer_config.json`` (``tokenizer_class`` ``PreTrainedTokenizerFast``)
+    and ``special_tokens_map.json`` (old and new transformers load them).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

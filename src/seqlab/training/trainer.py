@@ -3,6 +3,13 @@
 It chooses the hardware (a GPU and bf16 when present, the CPU otherwise), writes CSV logs and
 checkpoints into the run folder, adds early stopping, and shows a rich progress bar.
 
+Files: checkpoints are written to a hidden temporary file beside their target and renamed over it
+(never through ``$TMPDIR``, which may be another filesystem), and read back with
+``seqlab.io.weights.read_checkpoint`` (``weights_only``: a tampered checkpoint given to ``--resume`` is
+a one-line error and runs no code); ``logs/metrics.csv`` and ``logs/hparams.yaml`` are rewritten whole
+through a temporary file, so a kill leaves the previous complete file. A hardware section Lightning
+cannot run (``accelerator: gpu`` without a GPU, more devices than present) is a ``ValueError``.
+
 Manual optimisation (a module with ``automatic_optimization = False``, e.g. MFD's adversaries):
 Lightning rejects ``gradient_clip_val`` and ``accumulate_grad_batches`` then, so the factory passes
 neither and instead sets ``module.gradient_clip`` (float or None) and ``module.accumulate`` (int) on
@@ -14,19 +21,23 @@ from __future__ import annotations
 
 import csv
 import io
-import warnings
+import os
 from pathlib import Path
 from typing import Any, Literal
 
 import lightning as L
 import torch
+from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint, ProgressBar
+from lightning.pytorch.core.saving import save_hparams_to_yaml
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 from lightning.pytorch.loggers.logger import rank_zero_experiment
 
 from seqlab.config.hardware import HardwareConfig
-from seqlab.runs import RunPaths
+from seqlab.io.weights import read_checkpoint
+from seqlab.runs import RunPaths, write_text
 from seqlab.training.progress import progress_callback
 
 __all__ = [
@@ -68,22 +79,73 @@ def resume_checkpoint(run: RunPaths, resume: bool) -> Path | None:
     return run.last_checkpoint
 
 
+class RunCheckpointIO(TorchCheckpointIO):
+    """Checkpoints written beside their target and renamed over it; read back without running code."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
+        """``torch.save`` to ``.<name>.<pid>.tmp`` in the checkpoint's folder, then rename it to ``path``."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            torch.save(checkpoint, tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def load_checkpoint(self, path: Any, map_location: Any | None = None, weights_only: bool | None = None) -> Any:
+        """The checkpoint as tensors and plain values (``weights_only`` always; an ``InputError`` otherwise)."""
+        return read_checkpoint(path, map_location=map_location)
+
+
+class _AtomicExperimentWriter(ExperimentWriter):
+    """Lightning's CSV writer, but it keeps an existing ``metrics.csv`` and rewrites it whole, atomically."""
+
+    def __init__(self, log_dir: str) -> None:
+        self.hparams: dict[str, Any] = {}
+        self.metrics: list[dict[str, float]] = []
+        self.log_dir = log_dir
+        self.metrics_file_path = os.path.join(log_dir, self.NAME_METRICS_FILE)
+        os.makedirs(log_dir, exist_ok=True)
+        self.rows = self._read_rows()
+        self.metrics_keys = list(self.rows[0]) if self.rows else []
+
+    def _read_rows(self) -> list[dict[str, str]]:
+        path = Path(self.metrics_file_path)
+        return list(csv.DictReader(io.StringIO(path.read_text()))) if path.is_file() else []
+
+    def save(self) -> None:
+        """Write every row logged so far (earlier runs' and new ones) to ``metrics.csv`` through a temporary file."""
+        if not self.metrics:
+            return
+        self._record_new_keys()
+        self.rows.extend(self.metrics)
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=self.metrics_keys, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.rows)
+        write_text(self.metrics_file_path, buffer.getvalue())
+        self.metrics = []
+
+    def log_hparams(self, params: dict[str, Any]) -> None:
+        """Record hparams and write ``hparams.yaml`` through a temporary file."""
+        self.hparams.update(params)
+        path = Path(self.log_dir) / self.NAME_HPARAMS_FILE
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        save_hparams_to_yaml(tmp, self.hparams)
+        os.replace(tmp, path)
+
+
 class _AppendingCSVLogger(CSVLogger):
-    """CSVLogger that appends to an existing ``metrics.csv`` (Lightning's would delete it first)."""
+    """CSVLogger that appends to an existing ``metrics.csv`` (Lightning's would delete it first), atomically."""
 
     @property
     @rank_zero_experiment
     def experiment(self) -> ExperimentWriter:
         """The CSV writer, created on first use with the earlier rows and columns kept."""
         if self._experiment is None:
-            path = Path(self.log_dir) / ExperimentWriter.NAME_METRICS_FILE
-            earlier = path.read_text() if path.is_file() else ""
-            with warnings.catch_warnings():  # its "logs will be deleted" warning is not true here
-                warnings.filterwarnings("ignore", message="Experiment logs directory")
-                writer = super().experiment  # removes an existing metrics.csv
-            if earlier:
-                path.write_text(earlier)
-                writer.metrics_keys = next(csv.reader(io.StringIO(earlier)))
+            self._experiment = _AtomicExperimentWriter(log_dir=self.log_dir)
         return self._experiment
 
 
@@ -208,25 +270,30 @@ def build_trainer(
         callbacks.append(progress)
     callbacks.extend(extra_callbacks or [])
     on_cpu = hardware.accelerator == "cpu" or not torch.cuda.is_available()
-    return L.Trainer(
-        default_root_dir=run.root,
-        max_epochs=max_epochs,
-        max_steps=max_steps,
-        accelerator=hardware.accelerator,
-        devices=hardware.devices,
-        num_nodes=hardware.num_nodes,
-        strategy=hardware.strategy,
-        precision=resolve_precision(hardware.precision, hardware.accelerator),
-        gradient_clip_val=None if manual else gradient_clip,
-        accumulate_grad_batches=1 if manual else accumulate_grad_batches,
-        limit_train_batches=limit_train_batches,
-        val_check_interval=val_check_interval,
-        check_val_every_n_epoch=check_val_every_n_epoch,
-        logger=_AppendingCSVLogger(save_dir=run.logs, name="", version=""),
-        callbacks=callbacks,
-        enable_progress_bar=isinstance(progress, ProgressBar),
-        enable_model_summary=False,
-        deterministic=True if on_cpu else "warn",
-        num_sanity_val_steps=0,
-        log_every_n_steps=10,
-    )
+    try:
+        return L.Trainer(
+            default_root_dir=run.root,
+            max_epochs=max_epochs,
+            max_steps=max_steps,
+            accelerator=hardware.accelerator,
+            devices=hardware.devices,
+            num_nodes=hardware.num_nodes,
+            strategy=hardware.strategy,
+            precision=resolve_precision(hardware.precision, hardware.accelerator),
+            gradient_clip_val=None if manual else gradient_clip,
+            accumulate_grad_batches=1 if manual else accumulate_grad_batches,
+            limit_train_batches=limit_train_batches,
+            val_check_interval=val_check_interval,
+            check_val_every_n_epoch=check_val_every_n_epoch,
+            logger=_AppendingCSVLogger(save_dir=run.logs, name="", version=""),
+            callbacks=callbacks,
+            plugins=[RunCheckpointIO()],
+            enable_progress_bar=isinstance(progress, ProgressBar),
+            enable_model_summary=False,
+            deterministic=True if on_cpu else "warn",
+            num_sanity_val_steps=0,
+            log_every_n_steps=10,
+        )
+    except MisconfigurationException as err:  # e.g. accelerator gpu on a machine without one
+        where = f"accelerator {hardware.accelerator!r}, devices {hardware.devices!r}, strategy {hardware.strategy!r}"
+        raise ValueError(f"hardware ({where}): {' '.join(str(err).split())}") from None
