@@ -162,3 +162,92 @@ def test_yaml_errors_and_a_trunk_without_arch_name_the_file_line_or_key(tmp_path
     config.write_text("model:\n  trunk: {filters: 8}\n")
     result = runner.invoke(app, ["dna", "audit", str(config)])
     assert result.exit_code == 2 and "model.trunk.arch: missing" in " ".join(result.output.split()), result.output
+
+
+# --------------------------------------------------------------------------- issue 17: model folders and run folders
+
+
+def _model_folder(tmp_path: Path) -> Path:
+    import torch
+
+    from seqlab.models.data_params import DataParams
+    from seqlab.models.model import build_model
+    from seqlab.models.pretrained import save_pretrained
+
+    torch.manual_seed(0)
+    params = DataParams(tasks=["CTCF"], window_length=40, encoding="onehot")
+    model = build_model({"trunk": {"arch": "deepbind", "kernel_size": 6}}, params)
+    return save_pretrained(model, params, tmp_path / "m")
+
+
+@pytest.mark.parametrize("damage", ["edited", "truncated", "huge trunk"])
+def test_a_damaged_model_folder_is_one_line(tmp_path, damage):
+    import json
+
+    folder = _model_folder(tmp_path)
+    weights, config = folder / "model.safetensors", folder / "config.json"
+    if damage == "edited":
+        data = bytearray(weights.read_bytes())
+        data[-1] ^= 0x10
+        weights.write_bytes(bytes(data))
+    elif damage == "truncated":
+        weights.write_bytes(weights.read_bytes()[:50])
+    else:
+        document = json.loads(config.read_text())
+        document["model"]["trunk"] |= {"filters": 100_000, "hidden": 300_000}
+        config.write_text(json.dumps(document))
+    fasta = tmp_path / "x.fa"
+    fasta.write_text(">a\n" + "ACGT" * 10 + "\n")
+    out = tmp_path / "p.tsv"
+    result = runner.invoke(app, ["dna", "predict", str(folder), "--fasta", str(fasta), "--out", str(out)])
+    if damage == "huge trunk":
+        _one_line_error(result, "config.json", "parameters", "SEQLAB_MAX_PARAMETERS")
+    else:
+        _one_line_error(result, "model.safetensors", "the weights changed after the model folder was written")
+    assert not (tmp_path / "p.tsv").exists()
+
+
+def _train_config(tmp_path: Path) -> Path:
+    config = tmp_path / "run.yaml"
+    config.write_text("data:\n  genomes: {g: {fasta: g.fa}}\n  tasks: tasks.tsv\n")
+    return config
+
+
+def test_train_into_an_existing_file_is_one_line(tmp_path):
+    out = tmp_path / "results.tsv"
+    out.write_text("mine\n")
+    result = runner.invoke(app, ["dna", "train", str(_train_config(tmp_path)), "--out", str(out)])
+    _one_line_error(result, "results.tsv", "is a file, not a folder")
+    assert out.read_text() == "mine\n"
+
+
+def test_a_gpu_accelerator_on_a_machine_without_one_is_one_line(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    config = _train_config(tmp_path)
+    args = ["dna", "train", str(config), "--out", str(tmp_path / "r"), "--set", "hardware.accelerator=gpu"]
+    _one_line_error(runner.invoke(app, args), "hardware.accelerator: 'gpu'", "no GPU")
+    assert not (tmp_path / "r").exists()  # refused before anything was written
+
+
+def test_resume_from_a_tampered_checkpoint_is_one_line_and_runs_no_code(tmp_path):
+    import torch
+
+    config = _train_config(tmp_path)
+    run = tmp_path / "r"
+    (run / "checkpoints").mkdir(parents=True)
+    from seqlab.config import DnaRunConfig, dump_config, load_config
+
+    (run / "config.yaml").write_text(dump_config(load_config(config, DnaRunConfig)))
+    marker = tmp_path / "pwned"
+
+    class Marker:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    torch.save({"global_step": 5, "epoch": 1, "loops": Marker()}, run / "checkpoints" / "last.ckpt")
+    result = runner.invoke(app, ["dna", "train", str(config), "--out", str(run), "--resume"])
+    _one_line_error(result, "last.ckpt: cannot be read safely as a checkpoint")
+    assert not marker.exists()

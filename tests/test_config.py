@@ -173,3 +173,56 @@ def test_yaml_errors_name_the_file_and_line(tmp_path):
     assert "\n" not in str(info.value)
     path.write_bytes(b"\xef\xbb\xbfname: bom\n" + BASE.encode())
     assert load_config(path, DnaRunConfig).name == "bom"
+
+
+# --------------------------------------------------------------------------- issue 17, item 2: config.yaml reloads
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+SCHEMES = {
+    "supervised": ("gm12878_pol2_windows.yaml", []),
+    "ssl": ("ssl_chr22_primates.yaml", []),
+    "noisy_student": ("ssl_chr22_primates.yaml", ["train.scheme=noisy_student", "ssl=null", "noisy_student={}"]),
+    "mfd": ("mfd_gm12878_compendium.yaml", []),
+}
+
+
+@pytest.mark.parametrize("scheme", sorted(SCHEMES))
+def test_a_run_folders_config_yaml_loads_back_as_the_same_config(tmp_path, scheme):
+    from seqlab.runs import start_run
+
+    name, overrides = SCHEMES[scheme]
+    config = load_config(EXAMPLES / name, DnaRunConfig, overrides, data_dir=tmp_path / "data")
+    assert config.train.scheme == scheme
+    with start_run(tmp_path / "run", config) as run:  # writes config.yaml as a training run does
+        pass
+    again = load_config(run.paths.config, DnaRunConfig)
+    assert again == config
+    assert "num_workers" not in run.paths.config.read_text().split("hardware:")[0]  # not under data:
+
+
+def test_the_config_reference_lists_no_key_that_a_config_cannot_hold(tmp_path):
+    from seqlab.cli.reference import render_reference
+
+    assert "`data.num_workers`" not in render_reference()
+    with pytest.raises(ConfigError, match="num_workers"):  # refused in a config: so not listed
+        load_config(_write(tmp_path, BASE + "  num_workers: 2\n"), DnaRunConfig)
+
+
+def test_a_stored_config_rebuilds_the_same_examples(tmp_path):
+    import yaml
+
+    from seqlab.data.build import build_examples
+    from seqlab.demo.simulate import FactorSpec, simulate_dna_demo
+    from seqlab.runs import start_run
+
+    simulate_dna_demo(tmp_path / "data", seed=1, chrom_sizes={"chr1": 120_000, "chr2": 40_000, "chr3": 40_000},
+                      factors=(FactorSpec("CTCF", "MA0139", sites=60, decoys=5, noise_peaks=3),))  # fmt: skip
+    raw = {"data": {"genomes": {"genome": {"fasta": "data/genome.fa"}}, "tasks": "data/tasks.tsv",
+                    "split": {"val_chroms": ["chr2"], "test_chroms": ["chr3"]}}}  # fmt: skip
+    config = load_config(_write(tmp_path, yaml.safe_dump(raw)), DnaRunConfig, ["hardware.workers=1"])
+    with start_run(tmp_path / "run", config) as run:
+        pass
+    again = load_config(run.paths.config, DnaRunConfig)
+    first, second = build_examples(config.data), build_examples(again.data)
+    assert len(first) > 50
+    assert first.frame.equals(second.frame) and (first.labels == second.labels).all()

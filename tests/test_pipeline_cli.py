@@ -1,5 +1,6 @@
 """End to end: simulated files on disk -> seqlab dna train/evaluate/predict/variant-effect from the CLI and API."""
 
+import fcntl
 import json
 import os
 import shutil
@@ -292,7 +293,7 @@ def test_report_summarises_runs_as_mean_and_sd(trained, tmp_path):
 def test_last_checkpoint_is_the_latest_epoch_not_the_best(trained):
     import torch
 
-    last = torch.load(trained / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    last = torch.load(trained / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
     metrics = json.loads((trained / "metrics.json").read_text())
     assert last["epoch"] == metrics["epochs"] - 1  # saved after the final epoch's validation
 
@@ -322,12 +323,15 @@ def test_train_into_a_used_or_locked_folder_is_refused(simulated, trained, tmp_p
     assert result.exit_code == 2
     assert "already holds a run; use --resume to continue it, --overwrite to replace it" in _flat(result.output)
     # a live run holding the folder refuses a second one (issue 9, item 1)
-    (run / ".lock").write_text(json.dumps({"pid": os.getppid(), "host": socket.gethostname(), "started": "x"}))
-    result = runner.invoke(app, ["dna", "train", str(simulated["config"]), "--out", str(run), "--overwrite"])
-    assert result.exit_code == 2
-    assert f"is in use by another run (pid {os.getppid()}" in _flat(result.output)
-    result = runner.invoke(app, ["dna", "evaluate", str(run)])  # nor re-evaluated meanwhile
-    assert result.exit_code == 2 and "is in use by another run" in _flat(result.output)
+    with open(run / ".lock", "w") as holder:  # what a live run holds: an OS lock on .lock
+        holder.write(json.dumps({"pid": os.getppid(), "host": socket.gethostname(), "started": "x"}))
+        holder.flush()
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        result = runner.invoke(app, ["dna", "train", str(simulated["config"]), "--out", str(run), "--overwrite"])
+        assert result.exit_code == 2
+        assert f"is in use by another run (pid {os.getppid()}" in _flat(result.output)
+        result = runner.invoke(app, ["dna", "evaluate", str(run)])  # nor re-evaluated meanwhile
+        assert result.exit_code == 2 and "is in use by another run" in _flat(result.output)
 
 
 def test_resume_with_another_seed_is_refused_and_leaves_the_folder_intact(simulated, trained, tmp_path):

@@ -79,8 +79,8 @@ def test_start_run_writes_config_and_releases_the_lock(tmp_path):
 
 def test_second_run_into_a_locked_folder_is_refused_and_a_dead_owner_is_taken_over(tmp_path, caplog):
     folder = tmp_path / "r"
-    code = "import sys, time; from seqlab.runs import RunPaths, _acquire_lock; " \
-           "_acquire_lock(RunPaths(sys.argv[1])); print('locked', flush=True); time.sleep(60)"  # fmt: skip
+    code = "import sys, time; from seqlab.runlock import acquire_lock; " \
+           "acquire_lock(sys.argv[1]); print('locked', flush=True); time.sleep(60)"  # fmt: skip
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     other = subprocess.Popen([sys.executable, "-c", code, str(folder)], stdout=subprocess.PIPE, text=True, env=env)
     try:

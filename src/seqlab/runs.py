@@ -22,23 +22,21 @@ that the config is the stored one, seeds, sets threads and writes ``config.yaml`
 from __future__ import annotations
 
 import atexit
-import contextlib
 import csv
-import fcntl
 import fnmatch
 import io
 import json
 import logging
 import os
 import shutil
-import socket
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
+
+from seqlab.runlock import LOCK_FILE, RunLock, RunLockedError, acquire_lock, release_lock
 
 __all__ = [
     "RESUMABLE_KEYS",
@@ -122,7 +120,7 @@ class RunPaths:
     @property
     def lock(self) -> Path:
         """The lock file a running run holds (``.lock``)."""
-        return self.root / ".lock"
+        return self.root / LOCK_FILE
 
     def stage(self, name: str) -> RunPaths:
         """The sub-folder of one stage of a multi-stage run (``pretrain``, ``finetune``, ``round_1``, ...).
@@ -200,10 +198,6 @@ _RUN_ARTIFACTS = (
 )  # fmt: skip
 
 
-class RunLockedError(RuntimeError):
-    """Another live process holds the run folder's lock."""
-
-
 def _rank() -> int:
     """The process rank in a multi-process (DDP) launch; 0 for the launching or only process."""
     for name in ("RANK", "LOCAL_RANK", "SLURM_PROCID"):
@@ -211,82 +205,6 @@ def _rank() -> int:
         if value is not None and value.isdigit():
             return int(value)
     return 0
-
-
-def _read_lock(path: Path) -> dict[str, Any] | None:
-    try:
-        owner = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return owner if isinstance(owner, dict) else None
-
-
-@dataclass
-class _Lock:
-    """An open ``.lock`` file on which this process holds ``fcntl.flock`` (released when ``fd`` closes)."""
-
-    path: Path
-    fd: int
-
-
-def _describe_owner(run: RunPaths) -> str:
-    owner = _read_lock(run.lock) or {}
-    if not owner:
-        return "a run that is starting"
-    return f"pid {owner.get('pid')} on {owner.get('host')}, since {owner.get('started')}"
-
-
-def _acquire_lock(run: RunPaths) -> _Lock:
-    """Hold an exclusive ``fcntl.flock`` on ``run.lock`` and write this process's pid and host into it.
-
-    The operating system releases the lock when the process ends (however it ends), so a lock left by a
-    killed run is free; the pid/host in the file only serve the message of a refused run. The file is
-    removed on release; a process that opened it just before the removal sees that the name no longer
-    points at the file it locked and tries again.
-
-    Raises:
-        RunLockedError: another live process holds the lock.
-    """
-    run.root.mkdir(parents=True, exist_ok=True)
-    me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    for _ in range(50):
-        fd = os.open(run.lock, os.O_RDWR | os.O_CREAT, 0o666)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise RunLockedError(
-                f"{run.root} is in use by another run ({_describe_owner(run)}); wait for it to finish or use "
-                "another --out"
-            ) from None
-        try:
-            current = os.stat(run.lock)
-        except FileNotFoundError:
-            current = None
-        held = os.fstat(fd)
-        if current is None or (current.st_dev, current.st_ino) != (held.st_dev, held.st_ino):
-            os.close(fd)  # released and removed by its owner after we opened it: open the new one
-            continue
-        previous = _read_lock(run.lock)
-        if previous and (previous.get("pid"), previous.get("host")) != (me["pid"], me["host"]):
-            log.warning("%s: taking over the lock left by a run that is no longer running (pid %s on %s)",
-                        run.root, previous.get("pid"), previous.get("host"))  # fmt: skip
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(me).encode(), 0)
-        return _Lock(run.lock, fd)
-    raise RunLockedError(f"{run.root}: could not take the lock {run.lock}; other runs keep starting there")
-
-
-def _release_lock(lock: _Lock) -> None:
-    """Remove the lock file and release the lock (idempotent)."""
-    if lock.fd < 0:
-        return
-    with contextlib.suppress(FileNotFoundError):
-        held, current = os.fstat(lock.fd), os.stat(lock.path)
-        if (current.st_dev, current.st_ino) == (held.st_dev, held.st_ino):
-            lock.path.unlink()
-    os.close(lock.fd)
-    lock.fd = -1
 
 
 @contextmanager
@@ -301,11 +219,11 @@ def locked(run_dir: str | Path) -> Iterator[RunPaths]:
         yield paths
         return
     _check_folder(paths.root)
-    lock = _acquire_lock(paths)
+    lock = acquire_lock(paths.root)
     try:
         yield paths
     finally:
-        _release_lock(lock)
+        release_lock(lock)
 
 
 def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
@@ -411,7 +329,7 @@ class StartedRun:
     checkpoint: Path | None = None
     rank: int = 0
     resume: bool = False
-    lock: _Lock | None = field(default=None, repr=False)
+    lock: RunLock | None = field(default=None, repr=False)
 
     @property
     def root(self) -> Path:
@@ -425,7 +343,7 @@ class StartedRun:
     def release(self) -> None:
         """Release the folder's lock (idempotent)."""
         if self.lock is not None:
-            _release_lock(self.lock)
+            release_lock(self.lock)
             self.lock = None
 
     def __enter__(self) -> StartedRun:
@@ -502,8 +420,10 @@ def _clean_up(paths: RunPaths, positions: dict[Path, tuple[int, int] | None]) ->
 
     ``positions``: stage folder -> (epoch, step) of the ``last.ckpt`` a resume continues from.
     """
-    for stale in paths.root.rglob(".*.tmp"):
-        if stale.is_file():
+    for stale in sorted(paths.root.rglob(".*.tmp")):  # files, and folders (a tokenizer's staging folder)
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
             stale.unlink(missing_ok=True)
     for root, position in positions.items():
         stage = RunPaths(root)
@@ -515,7 +435,8 @@ def _clean_up(paths: RunPaths, positions: dict[Path, tuple[int, int] | None]) ->
 def start_run(out_dir: str | Path, config: Any, *, resume: bool = False, overwrite: bool = False) -> StartedRun:
     """Start (or resume) a run in ``out_dir``: the one way every training command begins.
 
-    In order, before anything in the folder is written: refuse an ``out_dir`` that is a file; lock the
+    In order, before anything in the folder is written: refuse an ``out_dir`` that is a file, and a
+    ``hardware.accelerator`` of ``gpu``/``cuda`` on a machine without a GPU; lock the
     folder (``fcntl.flock`` on ``.lock``, held until :meth:`StartedRun.release` or the process ends,
     with this process's pid and host in the file for the message a refused run prints); refuse a folder
     that already holds a run unless ``resume`` or ``overwrite``; with ``resume``, compare the resolved
@@ -541,8 +462,8 @@ def start_run(out_dir: str | Path, config: Any, *, resume: bool = False, overwri
     Raises:
         RunLockedError: another live run holds the folder.
         ValueError: ``resume`` and ``overwrite`` together, a folder holding a run without either, a
-            resume whose config differs (the message names the keys), an ``out_dir`` that is a file, or
-            a checkpoint that cannot be read safely (``InputError`` naming it).
+            resume whose config differs (the message names the keys), an ``out_dir`` that is a file, a
+            GPU accelerator without a GPU, or a checkpoint that cannot be read safely (``InputError``).
         FileNotFoundError: ``resume`` with checkpoints but without ``config.yaml``.
     """
     import lightning as L
@@ -562,8 +483,9 @@ def start_run(out_dir: str | Path, config: Any, *, resume: bool = False, overwri
         return StartedRun(paths, config, seed, checkpoint, rank, resume)
     text = dump_config(config)
     _check_folder(paths.root)
-    lock = _acquire_lock(paths)
-    atexit.register(_release_lock, lock)
+    _check_accelerator(config)
+    lock = acquire_lock(paths.root)
+    atexit.register(release_lock, lock)
     positions: dict[Path, tuple[int, int] | None] = {}
     try:
         if resume and not (positions := _check_resume(paths, text)):
@@ -578,7 +500,7 @@ def start_run(out_dir: str | Path, config: Any, *, resume: bool = False, overwri
                 )
             _remove_run(paths)
     except BaseException:
-        _release_lock(lock)
+        release_lock(lock)
         raise
     paths.make()
     _clean_up(paths, positions)
@@ -589,6 +511,18 @@ def start_run(out_dir: str | Path, config: Any, *, resume: bool = False, overwri
         torch.set_num_threads(threads)
     write_text(paths.config, text)
     return StartedRun(paths, config, seed, checkpoint, rank, resume, lock)
+
+
+def _check_accelerator(config: Any) -> None:
+    """Refuse ``hardware.accelerator: gpu`` (or ``cuda``) on a machine where PyTorch sees no GPU."""
+    import torch
+
+    accelerator = getattr(getattr(config, "hardware", None), "accelerator", "auto")
+    if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise ValueError(
+            f"hardware.accelerator: {accelerator!r}, but PyTorch sees no GPU on this machine "
+            "(torch.cuda.is_available() is False); use 'auto' (a GPU when present) or 'cpu'"
+        )
 
 
 def _check_folder(root: Path) -> None:

@@ -304,3 +304,67 @@ def test_vcf_without_its_header_or_with_short_or_joined_records_is_refused() -> 
             assert info.value.file == str(path) and info.value.line is not None and "\n" not in str(info.value)
 
     run()
+
+
+# --------------------------------------------------------------------------- weights files (issue 17, items 1 and 4)
+
+
+def _weights_payloads() -> dict[str, tuple[str, bytes, Callable[[Path], object]]]:
+    import io
+
+    import torch
+    from safetensors.torch import save
+
+    from seqlab.io.weights import read_checkpoint, read_safetensors
+
+    buffer = io.BytesIO()
+    torch.save({"epoch": 1, "global_step": 4, "state_dict": {"w": torch.arange(6.0)}, "rng": [1, 2.5, "x"]}, buffer)
+    return {
+        "checkpoint": ("last.ckpt", buffer.getvalue(), read_checkpoint),
+        "safetensors": ("model.safetensors", save({"w": torch.arange(6.0), "b": torch.ones(2, 2)}), read_safetensors),
+    }
+
+
+@pytest.mark.parametrize("name", ["checkpoint", "safetensors"])
+def test_damaged_weights_files_give_input_error_naming_the_file(name: str) -> None:
+    filename, data, reader = _weights_payloads()[name]
+
+    @FUZZ
+    @given(payload=damaged(data))
+    def run(payload: bytes) -> None:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / filename
+            path.write_bytes(payload)
+            try:
+                reader(path)
+            except InputError as err:
+                assert err.file == str(path) and "\n" not in str(err), err
+
+    run()
+
+
+class _RunsCode:
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+@pytest.mark.parametrize("where", ["top", "nested", "plain pickle"])
+def test_a_checkpoint_carrying_code_is_refused_and_the_code_never_runs(tmp_path, where: str) -> None:
+    import pickle
+
+    import torch
+
+    from seqlab.io.weights import read_checkpoint
+
+    marker, path = tmp_path / "marker", tmp_path / "last.ckpt"
+    if where == "plain pickle":
+        path.write_bytes(pickle.dumps({"global_step": 1, "x": _RunsCode(marker)}))
+    else:
+        payload = _RunsCode(marker) if where == "top" else {"state_dict": {"w": [_RunsCode(marker)]}}
+        torch.save(payload, path)
+    with pytest.raises(InputError, match=f"^{path}: cannot be read safely as a checkpoint"):
+        read_checkpoint(path)
+    assert not marker.exists()

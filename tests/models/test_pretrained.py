@@ -184,3 +184,92 @@ def test_a_checkpoint_rebuilds_its_registered_head(tmp_path):
     torch.save({"hyper_parameters": v1, "state_dict": module.state_dict()}, path)
     with pytest.raises(ValueError, match=r"best.ckpt: invalid model config"):
         SequenceModel.from_pretrained(path)
+
+
+# --------------------------------------------------------------------------- issue 17: integrity (items 4, 11)
+
+
+def _saved(tmp_path):
+    torch.manual_seed(0)
+    return build_model(DeepBindConfig(kernel_size=6), PARAMS).save_pretrained(tmp_path / "m")
+
+
+def test_a_model_folder_records_and_checks_the_sha256_of_its_weights(tmp_path, monkeypatch):
+    import hashlib
+
+    from seqlab.io.errors import InputError
+
+    folder = _saved(tmp_path)
+    weights = folder / "model.safetensors"
+    document = json.loads((folder / "config.json").read_text())
+    assert document["weights_sha256"] == hashlib.sha256(weights.read_bytes()).hexdigest()
+    data = bytearray(weights.read_bytes())
+    data[-3] ^= 0x01  # one bit of one weight: still valid safetensors
+    weights.write_bytes(bytes(data))
+    with pytest.raises(InputError, match=rf"^{weights}: the weights changed after the model folder was written"):
+        SequenceModel.from_pretrained(folder)
+    monkeypatch.setenv("SEQLAB_SKIP_WEIGHTS_CHECK", "1")  # the documented override
+    SequenceModel.from_pretrained(folder)
+
+
+def test_a_folder_without_a_recorded_digest_is_refused_unless_overridden(tmp_path, monkeypatch):
+    from seqlab.io.errors import InputError
+
+    folder = _saved(tmp_path)
+    document = json.loads((folder / "config.json").read_text())
+    del document["weights_sha256"]
+    (folder / "config.json").write_text(json.dumps(document))
+    with pytest.raises(InputError, match=r"config.json: no weights_sha256 recorded"):
+        SequenceModel.from_pretrained(folder)
+    monkeypatch.setenv("SEQLAB_SKIP_WEIGHTS_CHECK", "1")
+    SequenceModel.from_pretrained(folder)
+
+
+@pytest.mark.parametrize("keep", [0, 7, 100, 0.5])
+def test_a_truncated_weights_file_is_one_line(tmp_path, monkeypatch, keep):
+    from seqlab.io.errors import InputError
+
+    folder = _saved(tmp_path)
+    weights = folder / "model.safetensors"
+    data = weights.read_bytes()
+    weights.write_bytes(data[: int(len(data) * keep) if isinstance(keep, float) else keep])
+    with pytest.raises(InputError, match=rf"^{weights}: the weights changed"):
+        SequenceModel.from_pretrained(folder)
+    monkeypatch.setenv("SEQLAB_SKIP_WEIGHTS_CHECK", "1")  # unchecked, the damage itself is named
+    with pytest.raises(InputError, match=rf"^{weights}: not a readable safetensors file") as err:
+        SequenceModel.from_pretrained(folder)
+    assert "\n" not in str(err.value)
+
+
+def test_a_config_asking_for_a_huge_trunk_is_refused_before_allocating(tmp_path, monkeypatch):
+    import time
+
+    folder = _saved(tmp_path)
+    document = json.loads((folder / "config.json").read_text())
+    document["model"]["trunk"] |= {"filters": 200_000, "hidden": 200_000}  # 80 billion parameters: 320 GB
+    (folder / "config.json").write_text(json.dumps(document))
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=r"config.json: model.trunk \(deepbind\) would have 80,005,200,000 parameters"):
+        SequenceModel.from_pretrained(folder)
+    assert time.perf_counter() - start < 5  # nothing was allocated
+    monkeypatch.setenv("SEQLAB_MAX_PARAMETERS", "1000")  # the override also lowers the limit
+    with pytest.raises(ValueError, match="more than the limit of 1,000"):
+        build_model(DeepBindConfig(kernel_size=6), PARAMS)
+    monkeypatch.setenv("SEQLAB_MAX_PARAMETERS", "lots")
+    with pytest.raises(ValueError, match="SEQLAB_MAX_PARAMETERS='lots'"):
+        build_model(DeepBindConfig(kernel_size=6), PARAMS)
+
+
+def test_a_tampered_training_checkpoint_given_as_a_model_runs_no_code(tmp_path):
+    from seqlab.io.errors import InputError
+
+    marker = tmp_path / "pwned"
+
+    class Marker:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    torch.save({"state_dict": {}, "hyper_parameters": Marker()}, tmp_path / "best.ckpt")
+    with pytest.raises(InputError, match="best.ckpt: cannot be read safely as a checkpoint"):
+        SequenceModel.from_pretrained(tmp_path / "best.ckpt")
+    assert not marker.exists()

@@ -130,8 +130,6 @@ def test_pair_encoding_and_truncation():
 def test_errors(folders, tmp_path):
     with pytest.raises(ValueError, match="needs a tokenizer"):
         finetune(_config(folders, "single.tsv"), tmp_path / "x")
-    with pytest.raises(FileNotFoundError, match="last.ckpt"):
-        finetune(_config(folders, "single.tsv", pretrained=folders / "pretrained"), tmp_path / "y", resume=True)
 
 
 def test_cli_finetune_and_embed(folders, tmp_path):

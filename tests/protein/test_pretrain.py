@@ -1,3 +1,4 @@
+import fcntl
 import json
 import math
 import os
@@ -121,7 +122,7 @@ def test_resume_continues_and_a_used_folder_needs_resume(run):
     resumed = pretrain(config, folder, resume=True)
     assert resumed["steps"] == 45
     assert resumed["tokens_seen"] > metrics["tokens_seen"]
-    assert torch.load(folder / "checkpoints/last.ckpt", weights_only=False)["global_step"] == 45
+    assert torch.load(folder / "checkpoints/last.ckpt", weights_only=True)["global_step"] == 45
     steps = pd.read_csv(folder / "logs/metrics.csv")["step"].tolist()
     assert steps[0] < 30 <= steps[-1]  # the resumed run appends to the earlier log
 
@@ -217,7 +218,7 @@ def test_a_run_killed_mid_epoch_and_resumed_ends_as_the_uninterrupted_one(run, t
             *k["extra_callbacks"], Kill()]}))  # fmt: skip
         with pytest.raises(_Killed):
             pretrain(_config(), tmp_path / "killed", corpus=corpus)
-    state = torch.load(tmp_path / "killed/checkpoints/last.ckpt", weights_only=False)
+    state = torch.load(tmp_path / "killed/checkpoints/last.ckpt", weights_only=True)
     assert 10 < state["global_step"] < 30 and 0 < state["seqlab_resume"]["batches"]
     resumed = pretrain(_config(), tmp_path / "killed", resume=True)
     assert resumed["tokens_seen"] == metrics["tokens_seen"] and resumed["steps"] == 30
@@ -231,7 +232,10 @@ def test_a_run_killed_mid_epoch_and_resumed_ends_as_the_uninterrupted_one(run, t
 def test_a_second_pretraining_into_a_folder_in_use_is_refused(tmp_path):
     folder = tmp_path / "busy"
     folder.mkdir()
-    (folder / ".lock").write_text(json.dumps({"pid": os.getppid(), "host": socket.gethostname(), "started": "x"}))
-    with pytest.raises(RunLockedError, match=f"in use by another run \\(pid {os.getppid()}"):
-        pretrain(_config(), folder, corpus=_corpus())
+    with open(folder / ".lock", "w") as holder:  # what a live run holds: an OS lock on .lock
+        holder.write(json.dumps({"pid": os.getppid(), "host": socket.gethostname(), "started": "x"}))
+        holder.flush()
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        with pytest.raises(RunLockedError, match=f"in use by another run \\(pid {os.getppid()}"):
+            pretrain(_config(), folder, corpus=_corpus())
     assert sorted(p.name for p in folder.iterdir()) == [".lock"]  # the other run's folder is untouched

@@ -51,7 +51,7 @@ from seqlab.protein.config import FinetuneConfig, OptimConfig
 from seqlab.protein.corpus import PAIRS_FILE, PairCorpus
 from seqlab.protein.mlm import ProteinModule, optim_trainer, roberta_config
 from seqlab.protein.tasks import SPLITS, LabelledTask, load_task
-from seqlab.protein.tokenizer import load_tokenizer, write_tokenizer_files
+from seqlab.protein.tokenizer import load_tokenizer, save_tokenizer
 from seqlab.runs import StartedRun, atomic_dir, atomic_open, start_run, write_json
 
 __all__ = [
@@ -371,7 +371,7 @@ def _finetune(config: FinetuneConfig, started: StartedRun, corpus: Path | None) 
 
     with atomic_dir(run.root / "model") as model_dir:  # a kill never leaves a half-written model/
         module.model.save_pretrained(model_dir)
-        write_tokenizer_files(tokenizer, model_dir)
+        save_tokenizer(tokenizer, model_dir)
     metrics["task"] = task.summary()
     metrics["pretraining_overlap"] = overlap
     metrics["model"] = {

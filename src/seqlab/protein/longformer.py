@@ -27,7 +27,7 @@ from transformers import LongformerConfig as HfLongformerConfig
 
 from seqlab.protein.config import LongformerConfig
 from seqlab.protein.mlm import POSITION_OFFSET
-from seqlab.protein.tokenizer import load_tokenizer, write_tokenizer_files
+from seqlab.protein.tokenizer import load_tokenizer, save_tokenizer
 from seqlab.runs import atomic_dir
 
 __all__ = ["convert_to_longformer", "extend_position_embeddings"]
@@ -115,5 +115,5 @@ def convert_to_longformer(
     tokenizer.model_max_length = config.max_length
     with atomic_dir(out_dir) as folder:  # complete or absent, never half-written
         longformer.save_pretrained(folder)
-        write_tokenizer_files(tokenizer, folder)
+        save_tokenizer(tokenizer, folder)
     return out_dir

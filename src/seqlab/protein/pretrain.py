@@ -47,7 +47,6 @@ from seqlab.protein.tokenizer import (
     train_bpe_tokenizer,
     truncation,
     write_compression_report,
-    write_tokenizer_files,
 )
 from seqlab.runs import RunPaths, StartedRun, atomic_dir, start_run, write_json
 from seqlab.training.resume import PositionedDataset, PositionSeededCollate, ResumableSampler, ResumeState
@@ -242,6 +241,6 @@ def _pretrain(config: PretrainConfig, started: StartedRun, corpus: PairCorpus | 
     if trainer.is_global_zero:
         with atomic_dir(run.root / "model") as model_dir:  # a kill never leaves a half-written model/
             model.save_pretrained(model_dir)
-            write_tokenizer_files(tokenizer, model_dir)
+            save_tokenizer(tokenizer, model_dir)
         write_json(run.metrics, metrics)
     return metrics

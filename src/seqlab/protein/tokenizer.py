@@ -20,6 +20,9 @@ residues / total tokens, special tokens excluded) and the share of sequences who
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,7 +33,7 @@ from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
 from seqlab.io.protein import ALPHABET
 from seqlab.protein.config import TokenizerConfig
-from seqlab.runs import atomic_dir, write_json, write_text
+from seqlab.runs import write_json, write_text
 
 __all__ = [
     "LENGTH_THRESHOLDS",
@@ -40,7 +43,6 @@ __all__ = [
     "compression_report",
     "load_tokenizer",
     "save_tokenizer",
-    "write_tokenizer_files",
     "train_bpe_tokenizer",
     "truncation",
     "write_compression_report",
@@ -121,31 +123,36 @@ def build_residue_tokenizer(model_max_length: int = 1024, out_dir: str | Path | 
 
 
 def save_tokenizer(tokenizer: PreTrainedTokenizerFast, out_dir: str | Path) -> Path:
-    """Save as a folder of its own that ``AutoTokenizer.from_pretrained(out_dir)`` loads; return ``out_dir``.
-
-    The folder is written beside ``out_dir`` and renamed into place (``seqlab.runs.atomic_dir``): it
-    appears complete or not at all, and replaces an earlier one only when complete.
-    """
-    with atomic_dir(out_dir) as folder:
-        write_tokenizer_files(tokenizer, folder)
-    return Path(out_dir)
-
-
-def write_tokenizer_files(tokenizer: PreTrainedTokenizerFast, out_dir: str | Path) -> Path:
-    """Write the tokenizer's files into a folder being assembled (e.g. a model folder); return ``out_dir``.
+    """Save so that ``AutoTokenizer.from_pretrained(out_dir)`` loads it (old and new transformers).
 
     Writes ``tokenizer.json``, ``tokenizer_config.json`` (``tokenizer_class`` ``PreTrainedTokenizerFast``)
-    and ``special_tokens_map.json`` (old and new transformers load them).
+    and ``special_tokens_map.json``, first into a hidden folder beside ``out_dir``: a new ``out_dir`` is
+    that folder renamed (complete or absent, never half-written); into an existing one (e.g. a model
+    folder) each file is renamed in, replacing only these three files. Returns ``out_dir``.
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.", suffix=".tmp"))
+    try:
+        _write_tokenizer(tokenizer, staging)
+        if not out_dir.exists():
+            os.chmod(staging, 0o755)  # mkdtemp makes 0700 folders
+            staging.rename(out_dir)
+            return out_dir
+        for file in staging.iterdir():
+            os.replace(file, out_dir / file.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out_dir
+
+
+def _write_tokenizer(tokenizer: PreTrainedTokenizerFast, out_dir: Path) -> None:
     tokenizer.save_pretrained(out_dir)
     config_path = out_dir / "tokenizer_config.json"
     tokenizer_config = json.loads(config_path.read_text())
     tokenizer_config["tokenizer_class"] = "PreTrainedTokenizerFast"
     write_json(config_path, tokenizer_config)
     write_json(out_dir / "special_tokens_map.json", dict(_ROLES))
-    return out_dir
 
 
 def load_tokenizer(path: str | Path) -> PreTrainedTokenizerFast:
