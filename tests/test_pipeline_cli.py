@@ -165,12 +165,6 @@ def test_resume_continues_to_more_epochs(simulated, trained, tmp_path):
     assert result.metrics["epochs"] == 11
 
 
-def test_resume_without_checkpoint_is_a_clear_error(simulated, tmp_path):
-    result = runner.invoke(app, ["dna", "train", str(simulated["config"]), "--out", str(tmp_path / "x"), "--resume"])
-    assert result.exit_code == 2
-    assert "no checkpoint to continue from" in result.output
-
-
 def test_predict_bed_and_variant_effect_from_cli(simulated, trained, tmp_path):
     ckpt = str(trained / "checkpoints" / "best.ckpt")
     out = tmp_path / "preds.tsv"
@@ -345,6 +339,26 @@ def test_resume_with_another_seed_is_refused_and_leaves_the_folder_intact(simula
     assert "config differs from the run's" in message and "in model.trunk.filters, seed (" in message
     assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
     assert pipeline.evaluate(run).metrics["test"]["auroc"] > 0.5  # still a valid run folder
+
+
+def test_a_run_killed_before_its_first_checkpoint_resumes_from_the_beginning(simulated, trained, tmp_path):
+    # issue 17, item 3: config.yaml, examples and a log written, then killed before the first last.ckpt
+    run = tmp_path / "killed"
+    run.mkdir()
+    for name in ("config.yaml", "examples", "logs"):
+        (shutil.copytree if (trained / name).is_dir() else shutil.copy)(trained / name, run / name)
+    (run / "checkpoints").mkdir()
+    (run / "checkpoints" / ".last.ckpt.4242.tmp").write_bytes(b"PK half")  # the killed checkpoint write
+    args = ["dna", "train", str(run / "config.yaml"), "--out", str(run)]  # its own config.yaml (item 2)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "already holds a run; use --resume" in _flat(result.output)
+    result = runner.invoke(app, [*args, "--resume", "--set", "train.max_epochs=1"])
+    assert result.exit_code == 0, result.output
+    assert "--resume found no checkpoint" in _flat(result.output)
+    assert "starting the run from the beginning" in _flat(result.output)
+    assert (run / "checkpoints" / "last.ckpt").is_file() and (run / "metrics.json").is_file()
+    assert not (run / "checkpoints" / ".last.ckpt.4242.tmp").exists()
+    assert len(pd.read_csv(run / "logs" / "metrics.csv")["epoch"].dropna().unique()) == 1  # the old log is gone
 
 
 def test_a_run_stopped_after_an_epoch_and_resumed_ends_as_an_uninterrupted_one(simulated, tmp_path):

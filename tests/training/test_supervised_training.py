@@ -142,5 +142,5 @@ def test_checkpoint_errors(tmp_path):
         SequenceModel.from_pretrained(other)
     text = tmp_path / "text.ckpt"
     text.write_text("hello")
-    with pytest.raises(ValueError, match="not a seqlab checkpoint"):
+    with pytest.raises(ValueError, match="text.ckpt: cannot be read safely as a checkpoint"):
         SequenceModel.from_pretrained(text)

@@ -22,7 +22,7 @@ __all__ = ["read_checkpoint", "read_safetensors", "sha256_of"]
 def _reason(err: BaseException) -> str:
     """The first line of an error's message (torch's unpickler errors run to many lines)."""
     lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-    return lines[0] if lines else type(err).__name__
+    return f"{type(err).__name__}: {lines[0]}" if lines else type(err).__name__
 
 
 def read_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, Any]:
