@@ -94,9 +94,13 @@ class RunCheckpointIO(TorchCheckpointIO):
             tmp.unlink(missing_ok=True)
             raise
 
-    def load_checkpoint(self, path: Any, map_location: Any | None = None, weights_only: bool | None = None) -> Any:
-        """The checkpoint as tensors and plain values (``weights_only`` always; an ``InputError`` otherwise)."""
-        return read_checkpoint(path, map_location=map_location)
+    def load_checkpoint(self, path: Any, map_location: Any | None = "cpu", weights_only: bool | None = None) -> Any:
+        """The checkpoint as tensors and plain values (``weights_only`` always; an ``InputError`` otherwise).
+
+        Tensors load on the CPU unless ``map_location`` says otherwise (as Lightning's own loader), so a
+        checkpoint written on a GPU resumes on a CPU machine.
+        """
+        return read_checkpoint(path, map_location="cpu" if map_location is None else map_location)
 
 
 class _AtomicExperimentWriter(ExperimentWriter):
@@ -108,12 +112,10 @@ class _AtomicExperimentWriter(ExperimentWriter):
         self.log_dir = log_dir
         self.metrics_file_path = os.path.join(log_dir, self.NAME_METRICS_FILE)
         os.makedirs(log_dir, exist_ok=True)
-        self.rows = self._read_rows()
-        self.metrics_keys = list(self.rows[0]) if self.rows else []
-
-    def _read_rows(self) -> list[dict[str, str]]:
         path = Path(self.metrics_file_path)
-        return list(csv.DictReader(io.StringIO(path.read_text()))) if path.is_file() else []
+        reader = csv.DictReader(io.StringIO(path.read_text() if path.is_file() else ""))
+        self.rows: list[dict[str, Any]] = list(reader)
+        self.metrics_keys = list(reader.fieldnames or [])
 
     def save(self) -> None:
         """Write every row logged so far (earlier runs' and new ones) to ``metrics.csv`` through a temporary file."""
