@@ -171,13 +171,11 @@ def _model_folder(tmp_path: Path) -> Path:
     import torch
 
     from seqlab.models.data_params import DataParams
-    from seqlab.models.model import build_model
-    from seqlab.models.pretrained import save_pretrained
+    from seqlab.models.sequence_model import build_model
 
     torch.manual_seed(0)
     params = DataParams(tasks=["CTCF"], window_length=40, encoding="onehot")
-    model = build_model({"trunk": {"arch": "deepbind", "kernel_size": 6}}, params)
-    return save_pretrained(model, params, tmp_path / "m")
+    return build_model({"trunk": {"arch": "deepbind", "kernel_size": 6}}, params).save_pretrained(tmp_path / "m")
 
 
 @pytest.mark.parametrize("damage", ["edited", "truncated", "huge trunk"])
