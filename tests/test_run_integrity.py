@@ -17,6 +17,7 @@ import pytest
 import torch
 from pydantic import BaseModel
 
+from seqlab.config.hardware import HardwareConfig
 from seqlab.io.errors import InputError
 from seqlab.runlock import RunLockedError, acquire_lock, release_lock
 from seqlab.runs import RunPaths, start_run
@@ -82,7 +83,8 @@ def test_protein_finetune_reads_its_checkpoints_safely():
 def test_the_trainer_reads_resume_checkpoints_through_the_safe_reader(tmp_path):
     from seqlab.training.trainer import build_trainer
 
-    trainer = build_trainer(RunPaths(tmp_path / "r"), monitor="val_loss", mode="min", accelerator="cpu")
+    cpu = HardwareConfig(accelerator="cpu")
+    trainer = build_trainer(RunPaths(tmp_path / "r"), monitor="val_loss", mode="min", hardware=cpu)
     marker = tmp_path / "pwned"
     path = tmp_path / "evil.ckpt"
     torch.save({"state_dict": {}, "payload": _Marker(marker)}, path)
@@ -163,7 +165,7 @@ def test_checkpoints_are_written_beside_their_target_not_through_tmpdir(tmp_path
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-such-tmpdir"))  # $TMPDIR unusable
     paths = RunPaths(tmp_path / "r")
-    trainer = build_trainer(paths, monitor="val_loss", mode="min", accelerator="cpu")
+    trainer = build_trainer(paths, monitor="val_loss", mode="min", hardware=HardwareConfig(accelerator="cpu"))
     io = trainer.strategy.checkpoint_io
     io.save_checkpoint({"global_step": 1, "state_dict": {"w": torch.ones(3)}}, paths.last_checkpoint)
     assert torch.load(paths.last_checkpoint, weights_only=True)["global_step"] == 1
