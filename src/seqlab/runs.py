@@ -177,7 +177,6 @@ RESUMABLE_KEYS: tuple[str, ...] = (
     "data.store.dir",
     "*.threads",
     "*.progress_bar",
-    "*.num_workers",
     "*.accelerator",
     "*.devices",
     "*.strategy",
