@@ -35,6 +35,7 @@ from seqlab.data.sparse import (
     to_sparse_weights,
 )
 from seqlab.data.splits import split_counts
+from seqlab.data.targets import ProfileStore
 from seqlab.runs import atomic_open, write_json
 
 __all__ = ["FRAME_COLUMNS", "ExampleTable", "deduplicate", "example_ids", "finish_frame", "inherit_splits"]
@@ -70,6 +71,11 @@ class ExampleTable:
         sequences: N window sequences when examples come from FASTA sets, else None.
         genomes: genome name -> FASTA path, for lazy reading.
         report: JSON-able build statistics (what was dropped, deduplicated, sampled).
+        targets: quantitative targets (``tracks`` sources), float32 (N, T, B): B bins of each window's
+            target span, or None for a binary table. ``labels`` are then all 0 and unused; ``weights``
+            mask a task whose track has no value over a window.
+        profiles: base-resolution targets (``tracks`` with ``profile: true``), float32 (N, T, L) on disk
+            behind a :class:`~seqlab.data.targets.ProfileStore` (memory-mapped; rows read on demand), or None.
     """
 
     frame: pd.DataFrame
@@ -79,6 +85,8 @@ class ExampleTable:
     sequences: list[str] | None = None
     genomes: dict[str, Path] = field(default_factory=dict)
     report: dict[str, Any] = field(default_factory=dict)
+    targets: np.ndarray | None = None
+    profiles: ProfileStore | None = None
 
     def __post_init__(self) -> None:
         if "origin" not in self.frame.columns:
@@ -94,6 +102,10 @@ class ExampleTable:
         for name in ("labels", "weights"):
             if getattr(self, name).shape != shape:
                 raise ValueError(f"ExampleTable.{name} has shape {getattr(self, name).shape}, expected {shape}")
+        if self.targets is not None and self.targets.shape[:2] != shape:
+            raise ValueError(f"ExampleTable.targets has shape {self.targets.shape}, expected {shape} + (bins,)")
+        if self.profiles is not None and self.profiles.shape[:2] != shape:
+            raise ValueError(f"ExampleTable.profiles has shape {self.profiles.shape}, expected {shape} + (length,)")
         if self.sequences is not None and len(self.sequences) != shape[0]:
             raise ValueError(f"ExampleTable.sequences has {len(self.sequences)} entries for {shape[0]} examples")
         self.genomes = {name: Path(path) for name, path in self.genomes.items()}
@@ -158,6 +170,8 @@ class ExampleTable:
             labels=take_columns(self.labels, index),
             weights=take_columns(self.weights, index),
             tasks=self.tasks.iloc[index].reset_index(drop=True),
+            targets=None if self.targets is None else self.targets[:, index],
+            profiles=None if self.profiles is None else self.profiles.take_columns(index),
         )
 
     def counts(self) -> pd.DataFrame:
@@ -182,6 +196,8 @@ class ExampleTable:
             sequences=[self.sequences[i] for i in index.tolist()] if self.sequences is not None else None,
             genomes=dict(self.genomes),
             report=dict(self.report),
+            targets=None if self.targets is None else self.targets[index],
+            profiles=None if self.profiles is None else self.profiles.take(index),
         )
 
     @property
@@ -196,8 +212,9 @@ class ExampleTable:
         Task columns are aligned by task name (union, in order of first appearance; metadata columns
         merged, a task's first row wins); a task a table does not label gets label 0 and weight 0 on its
         rows. Genomes are merged (one name must mean one path). Sequences are kept only when every table
-        has them. Labels and weights are sparse when any table's are. The report keeps each table's
-        report under ``"parts"``.
+        has them. Quantitative targets concatenate when every table has them over the same tasks and bins;
+        profiles when every table's rows lie in one store. Labels and weights are sparse when any table's
+        are. The report keeps each table's report under ``"parts"``.
 
         Raises:
             ValueError: no tables, a genome name with two paths, or sequences in some tables only.
@@ -222,6 +239,7 @@ class ExampleTable:
             raise ValueError("ExampleTable.concat: some tables carry sequences and others do not")
         sequences = [s for t in tables for s in t.sequences] if all(with_sequences) else None  # type: ignore[union-attr]
         frame = _concat_frames([t.frame for t in tables])
+        targets, profiles = _concat_targets(tables)
         return cls(
             frame=finish_frame(frame),
             labels=labels,
@@ -230,6 +248,8 @@ class ExampleTable:
             sequences=sequences,
             genomes=genomes,
             report={"parts": [t.report for t in tables]},
+            targets=targets,
+            profiles=profiles,
         )
 
     def save(self, path: str | Path) -> Path:
@@ -237,8 +257,9 @@ class ExampleTable:
 
         Files: ``examples.tsv.gz`` (frame), ``labels.npy`` and ``weights.npy`` (dense) or
         ``labels.npz`` and ``weights.npz`` (sparse: CSR arrays; weights also ``scale``), ``tasks.tsv``,
-        ``sequences.txt.gz`` (one per line, only when sequences exist) and ``meta.json``
-        (genomes, report).
+        ``sequences.txt.gz`` (one per line, only when sequences exist), ``targets.npy`` (quantitative
+        targets), ``profile_rows.npy`` and ``profile_columns.npy`` (the rows of the profile store, whose
+        file stays where it is and is named in the meta) and ``meta.json`` (genomes, report).
         """
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
@@ -258,6 +279,7 @@ class ExampleTable:
                 gz.write(("\n".join(self.sequences) + "\n").encode("ascii"))
         else:
             sequences_path.unlink(missing_ok=True)
+        _save_targets(folder, self.targets, self.profiles)
         meta = {
             "format": 1,
             "n_examples": len(self.frame),
@@ -266,6 +288,7 @@ class ExampleTable:
             "has_sequences": self.sequences is not None,
             "sparse": {"labels": is_sparse(self.labels), "weights": is_sparse(self.weights)},
             "report": self.report,
+            "profiles": None if self.profiles is None else self.profiles.to_meta(),
         }
         write_json(folder / "meta.json", meta)
         return folder
@@ -295,6 +318,8 @@ class ExampleTable:
             sequences=sequences,
             genomes={name: Path(p) for name, p in meta.get("genomes", {}).items()},
             report=meta.get("report", {}),
+            targets=np.load(folder / "targets.npy") if (folder / "targets.npy").is_file() else None,
+            profiles=_load_profiles(folder, meta.get("profiles")),
         )
 
 
@@ -309,6 +334,52 @@ def _concat_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
         else:
             columns[name] = np.concatenate([p.to_numpy() for p in parts])
     return pd.DataFrame(columns)
+
+
+def _concat_targets(tables: list[ExampleTable]) -> tuple[np.ndarray | None, ProfileStore | None]:
+    """The concatenated targets and profiles of ``tables`` (None when no table has them).
+
+    Raises:
+        ValueError: some tables have targets (profiles) and others not, or over other tasks, bins or stores.
+    """
+    targets = profiles = None
+    have = [t.targets is not None for t in tables]
+    if any(have):
+        shapes = {(tuple(t.task_names), t.targets.shape[2]) for t in tables if t.targets is not None}
+        if not all(have) or len(shapes) > 1:
+            raise ValueError("ExampleTable.concat: quantitative targets need every table with the same tasks and bins")
+        targets = np.concatenate([t.targets for t in tables])  # type: ignore[misc]
+    stores = [t.profiles for t in tables]
+    if any(p is not None for p in stores):
+        files = {(p.path, tuple(p.columns)) for p in stores if p is not None}
+        if any(p is None for p in stores) or len(files) > 1:
+            raise ValueError("ExampleTable.concat: profiles need every table's rows in one profile store")
+        profiles = stores[0].take(np.zeros(0, np.int64))  # type: ignore[union-attr]
+        profiles.rows = np.concatenate([p.rows for p in stores])  # type: ignore[union-attr]
+    return targets, profiles
+
+
+def _save_targets(folder: Path, targets: np.ndarray | None, profiles: ProfileStore | None) -> None:
+    """``targets.npy``, ``profile_rows.npy`` and ``profile_columns.npy`` of a saved table (stale ones removed)."""
+    arrays = {"targets": targets}
+    if profiles is not None:
+        arrays.update(profile_rows=profiles.rows, profile_columns=profiles.columns)
+    for name in ("targets", "profile_rows", "profile_columns"):
+        if arrays.get(name) is None:
+            (folder / f"{name}.npy").unlink(missing_ok=True)
+            continue
+        with atomic_open(folder / f"{name}.npy", "wb") as handle:
+            np.save(handle, arrays[name])
+
+
+def _load_profiles(folder: Path, meta: dict[str, Any] | None) -> ProfileStore | None:
+    """The profile store a saved table refers to (its file must still exist)."""
+    if meta is None:
+        return None
+    if not Path(meta["path"]).is_file():
+        raise FileNotFoundError(f"{folder}: the table's profile store {meta['path']} is missing")
+    rows, columns = np.load(folder / "profile_rows.npy"), np.load(folder / "profile_columns.npy")
+    return ProfileStore(Path(meta["path"]), meta["n_stored"], meta["n_stored_tasks"], meta["length"], rows, columns)
 
 
 def _load_matrix(folder: Path, name: str) -> Any:
