@@ -52,6 +52,7 @@ _FRAME_DTYPES: dict[str, Any] = {
     "source": "category",
     "origin": "category",
 }
+_STORES = ("profiles", "control_profiles")  # the ExampleTable fields that are ProfileStores
 _CATEGORICAL = [name for name, kind in _FRAME_DTYPES.items() if kind == "category"]
 _READ_DTYPES: dict[str, Any] = {name: (str if kind == "category" else kind) for name, kind in _FRAME_DTYPES.items()}
 
@@ -76,6 +77,7 @@ class ExampleTable:
             mask a task whose track has no value over a window.
         profiles: base-resolution targets (``tracks`` with ``profile: true``), float32 (N, T, L) on disk
             behind a :class:`~seqlab.data.targets.ProfileStore` (memory-mapped; rows read on demand), or None.
+        control_profiles: the same for each task's control track (the ``control`` column), or None.
     """
 
     frame: pd.DataFrame
@@ -87,6 +89,7 @@ class ExampleTable:
     report: dict[str, Any] = field(default_factory=dict)
     targets: np.ndarray | None = None
     profiles: ProfileStore | None = None
+    control_profiles: ProfileStore | None = None
 
     def __post_init__(self) -> None:
         if "origin" not in self.frame.columns:
@@ -104,8 +107,10 @@ class ExampleTable:
                 raise ValueError(f"ExampleTable.{name} has shape {getattr(self, name).shape}, expected {shape}")
         if self.targets is not None and self.targets.shape[:2] != shape:
             raise ValueError(f"ExampleTable.targets has shape {self.targets.shape}, expected {shape} + (bins,)")
-        if self.profiles is not None and self.profiles.shape[:2] != shape:
-            raise ValueError(f"ExampleTable.profiles has shape {self.profiles.shape}, expected {shape} + (length,)")
+        for name in _STORES:
+            store = getattr(self, name)
+            if store is not None and store.shape[:2] != shape:
+                raise ValueError(f"ExampleTable.{name} has shape {store.shape}, expected {shape} + (length,)")
         if self.sequences is not None and len(self.sequences) != shape[0]:
             raise ValueError(f"ExampleTable.sequences has {len(self.sequences)} entries for {shape[0]} examples")
         self.genomes = {name: Path(path) for name, path in self.genomes.items()}
@@ -171,7 +176,10 @@ class ExampleTable:
             weights=take_columns(self.weights, index),
             tasks=self.tasks.iloc[index].reset_index(drop=True),
             targets=None if self.targets is None else self.targets[:, index],
-            profiles=None if self.profiles is None else self.profiles.take_columns(index),
+            **{
+                name: None if getattr(self, name) is None else getattr(self, name).take_columns(index)
+                for name in _STORES
+            },
         )
 
     def counts(self) -> pd.DataFrame:
@@ -197,7 +205,7 @@ class ExampleTable:
             genomes=dict(self.genomes),
             report=dict(self.report),
             targets=None if self.targets is None else self.targets[index],
-            profiles=None if self.profiles is None else self.profiles.take(index),
+            **{name: None if getattr(self, name) is None else getattr(self, name).take(index) for name in _STORES},
         )
 
     @property
@@ -239,7 +247,7 @@ class ExampleTable:
             raise ValueError("ExampleTable.concat: some tables carry sequences and others do not")
         sequences = [s for t in tables for s in t.sequences] if all(with_sequences) else None  # type: ignore[union-attr]
         frame = _concat_frames([t.frame for t in tables])
-        targets, profiles = _concat_targets(tables)
+        targets = _concat_targets(tables)
         return cls(
             frame=finish_frame(frame),
             labels=labels,
@@ -249,7 +257,7 @@ class ExampleTable:
             genomes=genomes,
             report={"parts": [t.report for t in tables]},
             targets=targets,
-            profiles=profiles,
+            **{name: _concat_store([getattr(t, name) for t in tables], name) for name in _STORES},
         )
 
     def save(self, path: str | Path) -> Path:
@@ -258,8 +266,8 @@ class ExampleTable:
         Files: ``examples.tsv.gz`` (frame), ``labels.npy`` and ``weights.npy`` (dense) or
         ``labels.npz`` and ``weights.npz`` (sparse: CSR arrays; weights also ``scale``), ``tasks.tsv``,
         ``sequences.txt.gz`` (one per line, only when sequences exist), ``targets.npy`` (quantitative
-        targets), ``profile_rows.npy`` and ``profile_columns.npy`` (the rows of the profile store, whose
-        file stays where it is and is named in the meta) and ``meta.json`` (genomes, report).
+        targets), ``{profiles,control_profiles}_{rows,columns}.npy`` (which rows of a profile store the
+        table holds; the store's file stays where it is, named in the meta) and ``meta.json``.
         """
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
@@ -279,7 +287,7 @@ class ExampleTable:
                 gz.write(("\n".join(self.sequences) + "\n").encode("ascii"))
         else:
             sequences_path.unlink(missing_ok=True)
-        _save_targets(folder, self.targets, self.profiles)
+        _save_targets(folder, self.targets, {name: getattr(self, name) for name in _STORES})
         meta = {
             "format": 1,
             "n_examples": len(self.frame),
@@ -288,7 +296,7 @@ class ExampleTable:
             "has_sequences": self.sequences is not None,
             "sparse": {"labels": is_sparse(self.labels), "weights": is_sparse(self.weights)},
             "report": self.report,
-            "profiles": None if self.profiles is None else self.profiles.to_meta(),
+            **{name: None if getattr(self, name) is None else getattr(self, name).to_meta() for name in _STORES},
         }
         write_json(folder / "meta.json", meta)
         return folder
@@ -319,7 +327,7 @@ class ExampleTable:
             genomes={name: Path(p) for name, p in meta.get("genomes", {}).items()},
             report=meta.get("report", {}),
             targets=np.load(folder / "targets.npy") if (folder / "targets.npy").is_file() else None,
-            profiles=_load_profiles(folder, meta.get("profiles")),
+            **{name: _load_store(folder, name, meta.get(name)) for name in _STORES},
         )
 
 
@@ -336,49 +344,58 @@ def _concat_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def _concat_targets(tables: list[ExampleTable]) -> tuple[np.ndarray | None, ProfileStore | None]:
-    """The concatenated targets and profiles of ``tables`` (None when no table has them).
+def _concat_targets(tables: list[ExampleTable]) -> np.ndarray | None:
+    """The concatenated quantitative targets of ``tables`` (None when no table has them).
 
     Raises:
-        ValueError: some tables have targets (profiles) and others not, or over other tasks, bins or stores.
+        ValueError: some tables have targets and others not, or over other tasks or bins.
     """
-    targets = profiles = None
     have = [t.targets is not None for t in tables]
-    if any(have):
-        shapes = {(tuple(t.task_names), t.targets.shape[2]) for t in tables if t.targets is not None}
-        if not all(have) or len(shapes) > 1:
-            raise ValueError("ExampleTable.concat: quantitative targets need every table with the same tasks and bins")
-        targets = np.concatenate([t.targets for t in tables])  # type: ignore[misc]
-    stores = [t.profiles for t in tables]
-    if any(p is not None for p in stores):
-        files = {(p.path, tuple(p.columns)) for p in stores if p is not None}
-        if any(p is None for p in stores) or len(files) > 1:
-            raise ValueError("ExampleTable.concat: profiles need every table's rows in one profile store")
-        profiles = stores[0].take(np.zeros(0, np.int64))  # type: ignore[union-attr]
-        profiles.rows = np.concatenate([p.rows for p in stores])  # type: ignore[union-attr]
-    return targets, profiles
+    if not any(have):
+        return None
+    shapes = {(tuple(t.task_names), t.targets.shape[2]) for t in tables if t.targets is not None}
+    if not all(have) or len(shapes) > 1:
+        raise ValueError("ExampleTable.concat: quantitative targets need every table with the same tasks and bins")
+    return np.concatenate([t.targets for t in tables])  # type: ignore[misc]
 
 
-def _save_targets(folder: Path, targets: np.ndarray | None, profiles: ProfileStore | None) -> None:
-    """``targets.npy``, ``profile_rows.npy`` and ``profile_columns.npy`` of a saved table (stale ones removed)."""
-    arrays = {"targets": targets}
-    if profiles is not None:
-        arrays.update(profile_rows=profiles.rows, profile_columns=profiles.columns)
-    for name in ("targets", "profile_rows", "profile_columns"):
-        if arrays.get(name) is None:
+def _concat_store(stores: list[ProfileStore | None], name: str) -> ProfileStore | None:
+    """One store of the rows of ``stores`` in order (None when none has one).
+
+    Raises:
+        ValueError: some tables have one and others not, or their rows lie in different stores.
+    """
+    if all(p is None for p in stores):
+        return None
+    files = {(p.path, tuple(p.columns)) for p in stores if p is not None}
+    if any(p is None for p in stores) or len(files) > 1:
+        raise ValueError(f"ExampleTable.concat: {name} need every table's rows in one profile store")
+    first = stores[0]
+    assert first is not None
+    return dataclasses.replace(first, rows=np.concatenate([p.rows for p in stores if p is not None]))
+
+
+def _save_targets(folder: Path, targets: np.ndarray | None, stores: dict[str, ProfileStore | None]) -> None:
+    """``targets.npy`` and each store's ``{name}_rows.npy`` / ``{name}_columns.npy`` (stale ones removed)."""
+    arrays: dict[str, np.ndarray | None] = {"targets": targets}
+    for name, store in stores.items():
+        arrays[f"{name}_rows"] = None if store is None else store.rows
+        arrays[f"{name}_columns"] = None if store is None else store.columns
+    for name, array in arrays.items():
+        if array is None:
             (folder / f"{name}.npy").unlink(missing_ok=True)
             continue
         with atomic_open(folder / f"{name}.npy", "wb") as handle:
-            np.save(handle, arrays[name])
+            np.save(handle, array)
 
 
-def _load_profiles(folder: Path, meta: dict[str, Any] | None) -> ProfileStore | None:
-    """The profile store a saved table refers to (its file must still exist)."""
+def _load_store(folder: Path, name: str, meta: dict[str, Any] | None) -> ProfileStore | None:
+    """The profile store ``name`` a saved table refers to (its file must still exist)."""
     if meta is None:
         return None
     if not Path(meta["path"]).is_file():
-        raise FileNotFoundError(f"{folder}: the table's profile store {meta['path']} is missing")
-    rows, columns = np.load(folder / "profile_rows.npy"), np.load(folder / "profile_columns.npy")
+        raise FileNotFoundError(f"{folder}: the table's {name} store {meta['path']} is missing")
+    rows, columns = np.load(folder / f"{name}_rows.npy"), np.load(folder / f"{name}_columns.npy")
     return ProfileStore(Path(meta["path"]), meta["n_stored"], meta["n_stored_tasks"], meta["length"], rows, columns)
 
 
