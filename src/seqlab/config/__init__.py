@@ -31,6 +31,7 @@ from seqlab.config.data import (
     SubsampleConfig,
     TilingConfig,
     TilingSourceConfig,
+    TracksSourceConfig,
 )
 from seqlab.config.hardware import HardwareConfig
 from seqlab.config.lift import LiftedSourceConfig
@@ -61,7 +62,7 @@ for _trunk in (DeepBindConfig, DeepSEAConfig, BasenjiConfig, TransformerConfig, 
     register_trunk_config(_trunk)
 for _head in (LinearHeadConfig, MetadataHeadConfig):
     register_head_config(_head)
-for _source in (PeaksSourceConfig, TilingSourceConfig, SequencesSourceConfig, LiftedSourceConfig):
+for _source in (PeaksSourceConfig, TilingSourceConfig, TracksSourceConfig, SequencesSourceConfig, LiftedSourceConfig):
     register_source_config(_source)
 
 __all__ = [
@@ -98,6 +99,7 @@ __all__ = [
     "TRUNK_CONFIGS",
     "TilingConfig",
     "TilingSourceConfig",
+    "TracksSourceConfig",
     "TrainConfig",
     "TrunkConfig",
     "apply_overrides",

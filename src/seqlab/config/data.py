@@ -30,6 +30,7 @@ __all__ = [
     "SubsampleConfig",
     "TilingConfig",
     "TilingSourceConfig",
+    "TracksSourceConfig",
 ]
 
 class GenomeConfig(StrictModel):
@@ -97,6 +98,55 @@ class TilingSourceConfig(SourceConfig):
     stride: int = Field(200, gt=0, description="Distance between bin starts in bp.")
     chroms: list[str] | None = Field(None, description="Chromosomes to tile (default: all in the genome).")
     max_n_fraction: float = Field(0.01, ge=0, le=1, description="Drop bins with more N than this.")
+
+
+class TracksSourceConfig(SourceConfig):
+    """Quantitative targets from bigWig/bedGraph tracks (task-table columns ``track``, optional ``control``).
+
+    Windows are tiled, or centred on the task table's peaks; each window's target span (``target_length``
+    bp, centred in the window) is cut into bins of ``bin_size`` bp whose mean or sum is the target.
+    """
+
+    kind: Literal["tracks"] = "tracks"
+    windows: Literal["tiling", "peaks"] = Field(
+        "tiling", description="tiling: target spans tiled with `stride`; peaks: windows centred on the peaks column."
+    )
+    bin_size: int = Field(128, gt=0, description="Target bin width in bp.")
+    target_length: int | None = Field(
+        None, gt=0, description="Target span in bp, centred in the window, a multiple of bin_size (default bin_size)."
+    )
+    stride: int | None = Field(None, gt=0, description="tiling: distance between spans (default target_length).")
+    chroms: list[str] | None = Field(None, description="tiling: chromosomes to tile (default: all in the genome).")
+    center: Literal["summit", "center"] = Field("summit", description="peaks: centre on the summit or the centre.")
+    aggregate: Literal["mean", "sum"] = Field("mean", description="A bin's target: mean or sum of its bases.")
+    clip: float | None = Field(None, description="Clip bin targets above this value (before log1p).")
+    log1p: bool = Field(False, description="Targets are log(1 + value).")
+    min_coverage: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="A task's target over a window counts (weight 1) when at least this share of its span has a "
+        "track value (and always at least one base); windows where no task counts are dropped.",
+    )
+    max_n_fraction: float = Field(0.01, ge=0, le=1, description="Drop windows whose target span has more N than this.")
+    allow_negative: bool = Field(False, description="Accept negative track values (else an error naming the place).")
+    profile: bool = Field(False, description="Also store base-resolution targets of the span (for profile heads).")
+    profile_dir: Path | None = Field(
+        None,
+        description="Folder of the profile stores (profile: true); must not hold one already.",
+        json_schema_extra={"config_relative": True},
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> TracksSourceConfig:
+        length = self.target_length or self.bin_size
+        if length % self.bin_size:
+            raise ValueError(f"target_length ({length}) must be a multiple of bin_size ({self.bin_size})")
+        if self.profile and self.profile_dir is None:
+            raise ValueError("profile: true needs profile_dir (where the base-resolution store is written)")
+        if self.log1p and self.allow_negative:
+            raise ValueError("log1p needs non-negative values; it cannot go with allow_negative")
+        return self
 
 
 class SequenceSetConfig(StrictModel):
@@ -192,7 +242,7 @@ class DataConfig(StrictModel):
     )
     sources: list[SerializeAsAny[SourceConfig]] = Field(
         default_factory=lambda: [PeaksSourceConfig()],
-        description="Example sources, each {kind: peaks | tiling | sequences | lifted, ...}; their tables are "
+        description="Example sources, each {kind: peaks | tiling | tracks | sequences | lifted, ...}; their tables are "
         "concatenated.",
     )
     window_length: int = Field(200, gt=0, description="Window (model input) length in bp.")
@@ -232,7 +282,7 @@ class DataConfig(StrictModel):
         if not self.sources:
             raise ValueError("data.sources is empty: give at least one {kind: peaks | tiling | sequences} entry")
         for i, source in enumerate(self.sources):
-            if source.kind in ("peaks", "tiling") and (not self.genomes or self.tasks is None):
+            if source.kind in ("peaks", "tiling", "tracks") and (not self.genomes or self.tasks is None):
                 raise ValueError(f"data.sources[{i}] (kind {source.kind}) needs data.genomes and data.tasks")
         if self.split.genome is not None and self.genomes and self.split.genome not in self.genomes:
             raise ValueError(f"data.split.genome {self.split.genome!r} is not one of data.genomes {list(self.genomes)}")

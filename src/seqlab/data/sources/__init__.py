@@ -16,12 +16,14 @@ from seqlab.data.sources.peaks import build_peaks
 from seqlab.data.sources.registry import SOURCE_BUILDERS, SourceBuilder, SourceContext, build_source, register_source
 from seqlab.data.sources.sequences import build_sequences
 from seqlab.data.sources.tiling import build_tiling
+from seqlab.data.sources.tracks import build_tracks
 
 __all__ = ["SOURCE_BUILDERS", "SourceBuilder", "SourceContext", "build_source", "register_source"]
 
 for _kind, _builder in (
     ("peaks", build_peaks),
     ("tiling", build_tiling),
+    ("tracks", build_tracks),
     ("sequences", build_sequences),
     ("lifted", build_lifted),
 ):

@@ -1,0 +1,241 @@
+"""``kind: tracks``: quantitative targets from bigWig/bedGraph tracks, built one chromosome at a time.
+
+The task table names each task's track in a ``track`` column (bigWig or bedGraph, plain or gzip; relative
+to ``data.root`` or the table's folder) and optionally a ``control`` track (input / IgG). Windows are
+``window_length`` bp with a target span of ``target_length`` bp centred in them:
+
+* ``windows: tiling``: spans tiled over the chromosomes with ``stride``;
+* ``windows: peaks``: windows centred on the peaks of the table's ``peaks`` column (union over tasks).
+
+A span with more N than ``max_n_fraction`` is dropped. Its ``B = target_length / bin_size`` bins get the
+mean (or sum) of the track over their bases, bases without a track value counting as 0 (bigWigs made
+from bedGraphs leave zero signal uncovered); then ``clip`` and ``log1p``. A task's target over a window
+counts (weight 1) when its track has a value on at least one base and on at least ``min_coverage`` of the
+span; otherwise its weight is 0. Windows where no task counts are dropped and counted
+(``windows_no_coverage``). The table's ``targets`` are float32 (N, T, B), its ``labels`` all 0.
+
+With ``profile: true`` the base-resolution targets of every kept span (uncovered bases 0) go to a
+:class:`~seqlab.data.targets.ProfileStore` file in ``profile_dir`` (``profiles.f32``, and
+``controls.f32`` with a control column), appended per chromosome: memory holds one chromosome's runs of
+one track and its windows' targets, never a genome-wide matrix.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from seqlab.config import DataConfig, TracksSourceConfig
+from seqlab.data.sources.common import apply_splits, resolved_peaks
+from seqlab.data.sources.registry import SourceContext
+from seqlab.data.table import ExampleTable, finish_frame
+from seqlab.data.targets import ProfileWriter
+from seqlab.data.windows import make_windows, sequence_content, tile_genome
+from seqlab.io.errors import InputError
+from seqlab.io.genome import Genome
+from seqlab.io.tasks import read_task_table
+from seqlab.io.tracks import Track
+
+__all__ = ["bin_targets", "build_tracks"]
+
+
+def _tracks(tasks: pd.DataFrame, column: str, config: DataConfig, source: TracksSourceConfig) -> list[Track] | None:
+    """The tracks of a task-table column (None when the table lacks it), paths as the peaks column's."""
+    if column not in tasks.columns:
+        return None
+    assert config.tasks is not None
+    root = Path(config.root) if config.root is not None else Path(config.tasks).parent
+    out = []
+    for line, value in enumerate(tasks[column].astype(str), start=2):
+        path = Path(value.strip())
+        path = path if path.is_absolute() else (root / path).resolve()
+        if not value.strip() or not path.is_file():
+            raise InputError(f"track file not found: {path}", file=config.tasks, line=line, field=column)
+        out.append(Track(path, allow_negative=source.allow_negative))
+    return out
+
+
+def bin_targets(
+    sums: np.ndarray, covered: np.ndarray, source: TracksSourceConfig, length: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bin targets and whether they count, from a track's bin sums.
+
+    Args:
+        sums: float64 (N, B) signal sum per bin.
+        covered: int64 (N, B) bases with a value per bin.
+        source: aggregate, clip, log1p, min_coverage, bin_size.
+        length: span length (B * bin_size).
+
+    Returns:
+        ``(targets float32 (N, B), counts bool (N,))``.
+    """
+    values = sums / source.bin_size if source.aggregate == "mean" else sums
+    if source.clip is not None:
+        values = np.minimum(values, source.clip)
+    if source.log1p:
+        values = np.log1p(values)
+    share = covered.sum(axis=1) / length
+    return values.astype(np.float32), (share > 0) & (share >= source.min_coverage)
+
+
+def _spans(
+    source: TracksSourceConfig,
+    config: DataConfig,
+    genome: Genome,
+    chrom: str,
+    peak_windows: pd.DataFrame | None,
+    report: dict,
+) -> np.ndarray:
+    """int64 span starts of ``chrom`` that pass the N filter (tiled, or of the peak windows there)."""
+    length = source.target_length or source.bin_size
+    if peak_windows is None:
+        bins, stats = tile_genome(genome, length, source.stride or length, [chrom], source.max_n_fraction, 1 << 19)
+        report["spans_n_dropped"] += stats.n_dropped_n
+        return bins["start"].to_numpy(np.int64)
+    mine = peak_windows[peak_windows["chrom"] == chrom]
+    starts = mine["start"].to_numpy(np.int64) + config.window_length // 2 - length // 2
+    if starts.size == 0:
+        return starts
+    _, n_fraction = sequence_content(genome.fetch_many([chrom] * starts.size, starts, starts + length, pad=True))
+    rich = n_fraction > source.max_n_fraction
+    report["spans_n_dropped"] += int(rich.sum())
+    return starts[~rich]
+
+
+def _peak_windows(source: TracksSourceConfig, config: DataConfig, genome: Genome, report: dict) -> pd.DataFrame:
+    """Distinct windows centred on every task's peaks (``chrom``, ``start``), sorted."""
+    assert config.tasks is not None
+    peaks = resolved_peaks(read_task_table(config.tasks, config.root), genome, report)
+    parts = [make_windows(p, genome, config.window_length, source.center, config.chrom_end)[0] for p in peaks.values()]
+    frame = pd.concat(parts, ignore_index=True).drop_duplicates(["chrom", "start"])
+    return frame.sort_values(["chrom", "start"], kind="stable").reset_index(drop=True)
+
+
+def _chrom_targets(
+    tracks: list[Track], matched: list[dict], chrom: str, spans: np.ndarray, source: TracksSourceConfig, length: int
+) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+    """float32 (n, T, B) targets, float32 (n, T) weights and each track's runs on ``chrom``."""
+    n_bins = length // source.bin_size
+    targets = np.zeros((spans.size, len(tracks), n_bins), np.float32)
+    weights = np.zeros((spans.size, len(tracks)), np.float32)
+    runs = []
+    for t, (track, names) in enumerate(zip(tracks, matched, strict=True)):
+        part = track.intervals(names[chrom]) if chrom in names else None
+        runs.append(part)
+        if part is None or not len(part):
+            continue
+        sums, covered = part.bin_sums(spans, n_bins, source.bin_size)
+        targets[:, t], counts = bin_targets(sums, covered, source, length)
+        weights[:, t] = counts
+    return targets, weights, runs
+
+
+def _profiles(runs: list[Any], spans: np.ndarray, length: int) -> np.ndarray:
+    """float32 (n, T, L) base-resolution values of every track's runs over the spans (uncovered: 0)."""
+    out = np.zeros((spans.size, len(runs), length), np.float32)
+    for t, part in enumerate(runs):
+        if part is not None and len(part):
+            out[:, t] = np.nan_to_num(part.dense(spans, length), nan=0.0)
+    return out
+
+
+def build_tracks(source: TracksSourceConfig, config: DataConfig, context: SourceContext) -> ExampleTable:
+    """Builder of the ``data.sources`` kind ``tracks`` (see the module docstring).
+
+    Raises:
+        ValueError: no genome or task table, a target span longer than the window, no window kept.
+        InputError: a task table without a ``track`` column, a missing track file, or a bad track
+            (see :class:`~seqlab.io.tracks.Track`).
+    """
+    if config.reference is None or config.tasks is None:
+        raise ValueError("a tracks source needs data.genomes and data.tasks")
+    genome = Genome(config.genomes[config.reference].fasta, config.reference)
+    tasks = read_task_table(config.tasks, config.root, peaks=False)
+    length = source.target_length or source.bin_size
+    if length > config.window_length:
+        raise ValueError(
+            f"data.sources (kind tracks): target_length {length} exceeds data.window_length {config.window_length}"
+        )
+    tracks = _tracks(tasks, "track", config, source)
+    if tracks is None:
+        raise InputError(
+            f"a tracks source needs a 'track' column (bigWig/bedGraph); it has {list(tasks.columns)}",
+            file=config.tasks,
+            line=1,
+        )
+    controls = _tracks(tasks, "control", config, source)
+    report: dict[str, Any] = {
+        "kind": "tracks",
+        "excluded_chrom_dropped": 0,
+        "region_gap_dropped": 0,
+        "spans_n_dropped": 0,
+        "windows_crossing_chrom_end": 0,
+        "windows_no_coverage": 0,
+    }
+    sizes = genome.chrom_sizes
+    matched = [t.match_genome(sizes, genome.resolve_many(list(t.chrom_sizes)), config.window_length) for t in tracks]
+    control_matched = [
+        t.match_genome(sizes, genome.resolve_many(list(t.chrom_sizes)), config.window_length) for t in controls or []
+    ]
+    peak_windows = _peak_windows(source, config, genome, report) if source.windows == "peaks" else None
+    if peak_windows is not None:
+        chroms = list(dict.fromkeys(peak_windows["chrom"]))
+    else:
+        chroms = [genome.resolve(c) for c in source.chroms] if source.chroms else list(sizes)
+    writers = _writers(source, len(tracks), length, controls is not None)
+    frames, target_blocks, weight_blocks = [], [], []
+    for chrom in chroms:
+        spans = _spans(source, config, genome, chrom, peak_windows, report)
+        starts = spans + length // 2 - config.window_length // 2
+        crossing = (starts < 0) | (starts + config.window_length > sizes[chrom])
+        report["windows_crossing_chrom_end"] += int(crossing.sum())
+        if config.chrom_end == "drop":
+            spans, starts = spans[~crossing], starts[~crossing]
+        frame = pd.DataFrame(
+            {"genome": genome.name, "chrom": chrom, "start": starts, "end": starts + config.window_length}
+        )
+        frame, kept = apply_splits(frame, config, report)
+        targets, weights, runs = _chrom_targets(tracks, matched, chrom, spans[kept], source, length)
+        some = weights.any(axis=1)
+        report["windows_no_coverage"] += int((~some).sum())
+        frames.append(frame[some])
+        target_blocks.append(targets[some])
+        weight_blocks.append(weights[some])
+        if writers:
+            writers[0].append(_profiles(runs, spans[kept][some], length))
+            if controls is not None:
+                control_runs = [
+                    c.intervals(m[chrom]) if chrom in m else None
+                    for c, m in zip(controls, control_matched, strict=True)
+                ]
+                writers[1].append(_profiles(control_runs, spans[kept][some], length))
+    stores = [w.finish() for w in writers]
+    n = sum(len(f) for f in frames)
+    report.update(windows=n, bins_per_window=length // source.bin_size, bin_size=source.bin_size)
+    if n == 0:
+        raise ValueError(f"the tracks source kept no window: {report}")
+    frame = pd.concat(frames, ignore_index=True).assign(strand="+", source="tracks")
+    return ExampleTable(
+        frame=finish_frame(frame),
+        labels=sp.csr_matrix((n, len(tasks)), dtype=np.float32),
+        weights=np.concatenate(weight_blocks),
+        tasks=tasks,
+        genomes={genome.name: genome.path},
+        report=report,
+        targets=np.concatenate(target_blocks),
+        profiles=stores[0] if stores else None,
+        control_profiles=stores[1] if len(stores) > 1 else None,
+    )
+
+
+def _writers(source: TracksSourceConfig, n_tasks: int, length: int, control: bool) -> list[ProfileWriter]:
+    """The profile writers (targets, then controls) when ``profile: true``."""
+    if not source.profile:
+        return []
+    assert source.profile_dir is not None
+    names = ["profiles.f32"] + (["controls.f32"] if control else [])
+    return [ProfileWriter(Path(source.profile_dir) / name, n_tasks, length) for name in names]
