@@ -134,7 +134,7 @@ class TracksSourceConfig(SourceConfig):
     profile_dir: Path | None = Field(
         None,
         description="Folder of the profile stores (profile: true); must not hold one already.",
-        json_schema_extra={"config_relative": True},
+        json_schema_extra={"config_relative": True, "output": True},
     )
 
     @model_validator(mode="after")

@@ -44,8 +44,8 @@ def _data_paths(section: Any, key: str) -> list[tuple[str, Path]]:
     if isinstance(section, Path):
         found.append((key, section))
     elif isinstance(section, BaseModel):
-        for name in type(section).model_fields:
-            if name != "root":
+        for name, info in type(section).model_fields.items():
+            if name != "root" and not (info.json_schema_extra or {}).get("output"):  # type: ignore[union-attr]
                 found.extend(_data_paths(getattr(section, name), f"{key}.{name}"))
     elif isinstance(section, dict):
         for name, value in section.items():
@@ -73,7 +73,7 @@ def check_data_files(config: DataConfig) -> None:
 
 def _check_and_report(table: ExampleTable) -> ExampleTable:
     counts = table.counts()
-    table.report["split_warnings"] = check_splits(counts)
+    table.report["split_warnings"] = check_splits(counts, binary=table.targets is None)
     table.report["counts"] = counts.to_dict("records")
     log.info("built %d examples\n%s", len(table), summarize(table))
     return table

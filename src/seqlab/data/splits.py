@@ -189,8 +189,8 @@ def split_counts(
     return pd.DataFrame(rows, columns=["split", "task", "examples", "positives", "negatives"])
 
 
-def check_splits(counts: pd.DataFrame) -> list[str]:
-    """Check a :func:`split_counts` table.
+def check_splits(counts: pd.DataFrame, binary: bool = True) -> list[str]:
+    """Check a :func:`split_counts` table (``binary=False``: quantitative targets, no positive/negative check).
 
     Raises:
         ValueError: the train, validation or test split has no examples.
@@ -212,7 +212,7 @@ def check_splits(counts: pd.DataFrame) -> list[str]:
                 "names against the genome or FASTA names"
             )
     messages = []
-    for row in counts.itertuples():
+    for row in counts.itertuples() if binary else ():
         for kind in ("positives", "negatives"):
             if getattr(row, kind) == 0 and row.examples > 0:
                 messages.append(

@@ -1,0 +1,107 @@
+"""The ``tracks`` source: exact binned targets, coverage/N drops, profile stores, save and load."""
+
+import numpy as np
+import pytest
+
+from seqlab.config import DataConfig
+from seqlab.data.build import build_examples
+from seqlab.data.table import ExampleTable
+
+from ..io.test_tracks import write_bigwig
+from .conftest import random_dna, write_fasta
+
+SIZES = {"chr1": 2000, "chr2": 1000, "chr3": 1000}
+
+
+@pytest.fixture
+def data(tmp_path):
+    rng = np.random.default_rng(0)
+    chr1 = random_dna(rng, 1000, 0.5) + "N" * 200 + random_dna(rng, 800, 0.5)
+    records = {"chr1": chr1, "chr2": random_dna(rng, 1000, 0.5), "chr3": random_dna(rng, 1000, 0.5)}
+    write_fasta(tmp_path / "g.fa", records)
+    # A: 1.0 on chr1 [0, 600), 3.0 on chr1 [600, 650); nothing on chr1 past 650; 2.0 over chr2 and chr3
+    write_bigwig(
+        tmp_path / "a.bw",
+        SIZES,
+        [("chr1", 0, 600, 1.0), ("chr1", 600, 650, 3.0), ("chr2", 0, 1000, 2.0), ("chr3", 0, 1000, 2.0)],
+    )
+    # B (bedGraph, chromosomes named without chr): 10 on chr1 [100, 150)
+    (tmp_path / "b.bdg").write_text("1\t100\t150\t10\n2\t0\t1000\t1\n3\t0\t1000\t1\n")
+    (tmp_path / "c.bdg").write_text("1\t0\t2000\t1\n2\t0\t1000\t1\n3\t0\t1000\t1\n")
+    (tmp_path / "peaks.bed").write_text("chr1\t250\t350\nchr2\t400\t500\nchr3\t100\t200\n")
+    (tmp_path / "tasks.tsv").write_text(
+        "task\ttrack\tcontrol\tpeaks\nA\ta.bw\tc.bdg\tpeaks.bed\nB\tb.bdg\tc.bdg\tpeaks.bed\n"
+    )
+    return tmp_path
+
+
+def config(folder, **source):
+    return DataConfig.model_validate(
+        {
+            "genomes": {"g": {"fasta": str(folder / "g.fa")}},
+            "tasks": str(folder / "tasks.tsv"),
+            "window_length": 200,
+            "split": {"val_chroms": ["chr2"], "test_chroms": ["chr3"]},
+            "sources": [{"kind": "tracks", "bin_size": 50, "target_length": 100, **source}],
+        }
+    )
+
+
+def test_tiled_targets_are_exact_bin_means(data):
+    table = build_examples(config(data))
+    frame = table.frame
+    assert table.targets.shape == (len(table), 2, 2) and table.labels.nnz == 0
+    row = int(np.flatnonzero((frame["chrom"] == "chr1").to_numpy() & (frame["start"] == 550).to_numpy())[0])
+    # window [550, 750), span [600, 700): A bins [600,650) = 3, [650,700) = 0 (uncovered, inside the track)
+    assert table.targets[row, 0].tolist() == [3.0, 0.0] and table.weights[row].tolist() == [1.0, 0.0]
+    first = int(np.flatnonzero((frame["chrom"] == "chr1").to_numpy() & (frame["start"] == 50).to_numpy())[0])
+    # span [100, 200): A = 1, 1; B = 10, 0
+    assert table.targets[first].tolist() == [[1.0, 1.0], [10.0, 0.0]]
+    report = table.report["parts"][0] if "parts" in table.report else table.report
+    # chr1 spans: 20; crossing the ends: [0,100) and [1900,2000); N: [1000,1100), [1100,1200);
+    # no coverage by either track: spans from 700 to 1000 and 1200 to 1900 (3 + 7)
+    assert report["spans_n_dropped"] == 2 and report["windows_no_coverage"] == 10
+    assert set(frame.loc[frame["chrom"] == "chr1", "start"]) == {50, 150, 250, 350, 450, 550}
+    assert (table.targets[(frame["chrom"] == "chr2").to_numpy(), 0] == 2.0).all()
+
+
+def test_sum_clip_log1p(data):
+    table = build_examples(config(data, aggregate="sum", clip=100.0, log1p=True))
+    first = int(
+        np.flatnonzero((table.frame["chrom"] == "chr1").to_numpy() & (table.frame["start"] == 50).to_numpy())[0]
+    )
+    assert table.targets[first, 1].tolist() == pytest.approx([np.log1p(100.0), 0.0])  # 10 * 50 = 500 clipped
+
+
+def test_peak_windows_and_profiles(data):
+    table = build_examples(config(data, windows="peaks", center="center", profile=True, profile_dir=str(data / "p")))
+    assert table.frame["start"].tolist() == [200, 350, 50]  # centred on 300, 450 and 150
+    assert table.profiles.shape == (3, 2, 100) and table.control_profiles.shape == (3, 2, 100)
+    profile = table.profiles[np.array([0])][0]  # span [250, 350)
+    assert profile[0].tolist() == [1.0] * 100 and profile[1].tolist() == [0.0] * 100
+    assert table.control_profiles[np.array([1])].tolist() == np.ones((1, 2, 100)).tolist()
+    saved = ExampleTable.load(table.save(data / "table"))
+    assert np.array_equal(saved.targets, table.targets)
+    assert np.array_equal(saved.profiles[np.array([1, 0])], table.profiles[np.array([1, 0])])
+    one = saved.subset(np.array([1])).select_tasks(["B"])
+    assert (
+        one.targets.shape == (1, 1, 2)
+        and one.profiles[np.array([0])].tolist() == table.profiles[np.array([1])][:, 1:].tolist()
+    )
+    with pytest.raises(FileExistsError, match="profile store"):
+        build_examples(config(data, windows="peaks", profile=True, profile_dir=str(data / "p")))
+
+
+def test_config_errors():
+    with pytest.raises(ValueError, match="multiple of bin_size"):
+        DataConfig.model_validate(
+            {
+                "genomes": {"g": {"fasta": "g.fa"}},
+                "tasks": "t.tsv",
+                "sources": [{"kind": "tracks", "bin_size": 30, "target_length": 100}],
+            }
+        )
+    with pytest.raises(ValueError, match="profile_dir"):
+        DataConfig.model_validate(
+            {"genomes": {"g": {"fasta": "g.fa"}}, "tasks": "t.tsv", "sources": [{"kind": "tracks", "profile": True}]}
+        )
