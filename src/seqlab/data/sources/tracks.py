@@ -22,6 +22,7 @@ one track and its windows' targets, never a genome-wide matrix.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,8 @@ from seqlab.io.tasks import read_task_table
 from seqlab.io.tracks import Track
 
 __all__ = ["bin_targets", "build_tracks"]
+
+_PROFILE_BLOCK = 4096  # windows whose profiles are made and written at once
 
 
 def _tracks(tasks: pd.DataFrame, column: str, config: DataConfig, source: TracksSourceConfig) -> list[Track] | None:
@@ -143,14 +146,24 @@ def _profiles(runs: list[Any], spans: np.ndarray, length: int) -> np.ndarray:
     return out
 
 
-def build_tracks(source: TracksSourceConfig, config: DataConfig, context: SourceContext) -> ExampleTable:
-    """Builder of the ``data.sources`` kind ``tracks`` (see the module docstring).
+@dataclass
+class _Plan:
+    """What every chromosome's part of a ``tracks`` build needs."""
 
-    Raises:
-        ValueError: no genome or task table, a target span longer than the window, no window kept.
-        InputError: a task table without a ``track`` column, a missing track file, or a bad track
-            (see :class:`~seqlab.io.tracks.Track`).
-    """
+    source: TracksSourceConfig
+    config: DataConfig
+    genome: Genome
+    tasks: pd.DataFrame
+    tracks: list[Track]
+    matched: list[dict[str, str]]
+    controls: list[Track] | None
+    control_matched: list[dict[str, str]]
+    length: int
+    report: dict[str, Any]
+
+
+def _plan(source: TracksSourceConfig, config: DataConfig) -> _Plan:
+    """Open the genome, the task table and its tracks, each checked against the genome."""
     if config.reference is None or config.tasks is None:
         raise ValueError("a tracks source needs data.genomes and data.tasks")
     genome = Genome(config.genomes[config.reference].fasta, config.reference)
@@ -168,65 +181,87 @@ def build_tracks(source: TracksSourceConfig, config: DataConfig, context: Source
             line=1,
         )
     controls = _tracks(tasks, "control", config, source)
-    report: dict[str, Any] = {
-        "kind": "tracks",
-        "excluded_chrom_dropped": 0,
-        "region_gap_dropped": 0,
-        "spans_n_dropped": 0,
-        "windows_crossing_chrom_end": 0,
-        "windows_no_coverage": 0,
-    }
-    sizes = genome.chrom_sizes
-    matched = [t.match_genome(sizes, genome.resolve_many(list(t.chrom_sizes)), config.window_length) for t in tracks]
-    control_matched = [
-        t.match_genome(sizes, genome.resolve_many(list(t.chrom_sizes)), config.window_length) for t in controls or []
-    ]
-    peak_windows = _peak_windows(source, config, genome, report) if source.windows == "peaks" else None
+
+    def match(track: Track) -> dict[str, str]:
+        return track.match_genome(
+            genome.chrom_sizes, genome.resolve_many(list(track.chrom_sizes)), config.window_length
+        )
+
+    counters = ("excluded_chrom_dropped", "region_gap_dropped", "spans_n_dropped", "windows_crossing_chrom_end")
+    report: dict[str, Any] = {"kind": "tracks", **dict.fromkeys(counters, 0), "windows_no_coverage": 0}
+    return _Plan(
+        source, config, genome, tasks, tracks, [match(t) for t in tracks], controls,
+        [match(t) for t in controls or []], length, report,
+    )  # fmt: skip
+
+
+def _chrom_part(
+    plan: _Plan, chrom: str, peak_windows: pd.DataFrame | None, writers: list[ProfileWriter]
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """One chromosome's windows (frame with split), float32 (n, T, B) targets and (n, T) weights.
+
+    Windows crossing the chromosome end (``data.chrom_end: drop``), outside the splits, or where no task's
+    track has a value are dropped and counted; the kept windows' profiles go to ``writers``.
+    """
+    config, length, report = plan.config, plan.length, plan.report
+    spans = _spans(plan.source, config, plan.genome, chrom, peak_windows, report)
+    starts = spans + length // 2 - config.window_length // 2
+    crossing = (starts < 0) | (starts + config.window_length > plan.genome.chrom_sizes[chrom])
+    report["windows_crossing_chrom_end"] += int(crossing.sum())
+    if config.chrom_end == "drop":
+        spans, starts = spans[~crossing], starts[~crossing]
+    frame = pd.DataFrame(
+        {"genome": plan.genome.name, "chrom": chrom, "start": starts, "end": starts + config.window_length}
+    )
+    frame, kept = apply_splits(frame, config, report)
+    targets, weights, runs = _chrom_targets(plan.tracks, plan.matched, chrom, spans[kept], plan.source, length)
+    some = weights.any(axis=1)
+    report["windows_no_coverage"] += int((~some).sum())
+    spans = spans[kept][some]
+    if writers:
+        control_runs = [
+            c.intervals(m[chrom]) if chrom in m else None
+            for c, m in zip(plan.controls or [], plan.control_matched, strict=True)
+        ]
+        for first in range(0, spans.size, _PROFILE_BLOCK):  # (block, T, L) at a time
+            block = spans[first : first + _PROFILE_BLOCK]
+            writers[0].append(_profiles(runs, block, length))
+            if plan.controls is not None:
+                writers[1].append(_profiles(control_runs, block, length))
+    return frame[some], targets[some], weights[some]
+
+
+def build_tracks(source: TracksSourceConfig, config: DataConfig, context: SourceContext) -> ExampleTable:
+    """Builder of the ``data.sources`` kind ``tracks`` (see the module docstring), one chromosome at a time.
+
+    Raises:
+        ValueError: no genome or task table, a target span longer than the window, no window kept.
+        InputError: a task table without a ``track`` column, a missing track file, or a bad track
+            (see :class:`~seqlab.io.tracks.Track`).
+        FileExistsError: ``profile_dir`` already holds a profile store.
+    """
+    plan = _plan(source, config)
+    peak_windows = _peak_windows(source, config, plan.genome, plan.report) if source.windows == "peaks" else None
     if peak_windows is not None:
         chroms = list(dict.fromkeys(peak_windows["chrom"]))
     else:
-        chroms = [genome.resolve(c) for c in source.chroms] if source.chroms else list(sizes)
-    writers = _writers(source, len(tracks), length, controls is not None)
-    frames, target_blocks, weight_blocks = [], [], []
-    for chrom in chroms:
-        spans = _spans(source, config, genome, chrom, peak_windows, report)
-        starts = spans + length // 2 - config.window_length // 2
-        crossing = (starts < 0) | (starts + config.window_length > sizes[chrom])
-        report["windows_crossing_chrom_end"] += int(crossing.sum())
-        if config.chrom_end == "drop":
-            spans, starts = spans[~crossing], starts[~crossing]
-        frame = pd.DataFrame(
-            {"genome": genome.name, "chrom": chrom, "start": starts, "end": starts + config.window_length}
-        )
-        frame, kept = apply_splits(frame, config, report)
-        targets, weights, runs = _chrom_targets(tracks, matched, chrom, spans[kept], source, length)
-        some = weights.any(axis=1)
-        report["windows_no_coverage"] += int((~some).sum())
-        frames.append(frame[some])
-        target_blocks.append(targets[some])
-        weight_blocks.append(weights[some])
-        if writers:
-            writers[0].append(_profiles(runs, spans[kept][some], length))
-            if controls is not None:
-                control_runs = [
-                    c.intervals(m[chrom]) if chrom in m else None
-                    for c, m in zip(controls, control_matched, strict=True)
-                ]
-                writers[1].append(_profiles(control_runs, spans[kept][some], length))
+        chroms = [plan.genome.resolve(c) for c in source.chroms] if source.chroms else list(plan.genome.chrom_sizes)
+    writers = _writers(source, len(plan.tracks), plan.length, plan.controls is not None)
+    parts = [_chrom_part(plan, chrom, peak_windows, writers) for chrom in chroms]
     stores = [w.finish() for w in writers]
-    n = sum(len(f) for f in frames)
-    report.update(windows=n, bins_per_window=length // source.bin_size, bin_size=source.bin_size)
+    n = sum(len(f) for f, _, _ in parts)
+    plan.report.update(windows=n, bins_per_window=plan.length // source.bin_size, bin_size=source.bin_size)
     if n == 0:
-        raise ValueError(f"the tracks source kept no window: {report}")
-    frame = pd.concat(frames, ignore_index=True).assign(strand="+", source="tracks")
+        raise ValueError(f"the tracks source kept no window: {plan.report}")
+    frame = pd.concat([f for f, _, _ in parts], ignore_index=True).assign(strand="+", source="tracks")
     return ExampleTable(
         frame=finish_frame(frame),
-        labels=sp.csr_matrix((n, len(tasks)), dtype=np.float32),
-        weights=np.concatenate(weight_blocks),
-        tasks=tasks,
-        genomes={genome.name: genome.path},
-        report=report,
-        targets=np.concatenate(target_blocks),
+        labels=sp.csr_matrix((n, len(plan.tasks)), dtype=np.float32),
+        weights=np.concatenate([w for _, _, w in parts]),
+        tasks=plan.tasks,
+        genomes={plan.genome.name: plan.genome.path},
+        report=plan.report,
+        targets=np.concatenate([t for _, t, _ in parts]),
         profiles=stores[0] if stores else None,
         control_profiles=stores[1] if len(stores) > 1 else None,
     )
