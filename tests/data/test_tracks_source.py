@@ -105,3 +105,31 @@ def test_config_errors():
         DataConfig.model_validate(
             {"genomes": {"g": {"fasta": "g.fa"}}, "tasks": "t.tsv", "sources": [{"kind": "tracks", "profile": True}]}
         )
+
+
+@pytest.mark.realdata
+def test_stat1_bigwig_targets_match_pybigwig_values(shared_data, tmp_path):
+    import pyBigWig
+
+    bigwig = shared_data / "dna" / "tracks_chr22" / "GM12878_Stat1.chr22_1-30000000.bigWig"
+    (tmp_path / "tasks.tsv").write_text(f"task\ttrack\nSTAT1\t{bigwig}\n")
+    config = DataConfig.model_validate(
+        {
+            "genomes": {"hg19": {"fasta": str(shared_data / "dna" / "chr22_primates" / "hg19.chr22.fa.gz")}},
+            "tasks": str(tmp_path / "tasks.tsv"),
+            "window_length": 1000,
+            "split": {"val_chroms": [], "test_chroms": [], "exclude_chroms": []},
+            "sources": [{"kind": "tracks", "bin_size": 128, "target_length": 256, "stride": 256}],
+        }
+    )
+    from seqlab.data.sources import SourceContext
+    from seqlab.data.sources.tracks import build_tracks
+
+    table = build_tracks(config.sources[0], config, SourceContext())
+    spans = table.frame["start"].to_numpy() + 500 - 128
+    assert len(table) > 10_000 and spans.min() >= 16_050_656 - 256 and spans.max() < 30_000_019
+    assert table.report["windows_no_coverage"] > 0 and table.report["spans_n_dropped"] > 0
+    bw = pyBigWig.open(str(bigwig))
+    for row in np.random.default_rng(0).choice(len(table), 50, replace=False):
+        values = np.nan_to_num(bw.values("chr22", int(spans[row]), int(spans[row]) + 256, numpy=True))
+        assert table.targets[row, 0] == pytest.approx(values.reshape(2, 128).mean(axis=1), rel=1e-5)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,7 +183,7 @@ class Track:
             runs = bw.intervals(chrom) if chrom in bw.chroms() else None
         if not runs:
             return TrackIntervals.empty()
-        table = np.array(runs, dtype=np.float64)
+        table = np.fromiter(itertools.chain.from_iterable(runs), np.float64, count=3 * len(runs)).reshape(-1, 3)
         out = TrackIntervals(table[:, 0].astype(np.int64), table[:, 1].astype(np.int64), table[:, 2].astype(np.float32))
         bad = np.isnan(out.values) | (~self.allow_negative & (out.values < 0))
         if bad.any():
