@@ -133,3 +133,11 @@ def test_stat1_bigwig_targets_match_pybigwig_values(shared_data, tmp_path):
     for row in np.random.default_rng(0).choice(len(table), 50, replace=False):
         values = np.nan_to_num(bw.values("chr22", int(spans[row]), int(spans[row]) + 256, numpy=True))
         assert table.targets[row, 0] == pytest.approx(values.reshape(2, 128).mean(axis=1), rel=1e-5)
+
+
+def test_a_quantitative_table_is_refused_by_the_binary_data_module(data):
+    from seqlab.data.datamodule import DnaDataModule
+
+    cfg = config(data)
+    with pytest.raises(ValueError, match="quantitative targets"):
+        DnaDataModule(build_examples(cfg), cfg)
