@@ -121,17 +121,22 @@ def _peak_windows(source: TracksSourceConfig, config: DataConfig, genome: Genome
 def _chrom_targets(
     tracks: list[Track], matched: list[dict], chrom: str, spans: np.ndarray, source: TracksSourceConfig, length: int
 ) -> tuple[np.ndarray, np.ndarray, list[Any]]:
-    """float32 (n, T, B) targets, float32 (n, T) weights and each track's runs on ``chrom``."""
+    """float32 (n, T, B) targets, float32 (n, T) weights and, with ``source.profile``, each track's runs.
+
+    Without profiles one track's runs are held at a time (about 20 bytes a run).
+    """
     n_bins = length // source.bin_size
     targets = np.zeros((spans.size, len(tracks), n_bins), np.float32)
     weights = np.zeros((spans.size, len(tracks)), np.float32)
     runs = []
     for t, (track, names) in enumerate(zip(tracks, matched, strict=True)):
         part = track.intervals(names[chrom]) if chrom in names else None
-        runs.append(part)
+        if source.profile:
+            runs.append(part)
         if part is None or not len(part):
             continue
         sums, covered = part.bin_sums(spans, n_bins, source.bin_size)
+        part.drop_cache()
         targets[:, t], counts = bin_targets(sums, covered, source, length)
         weights[:, t] = counts
     return targets, weights, runs
