@@ -229,8 +229,13 @@ def _big(tmp_path: Path, compressed: bool) -> Path:
 
 @pytest.mark.parametrize(
     "edit",
-    [lambda rows: rows[1:], lambda rows: rows[2:], lambda rows: [[rows[0][0], "0", rows[0][2], "0", "0"]]],
-    ids=["first-entry-missing", "first-two-missing", "zero-length-only"],
+    [
+        lambda rows: rows[1:],
+        lambda rows: rows[2:],
+        lambda rows: [[rows[0][0], "0", rows[0][2], "0", "0"]],
+        lambda rows: [rows[0], rows[2]],
+    ],
+    ids=["first-entry-missing", "first-two-missing", "zero-length-only", "middle-entry-missing"],
 )
 @pytest.mark.parametrize("compressed", [False, True], ids=["plain", "bgzip"])
 def test_a_fai_missing_entries_or_with_a_zero_length_entry_is_not_accepted(tmp_path, compressed, edit):
@@ -268,12 +273,20 @@ def test_inconsistent_lines_of_a_fasta_with_a_byte_order_mark_name_the_line(tmp_
         Genome(fasta)
 
 
-def test_entries_beyond_the_eager_checks_missing_at_the_end_are_found_at_open(tmp_path, monkeypatch):
-    import seqlab.io.genome as genome_module
-
-    monkeypatch.setattr(genome_module, "EAGER_CHECKS", 1)  # only the first entry, and the last, at open
+def test_entries_missing_at_the_end_are_found_at_open(tmp_path):
     path = _big(tmp_path, compressed=False)
     _write_fai(path, _fai_rows(path)[:2])  # chrM lost: chr2 (the last entry) must end the file
     with pytest.warns(UserWarning, match="sequence 'chr2'.*the file goes on after the last sequence"):
         genome = Genome(path)
     assert genome.chrom_sizes == {name: len(seq) for name, seq in BIG.items()}
+
+
+def test_every_fai_entry_is_checked_at_open_even_for_thousands_of_contigs(tmp_path):
+    plain = tmp_path / "many.fa"
+    plain.write_text("".join(f">c{i}\nACGTACGT\n" for i in range(2500)))
+    pysam.faidx(str(plain))
+    rows = _fai_rows(plain)
+    _write_fai(plain, rows[:2200] + rows[2201:])  # c2200 lost deep in the index: c2199 must be followed by c2201
+    with pytest.warns(UserWarning, match="sequence 'c2199'"):
+        genome = Genome(plain)
+    assert len(genome.chrom_sizes) == 2500  # re-indexed at open

@@ -8,9 +8,9 @@ Coordinates are 0-based and half-open. Soft-masked (lowercase) bases are returne
 
 Bad input policy:
 
-* the index (``.fai``) is checked against the FASTA when the genome is opened: for every sequence
-  (the first :data:`EAGER_CHECKS` and the last; any others on their first fetch) the header line
-  before its offset, the end of its first line and the end of its last line must fall where the index says,
+* the index (``.fai``) is checked against the FASTA when the genome is opened, every entry in order
+  (about 16 us each: 1.6 s for 100,000 contigs): the header line before its offset, the end of its
+  first line and the end of its last line must fall where the index says,
   and the next entry's header (the end of the file after the last) must follow; only blank lines
   and a byte-order mark may come before the first entry's header (so an index that lacks entries
   or holds a zero-length entry for a sequence is found).
@@ -39,10 +39,7 @@ import pyfaidx
 
 from seqlab.io.errors import DAMAGE_ERRORS, InputError, damaged, is_gzip
 
-__all__ = ["EAGER_CHECKS", "Genome", "canonical_chrom"]
-
-EAGER_CHECKS = 2000
-"""Sequences whose index entries are checked when a genome is opened (and the last); the others on first fetch."""
+__all__ = ["Genome", "canonical_chrom"]
 
 _IUPAC = np.zeros(256, dtype=bool)
 _IUPAC[np.frombuffer(b"ACGTUNRYKMSWBDHVacgtunrykmswbdhv", dtype=np.uint8)] = True
@@ -78,11 +75,10 @@ class Genome:
             raise FileNotFoundError(f"genome FASTA not found: {self.path}")
         self._fasta: pyfaidx.Fasta | None = None
         self._pid: int | None = None
-        self._checked: set[str] = set()
         index = Path(f"{self.path}.fai")
         if not index.is_file() and _starts_with_bom(self.path):
             _index_bom_fasta(self.path, index)  # pyfaidx refuses a byte-order mark before the first header
-        problem = self._check_index(self._eager_names())
+        problem = self._check_index()
         if problem is not None:
             self._rebuild_index(problem)
         self._sizes = {key: len(record) for key, record in self._handle().faidx.index.items()}
@@ -134,13 +130,8 @@ class Genome:
                 raise damaged(self.path, err) from None
             raise
 
-    def _eager_names(self) -> list[str]:
-        """The index entries checked at open: the first :data:`EAGER_CHECKS` and the last (where the file ends)."""
-        names = list(self._handle().faidx.index)
-        return names[:EAGER_CHECKS] + names[-1:] if len(names) > EAGER_CHECKS else names
-
-    def _check_index(self, names: Sequence[str]) -> str | None:
-        """Check the index entries of ``names`` against the file; the first problem found, or None.
+    def _check_index(self) -> str | None:
+        """Check every index entry against the file; the first problem found, or None.
 
         For each sequence: the line before its offset is its header; its first line ends after
         ``linebases`` bases; its last line ends where its length says and is followed by the next
@@ -152,11 +143,10 @@ class Genome:
         if not order:
             return "the index lists no sequences" if self._raw(0, 4096).lstrip()[:1] == b">" else None
         following = dict(zip(order, [*order[1:], None], strict=True))
-        for name in names:
+        for name in order:
             problem = self._check_entry(name, index[name], following[name], first=name == order[0])
             if problem is not None:
                 return problem
-            self._checked.add(name)
         return None
 
     def _check_entry(self, name: str, entry: Any, next_name: str | None, first: bool) -> str | None:
@@ -232,8 +222,7 @@ class Genome:
             tmp.unlink(missing_ok=True)
             message = f"its index {index} does not match it and cannot be rebuilt: {err}"
             raise InputError(message, file=self.path) from None
-        self._checked.clear()
-        problem = self._check_index(self._eager_names())
+        problem = self._check_index()
         if problem is not None:
             raise InputError(f"malformed FASTA (even after re-indexing): {problem}", file=self.path)
 
@@ -322,14 +311,6 @@ class Genome:
     def _read(self, name: str, start: int, end: int) -> str:
         if end == start:
             return ""
-        if name not in self._checked:
-            problem = self._check_index([name])  # sequences beyond EAGER_CHECKS: checked on first use
-            if problem is not None:
-                raise InputError(
-                    f"the index {self.path}.fai does not match the FASTA ({problem}); delete it (and the .gzi) "
-                    "so that it is rebuilt",
-                    file=self.path,
-                )
         try:
             seq = self._handle().get_seq(name, start + 1, end)
         except _READ_ERRORS as err:
