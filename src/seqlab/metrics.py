@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import accuracy_score, average_precision_score, f1_score, matthews_corrcoef, roc_auc_score
+from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
 
 __all__ = [
     "SplitMetrics",
@@ -34,6 +34,7 @@ __all__ = [
     "compute_split_metrics",
     "json_safe",
     "nanmean",
+    "ranking_counts",
     "task_entries",
 ]
 
@@ -63,12 +64,40 @@ def json_safe(value: Any) -> Any:
     return value
 
 
+def ranking_counts(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """True and false positives above each distinct score, from the highest score down (one sort).
+
+    Args:
+        labels: binary labels (n,) (0/1 or bool).
+        scores: scores (n,); tied scores form one threshold.
+
+    Returns:
+        int64 tps (K,) and fps (K,): positives and negatives scoring >= the k-th highest distinct score
+        (scikit-learn's ``_binary_clf_curve``; ``tps[-1]`` = positives, ``fps[-1]`` = negatives).
+    """
+    scores = np.asarray(scores)
+    order = np.argsort(scores, kind="mergesort")[::-1]
+    ranked = scores[order]
+    ends = np.r_[np.flatnonzero(np.diff(ranked)), ranked.size - 1]
+    tps = np.cumsum(np.asarray(labels)[order], dtype=np.int64)[ends]
+    return tps, ends + 1 - tps
+
+
 def binary_auroc_aupr(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
-    """AUROC and AUPR (average precision) of binary labels int (n,) against scores (n,); NaN with one class."""
+    """AUROC and AUPR (average precision) of binary labels int (n,) against scores (n,); NaN with one class.
+
+    One sort per call: AUROC is the trapezoid area under (fpr, tpr) over the distinct thresholds and
+    AUPR = sum_k (recall_k - recall_{k-1}) precision_k, scikit-learn's ``roc_auc_score`` and
+    ``average_precision_score`` to rounding (tests/evaluation/test_metrics.py).
+    """
     labels = np.asarray(labels)
     if labels.size == 0 or np.unique(labels).size < 2:
         return math.nan, math.nan
-    return float(roc_auc_score(labels, scores)), float(average_precision_score(labels, scores))
+    tps, fps = ranking_counts(labels, scores)
+    tpr, fpr = np.r_[0.0, tps / tps[-1]], np.r_[0.0, fps / fps[-1]]
+    auroc = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1])) / 2.0)
+    aupr = float(np.sum(np.diff(tpr) * (tps / (tps + fps))))
+    return auroc, aupr
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,15 @@ from torch.utils.data import DataLoader
 
 from seqlab.config import DataConfig
 from seqlab.config.data import StoreConfig
-from seqlab.data.batches import StoreDataset, StoreSampler, _encode_torch, augment_draws, collate_batch, encode_codes
+from seqlab.data.batches import (
+    StoreDataset,
+    StoreSampler,
+    _encode_torch,
+    augment_draws,
+    collate_batch,
+    encode_codes,
+    window_batches,
+)
 from seqlab.data.datamodule import DnaDataModule
 from seqlab.data.dataset import WindowDataset
 from seqlab.data.encoding import encode, reverse_complement_sequence
@@ -153,6 +161,23 @@ def test_store_batches_equal_the_window_dataset(tmp_path, two_genomes):
         expected = reference[item]
         for key in ("x", "y", "weight"):
             assert torch.equal(batch[key][k], expected[key]), key
+
+
+@pytest.mark.parametrize("encoding", ["onehot", "dinucleotide"])
+def test_window_batches_equal_the_window_dataset_and_write_nothing(tmp_path, two_genomes, encoding):
+    # prediction reads an in-memory store: the same windows as the per-window dataset, genome or sequences
+    rng = np.random.default_rng(5)
+    sequences = ["".join(rng.choice(list("ACGTNacgt"), L)) for _ in ROWS]
+    for table in (_table(two_genomes, ROWS), _table({}, ROWS, sequences)):
+        reference = WindowDataset(table, None, encoding)
+        batches = list(window_batches(table, L, encoding, batch_size=4))
+        assert [b.shape[0] for b in batches] == [4, 4, 1]
+        x = torch.cat(batches)
+        for row in range(len(ROWS)):
+            assert torch.equal(x[row], reference[row]["x"]), row
+    before = sorted(tmp_path.rglob("*"))  # after the FASTA indexes were written
+    assert WindowStore.in_memory(_table(two_genomes, ROWS), L).meta["in_memory"]
+    assert sorted(tmp_path.rglob("*")) == before
 
 
 def test_augmentation_is_a_shift_and_flip_of_the_genome_window(tmp_path, two_genomes):

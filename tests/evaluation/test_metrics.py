@@ -93,3 +93,19 @@ def test_non_finite_scores_give_an_undefined_metric_naming_task_and_split():
         metrics = compute_split_metrics(y, probs, None, ["a", "b"], "val")
     assert np.isnan(metrics.per_task["a"].auroc) and np.isnan(metrics.per_task["a"].aupr)
     assert metrics.per_task["b"].auroc == 1.0 and metrics.auroc == 1.0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_auroc_aupr_equal_scikit_learn_with_ties_and_imbalance(seed):
+    # the one-sort AUROC/AUPR are scikit-learn's to rounding: rare positives, float32 scores with many ties
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    from seqlab.metrics import binary_auroc_aupr
+
+    rng = np.random.default_rng(seed)
+    labels = (rng.random(5000) < 0.02).astype(np.int64)
+    scores = np.round(rng.random(5000) + 0.3 * labels, 2).astype(np.float32)  # ~130 distinct values
+    auroc, aupr = binary_auroc_aupr(labels, scores)
+    assert auroc == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
+    assert aupr == pytest.approx(average_precision_score(labels, scores), abs=1e-12)
+    assert 0.5 < auroc < 1.0 and 0.02 < aupr < 1.0

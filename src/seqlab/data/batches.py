@@ -28,7 +28,7 @@ from seqlab.data.encoding import n_channels
 from seqlab.data.sparse import dense_rows
 from seqlab.data.store import WindowStore
 
-__all__ = ["StoreDataset", "StoreSampler", "augment_draws", "collate_batch", "encode_codes"]
+__all__ = ["StoreDataset", "StoreSampler", "augment_draws", "collate_batch", "encode_codes", "window_batches"]
 
 # ASCII byte -> 0..3 for ACGT (any case), 4 for anything else: the table encoding.encode uses.
 _CODE = _ENCODE_TABLE.astype(np.uint8)
@@ -274,3 +274,20 @@ class StoreDataset(Dataset[dict[str, torch.Tensor]]):
     def __getitem__(self, token: int) -> dict[str, torch.Tensor]:
         batch = self.__getitems__([int(token)])
         return {key: value[0] for key, value in batch.items()}
+
+
+def window_batches(
+    table: Any, window_length: int, encoding: str = "onehot", batch_size: int = 256
+) -> Iterator[torch.Tensor]:
+    """Every example of ``table``, in row order, as encoded batches x float32 (B, C, L) on its strand.
+
+    The windows are read once into an in-memory :class:`WindowStore` (genome blocks, no per-window
+    fetch), so the batches equal ``WindowDataset``'s items without augmentation.
+
+    Raises:
+        ValueError: an example that is not ``window_length`` bp (as :meth:`WindowStore.open_or_build`).
+    """
+    store = WindowStore.in_memory(table, window_length)
+    for first in range(0, len(store), batch_size):
+        rows = np.arange(first, min(first + batch_size, len(store)), dtype=np.int64)
+        yield encode_codes(torch.from_numpy(store.windows(rows)), encoding)

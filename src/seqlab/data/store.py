@@ -270,6 +270,23 @@ class WindowStore:
         return built
 
     @classmethod
+    def in_memory(cls, table: Any, window_length: int, flank: int = 0, *, block_bp: int = 1 << 22) -> WindowStore:
+        """A store of ``table``'s windows held in memory, nothing written (one-off reads: prediction).
+
+        The same layout and reads as a built store (genome windows read a block at a time, no per-window
+        fetch); ``folder`` is empty, so it is not for DataLoader worker processes (they reopen the folder).
+
+        Raises:
+            ValueError: as :meth:`open_or_build`.
+        """
+        offsets, minus, total, segments = _layout(table, window_length, flank)
+        bases = np.empty(total, dtype=np.uint8)
+        if total:
+            _fill(bases, table, segments, window_length, flank, block_bp, None)
+        meta = {"format": STORE_FORMAT, "n_examples": len(table.frame), "n_bases": total, "in_memory": True}
+        return cls(Path(), bases, offsets, minus, int(window_length), int(flank), meta)
+
+    @classmethod
     def _open_matching(cls, folder: Path, key: str) -> WindowStore | None:
         """The complete store in ``folder`` when its key is ``key``, else None."""
         if not (folder / META_FILE).is_file():
@@ -320,20 +337,31 @@ class _Segments:
     base: np.ndarray
 
 
+def _layout(table: Any, window_length: int, flank: int) -> tuple[np.ndarray, np.ndarray, int, list[_Segments]]:
+    """Offsets int64 (N,), strands bool (N,), total bases and the genome segments of a table's store."""
+    n = len(table.frame)
+    if table.sequences is not None:
+        width = window_length + 2 * flank
+        return np.arange(n, dtype=np.int64) * width + flank, np.zeros(n, dtype=bool), n * width, []
+    offsets, minus, segments = _plan_segments(table, window_length, flank)
+    return offsets, minus, int(sum(int((s.hi - s.lo).sum()) for s in segments)), segments
+
+
+def _fill(
+    out: np.ndarray, table: Any, segments: list[_Segments], window_length: int, flank: int, block_bp: int, bar: Any
+) -> None:
+    """Fill ``out`` uint8 (total,) with the store's bases (in-memory sequences or genome segments)."""
+    if table.sequences is not None:
+        _fill_from_sequences(out.reshape(len(table.frame), -1), table.sequences, window_length, flank, bar)
+    else:
+        _fill_from_genomes(out, table, segments, block_bp, bar)
+
+
 def _write_store(
     table: Any, folder: Path, window_length: int, flank: int, progress: bool | None, block_bp: int
 ) -> tuple[int, int]:
     """Write bases.u8, offsets.npy and minus.npy into ``folder``; return (bases, segments) written."""
-    frame = table.frame
-    n = len(frame)
-    if table.sequences is not None:
-        width = window_length + 2 * flank
-        offsets = np.arange(n, dtype=np.int64) * width + flank
-        minus = np.zeros(n, dtype=bool)
-        total, segments = n * width, []
-    else:
-        offsets, minus, segments = _plan_segments(table, window_length, flank)
-        total = int(sum(int((s.hi - s.lo).sum()) for s in segments))
+    offsets, minus, total, segments = _layout(table, window_length, flank)
     np.save(folder / OFFSETS_FILE, offsets)
     np.save(folder / MINUS_FILE, minus)
     path = folder / BASES_FILE
@@ -343,16 +371,13 @@ def _write_store(
     out = np.memmap(path, dtype=np.uint8, mode="w+", shape=(total,))
     bar = _progress_bar(total, progress)
     try:
-        if table.sequences is not None:
-            _fill_from_sequences(out.reshape(n, -1), table.sequences, window_length, flank, bar)
-        else:
-            _fill_from_genomes(out, table, segments, block_bp, bar)
+        _fill(out, table, segments, window_length, flank, block_bp, bar)
         out.flush()
     finally:
         if bar is not None:
             bar.stop()
         del out
-    return total, n if table.sequences is not None else sum(s.lo.size for s in segments)
+    return total, len(table.frame) if table.sequences is not None else sum(s.lo.size for s in segments)
 
 
 def _fill_from_sequences(out: np.ndarray, sequences: list[str], window_length: int, flank: int, bar: Any) -> None:

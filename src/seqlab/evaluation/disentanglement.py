@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from seqlab.data.batches import window_batches
 from seqlab.data.table import ExampleTable
 
 __all__ = [
@@ -51,14 +52,11 @@ def features_and_logits(
 
     ``model`` has ``features(x)`` and ``head(features)`` (a :class:`~seqlab.models.model.SequenceModel`).
     """
-    from seqlab.data.dataset import WindowDataset
-
-    loader = torch.utils.data.DataLoader(WindowDataset(table.subset(rows), None, encoding), batch_size=batch_size)
     model.eval()
     device = next(model.parameters()).device
     features, logits = [], []
-    for batch in loader:
-        z = model.features(batch["x"].to(device))
+    for x in window_batches(table.subset(rows), model.window_length, encoding, batch_size):
+        z = model.features(x.to(device))
         features.append(z.cpu().numpy())
         logits.append(model.head(z).cpu().numpy())
     return np.concatenate(features).astype(np.float32), np.concatenate(logits).astype(np.float32)

@@ -13,11 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
 
 from seqlab.data.encoding import ALPHABET
 from seqlab.extras import require
-from seqlab.metrics import task_entries
+from seqlab.metrics import binary_auroc_aupr, ranking_counts, task_entries
 from seqlab.runs import atomic_open
 
 __all__ = ["plot_logo", "plot_pr_curves", "plot_roc_curves"]
@@ -29,21 +28,32 @@ def _save(figure: Figure, path: str | Path) -> Path:
     return Path(path)
 
 
+_MAX_POINTS = 1000  # points drawn per curve: enough for a 5.5-inch figure, whatever the split's size
+
+
+def _thin(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``_MAX_POINTS`` evenly spaced points of a curve, both ends kept."""
+    if x.size <= _MAX_POINTS:
+        return x, y
+    keep = np.unique(np.linspace(0, x.size - 1, _MAX_POINTS).round().astype(np.int64))
+    return x[keep], y[keep]
+
+
 def _roc_line(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    fpr, tpr, _ = roc_curve(labels, scores)
-    return fpr, tpr
+    tps, fps = ranking_counts(labels, scores)
+    return _thin(np.r_[0.0, fps / fps[-1]], np.r_[0.0, tps / tps[-1]])
 
 
 def _pr_line(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    precision, recall, _ = precision_recall_curve(labels, scores)
-    return recall, precision
+    tps, fps = ranking_counts(labels, scores)
+    return _thin(np.r_[0.0, tps / tps[-1]], np.r_[1.0, tps / (tps + fps)])
 
 
 @dataclass(frozen=True)
 class _Curve:
     metric: str
     line: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
-    score: Callable[[np.ndarray, np.ndarray], float]
+    score: int  # index into binary_auroc_aupr's (AUROC, AUPR)
     x_label: str
     y_label: str
     legend_loc: str
@@ -51,8 +61,8 @@ class _Curve:
 
 
 _CURVES = {
-    "roc": _Curve("AUROC", _roc_line, roc_auc_score, "False positive rate", "True positive rate", "lower right", False),
-    "pr": _Curve("AUPR", _pr_line, average_precision_score, "Recall", "Precision", "lower left", True),
+    "roc": _Curve("AUROC", _roc_line, 0, "False positive rate", "True positive rate", "lower right", False),
+    "pr": _Curve("AUPR", _pr_line, 1, "Recall", "Precision", "lower left", True),
 }
 
 
@@ -77,7 +87,7 @@ def _plot_curves(
         if np.unique(labels).size < 2:  # nothing unmasked, or a single class: no curve
             continue
         x_values, y_values = curve.line(labels, task_scores)
-        score = float(curve.score(labels, task_scores))
+        score = binary_auroc_aupr(labels, task_scores)[curve.score]
         scores.append(score)
         (line,) = ax.plot(x_values, y_values, linewidth=1.2, label=f"{task} ({curve.metric} {score:.3f})")
         if curve.positive_rate_baseline:

@@ -12,7 +12,7 @@ import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from seqlab.data.dataset import WindowDataset
+from seqlab.data.batches import window_batches
 from seqlab.data.table import ExampleTable
 from seqlab.models.scoring import eval_mode, model_device
 from seqlab.models.sequence_model import SequenceModel
@@ -29,8 +29,9 @@ def predict_table(
 ) -> np.ndarray:
     """Strand-averaged probabilities of every example of a table (or of one split of it).
 
-    Windows are read as training reads them (``WindowDataset``, without augmentation: genome windows
-    on their strand, or the table's in-memory sequences) and go through ``model.strand_probabilities``
+    Windows are read as training reads them (:func:`~seqlab.data.batches.window_batches`: an in-memory
+    window store of the rows, genome windows on their strand or the table's in-memory sequences, no
+    augmentation) and go through ``model.strand_probabilities``
     in eval mode (the model's mode is restored afterwards) on the model's device.
 
     Args:
@@ -60,8 +61,6 @@ def predict_table(
             f"{wrong.size} example(s) are not {length} bp windows, the model's window length "
             f"(e.g. row {row}: {int(widths[wrong[0]])} bp)"
         )
-    dataset = WindowDataset(table, split, model.encoding)
-    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False)
     device = model_device(model)
     outputs: list[np.ndarray] = []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -70,8 +69,8 @@ def predict_table(
         torch.inference_mode(),
         Progress(*columns, console=Console(stderr=True), transient=True, disable=not progress) as bar,
     ):
-        task = bar.add_task("predicting examples", total=len(loader))
-        for batch in loader:
-            outputs.append(model.strand_probabilities(batch["x"].to(device)).float().cpu().numpy())
+        task = bar.add_task("predicting examples", total=-(-rows.size // batch_size))
+        for x in window_batches(table.subset(rows), length, model.encoding, batch_size):
+            outputs.append(model.strand_probabilities(x.to(device)).float().cpu().numpy())
             bar.advance(task)
     return np.concatenate(outputs, axis=0).astype(np.float32, copy=False)
