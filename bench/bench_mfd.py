@@ -27,6 +27,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import torch
 from common import cpu_model, header_text, load_average, table_lines
 
@@ -73,20 +75,32 @@ def _mfd_step(module: MfdModule, optimisers: list[torch.optim.Optimizer], batch:
     optimisers[0].zero_grad(set_to_none=True)
     loss = weighted_bce_with_logits(module.model.head(features), batch["y"], batch["weight"])
     if module.penalty is not None:
-        loss = loss + module.hparams["mfd"]["weight"] * module.penalty.penalty(*pair)
+        loss = loss + module.hparams["mfd"]["weight"] * module.penalty.penalty(*pair) + module._floor(*pair, {})
     loss.backward()
     optimisers[0].step()
 
 
-def time_pair(trunk: str, penalty: str, batch_size: int, steps: int, warmup: int) -> dict[str, Any]:
-    """Median step times (s) of the plain and the MFD step, interleaved, and their ratio."""
+def time_pair(
+    trunk: str,
+    penalty: str,
+    batch_size: int,
+    steps: int,
+    warmup: int,
+    setup: tuple[dict[str, Any], int, list[dict[str, Any]], dict[str, Any], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Median step times (s) of the plain and the MFD step, interleaved, and their ratio.
+
+    ``setup`` (from :func:`compendium`) replaces the toy trunk, window, experiments, head and MFD settings.
+    """
     config, length = TRUNKS[trunk]
-    records = experiments()
+    records, head, mfd_settings = experiments(), HEAD, {"penalty": penalty, "weight": 0.1}
+    if setup is not None:
+        config, length, records, head, mfd_settings = setup
     params = make_data_params([r["task"] for r in records], length, "onehot", "bench", records)
     torch.manual_seed(0)
     plain = SupervisedModule({"trunk": config}, params)
     torch.manual_seed(0)
-    mfd = MfdModule({"trunk": config}, params, head=HEAD, mfd={"penalty": penalty, "weight": 0.1})
+    mfd = MfdModule({"trunk": config}, params, head=head, mfd=mfd_settings)
     plain.train(), mfd.train()
     plain_opt = torch.optim.AdamW(plain.model.parameters(), lr=1e-3)
     mfd_opts = mfd.configure_optimizers()
@@ -115,6 +129,22 @@ def time_pair(trunk: str, penalty: str, batch_size: int, steps: int, warmup: int
         "ratio": mfd_s / plain_s,
         "trunk_features": plain.model.trunk.out_features,
     }
+
+
+def compendium(path: str) -> tuple[dict[str, Any], int, list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
+    """(trunk config, window, seen experiments' metadata, head, mfd settings) of a compendium run config."""
+    from seqlab.config import DnaRunConfig, MetadataHeadConfig
+    from seqlab.config.base import load_config
+    from seqlab.workflows.mfd import holdout_mask
+
+    config = load_config(path, DnaRunConfig)
+    tasks = pd.read_csv(config.data.tasks, sep="\t", dtype=str)
+    held = holdout_mask(tasks, config.mfd.holdout) if config.mfd.holdout else np.zeros(len(tasks), dtype=bool)
+    records = tasks.loc[~held].to_dict("records")  # as the pipeline passes them (text cells)
+    assert isinstance(config.model.head, MetadataHeadConfig)
+    head = config.model.head.model_dump(mode="json")
+    mfd = config.mfd.model_dump(mode="json", exclude={"holdout", "holdout_reference"})
+    return config.model.trunk.model_dump(mode="json"), config.data.window_length, records, head, mfd
 
 
 def memory_per_experiment(features: int, batch_size: int) -> dict[str, Any]:
@@ -151,21 +181,29 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--config",
+        help="a compendium run config (metadata head): its trunk, window, seen experiments, head and penalty",
+    )
     args = parser.parse_args()
+    setup = compendium(args.config) if args.config else None
+    if setup is not None:
+        args.trunks, args.penalties = [setup[0]["arch"]], [setup[4]["penalty"]]
     torch.set_num_threads(args.threads)
     header = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu": f"{cpu_model()} ({torch.get_num_threads()} torch threads)",
         "python / torch": f"{platform.python_version()} / {torch.__version__}",
         "load average (start)": load_average(),
-        "batch / experiments": f"{args.batch_size} / {len(experiments())}",
+        "batch / experiments": f"{args.batch_size} / {len(setup[2]) if setup else len(experiments())}",
+        "config": args.config or "toy experiments (target x biosample x lab)",
         "steps": f"{args.steps} measured per side after {args.warmup} warm-up, interleaved",
     }
     print(header_text(header), flush=True)
     rows, features = [], {}
     for trunk in args.trunks:
         for penalty in args.penalties:
-            result = time_pair(trunk, penalty, args.batch_size, args.steps, args.warmup)
+            result = time_pair(trunk, penalty, args.batch_size, args.steps, args.warmup, setup)
             features[trunk] = result["trunk_features"]
             rows.append(
                 (
@@ -180,7 +218,7 @@ def main() -> None:
     print()
     print("\n".join(table_lines(("trunk", "penalty", "plain ms/step", "MFD ms/step", "MFD / plain"), rows)))
     print(f"\nload average (end): {load_average()}")
-    for trunk, width in features.items():
+    for trunk, width in features.items() if setup is None else ():
         memory = memory_per_experiment(width, args.batch_size)
         print(f"\nper experiment added ({trunk}, F = {width}, batch {args.batch_size}): {memory}")
 

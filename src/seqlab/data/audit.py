@@ -20,12 +20,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
 
 from seqlab.data.build import ExampleTable
 from seqlab.data.sparse import labelled_rows, task_column
 from seqlab.data.windows import sequence_content
 from seqlab.io.genome import Genome
+from seqlab.metrics import binary_auroc_aupr
 
 __all__ = ["AuditReport", "audit_examples"]
 
@@ -152,18 +152,19 @@ def audit_examples(
                 f"({report.masked_conflicts[task]:,} of them masked at build)"
             )
 
-    chroms = frame["chrom"].astype(str).to_numpy()
+    chrom_names, chrom_codes = np.unique(frame["chrom"].astype(str).to_numpy(), return_inverse=True)
     for t, task in enumerate(tasks):
         mask, positive = columns(t)
-        table_t = pd.crosstab(chroms[mask], np.where(positive[mask], "positive", "negative"))
-        for kind in ("positive", "negative"):
-            if kind not in table_t.columns:
-                table_t[kind] = 0
-        lonely = []
-        for chrom, row in table_t.iterrows():
-            for kind, other in (("positive", "negative"), ("negative", "positive")):
-                if row[kind] > 0 and row[other] == 0:
-                    lonely.append({"chrom": str(chrom), "class": kind, "count": int(row[kind])})
+        counts = {  # examples per chromosome of each class, in chromosome-name order
+            kind: np.bincount(chrom_codes[mask & select], minlength=chrom_names.size)
+            for kind, select in (("positive", positive), ("negative", ~positive))
+        }
+        lonely = [
+            {"chrom": str(chrom_names[c]), "class": kind, "count": int(counts[kind][c])}
+            for c in range(chrom_names.size)
+            for kind, other in (("positive", "negative"), ("negative", "positive"))
+            if counts[kind][c] > 0 and counts[other][c] == 0
+        ]
         report.one_class_chroms[task] = lonely
         for item in lonely:
             report.warnings.append(
@@ -179,7 +180,7 @@ def audit_examples(
     for t, task in enumerate(tasks):
         used, positive = (column[rows] for column in columns(t))
         y_all = positive[used]
-        n_auroc = float(roc_auc_score(y_all, n_fraction[used])) if 0 < y_all.sum() < y_all.size else None
+        n_auroc = binary_auroc_aupr(y_all, n_fraction[used])[0] if 0 < y_all.sum() < y_all.size else None
         report.n_auroc[task] = n_auroc
         if n_auroc is not None and abs(n_auroc - 0.5) > n_auroc_tolerance:
             report.warnings.insert(
@@ -205,7 +206,7 @@ def audit_examples(
                         "q75": float(q75),
                     }
                 )
-        auroc = float(roc_auc_score(y, values)) if 0 < y.sum() < y.size else None
+        auroc = binary_auroc_aupr(y, values)[0] if 0 < y.sum() < y.size else None
         report.gc_auroc[task] = auroc
     shortcut = {t: a for t, a in report.gc_auroc.items() if a is not None and abs(a - 0.5) > gc_auroc_limit - 0.5}
     if shortcut:  # one line for the data set, however many tasks
