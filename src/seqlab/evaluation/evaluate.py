@@ -99,10 +99,11 @@ def predict_splits(
 def prediction_frame(table: ExampleTable, predictions: SplitPredictions) -> pd.DataFrame:
     """Coordinates, then ``label.<task>`` (NA where masked) and ``prob.<task>`` for every example of a split."""
     frame = table.frame.iloc[predictions.index][["genome", "chrom", "start", "end", "split"]].reset_index(drop=True)
+    columns: dict[str, np.ndarray] = {}
     for t, task in enumerate(predictions.tasks):
-        frame[f"label.{task}"] = np.where(predictions.weight[:, t] > 0, predictions.y[:, t], np.nan)
-        frame[f"prob.{task}"] = predictions.probs[:, t]
-    return frame
+        columns[f"label.{task}"] = np.where(predictions.weight[:, t] > 0, predictions.y[:, t], np.nan)
+        columns[f"prob.{task}"] = predictions.probs[:, t]
+    return pd.concat([frame, pd.DataFrame(columns)], axis=1)  # one join: no fragmented frame with many tasks
 
 
 def write_reports(
