@@ -135,7 +135,7 @@ def compendium(path: str) -> tuple[dict[str, Any], int, list[dict[str, Any]], di
     """(trunk config, window, seen experiments' metadata, head, mfd settings) of a compendium run config."""
     from seqlab.config import DnaRunConfig, MetadataHeadConfig
     from seqlab.config.base import load_config
-    from seqlab.workflows.mfd import holdout_mask
+    from seqlab.training.mfd_scheme import holdout_mask
 
     config = load_config(path, DnaRunConfig)
     tasks = pd.read_csv(config.data.tasks, sep="\t", dtype=str)
