@@ -14,8 +14,8 @@ from seqlab.models.impute import impute_model
 from seqlab.models.metadata import MetadataError
 from seqlab.models.metadata_head import MetadataHead
 from seqlab.models.sequence_model import build_model
-from seqlab.training.mfd_scheme import check_task_metadata, holdout_mask, parse_metadata, split_holdout
 from seqlab.training.builtin import SCHEMES
+from seqlab.training.mfd_scheme import check_task_metadata, holdout_mask, parse_metadata, split_holdout
 
 TASKS = pd.DataFrame(
     {
