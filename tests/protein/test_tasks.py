@@ -147,6 +147,8 @@ def test_localization_from_p_scldata():
     assert len(single.frame) == 300 and not single.frame.seq_a.str.contains(";").any()
     merged = load_localization(compound_labels="other")
     assert merged.counts()["train"]["Other"] == 228 + 162 + 190 + 1796
+    # residues outside the 20 + X (p-scldata holds selenoproteins: U) are mapped to X, as every reader does
+    assert task.frame["seq_a"].str.fullmatch("[ACDEFGHIKLMNPQRSTVWYX]+").all()
 
 
 def test_config_requires_files():

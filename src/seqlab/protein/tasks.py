@@ -248,11 +248,17 @@ def load_localization(
     parts = []
     for source, split in (("train", "train"), ("eval", "val"), ("heldout", "test")):
         data = load(source)
+        ids = data.index.astype(str)
+        # the same residue rule as every protein reader: letters outside the 20 + X (selenocysteine U...) -> X
+        sequences = [
+            clean_sequence(seq, source=f"p-scldata {source}", seq_id=seq_id)[0]
+            for seq, seq_id in zip(data["seq"].astype(str), ids, strict=True)
+        ]
         parts.append(
             pd.DataFrame(
                 {
-                    "id_a": data.index.astype(str),
-                    "seq_a": data["seq"].astype(str).to_numpy(),
+                    "id_a": ids,
+                    "seq_a": sequences,
                     "label_name": data["scl"].astype(str).to_numpy(),
                     "split": split,
                 }
