@@ -22,6 +22,7 @@ are one subspace's contribution <z^g, w_e^g> to each task's logit, so any method
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -144,10 +145,12 @@ def deep_lift_shap(
     for first in range(0, x.shape[0], per_chunk):
         chunk = x[first : first + per_chunk]
         references = dinucleotide_shuffle(chunk, n_shuffles, seed=seed + first).flatten(0, 1)
-        inputs = chunk.repeat_interleave(n_shuffles, dim=0)
-        projected = method.attribute(
-            inputs, baselines=references, target=target, custom_attribution_func=_projected_multipliers
-        )
+        inputs = chunk.repeat_interleave(n_shuffles, dim=0).requires_grad_(True)
+        with warnings.catch_warnings():  # captum announces the hooks it sets on every call
+            warnings.filterwarnings("ignore", message="Setting forward, backward hooks")
+            projected = method.attribute(
+                inputs, baselines=references, target=target, custom_attribution_func=_projected_multipliers
+            )
         hypothetical.append(projected.unflatten(0, (chunk.shape[0], n_shuffles)).mean(dim=1))
     return _result(torch.cat(hypothetical).detach(), x, window)
 
@@ -155,7 +158,7 @@ def deep_lift_shap(
 def _projected_multipliers(
     multipliers: tuple[torch.Tensor, ...], inputs: tuple[torch.Tensor, ...], baselines: tuple[torch.Tensor, ...]
 ) -> tuple[torch.Tensor, ...]:
-    """captum's ``custom_attribution_func``: hypothetical contributions of each (input, reference) pair."""
+    """Captum's ``custom_attribution_func``: hypothetical contributions of each (input, reference) pair."""
     return (_project(multipliers[0], baselines[0]),)
 
 
