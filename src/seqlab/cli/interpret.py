@@ -5,27 +5,27 @@ Thin over :mod:`seqlab.evaluation.interpret`; registered by ``seqlab.cli.dna.reg
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from seqlab.cli.common import console, setup_logging, user_errors
+from seqlab.cli.common import Center, console, setup_logging, user_errors
 
+if TYPE_CHECKING:
+    from torch import nn
+
+    from seqlab.models.sequence_model import SequenceModel
+
+# The keys of seqlab.evaluation.interpret.attributions.METHODS (not imported here: captum loads slowly).
+Method = StrEnum("Method", {name: name for name in ("ism", "saliency", "ig", "deepliftshap")})
 ModelArg = Annotated[
     Path, typer.Argument(help="A model folder, a run folder or a seqlab checkpoint (.ckpt).", show_default=False)
 ]
 
 
-def load_for_interpretation(path: Path) -> tuple[Any, Mapping[str, Any]]:
-    """The model (eval mode) and its data parameters: the one place this command loads a model."""
-    from seqlab.models.pretrained import load_model
-
-    return load_model(path)
-
-
-def explained_module(model: Any, params: Mapping[str, Any], task: str | None, subspace: str | None) -> tuple[Any, int]:
+def explained_module(model: SequenceModel, task: str | None, subspace: str | None) -> tuple[nn.Module, int]:
     """The module to attribute and the output column of ``task``.
 
     Raises:
@@ -35,9 +35,9 @@ def explained_module(model: Any, params: Mapping[str, Any], task: str | None, su
     from seqlab.evaluation.embed import resolve_subspace
     from seqlab.evaluation.interpret.attributions import SubspaceLogits
 
-    if params["encoding"] != "onehot":
-        raise ValueError(f"MODEL reads {params['encoding']!r} inputs; interpretation needs a one-hot (4-channel) model")
-    tasks = list(params["tasks"])
+    if model.encoding != "onehot":
+        raise ValueError(f"MODEL reads {model.encoding!r} inputs; interpretation needs a one-hot (4-channel) model")
+    tasks = model.tasks
     if task is None and len(tasks) > 1:
         raise ValueError(f"--task: the model has {len(tasks)} tasks; name one of {tasks}")
     if task is not None and task not in tasks:
@@ -57,7 +57,7 @@ def explained_module(model: Any, params: Mapping[str, Any], task: str | None, su
 
 
 def _windows(
-    params: Mapping[str, Any], fasta: Path | None, bed: Path | None, genome: Path | None, center: str
+    length: int, fasta: Path | None, bed: Path | None, genome: Path | None, center: str
 ) -> tuple[Any, list[str]]:
     """Index and sequences of the windows: FASTA records of the model's length, or windows centred on BED regions."""
     import pandas as pd
@@ -67,7 +67,6 @@ def _windows(
     from seqlab.io.genome import Genome
     from seqlab.io.intervals import read_intervals
 
-    length = int(params["window_length"])
     if (bed is None) == (fasta is None):
         raise ValueError("give exactly one of --fasta or --bed (with --genome)")
     if fasta is not None:
@@ -100,37 +99,38 @@ def interpret_command(
     subspace: Annotated[
         str | None, typer.Option(help="MFD models: explain this subspace's contribution (biological, technical).")
     ] = None,
-    method: Annotated[str, typer.Option(help="ism, saliency, ig or deepliftshap.")] = "deepliftshap",
+    method: Annotated[Method, typer.Option(help="Attribution method.")] = Method.deepliftshap,
     window: Annotated[int | None, typer.Option(help="Attribute only the centre W bp (default: all).")] = None,
     batch_size: Annotated[int, typer.Option(help="Inputs per forward pass.")] = 256,
     top_windows: Annotated[int, typer.Option(help="Attribution logos for this many top windows.")] = 5,
     motif_windows: Annotated[int, typer.Option(help="Highest-scoring windows given to TF-MoDISco.")] = 20_000,
     motifs: Annotated[bool, typer.Option(help="Discover motifs (TF-MoDISco) and match them to JASPAR.")] = True,
-    center: Annotated[str, typer.Option(help="'summit' (narrowPeak summits where given) or 'center'.")] = "summit",
+    center: Annotated[
+        Center, typer.Option(help="'summit' (narrowPeak summits where given) or 'center'.")
+    ] = Center.summit,
     seed: Annotated[int, typer.Option(help="Seed of the DeepLIFT/SHAP dinucleotide shuffles.")] = 0,
 ) -> None:
     """Explain a model: attributions per window, the motifs it learned (matched to JASPAR), logos, report.md."""
     import torch
 
-    from seqlab.cli.common import choice
-    from seqlab.evaluation.interpret.attributions import METHODS
-    from seqlab.evaluation.interpret.report import interpret_windows
+    from seqlab.models.sequence_model import SequenceModel
 
     setup_logging()
     with user_errors():
-        if method not in METHODS:
-            raise ValueError(f"--method must be one of {', '.join(METHODS)}, not {method!r}")
-        choice("--center", center)
-        network, params = load_for_interpretation(model)
-        explained, target = explained_module(network, params, task, subspace)
-        index, sequences = _windows(params, fasta, bed, genome, center)
+        try:
+            from seqlab.evaluation.interpret.report import interpret_windows
+        except ModuleNotFoundError as err:
+            raise ValueError(f"seqlab dna interpret needs {err.name}: pip install 'seqlab[interpret]'") from None
+        network = SequenceModel.from_pretrained(model)
+        explained, target = explained_module(network, task, subspace)
+        index, sequences = _windows(network.window_length, fasta, bed, genome, center.value)
         device = "cuda" if torch.cuda.is_available() else "cpu"
-        name = params["tasks"][target] + (f" ({subspace} subspace)" if subspace else "")
+        name = network.tasks[target] + (f" ({subspace} subspace)" if subspace else "")
         result = interpret_windows(
-            explained.to(device), sequences, index, out, method=method, target=target, target_name=name,
+            explained.to(device), sequences, index, out, method=method.value, target=target, target_name=name,
             window=window, batch_size=batch_size, top_windows=top_windows, motif_windows=motif_windows,
             motifs=motifs, seed=seed, device=device,
         )  # fmt: skip
     for row in result.motifs.itertuples():
         console.print(f"{row.pattern}: {row.n_seqlets} seqlets, {row.best_name} ({row.best_id}) q={row.best_q:.2g}")
-    console.print(f"{len(result.index):,} windows explained ({method}) -> {out}/report.md")
+    console.print(f"{len(result.index):,} windows explained ({method.value}) -> {out}/report.md")

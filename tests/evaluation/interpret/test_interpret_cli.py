@@ -14,7 +14,7 @@ from seqlab.evaluation.interpret.attributions import SubspaceLogits, saliency
 from seqlab.evaluation.interpret.motifs import Pattern, jaspar_motifs, match_patterns, q_values
 from seqlab.models.metadata import MetadataEncoder
 from seqlab.models.metadata_head import MetadataHead
-from seqlab.models.model import SequenceModel
+from seqlab.models.sequence_model import SequenceModel
 
 torch.set_num_threads(1)
 RECORDS = [{"target": "A", "lab": "X"}, {"target": "B", "lab": "Y"}]
@@ -33,7 +33,8 @@ def test_subspace_logits_explain_only_their_features() -> None:
     encoder = MetadataEncoder({"target": "categorical", "lab": "categorical"}).fit(RECORDS)
     groups = {"biological": ["target"], "technical": ["lab"]}
     torch.manual_seed(0)
-    model = SequenceModel(BaseCounts(), MetadataHead(4, encoder, RECORDS, groups, {"biological": 2, "technical": 2}, 0))
+    head = MetadataHead(4, encoder, RECORDS, groups, {"biological": 2, "technical": 2}, 0)
+    model = SequenceModel(BaseCounts(), head, {"tasks": ["e1", "e2"], "window_length": 9, "encoding": "onehot"})
     x = torch.nn.functional.one_hot(torch.randint(0, 4, (3, 9)), 4).permute(0, 2, 1).float()
     weights = model.head.group_weights(model.head.task_codes)
     for group, channels in (("biological", slice(0, 2)), ("technical", slice(2, 4))):
@@ -46,9 +47,18 @@ def test_subspace_logits_explain_only_their_features() -> None:
         assert torch.allclose(hypothetical, per_base[None, :, None].expand(3, 4, 9), atol=1e-6)
 
 
+def test_cli_methods_are_the_api_methods() -> None:
+    from seqlab.cli.interpret import Method
+    from seqlab.evaluation.interpret.attributions import METHODS
+
+    assert [m.value for m in Method] == list(METHODS)
+
+
 def test_q_values_are_benjamini_hochberg() -> None:
     p = np.array([[0.01, 0.04, 0.03, 0.5]])
-    assert np.allclose(q_values(p), [[0.04, 0.16 / 3, 0.16 / 3, 0.5]])  # p * 4 / rank, then running minimum from the top
+    assert np.allclose(
+        q_values(p), [[0.04, 0.16 / 3, 0.16 / 3, 0.5]]
+    )  # p * 4 / rank, then running minimum from the top
 
 
 def test_a_jaspar_matrix_matches_its_own_id_on_both_strands() -> None:
@@ -64,15 +74,14 @@ def test_a_jaspar_matrix_matches_its_own_id_on_both_strands() -> None:
 
 @pytest.fixture(scope="module")
 def model_folder(tmp_path_factory: pytest.TempPathFactory):
-    from seqlab.models.model import build_model
-    from seqlab.models.pretrained import save_pretrained
+    from seqlab.models.sequence_model import build_model
     from seqlab.training.base import make_data_params
 
     tmp = tmp_path_factory.mktemp("interpret")
     params = make_data_params(["t1", "t2"], 24, "onehot", "toy")
     torch.manual_seed(0)
     model = build_model({"trunk": {"arch": "deepbind", "filters": 4, "kernel_size": 5, "hidden": 3}}, params)
-    folder = save_pretrained(model, params, tmp / "model")
+    folder = model.save_pretrained(tmp / "model")
     rng = np.random.default_rng(0)
     sequences = ["".join(rng.choice(list("ACGT"), 24)) for _ in range(7)]
     (tmp / "w.fa").write_text("".join(f">w{i}\n{s}\n" for i, s in enumerate(sequences)))
@@ -108,7 +117,7 @@ def test_interpret_command_writes_attributions_index_and_report(model_folder, me
         (["--fasta", "w.fa", "--task", "nope"], "--task 'nope'"),
         (["--fasta", "w.fa"], "--task: the model has 2 tasks"),
         (["--fasta", "w.fa", "--task", "t1", "--subspace", "biological"], "--subspace 'biological'"),
-        (["--fasta", "w.fa", "--task", "t1", "--method", "shap"], "--method must be one of"),
+        (["--fasta", "w.fa", "--task", "t1", "--method", "shap"], "--method"),
         (["--fasta", "w.fa", "--task", "t1", "--window", "30"], "--window 30"),
         (["--task", "t1"], "exactly one of --fasta or --bed"),
     ],
