@@ -127,7 +127,7 @@ def _motif_section(
     patterns = discover_patterns(hypothetical, one_hot)
     motifs = jaspar_motifs()
     table = match_patterns(patterns, motifs)
-    lines = [f"TF-MoDISco on the {chosen.size:,} highest-scoring windows; Tomtom against JASPAR "
+    lines = [f"TF-MoDISco on the {chosen.size:,} highest-scoring windows; Tomtom against "
              f"{motifs.release} CORE vertebrates ({len(motifs.ids):,} matrices); q-values per pattern.", "",
              "| pattern | seqlets | best match | q-value | strand | second | logo |",
              "|---|---|---|---|---|---|---|"]  # fmt: skip
