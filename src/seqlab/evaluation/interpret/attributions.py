@@ -122,6 +122,7 @@ def deep_lift_shap(
     batch_size: int = 256,
     seed: int = 0,
     n_shuffles: int = 20,
+    references: torch.Tensor | None = None,
 ) -> Attribution:
     """DeepLIFT/SHAP (captum DeepLift, averaged over ``n_shuffles`` dinucleotide shuffles of each window).
 
@@ -134,22 +135,27 @@ def deep_lift_shap(
         batch_size: (window, reference) pairs per forward pass.
         seed: seed of the shuffles (with the same ``batch_size``, the same result).
         n_shuffles: references per window.
+        references: float32 (N, R, 4, L) references to use instead of the shuffles (R replaces ``n_shuffles``).
 
     Returns:
         :class:`Attribution` (N, 4, W): for a model whose activations are modules, the attributions sum
         (over bases and positions, W = L) to logit(x) - mean logit(shuffles).
     """
     method = DeepLift(model, multiply_by_inputs=False)
+    n_shuffles = n_shuffles if references is None else int(references.shape[1])
     per_chunk = max(1, batch_size // n_shuffles)
     hypothetical = []
     for first in range(0, x.shape[0], per_chunk):
         chunk = x[first : first + per_chunk]
-        references = dinucleotide_shuffle(chunk, n_shuffles, seed=seed + first).flatten(0, 1)
+        if references is None:
+            baselines = dinucleotide_shuffle(chunk, n_shuffles, seed=seed + first).flatten(0, 1)
+        else:
+            baselines = references[first : first + per_chunk].to(chunk).flatten(0, 1)
         inputs = chunk.repeat_interleave(n_shuffles, dim=0).requires_grad_(True)
         with warnings.catch_warnings():  # captum announces the hooks it sets on every call
             warnings.filterwarnings("ignore", message="Setting forward, backward hooks")
             projected = method.attribute(
-                inputs, baselines=references, target=target, custom_attribution_func=_projected_multipliers
+                inputs, baselines=baselines, target=target, custom_attribution_func=_projected_multipliers
             )
         hypothetical.append(projected.unflatten(0, (chunk.shape[0], n_shuffles)).mean(dim=1))
     return _result(torch.cat(hypothetical).detach(), x, window)
