@@ -138,3 +138,15 @@ def test_interpret_command_refuses_a_folder_with_files(model_folder) -> None:
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2 and "already holds files" in result.output
     assert (tmp / "full" / "keep.txt").read_text() == "mine"
+
+
+def test_attributions_streamed_in_chunks_equal_one_pass(model_folder, tmp_path) -> None:
+    from seqlab.evaluation.interpret.report import attribute_to_disk
+
+    _, model, sequences, _ = model_folder
+    outputs = []
+    for chunk in (3, 100):
+        (tmp_path / str(chunk)).mkdir()
+        logits = attribute_to_disk(model, sequences, tmp_path / str(chunk), "saliency", target=0, chunk=chunk)
+        outputs.append((logits, np.load(tmp_path / str(chunk) / "hypothetical.npy")))
+    assert np.array_equal(outputs[0][0], outputs[1][0]) and np.allclose(outputs[0][1], outputs[1][1], atol=1e-6)
