@@ -109,14 +109,17 @@ def interpret_command(
         Center, typer.Option(help="'summit' (narrowPeak summits where given) or 'center'.")
     ] = Center.summit,
     seed: Annotated[int, typer.Option(help="Seed of the DeepLIFT/SHAP dinucleotide shuffles.")] = 0,
+    overwrite: Annotated[bool, typer.Option(help="Replace an earlier interpretation in --out.")] = False,
 ) -> None:
     """Explain a model: attributions per window, the motifs it learned (matched to JASPAR), logos, report.md."""
     import torch
 
     from seqlab.models.sequence_model import SequenceModel
+    from seqlab.outputs import refuse_existing_folder
 
     setup_logging()
     with user_errors():
+        refuse_existing_folder(out, overwrite, marker="report.md")
         try:
             from seqlab.evaluation.interpret.report import interpret_windows
         except ModuleNotFoundError as err:
@@ -129,7 +132,7 @@ def interpret_command(
         result = interpret_windows(
             explained.to(device), sequences, index, out, method=method.value, target=target, target_name=name,
             window=window, batch_size=batch_size, top_windows=top_windows, motif_windows=motif_windows,
-            motifs=motifs, seed=seed, device=device,
+            motifs=motifs, seed=seed, device=device, overwrite=overwrite,
         )  # fmt: skip
     for row in result.motifs.itertuples():
         console.print(f"{row.pattern}: {row.n_seqlets} seqlets, {row.best_name} ({row.best_id}) q={row.best_q:.2g}")

@@ -136,7 +136,9 @@ def test_interpret_command_refuses_a_folder_with_files(model_folder) -> None:
     (tmp / "full" / "keep.txt").write_text("mine")
     args = ["dna", "interpret", str(folder), "--fasta", str(tmp / "w.fa"), "--task", "t1", "--out", str(tmp / "full")]
     result = CliRunner().invoke(app, args)
-    assert result.exit_code == 2 and "already holds files" in result.output
+    assert result.exit_code == 2 and "exists and is not empty" in result.output
+    result = CliRunner().invoke(app, [*args, "--overwrite"])  # not an interpretation folder: never replaced
+    assert result.exit_code == 2 and "not an output of this command" in result.output
     assert (tmp / "full" / "keep.txt").read_text() == "mine"
 
 

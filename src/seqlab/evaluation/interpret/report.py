@@ -1,6 +1,6 @@
 """Interpretation of many windows, streamed to disk: attributions, motifs, logos and a Markdown report.
 
-``interpret_windows`` writes into an empty folder:
+``interpret_windows`` writes a new folder (refusing one that holds files, unless ``overwrite``):
 
 * ``attributions.npz``: ``attributions`` and ``hypothetical`` float32 (N, 4, W), ``one_hot`` uint8
   (N, 4, W) of the centre W positions (``numpy.load``); ``index.tsv``: one row per window in the same
@@ -31,6 +31,7 @@ from seqlab.evaluation.interpret.ism import centre_span
 from seqlab.evaluation.interpret.logos import plot_attribution_logo, plot_pattern_logo
 from seqlab.evaluation.interpret.motifs import MOTIF_COLUMNS, discover_patterns, jaspar_motifs, match_patterns
 from seqlab.evaluation.predict import write_tsv
+from seqlab.outputs import new_folder
 from seqlab.runs import write_text
 
 __all__ = ["InterpretResult", "attribute_to_disk", "interpret_windows"]
@@ -170,6 +171,7 @@ def interpret_windows(
     motifs: bool = True,
     seed: int = 0,
     device: str | torch.device = "cpu",
+    overwrite: bool = False,
 ) -> InterpretResult:
     """Attributions of N windows to disk, then TF-MoDISco + Tomtom, logos and ``report.md`` (module docstring).
 
@@ -177,7 +179,8 @@ def interpret_windows(
         model: maps float32 (B, 4, L) one-hot to logits (B, T).
         sequences: N strings of the model's window length.
         index: one row per sequence (written as ``index.tsv`` with the ``logit`` column added).
-        out_dir: output folder; created, and it must not hold files already.
+        out_dir: output folder; filled beside it under a temporary name and renamed into place when
+            complete (``seqlab.outputs.new_folder``).
         method: ``ism``, ``saliency``, ``ig`` or ``deepliftshap``.
         target: the output column explained.
         target_name: its name in the report.
@@ -188,32 +191,36 @@ def interpret_windows(
         motifs: run motif discovery and matching.
         seed: seed of the shuffles.
         device: where the model runs.
+        overwrite: replace an earlier interpretation folder (one holding ``report.md``).
 
     Raises:
-        ValueError: no sequences, or ``out_dir`` holds files.
+        ValueError: no sequences.
+        OutputExistsError: ``out_dir`` is not empty (without ``overwrite``, or not an interpretation folder).
     """
-    out = Path(out_dir)
     if not sequences:
         raise ValueError("no windows to interpret")
-    if out.exists() and any(out.iterdir()):
-        raise ValueError(f"--out {out} already holds files; give a new or empty folder")
-    staging = out / ".staging"
-    (out / "logos").mkdir(parents=True, exist_ok=True)
-    staging.mkdir()
-    logits = attribute_to_disk(model, sequences, staging, method, target, window, batch_size, seed=seed, device=device)
-    index = index.assign(logit=logits)
-    paths = {"index": write_tsv(index, out / "index.tsv")}
-    start, stop = centre_span(len(sequences[0]), window)
-    lines = [f"# Interpretation: {target_name or f'output {target}'}, {method}", "",
-             f"{len(sequences):,} windows; attributions of the centre {stop - start:,} bp in "
-             "[attributions.npz](attributions.npz) (rows as in [index.tsv](index.tsv)).", ""]  # fmt: skip
-    table = pd.DataFrame(columns=MOTIF_COLUMNS)
-    if motifs:
-        table, motif_lines = _motif_section(staging, logits, out, motif_windows, min_windows=20)
-        paths["motifs"] = write_tsv(table, out / "motifs.tsv")
-        lines += ["## Motifs ([motifs.tsv](motifs.tsv))", "", *motif_lines, ""]
-    lines += ["## Highest-scoring windows", "", *_top_window_logos(staging, index, out, top_windows)]
-    paths["attributions"] = _store_npz(staging, out / "attributions.npz")
-    shutil.rmtree(staging)
-    paths["report"] = write_text(out / "report.md", "\n".join(lines) + "\n")
-    return InterpretResult(index, table, paths)
+    out = Path(out_dir)
+    with new_folder(out, overwrite, marker="report.md") as folder:
+        staging = folder / ".staging"
+        (folder / "logos").mkdir()
+        staging.mkdir()
+        logits = attribute_to_disk(
+            model, sequences, staging, method, target, window, batch_size, seed=seed, device=device
+        )
+        index = index.assign(logit=logits)
+        write_tsv(index, folder / "index.tsv")
+        start, stop = centre_span(len(sequences[0]), window)
+        lines = [f"# Interpretation: {target_name or f'output {target}'}, {method}", "",
+                 f"{len(sequences):,} windows; attributions of the centre {stop - start:,} bp in "
+                 "[attributions.npz](attributions.npz) (rows as in [index.tsv](index.tsv)).", ""]  # fmt: skip
+        table = pd.DataFrame(columns=MOTIF_COLUMNS)
+        if motifs:
+            table, motif_lines = _motif_section(staging, logits, folder, motif_windows, min_windows=20)
+            write_tsv(table, folder / "motifs.tsv")
+            lines += ["## Motifs ([motifs.tsv](motifs.tsv))", "", *motif_lines, ""]
+        lines += ["## Highest-scoring windows", "", *_top_window_logos(staging, index, folder, top_windows)]
+        _store_npz(staging, folder / "attributions.npz")
+        shutil.rmtree(staging)
+        write_text(folder / "report.md", "\n".join(lines) + "\n")
+    names = ["index.tsv", "attributions.npz", "report.md"] + (["motifs.tsv"] if motifs else [])
+    return InterpretResult(index, table, {name.split(".")[0]: out / name for name in names})
