@@ -17,10 +17,11 @@ shuffles) and compared: their per-window sums, and each sum against output minus
 output (DeepBind's ``torch.relu``, ``amax`` and ``torch.maximum`` are functions, not modules, so
 neither library applies the rescale rule there and the sums need not match exactly). Each repeat
 runs every variant once in a rotated order; the table gives the median windows/s and the ratio
-seqlab / tangermeme. ``--large N`` then times seqlab's ISM and DeepLIFT/SHAP on N windows once.
+seqlab / tangermeme. ``--large N`` then times seqlab's methods (``--large-methods``) on N windows once.
 
     .venv/bin/python bench/bench_interpret.py                    # --n 200 --repeats 3 --threads 1
     .venv/bin/python bench/bench_interpret.py --large 10000      # and the 10,000-window times
+    .venv/bin/python bench/bench_interpret.py --n 20 --repeats 1 --large 10000 --large-methods saliency
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from collections.abc import Callable
 import torch
 from common import cpu_model, header_text, load_average, table_lines
 
-from seqlab.evaluation.interpret.attributions import deep_lift_shap
+from seqlab.evaluation.interpret.attributions import METHODS, deep_lift_shap
 from seqlab.evaluation.interpret.ism import ism, ism_hypothetical
 from seqlab.evaluation.interpret.shuffle import dinucleotide_shuffle
 from seqlab.models.sequence_model import build_model
@@ -97,6 +98,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=1024)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--large", type=int, default=0, help="also time seqlab on this many windows, once")
+    parser.add_argument("--large-methods", default="saliency,deepliftshap,ism", help="methods --large times")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore")
@@ -123,10 +125,10 @@ def main() -> None:
     print("\n".join(table_lines(("variant", "windows/s", "min..max", "seqlab/tangermeme"), rows)), flush=True)
     if args.large:
         big = random_windows(args.large, seed=1)
-        for name in ("seqlab ism", "seqlab deepliftshap"):
+        for method in args.large_methods.split(","):
             start = time.perf_counter()
-            runs[name](big)
-            print(f"{name}: {args.large:,} windows in {time.perf_counter() - start:.1f} s", flush=True)
+            METHODS[method](model, big, 0, batch_size=args.batch_size)
+            print(f"seqlab {method}: {args.large:,} windows in {time.perf_counter() - start:.1f} s", flush=True)
     print(f"load at end: {load_average()}")
 
 
