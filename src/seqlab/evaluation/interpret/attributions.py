@@ -26,7 +26,6 @@ import warnings
 from collections.abc import Callable
 from typing import NamedTuple
 
-import numpy as np
 import torch
 from captum.attr import DeepLift, IntegratedGradients
 from torch import nn
@@ -38,7 +37,6 @@ __all__ = [
     "METHODS",
     "Attribution",
     "SubspaceLogits",
-    "as_numpy",
     "deep_lift_shap",
     "integrated_gradients",
     "saliency",
@@ -209,8 +207,3 @@ class SubspaceLogits(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Map one-hot float32 (B, 4, L) to the subspace's logit contributions float32 (B, T)."""
         return self.model.features(x)[:, self.part] @ self.weights.T
-
-
-def as_numpy(attribution: Attribution) -> tuple[np.ndarray, np.ndarray]:
-    """Both arrays of an :class:`Attribution` as float32 numpy (N, 4, W) on the CPU."""
-    return tuple(a.detach().cpu().numpy().astype(np.float32, copy=False) for a in attribution)  # type: ignore[return-value]
