@@ -192,8 +192,9 @@ def jaspar_log_odds(motif_id: str, pseudocount: float = 0.8) -> np.ndarray:
     Raises:
         ValueError: the ID is not in the local database (offline: nothing is downloaded).
     """
-    from pyjaspar import jaspardb
+    from seqlab.extras import require
 
+    jaspardb = require("pyjaspar", "seqlab dna alleles --jaspar").jaspardb
     with warnings.catch_warnings():  # pyjaspar warns, then returns None, for an unknown ID: the error says it
         warnings.simplefilter("ignore")
         motif = jaspardb().fetch_motif_by_id(motif_id)
