@@ -15,6 +15,7 @@ EXTRAS = {
     "pyjaspar": ("pyjaspar", "demo"),
     "scldata.loader": ("p-scldata", "demo"),
     "logomaker": ("logomaker", "interpret"),
+    "captum": ("captum", "interpret"),
 }
 """Module -> (package on PyPI, extra of seqlab that installs it)."""
 

@@ -430,6 +430,7 @@ def variant_effect(
     alt_fasta: str | Path | None = None,
     subspace: str | None = None,
     overwrite: bool = False,
+    explain: int = 0,
 ) -> dict[str, int]:
     """``seqlab dna variant-effect``: reference vs alternative predictions for every VCF variant or FASTA pair.
 
@@ -441,9 +442,16 @@ def variant_effect(
     lines is an error. ``shifts`` averages over windows shifted by -shifts..shifts bp. ``subspace``
     ('bio', 'tech', a metadata-head group; None: full): ALT changes only that subspace's features.
     The three files appear together or not at all; an existing one is refused
-    (:class:`~seqlab.outputs.OutputExistsError`) unless ``overwrite``.
+    (:class:`~seqlab.outputs.OutputExistsError`) unless ``overwrite``. ``explain`` > 0 also writes
+    ``<out stem>.explain/``: reference and alternative attribution logos around the variant for the
+    ``explain`` largest ``|delta_logit|`` (:mod:`seqlab.evaluation.interpret.explain`).
     """
+    explain_dir = Path(out).with_name(f"{Path(out).name.removesuffix('.tsv')}.explain")
     refuse_existing(list(variant_effect_paths(out).values()), overwrite)
+    if explain:
+        from seqlab.evaluation.interpret.explain import EXPLAIN_INDEX
+
+        refuse_existing_folder(explain_dir, overwrite, EXPLAIN_INDEX)
     paired = ref_fasta is not None or alt_fasta is not None
     if paired == (vcf is not None) or (paired and (ref_fasta is None or alt_fasta is None)):
         raise ValueError("give either --vcf with --genome, or --ref-fasta with --alt-fasta")
@@ -480,6 +488,14 @@ def variant_effect(
             key: int(value) for key, value in scores.counts.items()
         }
     write_variant_effects(scores.scores, scores.mismatches, counts, out, overwrite=overwrite)
+    if explain:
+        from seqlab.extras import require
+
+        require("captum", "seqlab dna variant-effect --explain")
+        from seqlab.evaluation.interpret.explain import explain_effects
+
+        source = (ref_fasta, alt_fasta) if paired else reference
+        explain_effects(model, scores.scores, explain, explain_dir, source, overwrite=overwrite)
     return counts
 
 

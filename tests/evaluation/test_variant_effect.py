@@ -226,9 +226,7 @@ def _shift_mean(windows: list[str]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_shifts_average_over_shifted_windows(genome: Genome) -> None:
-    result = score_variants(
-        toy_model(), genome, variants(("chr1", 15, "rs1", "C", "A")), shifts=1, progress=False
-    )
+    result = score_variants(toy_model(), genome, variants(("chr1", 15, "rs1", "C", "A")), shifts=1, progress=False)
     alt = CHR1[:15] + "A" + CHR1[16:]
     ref_prob, ref_logit = _shift_mean([CHR1[9:19], CHR1[10:20], CHR1[11:21]])
     alt_prob, alt_logit = _shift_mean([alt[9:19], alt[10:20], alt[11:21]])
@@ -270,7 +268,9 @@ def test_paired_fasta_mode_matches_the_vcf_path(tmp_path: Path, genome: Genome) 
 
 def test_no_mismatch_file_when_every_ref_matches(tmp_path: Path, genome: Genome) -> None:
     vcf = tmp_path / "v.vcf"
-    vcf.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\nchr1\t16\trs1\tC\tA\t.\t.\t.\n")
+    vcf.write_text(
+        "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\nchr1\t16\trs1\tC\tA\t.\t.\t.\n"
+    )
     read = read_vcf(vcf)
     result = score_variants(toy_model(), genome, read.variants, progress=False)
     assert result.mismatches.empty
@@ -280,3 +280,32 @@ def test_no_mismatch_file_when_every_ref_matches(tmp_path: Path, genome: Genome)
     paths = write_variant_effects(result.scores, result.mismatches, result.counts, tmp_path / "ve.tsv", overwrite=True)
     assert sorted(paths) == ["counts", "scores"]
     assert not (tmp_path / "ve.ref_mismatches.tsv").exists() and (tmp_path / "ve.tsv").is_file()
+
+
+def test_explain_draws_ref_and_alt_logos_of_the_largest_effects(tmp_path: Path, genome: Genome) -> None:
+    from seqlab import pipeline
+
+    vcf = tmp_path / "v.vcf"
+    vcf.write_text(
+        "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+        "chr1\t16\tc2a\tC\tA\t.\t.\t.\n"  # one more A: up +0.25 (strand mean), down -0.125
+        "chr1\t2\ta2c\tA\tC\t.\t.\t.\n"  # one A fewer: up -0.25, down +0.125
+    )
+    out = tmp_path / "ve.tsv"
+    pipeline.variant_effect(toy_model(), vcf, genome.path, out, explain=3)
+    table = pd.read_csv(tmp_path / "ve.explain" / "explain.tsv", sep="\t")
+    assert table["task"].tolist()[:2] == ["up", "up"] and table["delta_logit"].abs().tolist() == [0.25, 0.25, 0.125]
+    first = table.iloc[0]
+    assert first["variant_index"] == 5  # the toy model's 10-bp window centred on the SNV
+    # gradient x input of a logit is its weight at every A (the toy trunk counts A): ALT - REF = weight x gain
+    for row in table.itertuples():
+        assert (tmp_path / "ve.explain" / row.ref_logo).is_file() and (tmp_path / "ve.explain" / row.alt_logo).is_file()
+        gain = 1 if row.id == "c2a" else -1
+        weight = 0.5 if row.task == "up" else -0.25
+        assert row.alt_sum - row.ref_sum == pytest.approx(weight * gain)
+    for name in ("ve.tsv", "ve.counts.tsv"):
+        (tmp_path / name).unlink()
+    with pytest.raises(OutputExistsError, match="ve.explain"):  # refused before any scoring
+        pipeline.variant_effect(toy_model(), vcf, genome.path, out, explain=1)
+    pipeline.variant_effect(toy_model(), vcf, genome.path, out, explain=1, overwrite=True)
+    assert len(pd.read_csv(tmp_path / "ve.explain" / "explain.tsv", sep="\t")) == 1

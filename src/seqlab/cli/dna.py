@@ -263,6 +263,10 @@ def variant_effect_command(
         typer.Option(help="MFD models: 'bio' (or 'tech', a group): ALT changes only that subspace; default full."),
     ] = None,
     overwrite: OverwriteOutputOption = False,
+    explain: Annotated[
+        int,
+        typer.Option(help="Attribution logos (REF, ALT, +/-20 bp) of the N largest |delta_logit| in <out>.explain/."),
+    ] = 0,
 ) -> None:
     """Score variants: reference and alternative predictions and their difference, per task.
 
@@ -277,7 +281,7 @@ def variant_effect_command(
         counts = pipeline.variant_effect(
             checkpoint, vcf, genome, out, indels=indels.value, multiallelic=multiallelic.value, layout=layout.value,
             batch_size=batch_size, shifts=shifts, ref_fasta=ref_fasta, alt_fasta=alt_fasta, subspace=subspace,
-            overwrite=overwrite,
+            overwrite=overwrite, explain=explain,
         )  # fmt: skip
     table = Table(title=f"variant effects -> {out}")
     table.add_column("count")
