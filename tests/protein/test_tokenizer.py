@@ -137,3 +137,11 @@ def test_cli_tokenizer(tmp_path):
     assert "compression on 50 sequences" in result.output
     assert len(AutoTokenizer.from_pretrained(tmp_path / "tok")) == 60
     assert (tmp_path / "tok" / "compression.tsv").is_file()
+    before = (tmp_path / "tok" / "tokenizer.json").read_bytes()
+    args = ["tokenizer", "--sequences", str(seq_path), "--out", str(tmp_path / "tok"), "--vocab-size", "40"]
+    refused = CliRunner().invoke(app, args)
+    assert refused.exit_code == 2 and "exists" in refused.output
+    assert (tmp_path / "tok" / "tokenizer.json").read_bytes() == before  # nothing replaced
+    replaced = CliRunner().invoke(app, [*args, "--overwrite"])
+    assert replaced.exit_code == 0, replaced.output
+    assert len(AutoTokenizer.from_pretrained(tmp_path / "tok")) == 40

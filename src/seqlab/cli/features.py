@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from seqlab.cli.common import Center, results, setup_logging, user_errors
+from seqlab.cli.common import Center, OverwriteOutputOption, results, setup_logging, user_errors
 
 ModelArg = Annotated[
     Path, typer.Argument(help="A model folder, a run folder or a seqlab checkpoint (.ckpt).", show_default=False)
@@ -29,15 +29,18 @@ def embed_command(
         Center,
         typer.Option(help="'summit' (narrowPeak summits where given) or 'center'."),
     ] = Center.summit,
+    overwrite: OverwriteOutputOption = False,
 ) -> None:
     """Write each window's latent features (both strands averaged), per subspace of an MFD model and in full."""
     from seqlab.evaluation.embed import embed_fasta, embed_regions, write_embedding
     from seqlab.io.genome import Genome
     from seqlab.io.intervals import read_intervals
     from seqlab.models.sequence_model import SequenceModel
+    from seqlab.outputs import refuse_existing_folder
 
     setup_logging()
     with user_errors():
+        refuse_existing_folder(out, overwrite, "subspaces.json")  # before any work
         if (bed is None) == (fasta is None):
             raise ValueError("give exactly one of --bed (with --genome) or --fasta")
         network = SequenceModel.from_pretrained(model)

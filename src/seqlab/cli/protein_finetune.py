@@ -12,6 +12,7 @@ from seqlab.cli.common import (
     DataDirOption,
     OutDirOption,
     OverwriteOption,
+    OverwriteOutputOption,
     Pooling,
     ResumeOption,
     SetOption,
@@ -81,11 +82,15 @@ def embed(
         int | None, typer.Option(help="Truncate inputs to this many tokens (default: the model's limit).")
     ] = None,
     device: Annotated[str | None, typer.Option(help="torch device (default: cuda if available, else cpu).")] = None,
+    overwrite: OverwriteOutputOption = False,
 ) -> None:
     """Embed every protein of a FASTA with a model's encoder: float32 (N, hidden) .npy + ids .tsv."""
     setup_logging()
     with user_errors():
-        from seqlab.protein.embed import embed_sequences, write_embeddings
+        from seqlab.outputs import refuse_existing
+        from seqlab.protein.embed import embed_sequences, ids_path, write_embeddings
+
+        refuse_existing([out, ids_path(out)], overwrite)  # before any work
 
         ids, embeddings = embed_sequences(
             model_dir,

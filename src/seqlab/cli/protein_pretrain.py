@@ -131,10 +131,14 @@ def tokenizer(
     min_frequency: Annotated[int, typer.Option(help="Fewest occurrences of a pair for a merge.")] = 2,
     max_length: Annotated[int, typer.Option(help="model_max_length stored with the tokenizer.")] = 512,
     unknown: UnknownOption = UnknownResidues.map_to_x,
+    overwrite: OverwriteOutputOption = False,
 ) -> None:
     """Train a BPE tokenizer on protein sequences and print its compression report."""
     setup_logging()
     with user_errors():
+        from seqlab.outputs import refuse_existing_folder
+
+        refuse_existing_folder(out_dir, overwrite, "tokenizer.json")  # before any work
         from seqlab.io.protein import read_sequences
         from seqlab.protein.config import TokenizerConfig
         from seqlab.protein.corpus import PAIRS_FILE, PairCorpus
@@ -192,10 +196,14 @@ def longformer(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the Longformer MLM and its tokenizer.")],
     max_length: Annotated[int, typer.Option(help="Longest input in tokens (special tokens included).")] = 2048,
     attention_window: Annotated[int, typer.Option(help="Local attention window (even).")] = 512,
+    overwrite: OverwriteOutputOption = False,
 ) -> None:
     """Convert a RoBERTa masked LM into a Longformer masked LM for long inputs."""
     setup_logging()
     with user_errors():
+        from seqlab.outputs import refuse_existing_folder
+
+        refuse_existing_folder(out_dir, overwrite, "config.json")  # before any work
         from seqlab.protein.config import LongformerConfig
         from seqlab.protein.longformer import convert_to_longformer
 
