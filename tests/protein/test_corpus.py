@@ -274,8 +274,8 @@ def _pairs(tmp_path, rows: list[str]) -> Path:
         ("A\tB\tMKV\tMST\t1\t9x\ttrain\n", r":3: score is not an integer"),
         ("A\tB\tMKV\tMST\t1\t9000\ttrain\n", r":3: score is not an integer"),
         ("A\tB\tMKV\tMST\t1\t900\tdev\n", r":3: split is not one of"),
-        ("A\tB\tMKV\tMST\t1\n", r":3: a row with 5 fields, the header has 7"),
-        ("A\tB\tMKV\tMST\t1\t900\ttrain\textra\n", r":3: a row with 8 fields"),
+        ("A\tB\tMKV\tMST\t1\n", r"line 3: 5 fields, but the header has 7"),
+        ("A\tB\tMKV\tMST\t1\t900\ttrain\textra\n", r"line 3: 8 fields"),
         ("\tB\tMKV\tMST\t1\t900\ttrain\n", r":3: empty protein id"),
     ],
 )

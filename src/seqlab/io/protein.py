@@ -24,8 +24,10 @@ modes per pair); the corpus builder (``seqlab.protein.corpus``) makes unordered 
 
 from __future__ import annotations
 
+import csv
 import io
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -43,6 +45,7 @@ __all__ = [
     "read_sequence_dict",
     "read_sequences",
     "read_string_links",
+    "read_string_table",
 ]
 
 log = logging.getLogger(__name__)
@@ -294,3 +297,30 @@ def _check_field_counts(path: Path, data: bytes, sep: str, expected: int) -> Non
         if found != expected:
             message = f"{path}, line {row + 1}: {found} fields, but the header has {expected}"
             raise InputError.located(message, file=path, line=row + 1)
+
+
+def read_string_table(path: str | Path, required: Sequence[str], what: str = "tab-separated table") -> pd.DataFrame:
+    """A tab-separated table with a header, every field read as text (no quoting, no NA guessing).
+
+    Used for the protein wing's tables (pair corpora, TCR and localisation tables). A row with more or
+    fewer fields than the header, an unparseable file or a missing ``required`` column is an
+    :class:`~seqlab.io.errors.InputError` naming the file (and the line).
+
+    Raises:
+        FileNotFoundError: ``path`` is not a file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"data file not found: {path}")
+    data = read_bytes(path)
+    text = decode_utf8(data, path)
+    header = text.split("\n", 1)[0].rstrip("\r")
+    _check_field_counts(path, text.encode("utf-8"), "\t", header.count("\t") + 1)
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise InputError(f"not a {what}: {' '.join(str(err).split())}", file=path) from None
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise InputError(f"missing column(s) {missing}; the header has {list(frame.columns)}", file=path)
+    return frame

@@ -25,8 +25,6 @@ after tokenization, at pre-training time (``corpus.max_tokens``, ``corpus.length
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 from collections.abc import Mapping
@@ -37,8 +35,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from seqlab.io.errors import InputError, decode_utf8, read_bytes
-from seqlab.io.protein import ALPHABET, read_sequences, read_string_links
+from seqlab.io.errors import InputError
+from seqlab.io.protein import ALPHABET, read_sequences, read_string_links, read_string_table
 from seqlab.outputs import new_folder
 from seqlab.protein.config import CorpusConfig
 from seqlab.runs import atomic_open, write_json
@@ -161,20 +159,7 @@ def _read_pairs(table: Path) -> pd.DataFrame:
     """The rows of a ``pairs.tsv.gz``, checked; every problem is an :class:`InputError` naming the file
     (and the line): columns, fields per row, labels, scores, splits, ids and residues.
     """
-    text = decode_utf8(read_bytes(table), table)
-    lines = text.splitlines()
-    tabs = lines[0].count("\t") if lines else 0
-    for number, line in enumerate(lines, start=1):
-        if line.count("\t") != tabs and line.strip():
-            found, expected = line.count("\t") + 1, tabs + 1
-            raise InputError(f"a row with {found} fields, the header has {expected}", file=table, line=number)
-    try:
-        frame = pd.read_csv(io.StringIO(text), sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise InputError(f"not a pair table: {' '.join(str(err).split())}", file=table) from None
-    missing = [c for c in COLUMNS if c not in frame.columns]
-    if missing:
-        raise InputError(f"lacks column(s) {', '.join(missing)} (expected {', '.join(COLUMNS)})", file=table, line=1)
+    frame = read_string_table(table, COLUMNS, what="pair table")
     frame = frame[list(COLUMNS)]
     checks = [
         ("empty protein id", (frame["id_a"] == "") | (frame["id_b"] == "")),

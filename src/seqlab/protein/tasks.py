@@ -47,8 +47,6 @@ data bundle:
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -59,8 +57,7 @@ import numpy as np
 import pandas as pd
 
 from seqlab.extras import require
-from seqlab.io.errors import InputError, decode_utf8, read_bytes
-from seqlab.io.protein import clean_sequence, read_sequences, read_string_links
+from seqlab.io.protein import clean_sequence, read_sequences, read_string_links, read_string_table
 from seqlab.protein.config import FinetuneDataConfig
 from seqlab.protein.corpus import PairCorpus
 
@@ -197,21 +194,6 @@ def _finish(
         notes = {**notes, "subsampled_to": max_examples}
     columns = [c for c in ("id_a", "seq_a", "id_b", "seq_b", "label", "split") if c in frame.columns]
     return LabelledTask(name, frame[columns].reset_index(drop=True), classes, notes)
-
-
-def _read_tsv(path: Path, required: list[str]) -> pd.DataFrame:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"data file not found: {path}")
-    text = decode_utf8(read_bytes(path), path)
-    try:
-        frame = pd.read_csv(io.StringIO(text), sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise InputError(f"not a tab-separated table: {' '.join(str(err).split())}", file=path) from None
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        raise InputError(f"missing column(s) {missing}; the header has {list(frame.columns)}", file=path)
-    return frame
 
 
 def _residues(path: Path, values: pd.Series, ids: pd.Series | None = None) -> list[str]:
@@ -364,7 +346,7 @@ def load_tcr(
     Columns used: ``cdr3_b_aa``, ``epitope``, ``epitope_group``. Rules: see the module docstring.
     """
     rng = np.random.default_rng(seed)
-    data = _read_tsv(Path(path), ["cdr3_b_aa", "epitope", "epitope_group"])
+    data = read_string_table(Path(path), ["cdr3_b_aa", "epitope", "epitope_group"])
     data = data[(data["cdr3_b_aa"].str.strip() != "") & (data["epitope"].str.strip() != "")]
     if data.empty:
         raise ValueError(f"{path}: no record with both a cdr3_b_aa and an epitope")
@@ -434,7 +416,7 @@ def load_table(
             not train / val / test; the message names the file, the column and the line.
     """
     path = Path(path)
-    data = _read_tsv(path, ["sequence", "label"])
+    data = read_string_table(path, ["sequence", "label"])
     if data.empty:
         raise ValueError(f"{path}: the table has no rows")
     columns = ["sequence", "label"] + (["sequence_b"] if "sequence_b" in data.columns else [])
