@@ -111,7 +111,7 @@ def run_study(
         allow_small_splits: set ``data.split.allow_small_splits`` (a small ``per_set`` leaves fewer than 10
             positives or negatives of some experiments in the val/test chromosomes).
     """
-    from seqlab.runs import write_json
+    from seqlab.atomic import write_json
 
     started = time.perf_counter()
     out = Path(out_dir)

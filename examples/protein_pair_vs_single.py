@@ -57,6 +57,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
+from seqlab.atomic import write_json
 from seqlab.io.protein import read_sequences, read_string_links  # noqa: E402
 from seqlab.protein.config import (  # noqa: E402
     CorpusConfig,
@@ -78,7 +79,7 @@ from seqlab.protein.tokenizer import (  # noqa: E402
     train_bpe_tokenizer,
     write_compression_report,
 )
-from seqlab.runs import write_json, write_text  # noqa: E402
+from seqlab.runs import write_text  # noqa: E402
 
 MODES = ("pair", "single")
 INITS = ("pair", "single", "scratch")

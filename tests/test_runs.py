@@ -9,16 +9,8 @@ import sys
 import pytest
 from pydantic import BaseModel
 
-from seqlab.runs import (
-    RunLockedError,
-    RunPaths,
-    atomic_dir,
-    atomic_open,
-    config_differences,
-    drop_rows_after,
-    start_run,
-    write_json,
-)
+from seqlab.atomic import atomic_dir, atomic_open, write_json
+from seqlab.runs import RunLockedError, RunPaths, config_differences, drop_rows_after, start_run
 
 
 def test_atomic_write_keeps_old_file_on_error(tmp_path):

@@ -3,7 +3,7 @@
 ``seqlab dna predict``, ``variant-effect``, ``evaluate --out``, ``seqlab protein corpus`` and
 ``seqlab ssl lift`` (and their Python functions) refuse an output that already exists unless asked to
 ``overwrite`` it. Their files are written under temporary names beside the target (through
-:func:`seqlab.runs.atomic_open` / :func:`seqlab.runs.atomic_dir`) and renamed into place only when
+:func:`seqlab.atomic.atomic_open` / :func:`seqlab.atomic.atomic_dir`) and renamed into place only when
 complete, so a crash or an error leaves no partial output and any earlier one untouched.
 
 Two writers racing for one new output cannot both win: without ``overwrite``, the rename into place
@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from seqlab.runs import atomic_dir
+from seqlab.atomic import atomic_dir
 
 __all__ = ["OutputExistsError", "new_files", "new_folder", "refuse_existing", "refuse_existing_folder"]
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 import torch
 
+from seqlab.atomic import write_json, write_text
 from seqlab.config import DataConfig, DnaRunConfig, validate_config
 from seqlab.data.audit import AuditReport, audit_examples
 from seqlab.data.build import ExampleTable, build_examples
@@ -36,7 +37,7 @@ from seqlab.models.data_params import DataParams
 from seqlab.models.sequence_model import SequenceModel
 from seqlab.outputs import new_files, new_folder, refuse_existing, refuse_existing_folder
 from seqlab.reports import summarize_runs
-from seqlab.runs import RunPaths, locked, start_run, write_json, write_text
+from seqlab.runs import RunPaths, locked, start_run
 
 if TYPE_CHECKING:  # the schemes load lazily: predict and report start fast
     from seqlab.training.schemes import EvaluateFn

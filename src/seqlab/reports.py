@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from seqlab.runs import RunPaths, write_text
+from seqlab.atomic import write_text
+from seqlab.runs import RunPaths
 
 __all__ = ["summarize_runs", "write_summary"]
 

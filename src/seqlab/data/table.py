@@ -19,6 +19,7 @@ import pandas as pd
 import scipy.sparse as sp
 from pandas.api.types import union_categoricals
 
+from seqlab.atomic import atomic_open, write_json
 from seqlab.data.sparse import (
     as_labels,
     as_weights,
@@ -36,7 +37,6 @@ from seqlab.data.sparse import (
 )
 from seqlab.data.splits import split_counts
 from seqlab.data.targets import ProfileStore
-from seqlab.runs import atomic_open, write_json
 
 __all__ = ["FRAME_COLUMNS", "ExampleTable", "deduplicate", "example_ids", "finish_frame", "inherit_splits"]
 

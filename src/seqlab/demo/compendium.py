@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from seqlab.atomic import write_json, write_text
 from seqlab.demo.simulate import (
     _ASCII,
     _SLOT,
@@ -49,7 +50,6 @@ from seqlab.demo.simulate import (
     _soft_mask,
     _write_fasta,
 )
-from seqlab.runs import write_json, write_text
 
 __all__ = ["CompendiumSpec", "LabSpec", "simulate_compendium"]
 

@@ -17,10 +17,10 @@ import pandas as pd
 import yaml
 
 from seqlab import pipeline
+from seqlab.atomic import write_text
 from seqlab.config import DnaRunConfig, load_config
 from seqlab.demo.simulate import simulate_dna_demo
 from seqlab.io.genome import Genome
-from seqlab.runs import write_text
 
 __all__ = ["DEMO_SPLIT", "run_dna_demo", "write_demo_vcf"]
 

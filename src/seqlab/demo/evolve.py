@@ -36,9 +36,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from seqlab.atomic import write_json, write_text
 from seqlab.demo.simulate import FactorSpec, _write_fasta, simulate_dna_demo
 from seqlab.io.genome import Genome
-from seqlab.runs import write_json, write_text
 
 __all__ = [
     "DEFAULT_SSL_CHROM_SIZES",

@@ -39,13 +39,13 @@ import torch
 import yaml
 
 from seqlab import pipeline
+from seqlab.atomic import write_json, write_text
 from seqlab.config import DnaRunConfig, load_config
 from seqlab.data.table import ExampleTable
 from seqlab.demo.compendium import CompendiumSpec, simulate_compendium
 from seqlab.evaluation.disentanglement import features_and_logits
 from seqlab.models.data_params import DataParams
 from seqlab.models.sequence_model import SequenceModel
-from seqlab.runs import write_json, write_text
 
 __all__ = ["artefact_attribution", "demo_configs", "demo_snps", "lab_probe", "motif_variant_effects", "run_mfd_demo"]
 

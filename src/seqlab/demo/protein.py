@@ -38,6 +38,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
+from seqlab.atomic import write_json
 from seqlab.config import HardwareConfig
 from seqlab.protein.config import (
     CorpusConfig,
@@ -52,7 +53,6 @@ from seqlab.protein.corpus import SPLITS, PairCorpus
 from seqlab.protein.finetune import finetune
 from seqlab.protein.pretrain import pretrain
 from seqlab.protein.tasks import OTHER, load_localization
-from seqlab.runs import write_json
 
 __all__ = ["STAND_IN_NOTE", "run_protein_demo", "stand_in_pairs"]
 

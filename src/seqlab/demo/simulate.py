@@ -31,8 +31,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from seqlab.atomic import atomic_open, write_json, write_text
 from seqlab.extras import require
-from seqlab.runs import atomic_open, write_json, write_text
 
 __all__ = ["DEFAULT_CHROM_SIZES", "DEFAULT_FACTORS", "FactorSpec", "simulate_dna_demo"]
 

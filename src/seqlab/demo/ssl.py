@@ -33,6 +33,7 @@ import pandas as pd
 import yaml
 
 from seqlab import pipeline
+from seqlab.atomic import write_json, write_text
 from seqlab.config import DnaRunConfig, validate_config
 from seqlab.data.homologs import LiftOptions, TargetGenome, lift_examples
 from seqlab.data.table import ExampleTable
@@ -41,7 +42,6 @@ from seqlab.demo.simulate import FactorSpec
 from seqlab.evaluation.variant_effect import score_variants
 from seqlab.io.genome import Genome
 from seqlab.models.sequence_model import SequenceModel
-from seqlab.runs import write_json, write_text
 from seqlab.training.preflight import steps_per_epoch
 
 __all__ = [

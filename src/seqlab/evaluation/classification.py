@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from seqlab.atomic import atomic_open
 from seqlab.metrics import classification_metrics
-from seqlab.runs import atomic_open
 
 __all__ = ["classification_metrics", "confusion_matrix", "plot_confusion_matrix"]
 

@@ -22,11 +22,11 @@ from typing import Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
+from seqlab.atomic import atomic_open
 from seqlab.evaluation.predict import GenomeLike, region_windows, write_tsv
 from seqlab.io.fasta import parse_window_names, read_fasta
 from seqlab.models.scoring import map_batches
 from seqlab.models.sequence_model import SequenceModel
-from seqlab.runs import atomic_open
 
 __all__ = [
     "Embedding",

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from seqlab.atomic import write_json
 from seqlab.data.table import ExampleTable, finish_frame
 from seqlab.evaluation.metrics import write_metrics_tsv
 from seqlab.evaluation.plots import plot_pr_curves, plot_roc_curves
@@ -27,7 +28,7 @@ from seqlab.io.fasta import read_sequence_set
 from seqlab.metrics import SplitMetrics, SplitPredictions, compute_split_metrics, json_safe
 from seqlab.models.inference import predict_table
 from seqlab.models.sequence_model import SequenceModel
-from seqlab.runs import RunPaths, write_json
+from seqlab.runs import RunPaths
 
 __all__ = [
     "ALL",

@@ -29,9 +29,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from seqlab.atomic import atomic_open, write_text
 from seqlab.models.metadata_head import MetadataHead
 from seqlab.models.sequence_model import SequenceModel
-from seqlab.runs import atomic_open, write_text
 
 __all__ = [
     "INTROSPECTION_PNG",

@@ -11,6 +11,7 @@ import math
 from collections.abc import Mapping
 from pathlib import Path
 
+from seqlab.atomic import atomic_open
 from seqlab.metrics import (
     SplitMetrics,
     SplitPredictions,
@@ -18,7 +19,6 @@ from seqlab.metrics import (
     UndefinedMetricWarning,
     compute_split_metrics,
 )
-from seqlab.runs import atomic_open
 
 __all__ = [
     "SplitMetrics",

@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from seqlab.atomic import atomic_open
 from seqlab.data.encoding import ALPHABET
 from seqlab.extras import require
 from seqlab.metrics import binary_auroc_aupr, ranking_counts, task_entries
-from seqlab.runs import atomic_open
 
 __all__ = ["plot_logo", "plot_pr_curves", "plot_roc_curves"]
 

@@ -31,13 +31,13 @@ from typing import Literal, Protocol
 import numpy as np
 import pandas as pd
 
+from seqlab.atomic import atomic_open
 from seqlab.data.windows import center_windows
 from seqlab.io.errors import InputError
 from seqlab.io.fasta import parse_window_names, read_fasta
 from seqlab.models.scoring import fit_to_window, map_batches, n_fraction, strand_scores, warn_fitted
 from seqlab.models.sequence_model import SequenceModel
 from seqlab.outputs import new_files
-from seqlab.runs import atomic_open
 
 __all__ = [
     "GenomeLike",

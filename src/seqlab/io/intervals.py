@@ -29,8 +29,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from seqlab.atomic import atomic_open
 from seqlab.io.errors import InputError, decode_utf8, read_bytes
-from seqlab.runs import atomic_open
 
 __all__ = ["IntervalFormat", "detect_format", "read_intervals", "write_bed"]
 

@@ -30,9 +30,9 @@ from typing import Any, NamedTuple
 import torch
 from safetensors.torch import save_file
 
+from seqlab.atomic import atomic_dir
 from seqlab.io.errors import InputError
 from seqlab.io.weights import read_checkpoint, read_safetensors, sha256_of
-from seqlab.runs import atomic_dir
 
 __all__ = [
     "CONFIG_FILE",

@@ -35,11 +35,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from seqlab.atomic import atomic_open, write_json
 from seqlab.io.errors import InputError
 from seqlab.io.protein import ALPHABET, read_sequences, read_string_links, read_string_table
 from seqlab.outputs import new_folder
 from seqlab.protein.config import CorpusConfig
-from seqlab.runs import atomic_open, write_json
 
 __all__ = ["COLUMNS", "PAIRS_FILE", "SPLITS", "PairCorpus", "build_pair_corpus", "corpus_from_config"]
 

@@ -19,10 +19,10 @@ import numpy as np
 import torch
 from transformers import AutoModel
 
+from seqlab.atomic import atomic_open, write_text
 from seqlab.io.protein import read_sequences
 from seqlab.protein.finetune import position_limit
 from seqlab.protein.tokenizer import load_tokenizer
-from seqlab.runs import atomic_open, write_text
 
 __all__ = ["Pooling", "embed_sequences", "ids_path", "write_embeddings"]
 

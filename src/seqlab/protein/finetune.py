@@ -44,6 +44,7 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
+from seqlab.atomic import atomic_dir, atomic_open, write_json
 from seqlab.evaluation.classification import confusion_matrix, plot_confusion_matrix
 from seqlab.io.weights import read_checkpoint
 from seqlab.metrics import classification_metrics, json_safe
@@ -52,7 +53,7 @@ from seqlab.protein.corpus import PAIRS_FILE, PairCorpus
 from seqlab.protein.mlm import ProteinModule, optim_trainer, roberta_config
 from seqlab.protein.tasks import SPLITS, LabelledTask, load_task
 from seqlab.protein.tokenizer import load_tokenizer, save_tokenizer
-from seqlab.runs import StartedRun, atomic_dir, atomic_open, start_run, write_json
+from seqlab.runs import StartedRun, start_run
 
 __all__ = [
     "ClassificationModule",

@@ -25,10 +25,10 @@ import torch
 from transformers import AutoConfig, LongformerForMaskedLM, RobertaForMaskedLM
 from transformers import LongformerConfig as HfLongformerConfig
 
+from seqlab.atomic import atomic_dir
 from seqlab.protein.config import LongformerConfig
 from seqlab.protein.mlm import POSITION_OFFSET
 from seqlab.protein.tokenizer import load_tokenizer, save_tokenizer
-from seqlab.runs import atomic_dir
 
 __all__ = ["convert_to_longformer", "extend_position_embeddings"]
 

@@ -37,6 +37,7 @@ import torch
 from torch.utils.data import DataLoader
 from transformers import AutoModelForMaskedLM, PreTrainedModel, PreTrainedTokenizerFast
 
+from seqlab.atomic import atomic_dir, write_json
 from seqlab.protein.config import PretrainConfig
 from seqlab.protein.corpus import SPLITS, PairCorpus, corpus_from_config
 from seqlab.protein.mlm import POSITION_OFFSET, MlmCollator, MlmModule, build_mlm_model, evaluate_mlm, optim_trainer
@@ -48,7 +49,7 @@ from seqlab.protein.tokenizer import (
     truncation,
     write_compression_report,
 )
-from seqlab.runs import RunPaths, StartedRun, atomic_dir, start_run, write_json
+from seqlab.runs import RunPaths, StartedRun, start_run
 from seqlab.training.resume import PositionedDataset, PositionSeededCollate, ResumableSampler, ResumeState
 
 __all__ = ["encode_corpus", "pretrain"]

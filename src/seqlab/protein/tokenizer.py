@@ -31,9 +31,9 @@ from typing import Any
 from tokenizers import Tokenizer, decoders, models, processors, trainers
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
+from seqlab.atomic import write_json, write_text
 from seqlab.io.protein import ALPHABET
 from seqlab.protein.config import TokenizerConfig
-from seqlab.runs import write_json, write_text
 
 __all__ = [
     "LENGTH_THRESHOLDS",

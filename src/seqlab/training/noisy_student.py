@@ -19,12 +19,13 @@ from typing import Any, Literal
 
 import numpy as np
 
+from seqlab.atomic import write_json
 from seqlab.config import AugmentConfig, ModelConfig
 from seqlab.config.schemes import NoisyStudentConfig
 from seqlab.data.table import ExampleTable
 from seqlab.models.inference import predict_table
 from seqlab.models.sequence_model import SequenceModel, parse_model_config
-from seqlab.runs import RunPaths, write_json
+from seqlab.runs import RunPaths
 from seqlab.training.fit import run_relative
 from seqlab.training.schemes import RunContext, Scheme
 from seqlab.training.ssl import (

@@ -34,13 +34,14 @@ from typing import Any, Literal
 import lightning as L
 import torch
 
+from seqlab.atomic import write_json
 from seqlab.config import DataConfig, ModelConfig
 from seqlab.config.schemes import SslConfig, StageConfig
 from seqlab.data.table import ExampleTable
 from seqlab.models.model import load_trunk
 from seqlab.models.pretrained import RUN_MODEL_DIR
 from seqlab.models.sequence_model import SequenceModel
-from seqlab.runs import RunPaths, write_json
+from seqlab.runs import RunPaths
 from seqlab.training.fit import fit, run_relative
 from seqlab.training.losses import weighted_bce_with_logits
 from seqlab.training.schemes import RunContext, Scheme

@@ -35,9 +35,10 @@ from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 from lightning.pytorch.loggers.logger import rank_zero_experiment
 
+from seqlab.atomic import write_text
 from seqlab.config.hardware import HardwareConfig
 from seqlab.io.weights import read_checkpoint
-from seqlab.runs import RunPaths, write_text
+from seqlab.runs import RunPaths
 from seqlab.training.progress import progress_callback
 
 __all__ = [

@@ -28,13 +28,14 @@ import torch
 from torch.utils.data import DataLoader
 from transformers import PreTrainedTokenizerFast
 
+from seqlab.atomic import atomic_dir, write_json
 from seqlab.config.hardware import HardwareConfig
 from seqlab.io.errors import InputError
 from seqlab.io.genome import Genome
 from seqlab.protein.config import MlmModelConfig, OptimConfig
 from seqlab.protein.mlm import MlmCollator, MlmModule, build_mlm_model, evaluate_mlm, model_sizes, optim_trainer
 from seqlab.protein.tokenizer import letter_tokenizer, save_tokenizer
-from seqlab.runs import RunPaths, atomic_dir, write_json
+from seqlab.runs import RunPaths
 
 __all__ = ["GenomeCorpus", "genome_windows", "nucleotide_tokenizer", "pretrain_dna"]
 

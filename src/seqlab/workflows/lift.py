@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from seqlab.atomic import atomic_open, write_json
 from seqlab.config import ConfigError, DnaRunConfig
 from seqlab.config.lift import LiftedSourceConfig
 from seqlab.data.build import build_examples
@@ -30,7 +31,6 @@ from seqlab.data.homologs import lift_examples, lift_report_rows
 from seqlab.data.sources.lifted import lift_options, lift_targets
 from seqlab.data.table import ExampleTable
 from seqlab.outputs import new_folder, refuse_existing_folder
-from seqlab.runs import atomic_open, write_json
 
 __all__ = ["LiftResult", "lift_summary", "run_lift"]
 

@@ -25,6 +25,7 @@ import torch
 from numpy.lib.format import open_memmap
 from torch import nn
 
+from seqlab.atomic import write_text
 from seqlab.data.encoding import encode_batch
 from seqlab.evaluation.interpret.attributions import METHODS
 from seqlab.evaluation.interpret.ism import centre_span
@@ -32,7 +33,6 @@ from seqlab.evaluation.interpret.logos import plot_attribution_logo, plot_patter
 from seqlab.evaluation.interpret.motifs import MOTIF_COLUMNS, discover_patterns, jaspar_motifs, match_patterns
 from seqlab.evaluation.predict import write_tsv
 from seqlab.outputs import new_folder
-from seqlab.runs import write_text
 
 __all__ = ["InterpretResult", "attribute_to_disk", "interpret_windows"]
 
