@@ -52,7 +52,6 @@ class FirstConvPatch:
         self.offsets = dilation * torch.arange(conv.kernel_size[0])  # input column q reaches output q + left - offset
         self.inputs: list[torch.Tensor] = []  # per call: (k, G, C, L) reference input of the convolution
         self.outputs: list[torch.Tensor] = []  # per call: (k, G, F, L_out) its output
-        self.patched = 0  # calls answered from the reference (a count for tests and benchmarks)
 
     @classmethod
     def find(cls, model: nn.Module, x: torch.Tensor) -> FirstConvPatch | None:
@@ -141,17 +140,16 @@ class FirstConvPatch:
         if z.shape[0] != k * rows.numel() or z.shape[1:] != reference.shape[2:]:
             return None
         index = (torch.arange(k, device=z.device)[:, None] * windows + rows[None, :]).flatten()
-        change = z - reference.flatten(0, 1)[index]  # (R, C, L)
+        change = z - reference.flatten(0, 1).index_select(0, index)  # (R, C, L)
         changed = change.ne(0).any(dim=1)  # (R, L)
         if changed.sum(dim=1).max() > 1:
             return None
         column = changed.to(torch.uint8).argmax(dim=1)  # (R,); 0 for an unchanged row, whose change is 0
         vector = change[torch.arange(len(index), device=z.device), :, column]  # (R, C)
         values = torch.einsum("rc,fck->rfk", vector, self.conv.weight)  # (R, F, K)
-        patched = output.flatten(0, 1)[index]  # (R, F, L_out), a copy
+        patched = output.flatten(0, 1).index_select(0, index)  # (R, F, L_out), a copy
         positions = column[:, None] + self.left - self.offsets.to(z.device)  # (R, K) output columns reached
         inside = (positions >= 0) & (positions < patched.shape[-1])
         values = values * inside[:, None, :].to(values.dtype)
         positions = positions.clamp(0, patched.shape[-1] - 1)[:, None, :].expand_as(values)
-        self.patched += 1
         return patched.scatter_add_(2, positions, values)

@@ -101,7 +101,7 @@ def _group_deltas(
         row, rest = flat // (width * 3), flat % (width * 3)
         position, shift = start + rest // 3, 1 + rest % 3
         alternative = (observed[row, position] + shift) % 4
-        mutants = windows[row].clone()
+        mutants = windows.index_select(0, row)  # a copy
         every = torch.arange(flat.numel(), device=windows.device)
         mutants[every, :, position] = 0.0
         mutants[every, alternative, position] = 1.0
