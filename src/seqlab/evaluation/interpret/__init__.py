@@ -5,6 +5,7 @@ out (tangermeme's style). One module per verb:
 
 * :mod:`.shuffle` -- exact dinucleotide shuffles (the DeepLIFT/SHAP references);
 * :mod:`.ism` -- in-silico saturation mutagenesis (every position x 3 alternatives, batched);
+* :mod:`.first_conv` -- ISM's fast path: each mutant's first convolution patched from its reference;
 * :mod:`.attributions` -- gradient x input, integrated gradients, DeepLIFT/SHAP (captum) and their
   hypothetical contributions; the subspace wrapper of MFD models;
 * :mod:`.motifs` -- TF-MoDISco (modisco-lite) on the attributions, Tomtom (memelite) against JASPAR;
