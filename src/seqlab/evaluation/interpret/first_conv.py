@@ -150,6 +150,6 @@ class FirstConvPatch:
         patched = output.flatten(0, 1).index_select(0, index)  # (R, F, L_out), a copy
         positions = column[:, None] + self.left - self.offsets.to(z.device)  # (R, K) output columns reached
         inside = (positions >= 0) & (positions < patched.shape[-1])
-        values = values * inside[:, None, :].to(values.dtype)
+        values.mul_(inside[:, None, :].to(values.dtype))  # columns past either end get nothing
         positions = positions.clamp(0, patched.shape[-1] - 1)[:, None, :].expand_as(values)
         return patched.scatter_add_(2, positions, values)
