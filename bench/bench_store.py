@@ -61,7 +61,7 @@ from seqlab.data.store import WindowStore, complement_bytes
 from seqlab.data.table import ExampleTable
 from seqlab.models.sequence_model import build_model
 from seqlab.training.base import make_data_params
-from seqlab.training.losses import weighted_bce_with_logits
+from seqlab.losses import weighted_bce_with_logits
 
 GENOME_BP = 3.1e9
 TILE_STRIDE, TILE_WINDOW = 128, 1000

@@ -56,7 +56,7 @@ from seqlab.config import DeepBindConfig, DeepSEAConfig
 from seqlab.models.sequence_model import build_model
 from seqlab.runs import RunPaths
 from seqlab.training.base import make_data_params
-from seqlab.training.losses import weighted_bce_with_logits
+from seqlab.losses import weighted_bce_with_logits
 from seqlab.training.supervised import SupervisedModule
 from seqlab.training.trainer import build_trainer
 

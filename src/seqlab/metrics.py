@@ -7,10 +7,13 @@ converts a whole document). Means over tasks skip undefined tasks.
 * Multi-task binary (DNA): :func:`compute_split_metrics` gives per-task AUROC and AUPR (average
   precision) over a whole split from labels, probabilities and weights (weight 0 = masked; soft
   labels count as positive from 0.5); never an average of per-batch values.
+* Regression (DNA tracks): :func:`compute_regression_metrics` gives per-task Pearson and Spearman over a
+  whole split (weighted; weight 0 masks); :func:`weighted_pearson`, :func:`weighted_spearman`.
+* Profiles (BPNet): :func:`jensen_shannon_distance` and :func:`profile_pearson` per window.
 * Single-label classification (protein): :func:`classification_metrics` gives accuracy, macro-F1,
   MCC and, for two classes, AUROC and AUPR of class 1.
 
-This module depends on numpy and scikit-learn only, so every layer can import it.
+This module depends on numpy, scipy and scikit-learn only, so every layer can import it.
 """
 
 from __future__ import annotations
@@ -22,20 +25,28 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy.stats import rankdata
 from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
 
 __all__ = [
+    "RegressionMetrics",
+    "RegressionTaskMetrics",
     "SplitMetrics",
     "SplitPredictions",
     "TaskMetrics",
     "UndefinedMetricWarning",
     "binary_auroc_aupr",
     "classification_metrics",
+    "compute_regression_metrics",
     "compute_split_metrics",
+    "jensen_shannon_distance",
     "json_safe",
     "nanmean",
+    "profile_pearson",
     "ranking_counts",
     "task_entries",
+    "weighted_pearson",
+    "weighted_spearman",
 ]
 
 
@@ -148,6 +159,14 @@ class SplitMetrics:
     def aupr(self) -> float:
         """Mean AUPR (average precision) over tasks with both classes (NaN if none)."""
         return nanmean([m.aupr for m in self.per_task.values()])
+
+    def means(self) -> dict[str, float]:
+        """The split's means over tasks, by metric name (``auroc``, ``aupr``): logged as ``{split}_<name>``."""
+        return {"auroc": self.auroc, "aupr": self.aupr}
+
+    def task_values(self, task: str) -> dict[str, float]:
+        """One task's metrics by name (logged as ``{split}_<name>/<task>``)."""
+        return {"auroc": self.per_task[task].auroc, "aupr": self.per_task[task].aupr}
 
     def to_dict(self) -> dict[str, Any]:
         """The metrics.json entry of the split; undefined values are None (JSON null)."""
@@ -264,3 +283,163 @@ def classification_metrics(y_true: np.ndarray, probs: np.ndarray) -> dict[str, A
     if probs.shape[1] == 2:
         metrics["auroc"], metrics["aupr"] = binary_auroc_aupr(y_true, probs[:, 1])
     return metrics
+
+
+# --------------------------------------------------------------------------- regression
+
+
+def weighted_pearson(x: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None) -> float:
+    """Pearson correlation of x (n,) and y (n,) with non-negative weights (n,) (None: all 1).
+
+    NaN with fewer than two weighted entries or a constant x or y.
+    """
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    w = np.ones_like(x) if weight is None else np.asarray(weight, dtype=np.float64)
+    if (w > 0).sum() < 2:
+        return math.nan
+    w = w / w.sum()
+    dx, dy = x - (w * x).sum(), y - (w * y).sum()
+    var_x, var_y = (w * dx * dx).sum(), (w * dy * dy).sum()
+    if var_x <= 0 or var_y <= 0:
+        return math.nan
+    return float(np.clip((w * dx * dy).sum() / math.sqrt(var_x * var_y), -1.0, 1.0))
+
+
+def weighted_spearman(x: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None) -> float:
+    """Spearman correlation: the weighted Pearson correlation of the average ranks of the weighted entries."""
+    x, y = np.asarray(x), np.asarray(y)
+    keep = np.ones(x.shape, dtype=bool) if weight is None else np.asarray(weight) > 0
+    w = None if weight is None else np.asarray(weight)[keep]
+    return weighted_pearson(rankdata(x[keep]), rankdata(y[keep]), w)
+
+
+@dataclass(frozen=True)
+class RegressionTaskMetrics:
+    """Pearson and Spearman correlation of one task over a split (NaN when undefined); n weighted entries."""
+
+    pearson: float
+    spearman: float
+    n: int
+
+
+@dataclass(frozen=True)
+class RegressionMetrics:
+    """Per-task regression metrics of a split; ``pearson``/``spearman`` are means over tasks that skip NaN."""
+
+    split: str
+    per_task: dict[str, RegressionTaskMetrics]
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def pearson(self) -> float:
+        """Mean Pearson correlation over tasks (NaN if none is defined)."""
+        return nanmean([m.pearson for m in self.per_task.values()])
+
+    @property
+    def spearman(self) -> float:
+        """Mean Spearman correlation over tasks (NaN if none is defined)."""
+        return nanmean([m.spearman for m in self.per_task.values()])
+
+    def means(self) -> dict[str, float]:
+        """The split's means over tasks, by metric name (logged as ``{split}_<name>``)."""
+        return {"pearson": self.pearson, "spearman": self.spearman}
+
+    def task_values(self, task: str) -> dict[str, float]:
+        """One task's metrics by name (logged as ``{split}_<name>/<task>``)."""
+        return {"pearson": self.per_task[task].pearson, "spearman": self.per_task[task].spearman}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The metrics.json entry of the split: ``{"pearson", "spearman", "per_task": {task: {...}}}``."""
+        return json_safe(
+            {
+                "pearson": self.pearson,
+                "spearman": self.spearman,
+                "per_task": {
+                    task: {"pearson": m.pearson, "spearman": m.spearman, "n": m.n} for task, m in self.per_task.items()
+                },
+            }
+        )
+
+
+def compute_regression_metrics(
+    y: np.ndarray, predictions: np.ndarray, weight: np.ndarray | None, tasks: Sequence[str], split: str
+) -> RegressionMetrics:
+    """Per-task Pearson and Spearman correlations over a whole split, weighted (weight 0 masks an entry).
+
+    Args:
+        y: float (N, T) observed targets.
+        predictions: float (N, T) predicted values.
+        weight: float (N, T) non-negative weights or None.
+        tasks: T task names in column order.
+        split: split name used in messages.
+
+    A task whose correlation is undefined (fewer than two entries, constant values, non-finite
+    predictions) gets NaN and an ``UndefinedMetricWarning``, kept in ``messages``.
+    """
+    y, predictions = np.asarray(y), np.asarray(predictions)
+    if y.shape != predictions.shape or y.ndim != 2 or y.shape[1] != len(tasks):
+        raise ValueError(f"y {y.shape} and predictions {predictions.shape} must both be (N, {len(tasks)})")
+    per_task: dict[str, RegressionTaskMetrics] = {}
+    messages: list[str] = []
+    for column, task in enumerate(tasks):
+        w = np.ones(len(y)) if weight is None else np.asarray(weight)[:, column]
+        observed, predicted = y[:, column], predictions[:, column]
+        finite = np.isfinite(predicted).all()
+        pearson = weighted_pearson(predicted, observed, w) if finite else math.nan
+        spearman = weighted_spearman(predicted, observed, w) if finite else math.nan
+        per_task[task] = RegressionTaskMetrics(pearson, spearman, int((w > 0).sum()))
+        if math.isnan(pearson):
+            message = (
+                f"task {task!r}: Pearson correlation undefined in the {split} split ({int((w > 0).sum())} weighted "
+                "entries, constant or non-finite values); left out of the means"
+            )
+            warnings.warn(message, UndefinedMetricWarning, stacklevel=2)
+            messages.append(message)
+    return RegressionMetrics(split, per_task, messages)
+
+
+# --------------------------------------------------------------------------- profiles
+
+
+def jensen_shannon_distance(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Jensen-Shannon distance (base 2, in [0, 1]) between profiles along the last axis.
+
+    Each profile is normalised to sum 1 first; an all-zero profile counts as uniform. Equals
+    ``scipy.spatial.distance.jensenshannon(p, q, base=2)`` per row.
+
+    Args:
+        p: float (..., L) non-negative profiles.
+        q: float (..., L) non-negative profiles, the same shape.
+
+    Returns:
+        float64 (...): sqrt of the JS divergence of every pair.
+    """
+    p, q = _normalised(p), _normalised(q)
+    m = (p + q) / 2
+
+    def kl(a: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = np.where(a > 0, a * np.log2(a / m), 0.0)
+        return terms.sum(axis=-1)
+
+    return np.sqrt(np.clip((kl(p) + kl(q)) / 2, 0.0, None))
+
+
+def _normalised(profile: np.ndarray) -> np.ndarray:
+    profile = np.asarray(profile, dtype=np.float64)
+    total = profile.sum(axis=-1, keepdims=True)
+    uniform = np.full_like(profile, 1.0 / profile.shape[-1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(total > 0, profile / np.where(total > 0, total, 1.0), uniform)
+
+
+def profile_pearson(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Pearson correlation of every pair of profiles along the last axis: float (..., L) -> float64 (...).
+
+    NaN where either profile is constant.
+    """
+    p, q = np.asarray(p, dtype=np.float64), np.asarray(q, dtype=np.float64)
+    dp, dq = p - p.mean(axis=-1, keepdims=True), q - q.mean(axis=-1, keepdims=True)
+    denominator = np.sqrt((dp * dp).sum(axis=-1) * (dq * dq).sum(axis=-1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denominator > 0, (dp * dq).sum(axis=-1) / denominator, np.nan)

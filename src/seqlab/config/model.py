@@ -27,6 +27,8 @@ __all__ = [
     "HeadConfig",
     "LinearHeadConfig",
     "ModelConfig",
+    "OBJECTIVE_MONITORS",
+    "ObjectiveConfig",
     "TrunkConfig",
     "register_head_config",
     "register_trunk_config",
@@ -150,14 +152,54 @@ class LinearHeadConfig(HeadConfig):
     kind: Literal["linear"] = "linear"
 
 
+OBJECTIVE_MONITORS: dict[str, dict[str, Literal["min", "max"]]] = {
+    "binary": {"val_auroc": "max", "val_aupr": "max", "val_loss": "min"},
+    "regression": {"val_pearson": "max", "val_spearman": "max", "val_loss": "min"},
+    "profile": {"val_count_pearson": "max", "val_profile_jsd": "min", "val_profile_pearson": "max", "val_loss": "min"},
+}
+"""Every objective kind (``model.objective.kind``) -> the validation metrics ``train.monitor`` may name and
+their direction of improvement; the first is the kind's default monitor. The implementations (loss, link,
+metrics) are the objectives registry, :data:`seqlab.objectives.OBJECTIVES`."""
+
+
+class ObjectiveConfig(StrictModel):
+    """What the model predicts and how it is scored: the target kind, its loss and link.
+
+    ``binary``: one logit per task, sigmoid, weighted BCE, AUROC/AUPR. ``regression``: one value per task,
+    MSE (identity link) or Poisson NLL (exp link), Pearson/Spearman. ``profile``: base-resolution profile
+    logits and log total counts per task (BPNet), multinomial NLL + ``count_weight`` * MSE of log(1 + counts).
+    """
+
+    kind: Literal["binary", "regression", "profile"] = Field(
+        "binary", description="Target kind: binary (default), regression or profile."
+    )
+    loss: Literal["mse", "poisson"] | None = Field(
+        None,
+        description="Regression loss: mse (identity link; the default) or poisson (exp link); kind regression only.",
+    )
+    count_weight: float | None = Field(
+        None, ge=0, description="Profile: weight of the MSE of log(1 + total counts) (default 1); kind profile only."
+    )
+
+    @model_validator(mode="after")
+    def _keys_of_kind(self) -> ObjectiveConfig:
+        for key, kind in (("loss", "regression"), ("count_weight", "profile")):
+            if getattr(self, key) is not None and self.kind != kind:
+                raise ValueError(f"model.objective.{key} applies to kind {kind}, not to kind {self.kind}")
+        return self
+
+
 class ModelConfig(StrictModel):
-    """The model: a trunk (sequence -> features) and a head (features -> one logit per task)."""
+    """The model: a trunk (sequence -> features), a head (features -> outputs per task), an objective."""
 
     trunk: SerializeAsAny[TrunkConfig] = Field(
         default_factory=lambda: DeepBindConfig(), description="The trunk section, picked by its arch."
     )
     head: SerializeAsAny[HeadConfig] = Field(
         default_factory=lambda: LinearHeadConfig(), description="The head section, picked by its kind."
+    )
+    objective: ObjectiveConfig = Field(
+        default_factory=ObjectiveConfig, description="Target kind, loss and link (default binary)."
     )
 
     @field_validator("trunk", mode="before")

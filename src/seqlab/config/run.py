@@ -7,8 +7,14 @@ from pydantic import Field, model_validator
 from seqlab.config.base import StrictModel
 from seqlab.config.data import DataConfig
 from seqlab.config.hardware import HardwareConfig
-from seqlab.config.model import ModelConfig
-from seqlab.config.schemes import MfdConfig, NoisyStudentConfig, SslConfig, check_scheme_sections
+from seqlab.config.model import OBJECTIVE_MONITORS, ModelConfig
+from seqlab.config.schemes import (
+    MfdConfig,
+    NoisyStudentConfig,
+    SslConfig,
+    check_scheme_objective,
+    check_scheme_sections,
+)
 from seqlab.config.train import TrainConfig
 
 __all__ = ["DnaRunConfig"]
@@ -32,4 +38,19 @@ class DnaRunConfig(StrictModel):
         check_scheme_sections(
             self.train.scheme, {"ssl": self.ssl, "noisy_student": self.noisy_student, "mfd": self.mfd}
         )
+        return self
+
+    @model_validator(mode="after")
+    def _objective_fits(self) -> DnaRunConfig:
+        """The scheme trains the objective's kind, and ``train.monitor`` is a metric the objective offers."""
+        kind = self.model.objective.kind
+        check_scheme_objective(self.train.scheme, kind)
+        offered = OBJECTIVE_MONITORS[kind]
+        if "monitor" not in self.train.model_fields_set and self.train.monitor not in offered:
+            self.train.monitor = next(iter(offered))  # the default follows the objective
+        if self.train.monitor not in offered:
+            raise ValueError(
+                f"train.monitor {self.train.monitor!r} is not a metric of model.objective.kind {kind!r}; "
+                f"one of {list(offered)}"
+            )
         return self

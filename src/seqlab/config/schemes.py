@@ -15,11 +15,13 @@ from pydantic import Field, field_validator
 from seqlab.config.base import StrictModel
 
 __all__ = [
+    "SCHEME_OBJECTIVES",
     "SCHEME_SECTIONS",
     "MfdConfig",
     "NoisyStudentConfig",
     "SslConfig",
     "StageConfig",
+    "check_scheme_objective",
     "check_scheme_sections",
 ]
 
@@ -146,6 +148,26 @@ SCHEME_SECTIONS: dict[str, tuple[str, ...]] = {
 }
 """Every ``train.scheme`` name and the sections it reads (a scheme may read several, e.g. noisy_student
 may read ssl too). ``seqlab.training.schemes.register_scheme`` adds a new scheme's name."""
+
+
+SCHEME_OBJECTIVES: dict[str, tuple[str, ...]] = {
+    "supervised": ("binary", "regression", "profile"),
+    "ssl": ("binary", "regression"),
+    "noisy_student": ("binary",),
+    "mfd": ("binary",),
+}
+"""Every ``train.scheme`` name -> the objective kinds (``model.objective.kind``) it trains;
+``seqlab.training.schemes.register_scheme`` adds a new scheme's (``Scheme.objectives``)."""
+
+
+def check_scheme_objective(scheme: str, kind: str) -> None:
+    """Raise a ValueError naming both when ``train.scheme`` cannot train objective kind ``kind``."""
+    supported = SCHEME_OBJECTIVES.get(scheme, ())
+    if kind not in supported:
+        raise ValueError(
+            f"train.scheme {scheme!r} does not support model.objective.kind {kind!r}; it trains "
+            f"{', '.join(supported) or 'no objective'}"
+        )
 
 
 def check_scheme_sections(scheme: str, given: dict[str, Any]) -> None:

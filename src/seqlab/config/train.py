@@ -41,8 +41,12 @@ class TrainConfig(StrictModel):
         description="Validate (and checkpoint) every this many optimiser steps, across epoch ends; None: at "
         "each epoch's end, or every 10 steps when an epoch is under 10 steps (small data sets).",
     )
-    monitor: Literal["val_auroc", "val_aupr", "val_loss"] = Field(
-        "val_auroc", description="Validation metric for early stopping and the best checkpoint."
+    monitor: str = Field(
+        "val_auroc",
+        description="Validation metric for early stopping and the best checkpoint, one the objective offers: "
+        "binary val_auroc, val_aupr, val_loss; regression val_pearson, val_spearman, val_loss; profile "
+        "val_count_pearson, val_profile_jsd, val_profile_pearson, val_loss. Left unset with another objective "
+        "than binary: that objective's first.",
     )
     gradient_clip: float | None = Field(None, gt=0, description="Clip gradients to this norm.")
     limit_train_batches: int | float | None = Field(

@@ -20,7 +20,7 @@ overrides it to read ``data_params.task_metadata``). ``build_head`` dispatches o
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import torch
 from torch import nn
@@ -33,7 +33,13 @@ __all__ = ["HEADS", "Head", "MultiTaskLinearHead", "build_head", "register_head"
 
 
 class Head(nn.Module):
-    """Base of every head: features float32 (B, in_features) -> logits float32 (B, n_tasks)."""
+    """Base of every head: features float32 (B, in_features) -> logits float32 (B, n_tasks).
+
+    ``produces`` names the target kinds (``model.objective.kind``) the head's outputs serve; a model
+    config pairing a head with another kind is an error naming both.
+    """
+
+    produces: ClassVar[tuple[str, ...]] = ("binary", "regression")
 
     def __init__(self, in_features: int, n_tasks: int) -> None:
         super().__init__()
@@ -101,4 +107,3 @@ def build_head(
     if config.kind not in HEADS:
         raise ValueError(f"model.head.kind {config.kind!r} has no head module; registered: {sorted(HEADS)}")
     return HEADS[config.kind].from_config(config, in_features, DataParams.from_dict(data_params))
-

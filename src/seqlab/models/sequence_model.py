@@ -36,6 +36,7 @@ from seqlab.models.heads import Head, build_head
 from seqlab.models.pretrained import read_model_files, write_model_folder
 from seqlab.models.scoring import fit_to_window, map_batches, n_fraction, strand_scores, warn_fitted
 from seqlab.models.trunks import build_trunk
+from seqlab.objectives import Objective, build_objective
 
 __all__ = ["Predictions", "SequenceModel", "build_model", "parse_model_config"]
 
@@ -102,6 +103,7 @@ class SequenceModel(nn.Module):
         self.head = head
         self.data_params = params
         self.config = config
+        self.objective: Objective = build_objective(config.objective if config is not None else None)
         self.trunk_frozen = False
 
     # ----------------------------------------------------------------- what the model is
@@ -174,6 +176,14 @@ class SequenceModel(nn.Module):
             return torch.stack((logits, logits), dim=1)
         forward_strand, reverse_strand = self(torch.cat([x, reverse_complement(x, self.encoding)])).chunk(2)
         return torch.stack((forward_strand, reverse_strand), dim=1).float()
+
+    def strand_predictions(self, x: torch.Tensor) -> torch.Tensor:
+        """Predictions averaged over both strands: x float32 (B, C, L) -> float32 (B, T).
+
+        The mean of the two strands' ``objective.link`` outputs: probabilities for a binary model, values for
+        a regression model; put the model in eval mode first.
+        """
+        return self.objective.link(self.strand_logits(x)).mean(dim=1)
 
     def strand_probabilities(self, x: torch.Tensor) -> torch.Tensor:
         """Probabilities averaged over both strands: x float32 (B, C, L) -> float32 (B, T) in [0, 1].
@@ -312,10 +322,16 @@ def build_model(
 
     Raises:
         ValueError: invalid data parameters, a window too short for the architecture, a trunk or head
-            kind without a registered module.
+            kind without a registered module, a head that does not produce the objective's kind.
     """
     model_config = parse_model_config(config)
     params = DataParams.from_dict(data_params)
     trunk = build_trunk(model_config.trunk, params.in_channels, params.window_length)
     head = build_head(model_config.head, trunk.out_features, params)
+    kind = model_config.objective.kind
+    if kind not in head.produces:
+        raise ValueError(
+            f"model.head.kind {model_config.head.kind!r} produces {', '.join(head.produces)} targets, not "
+            f"model.objective.kind {kind!r}"
+        )
     return SequenceModel(trunk, head, params, model_config)

@@ -5,10 +5,11 @@ pre-train/fine-tune, Noisy Student, MFD later). A scheme subclasses it and write
 ``training_step`` (and, for alternating optimisers, ``configure_optimizers`` with manual
 optimisation); validation and test are shared and identical for every scheme:
 
-* every batch is predicted on both strands (``SequenceModel.strand_probabilities``) and kept;
-* at the end of the epoch predictions of the whole split (gathered across processes) give
-  per-task AUROC/AUPR and loss; ``{split}_auroc``, ``{split}_aupr``, ``{split}_loss`` (means over
-  tasks) and ``{split}_auroc/{task}``... are logged;
+* every batch is predicted on both strands (``SequenceModel.strand_predictions``: the objective's link,
+  averaged over strands) and kept;
+* at the end of the epoch predictions of the whole split (gathered across processes) give the
+  objective's per-task metrics and loss (binary: AUROC/AUPR; regression: Pearson/Spearman);
+  ``{split}_<metric>`` and ``{split}_loss`` (means over tasks) and ``{split}_<metric>/{task}``... are logged;
 * the split's metrics stay in ``last_metrics[split]`` (for tests and callbacks). Predictions are not
   kept: reports predict with ``seqlab.models.inference.predict_table`` on the saved best model.
 
@@ -40,7 +41,7 @@ from seqlab.metrics import (
 )
 from seqlab.models.data_params import DataParams
 from seqlab.models.sequence_model import SequenceModel, build_model, parse_model_config
-from seqlab.training.losses import per_task_bce
+from seqlab.objectives import Objective, build_objective
 from seqlab.training.optim import build_adamw
 
 __all__ = [
@@ -131,6 +132,7 @@ class SeqLabModule(L.LightningModule):
             }
         )
         self.model: SequenceModel = build_model(config, params)
+        self.objective: Objective = build_objective(config.objective, pos_weight)
         self.last_metrics: dict[str, SplitMetrics] = {}
         self._collected: dict[str, list[dict[str, torch.Tensor]]] = {}
         self._train_loss_sum: torch.Tensor | float = 0.0
@@ -159,7 +161,7 @@ class SeqLabModule(L.LightningModule):
     # ----------------------------------------------------------------- shared evaluation
 
     def _collect(self, split: str, batch: Mapping[str, torch.Tensor]) -> None:
-        probs = self.model.strand_probabilities(batch["x"])
+        probs = self.model.strand_predictions(batch["x"])
         self._collected[split].append(
             {"index": batch["index"], "y": batch["y"], "probs": probs, "weight": batch["weight"]}
         )
@@ -190,23 +192,16 @@ class SeqLabModule(L.LightningModule):
         predictions = self._gathered(split)
         if predictions is None:
             return
-        metrics = compute_split_metrics(predictions.y, predictions.probs, predictions.weight, self.tasks, split)
-        losses = per_task_bce(
-            torch.from_numpy(predictions.probs),
-            torch.from_numpy(predictions.y),
-            torch.from_numpy(predictions.weight),
-            self.hparams["pos_weight"],
-        ).tolist()
+        metrics = self.objective.split_metrics(predictions.y, predictions.probs, predictions.weight, self.tasks, split)
+        losses = self.objective.split_loss(predictions.probs, predictions.y, predictions.weight)
         per_task: dict[str, float] = {}
         for task, loss in zip(self.tasks, losses, strict=True):
-            per_task[f"{split}_auroc/{task}"] = metrics.per_task[task].auroc
-            per_task[f"{split}_aupr/{task}"] = metrics.per_task[task].aupr
+            for name, value in metrics.task_values(task).items():
+                per_task[f"{split}_{name}/{task}"] = value
             per_task[f"{split}_loss/{task}"] = loss
+        means = {f"{split}_{name}": value for name, value in metrics.means().items()}
         # Every process holds the same gathered values: no further reduction.
-        self.log_dict(
-            {f"{split}_loss": nanmean(losses), f"{split}_auroc": metrics.auroc, f"{split}_aupr": metrics.aupr},
-            prog_bar=True,
-        )
+        self.log_dict({f"{split}_loss": nanmean(losses), **means}, prog_bar=True)
         self.log_dict(per_task)
         self.last_metrics[split] = metrics
 

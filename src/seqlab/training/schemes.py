@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from seqlab.config.schemes import SCHEME_SECTIONS
+from seqlab.config.schemes import SCHEME_OBJECTIVES, SCHEME_SECTIONS
 from seqlab.data.table import ExampleTable
 from seqlab.models.data_params import DataParams
 from seqlab.models.sequence_model import SequenceModel
@@ -90,12 +90,15 @@ class Scheme:
         sections: top-level config sections the scheme reads (``DnaRunConfig`` fields, config/schemes.py).
         stages: the stage folders it writes inside the run folder ("" = the run folder itself;
             ``{k}`` = a round number).
+        objectives: the objective kinds (``model.objective.kind``) it trains; another is a config error
+            naming both.
     """
 
     name: str
     run: SchemeFn
     sections: tuple[str, ...] = ()
     stages: tuple[str, ...] = ("",)
+    objectives: tuple[str, ...] = ("binary",)
 
     def __call__(self, ctx: RunContext) -> dict[str, Any]:
         """Run the scheme (``self.run(ctx)``)."""
@@ -114,6 +117,7 @@ def register_scheme(scheme: Scheme) -> Scheme:
     """
     registered = SCHEMES.register(scheme.name)(scheme)
     SCHEME_SECTIONS.setdefault(scheme.name, scheme.sections)  # a name train.scheme accepts when the config loads
+    SCHEME_OBJECTIVES.setdefault(scheme.name, scheme.objectives)
     return registered
 
 

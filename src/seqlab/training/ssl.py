@@ -43,7 +43,6 @@ from seqlab.models.pretrained import RUN_MODEL_DIR
 from seqlab.models.sequence_model import SequenceModel
 from seqlab.runs import RunPaths
 from seqlab.training.fit import fit, run_relative
-from seqlab.training.losses import weighted_bce_with_logits
 from seqlab.training.schemes import RunContext, Scheme
 from seqlab.training.supervised import SupervisedModule
 
@@ -80,7 +79,7 @@ class NoisyModule(SupervisedModule):
         if sigma > 0:
             x = x + sigma * torch.randn_like(x)
         logits = self.model(x)
-        loss = weighted_bce_with_logits(logits, batch["y"], batch["weight"], self.hparams["pos_weight"])
+        loss = self.objective.loss(logits, batch)
         self.log_train_loss(loss, batch_size=len(logits))
         return loss
 
@@ -257,5 +256,7 @@ def run_ssl_scheme(ctx: RunContext) -> dict[str, Any]:
     return finish_run(ctx, human, document, final)
 
 
-SSL = Scheme("ssl", run_ssl_scheme, sections=("ssl",), stages=("pretrain", "finetune"))
+SSL = Scheme(
+    "ssl", run_ssl_scheme, sections=("ssl",), stages=("pretrain", "finetune"), objectives=("binary", "regression")
+)
 """``train.scheme: ssl``: stages ``pretrain/`` and ``finetune/`` of the run folder."""

@@ -1,8 +1,8 @@
 """The ``supervised`` scheme: plain supervised training on labelled batches {x, y, weight, index}.
 
-:class:`SupervisedModule` is the LightningModule (weighted BCE), :func:`fit_supervised` trains one on a
-table through the one loop (:func:`~seqlab.training.fit.fit`), and :data:`SUPERVISED` is the scheme's
-registry entry: it trains in the run folder itself (no stage sub-folder) and writes ``model/``.
+:class:`SupervisedModule` is the LightningModule (the objective's loss: weighted BCE for binary),
+:func:`fit_supervised` trains one on a table through the one loop (:func:`~seqlab.training.fit.fit`), and
+:data:`SUPERVISED` is the scheme's registry entry: it trains in the run folder itself (no stage sub-folder) and writes ``model/``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from seqlab.models.sequence_model import SequenceModel
 from seqlab.runs import RunPaths
 from seqlab.training.base import SeqLabModule
 from seqlab.training.fit import fit
-from seqlab.training.losses import weighted_bce_with_logits
 from seqlab.training.schemes import RunContext, Scheme
 
 __all__ = ["SUPERVISED", "SupervisedModule", "derived_rows_warning", "fit_supervised", "run_supervised"]
@@ -27,15 +26,15 @@ log = logging.getLogger(__name__)
 
 
 class SupervisedModule(SeqLabModule):
-    """Weighted BCE on the labels of every batch; evaluation and optimiser from ``SeqLabModule``.
+    """The objective's loss on the targets of every batch; evaluation and optimiser from ``SeqLabModule``.
 
     ``SupervisedModule(model_config, data_params, learning_rate=..., weight_decay=..., pos_weight=...)``.
     """
 
     def training_step(self, batch: Mapping[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        """Loss of a batch: x float32 (B, C, L), y float32 (B, T) in [0, 1], weight float32 (B, T)."""
+        """Loss of a batch: x float32 (B, C, L), y float32 (B, T) (labels in [0, 1] for binary), weight (B, T)."""
         logits = self.model(batch["x"])
-        loss = weighted_bce_with_logits(logits, batch["y"], batch["weight"], self.hparams["pos_weight"])
+        loss = self.objective.loss(logits, batch)
         self.log_train_loss(loss, batch_size=len(logits))
         return loss
 
@@ -92,5 +91,5 @@ def run_supervised(ctx: RunContext) -> dict[str, Any]:
     return metrics | facts
 
 
-SUPERVISED = Scheme("supervised", run_supervised)
+SUPERVISED = Scheme("supervised", run_supervised, objectives=("binary", "regression", "profile"))
 """``train.scheme: supervised`` (the default): one stage, the run folder itself."""

@@ -37,6 +37,7 @@ from lightning.pytorch.loggers.logger import rank_zero_experiment
 
 from seqlab.atomic import write_text
 from seqlab.config.hardware import HardwareConfig
+from seqlab.config.model import OBJECTIVE_MONITORS
 from seqlab.io.weights import read_checkpoint
 from seqlab.runs import RunPaths
 from seqlab.training.progress import progress_callback
@@ -51,7 +52,9 @@ __all__ = [
     "resume_checkpoint",
 ]
 
-MONITOR_MODES: dict[str, Literal["min", "max"]] = {"val_auroc": "max", "val_aupr": "max", "val_loss": "min"}
+MONITOR_MODES: dict[str, Literal["min", "max"]] = {
+    name: mode for monitors in OBJECTIVE_MONITORS.values() for name, mode in monitors.items()
+}
 """Direction of improvement of every metric ``TrainConfig.monitor`` can name (``build_trainer``'s ``mode``)."""
 
 

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from seqlab.training.losses import per_task_bce, weighted_bce_with_logits
+from seqlab.losses import per_task_bce, weighted_bce_with_logits
 
 LOG2 = math.log(2.0)
 

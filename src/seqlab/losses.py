@@ -1,5 +1,6 @@
-"""Weighted binary cross-entropy over soft labels, from logits (training) or probabilities (evaluation).
+"""The loss functions of every objective (seqlab.objectives): binary cross-entropy, MSE, Poisson, multinomial.
 
+Binary: weighted cross-entropy over soft labels, from logits (training) or probabilities (evaluation).
 Labels y are in [0, 1] (soft labels allowed); ``weight`` (B, T) scales every entry and 0 masks it;
 ``pos_weight`` multiplies the positive term (a float for every task, or a (T,) tensor). The reduced
 loss is sum(w * l) / sum(w), and 0 when every weight is 0.
@@ -10,7 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["per_task_bce", "weighted_bce_with_logits"]
+__all__ = ["multinomial_nll", "per_task_bce", "weighted_bce_with_logits", "weighted_mse", "weighted_poisson_nll"]
 
 _EPS = 1e-7
 
@@ -74,3 +75,55 @@ def per_task_bce(
     losses = -(positive + (1 - y) * torch.log1p(-probs))
     weight = torch.ones_like(losses) if weight is None else weight.float()
     return (weight * losses).sum(dim=0) / weight.sum(dim=0)
+
+
+def _weighted_mean(losses: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
+    """sum(weight * losses) / sum(weight) (0 when every weight is 0), or the plain mean without weights."""
+    if weight is None:
+        return losses.mean()
+    total = weight.sum()
+    return (weight * losses).sum() / torch.where(total > 0, total, torch.ones_like(total))
+
+
+def weighted_mse(predictions: torch.Tensor, y: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean squared error over the weighted entries: predictions and y float (B, T), weight (B, T) or None.
+
+    Returns:
+        float32 scalar sum(w * (pred - y)**2) / sum(w) (0 when every weight is 0).
+    """
+    return _weighted_mean((predictions.float() - y.float()) ** 2, weight)
+
+
+def weighted_poisson_nll(log_rate: torch.Tensor, y: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Poisson negative log-likelihood of counts y under rates exp(log_rate), without the log(y!) constant.
+
+    Args:
+        log_rate: float (B, T) log of the predicted rate (the model's output).
+        y: float (B, T) non-negative targets.
+        weight: float (B, T) weights (0 masks) or None.
+
+    Returns:
+        float32 scalar: weighted mean of exp(log_rate) - y * log_rate.
+    """
+    losses = F.poisson_nll_loss(log_rate.float(), y.float(), log_input=True, full=False, reduction="none")
+    return _weighted_mean(losses, weight)
+
+
+def multinomial_nll(logits: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    """Multinomial negative log-likelihood of observed counts under softmax(logits) over the last axis.
+
+    The full log-likelihood, log(n!) - sum log(k_i!) + sum k_i log p_i, as BPNet's loss (the
+    combinatorial term does not depend on the model; it is kept so the value matches
+    ``scipy.stats.multinomial.logpmf``).
+
+    Args:
+        logits: float (..., L) profile logits.
+        counts: float (..., L) non-negative observed counts.
+
+    Returns:
+        float32 (...): the negative log-likelihood of every profile.
+    """
+    counts = counts.float()
+    log_p = torch.log_softmax(logits.float(), dim=-1)
+    total = counts.sum(dim=-1)
+    return -(torch.lgamma(total + 1) - torch.lgamma(counts + 1).sum(dim=-1) + (counts * log_p).sum(dim=-1))

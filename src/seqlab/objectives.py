@@ -1,0 +1,193 @@
+"""Objectives: what a DNA model predicts and how it is trained and scored, one registry entry per target kind.
+
+``model.objective.kind`` picks the entry of :data:`OBJECTIVES`; each brings
+
+* ``link(outputs)``: the model's raw outputs -> predictions (binary: sigmoid -> probabilities;
+  regression: identity for MSE, exp for Poisson -> values; profile: softmax(profile logits) x
+  exp(log counts) -> expected counts per base);
+* ``loss(outputs, batch)``: the training loss of a batch (weighted; weight 0 masks an entry);
+* ``split_loss`` and ``split_metrics``: the loss per task and the metrics over a whole split of
+  strand-averaged predictions (binary: AUROC/AUPR; regression: Pearson/Spearman);
+* ``monitors``: the validation metrics ``train.monitor`` may name (``OBJECTIVE_MONITORS[kind]``).
+
+A head declares the kinds it produces (``Head.produces``), a training scheme the kinds it trains
+(``Scheme.objectives``); a mismatch is a config error naming both. Binary is the default and computes
+exactly what seqlab computed before objectives existed (weighted BCE, sigmoid, AUROC/AUPR).
+
+This module depends on torch, numpy, the config, losses and metrics only, so models, training and
+evaluation all import it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import torch
+
+from seqlab.config.model import OBJECTIVE_MONITORS, ObjectiveConfig
+from seqlab.losses import multinomial_nll, per_task_bce, weighted_bce_with_logits, weighted_mse, weighted_poisson_nll
+from seqlab.metrics import RegressionMetrics, SplitMetrics, compute_regression_metrics, compute_split_metrics
+from seqlab.registry import Registry
+
+__all__ = [
+    "OBJECTIVES",
+    "BinaryObjective",
+    "Objective",
+    "ProfileObjective",
+    "RegressionObjective",
+    "build_objective",
+]
+
+
+class Objective:
+    """Base of every objective: its kind, link, loss, per-split loss and metrics, monitors.
+
+    Args:
+        config: the ``model.objective`` section.
+        pos_weight: BCE weight on positives (binary only; training's ``train.pos_weight``).
+    """
+
+    kind: ClassVar[str]
+
+    def __init__(self, config: ObjectiveConfig | None = None, pos_weight: float | list[float] | None = None) -> None:
+        self.config = config or ObjectiveConfig(kind=self.kind)
+        self.pos_weight = pos_weight
+
+    @property
+    def monitors(self) -> dict[str, Literal["min", "max"]]:
+        """The validation metrics ``train.monitor`` may name, with their direction of improvement."""
+        return OBJECTIVE_MONITORS[self.kind]
+
+    def link(self, outputs: torch.Tensor) -> torch.Tensor:
+        """Raw outputs float32 (..., T) -> predictions float32 (..., T)."""
+        raise NotImplementedError
+
+    def loss(self, outputs: Any, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Training loss (float32 scalar) of a batch {x, y (B, T), weight (B, T), ...} and the model's outputs."""
+        raise NotImplementedError
+
+    def split_loss(self, predictions: np.ndarray, y: np.ndarray, weight: np.ndarray) -> list[float]:
+        """Loss per task over a whole split from strand-averaged predictions (N, T), targets and weights (N, T)."""
+        raise NotImplementedError
+
+    def split_metrics(
+        self, y: np.ndarray, predictions: np.ndarray, weight: np.ndarray | None, tasks: list[str], split: str
+    ) -> SplitMetrics | RegressionMetrics:
+        """Metrics over a whole split: an object with ``means()``, ``task_values(task)`` and ``to_dict()``."""
+        raise NotImplementedError
+
+
+class BinaryObjective(Objective):
+    """One logit per task; sigmoid link; weighted BCE (``pos_weight``); AUROC and AUPR."""
+
+    kind = "binary"
+
+    def link(self, outputs: torch.Tensor) -> torch.Tensor:
+        """Logits (..., T) -> probabilities (..., T) (sigmoid)."""
+        return torch.sigmoid(outputs)
+
+    def loss(self, outputs: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Weighted BCE of logits (B, T) against labels ``y`` (B, T) in [0, 1]."""
+        return weighted_bce_with_logits(outputs, batch["y"], batch["weight"], self.pos_weight)
+
+    def split_loss(self, predictions: np.ndarray, y: np.ndarray, weight: np.ndarray) -> list[float]:
+        """Weighted BCE per task of strand-averaged probabilities (N, T)."""
+        return per_task_bce(
+            torch.from_numpy(predictions), torch.from_numpy(y), torch.from_numpy(weight), self.pos_weight
+        ).tolist()
+
+    def split_metrics(
+        self, y: np.ndarray, predictions: np.ndarray, weight: np.ndarray | None, tasks: list[str], split: str
+    ) -> SplitMetrics:
+        """Per-task AUROC and AUPR (labels count as positive from 0.5)."""
+        return compute_split_metrics(y, predictions, weight, tasks, split)
+
+
+class RegressionObjective(Objective):
+    """One value per task; MSE (identity link) or Poisson NLL (exp link: outputs are log rates); Pearson, Spearman."""
+
+    kind = "regression"
+
+    @property
+    def poisson(self) -> bool:
+        """Whether the loss is the Poisson NLL (outputs are log rates)."""
+        return self.config.loss == "poisson"
+
+    def link(self, outputs: torch.Tensor) -> torch.Tensor:
+        """Outputs (..., T) -> predicted values (..., T): identity (MSE) or exp (Poisson)."""
+        return torch.exp(outputs) if self.poisson else outputs
+
+    def loss(self, outputs: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Weighted MSE, or weighted Poisson NLL, of outputs (B, T) against targets ``y`` (B, T)."""
+        if self.poisson:
+            return weighted_poisson_nll(outputs, batch["y"], batch["weight"])
+        return weighted_mse(outputs, batch["y"], batch["weight"])
+
+    def split_loss(self, predictions: np.ndarray, y: np.ndarray, weight: np.ndarray) -> list[float]:
+        """Per task: weighted mean of the loss of strand-averaged values (N, T) (NaN when all weights are 0)."""
+        predictions, y, weight = (np.asarray(a, dtype=np.float64) for a in (predictions, y, weight))
+        if self.poisson:
+            with np.errstate(divide="ignore"):
+                losses = predictions - y * np.log(np.maximum(predictions, 1e-30))
+        else:
+            losses = (predictions - y) ** 2
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return ((weight * losses).sum(axis=0) / weight.sum(axis=0)).tolist()
+
+    def split_metrics(
+        self, y: np.ndarray, predictions: np.ndarray, weight: np.ndarray | None, tasks: list[str], split: str
+    ) -> RegressionMetrics:
+        """Per-task Pearson and Spearman correlations over the split (weighted)."""
+        return compute_regression_metrics(y, predictions, weight, tasks, split)
+
+
+class ProfileObjective(Objective):
+    """BPNet: base-resolution profile logits (B, T, L) and log total counts (B, T) per task.
+
+    Loss: multinomial NLL of the observed profile (mean over windows and tasks) plus ``count_weight`` x
+    MSE of log(1 + total counts). Link: softmax(profile logits) x exp(log counts) -> expected counts (B, T, L).
+    """
+
+    kind = "profile"
+
+    def link(self, outputs: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:  # type: ignore[override]
+        """(profile logits (B, T, L), log counts (B, T)) -> expected counts per base (B, T, L)."""
+        logits, log_counts = outputs
+        return torch.softmax(logits.float(), dim=-1) * torch.expm1(log_counts.float()).clamp(min=0).unsqueeze(-1)
+
+    def loss(self, outputs: tuple[torch.Tensor, torch.Tensor], batch: Mapping[str, torch.Tensor]) -> torch.Tensor:  # type: ignore[override]
+        """Multinomial NLL of ``batch['profile']`` (B, T, L) + count_weight x MSE of log(1 + counts), weighted."""
+        logits, log_counts = outputs
+        profile = batch["profile"].float()
+        weight = batch["weight"].float()
+        nll = multinomial_nll(logits, profile)  # (B, T)
+        total = weight.sum().clamp(min=1e-12)
+        profile_term = (weight * nll).sum() / total
+        count_term = weighted_mse(log_counts, torch.log1p(profile.sum(dim=-1)), weight)
+        count_weight = 1.0 if self.config.count_weight is None else self.config.count_weight
+        return profile_term + count_weight * count_term
+
+
+OBJECTIVES = Registry("objective kind")
+"""Objective class of every ``model.objective.kind``."""
+for _objective in (BinaryObjective, RegressionObjective, ProfileObjective):
+    OBJECTIVES.register(_objective.kind)(_objective)
+
+
+def build_objective(
+    config: ObjectiveConfig | Mapping[str, Any] | None = None, pos_weight: float | list[float] | None = None
+) -> Objective:
+    """The objective of a ``model.objective`` section (None: binary).
+
+    Raises:
+        ValueError: a kind without a registered objective.
+    """
+    if config is None:
+        config = ObjectiveConfig()
+    elif not isinstance(config, ObjectiveConfig):
+        config = ObjectiveConfig.model_validate(dict(config))
+    if config.kind not in OBJECTIVES:
+        raise ValueError(f"model.objective.kind {config.kind!r} has no objective; registered: {sorted(OBJECTIVES)}")
+    return OBJECTIVES[config.kind](config, pos_weight)
