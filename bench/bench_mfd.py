@@ -32,9 +32,9 @@ import pandas as pd
 import torch
 from common import cpu_model, header_text, load_average, table_lines
 
+from seqlab.losses import weighted_bce_with_logits
 from seqlab.models.metadata_head import MetadataHead
 from seqlab.training.base import make_data_params
-from seqlab.losses import weighted_bce_with_logits
 from seqlab.training.mfd import MfdModule
 from seqlab.training.supervised import SupervisedModule
 

@@ -59,9 +59,9 @@ from seqlab.data.batches import StoreDataset, StoreSampler, collate_batch
 from seqlab.data.dataset import WindowDataset
 from seqlab.data.store import WindowStore, complement_bytes
 from seqlab.data.table import ExampleTable
+from seqlab.losses import weighted_bce_with_logits
 from seqlab.models.sequence_model import build_model
 from seqlab.training.base import make_data_params
-from seqlab.losses import weighted_bce_with_logits
 
 GENOME_BP = 3.1e9
 TILE_STRIDE, TILE_WINDOW = 128, 1000

@@ -53,10 +53,10 @@ from lightning.pytorch.callbacks import Callback
 from torch.utils.data import DataLoader, Dataset
 
 from seqlab.config import DeepBindConfig, DeepSEAConfig
+from seqlab.losses import weighted_bce_with_logits
 from seqlab.models.sequence_model import build_model
 from seqlab.runs import RunPaths
 from seqlab.training.base import make_data_params
-from seqlab.losses import weighted_bce_with_logits
 from seqlab.training.supervised import SupervisedModule
 from seqlab.training.trainer import build_trainer
 

@@ -29,10 +29,10 @@ import torch
 
 from seqlab.config import ModelConfig
 from seqlab.config.mfd import MetadataHeadConfig, MfdConfig
+from seqlab.losses import weighted_bce_with_logits
 from seqlab.models.metadata_head import MetadataHead
 from seqlab.models.sequence_model import parse_model_config
 from seqlab.training.base import SeqLabModule
-from seqlab.losses import weighted_bce_with_logits
 from seqlab.training.penalties import Penalty, build_penalty, variance_floor
 
 __all__ = ["MfdModule"]

@@ -2,7 +2,8 @@
 
 :class:`SupervisedModule` is the LightningModule (the objective's loss: weighted BCE for binary),
 :func:`fit_supervised` trains one on a table through the one loop (:func:`~seqlab.training.fit.fit`), and
-:data:`SUPERVISED` is the scheme's registry entry: it trains in the run folder itself (no stage sub-folder) and writes ``model/``.
+:data:`SUPERVISED` is the scheme's registry entry: it trains in the run folder itself (no stage sub-folder)
+and writes ``model/``.
 """
 
 from __future__ import annotations
