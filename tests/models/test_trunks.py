@@ -124,3 +124,61 @@ def test_deepsea_needs_one_dropout_per_layer():
 def test_unknown_channel_count_is_rejected():
     with pytest.raises(ValueError, match="in_channels=5"):
         build_trunk(DeepBindConfig(), 5, 200)
+
+
+@pytest.mark.parametrize(
+    ("config", "length", "shape"),
+    [
+        (DeepBindConfig(filters=8, kernel_size=5, hidden=4), 50, (2, 16, 46)),
+        (DeepSEAConfig(channels=[8, 8], dropout=[0.1, 0.1], kernel_size=3, pool_size=2, hidden=5), 40, (2, 8, 17)),
+        (BasenjiConfig(stem_channels=8, tower_channels=[8], dilated_blocks=1, features=6), 64, (2, 6, 16)),
+    ],
+)
+def test_trunks_expose_positional_features_and_pool_them(config, length, shape):
+    trunk = build_trunk(config, 4, length).eval()
+    x = _random_onehot(2, length)
+    positional = trunk.positional(x)
+    assert positional.shape == shape and trunk.positional_features == shape[1]
+    pooled = trunk.pool(positional)
+    assert pooled.shape[0] == 2
+    assert trunk(x).shape == (2, trunk.out_features)
+
+
+def test_transformer_positional_features_are_cls_then_tokens():
+    from seqlab.config import TransformerConfig
+
+    trunk = build_trunk(
+        TransformerConfig(kmer=3, stride=3, d_model=8, layers=1, heads=2, feedforward=16, pool="mean"), 4, 30
+    )
+    trunk.eval()
+    x = _random_onehot(2, 30)
+    positional = trunk.positional(x)
+    assert positional.shape == (2, 8, 1 + 10)
+    assert torch.allclose(trunk(x), positional[:, :, 1:].mean(dim=-1))
+
+
+def test_deepbind_positional_features_are_both_strands_in_forward_coordinates():
+    trunk = build_trunk(DeepBindConfig(filters=3, kernel_size=4, hidden=0), 4, 20).eval()
+    x = _random_onehot(1, 20, seed=3)
+    positional = trunk.positional(x)
+    scan = torch.relu(trunk.conv(x))
+    scan_rc = torch.relu(trunk.conv(reverse_complement(x, "onehot")))
+    assert torch.equal(positional[:, :3], scan) and torch.equal(positional[:, 3:], scan_rc.flip(-1))
+    expected = torch.maximum(
+        torch.cat([scan.amax(-1), scan.mean(-1)], 1), torch.cat([scan_rc.amax(-1), scan_rc.mean(-1)], 1)
+    )
+    assert torch.equal(trunk(x), expected)
+    # the reverse complement swaps the two halves (flipped): the pooled features do not change
+    assert torch.equal(trunk(reverse_complement(x, "onehot")), trunk(x))
+
+
+def test_deeplift_sums_exactly_for_deepbind():
+    from captum.attr import DeepLift
+
+    torch.manual_seed(0)
+    model = build_model(DeepBindConfig(filters=16, kernel_size=8, hidden=8), params(1, 60, 4)).eval()
+    x = _random_onehot(4, 60, seed=1)
+    reference = _random_onehot(4, 60, seed=2)
+    attributions = DeepLift(model).attribute(x, baselines=reference, target=0)
+    difference = (model(x) - model(reference))[:, 0].detach()
+    assert torch.allclose(attributions.sum(dim=(1, 2)), difference, atol=1e-4)

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-__all__ = ["HFTrunk", "TransformerTrunk", "decode_onehot", "kmer_tokens"]
+__all__ = ["HFTrunk", "TokenPool", "TransformerTrunk", "decode_onehot", "kmer_tokens"]
 
 _BASES = "ACGTN"
 
@@ -41,11 +41,25 @@ def decode_onehot(x: torch.Tensor) -> list[str]:
     return ["".join(_BASES[c] for c in row) for row in _base_codes(x).tolist()]
 
 
+class TokenPool(nn.Module):
+    """Pooling of a token sequence whose first position is CLS: (B, d, 1 + n) -> (B, d), CLS or mean of the n."""
+
+    def __init__(self, pool: str) -> None:
+        super().__init__()
+        self.mode = pool
+
+    def forward(self, positional: torch.Tensor) -> torch.Tensor:
+        """Map float32 (B, d, 1 + n) to float32 (B, d)."""
+        return positional[:, :, 0] if self.mode == "cls" else positional[:, :, 1:].mean(dim=-1)
+
+
 class TransformerTrunk(nn.Module):
     """BERT-style encoder over nucleotide or k-mer tokens: x float32 (B, 4, L) -> float32 (B, d_model).
 
     Tokens (``kmer_tokens``) + a CLS token, token and learned position embeddings, ``layers`` pre-norm
-    ``nn.TransformerEncoderLayer`` (GELU), a final LayerNorm, then the CLS vector or the mean over tokens.
+    ``nn.TransformerEncoderLayer`` (GELU), a final LayerNorm: the positional features (B, d_model, 1 + n),
+    CLS first, then one position per token (k-mer starts every ``stride`` bp); the pooling
+    (:class:`TokenPool`) keeps the CLS vector or the mean over tokens.
     Windows must have the length the trunk was built for (position embeddings), or shorter.
     """
 
@@ -68,7 +82,7 @@ class TransformerTrunk(nn.Module):
         super().__init__()
         if in_channels != 4:
             raise ValueError(f"the transformer trunk reads one-hot input (4 channels), got {in_channels}")
-        self.kmer, self.stride, self.pool = kmer, stride or kmer, pool
+        self.kmer, self.stride = kmer, stride or kmer
         if seq_len < kmer:
             raise ValueError(f"transformer: window_length {seq_len} is shorter than one {kmer}-mer")
         n_tokens = (seq_len - kmer) // self.stride + 1
@@ -80,17 +94,23 @@ class TransformerTrunk(nn.Module):
                                            batch_first=True, norm_first=True)  # fmt: skip
         self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(d_model)
+        self.pool = TokenPool(pool)
+        self.positional_features = d_model
         self.out_features = d_model
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Map x float32 (B, 4, L) to features float32 (B, d_model)."""
+    def positional(self, x: torch.Tensor) -> torch.Tensor:
+        """Map x float32 (B, 4, L) to token features float32 (B, d_model, 1 + n_tokens), CLS first."""
         ids = kmer_tokens(x, self.kmer, self.stride)
         ids = torch.cat([torch.full_like(ids[:, :1], self.cls_id), ids], dim=1)
         if ids.shape[1] > self.position.shape[1]:
             raise ValueError(f"transformer: {ids.shape[1] - 1} tokens but the trunk was built for "
                              f"{self.position.shape[1] - 1}; use windows of the training length")  # fmt: skip
         hidden = self.norm(self.encoder(self.embed(ids) + self.position[:, : ids.shape[1]]))
-        return hidden[:, 0] if self.pool == "cls" else hidden[:, 1:].mean(dim=1)
+        return hidden.transpose(1, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Map x float32 (B, 4, L) to features float32 (B, d_model)."""
+        return self.pool(self.positional(x))
 
 
 class HFTrunk(nn.Module):

@@ -1,6 +1,14 @@
-"""Trunks: networks that turn encoded sequences into a feature vector per example.
+"""Trunks: networks that turn encoded sequences into positional features, and a pooling layer over them.
 
-Every trunk maps x float32 (B, C, L) to features float32 (B, F) and exposes ``out_features = F``.
+Every built-in trunk has two parts:
+
+* ``positional(x)``: x float32 (B, C, L) -> positional features float32 (B, F_pos, P), with
+  ``positional_features = F_pos`` (what a profile head reads, position by position);
+* ``pool``: the pooling layer, a parameter-free module (B, F_pos, P) -> (B, F_pool);
+  ``forward(x)`` is the pooled path, ``pool(positional(x))`` followed by the trunk's dense layers if it
+  has any (DeepBind, DeepSEA): x (B, C, L) -> (B, F) with ``out_features = F`` (what binary and
+  regression heads read).
+
 C is 4 (one-hot) or 16 (dinucleotide); L is the window length the trunk was built for (DeepSEA
 needs it exactly, the others accept other lengths). ``build_trunk`` builds one from its config
 section; a window too short for an architecture is a ``ValueError`` giving the minimum length.
@@ -91,10 +99,15 @@ def _too_short(arch: str, seq_len: int, minimum: int) -> ValueError:
 class DeepBindTrunk(nn.Module):
     """DeepBind: one convolution scanned on both strands with shared weights.
 
-    Conv1d (valid) -> ReLU -> global max and global average pooling concatenated (2*filters) ->
-    elementwise max over the two strands -> Dense(hidden) + ReLU + Dropout (hidden=0: the pooled
-    vector is the feature). Because the strands enter symmetrically, features(x) equals
-    features(reverse_complement(x)) in eval mode.
+    Positional features: Conv1d (valid) -> ReLU on the window and on its reverse complement; the reverse
+    strand's map is flipped to forward coordinates and stacked after the forward one:
+    (B, 2*filters, L - kernel_size + 1) (channels ``[:filters]`` forward, ``[filters:]`` reverse).
+
+    Pooling (:class:`DeepBindPool`): global max and global average per strand (2*filters each), the
+    elementwise maximum over the two strands, then Dense(hidden) + ReLU + Dropout (hidden=0: the pooled
+    vector is the feature). Because the strands enter symmetrically, the pooled features of x equal those
+    of reverse_complement(x) in eval mode. Every non-linearity is a module (ReLU, max-pooling), so
+    DeepLIFT (captum) attributions sum exactly to the output difference.
 
     Shapes: x float32 (B, C, L) -> float32 (B, hidden or 2*filters).
     """
@@ -116,23 +129,63 @@ class DeepBindTrunk(nn.Module):
             raise _too_short("DeepBind", seq_len, kernel_size)
         self.encoding = encoding_of_channels(in_channels)
         self.conv = nn.Conv1d(in_channels, filters, kernel_size)
+        self.relu = nn.ReLU()
+        self.pool = DeepBindPool(filters)
         pooled = 2 * filters
         self.dense = (
             nn.Sequential(nn.Linear(pooled, hidden), nn.ReLU(), nn.Dropout(dropout)) if hidden else nn.Identity()
         )
+        self.positional_features = 2 * filters
         self.out_features = hidden or pooled
+
+    def positional(self, x: torch.Tensor) -> torch.Tensor:
+        """Map x float32 (B, C, L) to both strands' scans float32 (B, 2*filters, L - kernel_size + 1)."""
+        # strands interleaved per window (x0, rc0, x1, rc1, ...): any split of the batch in halves (DeepLIFT's
+        # inputs and references) keeps every window with its own reverse complement
+        both = torch.stack([x, reverse_complement(x, self.encoding)], dim=1).flatten(0, 1)
+        scans = self.relu(self.conv(both)).unflatten(0, (x.shape[0], 2))  # (B, 2, filters, P)
+        return torch.cat([scans[:, 0], scans[:, 1].flip(-1)], dim=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Map x float32 (B, C, L) to features float32 (B, F)."""
-        both = torch.cat([x, reverse_complement(x, self.encoding)], dim=0)
-        scanned = torch.relu(self.conv(both))
-        pooled = torch.cat([scanned.amax(dim=-1), scanned.mean(dim=-1)], dim=1)
-        forward_strand, reverse_strand = pooled.chunk(2, dim=0)
-        return self.dense(torch.maximum(forward_strand, reverse_strand))
+        return self.dense(self.pool(self.positional(x)))
+
+
+class DeepBindPool(nn.Module):
+    """DeepBind's pooling: both strands' scans (B, 2*filters, P) -> (B, 2*filters).
+
+    Per strand [global max, global average] (2*filters), then the maximum of the two strands (a
+    max-pooling of width 2: a module, so DeepLIFT treats it exactly). The reverse strand's scan is
+    flipped back to scan order before averaging, so the values are those of a plain scan.
+    """
+
+    def __init__(self, filters: int) -> None:
+        super().__init__()
+        self.filters = filters
+        self.max = nn.MaxPool1d(1)  # its width is set to the scan length at each call
+        self.mean = GlobalAveragePool()
+        self.strand_max = nn.MaxPool1d(2)
+
+    def forward(self, positional: torch.Tensor) -> torch.Tensor:
+        """Map scans float32 (B, 2*filters, P) to pooled features float32 (B, 2*filters)."""
+        self.max.kernel_size = self.max.stride = positional.shape[-1]  # a plain MaxPool1d, as DeepLIFT expects
+        # each pooling reads its own copy of the scans: DeepLIFT's hook on the max-pooling's input tensor must
+        # not rescale the gradient that reaches the same tensor through the average
+        maxima = self.max(self._scans(positional)).squeeze(-1)
+        pooled = torch.cat([maxima, self.mean(self._scans(positional))], dim=1)  # (2B, 2*filters)
+        both = pooled.unflatten(0, (positional.shape[0], 2)).transpose(1, 2)  # (B, 2*filters, 2 strands)
+        return self.strand_max(both).squeeze(-1)
+
+    def _scans(self, positional: torch.Tensor) -> torch.Tensor:
+        """(B, 2*filters, P) -> (2B, filters, P) in scan order, strands interleaved per window (x0, rc0, x1, ...)."""
+        f = self.filters
+        return torch.stack([positional[:, :f], positional[:, f:].flip(-1)], dim=1).flatten(0, 1)
 
 
 class DeepSEATrunk(nn.Module):
     """DeepSEA: Conv1d + ReLU (+ MaxPool except after the last) + Dropout per layer, flatten, Dense + ReLU.
+
+    Positional features: the last convolution's map (B, channels[-1], P); pooling: flatten, then Dense + ReLU.
 
     Default layers 320/480/960 channels of width 8, pooling 4, dropout 0.2/0.2/0.5, dense 925. The
     dense layer is sized for ``seq_len``, so the trunk takes windows of exactly that length.
@@ -176,13 +229,19 @@ class DeepSEATrunk(nn.Module):
                 layers.append(nn.MaxPool1d(pool_size))
             layers.append(nn.Dropout(rate))
             previous = width
-        self.convs = nn.Sequential(*layers, nn.Flatten())
+        self.convs = nn.Sequential(*layers)
+        self.pool = nn.Flatten()
         self.dense = nn.Sequential(nn.Linear(previous * length, hidden), nn.ReLU())
+        self.positional_features = previous
         self.out_features = hidden
+
+    def positional(self, x: torch.Tensor) -> torch.Tensor:
+        """Map x float32 (B, C, seq_len) to the last convolution's map float32 (B, channels[-1], P)."""
+        return self.convs(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Map x float32 (B, C, seq_len) to features float32 (B, hidden)."""
-        return self.dense(self.convs(x))
+        return self.dense(self.pool(self.positional(x)))
 
 
 class BasenjiTrunk(nn.Module):
@@ -190,7 +249,8 @@ class BasenjiTrunk(nn.Module):
 
     Stem Conv1d + BatchNorm + MaxPool -> tower of ConvBlocks (GELU, conv, BN, pool) -> dilated
     residual blocks (dilation 1, then multiplied by ``dilation_rate`` and rounded) -> crop ``crop``
-    positions at each end -> pointwise ConvBlock to ``features`` channels + GELU -> global average.
+    positions at each end -> pointwise ConvBlock to ``features`` channels + GELU (the positional
+    features) -> global average (the pooling).
 
     Shapes: x float32 (B, C, L) -> float32 (B, features), for any L of at least
     (2*crop + 1) * pool_size**(1 + len(tower_channels)).
@@ -234,15 +294,21 @@ class BasenjiTrunk(nn.Module):
             dilation *= dilation_rate
         self.tower = nn.Sequential(*tower)
         self.crop = crop
-        self.final = nn.Sequential(ConvBlock(previous, features, 1, dropout=dropout), nn.GELU(), GlobalAveragePool())
+        self.final = nn.Sequential(ConvBlock(previous, features, 1, dropout=dropout), nn.GELU())
+        self.pool = GlobalAveragePool()
+        self.positional_features = features
         self.out_features = features
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Map x float32 (B, C, L) to features float32 (B, features)."""
+    def positional(self, x: torch.Tensor) -> torch.Tensor:
+        """Map x float32 (B, C, L) to float32 (B, features, L // pool_size**(1 + len(tower)) - 2*crop)."""
         hidden = self.tower(self.stem(x))
         if self.crop:
             hidden = hidden[..., self.crop : -self.crop]
         return self.final(hidden)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Map x float32 (B, C, L) to features float32 (B, features)."""
+        return self.pool(self.positional(x))
 
 
 def build_trunk(config: TrunkConfig | Mapping[str, Any], in_channels: int, seq_len: int) -> nn.Module:
