@@ -68,6 +68,11 @@ class Objective:
         """Training loss (float32 scalar) of a batch {x, y (B, T), weight (B, T), ...} and the model's outputs."""
         raise NotImplementedError
 
+    def strand_values(self, outputs: np.ndarray) -> np.ndarray:
+        """Predictions averaged over strands from raw outputs float (..., S, T) -> float64 (..., T) (numpy link)."""
+        values = torch.from_numpy(np.asarray(outputs, dtype=np.float64))
+        return self.link(values).mean(dim=-2).numpy()
+
     def split_loss(self, predictions: np.ndarray, y: np.ndarray, weight: np.ndarray) -> list[float]:
         """Loss per task over a whole split from strand-averaged predictions (N, T), targets and weights (N, T)."""
         raise NotImplementedError
@@ -91,6 +96,11 @@ class BinaryObjective(Objective):
     def loss(self, outputs: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """Weighted BCE of logits (B, T) against labels ``y`` (B, T) in [0, 1]."""
         return weighted_bce_with_logits(outputs, batch["y"], batch["weight"], self.pos_weight)
+
+    def strand_values(self, outputs: np.ndarray) -> np.ndarray:
+        """Probabilities averaged over strands: logits float (..., S, T) -> float64 (..., T), without overflow."""
+        values = np.asarray(outputs, dtype=np.float64)
+        return (0.5 + 0.5 * np.tanh(values / 2)).mean(axis=-2)  # sigmoid without overflow warnings
 
     def split_loss(self, predictions: np.ndarray, y: np.ndarray, weight: np.ndarray) -> list[float]:
         """Weighted BCE per task of strand-averaged probabilities (N, T)."""

@@ -368,8 +368,9 @@ def predict(
     threads: int | None = None,
     overwrite: bool = False,
 ) -> pd.DataFrame:
-    """``seqlab dna predict``: per-task probabilities and logits (both strands averaged) for BED regions or FASTA
-    records.
+    """``seqlab dna predict``: per-task predictions (both strands averaged) for BED regions or FASTA records.
+
+    A binary model gives probabilities and logits, a regression model values (no probabilities).
 
     Args:
         checkpoint: a model folder, a run folder or a seqlab checkpoint (each holds the window length,

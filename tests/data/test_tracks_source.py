@@ -135,9 +135,9 @@ def test_stat1_bigwig_targets_match_pybigwig_values(shared_data, tmp_path):
         assert table.targets[row, 0] == pytest.approx(values.reshape(2, 128).mean(axis=1), rel=1e-5)
 
 
-def test_a_quantitative_table_is_refused_by_the_binary_data_module(data):
+def test_a_table_of_several_bins_per_window_is_refused_by_the_data_module(data):
     from seqlab.data.datamodule import DnaDataModule
 
     cfg = config(data)
-    with pytest.raises(ValueError, match="quantitative targets"):
+    with pytest.raises(ValueError, match="2 bins per window"):
         DnaDataModule(build_examples(cfg), cfg)

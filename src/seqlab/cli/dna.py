@@ -35,9 +35,16 @@ ThreadsOption = Annotated[
 
 
 def metrics_table(metrics: dict[str, Any], title: str) -> Table:
-    """A rich table of per-task AUROC/AUPR for every split in a metrics.json document."""
+    """A rich table of the per-task metrics of every split in a metrics.json document.
+
+    Binary models: AUROC, AUPR and class counts; regression models: Pearson, Spearman and the count.
+    """
+    regression = any("pearson" in metrics.get(split, {}) for split in ("train", "val", "test", "all"))
+    names = ("pearson", "spearman") if regression else ("auroc", "aupr")
+    counts = ("n",) if regression else ("n_pos", "n_neg")
     table = Table(title=title)
-    for column in ("split", "task", "AUROC", "AUPR", "pos", "neg"):
+    headers = ("Pearson", "Spearman", "n") if regression else ("AUROC", "AUPR", "pos", "neg")
+    for column in ("split", "task", *headers):
         table.add_column(column, justify="left" if column in ("split", "task") else "right")
 
     def cell(value: float | None) -> str:
@@ -47,10 +54,8 @@ def metrics_table(metrics: dict[str, Any], title: str) -> Table:
         if split not in metrics:
             continue
         for task, values in metrics[split]["per_task"].items():
-            table.add_row(
-                split, task, cell(values["auroc"]), cell(values["aupr"]), str(values["n_pos"]), str(values["n_neg"])
-            )
-        table.add_row(split, "[bold]mean[/]", cell(metrics[split]["auroc"]), cell(metrics[split]["aupr"]), "", "")
+            table.add_row(split, task, *(cell(values[n]) for n in names), *(str(values[c]) for c in counts))
+        table.add_row(split, "[bold]mean[/]", *(cell(metrics[split][n]) for n in names), *("" for _ in counts))
     return table
 
 
@@ -170,7 +175,13 @@ def evaluate_command(
             )  # fmt: skip
         else:
             result = pipeline.evaluate(
-                model, out, data=data, fasta_sets=sets, splits=splits, batch_size=batch_size, threads=threads,
+                model,
+                out,
+                data=data,
+                fasta_sets=sets,
+                splits=splits,
+                batch_size=batch_size,
+                threads=threads,
                 overwrite=overwrite,
             )
     results.print(metrics_table(result.metrics, f"{model}: evaluation"))

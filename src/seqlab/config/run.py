@@ -45,6 +45,12 @@ class DnaRunConfig(StrictModel):
         """The scheme trains the objective's kind, and ``train.monitor`` is a metric the objective offers."""
         kind = self.model.objective.kind
         check_scheme_objective(self.train.scheme, kind)
+        tracks = [i for i, source in enumerate(self.data.sources) if source.kind == "tracks"]
+        if tracks and kind == "binary":
+            raise ValueError(
+                f"data.sources.{tracks[0]} (kind tracks) gives quantitative targets; set model.objective.kind: "
+                "regression (or profile), binary trains on labels"
+            )
         offered = OBJECTIVE_MONITORS[kind]
         if "monitor" not in self.train.model_fields_set and self.train.monitor not in offered:
             self.train.monitor = next(iter(offered))  # the default follows the objective

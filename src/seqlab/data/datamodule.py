@@ -56,12 +56,7 @@ class DnaDataModule(L.LightningDataModule):
         workers: int = 0,
     ) -> None:
         super().__init__()
-        if table.targets is not None:
-            raise ValueError(
-                "the examples hold quantitative targets (a data.sources kind: tracks), which no model trains yet "
-                "(regression and profile objectives are still to come); use peaks or tiling sources"
-            )
-        self.table = table
+        self.table = table.with_targets_as_labels()  # quantitative targets (tracks): one value per window and task
         self.config = data_config
         self.seed = seed
         self.workers = int(workers)

@@ -152,6 +152,25 @@ class ExampleTable:
         """The same table with dense float32 labels and weights."""
         return dataclasses.replace(self, labels=to_dense(self.labels), weights=to_dense(self.weights))
 
+    def with_targets_as_labels(self) -> ExampleTable:
+        """The table whose labels are its quantitative targets, one value per window and task (regression).
+
+        A table without targets is returned as it is. The targets must have one bin per window
+        (``bin_size`` = ``target_length`` in the tracks source): labels become ``targets[:, :, 0]``
+        float32 (N, T), the weights stay.
+
+        Raises:
+            ValueError: targets of more than one bin per window.
+        """
+        if self.targets is None:
+            return self
+        if self.targets.shape[2] != 1:
+            raise ValueError(
+                f"the tracks targets have {self.targets.shape[2]} bins per window; a regression model predicts one "
+                "value per window and task: set the tracks source's bin_size to its target_length"
+            )
+        return dataclasses.replace(self, labels=np.ascontiguousarray(self.targets[:, :, 0], dtype=np.float32))
+
     def label_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Dense float32 (B, T) labels and weights of table rows ``rows`` (dense or sparse storage)."""
         return dense_rows(self.labels, rows), dense_rows(self.weights, rows)

@@ -1,8 +1,11 @@
 """Evaluate a trained model on any labelled example table and write the standard reports.
 
 The same outputs for every evaluation (after training, of a run's checkpoint, or of a model trained
-on one data set and tested on another): ``metrics.json`` (one entry per split: ``auroc``, ``aupr``,
-``per_task``), ``metrics_per_task.tsv``, ``predictions_<split>.tsv`` and ROC/PR plots in ``plots/``.
+on one data set and tested on another): ``metrics.json`` (one entry per split: the model objective's
+metrics, ``auroc``, ``aupr``, ``per_task`` for binary; ``pearson``, ``spearman``, ``per_task`` for
+regression), ``metrics_per_task.tsv``, ``predictions_<split>.tsv`` and plots in ``plots/`` (ROC/PR
+curves for binary, ``scatter_<split>.png`` observed vs predicted for regression). A table with
+quantitative targets (tracks) is scored on them (``ExampleTable.with_targets_as_labels``).
 Predictions come from :func:`~seqlab.models.inference.predict_table` (strand-averaged), never
 from a training module's state, and nothing is appended to a training log.
 
@@ -22,12 +25,13 @@ import pandas as pd
 from seqlab.atomic import write_json
 from seqlab.data.table import ExampleTable, finish_frame
 from seqlab.evaluation.metrics import write_metrics_tsv
-from seqlab.evaluation.plots import plot_pr_curves, plot_roc_curves
+from seqlab.evaluation.plots import plot_pr_curves, plot_roc_curves, plot_scatter
 from seqlab.evaluation.predict import write_tsv
 from seqlab.io.fasta import read_sequence_set
-from seqlab.metrics import SplitMetrics, SplitPredictions, compute_split_metrics, json_safe
+from seqlab.metrics import RegressionMetrics, SplitMetrics, SplitPredictions, json_safe
 from seqlab.models.inference import predict_table
 from seqlab.models.sequence_model import SequenceModel
+from seqlab.objectives import Objective, build_objective
 from seqlab.runs import RunPaths
 
 __all__ = [
@@ -75,6 +79,7 @@ def predict_splits(
         table and ``probs`` float32 (N, T_table) from the model's matching outputs. Empty splits are
         left out.
     """
+    table = table.with_targets_as_labels()
     columns = task_columns(model.tasks, table.task_names)
     predictions: dict[str, SplitPredictions] = {}
     for split in splits:
@@ -97,30 +102,51 @@ def predict_splits(
     return predictions
 
 
-def prediction_frame(table: ExampleTable, predictions: SplitPredictions) -> pd.DataFrame:
-    """Coordinates, then ``label.<task>`` (NA where masked) and ``prob.<task>`` for every example of a split."""
+def prediction_frame(table: ExampleTable, predictions: SplitPredictions, kind: str = "binary") -> pd.DataFrame:
+    """Coordinates, then per task the observed and predicted value of every example of a split.
+
+    Binary: ``label.<task>`` (NA where masked) and ``prob.<task>``; other objectives (``kind``):
+    ``target.<task>`` (NA where masked) and ``pred.<task>``.
+    """
     frame = table.frame.iloc[predictions.index][["genome", "chrom", "start", "end", "split"]].reset_index(drop=True)
+    observed, predicted = ("label", "prob") if kind == "binary" else ("target", "pred")
     columns: dict[str, np.ndarray] = {}
     for t, task in enumerate(predictions.tasks):
-        columns[f"label.{task}"] = np.where(predictions.weight[:, t] > 0, predictions.y[:, t], np.nan)
-        columns[f"prob.{task}"] = predictions.probs[:, t]
+        columns[f"{observed}.{task}"] = np.where(predictions.weight[:, t] > 0, predictions.y[:, t], np.nan)
+        columns[f"{predicted}.{task}"] = predictions.probs[:, t]
     return pd.concat([frame, pd.DataFrame(columns)], axis=1)  # one join: no fragmented frame with many tasks
 
 
+_PLOTS = {"binary": (("roc", plot_roc_curves), ("pr", plot_pr_curves)), "regression": (("scatter", plot_scatter),)}
+"""The plots of each objective kind: (file prefix, function(y, predictions, weight, tasks, path, title))."""
+
+
 def write_reports(
-    out: str | Path, table: ExampleTable, predictions: Mapping[str, SplitPredictions], extra: Mapping[str, Any]
+    out: str | Path,
+    table: ExampleTable,
+    predictions: Mapping[str, SplitPredictions],
+    extra: Mapping[str, Any],
+    objective: Objective | None = None,
 ) -> dict[str, Any]:
-    """Write metrics.json, metrics_per_task.tsv, ROC/PR plots and per-split prediction TSVs into ``out``.
+    """Write metrics.json, metrics_per_task.tsv, plots and per-split prediction TSVs into ``out``.
+
+    Args:
+        out: the report folder.
+        table: the examples the predictions index.
+        predictions: split -> its strand-averaged predictions.
+        extra: further keys of metrics.json.
+        objective: the model's objective (None: binary), which picks metrics, plots and TSV columns.
 
     Returns:
-        The metrics.json document: ``{split: SplitMetrics.to_dict()}`` followed by ``extra``.
+        The metrics.json document: ``{split: metrics.to_dict()}`` followed by ``extra``.
     """
+    objective = objective or build_objective()
     run = RunPaths(out)
-    metrics: dict[str, SplitMetrics] = {}
+    metrics: dict[str, SplitMetrics | RegressionMetrics] = {}
     for split, split_predictions in predictions.items():
         p = split_predictions
-        metrics[split] = compute_split_metrics(p.y, p.probs, p.weight, p.tasks, split)
-        for kind, plot in (("roc", plot_roc_curves), ("pr", plot_pr_curves)):
+        metrics[split] = objective.split_metrics(p.y, p.probs, p.weight, p.tasks, split)
+        for kind, plot in _PLOTS[objective.kind]:
             plot(
                 p.y,
                 p.probs,
@@ -129,7 +155,7 @@ def write_reports(
                 run.plots / f"{kind}_{split}.png",
                 title=f"{split} ({len(p.index):,} windows, both strands averaged)",
             )
-        write_tsv(prediction_frame(table, p), run.root / f"predictions_{split}.tsv")
+        write_tsv(prediction_frame(table, p, objective.kind), run.root / f"predictions_{split}.tsv")
     document = {split: split_metrics.to_dict() for split, split_metrics in metrics.items()} | json_safe(dict(extra))
     write_json(run.metrics, document)
     write_metrics_tsv(run.metrics_per_task, metrics)
@@ -151,7 +177,7 @@ def evaluate_table(
             no example in the splits.
     """
     predictions = predict_splits(model, table, splits, batch_size=batch_size)
-    return write_reports(out, table, predictions, dict(extra or {}))
+    return write_reports(out, table, predictions, dict(extra or {}), model.objective)
 
 
 def fasta_sets_table(

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from seqlab.atomic import atomic_open
 from seqlab.metrics import (
+    RegressionMetrics,
     SplitMetrics,
     SplitPredictions,
     TaskMetrics,
@@ -30,22 +31,31 @@ __all__ = [
 ]
 
 TSV_COLUMNS = ("split", "task", "auroc", "aupr", "n_pos", "n_neg")
+"""Columns of a binary model's metrics_per_task.tsv."""
+REGRESSION_TSV_COLUMNS = ("split", "task", "pearson", "spearman", "n")
+"""Columns of a regression model's metrics_per_task.tsv."""
 
 
 def _cell(value: float) -> str:
     return "NA" if math.isnan(value) else f"{value:.6f}"
 
 
-def write_metrics_tsv(path: str | Path, metrics: Mapping[str, SplitMetrics]) -> Path:
-    """Write one row per split and task (columns ``TSV_COLUMNS``; undefined values ``NA``) atomically.
+def write_metrics_tsv(path: str | Path, metrics: Mapping[str, SplitMetrics | RegressionMetrics]) -> Path:
+    """Write one row per split and task atomically (undefined values ``NA``).
+
+    Columns ``TSV_COLUMNS`` for binary metrics, ``REGRESSION_TSV_COLUMNS`` for regression metrics.
 
     Args:
         path: the TSV file (``RunPaths.metrics_per_task``).
-        metrics: split name -> its metrics, in the order the rows should appear.
+        metrics: split name -> its metrics (all of one kind), in the order the rows should appear.
     """
+    regression = any(isinstance(m, RegressionMetrics) for m in metrics.values())
     with atomic_open(path) as handle:
-        handle.write("\t".join(TSV_COLUMNS) + "\n")
+        handle.write("\t".join(REGRESSION_TSV_COLUMNS if regression else TSV_COLUMNS) + "\n")
         for split, split_metrics in metrics.items():
             for task, m in split_metrics.per_task.items():
-                handle.write(f"{split}\t{task}\t{_cell(m.auroc)}\t{_cell(m.aupr)}\t{m.n_pos}\t{m.n_neg}\n")
+                if isinstance(split_metrics, RegressionMetrics):
+                    handle.write(f"{split}\t{task}\t{_cell(m.pearson)}\t{_cell(m.spearman)}\t{m.n}\n")
+                else:
+                    handle.write(f"{split}\t{task}\t{_cell(m.auroc)}\t{_cell(m.aupr)}\t{m.n_pos}\t{m.n_neg}\n")
     return Path(path)

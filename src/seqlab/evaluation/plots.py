@@ -1,4 +1,4 @@
-"""ROC and precision-recall curves per task, and sequence logos, saved as PNG files atomically.
+"""ROC and precision-recall curves per task, regression scatter plots, sequence logos, saved as PNG files atomically.
 
 Figures are drawn on the Agg canvas through ``matplotlib.figure.Figure`` (no pyplot, no global
 state), so plotting works headless and never changes the caller's matplotlib backend. A curve is
@@ -19,9 +19,9 @@ from matplotlib.figure import Figure
 from seqlab.atomic import atomic_open
 from seqlab.data.encoding import ALPHABET
 from seqlab.extras import require
-from seqlab.metrics import binary_auroc_aupr, ranking_counts, task_entries
+from seqlab.metrics import binary_auroc_aupr, ranking_counts, task_entries, weighted_pearson
 
-__all__ = ["plot_logo", "plot_pr_curves", "plot_roc_curves"]
+__all__ = ["plot_logo", "plot_pr_curves", "plot_roc_curves", "plot_scatter"]
 
 
 def _save(figure: Figure, path: str | Path) -> Path:
@@ -149,6 +149,51 @@ def plot_pr_curves(
     Arguments as ``plot_roc_curves``.
     """
     return _plot_curves("pr", y, probs, weight, tasks, path, title, legend_limit)
+
+
+def plot_scatter(
+    y: np.ndarray,
+    predictions: np.ndarray,
+    weight: np.ndarray | None,
+    tasks: Sequence[str],
+    path: str | Path,
+    title: str | None = None,
+    max_points: int = 20_000,
+    columns: int = 4,
+) -> Path:
+    """Observed against predicted values, one panel per task (Pearson r in its title), as a PNG.
+
+    Args:
+        y: float (N, T) observed targets.
+        predictions: float (N, T) predicted values.
+        weight: float (N, T) weights (entries with weight 0 are left out) or None.
+        tasks: T task names.
+        path: PNG file, written atomically.
+        title: figure title (e.g. the split).
+        max_points: at most this many points drawn per task (evenly spaced rows; r uses every entry).
+        columns: panels per row.
+    """
+    n_tasks = len(tasks)
+    n_columns = min(columns, n_tasks)
+    n_rows = -(-n_tasks // n_columns)
+    figure = Figure(figsize=(3.2 * n_columns, 3.0 * n_rows))
+    axes = figure.subplots(n_rows, n_columns, squeeze=False)
+    for t, task in enumerate(tasks):
+        ax = axes[t // n_columns][t % n_columns]
+        keep = np.ones(len(y), dtype=bool) if weight is None else np.asarray(weight)[:, t] > 0
+        observed, predicted = np.asarray(y)[keep, t], np.asarray(predictions)[keep, t]
+        r = weighted_pearson(predicted, observed, None if weight is None else np.asarray(weight)[keep, t])
+        step = max(1, observed.size // max_points)
+        ax.scatter(predicted[::step], observed[::step], s=3, alpha=0.4, linewidths=0)
+        ax.set_title(f"{task} (r = {r:.3f}, n = {observed.size:,})", fontsize=9)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("observed")
+    for t in range(n_tasks, n_rows * n_columns):
+        axes[t // n_columns][t % n_columns].set_visible(False)
+    if title:
+        figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    return _save(figure, path)
 
 
 def plot_logo(matrix: np.ndarray, path: str | Path, title: str | None = None) -> Path:

@@ -1,8 +1,9 @@
 """Predictions of a trained model on genomic regions or on the records of a FASTA file.
 
-Every prediction is the probability averaged over both strands (``SequenceModel.strand_logits``:
-the window and its reverse complement, one pass for a strand-symmetric trunk; the two sigmoid outputs
-are averaged). Windows have the model's length (``model.window_length``):
+Every prediction is the model objective's prediction averaged over both strands
+(``SequenceModel.strand_logits``: the window and its reverse complement, one pass for a strand-symmetric
+trunk): the two sigmoid outputs of a binary model, the two values of a regression model (then the task
+columns hold values and there are no ``logit.`` columns). Windows have the model's length (``model.window_length``):
 
 * regions (BED/narrowPeak rows): the window is centred on the summit or the region's centre
   ``(start + end) // 2``; windows crossing a chromosome end are padded with N and flagged ``padded``;
@@ -37,6 +38,7 @@ from seqlab.io.errors import InputError
 from seqlab.io.fasta import parse_window_names, read_fasta
 from seqlab.models.scoring import fit_to_window, map_batches, n_fraction, strand_scores, warn_fitted
 from seqlab.models.sequence_model import SequenceModel
+from seqlab.objectives import Objective
 from seqlab.outputs import new_files
 
 __all__ = [
@@ -76,8 +78,14 @@ def _check_all_n(fractions: np.ndarray, names: list[str], allow_all_n: bool, sou
         )
 
 
-def _scores_frame(logits: np.ndarray, tasks: list[str]) -> pd.DataFrame:
-    """Probability and ``logit.{task}`` columns from float (N, 2, T) strand logits."""
+def _scores_frame(logits: np.ndarray, tasks: list[str], objective: Objective) -> pd.DataFrame:
+    """Prediction columns from float (N, 2, T) strand outputs: one per task, then ``logit.{task}`` (binary).
+
+    Binary: the strand-averaged probabilities and the mean logits; regression: the strand-averaged values
+    (the objective's link: identity, or exp for a Poisson model), no probability anywhere.
+    """
+    if objective.kind != "binary":
+        return pd.DataFrame(objective.strand_values(logits), columns=tasks)
     prob, logit = strand_scores(logits)
     frame = pd.DataFrame(prob, columns=tasks)
     for t, task in enumerate(tasks):
@@ -93,8 +101,9 @@ def _task_names(model: SequenceModel, taken: Iterable[str]) -> list[str]:
     return tasks
 
 
-def _empty_scores(frame: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:
-    return pd.concat([frame.assign(n_fraction=np.zeros(0)), _scores_frame(np.zeros((0, 2, len(tasks))), tasks)], axis=1)
+def _empty_scores(frame: pd.DataFrame, tasks: list[str], objective: Objective) -> pd.DataFrame:
+    empty = _scores_frame(np.zeros((0, 2, len(tasks))), tasks, objective)
+    return pd.concat([frame.assign(n_fraction=np.zeros(0)), empty], axis=1)
 
 
 def region_windows(
@@ -197,7 +206,7 @@ def predict_regions(
     window_ends = frame["window_end"].to_numpy()
     names = frame["name"].tolist()
     if frame.empty:
-        return _empty_scores(frame, tasks)
+        return _empty_scores(frame, tasks, model.objective)
     fractions = np.zeros(len(chroms), dtype=np.float64)
     source = str(regions_df.attrs.get("path", "regions"))
 
@@ -220,7 +229,7 @@ def predict_regions(
         description="predicting regions",
         progress=progress,
     )
-    return pd.concat([frame.assign(n_fraction=fractions), _scores_frame(logits, tasks)], axis=1)
+    return pd.concat([frame.assign(n_fraction=fractions), _scores_frame(logits, tasks, model.objective)], axis=1)
 
 
 def predict_fasta(
@@ -288,7 +297,7 @@ def predict_fasta(
         description="predicting FASTA records",
         progress=progress,
     )
-    return pd.concat([frame, _scores_frame(logits, tasks)], axis=1)
+    return pd.concat([frame, _scores_frame(logits, tasks, model.objective)], axis=1)
 
 
 def write_tsv(frame: pd.DataFrame, path: str | Path, full_precision: bool = False) -> Path:

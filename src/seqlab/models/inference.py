@@ -27,12 +27,12 @@ def predict_table(
     split: str | None = None,
     progress: bool = False,
 ) -> np.ndarray:
-    """Strand-averaged probabilities of every example of a table (or of one split of it).
+    """Strand-averaged predictions of every example of a table (or of one split of it).
 
     Windows are read as training reads them (:func:`~seqlab.data.batches.window_batches`: an in-memory
     window store of the rows, genome windows on their strand or the table's in-memory sequences, no
-    augmentation) and go through ``model.strand_probabilities``
-    in eval mode (the model's mode is restored afterwards) on the model's device.
+    augmentation) and go through ``model.strand_predictions`` (probabilities of a binary model, values
+    of a regression model) in eval mode (the model's mode is restored afterwards) on the model's device.
 
     Args:
         model: the model; its windows are ``model.window_length`` bp.
@@ -42,7 +42,7 @@ def predict_table(
         progress: show a progress bar for more than one batch.
 
     Returns:
-        float32 (N, T) probabilities, rows in ``table.split_indices(split)`` order, T = the model's tasks.
+        float32 (N, T) predictions, rows in ``table.split_indices(split)`` order, T = the model's tasks.
 
     Raises:
         ValueError: windows of a length other than the model's.
@@ -71,6 +71,6 @@ def predict_table(
     ):
         task = bar.add_task("predicting examples", total=-(-rows.size // batch_size))
         for x in window_batches(table.subset(rows), length, model.encoding, batch_size):
-            outputs.append(model.strand_probabilities(x.to(device)).float().cpu().numpy())
+            outputs.append(model.strand_predictions(x.to(device)).float().cpu().numpy())
             bar.advance(task)
     return np.concatenate(outputs, axis=0).astype(np.float32, copy=False)

@@ -49,7 +49,8 @@ class Predictions:
 
     Attributes:
         tasks: the T task names (columns of the arrays).
-        probabilities: float64 (N, T): the mean of the two strands' sigmoids.
+        probabilities: float64 (N, T): the mean of the two strands' predictions: sigmoids of a binary
+            model, values of a regression model (the objective's link).
         logits: float64 (N, T): the mean of the two strands' logits.
         cropped: bool (N,): the sequence was longer than the window (its centre was scored).
         padded: bool (N,): the sequence was shorter than the window (padded with N on both sides).
@@ -244,6 +245,8 @@ class SequenceModel(nn.Module):
             self, batches(), _strand_logits, self.encoding, -(-len(windows) // batch_size), "predicting", progress
         )
         probabilities, mean_logits = strand_scores(logits)
+        if self.objective.kind != "binary":  # values of a regression model, never a sigmoid
+            probabilities = self.objective.strand_values(logits)
         return Predictions(self.tasks, probabilities, mean_logits, cropped, padded)
 
     # ----------------------------------------------------------------- files
