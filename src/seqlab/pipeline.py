@@ -99,12 +99,14 @@ def audit(config: DnaRunConfig, out_dir: str | Path | None = None) -> AuditRepor
 
 
 def _data_params(config: DnaRunConfig, table: ExampleTable) -> DataParams:
+    tracks = [source for source in config.data.sources if source.kind == "tracks"]
     return DataParams(
         tasks=table.task_names,
         window_length=config.data.window_length,
         encoding=config.data.encoding,
         genome_name=config.data.genome_name,
         task_metadata=table.tasks.to_dict("records"),
+        bin_size=(tracks[0].target_length or config.data.window_length) if tracks else None,
     )
 
 
@@ -356,8 +358,9 @@ def _run_folder_of(path: Path) -> Path | None:
 
 def predict(
     checkpoint: str | Path | SequenceModel,
-    out: str | Path,
+    out: str | Path | None,
     *,
+    bigwig_out: str | Path | None = None,
     bed: str | Path | None = None,
     fasta: str | Path | None = None,
     genome: str | Path | None = None,
@@ -376,7 +379,10 @@ def predict(
         checkpoint: a model folder, a run folder or a seqlab checkpoint (each holds the window length,
             encoding and task names), or a loaded ``SequenceModel``.
         out: TSV written atomically, floats at full precision; an existing file is refused
-            (:class:`~seqlab.outputs.OutputExistsError`) unless ``overwrite``.
+            (:class:`~seqlab.outputs.OutputExistsError`) unless ``overwrite``. None: no TSV (with ``bigwig_out``).
+        bigwig_out: with ``bed``: one bigWig per task of the predictions over the regions, binned at the
+            model's ``bin_size`` (:mod:`seqlab.evaluation.bigwig_out`; several tasks: ``<stem>.<task>.bw``);
+            the TSV (``out``, when given) then holds the bins.
         bed: BED/narrowPeak regions (windows centred on each region); needs ``genome``. An empty
             file is an error.
         fasta: sequences, scored on the window centred on each (longer ones centre-cropped, shorter
@@ -393,7 +399,11 @@ def predict(
     """
     if (bed is None) == (fasta is None):
         raise ValueError("give exactly one of --bed (with --genome) or --fasta")
-    refuse_existing([out], overwrite)  # before any work; checked again when the file is moved into place
+    if bigwig_out is not None and bed is None:
+        raise ValueError("--bigwig-out needs --bed regions (and --genome)")
+    if out is None and bigwig_out is None:
+        raise ValueError("give an output: --out TSV and/or --bigwig-out")
+    refuse_existing([out] if out is not None else [], overwrite)  # before any work; again when moved into place
     if bed is not None:  # inputs are read before the model is loaded: bad input fails fast
         if genome is None:
             raise ValueError("--bed needs --genome to read the region sequences")
@@ -407,13 +417,19 @@ def predict(
 
         model = impute_model(model, metadata)
     with torch_threads(threads):
-        if bed is not None:
+        if bigwig_out is not None:
+            from seqlab.evaluation.bigwig_out import predict_bigwig
+
+            _, frame = predict_bigwig(model, reference, regions, bigwig_out, batch_size=batch_size,
+                                      allow_all_n=allow_all_n, overwrite=overwrite)  # fmt: skip
+        elif bed is not None:
             frame = predict_regions(
                 model, reference, regions, batch_size=batch_size, center=center, allow_all_n=allow_all_n
             )
         else:
             frame = predict_fasta(model, fasta, batch_size=batch_size, allow_all_n=allow_all_n)
-    write_predictions(frame, out, overwrite=overwrite)
+    if out is not None:
+        write_predictions(frame, out, overwrite=overwrite)
     return frame
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -65,11 +66,19 @@ def test_binary_on_tracks_is_a_config_error(tracks):
         DnaRunConfig.model_validate(raw)
 
 
-def test_regression_trains_evaluates_and_predicts_values(tracks, tmp_path):
+@pytest.fixture(scope="module")
+def trained(tracks, tmp_path_factory):
+    """A regression run on the tracks (about 3 s)."""
     config = _config(tracks)
     assert config.train.monitor == "val_pearson"
-    result = train(config, tmp_path / "run")
-    test = result.metrics["test"]
+    folder = tmp_path_factory.mktemp("run")
+    train(config, folder / "run")
+    return folder
+
+
+def test_regression_trains_evaluates_and_predicts_values(tracks, trained):
+    tmp_path = trained
+    test = json.loads((tmp_path / "run" / "metrics.json").read_text())["test"]
     assert set(test["per_task"]["S"]) == {"pearson", "spearman", "n"}
     assert test["per_task"]["S"]["pearson"] > 0.5  # GC is learnable by the mean-pooled scan
     assert (tmp_path / "run" / "plots" / "scatter_test.png").stat().st_size > 0
@@ -93,3 +102,37 @@ def test_regression_trains_evaluates_and_predicts_values(tracks, tmp_path):
     evaluated = evaluate(tmp_path / "run", tmp_path / "eval", splits=["test"]).metrics
     assert evaluated["test"]["per_task"]["S"]["pearson"] == pytest.approx(test["per_task"]["S"]["pearson"], abs=1e-6)
     assert json.loads((tmp_path / "eval" / "metrics.json").read_text())["test"]["pearson"] is not None
+
+
+def test_bigwig_out_round_trip_and_refusal(tracks, trained, tmp_path):
+    import pyBigWig
+
+    from seqlab.outputs import OutputExistsError
+
+    bed = tmp_path / "regions.bed"
+    bed.write_text("chr3\t1000\t1500\nchr3\t1400\t1700\nchr1\t0\t300\n")
+    out = tmp_path / "pred.bw"
+    frame = predict(trained / "run", None, bigwig_out=out, bed=bed, genome=tracks / "g.fa")
+    # bins of the model's 200 bp: chr1 [0, 200) [200, 300); chr3 merged [1000, 1700) in 4 bins
+    assert list(zip(frame["chrom"], frame["start"], frame["end"], strict=True)) == [
+        ("chr1", 0, 200), ("chr1", 200, 300), ("chr3", 1000, 1200), ("chr3", 1200, 1400),
+        ("chr3", 1400, 1600), ("chr3", 1600, 1700),
+    ]  # fmt: skip
+    with pyBigWig.open(str(out)) as handle:
+        assert handle.chroms() == {"chr1": 8000, "chr3": 8000}
+        read = handle.intervals("chr1") + handle.intervals("chr3")
+    assert [(s, e) for s, e, _ in read] == list(zip(frame["start"], frame["end"], strict=True))
+    assert np.array_equal(np.array([v for _, _, v in read], dtype=np.float32), frame["S"].to_numpy(np.float32))
+    with pytest.raises(OutputExistsError):
+        predict(trained / "run", None, bigwig_out=out, bed=bed, genome=tracks / "g.fa")
+
+
+def test_bigwig_names_and_tiles():
+    from seqlab.evaluation.bigwig_out import bigwig_paths, tile_regions
+
+    assert bigwig_paths("out/pred.bw", ["A"]) == [Path("out/pred.bw")]
+    assert bigwig_paths("out/pred.bw", ["A", "B"]) == [Path("out/pred.A.bw"), Path("out/pred.B.bw")]
+    assert bigwig_paths("pred", ["A", "B"]) == [Path("pred.A.bw"), Path("pred.B.bw")]
+    regions = pd.DataFrame({"chrom": ["c2", "c1", "c1"], "start": [0, 50, 0], "end": [10, 120, 60]})
+    tiles = tile_regions(regions, 50, ["c1", "c2"])
+    assert tiles.values.tolist() == [["c1", 0, 50], ["c1", 50, 100], ["c1", 100, 120], ["c2", 0, 10]]

@@ -194,8 +194,19 @@ def predict_command(
     checkpoint: Annotated[
         Path, typer.Argument(help="A model folder, a run folder or a seqlab checkpoint (.ckpt).", show_default=False)
     ],
-    out: Annotated[Path, typer.Option(help="Output TSV of per-task probabilities.")] = Path("predictions.tsv"),
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Output TSV of per-task predictions (default predictions.tsv without --bigwig-out)."),
+    ] = None,
     bed: Annotated[Path | None, typer.Option(help="BED/narrowPeak regions (windows centred on each).")] = None,
+    bigwig_out: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --bed: one bigWig per task over the regions, binned at the model's resolution "
+            "(several tasks: NAME.<task>.bw).",
+            show_default=False,
+        ),
+    ] = None,
     fasta: Annotated[
         Path | None, typer.Option(help="FASTA of sequences (scored on the model's window centred on each).")
     ] = None,
@@ -221,7 +232,8 @@ def predict_command(
     threads: ThreadsOption = None,
     overwrite: OverwriteOutputOption = False,
 ) -> None:
-    """Predict per-task probabilities and logits (both strands averaged) for BED regions or FASTA sequences.
+    """Predict per-task probabilities and logits (regression models: values; both strands averaged) for BED
+    regions or FASTA sequences; --bigwig-out writes the predictions over BED regions as bigWig tracks.
 
     With --metadata or --metadata-table (a model with a metadata head, train.scheme: mfd) the columns are
     the given experiments, predicted from their metadata alone; a value never seen in training is an error.
@@ -236,11 +248,14 @@ def predict_command(
 
             records = parse_metadata(metadata or [])
             records += read_metadata_table(metadata_table) if metadata_table is not None else []
+        if out is None and bigwig_out is None:
+            out = Path("predictions.tsv")
         frame = pipeline.predict(
-            checkpoint, out, bed=bed, fasta=fasta, genome=genome, batch_size=batch_size, center=center.value,
-            allow_all_n=allow_all_n, metadata=records, threads=threads, overwrite=overwrite,
+            checkpoint, out, bigwig_out=bigwig_out, bed=bed, fasta=fasta, genome=genome, batch_size=batch_size,
+            center=center.value, allow_all_n=allow_all_n, metadata=records, threads=threads, overwrite=overwrite,
         )  # fmt: skip
-    results.print(f"{len(frame):,} predictions written to {out}")
+    targets = [str(path) for path in (out, bigwig_out) if path is not None]
+    results.print(f"{len(frame):,} predictions written to {' and '.join(targets)}")
 
 
 def variant_effect_command(

@@ -47,6 +47,8 @@ class DataParams(BaseModel):
         task_metadata: one record per task in task order (the task table's rows; metadata heads
             build from it), or empty. A ``peaks`` file is kept by its name only: a model folder holds no
             path of the machine that trained it.
+        bin_size: bp one prediction stands for (a regression model on tracks: the tracks source's target
+            span, one bin per window); None: the window (BED predictions to bigWig then use window-long bins).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -57,6 +59,7 @@ class DataParams(BaseModel):
     encoding: str
     genome_name: str = ""
     task_metadata: list[dict[str, Any]] = Field(default_factory=list)
+    bin_size: int | None = Field(None, gt=0)
 
     @field_validator("tasks", mode="before")
     @classmethod
@@ -100,8 +103,8 @@ class DataParams(BaseModel):
         return n_channels(self.encoding)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON values (for config.json and checkpoint hyper-parameters)."""
-        return self.model_dump(mode="json")
+        """Plain JSON values (for config.json and checkpoint hyper-parameters); ``bin_size`` only when set."""
+        return self.model_dump(mode="json", exclude={"bin_size"} if self.bin_size is None else None)
 
     @classmethod
     def from_dict(cls, data: DataParams | Mapping[str, Any], source: str = "data_params") -> DataParams:
