@@ -152,7 +152,7 @@ may read ssl too). ``seqlab.training.schemes.register_scheme`` adds a new scheme
 
 SCHEME_OBJECTIVES: dict[str, tuple[str, ...]] = {
     "supervised": ("binary", "regression", "profile"),
-    "ssl": ("binary", "regression"),
+    "ssl": ("binary",),  # homologs are lifted from labels, not from track targets
     "noisy_student": ("binary",),
     "mfd": ("binary",),
 }

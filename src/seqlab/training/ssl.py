@@ -256,7 +256,5 @@ def run_ssl_scheme(ctx: RunContext) -> dict[str, Any]:
     return finish_run(ctx, human, document, final)
 
 
-SSL = Scheme(
-    "ssl", run_ssl_scheme, sections=("ssl",), stages=("pretrain", "finetune"), objectives=("binary", "regression")
-)
+SSL = Scheme("ssl", run_ssl_scheme, sections=("ssl",), stages=("pretrain", "finetune"))
 """``train.scheme: ssl``: stages ``pretrain/`` and ``finetune/`` of the run folder."""
