@@ -168,7 +168,7 @@ def _projected_multipliers(
 
 
 def saturation_mutagenesis(
-    model: nn.Module, x: torch.Tensor, target: int = 0, window: int | None = None, batch_size: int = 1024, seed: int = 0
+    model: nn.Module, x: torch.Tensor, target: int = 0, window: int | None = None, batch_size: int = 256, seed: int = 0
 ) -> Attribution:
     """ISM as an :class:`Attribution`: hypothetical = deltas minus their per-position mean (N, 4, W)."""
     hypothetical = ism_hypothetical(ism(model, x, target, window, batch_size))

@@ -12,7 +12,9 @@ capturing the model's graph; here nothing about the model is assumed beyond its 
 * during the reference pass its input and output are recorded, per call (a trunk may call it more than
   once per forward, e.g. once per strand) and per block of rows (a trunk may stack both strands along
   the batch axis, DeepBind's ``torch.cat([x, reverse_complement(x)])``: the call's input then has
-  ``k x B`` rows, block j holding rows j*B..(j+1)*B-1);
+  ``k x B`` rows, either in blocks, block j holding rows j*B..(j+1)*B-1, or interleaved per window, row
+  b*k + j holding copy j of window b, as DeepBind's strands (x0, rc0, x1, rc1, ...); the layout of each
+  call is found on the first mutant batch (blocks tried first) and kept);
 * during a mutant pass the convolution's ``forward`` is replaced: each input row is compared with the
   recorded input of its reference window (same call, same block); when every row differs from it in
   at most one column, the output is the recorded one plus that column's change through the kernel.
@@ -52,6 +54,8 @@ class FirstConvPatch:
         self.offsets = dilation * torch.arange(conv.kernel_size[0])  # input column q reaches output q + left - offset
         self.inputs: list[torch.Tensor] = []  # per call: (k, G, C, L) reference input of the convolution
         self.outputs: list[torch.Tensor] = []  # per call: (k, G, F, L_out) its output
+        self.interleaved: list[bool] = []  # per call: rows interleaved per window (else in blocks)
+        self._parts: list[tuple[list[torch.Tensor], list[torch.Tensor], int]] = []  # per call: as recorded, k
 
     @classmethod
     def find(cls, model: nn.Module, x: torch.Tensor) -> FirstConvPatch | None:
@@ -96,22 +100,35 @@ class FirstConvPatch:
         a multiple of the batch) leaves no reference, so every mutant pass then runs the convolution.
         """
         calls, inputs, outputs = len(self.inputs) // max(forwards, 1), self.inputs, self.outputs
-        self.inputs, self.outputs = [], []
+        self.inputs, self.outputs, self.interleaved, self._parts = [], [], [], []
         if calls * forwards != len(inputs) or calls == 0:
             return
         per_forward = [inputs[i::calls] for i in range(calls)], [outputs[i::calls] for i in range(calls)]
         for z_parts, y_parts in zip(*per_forward, strict=True):
             rows = sum(z.shape[0] for z in z_parts)
             if rows % windows:
+                self.inputs, self.outputs, self.interleaved, self._parts = [], [], [], []
                 return
-            k = rows // windows
-            batches = [z.shape[0] // k for z in z_parts]
-            self.inputs.append(
-                torch.cat([z.unflatten(0, (k, b)) for z, b in zip(z_parts, batches, strict=True)], dim=1)
-            )
-            self.outputs.append(
-                torch.cat([y.unflatten(0, (k, b)) for y, b in zip(y_parts, batches, strict=True)], dim=1)
-            )
+            self._parts.append((z_parts, y_parts, rows // windows))
+        for call in range(calls):
+            self._arrange(call, interleaved=False)
+
+    def _arrange(self, call: int, interleaved: bool) -> None:
+        """Set the (k, G, ...) reference of ``call`` from its recorded parts, read in the given row layout."""
+        z_parts, y_parts, k = self._parts[call]
+
+        def arranged(parts: list[torch.Tensor]) -> torch.Tensor:
+            if interleaved:  # rows b*k + j -> (k, b)
+                return torch.cat([p.unflatten(0, (p.shape[0] // k, k)).transpose(0, 1) for p in parts], dim=1)
+            return torch.cat([p.unflatten(0, (k, p.shape[0] // k)) for p in parts], dim=1)
+
+        reference = arranged(z_parts), arranged(y_parts)
+        if call == len(self.inputs):
+            self.inputs.append(reference[0])
+            self.outputs.append(reference[1])
+            self.interleaved.append(interleaved)
+        else:
+            self.inputs[call], self.outputs[call], self.interleaved[call] = *reference, interleaved
 
     @contextmanager
     def patching(self, rows: torch.Tensor) -> Iterator[None]:
@@ -123,6 +140,9 @@ class FirstConvPatch:
         def forward(z: torch.Tensor) -> torch.Tensor:
             call = next(calls, None)
             patched = None if call is None else self._patched(z, rows, call)
+            if patched is None and call is not None and self.inputs[call].shape[0] > 1:
+                self._arrange(call, interleaved=not self.interleaved[call])  # the other layout, kept if it fits
+                patched = self._patched(z, rows, call)
             return original(z) if patched is None else patched
 
         self.conv.forward = forward  # an instance attribute: nn.Module.__call__ looks it up first
@@ -139,7 +159,11 @@ class FirstConvPatch:
         k, windows = reference.shape[:2]
         if z.shape[0] != k * rows.numel() or z.shape[1:] != reference.shape[2:]:
             return None
-        index = (torch.arange(k, device=z.device)[:, None] * windows + rows[None, :]).flatten()
+        copies = torch.arange(k, device=z.device) * windows
+        if self.interleaved[call]:  # mutant row m*k + j: copy j of window rows[m]
+            index = (copies[None, :] + rows[:, None]).flatten()
+        else:  # mutant row j*M + m
+            index = (copies[:, None] + rows[None, :]).flatten()
         change = z - reference.flatten(0, 1).index_select(0, index)  # (R, C, L)
         changed = change.ne(0).any(dim=1)  # (R, L)
         if changed.sum(dim=1).max() > 1:

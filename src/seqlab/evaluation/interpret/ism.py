@@ -46,7 +46,7 @@ def ism(
     x: torch.Tensor,
     target: int = 0,
     window: int | None = None,
-    batch_size: int = 1024,
+    batch_size: int = 256,
     fast: bool = True,
 ) -> torch.Tensor:
     """Logit change of every single-base substitution in the centre ``window`` positions.
