@@ -8,6 +8,7 @@ from seqlab.evaluation.track_baselines import (
     control_profile_baseline,
     gc_baseline,
     gc_fraction,
+    KmerRidge,
     kmer_baseline,
     kmer_counts,
     score_profile,
@@ -24,11 +25,25 @@ def test_gc_fraction_of_strings_and_one_hot():
 
 
 def test_kmer_counts_columns_and_skipped_n():
-    counts = kmer_counts(["AAAAC", "ANAAA"], sizes=(4,)).toarray()
-    assert counts.shape == (2, 256)
+    counts = kmer_counts(["AAAAC", "ANAAA", "GTTTT"], sizes=(4,)).toarray()
+    assert counts.shape == (3, 136)  # (256 + 16 palindromes) / 2 canonical 4-mers
     assert counts[0, 0] == 1 and counts[0, 1] == 1 and counts[0].sum() == 2  # AAAA, AAAC
     assert counts[1].sum() == 0  # every 4-mer holds the N
-    assert kmer_counts(["ACGTACGT"]).shape == (1, 4**4 + 4**5 + 4**6)
+    np.testing.assert_array_equal(counts[2], counts[0])  # GTTTT is the reverse complement of AAAAC
+    assert kmer_counts(["ACGTACGT"]).shape == (1, 136 + 512 + 2080)
+
+
+def test_kmer_ridge_matches_sklearn():
+    from sklearn.linear_model import Ridge
+
+    rng = np.random.default_rng(2)
+    seqs = ["".join(rng.choice(list("ACGT"), 30)) for _ in range(300)]
+    y = rng.normal(size=(300, 2))
+    for n in (40, 300):  # fewer windows than features (the dual solve), then more (the primal)
+        model = KmerRidge.fit(seqs[:n], y[:n], sizes=(4,))
+        x = kmer_counts(seqs, (4,)).toarray().astype(np.float64)
+        expected = Ridge(alpha=3.0).fit(x[:n], y[:n]).predict(x[:5])
+        np.testing.assert_allclose(model.predict(seqs[:5], 3.0), expected, rtol=1e-6, atol=1e-8)
 
 
 def test_gc_baseline_recovers_a_linear_gc_signal():
@@ -54,10 +69,10 @@ def test_kmer_baseline_beats_gc_on_a_motif_signal():
         return seqs, (hits + rng.normal(0, 0.2, n)).astype(np.float32)[:, None, None]
 
     train, val, test = windows(300), windows(100), windows(100)
-    predicted, alpha = kmer_baseline(train, val, test[0], sizes=(4,))
+    (predicted,), alpha = kmer_baseline(train, val, [test[0]], sizes=(4,))
     kmer = score_regression(predicted, test[1])["pearson"]
     gc = score_regression(gc_baseline(train[0], train[1], test[0]), test[1])["pearson"]
-    assert alpha in (0.1, 1.0, 10.0, 100.0, 1000.0)
+    assert alpha in (1.0, 10.0, 100.0, 1_000.0, 10_000.0, 100_000.0)
     assert kmer > 0.8 and kmer > gc + 0.3
 
 
