@@ -48,9 +48,34 @@ def test_simulated_sites_tracks_and_truth(tmp_path):
 def test_demo_without_training_scores_baselines_below_the_truth(tmp_path):
     metrics = run_tracks_demo(tmp_path, seed=1, train=False, chrom_sizes=SMALL)
     saved = json.loads((tmp_path / "metrics.json").read_text())
-    assert saved["baselines"]["kmer"]["test"]["pearson"] == pytest.approx(metrics["baselines"]["kmer"]["test"]["pearson"])
+    kmer = metrics["baselines"]["kmer"]["test"]["pearson"]
+    assert saved["baselines"]["kmer"]["test"]["pearson"] == pytest.approx(kmer)
     assert set(saved["baselines"]["gc"]["test"]["per_task"]) == {"TF_A", "TF_B"}
     truth = saved["truth"]["test"]["pearson"]
     assert truth > 0.9  # Poisson noise leaves the noise-free signal near, not at, 1
     assert saved["baselines"]["gc"]["test"]["pearson"] < 0.5 and saved["baselines"]["kmer"]["test"]["pearson"] < truth
     assert (tmp_path / "demo.yaml").read_text().count("kind: tracks") == 1
+
+
+def test_dna_baselines_command_writes_metrics_and_refuses_to_overwrite(tmp_path):
+    import yaml
+    from typer.testing import CliRunner
+
+    from seqlab.cli.main import app
+    from seqlab.demo.tracks import demo_config
+
+    paths = simulate_tracks(tmp_path / "data", seed=2, chrom_sizes={"chr1": 50_000, "chr2": 20_000, "chr3": 20_000})
+    raw = demo_config(paths, seed=0, max_epochs=1)
+    raw["model"]["head"] = {"kind": "linear"}  # the data section is what the baselines read
+    raw["data"]["sources"][0].update(profile=True, profile_dir=str(tmp_path / "ignored"))
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump(raw))
+    args = ["dna", "baselines", str(config), "--out", str(tmp_path / "out")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())["baselines"]
+    assert set(metrics) == {"gc", "kmer", "average_profile", "control_scaled", "n_examples"}
+    assert metrics["kmer"]["test"]["per_task"]["TF_A"]["n"] == metrics["n_examples"]["test"] > 50
+    assert metrics["kmer"]["alpha"] in (1.0, 10.0, 100.0, 1_000.0, 10_000.0, 100_000.0)
+    assert metrics["control_scaled"]["test"]["jsd"] > 0 and not (tmp_path / "ignored").exists()
+    assert CliRunner().invoke(app, args).exit_code == 2  # metrics.json exists: refused without --overwrite

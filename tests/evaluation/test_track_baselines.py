@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 from seqlab.evaluation.track_baselines import (
+    KmerRidge,
     average_profile_baseline,
     control_profile_baseline,
     gc_baseline,
     gc_fraction,
-    KmerRidge,
     kmer_baseline,
     kmer_counts,
     score_profile,

@@ -431,11 +431,12 @@ def register(app: typer.Typer) -> None:
     from seqlab.cli.alleles import alleles_command
     from seqlab.cli.features import embed_command, probe_command  # MFD features
     from seqlab.cli.interpret import interpret_command
-    from seqlab.cli.tracks import pileup_command
+    from seqlab.cli.tracks import baselines_command, pileup_command
 
     commands = {**COMMANDS, "embed": embed_command, "probe": probe_command, "alleles": alleles_command}
     commands["pretrain"] = pretrain_command
     commands["pileup"] = pileup_command
+    commands["baselines"] = baselines_command
     commands["interpret"] = interpret_command
     for name, command in commands.items():
         app.command(name)(command)

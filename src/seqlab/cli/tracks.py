@@ -1,4 +1,4 @@
-"""``seqlab dna pileup``: reads (BED with strand) to a base-resolution signal track (bigWig or bedGraph)."""
+"""``seqlab dna pileup`` (reads to a signal track) and ``seqlab dna baselines`` (baselines of track targets)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from seqlab.cli.common import results, setup_logging, user_errors
+from seqlab.cli.common import DataDirOption, OverwriteOutputOption, SetOption, results, setup_logging, user_errors
 
-__all__ = ["pileup_command"]
+__all__ = ["baselines_command", "pileup_command"]
 
 
 def pileup_command(
@@ -46,3 +46,33 @@ def pileup_command(
         fasta = Genome(genome, genome.name)
         counts = pileup_file(reads, out, fasta, extend=None if five_prime else extend, keep_dup=keep_dup)
     results.print(f"{counts['reads_kept']:,} of {counts['reads']:,} reads piled up into {counts['runs']:,} runs: {out}")
+
+
+def baselines_command(
+    config: Annotated[Path, typer.Argument(help="Run config (YAML) with a tracks source.", show_default=False)],
+    out: Annotated[Path, typer.Option(help="Folder for metrics.json (and profile stores).", show_default=False)],
+    set_: SetOption = None,
+    data_dir: DataDirOption = None,
+    overwrite: OverwriteOutputOption = False,
+) -> None:
+    """Fit the track baselines on the config's training windows; score them on val and test.
+
+    Binned targets: GC content (linear) and k-mer counts (k = 4-6, ridge, alpha chosen on val); profiles:
+    the average training profile and the control profile scaled. Writes metrics.json
+    (baselines.<name>.<split>.pearson, ...).
+    """
+    from seqlab.config import DnaRunConfig, load_config
+    from seqlab.evaluation.track_baselines import run_baselines
+
+    setup_logging()
+    with user_errors():
+        run_config = load_config(config, DnaRunConfig, overrides=set_ or [], data_dir=data_dir)
+        metrics = run_baselines(run_config.data, out, overwrite=overwrite)
+    for name, scores in metrics["baselines"].items():
+        if name == "n_examples":
+            continue
+        for split in ("val", "test"):
+            values = {k: v for k, v in scores[split].items() if k != "per_task"}
+            cells = ", ".join(f"{k} {'NA' if v is None else f'{v:.4f}'}" for k, v in values.items())
+            results.print(f"{name} {split}: {cells}")
+    results.print(f"windows {metrics['baselines']['n_examples']}; {out / 'metrics.json'}")

@@ -34,6 +34,9 @@ from scipy.spatial.distance import jensenshannon
 from scipy.stats import pearsonr, spearmanr
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from seqlab.config import DataConfig
     from seqlab.data.table import ExampleTable
 
 __all__ = [
@@ -45,6 +48,7 @@ __all__ = [
     "gc_fraction",
     "kmer_baseline",
     "kmer_counts",
+    "run_baselines",
     "score_profile",
     "score_regression",
     "table_baselines",
@@ -318,7 +322,8 @@ def score_regression(
     """Pearson and Spearman per task over all (window, bin) values, and their means over tasks.
 
     Args:
-        predicted, observed: float (N, T, B).
+        predicted: float (N, T, B) predictions.
+        observed: float (N, T, B) targets.
         weights: float (N, T); rows with weight 0 for a task are left out of it.
         tasks: T task names (default ``task0``...).
 
@@ -344,7 +349,8 @@ def score_profile(predicted: np.ndarray, observed: np.ndarray, tasks: Sequence[s
     Windows with no observed signal are left out of the distance (their profile has no shape).
 
     Args:
-        predicted, observed: float (N, T, L), non-negative.
+        predicted: float (N, T, L) predicted profiles (negative values count as 0).
+        observed: float (N, T, L) observed profiles, non-negative.
         tasks: T task names (default ``task0``...).
 
     Returns:
@@ -450,3 +456,34 @@ def table_baselines(table: ExampleTable, splits: Sequence[str] = ("val", "test")
         out.update(_profile_baselines(table, rows, list(splits)))
     out["n_examples"] = {split: int(index.size) for split, index in rows.items()}
     return out
+
+
+def run_baselines(config: DataConfig, out_dir: Path, overwrite: bool = False) -> dict[str, Any]:
+    """``seqlab dna baselines``: build the config's data, fit every baseline, write ``metrics.json``.
+
+    Profile stores of ``profile: true`` sources go to ``out_dir/profiles_<i>`` (not the config's
+    ``profile_dir``, which a training run owns). ``metrics.json`` is ``{"baselines": {name: {split:
+    scores}}}`` (see :func:`table_baselines`).
+
+    Raises:
+        OutputExistsError: ``out_dir`` holds a ``metrics.json`` and not ``overwrite``.
+    """
+    import shutil
+    from pathlib import Path
+
+    from seqlab.data.build import build_examples
+    from seqlab.outputs import refuse_existing
+    from seqlab.runs import write_json
+
+    out = Path(out_dir)
+    refuse_existing([out / "metrics.json"], overwrite)
+    sources = []
+    for i, source in enumerate(config.sources):
+        if getattr(source, "profile", False):
+            shutil.rmtree(out / f"profiles_{i}", ignore_errors=True)  # ours: made by an earlier baselines run
+            source = source.model_copy(update={"profile_dir": out / f"profiles_{i}"})
+        sources.append(source)
+    table = build_examples(config.model_copy(update={"sources": sources}))
+    metrics = {"baselines": table_baselines(table), "windows": table.report.get("windows", len(table))}
+    write_json(out / "metrics.json", metrics)
+    return metrics
