@@ -11,12 +11,23 @@ then one traced run for the peak (``tracemalloc``, which sees numpy's buffers):
 
 Held bytes are those of the result (target array; for the source also frame and weights).
 
+Then the comparison the issue asks for, in the same process:
+
+* ``batches``: the source build plus cutting its targets into shuffled float32 (batch, T, B) torch
+  batches, as a training loader hands them over: bins x T / s from bigWig to batches;
+* ``deepbind``: a regression DeepBind (default DeepBind trunk + one linear layer to T x B outputs, MSE,
+  Adam) forward + backward + step on (batch, 4, window) one-hot batches, one thread: the bins x T / s it
+  consumes. The ratio batches / deepbind is the supply margin (goal >= 10).
+
+The process's peak RSS (``ru_maxrss``) closes the report.
+
     .venv/bin/python bench/bench_tracks.py                      # defaults: --tracks 64 --repeats 2
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import sys
 import tempfile
@@ -70,6 +81,38 @@ def source_build(folder: Path, bigwig: Path, genome: Path, n_tracks: int, bin_si
         return build_tracks(config.sources[0], config, SourceContext())
 
 
+def batches(folder: Path, bigwig: Path, genome: Path, n_tracks: int, bin_size: int, batch_size: int) -> int:
+    """Build the source's table and cut its targets into shuffled torch batches; the windows batched."""
+    table = source_build(folder, bigwig, genome, n_tracks, bin_size)
+    order = np.random.default_rng(0).permutation(len(table))
+    for first in range(0, order.size, batch_size):
+        rows = np.sort(order[first : first + batch_size])
+        targets = torch.from_numpy(table.targets[rows])
+        weights = torch.from_numpy(np.asarray(table.weights[rows], np.float32))
+        assert targets.shape[1] == weights.shape[1] == n_tracks
+    return len(table)
+
+
+def deepbind_rate(n_tracks: int, n_bins: int, window: int, batch_size: int, steps: int) -> float:
+    """Bins x T per second a regression DeepBind consumes (forward, backward, Adam step; median step)."""
+    from seqlab.models.trunks import build_trunk
+
+    trunk = build_trunk({"arch": "deepbind"}, 4, window)
+    model = torch.nn.Sequential(trunk, torch.nn.Linear(trunk.out_features, n_tracks * n_bins))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x = torch.nn.functional.one_hot(torch.randint(0, 4, (batch_size, window)), 4).permute(0, 2, 1).float()
+    y = torch.rand(batch_size, n_tracks * n_bins)
+    times = []
+    for _ in range(steps + 2):
+        start = time.perf_counter()
+        optimizer.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        optimizer.step()
+        times.append(time.perf_counter() - start)
+    return batch_size * n_tracks * n_bins / statistics.median(times[2:])
+
+
 def timed(run) -> tuple[float, object]:
     start = time.perf_counter()
     result = run()
@@ -91,6 +134,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tracks", type=int, default=64)
     parser.add_argument("--bin-size", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=20, help="DeepBind steps timed")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     print(machine_header({"bigWig": args.bigwig.name, "tracks x bin": f"{args.tracks} x {args.bin_size} bp"}))
@@ -121,8 +166,26 @@ def main(argv: list[str] | None = None) -> None:
                     f"{peak / 2**20:.0f}",
                 )
             )
+        supply = comparison(Path(tmp), args)
     header = ("build", "bins (windows)", "s (median)", "bins x tracks / s", "held MiB", "peak traced MiB")
-    print("\n".join(["", *table_lines(header, rows), "", f"load average (end): {load_average()}"]))
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10
+    print("\n".join(["", *table_lines(header, rows), "", *supply, f"peak RSS (process): {peak_rss:.0f} MiB",
+                     f"load average (end): {load_average()}"]))  # fmt: skip
+
+
+def comparison(folder: Path, args: argparse.Namespace) -> list[str]:
+    """Lines: bins x T / s into batches, consumed by a regression DeepBind (1 kb windows, one bin), ratio."""
+    seconds, windows = timed(
+        lambda: batches(folder, args.bigwig, args.genome, args.tracks, args.bin_size, args.batch_size)
+    )
+    supply = windows * args.tracks / seconds
+    demand = deepbind_rate(args.tracks, 1, 1000, args.batch_size, args.steps)
+    return [
+        f"bigWig -> batches: {windows:,} windows x {args.tracks} tracks in {seconds:.2f} s "
+        f"= {supply / 1e6:.3f} M bins/s",
+        f"regression DeepBind consumes (batch {args.batch_size}, 1 kb, fwd+bwd+step): {demand / 1e6:.4f} M bins/s",
+        f"supply / demand: {supply / demand:.1f}x",
+    ]
 
 
 if __name__ == "__main__":
