@@ -13,6 +13,7 @@ KINDS = {
     "mfd_gm12878_": DnaRunConfig,
     "mfd_encode_dream_": DnaRunConfig,
     "ssl_": DnaRunConfig,
+    "tracks_": DnaRunConfig,
     "protein_pretrain_": PretrainConfig,
     "protein_finetune_": FinetuneConfig,
 }
