@@ -27,10 +27,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from seqlab.atomic import write_json, write_text
 from seqlab.data.table import ExampleTable
 from seqlab.demo.simulate import _background, _free_slots, _log_odds, _pfm, _sample_pfm, _write_fasta
 from seqlab.io.tracks import TrackIntervals, write_track
-from seqlab.runs import write_json, write_text
 
 __all__ = [
     "TRACK_CHROMS",

@@ -481,9 +481,9 @@ def run_baselines(config: DataConfig, out_dir: Path, overwrite: bool = False) ->
     import shutil
     from pathlib import Path
 
+    from seqlab.atomic import write_json
     from seqlab.data.build import build_examples
     from seqlab.outputs import refuse_existing
-    from seqlab.runs import write_json
 
     out = Path(out_dir)
     refuse_existing([out / "metrics.json"], overwrite)
