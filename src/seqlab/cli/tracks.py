@@ -75,4 +75,4 @@ def baselines_command(
             values = {k: v for k, v in scores[split].items() if k != "per_task"}
             cells = ", ".join(f"{k} {'NA' if v is None else f'{v:.4f}'}" for k, v in values.items())
             results.print(f"{name} {split}: {cells}")
-    results.print(f"windows {metrics['baselines']['n_examples']}; {out / 'metrics.json'}")
+    results.print(f"windows {metrics['baselines']['n_examples']}; data {metrics['data']}; {out / 'metrics.json'}")

@@ -56,7 +56,7 @@ __all__ = [
 ]
 
 KMER_SIZES = (4, 5, 6)
-RIDGE_ALPHAS = (1.0, 10.0, 100.0, 1_000.0, 10_000.0, 100_000.0)
+RIDGE_ALPHAS = tuple(10.0**e for e in range(8))  # 1 ... 1e7
 _CODES = np.full(256, -1, np.int8)
 for _i, _base in enumerate("ACGT"):
     _CODES[ord(_base)] = _CODES[ord(_base.lower())] = _i
@@ -473,7 +473,8 @@ def run_baselines(config: DataConfig, out_dir: Path, overwrite: bool = False) ->
 
     Profile stores of ``profile: true`` sources go to ``out_dir/profiles_<i>`` (not the config's
     ``profile_dir``, which a training run owns). ``metrics.json`` is ``{"baselines": {name: {split:
-    scores}}}`` (see :func:`table_baselines`).
+    scores}}, "data": {windows kept, and those dropped for N, no coverage, split gaps}}`` (see
+    :func:`table_baselines`).
 
     Raises:
         OutputExistsError: ``out_dir`` holds a ``metrics.json`` and not ``overwrite``.
@@ -494,6 +495,9 @@ def run_baselines(config: DataConfig, out_dir: Path, overwrite: bool = False) ->
             source = source.model_copy(update={"profile_dir": out / f"profiles_{i}"})
         sources.append(source)
     table = build_examples(config.model_copy(update={"sources": sources}))
-    metrics = {"baselines": table_baselines(table), "windows": table.report.get("windows", len(table))}
+    counted = ("windows", "spans_n_dropped", "windows_no_coverage", "region_gap_dropped", "excluded_chrom_dropped")
+    reports = [table.report, *table.report.get("parts", [])]
+    data = {key: sum(int(r.get(key, 0)) for r in reports if r.get("kind") == "tracks") for key in counted}
+    metrics = {"baselines": table_baselines(table), "data": data}
     write_json(out / "metrics.json", metrics)
     return metrics
