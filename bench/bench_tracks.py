@@ -21,7 +21,7 @@ Then the comparison the issue asks for, in the same process:
 
 The process's peak RSS (``ru_maxrss``) closes the report.
 
-    .venv/bin/python bench/bench_tracks.py                      # defaults: --tracks 64 --repeats 2
+    .venv/bin/python bench/bench_tracks.py                      # defaults: --tracks 64 --repeats 2 --batch-size 128
 """
 
 from __future__ import annotations
