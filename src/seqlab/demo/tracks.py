@@ -214,8 +214,7 @@ def demo_config(paths: dict[str, Path], seed: int, max_epochs: int) -> dict[str,
             "augment": {"max_shift": 0, "reverse_complement": True},
             "batch_size": 64,
         },
-        # MERGE(obj): the regression head's key; adapt to the objective/head keys the obj branch adds.
-        "model": {"trunk": {"arch": "deepbind"}, "head": {"kind": "regression"}},
+        "model": {"trunk": {"arch": "deepbind"}, "head": {"kind": "linear"}, "objective": {"kind": "regression"}},
         "train": {"max_epochs": max_epochs, "patience": 3, "learning_rate": 0.003},
         "hardware": {"threads": 1},
     }
