@@ -103,3 +103,14 @@ def test_ctcf_reads_reproduce_the_macs_pileup(shared_data, tmp_path):
     macs = Track(folder / "run_callpeak_narrow0_treat_pileup.bdg.gz").intervals("chr22")
     end = int(macs.ends[-1])
     assert np.array_equal(dense(mine, end), dense(macs, end))  # base for base (MACS: --extsize 228, --keep-dup 1)
+
+
+@pytest.mark.parametrize("name", ["new/folder/p.bw", "new/folder/p.bedGraph.gz", "new/p.bedGraph"])
+def test_cli_makes_the_output_folder_and_leaves_no_staging_file(tmp_path, genome, name):
+    (tmp_path / "r.bed").write_text(READS)
+    out = tmp_path / name
+    args = ["dna", "pileup", str(tmp_path / "r.bed"), "--genome", str(genome.path), "--out", str(out), "--extend", "15"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert dense(Track(out).intervals("chr1"), 100)[10:12].tolist() == [2, 2]
+    assert [p.name for p in out.parent.iterdir()] == [out.name]

@@ -88,3 +88,14 @@ def test_val_or_test_split_with_fewer_than_10_per_class_is_an_error_unless_allow
     masked = _split_table({"train": (1, 1), "val": (12, 9), "test": (10, 10)})
     with pytest.raises(ValueError, match="val JUND: 12 pos / 9 neg"):
         check_split_sizes(masked)
+
+
+def test_a_tracks_table_needs_windows_with_a_target_not_classes():
+    import dataclasses
+
+    table = _split_table({"train": (0, 20), "val": (0, 12), "test": (0, 9)})  # labels all 0, as a tracks table's
+    tracks = dataclasses.replace(table, targets=np.ones((table.labels.shape[0], 1, 1), dtype=np.float32))
+    with pytest.raises(ValueError, match=r"fewer than 10 windows with a target per task \(test JUND: 9 windows"):
+        check_split_sizes(tracks)
+    bigger = _split_table({"train": (0, 20), "val": (0, 12), "test": (0, 10)})
+    check_split_sizes(dataclasses.replace(bigger, targets=np.ones((bigger.labels.shape[0], 1, 1), dtype=np.float32)))

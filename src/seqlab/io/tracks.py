@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import itertools
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +34,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from seqlab.atomic import atomic_open
 from seqlab.io.errors import DAMAGE_ERRORS, InputError, damaged, is_gzip
 
 __all__ = ["Track", "TrackIntervals", "track_format", "write_track"]
@@ -367,26 +370,35 @@ def write_track(path: str | Path, chrom_sizes: Mapping[str, int], runs: Iterable
     """
     path = Path(path)
     name = path.name.lower()
+    path.parent.mkdir(parents=True, exist_ok=True)
     if name.endswith((".bw", ".bigwig")):
         import pyBigWig
 
-        bw = pyBigWig.open(str(path), "w")
+        staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # renamed over path when complete
+        bw = pyBigWig.open(str(staging), "w")
+        if bw is None:
+            raise OSError(f"{path}: cannot be opened for writing")
         try:
-            bw.addHeader([(c, int(s)) for c, s in chrom_sizes.items()])
-            for chrom, part in runs:
-                if len(part):
-                    bw.addEntries(
-                        [chrom] * len(part),
-                        part.starts.tolist(),
-                        ends=part.ends.tolist(),
-                        values=part.values.astype(float).tolist(),
-                    )
+            try:
+                bw.addHeader([(c, int(s)) for c, s in chrom_sizes.items()])
+                for chrom, part in runs:
+                    if len(part):
+                        bw.addEntries(
+                            [chrom] * len(part),
+                            part.starts.tolist(),
+                            ends=part.ends.tolist(),
+                            values=part.values.astype(float).tolist(),
+                        )
+            finally:
+                bw.close()
+            os.replace(staging, path)
         finally:
-            bw.close()
+            staging.unlink(missing_ok=True)
         return path
-    opener = gzip.open if name.endswith(".gz") else open
-    with opener(path, "wt") as handle:
+    with atomic_open(path, "wb") as raw:  # renamed over path when complete
+        handle = gzip.open(raw, "wt") if name.endswith(".gz") else io.TextIOWrapper(raw)
         for chrom, part in runs:
             frame = pd.DataFrame({"chrom": chrom, "start": part.starts, "end": part.ends, "value": part.values})
             frame.to_csv(handle, sep="\t", header=False, index=False, float_format="%.6g")
+        handle.close()
     return path

@@ -42,7 +42,8 @@ MIN_CLASS_COUNT = 10
 
 
 def check_split_sizes(table: ExampleTable, minimum: int = MIN_CLASS_COUNT) -> None:
-    """Refuse validation and test splits too small to report on: fewer than ``minimum`` per class and task.
+    """Refuse validation and test splits too small to report on: fewer than ``minimum`` per class and task
+    (a table with track targets: fewer than ``minimum`` windows with a target per task).
 
     Counted over the reference windows (homologs of a ``lifted`` source are left out of the reported
     metrics); a label counts when its weight is > 0, positive when >= 0.5.
@@ -52,10 +53,15 @@ def check_split_sizes(table: ExampleTable, minimum: int = MIN_CLASS_COUNT) -> No
             ``data.split.allow_small_splits`` that lets such a run train.
     """
     reference = table.subset(~table.derived) if table.derived.any() else table
+    quantitative = table.targets is not None
     small = []
     for split in ("val", "test"):
         labels, weights = reference.label_rows(reference.split_indices(split))
         labelled = weights > 0
+        if quantitative:  # track targets: windows with a target, not classes
+            counts = zip(table.task_names, labelled.sum(axis=0), strict=True)
+            small += [f"{split} {task}: {int(n)} windows with a target" for task, n in counts if n < minimum]
+            continue
         positives = (labelled & (labels >= 0.5)).sum(axis=0)
         negatives = (labelled & (labels < 0.5)).sum(axis=0)
         small += [f"{split} {task}: {int(p)} pos / {int(n)} neg"
@@ -63,8 +69,9 @@ def check_split_sizes(table: ExampleTable, minimum: int = MIN_CLASS_COUNT) -> No
                   if min(p, n) < minimum]  # fmt: skip
     if small:
         more = f"; and {len(small) - 8} more" if len(small) > 8 else ""
+        unit = "windows with a target" if quantitative else "positives or negatives"
         raise ValueError(
-            f"split(s) too small to report on, fewer than {minimum} positives or negatives per task "
+            f"split(s) too small to report on, fewer than {minimum} {unit} per task "
             f"({'; '.join(small[:8])}{more}): move more chromosomes/regions into val/test (data.split) or set "
             "data.split.allow_small_splits: true"
         )
