@@ -81,8 +81,8 @@ def test_links() -> None:
     assert torch.equal(build_objective({"kind": "regression"}).link(outputs), outputs)
     poisson = build_objective({"kind": "regression", "loss": "poisson"})
     assert torch.allclose(poisson.link(outputs), torch.tensor([[1.0, 3.0]]))
-    logits, log_counts = torch.zeros(1, 1, 4), torch.log1p(torch.tensor([[8.0]]))
-    assert torch.allclose(build_objective({"kind": "profile"}).link((logits, log_counts)), torch.full((1, 1, 4), 2.0))
+    packed = torch.cat([torch.zeros(1, 1, 4), torch.log1p(torch.tensor([[[8.0]]]))], dim=-1)  # logits, log counts
+    assert torch.allclose(build_objective({"kind": "profile"}).link(packed), torch.full((1, 1, 4), 2.0))
 
 
 def test_regression_losses_are_weighted() -> None:
@@ -106,10 +106,13 @@ def test_multinomial_nll_matches_scipy() -> None:
 
 def test_profile_loss_is_nll_plus_weighted_count_mse() -> None:
     objective = build_objective({"kind": "profile", "count_weight": 2.0})
-    logits, log_counts = torch.zeros(1, 1, 2), torch.tensor([[0.0]])
+    packed = torch.zeros(1, 1, 3)  # profile logits 0, 0 (p = 1/2 each); log(1 + counts) = 0
     batch = {"profile": torch.tensor([[[1.0, 1.0]]]), "weight": torch.ones(1, 1)}
     nll = -math.log(2 * 0.25)  # 2!/(1!1!) * 0.5 * 0.5
-    assert objective.loss((logits, log_counts), batch).item() == pytest.approx(nll + 2.0 * math.log(3.0) ** 2)
+    assert objective.loss(packed, batch).item() == pytest.approx(nll + 2.0 * math.log(3.0) ** 2)
+    # the split loss from expected counts (uniform over 2 bases, total 0) gives the same number
+    losses = objective.split_loss(np.zeros((1, 1, 2)) + 1e-12, np.array([[[1.0, 1.0]]]), np.ones((1, 1)))
+    assert losses == pytest.approx([nll + 2.0 * math.log(3.0) ** 2], rel=1e-6)
 
 
 def test_weighted_correlations_match_scipy_and_weights_mask() -> None:

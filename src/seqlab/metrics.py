@@ -29,6 +29,8 @@ from scipy.stats import rankdata
 from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
 
 __all__ = [
+    "ProfileMetrics",
+    "ProfileTaskMetrics",
     "RegressionMetrics",
     "RegressionTaskMetrics",
     "SplitMetrics",
@@ -37,6 +39,7 @@ __all__ = [
     "UndefinedMetricWarning",
     "binary_auroc_aupr",
     "classification_metrics",
+    "compute_profile_metrics",
     "compute_regression_metrics",
     "compute_split_metrics",
     "jensen_shannon_distance",
@@ -443,3 +446,94 @@ def profile_pearson(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     denominator = np.sqrt((dp * dp).sum(axis=-1) * (dq * dq).sum(axis=-1))
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(denominator > 0, (dp * dq).sum(axis=-1) / denominator, np.nan)
+
+
+@dataclass(frozen=True)
+class ProfileTaskMetrics:
+    """One task's profile metrics over a split: count Pearson, median profile Pearson and JSD, n windows."""
+
+    count_pearson: float
+    profile_pearson: float
+    jsd: float
+    n: int
+
+
+@dataclass(frozen=True)
+class ProfileMetrics:
+    """Per-task profile metrics of a split; the means over tasks skip NaN."""
+
+    split: str
+    per_task: dict[str, ProfileTaskMetrics]
+    messages: list[str] = field(default_factory=list)
+
+    def means(self) -> dict[str, float]:
+        """Means over tasks by metric name (logged as ``{split}_<name>``: count_pearson, profile_jsd, ...)."""
+        values = self.per_task.values()
+        return {
+            "count_pearson": nanmean([m.count_pearson for m in values]),
+            "profile_jsd": nanmean([m.jsd for m in values]),
+            "profile_pearson": nanmean([m.profile_pearson for m in values]),
+        }
+
+    def task_values(self, task: str) -> dict[str, float]:
+        """One task's metrics by name (logged as ``{split}_<name>/<task>``)."""
+        m = self.per_task[task]
+        return {"count_pearson": m.count_pearson, "profile_jsd": m.jsd, "profile_pearson": m.profile_pearson}
+
+    def to_dict(self) -> dict[str, Any]:
+        """metrics.json entry: the means and ``per_task: {task: {count_pearson, profile_pearson, jsd, n}}``."""
+        return json_safe(
+            {
+                **self.means(),
+                "per_task": {
+                    task: {
+                        "count_pearson": m.count_pearson,
+                        "profile_pearson": m.profile_pearson,
+                        "jsd": m.jsd,
+                        "n": m.n,
+                    }
+                    for task, m in self.per_task.items()
+                },
+            }
+        )
+
+
+def compute_profile_metrics(
+    y: np.ndarray, predictions: np.ndarray, weight: np.ndarray | None, tasks: Sequence[str], split: str
+) -> ProfileMetrics:
+    """Per-task profile metrics over a whole split.
+
+    Args:
+        y: float (N, T, L) observed counts per base.
+        predictions: float (N, T, L) expected counts per base (strand-averaged).
+        weight: float (N, T) non-negative weights or None (weight 0 masks a window).
+        tasks: T task names.
+        split: split name used in messages.
+
+    Returns:
+        Per task: the weighted Pearson correlation of log(1 + total counts) (predicted vs observed), and
+        the medians over windows with weight > 0 and observed counts > 0 of the profile Pearson
+        correlation and Jensen-Shannon distance (:func:`profile_pearson`, :func:`jensen_shannon_distance`);
+        NaN (with an ``UndefinedMetricWarning`` kept in ``messages``) when a task has no such window.
+    """
+    y, predictions = np.asarray(y, dtype=np.float64), np.asarray(predictions, dtype=np.float64)
+    if y.shape != predictions.shape or y.ndim != 3 or y.shape[1] != len(tasks):
+        raise ValueError(f"y {y.shape} and predictions {predictions.shape} must both be (N, {len(tasks)}, L)")
+    per_task: dict[str, ProfileTaskMetrics] = {}
+    messages: list[str] = []
+    for column, task in enumerate(tasks):
+        w = np.ones(len(y)) if weight is None else np.asarray(weight, dtype=np.float64)[:, column]
+        observed, predicted = y[:, column], predictions[:, column]
+        totals = np.log1p(observed.sum(axis=-1))
+        count = weighted_pearson(np.log1p(predicted.sum(axis=-1)), totals, w) if len(y) > 1 else math.nan
+        shaped = (w > 0) & (observed.sum(axis=-1) > 0)
+        pearsons = profile_pearson(observed[shaped], predicted[shaped])
+        distances = jensen_shannon_distance(observed[shaped], predicted[shaped])
+        median_pearson = float(np.nanmedian(pearsons)) if np.isfinite(pearsons).any() else math.nan
+        median_jsd = float(np.median(distances)) if distances.size else math.nan
+        per_task[task] = ProfileTaskMetrics(count, median_pearson, median_jsd, int(shaped.sum()))
+        if math.isnan(count) or not distances.size:
+            message = f"task {task!r}: profile metrics undefined in the {split} split ({int(shaped.sum())} windows)"
+            warnings.warn(message, UndefinedMetricWarning, stacklevel=2)
+            messages.append(message)
+    return ProfileMetrics(split, per_task, messages)

@@ -28,7 +28,14 @@ import torch
 
 from seqlab.config.model import OBJECTIVE_MONITORS, ObjectiveConfig
 from seqlab.losses import multinomial_nll, per_task_bce, weighted_bce_with_logits, weighted_mse, weighted_poisson_nll
-from seqlab.metrics import RegressionMetrics, SplitMetrics, compute_regression_metrics, compute_split_metrics
+from seqlab.metrics import (
+    ProfileMetrics,
+    RegressionMetrics,
+    SplitMetrics,
+    compute_profile_metrics,
+    compute_regression_metrics,
+    compute_split_metrics,
+)
 from seqlab.registry import Registry
 
 __all__ = [
@@ -38,6 +45,7 @@ __all__ = [
     "ProfileObjective",
     "RegressionObjective",
     "build_objective",
+    "split_profile_outputs",
 ]
 
 
@@ -50,6 +58,8 @@ class Objective:
     """
 
     kind: ClassVar[str]
+    target_key: ClassVar[str] = "y"
+    """The batch key of the targets (``y`` (B, T); a profile objective's ``profile`` (B, T, L))."""
 
     def __init__(self, config: ObjectiveConfig | None = None, pos_weight: float | list[float] | None = None) -> None:
         self.config = config or ObjectiveConfig(kind=self.kind)
@@ -79,7 +89,7 @@ class Objective:
 
     def split_metrics(
         self, y: np.ndarray, predictions: np.ndarray, weight: np.ndarray | None, tasks: list[str], split: str
-    ) -> SplitMetrics | RegressionMetrics:
+    ) -> SplitMetrics | RegressionMetrics | ProfileMetrics:
         """Metrics over a whole split: an object with ``means()``, ``task_values(task)`` and ``to_dict()``."""
         raise NotImplementedError
 
@@ -153,31 +163,68 @@ class RegressionObjective(Objective):
         return compute_regression_metrics(y, predictions, weight, tasks, split)
 
 
-class ProfileObjective(Objective):
-    """BPNet: base-resolution profile logits (B, T, L) and log total counts (B, T) per task.
+def split_profile_outputs(outputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Packed profile outputs float (..., T, L + 1) -> (profile logits (..., T, L), log(1 + counts) (..., T))."""
+    return outputs[..., :-1], outputs[..., -1]
 
-    Loss: multinomial NLL of the observed profile (mean over windows and tasks) plus ``count_weight`` x
-    MSE of log(1 + total counts). Link: softmax(profile logits) x exp(log counts) -> expected counts (B, T, L).
+
+class ProfileObjective(Objective):
+    """BPNet: base-resolution profile logits and log total counts per task, packed as outputs (B, T, L + 1).
+
+    ``outputs[..., :L]`` are profile logits over the target span, ``outputs[..., L]`` log(1 + total counts)
+    (:func:`split_profile_outputs`). Targets are ``batch['profile']`` (B, T, L) (observed counts per base).
+    Loss: multinomial NLL of the observed profile (weighted mean over windows and tasks) plus ``count_weight``
+    x MSE of log(1 + total counts). Link: softmax(profile logits) x (exp(log counts) - 1) -> expected counts
+    per base (B, T, L). Metrics per task: count Pearson (of log(1 + totals), weighted), and the medians over
+    windows of the profile Pearson and Jensen-Shannon distance (windows with weight > 0 and observed counts).
     """
 
     kind = "profile"
+    target_key = "profile"
 
-    def link(self, outputs: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:  # type: ignore[override]
-        """(profile logits (B, T, L), log counts (B, T)) -> expected counts per base (B, T, L)."""
-        logits, log_counts = outputs
+    @property
+    def count_weight(self) -> float:
+        """Weight of the count MSE (``model.objective.count_weight``; default 1)."""
+        return 1.0 if self.config.count_weight is None else self.config.count_weight
+
+    def link(self, outputs: torch.Tensor) -> torch.Tensor:
+        """Packed outputs (..., T, L + 1) -> expected counts per base (..., T, L)."""
+        logits, log_counts = split_profile_outputs(outputs)
         return torch.softmax(logits.float(), dim=-1) * torch.expm1(log_counts.float()).clamp(min=0).unsqueeze(-1)
 
-    def loss(self, outputs: tuple[torch.Tensor, torch.Tensor], batch: Mapping[str, torch.Tensor]) -> torch.Tensor:  # type: ignore[override]
+    def loss(self, outputs: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """Multinomial NLL of ``batch['profile']`` (B, T, L) + count_weight x MSE of log(1 + counts), weighted."""
-        logits, log_counts = outputs
+        logits, log_counts = split_profile_outputs(outputs)
         profile = batch["profile"].float()
         weight = batch["weight"].float()
         nll = multinomial_nll(logits, profile)  # (B, T)
-        total = weight.sum().clamp(min=1e-12)
-        profile_term = (weight * nll).sum() / total
+        profile_term = (weight * nll).sum() / weight.sum().clamp(min=1e-12)
         count_term = weighted_mse(log_counts, torch.log1p(profile.sum(dim=-1)), weight)
-        count_weight = 1.0 if self.config.count_weight is None else self.config.count_weight
-        return profile_term + count_weight * count_term
+        return profile_term + self.count_weight * count_term
+
+    def strand_values(self, outputs: np.ndarray) -> np.ndarray:
+        """Expected counts per base averaged over strands: packed outputs (N, S, T, L + 1) -> float64 (N, T, L)."""
+        values = torch.from_numpy(np.asarray(outputs, dtype=np.float64))
+        return self.link(values).mean(dim=1).numpy()
+
+    def split_loss(self, predictions: np.ndarray, y: np.ndarray, weight: np.ndarray) -> list[float]:
+        """Per task: the loss of strand-averaged expected counts (N, T, L) against observed profiles (N, T, L)."""
+        predictions = torch.from_numpy(np.asarray(predictions, dtype=np.float64))
+        observed = torch.from_numpy(np.asarray(y, dtype=np.float64))
+        w = torch.from_numpy(np.asarray(weight, dtype=np.float64))
+        totals = predictions.sum(dim=-1)
+        logits = torch.log(predictions.clamp(min=1e-30))  # softmax(log p) = p / sum p
+        nll = multinomial_nll(logits, observed).double()
+        count_error = (torch.log1p(totals) - torch.log1p(observed.sum(dim=-1))) ** 2
+        with np.errstate(invalid="ignore", divide="ignore"):
+            per_task = (w * (nll + self.count_weight * count_error)).sum(dim=0) / w.sum(dim=0)
+        return per_task.tolist()
+
+    def split_metrics(
+        self, y: np.ndarray, predictions: np.ndarray, weight: np.ndarray | None, tasks: list[str], split: str
+    ) -> ProfileMetrics:
+        """Per-task count Pearson, median profile Pearson and median JSD over the split (see the class)."""
+        return compute_profile_metrics(y, predictions, weight, tasks, split)
 
 
 OBJECTIVES = Registry("objective kind")

@@ -107,6 +107,7 @@ def _data_params(config: DnaRunConfig, table: ExampleTable) -> DataParams:
         genome_name=config.data.genome_name,
         task_metadata=table.tasks.to_dict("records"),
         bin_size=(tracks[0].target_length or config.data.window_length) if tracks else None,
+        target_length=table.profiles.length if config.model.objective.kind == "profile" and table.profiles else None,
     )
 
 

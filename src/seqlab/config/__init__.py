@@ -47,6 +47,7 @@ from seqlab.config.model import (
     LinearHeadConfig,
     ModelConfig,
     ObjectiveConfig,
+    ProfileHeadConfig,
     TrunkConfig,
     register_head_config,
     register_trunk_config,
@@ -61,7 +62,7 @@ from seqlab.config.transformer import HFConfig, TransformerConfig
 # register themselves): model.trunk.arch, model.head.kind and data.sources[].kind.
 for _trunk in (DeepBindConfig, DeepSEAConfig, BasenjiConfig, TransformerConfig, HFConfig):
     register_trunk_config(_trunk)
-for _head in (LinearHeadConfig, MetadataHeadConfig):
+for _head in (LinearHeadConfig, MetadataHeadConfig, ProfileHeadConfig):
     register_head_config(_head)
 for _source in (PeaksSourceConfig, TilingSourceConfig, TracksSourceConfig, SequencesSourceConfig, LiftedSourceConfig):
     register_source_config(_source)
@@ -87,6 +88,7 @@ __all__ = [
     "ModelConfig",
     "NegativesConfig",
     "ObjectiveConfig",
+    "ProfileHeadConfig",
     "LiftedSourceConfig",
     "NoisyStudentConfig",
     "PeaksSourceConfig",

@@ -29,6 +29,7 @@ __all__ = [
     "ModelConfig",
     "OBJECTIVE_MONITORS",
     "ObjectiveConfig",
+    "ProfileHeadConfig",
     "TrunkConfig",
     "register_head_config",
     "register_trunk_config",
@@ -150,6 +151,24 @@ class LinearHeadConfig(HeadConfig):
     """One independent linear read-out per task (``MultiTaskLinearHead``)."""
 
     kind: Literal["linear"] = "linear"
+
+
+class ProfileHeadConfig(HeadConfig):
+    """BPNet-style profile head (``ProfileHead``): base-resolution profile logits and log total counts per task.
+
+    Reads the trunk's positional features, maps them onto the target span (nearest upsampling by
+    round(window / positions), centre crop) and applies one convolution per profile; the counts come from
+    the globally averaged features. With ``control`` the task's control track enters the head (BPNet).
+    """
+
+    kind: Literal["profile"] = "profile"
+    kernel_size: int = Field(25, gt=0, description="Width of the final profile convolution (odd: centred).")
+    control: bool = Field(
+        False, description="Feed each task's control track (the task table's control column) into the head."
+    )
+    control_smoothing: int = Field(
+        50, gt=0, description="Moving-average width in bp of log(1 + control) before it enters the profile layer."
+    )
 
 
 OBJECTIVE_MONITORS: dict[str, dict[str, Literal["min", "max"]]] = {

@@ -51,6 +51,15 @@ class DnaRunConfig(StrictModel):
                 f"data.sources.{tracks[0]} (kind tracks) gives quantitative targets; set model.objective.kind: "
                 "regression (or profile), binary trains on labels"
             )
+        if kind == "profile" and not any(getattr(self.data.sources[i], "profile", False) for i in tracks):
+            raise ValueError(
+                "model.objective.kind profile trains on base-resolution targets: add a data.sources entry of kind "
+                "tracks with profile: true"
+            )
+        if kind == "profile" and self.model.head.kind != "profile":
+            raise ValueError(
+                f"model.objective.kind profile needs model.head.kind: profile, not {self.model.head.kind!r}"
+            )
         offered = OBJECTIVE_MONITORS[kind]
         if "monitor" not in self.train.model_fields_set and self.train.monitor not in offered:
             self.train.monitor = next(iter(offered))  # the default follows the objective

@@ -27,8 +27,17 @@ from seqlab.data.encoding import _CODE as _ENCODE_TABLE
 from seqlab.data.encoding import n_channels
 from seqlab.data.sparse import dense_rows
 from seqlab.data.store import WindowStore
+from seqlab.data.targets import ProfileStore
 
-__all__ = ["StoreDataset", "StoreSampler", "augment_draws", "collate_batch", "encode_codes", "window_batches"]
+__all__ = [
+    "StoreDataset",
+    "StoreSampler",
+    "augment_draws",
+    "collate_batch",
+    "encode_codes",
+    "flip_profiles",
+    "window_batches",
+]
 
 # ASCII byte -> 0..3 for ACGT (any case), 4 for anything else: the table encoding.encode uses.
 _CODE = _ENCODE_TABLE.astype(np.uint8)
@@ -118,6 +127,13 @@ def augment_draws(
     return shifts, flips
 
 
+def flip_profiles(profiles: np.ndarray, flips: np.ndarray | None) -> np.ndarray:
+    """Profiles float32 (B, T, L) with the rows ``flips`` (bool (B,), reverse-complemented windows) reversed along L."""
+    if flips is not None and flips.any():
+        profiles[flips] = profiles[flips, :, ::-1]
+    return np.ascontiguousarray(profiles)
+
+
 def collate_batch(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Collate of a DataLoader over :class:`StoreDataset`: the batch is already whole."""
     return batch
@@ -203,9 +219,15 @@ class StoreDataset(Dataset[dict[str, torch.Tensor]]):
         seed: seed of the augmentation hash.
         encode: one-hot encode in the loader (``x``); False leaves ``codes`` uint8 (B, L) for the
             accelerator (``encode_codes`` after the transfer).
+        profiles: base-resolution targets (:class:`~seqlab.data.targets.ProfileStore` over all table rows),
+            read from the memory map a batch of rows at a time, or None.
+        controls: the control profiles likewise, or None.
 
     Batches (``__getitems__(tokens)``): ``x`` float32 (B, C, L) (or ``codes`` uint8 (B, L)),
-    ``y`` float32 (B, T), ``weight`` float32 (B, T), ``index`` int64 (B,) table rows.
+    ``y`` float32 (B, T), ``weight`` float32 (B, T), ``index`` int64 (B,) table rows; with profiles also
+    ``profile`` (and ``control``) float32 (B, T, L_out). A reverse-complemented window gets its profiles
+    reversed along L_out and nothing else changed (tracks are single-stranded: no task is swapped). Shift
+    augmentation is refused with profiles (the store holds the target span only).
     """
 
     def __init__(
@@ -220,7 +242,11 @@ class StoreDataset(Dataset[dict[str, torch.Tensor]]):
         reverse_complement: bool = False,
         seed: int = 0,
         encode: bool = True,
+        profiles: ProfileStore | None = None,
+        controls: ProfileStore | None = None,
     ) -> None:
+        if profiles is not None and max_shift:
+            raise ValueError("data.augment.max_shift must be 0 with profile targets: the store holds the target span")
         if max_shift > store.flank:
             raise ValueError(f"shift augmentation of {max_shift} bp needs a store with flank >= {max_shift}")
         n_channels(encoding)
@@ -233,6 +259,7 @@ class StoreDataset(Dataset[dict[str, torch.Tensor]]):
         self.reverse_complement = bool(reverse_complement)
         self.seed = int(seed)
         self.encode = encode
+        self.profiles, self.controls = profiles, controls
 
     def __len__(self) -> int:
         return int(self.rows.size)
@@ -257,12 +284,16 @@ class StoreDataset(Dataset[dict[str, torch.Tensor]]):
         if shifts is not None:
             shifts, flips = shifts[order], flips[order]
         codes = self.store.windows(sorted_rows, shifts, flips)[inverse]
-        return {
+        batch = {
             "codes": codes,
             "y": dense_rows(self.labels, sorted_rows)[inverse],
             "weight": dense_rows(self.weights, sorted_rows)[inverse],
             "index": rows,
         }
+        for key, profiles in (("profile", self.profiles), ("control", self.controls)):
+            if profiles is not None:
+                batch[key] = flip_profiles(profiles[sorted_rows][inverse], None if flips is None else flips[inverse])
+        return batch
 
     def __getitems__(self, tokens: list[int]) -> dict[str, torch.Tensor]:
         batch = self.read(tokens)

@@ -45,6 +45,13 @@ class DnaDataModule(L.LightningDataModule):
         store_dir: folder of window stores (overrides ``data.store.dir``; the pipeline passes
             ``<run>/store``); default ``data.store.dir``, else :func:`default_store_root`.
         workers: DataLoader worker processes (``hardware.workers``).
+        profiles: the targets are the table's base-resolution profiles (a profile model): batches carry
+            ``profile`` (and ``control`` when the table has control profiles) (B, T, L_out), read per batch
+            from the memory-mapped store; otherwise one target value per window (``with_targets_as_labels``).
+
+    Raises:
+        ValueError: ``profiles`` for a table without profiles; profiles with shift augmentation or without
+            the window store.
     """
 
     def __init__(
@@ -54,14 +61,21 @@ class DnaDataModule(L.LightningDataModule):
         seed: int = 0,
         store_dir: str | Path | None = None,
         workers: int = 0,
+        profiles: bool = False,
     ) -> None:
         super().__init__()
-        self.table = table.with_targets_as_labels()  # quantitative targets (tracks): one value per window and task
+        if profiles and table.profiles is None:
+            raise ValueError("a profile model needs base-resolution targets: a tracks source with profile: true")
+        # quantitative targets (tracks): one value per window and task, unless the profiles are the targets
+        self.table = table if profiles else table.with_targets_as_labels()
+        self.profiles = profiles
         self.config = data_config
         self.seed = seed
         self.workers = int(workers)
         store_config = getattr(data_config, "store", None) or StoreConfig()
         self.use_store = store_config.enabled and (table.sequences is not None or bool(table.genomes))
+        if profiles and not self.use_store:
+            raise ValueError("profile targets are read through the window store: set data.store.enabled: true")
         self.store_dir = Path(store_dir) if store_dir is not None else store_config.dir
         self.store: WindowStore | None = None
         self.datasets: dict[str, Dataset] = {}
@@ -118,6 +132,8 @@ class DnaDataModule(L.LightningDataModule):
                     reverse_complement=bool(augment is not None and augment.reverse_complement),
                     seed=self.seed,
                     encode=not (split == "train" and self.encode_on_device),
+                    profiles=self.table.profiles if self.profiles else None,
+                    controls=self.table.control_profiles if self.profiles else None,
                 )
         return self.datasets[split]
 

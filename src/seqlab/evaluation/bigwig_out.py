@@ -7,6 +7,12 @@ for; the window length for other models), from the region's start (a last, short
 every bin gets the prediction of the window centred on it (both strands averaged: values of a
 regression model, probabilities of a binary one). Windows crossing a chromosome end are padded with N.
 
+A profile model (``model.objective.kind: profile``) writes base resolution instead: the bins are its target
+span (``data_params.target_length`` bp), each bin's window is centred on it, and every base of the bin gets
+the predicted profile there: softmax(profile logits) x predicted total counts (expected counts per base,
+both strands averaged, the reverse strand's profile flipped back). A last, shorter bin keeps the bases of
+the span that lie in it. The returned table holds the bins with the predicted total counts of each span.
+
 File names: one task writes ``pred.bw`` itself; several tasks write ``pred.<task>.bw`` each (the
 suffix ``.bw`` or ``.bigWig`` of the given name is kept; without one, ``.bw``). Existing files are refused
 unless ``overwrite``; the set appears whole or not at all (:func:`seqlab.outputs.new_files`).
@@ -19,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from seqlab.evaluation.predict import GenomeLike, predict_regions
+from seqlab.evaluation.predict import GenomeLike, predict_regions, region_outputs
 from seqlab.models.sequence_model import SequenceModel
 from seqlab.outputs import new_files, refuse_existing
 
@@ -99,16 +105,41 @@ def predict_bigwig(
     names = {chrom: genome.resolve(chrom) for chrom in regions["chrom"].astype(str).unique()}
     genome_order = list(sizes)
     names = dict(sorted(names.items(), key=lambda item: genome_order.index(item[1])))  # the genome's order
-    bins = tile_regions(regions, model.data_params.bin_size or model.window_length, list(names))
-    frame = predict_regions(model, genome, bins, batch_size=batch_size, progress=progress, center="center",
-                            allow_all_n=allow_all_n)  # fmt: skip
+    profile = model.objective.kind == "profile"
+    span = model.data_params.target_length if profile else None
+    bins = tile_regions(regions, span or model.data_params.bin_size or model.window_length, list(names))
+    settings = {"batch_size": batch_size, "progress": progress, "center": "center", "allow_all_n": allow_all_n}
+    if profile:
+        windows, outputs = region_outputs(model, genome, bins, **settings)  # type: ignore[arg-type]
+        profiles = model.objective.strand_values(outputs)  # (N, T, span) expected counts per base
+        frame = pd.concat([windows, pd.DataFrame(profiles.sum(axis=-1), columns=model.tasks)], axis=1)
+    else:
+        frame = predict_regions(model, genome, bins, **settings)  # type: ignore[arg-type]
     header = [(chrom, int(sizes[names[chrom]])) for chrom in names]
-    chroms = bins["chrom"].astype(str).tolist()
-    starts, ends = bins["start"].to_numpy(np.int64).tolist(), bins["end"].to_numpy(np.int64).tolist()
     with new_files(paths, overwrite) as staged:
-        for task, path in zip(model.tasks, staged, strict=True):
+        for t, (task, path) in enumerate(zip(model.tasks, staged, strict=True)):
             handle = pyBigWig.open(str(path), "w")
             handle.addHeader(header)
-            handle.addEntries(chroms, starts, ends=ends, values=frame[task].to_numpy(np.float64).tolist())
+            if profile:
+                _add_profiles(handle, frame, profiles[:, t], model.window_length)
+            else:
+                chroms = bins["chrom"].astype(str).tolist()
+                starts, ends = bins["start"].to_numpy(np.int64).tolist(), bins["end"].to_numpy(np.int64).tolist()
+                handle.addEntries(chroms, starts, ends=ends, values=frame[task].to_numpy(np.float64).tolist())
             handle.close()
     return paths, frame
+
+
+def _add_profiles(handle: object, frame: pd.DataFrame, profiles: np.ndarray, window_length: int) -> None:
+    """Write one task's base-resolution profiles (N, span) over the bins of ``frame`` (one entry per base).
+
+    The span of bin i starts at ``window_start + window_length // 2 - span // 2`` (as the tracks source
+    centres it); the bases of the bin (``start`` to ``end``) are written.
+    """
+    span = profiles.shape[-1]
+    for i, (chrom, start, end, window_start) in enumerate(
+        zip(frame["chrom"].astype(str), frame["start"], frame["end"], frame["window_start"], strict=True)
+    ):
+        first = int(start) - (int(window_start) + window_length // 2 - span // 2)
+        values = profiles[i, first : first + int(end) - int(start)].astype(np.float64).tolist()
+        handle.addEntries(chrom, int(start), values=values, span=1, step=1)  # type: ignore[attr-defined]

@@ -25,10 +25,10 @@ import pandas as pd
 from seqlab.atomic import write_json
 from seqlab.data.table import ExampleTable, finish_frame
 from seqlab.evaluation.metrics import write_metrics_tsv
-from seqlab.evaluation.plots import plot_pr_curves, plot_roc_curves, plot_scatter
+from seqlab.evaluation.plots import plot_pr_curves, plot_profile_examples, plot_roc_curves, plot_scatter
 from seqlab.evaluation.predict import write_tsv
 from seqlab.io.fasta import read_sequence_set
-from seqlab.metrics import RegressionMetrics, SplitMetrics, SplitPredictions, json_safe
+from seqlab.metrics import ProfileMetrics, RegressionMetrics, SplitMetrics, SplitPredictions, json_safe
 from seqlab.models.inference import predict_table
 from seqlab.models.sequence_model import SequenceModel
 from seqlab.objectives import Objective, build_objective
@@ -79,7 +79,10 @@ def predict_splits(
         table and ``probs`` float32 (N, T_table) from the model's matching outputs. Empty splits are
         left out.
     """
-    table = table.with_targets_as_labels()
+    profiles = model.objective.kind == "profile"
+    if profiles and table.profiles is None:
+        raise ValueError("a profile model is evaluated on base-resolution targets: a tracks source with profile: true")
+    table = table if profiles else table.with_targets_as_labels()
     columns = task_columns(model.tasks, table.task_names)
     predictions: dict[str, SplitPredictions] = {}
     for split in splits:
@@ -89,6 +92,8 @@ def predict_splits(
             continue
         probs = predict_table(model, table, batch_size=batch_size, split=which)
         y, weight = table.label_rows(index)  # dense (n, T) even when the table holds them sparse
+        if profiles:  # observed profiles (n, T, L_out): the split's rows read from the memory map
+            y = table.profiles[index]
         predictions[split] = SplitPredictions(
             split=split,
             tasks=list(table.task_names),
@@ -106,19 +111,28 @@ def prediction_frame(table: ExampleTable, predictions: SplitPredictions, kind: s
     """Coordinates, then per task the observed and predicted value of every example of a split.
 
     Binary: ``label.<task>`` (NA where masked) and ``prob.<task>``; other objectives (``kind``):
-    ``target.<task>`` (NA where masked) and ``pred.<task>``.
+    ``target.<task>`` (NA where masked) and ``pred.<task>``; a profile objective's are the total counts over
+    the target span (observed, and predicted: the sum of the expected counts per base).
     """
     frame = table.frame.iloc[predictions.index][["genome", "chrom", "start", "end", "split"]].reset_index(drop=True)
     observed, predicted = ("label", "prob") if kind == "binary" else ("target", "pred")
     columns: dict[str, np.ndarray] = {}
+    y, probs = predictions.y, predictions.probs
+    if kind == "profile":
+        y, probs = y.sum(axis=-1), probs.sum(axis=-1)
     for t, task in enumerate(predictions.tasks):
-        columns[f"{observed}.{task}"] = np.where(predictions.weight[:, t] > 0, predictions.y[:, t], np.nan)
-        columns[f"{predicted}.{task}"] = predictions.probs[:, t]
+        columns[f"{observed}.{task}"] = np.where(predictions.weight[:, t] > 0, y[:, t], np.nan)
+        columns[f"{predicted}.{task}"] = probs[:, t]
     return pd.concat([frame, pd.DataFrame(columns)], axis=1)  # one join: no fragmented frame with many tasks
 
 
-_PLOTS = {"binary": (("roc", plot_roc_curves), ("pr", plot_pr_curves)), "regression": (("scatter", plot_scatter),)}
-"""The plots of each objective kind: (file prefix, function(y, predictions, weight, tasks, path, title))."""
+_PLOTS = {
+    "binary": (("roc", plot_roc_curves), ("pr", plot_pr_curves)),
+    "regression": (("scatter", plot_scatter),),
+    "profile": (("profiles", plot_profile_examples),),
+}
+"""The plots of each objective kind: (file prefix, function(y, predictions, weight, tasks, path, title)); a
+profile plot also takes the control profiles of the split's windows (``control=``)."""
 
 
 def write_reports(
@@ -142,18 +156,21 @@ def write_reports(
     """
     objective = objective or build_objective()
     run = RunPaths(out)
-    metrics: dict[str, SplitMetrics | RegressionMetrics] = {}
+    metrics: dict[str, SplitMetrics | RegressionMetrics | ProfileMetrics] = {}
     for split, split_predictions in predictions.items():
         p = split_predictions
         metrics[split] = objective.split_metrics(p.y, p.probs, p.weight, p.tasks, split)
+        controls = table.control_profiles
+        extra_plot = {"control": controls[p.index]} if objective.kind == "profile" and controls is not None else {}
         for kind, plot in _PLOTS[objective.kind]:
-            plot(
+            plot(  # type: ignore[operator]
                 p.y,
                 p.probs,
                 p.weight,
                 p.tasks,
                 run.plots / f"{kind}_{split}.png",
                 title=f"{split} ({len(p.index):,} windows, both strands averaged)",
+                **extra_plot,
             )
         write_tsv(prediction_frame(table, p, objective.kind), run.root / f"predictions_{split}.tsv")
     document = {split: split_metrics.to_dict() for split, split_metrics in metrics.items()} | json_safe(dict(extra))

@@ -21,7 +21,7 @@ from seqlab.data.encoding import ALPHABET
 from seqlab.extras import require
 from seqlab.metrics import binary_auroc_aupr, ranking_counts, task_entries, weighted_pearson
 
-__all__ = ["plot_logo", "plot_pr_curves", "plot_roc_curves", "plot_scatter"]
+__all__ = ["plot_logo", "plot_pr_curves", "plot_profile_examples", "plot_roc_curves", "plot_scatter"]
 
 
 def _save(figure: Figure, path: str | Path) -> Path:
@@ -215,4 +215,51 @@ def plot_logo(matrix: np.ndarray, path: str | Path, title: str | None = None) ->
     ax.set_xlabel("position")
     if title:
         ax.set_title(title, fontsize=10)
+    return _save(figure, path)
+
+
+def plot_profile_examples(
+    y: np.ndarray,
+    predictions: np.ndarray,
+    weight: np.ndarray | None,
+    tasks: Sequence[str],
+    path: str | Path,
+    title: str | None = None,
+    control: np.ndarray | None = None,
+    examples: int = 3,
+) -> Path:
+    """Observed and predicted profiles of a few windows per task (the control dashed), as a PNG.
+
+    Per task one row: the ``examples`` counted windows with the most observed counts, observed counts
+    per base against expected counts (predicted profile x predicted total), and the control when given.
+
+    Args:
+        y: float (N, T, L) observed counts per base.
+        predictions: float (N, T, L) expected counts per base.
+        weight: float (N, T) weights (windows with weight 0 are not shown) or None.
+        tasks: T task names.
+        path: PNG file, written atomically.
+        title: figure title (e.g. the split).
+        control: float (N, T, L) control counts, or None.
+        examples: windows shown per task.
+    """
+    y, predictions = np.asarray(y), np.asarray(predictions)
+    figure = Figure(figsize=(3.6 * examples, 2.4 * len(tasks)))
+    axes = figure.subplots(len(tasks), examples, squeeze=False)
+    for t, task in enumerate(tasks):
+        totals = y[:, t].sum(axis=-1)
+        if weight is not None:
+            totals = np.where(np.asarray(weight)[:, t] > 0, totals, -np.inf)
+        for column, row in enumerate(np.argsort(-totals, kind="stable")[:examples]):
+            ax = axes[t][column]
+            ax.plot(y[row, t], lw=0.8, label="observed")
+            ax.plot(predictions[row, t], lw=0.8, label="predicted")
+            if control is not None:
+                ax.plot(np.asarray(control)[row, t], lw=0.6, ls="--", color="grey", label="control")
+            ax.set_title(f"{task}, window {int(row)} ({y[row, t].sum():.0f} counts)", fontsize=8)
+            ax.set_xlabel("position in the target span (bp)", fontsize=7)
+        axes[t][0].legend(fontsize=6)
+    if title:
+        figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
     return _save(figure, path)

@@ -45,6 +45,7 @@ __all__ = [
     "GenomeLike",
     "predict_fasta",
     "predict_regions",
+    "region_outputs",
     "region_windows",
     "write_predictions",
     "write_tsv",
@@ -82,8 +83,11 @@ def _scores_frame(logits: np.ndarray, tasks: list[str], objective: Objective) ->
     """Prediction columns from float (N, 2, T) strand outputs: one per task, then ``logit.{task}`` (binary).
 
     Binary: the strand-averaged probabilities and the mean logits; regression: the strand-averaged values
-    (the objective's link: identity, or exp for a Poisson model), no probability anywhere.
+    (the objective's link: identity, or exp for a Poisson model), no probability anywhere; profile (outputs
+    (N, 2, T, L_out + 1)): the predicted total counts over the target span (sum of the expected counts per base).
     """
+    if objective.kind == "profile":
+        return pd.DataFrame(objective.strand_values(logits).sum(axis=-1), columns=tasks)
     if objective.kind != "binary":
         return pd.DataFrame(objective.strand_values(logits), columns=tasks)
     prob, logit = strand_scores(logits)
@@ -99,11 +103,6 @@ def _task_names(model: SequenceModel, taken: Iterable[str]) -> list[str]:
     if clash:
         raise ValueError(f"task names {clash} clash with the output's coordinate columns")
     return tasks
-
-
-def _empty_scores(frame: pd.DataFrame, tasks: list[str], objective: Objective) -> pd.DataFrame:
-    empty = _scores_frame(np.zeros((0, 2, len(tasks))), tasks, objective)
-    return pd.concat([frame.assign(n_fraction=np.zeros(0)), empty], axis=1)
 
 
 def region_windows(
@@ -187,6 +186,26 @@ def predict_regions(
         ValueError: missing columns, a region with ``end <= start`` or a negative start, or regions
             on chromosomes the genome does not have (listed); an all-N window without ``allow_all_n``.
     """
+    frame, logits = region_outputs(model, genome, regions_df, batch_size, progress, center, allow_all_n)
+    return pd.concat([frame, _scores_frame(logits, model.tasks, model.objective)], axis=1)
+
+
+def region_outputs(
+    model: SequenceModel,
+    genome: GenomeLike,
+    regions_df: pd.DataFrame,
+    batch_size: int = 256,
+    progress: bool = True,
+    center: Literal["summit", "center"] = "summit",
+    allow_all_n: bool = False,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The windows of :func:`predict_regions` (its columns up to ``n_fraction``) and both strands' raw outputs.
+
+    Returns:
+        ``(frame, outputs)``: outputs float32 (N, 2, T) (``strand_logits``; a profile model's (N, 2, T, L_out + 1)).
+    """
+    if model.uses_control:
+        raise ValueError("this profile model takes control profiles, which regions and FASTA records do not carry")
     missing = {"chrom", "start", "end"} - set(regions_df.columns)
     if missing:
         raise ValueError(f"regions table lacks columns {sorted(missing)}")
@@ -206,7 +225,8 @@ def predict_regions(
     window_ends = frame["window_end"].to_numpy()
     names = frame["name"].tolist()
     if frame.empty:
-        return _empty_scores(frame, tasks, model.objective)
+        profile = (model.data_params.target_length + 1,) if model.objective.kind == "profile" else ()
+        return frame.assign(n_fraction=np.zeros(0)), np.zeros((0, 2, len(tasks), *profile), np.float32)
     fractions = np.zeros(len(chroms), dtype=np.float64)
     source = str(regions_df.attrs.get("path", "regions"))
 
@@ -229,7 +249,7 @@ def predict_regions(
         description="predicting regions",
         progress=progress,
     )
-    return pd.concat([frame.assign(n_fraction=fractions), _scores_frame(logits, tasks, model.objective)], axis=1)
+    return frame.assign(n_fraction=fractions), logits
 
 
 def predict_fasta(

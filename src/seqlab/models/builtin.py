@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from seqlab.models.heads import MultiTaskLinearHead, register_head
 from seqlab.models.metadata_head import MetadataHead
+from seqlab.models.profile_head import ProfileHead
 from seqlab.models.transformer import HFTrunk, TransformerTrunk
 from seqlab.models.trunks import BasenjiTrunk, DeepBindTrunk, DeepSEATrunk, register_trunk
 
@@ -24,5 +25,5 @@ for _arch, _trunk in (
     ("hf", HFTrunk),
 ):
     register_trunk(_arch)(_trunk)
-for _kind, _head in (("linear", MultiTaskLinearHead), ("metadata", MetadataHead)):
+for _kind, _head in (("linear", MultiTaskLinearHead), ("metadata", MetadataHead), ("profile", ProfileHead)):
     register_head(_kind)(_head)

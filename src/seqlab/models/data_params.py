@@ -49,6 +49,8 @@ class DataParams(BaseModel):
             path of the machine that trained it.
         bin_size: bp one prediction stands for (a regression model on tracks: the tracks source's target
             span, one bin per window); None: the window (BED predictions to bigWig then use window-long bins).
+        target_length: bp of the centred target span a profile model predicts at base resolution (a tracks
+            source with ``profile: true``); None for other models.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -60,6 +62,7 @@ class DataParams(BaseModel):
     genome_name: str = ""
     task_metadata: list[dict[str, Any]] = Field(default_factory=list)
     bin_size: int | None = Field(None, gt=0)
+    target_length: int | None = Field(None, gt=0)
 
     @field_validator("tasks", mode="before")
     @classmethod
@@ -103,8 +106,9 @@ class DataParams(BaseModel):
         return n_channels(self.encoding)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON values (for config.json and checkpoint hyper-parameters); ``bin_size`` only when set."""
-        return self.model_dump(mode="json", exclude={"bin_size"} if self.bin_size is None else None)
+        """Plain JSON values (config.json, checkpoint hyper-parameters); ``bin_size``, ``target_length`` when set."""
+        unset = {key for key in ("bin_size", "target_length") if getattr(self, key) is None}
+        return self.model_dump(mode="json", exclude=unset or None)
 
     @classmethod
     def from_dict(cls, data: DataParams | Mapping[str, Any], source: str = "data_params") -> DataParams:

@@ -41,6 +41,9 @@ def predict_table(
         split: 'train', 'val', 'test' for the rows of that split (``table.split_indices``), None for all.
         progress: show a progress bar for more than one batch.
 
+    A profile model gives expected counts per base, float32 (N, T, L_out) (its head's control profiles read
+    from ``table.control_profiles`` a batch at a time).
+
     Returns:
         float32 (N, T) predictions, rows in ``table.split_indices(split)`` order, T = the model's tasks.
 
@@ -49,7 +52,7 @@ def predict_table(
     """
     rows = table.split_indices(split)
     if rows.size == 0:
-        return np.zeros((0, model.n_tasks), dtype=np.float32)
+        return np.zeros((0, model.n_tasks), dtype=np.float32)  # (a profile model: no rows, no span either)
     length = model.window_length
     widths = (table.frame["end"].to_numpy()[rows] - table.frame["start"].to_numpy()[rows]).astype(np.int64)
     if table.sequences is not None:
@@ -70,7 +73,25 @@ def predict_table(
         Progress(*columns, console=Console(stderr=True), transient=True, disable=not progress) as bar,
     ):
         task = bar.add_task("predicting examples", total=-(-rows.size // batch_size))
-        for x in window_batches(table.subset(rows), length, model.encoding, batch_size):
-            outputs.append(model.strand_predictions(x.to(device)).float().cpu().numpy())
+        for first, x in zip(
+            range(0, rows.size, batch_size),
+            window_batches(table.subset(rows), length, model.encoding, batch_size),
+            strict=True,
+        ):
+            control = _control(model, table, rows[first : first + batch_size])
+            outputs.append(model.strand_predictions(x.to(device), control).float().cpu().numpy())
             bar.advance(task)
     return np.concatenate(outputs, axis=0).astype(np.float32, copy=False)
+
+
+def _control(model: SequenceModel, table: ExampleTable, rows: np.ndarray) -> torch.Tensor | None:
+    """float32 (B, T, L_out) control profiles of table rows ``rows`` when the model's head takes them, else None.
+
+    Raises:
+        ValueError: the head takes control profiles and the table has none.
+    """
+    if not model.uses_control:
+        return None
+    if table.control_profiles is None:
+        raise ValueError("the model's profile head takes control profiles; the table has none (no control column)")
+    return torch.from_numpy(table.control_profiles[rows]).to(model_device(model))

@@ -12,7 +12,12 @@ logit-column order, window length L, encoding, task metadata) and the ``ModelCon
 Strands: every prediction is averaged over the forward strand and the reverse complement
 (:meth:`SequenceModel.strand_logits`). A trunk that declares ``strand_symmetric = True`` (DeepBind:
 it scans both strands itself and keeps the maximum) gives the same features for a window and its
-reverse complement, so the reverse complement is not run through it a second time.
+reverse complement, so the reverse complement is not run through it a second time (not for a head that
+reads positional features: a profile head runs both strands and flips the reverse strand's profile back).
+
+Profile models (``model.head.kind: profile``): the head reads ``positional_features(x)`` (B, F, P) and,
+with ``control: true``, a control profile (B, T, L_out); outputs are packed (B, T, L_out + 1) (profile
+logits, then log(1 + counts); :func:`seqlab.objectives.split_profile_outputs`).
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from torch import nn
 from seqlab.config import ModelConfig, TrunkConfig
 from seqlab.data.encoding import reverse_complement
 from seqlab.models.data_params import DataParams
-from seqlab.models.heads import Head, build_head
+from seqlab.models.heads import HEADS, Head, build_head
 from seqlab.models.pretrained import read_model_files, write_model_folder
 from seqlab.models.scoring import fit_to_window, map_batches, n_fraction, strand_scores, warn_fitted
 from seqlab.models.trunks import build_trunk
@@ -54,6 +59,8 @@ class Predictions:
         logits: float64 (N, T): the mean of the two strands' logits.
         cropped: bool (N,): the sequence was longer than the window (its centre was scored).
         padded: bool (N,): the sequence was shorter than the window (padded with N on both sides).
+        profiles: float64 (N, T, L_out) expected counts per base of a profile model (``probabilities`` are then
+            the predicted total counts and ``logits`` the mean log(1 + counts)); None for other models.
     """
 
     tasks: list[str]
@@ -61,6 +68,7 @@ class Predictions:
     logits: np.ndarray
     cropped: np.ndarray
     padded: np.ndarray
+    profiles: np.ndarray | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """One row per sequence: ``cropped``, ``padded``, one probability column per task, ``logit.<task>``."""
@@ -95,9 +103,16 @@ class SequenceModel(nn.Module):
         config: ModelConfig | None = None,
     ) -> None:
         super().__init__()
-        if trunk.out_features != head.in_features:
-            raise ValueError(f"trunk gives {trunk.out_features} features but the head expects {head.in_features}")
         params = DataParams.from_dict(data_params)
+        if getattr(head, "reads_positional", False):
+            strands = getattr(trunk, "positional_strands", 1)
+            if trunk.positional_features // strands != head.in_features:
+                raise ValueError(
+                    f"trunk gives {trunk.positional_features // strands} positional features but the head expects "
+                    f"{head.in_features}"
+                )
+        elif trunk.out_features != head.in_features:
+            raise ValueError(f"trunk gives {trunk.out_features} features but the head expects {head.in_features}")
         if head.n_tasks != params.n_tasks:
             raise ValueError(f"the head has {head.n_tasks} outputs for the {params.n_tasks} tasks of data_params")
         self.trunk = trunk
@@ -136,8 +151,18 @@ class SequenceModel(nn.Module):
 
     @property
     def strand_symmetric(self) -> bool:
-        """Whether the trunk declares features(x) == features(reverse_complement(x)) in eval mode."""
-        return bool(getattr(self.trunk, "strand_symmetric", False))
+        """Whether outputs(x) == outputs(reverse_complement(x)) in eval mode: a symmetric trunk, pooled features."""
+        return bool(getattr(self.trunk, "strand_symmetric", False)) and not self.reads_positional
+
+    @property
+    def reads_positional(self) -> bool:
+        """Whether the head reads positional features (a profile head) instead of pooled ones."""
+        return bool(getattr(self.head, "reads_positional", False))
+
+    @property
+    def uses_control(self) -> bool:
+        """Whether the head takes a control profile per task (``forward(x, control)``)."""
+        return bool(getattr(self.head, "control", False))
 
     # ----------------------------------------------------------------- tensors
 
@@ -145,8 +170,25 @@ class SequenceModel(nn.Module):
         """Map x float32 (B, C, L) to trunk features float32 (B, F)."""
         return self.trunk(x)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Map x float32 (B, C, L) to logits float32 (B, T)."""
+    def positional_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Positional features float32 (B, F, P) of x float32 (B, C, L), as a profile head reads them.
+
+        A trunk stacking both strands' maps (``positional_strands = 2``, DeepBind: forward scan, then the
+        reverse scan flipped to forward coordinates) gives their sum, so F is its filter count.
+        """
+        positional = self.trunk.positional(x)
+        if getattr(self.trunk, "positional_strands", 1) == 2:
+            forward_strand, reverse_strand = positional.chunk(2, dim=1)
+            positional = forward_strand + reverse_strand
+        return positional
+
+    def forward(self, x: torch.Tensor, control: torch.Tensor | None = None) -> torch.Tensor:
+        """Map x float32 (B, C, L) to logits float32 (B, T), or (profile head) to packed outputs (B, T, L_out + 1).
+
+        ``control`` float32 (B, T, L_out): the control profiles a profile head with ``control: true`` needs.
+        """
+        if self.reads_positional:
+            return self.head(self.positional_features(x), control if self.uses_control else None)
         return self.head(self.trunk(x))
 
     def train(self, mode: bool = True) -> SequenceModel:
@@ -167,24 +209,33 @@ class SequenceModel(nn.Module):
         forward_strand, reverse_strand = self.trunk(torch.cat([x, reverse_complement(x, self.encoding)])).chunk(2)
         return torch.stack((forward_strand, reverse_strand), dim=1).float()
 
-    def strand_logits(self, x: torch.Tensor) -> torch.Tensor:
+    def strand_logits(self, x: torch.Tensor, control: torch.Tensor | None = None) -> torch.Tensor:
         """Logits of both strands: x float32 (B, C, L) -> float32 (B, 2, T) (``[:, 0]`` forward, ``[:, 1]`` reverse).
 
-        A strand-symmetric trunk runs once (one pass instead of two; the same values to rounding).
+        A strand-symmetric trunk runs once (one pass instead of two; the same values to rounding). A profile
+        model gives (B, 2, T, L_out + 1): the reverse strand runs on reverse_complement(x) with the control
+        flipped, and its profile logits are flipped back to forward coordinates.
         """
         if self.strand_symmetric:
             logits = self(x).float()
             return torch.stack((logits, logits), dim=1)
-        forward_strand, reverse_strand = self(torch.cat([x, reverse_complement(x, self.encoding)])).chunk(2)
+        both = torch.cat([x, reverse_complement(x, self.encoding)])
+        if self.reads_positional:
+            controls = None if control is None else torch.cat([control, control.flip(-1)])
+            forward_strand, reverse_strand = self(both, controls).chunk(2)
+            reverse_strand = torch.cat([reverse_strand[..., :-1].flip(-1), reverse_strand[..., -1:]], dim=-1)
+        else:
+            forward_strand, reverse_strand = self(both).chunk(2)
         return torch.stack((forward_strand, reverse_strand), dim=1).float()
 
-    def strand_predictions(self, x: torch.Tensor) -> torch.Tensor:
+    def strand_predictions(self, x: torch.Tensor, control: torch.Tensor | None = None) -> torch.Tensor:
         """Predictions averaged over both strands: x float32 (B, C, L) -> float32 (B, T).
 
         The mean of the two strands' ``objective.link`` outputs: probabilities for a binary model, values for
-        a regression model; put the model in eval mode first.
+        a regression model, expected counts per base (B, T, L_out) for a profile model (``control`` (B, T,
+        L_out) when its head takes one); put the model in eval mode first.
         """
-        return self.objective.link(self.strand_logits(x)).mean(dim=1)
+        return self.objective.link(self.strand_logits(x, control)).mean(dim=1)
 
     def strand_probabilities(self, x: torch.Tensor) -> torch.Tensor:
         """Probabilities averaged over both strands: x float32 (B, C, L) -> float32 (B, T) in [0, 1].
@@ -233,6 +284,8 @@ class SequenceModel(nn.Module):
             raise ValueError(
                 f"{all_n.size} window(s) are all N, first sequence {int(all_n[0])}; pass allow_all_n=True to score them"
             )
+        if self.uses_control:
+            raise ValueError("this profile model takes control profiles; predict them with predict_table on a table")
         if not windows:
             empty = np.zeros((0, self.n_tasks))
             return Predictions(self.tasks, empty, empty.copy(), cropped, padded)
@@ -244,6 +297,10 @@ class SequenceModel(nn.Module):
         logits = map_batches(
             self, batches(), _strand_logits, self.encoding, -(-len(windows) // batch_size), "predicting", progress
         )
+        if self.objective.kind == "profile":
+            profiles = self.objective.strand_values(logits)
+            mean_log_counts = np.asarray(logits, dtype=np.float64)[..., -1].mean(axis=1)
+            return Predictions(self.tasks, profiles.sum(axis=-1), mean_log_counts, cropped, padded, profiles)
         probabilities, mean_logits = strand_scores(logits)
         if self.objective.kind != "binary":  # values of a regression model, never a sigmoid
             probabilities = self.objective.strand_values(logits)
@@ -315,6 +372,20 @@ def parse_model_config(config: ModelConfig | TrunkConfig | Mapping[str, Any]) ->
         raise ValueError(f"invalid model config: {problems}") from None
 
 
+def _head_in_features(config: ModelConfig, trunk: nn.Module) -> int:
+    """F the head of ``config`` reads: pooled ``out_features``, or positional features (strands summed).
+
+    Raises:
+        ValueError: a positional head on a trunk without positional features.
+    """
+    kind = config.head.kind
+    if not (kind in HEADS and getattr(HEADS[kind], "reads_positional", False)):
+        return int(trunk.out_features)
+    if not hasattr(trunk, "positional_features"):
+        raise ValueError(f"model.head.kind {kind!r} reads positional features; trunk {config.trunk.arch!r} has none")
+    return int(trunk.positional_features) // int(getattr(trunk, "positional_strands", 1))
+
+
 def build_model(
     config: ModelConfig | TrunkConfig | Mapping[str, Any], data_params: DataParams | Mapping[str, Any]
 ) -> SequenceModel:
@@ -330,7 +401,7 @@ def build_model(
     model_config = parse_model_config(config)
     params = DataParams.from_dict(data_params)
     trunk = build_trunk(model_config.trunk, params.in_channels, params.window_length)
-    head = build_head(model_config.head, trunk.out_features, params)
+    head = build_head(model_config.head, _head_in_features(model_config, trunk), params)
     kind = model_config.objective.kind
     if kind not in head.produces:
         raise ValueError(

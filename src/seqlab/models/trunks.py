@@ -113,6 +113,7 @@ class DeepBindTrunk(nn.Module):
     """
 
     strand_symmetric = True
+    positional_strands = 2  # positional channels: [forward scan, reverse scan flipped to forward coordinates]
 
     def __init__(
         self,

@@ -161,9 +161,10 @@ class SeqLabModule(L.LightningModule):
     # ----------------------------------------------------------------- shared evaluation
 
     def _collect(self, split: str, batch: Mapping[str, torch.Tensor]) -> None:
-        probs = self.model.strand_predictions(batch["x"])
+        probs = self.model.strand_predictions(batch["x"], batch.get("control"))
+        targets = batch[self.objective.target_key]  # y (B, T); a profile objective's profile (B, T, L)
         self._collected[split].append(
-            {"index": batch["index"], "y": batch["y"], "probs": probs, "weight": batch["weight"]}
+            {"index": batch["index"], "y": targets, "probs": probs, "weight": batch["weight"]}
         )
 
     def _gathered(self, split: str) -> SplitPredictions | None:

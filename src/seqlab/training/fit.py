@@ -73,7 +73,8 @@ def fit(
     checkpoint = stage.last_checkpoint if ctx.resume and stage.last_checkpoint.is_file() else None
     stage.make()
     store_dir = data.store.dir or ctx.run.root / "store"  # window stores shared by the run's stages
-    dm = DnaDataModule(table, data, seed=ctx.seed, store_dir=store_dir, workers=config.hardware.workers)
+    dm = DnaDataModule(table, data, seed=ctx.seed, store_dir=store_dir, workers=config.hardware.workers,
+                       profiles=config.model.objective.kind == "profile")  # fmt: skip
     n_parameters = count_parameters(module.model)
     log.info("model %s + %s head: %s parameters", config.model.trunk.arch, config.model.head.kind, f"{n_parameters:,}")
     # under DDP each process takes every world_size-th window: its epoch has that many fewer steps

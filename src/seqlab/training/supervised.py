@@ -33,8 +33,11 @@ class SupervisedModule(SeqLabModule):
     """
 
     def training_step(self, batch: Mapping[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        """Loss of a batch: x float32 (B, C, L), y float32 (B, T) (labels in [0, 1] for binary), weight (B, T)."""
-        logits = self.model(batch["x"])
+        """Loss of a batch: x float32 (B, C, L), y float32 (B, T) (labels in [0, 1] for binary), weight (B, T).
+
+        A profile batch also holds ``profile`` (B, T, L_out) and, for a head with control, ``control`` (B, T, L_out).
+        """
+        logits = self.model(batch["x"], batch.get("control"))
         loss = self.objective.loss(logits, batch)
         self.log_train_loss(loss, batch_size=len(logits))
         return loss
