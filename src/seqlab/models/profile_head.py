@@ -108,7 +108,7 @@ class ProfileHead(Head):
         return upsampled[..., first : first + self.target_length]
 
     def smoothed_control(self, control: torch.Tensor) -> torch.Tensor:
-        """Control counts (B, T, L_out) -> log(1 + control), moving average of ``control_smoothing`` bp (B, T, L_out)."""
+        """Control counts (B, T, L_out) -> log(1 + control) averaged over ``control_smoothing`` bp (B, T, L_out)."""
         logged = torch.log1p(control.float().clamp(min=0))
         width = min(self.control_smoothing, logged.shape[-1])
         if width <= 1:
