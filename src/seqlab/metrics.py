@@ -9,7 +9,8 @@ converts a whole document). Means over tasks skip undefined tasks.
   labels count as positive from 0.5); never an average of per-batch values.
 * Regression (DNA tracks): :func:`compute_regression_metrics` gives per-task Pearson and Spearman over a
   whole split (weighted; weight 0 masks); :func:`weighted_pearson`, :func:`weighted_spearman`.
-* Profiles (BPNet): :func:`jensen_shannon_distance` and :func:`profile_pearson` per window.
+* Profiles (BPNet): :func:`jensen_shannon_distance` and :func:`profile_pearson` per window;
+  :func:`compute_profile_metrics` gives per task the count Pearson and their medians over a split.
 * Single-label classification (protein): :func:`classification_metrics` gives accuracy, macro-F1,
   MCC and, for two classes, AUROC and AUPR of class 1.
 
@@ -481,10 +482,13 @@ class ProfileMetrics:
         return {"count_pearson": m.count_pearson, "profile_jsd": m.jsd, "profile_pearson": m.profile_pearson}
 
     def to_dict(self) -> dict[str, Any]:
-        """metrics.json entry: the means and ``per_task: {task: {count_pearson, profile_pearson, jsd, n}}``."""
+        """metrics.json entry: ``{count_pearson, profile_pearson, jsd, per_task: {task: {the same, n}}}`` (means)."""
+        means = self.means()
         return json_safe(
             {
-                **self.means(),
+                "count_pearson": means["count_pearson"],
+                "profile_pearson": means["profile_pearson"],
+                "jsd": means["profile_jsd"],
                 "per_task": {
                     task: {
                         "count_pearson": m.count_pearson,

@@ -7,7 +7,8 @@
   exp(log counts) -> expected counts per base);
 * ``loss(outputs, batch)``: the training loss of a batch (weighted; weight 0 masks an entry);
 * ``split_loss`` and ``split_metrics``: the loss per task and the metrics over a whole split of
-  strand-averaged predictions (binary: AUROC/AUPR; regression: Pearson/Spearman);
+  strand-averaged predictions (binary: AUROC/AUPR; regression: Pearson/Spearman; profile: count Pearson,
+  median profile Pearson and Jensen-Shannon distance);
 * ``monitors``: the validation metrics ``train.monitor`` may name (``OBJECTIVE_MONITORS[kind]``).
 
 A head declares the kinds it produces (``Head.produces``), a training scheme the kinds it trains

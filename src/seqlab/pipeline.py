@@ -374,7 +374,8 @@ def predict(
 ) -> pd.DataFrame:
     """``seqlab dna predict``: per-task predictions (both strands averaged) for BED regions or FASTA records.
 
-    A binary model gives probabilities and logits, a regression model values (no probabilities).
+    A binary model gives probabilities and logits, a regression model values (no probabilities), a profile
+    model the predicted total counts over its target span (with ``bigwig_out``: the predicted profile per base).
 
     Args:
         checkpoint: a model folder, a run folder or a seqlab checkpoint (each holds the window length,

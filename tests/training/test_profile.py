@@ -151,7 +151,7 @@ def _config(folder, run) -> DnaRunConfig:
                 "window_length": BLOCK,
                 "split": {"val_chroms": ["chr2"], "test_chroms": ["chr3"], "allow_small_splits": True},
                 "sources": [source],
-                "batch_size": 16,
+                "batch_size": 8,
                 "augment": {"reverse_complement": True, "max_shift": 0},
             },
             "model": {

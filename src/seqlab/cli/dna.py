@@ -37,13 +37,18 @@ ThreadsOption = Annotated[
 def metrics_table(metrics: dict[str, Any], title: str) -> Table:
     """A rich table of the per-task metrics of every split in a metrics.json document.
 
-    Binary models: AUROC, AUPR and class counts; regression models: Pearson, Spearman and the count.
+    Binary models: AUROC, AUPR and class counts; regression models: Pearson, Spearman and the count;
+    profile models: count Pearson, median profile Pearson and JSD, and the windows.
     """
-    regression = any("pearson" in metrics.get(split, {}) for split in ("train", "val", "test", "all"))
-    names = ("pearson", "spearman") if regression else ("auroc", "aupr")
-    counts = ("n",) if regression else ("n_pos", "n_neg")
+    splits = [metrics.get(split, {}) for split in ("train", "val", "test", "all")]
+    if any("count_pearson" in split for split in splits):
+        names, counts = ("count_pearson", "profile_pearson", "jsd"), ("n",)
+        headers: tuple[str, ...] = ("count Pearson", "profile Pearson", "JSD", "n")
+    elif any("pearson" in split for split in splits):
+        names, counts, headers = ("pearson", "spearman"), ("n",), ("Pearson", "Spearman", "n")
+    else:
+        names, counts, headers = ("auroc", "aupr"), ("n_pos", "n_neg"), ("AUROC", "AUPR", "pos", "neg")
     table = Table(title=title)
-    headers = ("Pearson", "Spearman", "n") if regression else ("AUROC", "AUPR", "pos", "neg")
     for column in ("split", "task", *headers):
         table.add_column(column, justify="left" if column in ("split", "task") else "right")
 
@@ -232,8 +237,9 @@ def predict_command(
     threads: ThreadsOption = None,
     overwrite: OverwriteOutputOption = False,
 ) -> None:
-    """Predict per-task probabilities and logits (regression models: values; both strands averaged) for BED
-    regions or FASTA sequences; --bigwig-out writes the predictions over BED regions as bigWig tracks.
+    """Predict per-task probabilities and logits (regression models: values; profile models: total counts;
+    both strands averaged) for BED regions or FASTA sequences; --bigwig-out writes the predictions over BED
+    regions as bigWig tracks (profile models: the predicted profile at base resolution).
 
     With --metadata or --metadata-table (a model with a metadata head, train.scheme: mfd) the columns are
     the given experiments, predicted from their metadata alone; a value never seen in training is an error.

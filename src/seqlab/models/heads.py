@@ -10,6 +10,10 @@ trunks or training schemes:
   head computes those weights) is held by the head itself, e.g. as a buffer of per-task metadata
   embeddings (T, D) registered at construction, so callers still pass features only.
 
+A head that declares ``reads_positional = True`` (the profile head, :mod:`seqlab.models.profile_head`)
+reads positional features (B, F, P) instead, ``SequenceModel`` hands them over, and ``in_features`` is
+then the trunk's positional feature count.
+
 Registry: ``HEADS[kind]`` is the head class of a ``model.head.kind`` (its config section is registered
 with ``seqlab.config.register_head_config``). A head builds from its config section, the trunk's
 feature count and the model's :class:`~seqlab.models.data_params.DataParams` through the classmethod

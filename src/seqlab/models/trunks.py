@@ -19,6 +19,10 @@ built-in trunks are registered in one place, :mod:`seqlab.models.builtin`. A tru
 class is built as ``cls(in_channels, seq_len, **sizes)`` with the sizes of its config section, unless
 it defines a classmethod ``from_config(config, in_channels, seq_len)``.
 
+A trunk whose positional map stacks both strands (DeepBind) declares ``positional_strands = 2``: the
+first half of the channels is the forward scan, the second the reverse one in forward coordinates (a
+profile head reads their sum).
+
 Every trunk declares ``strand_symmetric: bool``: True when its features of a window equal those of
 the window's reverse complement in eval mode (DeepBind, which scans both strands and keeps the
 maximum); prediction then runs a window through it once instead of once per strand. A trunk that does
