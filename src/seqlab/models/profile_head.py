@@ -13,9 +13,9 @@ times (L the window; r = 1 for DeepBind's valid scan, P = L - K + 1; 2^k for a t
 then the centred ``L_out`` positions are kept. For a valid scan position p covers bases p..p+K-1, so the
 centre crop is exactly the target span's bases; for pooled trunks each base takes its block's features.
 A final ``Conv1d(F [+ T], T, kernel_size, padding="same")`` gives the profile logits. The counts come
-from ``Linear(2F [+ T], T)`` on the features' mean and maximum over all P positions (the mean sums
-evidence as counts add up; the maximum lets a single site be read through a shallow trunk, where a mean
-over hundreds of positions dilutes it).
+from ``Linear(2F [+ T], T)`` on the mean and maximum of the same span features (as bpnet-lite pools
+the cropped span: a site in the flanks, outside the span, does not add counts; the mean sums evidence as
+counts add up, the maximum lets a single site be read through a shallow trunk).
 
 Control (``control: true``, BPNet): each task's control profile (B, T, L_out) enters the head only:
 log(1 + control) smoothed by a moving average of ``control_smoothing`` bp is concatenated to the
@@ -130,7 +130,7 @@ class ProfileHead(Head):
                 else "profile head built without control was given control profiles"
             )
         span = self.to_span(positional)
-        pooled = torch.cat([positional.mean(dim=-1), positional.amax(dim=-1)], dim=1)  # (B, 2F)
+        pooled = torch.cat([span.mean(dim=-1), span.amax(dim=-1)], dim=1)  # (B, 2F), over the target span only
         if control is not None:
             span = torch.cat([span, self.smoothed_control(control).to(span.dtype)], dim=1)
             total = torch.log1p(control.float().clamp(min=0).sum(dim=-1)).to(pooled.dtype)
