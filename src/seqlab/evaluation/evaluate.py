@@ -77,7 +77,8 @@ def predict_splits(
     Returns:
         split -> ``SplitPredictions`` with ``tasks`` = the table's tasks, ``y``/``weight`` from the
         table and ``probs`` float32 (N, T_table) from the model's matching outputs. Empty splits are
-        left out.
+        left out. A profile model: ``y`` the observed profiles (N, T, L_out) (the split's rows read from the
+        table's profile store) and ``probs`` the expected counts per base (N, T, L_out).
     """
     profiles = model.objective.kind == "profile"
     if profiles and table.profiles is None:
