@@ -44,6 +44,7 @@ from seqlab.training.progress import progress_callback
 
 __all__ = [
     "MONITOR_MODES",
+    "DeterministicScope",
     "ManualOptimisationMixin",
     "SamplerEpoch",
     "build_trainer",
@@ -212,6 +213,35 @@ def configure_manual_optimisation(module: L.LightningModule, gradient_clip: floa
     module.accumulate = accumulate
 
 
+class DeterministicScope(Callback):
+    """Deterministic algorithms only while the trainer runs (fit, validate, test, predict).
+
+    Lightning's ``deterministic`` switches ``torch.use_deterministic_algorithms`` on for the whole process
+    when the Trainer is built; left on, it breaks later work in the same process that has no
+    deterministic kernel (e.g. captum's DeepLIFT through max-pooling). The setting found when the
+    trainer was built comes back after each stage.
+    """
+
+    def __init__(self, enabled: bool, warn_only: bool) -> None:
+        self.inside = (enabled, warn_only)
+        self.outside = (
+            torch.are_deterministic_algorithms_enabled(),
+            torch.is_deterministic_algorithms_warn_only_enabled(),
+        )
+
+    def restore(self) -> None:
+        """Put back the setting found when the scope was made."""
+        torch.use_deterministic_algorithms(self.outside[0], warn_only=self.outside[1])
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        """Switch the trainer's setting on as a stage starts."""
+        torch.use_deterministic_algorithms(self.inside[0], warn_only=self.inside[1])
+
+    def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        """Put back the setting found when the trainer was built as a stage ends."""
+        self.restore()
+
+
 def build_trainer(
     run: RunPaths,
     *,
@@ -276,8 +306,10 @@ def build_trainer(
         callbacks.append(progress)
     callbacks.extend(extra_callbacks or [])
     on_cpu = hardware.accelerator == "cpu" or not torch.cuda.is_available()
+    scope = DeterministicScope(enabled=True, warn_only=not on_cpu)
+    callbacks.append(scope)
     try:
-        return L.Trainer(
+        trainer = L.Trainer(
             default_root_dir=run.root,
             max_epochs=max_epochs,
             max_steps=max_steps,
@@ -303,3 +335,6 @@ def build_trainer(
     except MisconfigurationException as err:  # e.g. accelerator gpu on a machine without one
         where = f"accelerator {hardware.accelerator!r}, devices {hardware.devices!r}, strategy {hardware.strategy!r}"
         raise ValueError(f"hardware ({where}): {' '.join(str(err).split())}") from None
+    finally:
+        scope.restore()  # Lightning switched deterministic algorithms on for the process: only inside fit/test
+    return trainer
