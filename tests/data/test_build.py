@@ -442,3 +442,14 @@ def test_subsample_n_counts_the_windows_that_pass_the_filters(peak_config, tmp_p
     source.subsample = {"n": 40, "by": by}  # more than the task has: every usable window
     table, _ = _build(peak_config)
     assert int((table.frame["split"] == "train").sum()) == 21
+
+
+def test_sequences_set_exclude_drops_records_overlapping_intervals(tmp_path, fasta_writer):
+    config = _sequence_config(tmp_path, fasta_writer)
+    (tmp_path / "a_peaks.bed").write_text("chr3\t65\t90\nchr2\t20\t30\n")  # chr3:50-70 overlaps; chr2:0-20 only abuts
+    config.sources[0].sets[1].exclude = tmp_path / "a_peaks.bed"
+    table, _ = _build(config)
+    keys = list(zip(table.frame["chrom"], table.frame["start"], strict=True))
+    assert ("chr3", 50) not in keys and ("chr2", 0) in keys and len(keys) == 6
+    assert [entry["excluded"] for entry in table.report["sets"]] == [0, 1, 0]
+    assert table.report["sets"][1]["records"] == 3

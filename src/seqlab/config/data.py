@@ -156,6 +156,11 @@ class SequenceSetConfig(StrictModel):
     labels: dict[str, float] = Field(
         ..., description="Label of every record of this file, per task name, e.g. {CTCF: 1}."
     )
+    exclude: Path | None = Field(
+        None,
+        description="BED or narrowPeak of intervals (relative to data.root): records overlapping one by 1 bp or "
+        "more are dropped (counted), e.g. a factor's peaks to keep its sites out of a set used as its negatives.",
+    )
 
 
 class SequencesSourceConfig(SourceConfig):

@@ -1,7 +1,8 @@
 """``kind: sequences``: ready-made FASTA sets with one label per task and file.
 
 Tasks a file does not label get weight 0 on its records. Coordinates come from ``chr:start-end`` record
-names; all-N records are dropped (counted); duplicate windows are merged, and a window labelled both
+names; all-N records are dropped (counted), and so are records overlapping a set's ``exclude`` intervals
+(counted per set); duplicate windows are merged, and a window labelled both
 positive and negative for a task is masked (weight 0) and counted. With ``data.tasks`` set, the task
 table's metadata columns (target, biosample, assay...; its ``peaks`` column is optional here) describe the
 tasks the sets label, as the metadata head needs.
@@ -16,11 +17,13 @@ import numpy as np
 import pandas as pd
 
 from seqlab.config import DataConfig, SequenceSetConfig, SequencesSourceConfig
+from seqlab.data.labels import overlaps_any
 from seqlab.data.sources.common import apply_splits
 from seqlab.data.sources.registry import SourceContext
 from seqlab.data.table import ExampleTable, deduplicate, finish_frame
 from seqlab.data.windows import sequence_content
 from seqlab.io.fasta import read_sequence_set
+from seqlab.io.intervals import read_intervals
 from seqlab.io.tasks import read_task_table
 
 __all__ = ["build_sequences"]
@@ -47,7 +50,18 @@ def _read_set(entry: SequenceSetConfig, window_length: int, report: dict[str, An
     if all_n.any():
         warnings.warn(f"{entry.fasta}: {int(all_n.sum())} all-N records were dropped", stacklevel=4)
         records = records[~all_n].reset_index(drop=True)
-    report["sets"].append({"fasta": str(entry.fasta), "records": int(len(records)), "all_n_dropped": int(all_n.sum())})
+    excluded = np.zeros(len(records), dtype=bool)
+    if entry.exclude is not None:
+        excluded = overlaps_any(records, read_intervals(entry.exclude))
+        records = records[~excluded].reset_index(drop=True)
+    report["sets"].append(
+        {
+            "fasta": str(entry.fasta),
+            "records": int(len(records)),
+            "all_n_dropped": int(all_n.sum()),
+            "excluded": int(excluded.sum()),
+        }
+    )
     return records
 
 
