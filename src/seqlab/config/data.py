@@ -33,6 +33,7 @@ __all__ = [
     "TracksSourceConfig",
 ]
 
+
 class GenomeConfig(StrictModel):
     """One genome by name: its FASTA and the chain file from the reference genome to it."""
 
@@ -175,6 +176,7 @@ class SequencesSourceConfig(SourceConfig):
 
 # Old names kept for imports; the sections now live in data.sources.
 TilingConfig = TilingSourceConfig
+
 
 class SplitConfig(StrictModel):
     """Chromosome- and region-level split: never random over windows."""
