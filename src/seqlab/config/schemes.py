@@ -21,6 +21,7 @@ __all__ = [
     "NoisyStudentConfig",
     "SslConfig",
     "StageConfig",
+    "TeacherWindowsConfig",
     "check_scheme_objective",
     "check_scheme_sections",
 ]
@@ -53,6 +54,31 @@ class SslConfig(StrictModel):
     )
 
 
+class TeacherWindowsConfig(StrictModel):
+    """Teacher-labelled windows of the other genomes outside the lifted windows (``noisy_student.teacher_windows``).
+
+    Candidates (:mod:`seqlab.data.teacher_windows`): training-split tiles of the reference chromosomes, away
+    from every labelled window, lifted to the target genomes, outside every homolog of the run. Each round's
+    teacher scores them (probability p per task); p >= threshold counts as positive, p <= 1 - threshold as
+    negative, the rest is not used; at most ``max_positives`` / ``max_negatives`` per task are drawn at random
+    (run seed and round). ``select: top`` takes the highest and lowest p instead. Their pseudo-labels follow
+    ``pseudo_labels`` (soft: p; weighted: the call, weight p or 1 - p).
+    They join the student's training windows only.
+    """
+
+    stride: int = Field(1000, gt=0, description="bp between the starts of the reference tiles that are lifted.")
+    select: Literal["threshold", "top"] = Field(
+        "threshold",
+        description="threshold: calls where p >= threshold (p <= 1 - threshold), capped by a random draw; top: the "
+        "max_positives highest and max_negatives lowest p (for a teacher whose p never reaches the threshold).",
+    )
+    threshold: float = Field(
+        0.9, gt=0.5, lt=1, description="Teacher probability for a positive (>=), 1 - threshold for a negative (<=)."
+    )
+    max_positives: int = Field(200, ge=0, description="Confident positives kept per task at most (random draw).")
+    max_negatives: int = Field(200, ge=0, description="Confident negatives kept per task at most (random draw).")
+
+
 class NoisyStudentConfig(StrictModel):
     """``noisy_student``: a teacher relabels the homologs; a noised student learns them, then human data.
 
@@ -82,6 +108,11 @@ class NoisyStudentConfig(StrictModel):
     )
     max_shift: int = Field(5, ge=0, description="Random shift augmentation of student windows (bp).")
     reverse_complement: bool = Field(True, description="Reverse-complement augmentation of student windows.")
+    teacher_windows: TeacherWindowsConfig | None = Field(
+        None,
+        description="Also train the student on teacher-labelled windows of the other genomes outside the lifted "
+        "windows (confidence-thresholded; null: off).",
+    )
     student: StageConfig = Field(default_factory=StageConfig, description="Student training on pseudo-labels.")
     finetune: StageConfig = Field(
         default_factory=lambda: StageConfig(learning_rate=3e-4), description="Student fine-tuning on human windows."
