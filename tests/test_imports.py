@@ -80,9 +80,10 @@ def test_builtins_are_registered_in_one_place():
     from seqlab.models.trunks import TRUNKS
 
     assert list(TRUNKS) == ["deepbind", "deepsea", "basenji", "transformer", "hf"]
-    assert list(HEADS) == ["linear", "metadata"]
+    assert list(HEADS) == ["linear", "metadata", "profile"]
     assert list(SOURCE_BUILDERS) == ["peaks", "tiling", "tracks", "sequences", "lifted"]
     modules = ["models/trunks.py", "models/transformer.py", "models/heads.py", "models/metadata_head.py"]
+    modules += ["models/profile_head.py"]
     modules += ["config/model.py", "config/transformer.py", "config/mfd.py", "config/data.py", "config/lift.py"]
     modules += [f"data/sources/{kind}.py" for kind in ("peaks", "tiling", "tracks", "sequences", "lifted")]
     for module in modules:
