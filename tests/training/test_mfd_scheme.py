@@ -10,7 +10,7 @@ import torch
 from seqlab.config import ConfigError, DnaRunConfig, MetadataHeadConfig, ModelConfig, validate_config
 from seqlab.data.table import ExampleTable
 from seqlab.models.data_params import DataParams
-from seqlab.models.impute import impute_model
+from seqlab.models.impute import complete_records, impute_model
 from seqlab.models.metadata import MetadataError
 from seqlab.models.metadata_head import MetadataHead
 from seqlab.models.sequence_model import build_model
@@ -136,6 +136,31 @@ def test_impute_model_reproduces_training_columns_and_names_new_ones():
         impute_model(model, [new | {"lab": "L9"}])
     with pytest.raises(MetadataError, match=r"row 0: no metadata column 'date'"):
         impute_model(model, [{k: v for k, v in new.items() if k != "date"}])
+
+
+def test_columns_a_given_column_determines_are_completed_from_the_training_experiments():
+    known = [{"target": "CTCF", "biosample": "K562", "expr": "1.5", "lab": "L1"},
+             {"target": "SPI1", "biosample": "K562", "expr": "1.5", "lab": "L2"},
+             {"target": "SPI1", "biosample": "HepG2", "expr": "-2", "lab": "L1"}]  # fmt: skip
+    columns = ["target", "biosample", "expr", "lab"]
+    # expr is a function of biosample (and of nothing else given); lab is a function of no column
+    (row,) = complete_records([{"target": "CTCF", "biosample": "HepG2"}], known, columns)
+    assert row == {"target": "CTCF", "biosample": "HepG2", "expr": "-2"}
+    assert complete_records([{"biosample": "Unseen"}], known, columns) == [{"biosample": "Unseen"}]
+    assert complete_records([{"biosample": "K562", "expr": "7"}], known, columns)[0]["expr"] == "7"  # given wins
+    head = {**HEAD, "columns": {**HEAD["columns"], "expr": "numeric"},
+            "groups": {"biological": ["target", "biosample", "expr"], "technical": ["lab", "date"]}}  # fmt: skip
+    tasks = TASKS.assign(expr=["1.5", "1.5", "1.5", "-2"])
+    params = DataParams(tasks=list(tasks["task"]), window_length=40, encoding="onehot",
+                        task_metadata=tasks.to_dict("records"))  # fmt: skip
+    torch.manual_seed(0)
+    model = build_model(ModelConfig.model_validate({"trunk": {"arch": "deepbind", "kernel_size": 8}, "head": head}),
+                        params).eval()  # fmt: skip
+    given = {"target": "SPI1", "biosample": "HepG2", "lab": "L2", "date": "2018"}  # = task d without expr
+    imputed = impute_model(model, [given])
+    assert imputed.tasks == ["SPI1_HepG2_L2_2018"] and imputed.data_params.task_metadata[0]["expr"] == "-2"
+    x = torch.rand(3, 4, 40)
+    torch.testing.assert_close(imputed(x)[:, 0], model(x)[:, 3])
 
 
 def test_split_holdout_drops_held_out_only_windows_of_sequence_sets_and_homologs():
