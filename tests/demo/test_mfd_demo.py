@@ -209,7 +209,9 @@ def test_embed_and_subspace_variant_effects_from_the_cli_on_the_mfd_run(demo, tm
                                      "--subspace", subspace, "--out", str(path)])  # fmt: skip
         assert result.exit_code == 0, result.output
         effects[subspace] = pd.read_csv(path, sep="\t")
-    assert len(effects["bio"]) == 9 and effects["bio"]["ref_logit"].equals(effects["full"]["ref_logit"])
+    assert len(effects["bio"]) == 9
+    # the same reference scores, to the TSV's last digit (the two runs batch the windows differently)
+    np.testing.assert_allclose(effects["bio"]["ref_logit"], effects["full"]["ref_logit"], atol=2e-6)
     assert not np.allclose(effects["bio"]["delta_logit"], effects["full"]["delta_logit"])
 
 
