@@ -219,7 +219,8 @@ def test_resume_of_an_mfd_run_killed_before_its_seen_stage_starts_that_stage_afr
         hardware=SimpleNamespace(workers=0, accelerator="cpu", devices=1, num_nodes=1, strategy="auto",
                                  precision="32-true"),
         data=SimpleNamespace(store=SimpleNamespace(dir=None), batch_size=8),
-        model=SimpleNamespace(trunk=SimpleNamespace(arch="deepbind"), head=SimpleNamespace(kind="metadata")),
+        model=SimpleNamespace(trunk=SimpleNamespace(arch="deepbind"), head=SimpleNamespace(kind="metadata"),
+                        objective=SimpleNamespace(kind="binary")),
     )  # fmt: skip
     run = RunPaths(tmp_path / "run").make()
     run.checkpoints.mkdir(parents=True, exist_ok=True)
