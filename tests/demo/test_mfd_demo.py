@@ -195,7 +195,7 @@ def test_embed_and_subspace_variant_effects_from_the_cli_on_the_mfd_run(demo, tm
         np.load(tmp_path / "emb" / "features.technical.npy"),
     )
     np.testing.assert_array_equal(np.concatenate([bio, tech], axis=1), np.load(tmp_path / "emb" / "features.full.npy"))
-    assert bio.shape == (5, 16) and tech.shape == (5, 48)  # 64 features split 0.25 / 0.75 (the demo head)
+    assert bio.shape == (5, 48) and tech.shape == (5, 16)  # 64 features split 0.75 / 0.25
     vcf = tmp_path / "v.vcf"
     ref = open_genome_base(genome, "chr3", 30_000)
     alt = "ACGT"[("ACGT".index(ref) + 2) % 4]
