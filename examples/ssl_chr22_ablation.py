@@ -206,7 +206,8 @@ def main(argv: list[str] | None = None) -> None:
         with ThreadPoolExecutor(max_workers=opts.jobs) as pool:
             futures = [pool.submit(guarded, out, *unit, opts) for unit in units]
             for future in futures:
-                print(f"{time.time() - started:6.0f}s {future.result()}", flush=True)
+                status = future.result()
+                print(f"{time.time() - started:6.0f}s {status}", flush=True)
     frame = collect(out)
     frame.to_csv(out / "results.tsv", sep="\t", index=False, float_format="%.4f")
     text = summary(frame) + "\n"
