@@ -68,6 +68,11 @@ ARMS: dict[str, list[str]] = {
     + ["--set", "noisy_student.student.max_epochs=20", "--set", "noisy_student.student.patience=4"]
     + ["--set", "noisy_student.finetune.max_epochs=20", "--set", "noisy_student.finetune.patience=4"],
 }
+# ``<arm>_t``: the same, its teacher the ``old`` run's ssl model of the same task, size and seed
+# (``noisy_student.teacher``); every stage re-seeds, so the student is the one a full run would train
+for _arm in [a for a in ARMS if a.startswith("ns_") or a == "old"]:
+    ARMS[_arm + "_t"] = ARMS[_arm]
+TEACHER = "ssl/finetune/checkpoints/best.ckpt"
 
 
 def run_dir(out: Path, task: str, size: int, arm: str, seed: int) -> Path:
@@ -92,10 +97,10 @@ def eq_epochs(out: Path, task: str, size: int, seed: int, eq_of: list[str], seed
     target = 0
     for arm in eq_of:
         for other in seeds:
-            path = run_dir(out, task, size, arm, other) / "metrics.json"
-            if not path.exists():
-                raise FileNotFoundError(f"{path}: supervised_eq needs the {arm} runs of {task} n{size} first")
-            target = max(target, total_steps(json.loads(path.read_text())))
+            folder = run_dir(out, task, size, arm, other)
+            if not (folder / "metrics.json").exists():
+                raise FileNotFoundError(f"{folder}: supervised_eq needs the {arm} runs of {task} n{size} first")
+            target = max(target, row(folder)["steps"])
     sup = json.loads((run_dir(out, task, size, "supervised", seed) / "metrics.json").read_text())
     per_epoch = sup["steps"] / sup["epochs"]
     return math.ceil(target / per_epoch), target
@@ -123,6 +128,8 @@ def train_one(out: Path, task: str, size: int, arm: str, seed: int, opts: argpar
         else:
             args += ["--set", f"data.sources.0.subsample={subsample}"]
         args += ARMS[arm]
+        if arm.endswith("_t"):
+            args += ["--set", f"noisy_student.teacher={run_dir(out, task, size, 'old', seed) / TEACHER}"]
         if arm == "supervised_eq":
             epochs, target = eq_epochs(out, task, size, seed, opts.eq_of, opts.seeds)
             args += ["--set", f"train.max_epochs={epochs}"]
@@ -142,6 +149,9 @@ def row(folder: Path) -> dict:
     """One results row from a run folder (chr22 val/test, steps, external scores where present)."""
     metrics = json.loads((folder / "metrics.json").read_text())
     arm, cell = folder.parent.name, folder.parent.parent
+    if arm.endswith("_t"):  # the teacher's stages ran in the old run: count them here
+        old = json.loads((cell / "old" / folder.name / "metrics.json").read_text())
+        metrics["teacher_ssl"] = old["teacher_ssl"]
     out = {"task": cell.parent.name, "size": int(cell.name[1:]), "arm": arm, "seed": int(folder.name[1:])}
     out |= {"scheme": metrics["scheme"], "steps": total_steps(metrics), "wall_s": metrics.get("wall_time_s")}
     for split in ("val", "test"):
@@ -151,8 +161,9 @@ def row(folder: Path) -> dict:
         out |= {"teacher_steps": teacher["steps"], "teacher_val_auroc": teacher["val"]["auroc"]}
         out |= {"teacher_val_aupr": teacher["val"]["aupr"], "teacher_test_auroc": teacher["test"]["auroc"]}
         out |= {"teacher_test_aupr": teacher["test"]["aupr"]}
-    for name, prefix in (("external", "ext"), ("external_teacher", "teacher_ext")):
-        path = folder / name / "metrics.json"
+    teacher_folder = cell / "old" / folder.name if arm.endswith("_t") else folder
+    for path, prefix in ((folder / "external", "ext"), (teacher_folder / "external_teacher", "teacher_ext")):
+        path = path / "metrics.json"
         if path.exists():
             ext = json.loads(path.read_text())["test"]
             out |= {f"{prefix}_auroc": ext["auroc"], f"{prefix}_aupr": ext["aupr"]}
@@ -165,19 +176,56 @@ def collect(out: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def summary(frame: pd.DataFrame, base: str = "old") -> str:
-    """Markdown: per (size, arm) the mean over tasks x seeds and the paired validation gain over ``base``."""
-    lines = ["| size | arm | runs | val AUROC | val AUPR | Δval AUROC vs old (wins) | test AUROC | steps (mean) |"]
-    lines.append("|---|---|---|---|---|---|---|---|")
-    key = ["task", "size", "seed"]
-    for (size, arm), part in frame.groupby(["size", "arm"]):
-        ref = frame[(frame["arm"] == base) & (frame["size"] == size)].set_index(key)["val_auroc"]
-        delta = (part.set_index(key)["val_auroc"] - ref).dropna()
-        gain = f"{delta.mean():+.3f} ({int((delta > 0).sum())}/{len(delta)})" if len(delta) else "-"
-        lines.append(
-            f"| {size} | {arm} | {len(part)} | {part['val_auroc'].mean():.3f} | {part['val_aupr'].mean():.3f} | "
-            f"{gain} | {part['test_auroc'].mean():.3f} | {part['steps'].mean():.0f} |"
-        )
+def selection(frame: pd.DataFrame, size: int, base: str = "old") -> str:
+    """Markdown: per arm at ``size`` the chr22 validation means (per task and pooled), paired gain over ``base``."""
+    part = frame[(frame["size"] == size) & frame["arm"].str.startswith(("ns_", base))]
+    tasks = sorted(part["task"].unique())
+    head = ["arm", "runs", *[f"val AUROC {t}" for t in tasks], "val AUROC", "val AUPR", f"Δval AUROC vs {base} (wins)"]
+    head += ["ssl teacher val AUROC", "steps (mean, teacher incl.)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    key = ["task", "seed"]
+    ref = part[part["arm"] == base].set_index(key)["val_auroc"]
+    for arm, runs in part.groupby("arm"):
+        delta = (runs.set_index(key)["val_auroc"] - ref).dropna()
+        cells = [arm, str(len(runs))] + [f"{runs[runs['task'] == t]['val_auroc'].mean():.3f}" for t in tasks]
+        cells += [f"{runs['val_auroc'].mean():.3f}", f"{runs['val_aupr'].mean():.3f}"]
+        cells += [f"{delta.mean():+.3f} ({int((delta > 0).sum())}/{len(delta)})"]
+        cells += [f"{runs['teacher_val_auroc'].mean():.3f}", f"{runs['steps'].mean():.0f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _mean_sd(values: pd.Series) -> str:
+    values = values.dropna()
+    return (
+        f"{values.mean():.3f} ± {values.std():.3f}"
+        if len(values) > 1
+        else f"{values.mean():.3f}"
+        if len(values)
+        else "-"
+    )
+
+
+def comparison(frame: pd.DataFrame, arms: list[str], teacher_of: str) -> str:
+    """Markdown: per task and size the chr22 val/test and external scores of ``arms`` and the ssl teacher."""
+    head = ["task", "size", "arm", "seeds", "val AUROC", "test AUROC", "test AUPR", "external AUROC", "external AUPR"]
+    lines = ["| " + " | ".join(head + ["optimiser steps per seed"]) + " |", "|" + "---|" * (len(head) + 1)]
+    for (task, size), cell in frame.groupby(["task", "size"]):
+        for arm in arms + ["ssl"]:
+            prefix = "teacher_" if arm == "ssl" else ""
+            runs = cell[cell["arm"] == (teacher_of if arm == "ssl" else arm)].sort_values("seed")
+            if runs.empty or f"{prefix}val_auroc" not in runs or runs[f"{prefix}val_auroc"].isna().all():
+                continue
+            steps = runs[f"{prefix}steps"].astype(int).astype(str)
+            cells = [task, str(size), f"ssl (teacher of {teacher_of})" if arm == "ssl" else arm, str(len(runs))]
+            cells += [f"{runs[prefix + 'val_auroc'].mean():.3f}", _mean_sd(runs[prefix + "test_auroc"])]
+            cells += [f"{runs[prefix + 'test_aupr'].mean():.3f}"]
+            ext = "teacher_ext" if arm == "ssl" else "ext"
+            for metric in ("auroc", "aupr"):
+                column = f"{ext}_{metric}"
+                cells.append((_mean_sd if metric == "auroc" else lambda v: f"{v.mean():.3f}")(runs[column])
+                             if column in runs and runs[column].notna().any() else "-")  # fmt: skip
+            lines.append("| " + " | ".join(cells + [" / ".join(steps)]) + " |")
     return "\n".join(lines)
 
 
@@ -192,6 +240,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--eq-of", nargs="+", default=["old"], choices=list(ARMS), help="supervised_eq matches these")
     parser.add_argument("--external", type=Path, default=None, help="folder of {task}_GM12878_{pos,neg}.not_chr22.fa")
     parser.add_argument("--external-arms", nargs="+", default=[], choices=list(ARMS))
+    parser.add_argument("--chosen", default="shipped", choices=list(ARMS), help="report: the chosen arm")
+    parser.add_argument("--compare", nargs="+", default=["supervised", "supervised_eq", "old", "shipped"])
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--report", action="store_true", help="only write results.tsv and summary.md")
     opts = parser.parse_args(argv)
@@ -210,7 +260,9 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"{time.time() - started:6.0f}s {status}", flush=True)
     frame = collect(out)
     frame.to_csv(out / "results.tsv", sep="\t", index=False, float_format="%.4f")
-    text = summary(frame) + "\n"
+    parts = [selection(frame, size) for size in sorted(frame["size"].unique())]
+    parts.append(comparison(frame, opts.compare, opts.chosen))
+    text = "\n\n".join(parts) + "\n"
     (out / "summary.md").write_text(text)
     print(text)
 
