@@ -68,6 +68,13 @@ ARMS: dict[str, list[str]] = {
     + ["--set", "noisy_student.student.max_epochs=20", "--set", "noisy_student.student.patience=4"]
     + ["--set", "noisy_student.finetune.max_epochs=20", "--set", "noisy_student.finetune.patience=4"],
 }
+LR3 = ARMS["ns_student_lr"]  # the first round's winner on validation; the second round changes one factor of it
+ARMS |= {
+    "ns_lr3_rounds2": LR3 + ["--set", "noisy_student.rounds=2"],
+    "ns_lr3_soft": LR3 + ["--set", "noisy_student.pseudo_labels=soft"],
+    "ns_lr3_finetune_lr": LR3 + ["--set", "noisy_student.finetune.learning_rate=0.001"],
+    "ns_lr3_noise_off": LR3 + ["--set", "noisy_student.noise_sigma=0", "--set", "noisy_student.dropout=0"],
+}
 # ``<arm>_t``: the same, its teacher the ``old`` run's ssl model of the same task, size and seed
 # (``noisy_student.teacher``); every stage re-seeds, so the student is the one a full run would train
 for _arm in [a for a in ARMS if a.startswith("ns_") or a == "old"]:
@@ -178,7 +185,7 @@ def collect(out: Path) -> pd.DataFrame:
 
 def selection(frame: pd.DataFrame, size: int, base: str = "old") -> str:
     """Markdown: per arm at ``size`` the chr22 validation means (per task and pooled), paired gain over ``base``."""
-    part = frame[(frame["size"] == size) & frame["arm"].str.startswith(("ns_", base))]
+    part = frame[(frame["size"] == size) & frame["arm"].str.startswith(("ns_", "old"))]
     tasks = sorted(part["task"].unique())
     head = ["arm", "runs", *[f"val AUROC {t}" for t in tasks], "val AUROC", "val AUPR", f"Δval AUROC vs {base} (wins)"]
     head += ["ssl teacher val AUROC", "steps (mean, teacher incl.)"]
@@ -261,6 +268,7 @@ def main(argv: list[str] | None = None) -> None:
     frame = collect(out)
     frame.to_csv(out / "results.tsv", sep="\t", index=False, float_format="%.4f")
     parts = [selection(frame, size) for size in sorted(frame["size"].unique())]
+    parts += [selection(frame, size, "ns_student_lr_t") for size in sorted(frame["size"].unique())]
     parts.append(comparison(frame, opts.compare, opts.chosen))
     text = "\n\n".join(parts) + "\n"
     (out / "summary.md").write_text(text)
