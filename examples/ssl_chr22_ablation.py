@@ -236,6 +236,27 @@ def comparison(frame: pd.DataFrame, arms: list[str], teacher_of: str) -> str:
     return "\n".join(lines)
 
 
+def gains(frame: pd.DataFrame, arms: list[str], teacher_of: str, ref: str = "supervised_eq") -> str:
+    """Markdown: per size the paired gain of each arm (and the ssl teacher) over ``ref``, pooled over tasks x seeds."""
+    metrics = ["test_auroc", "test_aupr", "ext_auroc", "ext_aupr"]
+    lines = ["| size | arm | " + " | ".join(f"Δ{m} (wins)" for m in metrics) + " |", "|" + "---|" * 6]
+    key = ["task", "seed"]
+    for size, part in frame.groupby("size"):
+        base = part[part["arm"] == ref].set_index(key)
+        if base.empty:
+            continue
+        teacher = part[part["arm"] == teacher_of].set_index(key)
+        teacher = teacher.rename(columns={f"teacher_{m}": m for m in metrics})[metrics]
+        named = [(arm, part[part["arm"] == arm].set_index(key)) for arm in arms if arm != ref]
+        for arm, runs in named + [(f"ssl (teacher of {teacher_of})", teacher)]:
+            cells = []
+            for metric in metrics:
+                delta = (runs[metric] - base[metric]).dropna() if metric in runs else pd.Series(dtype=float)
+                cells.append(f"{delta.mean():+.3f} ({int((delta > 0).sum())}/{len(delta)})" if len(delta) else "-")
+            lines.append(f"| {size} | {arm} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("runs/ssl_chr22_ablation"))
@@ -270,6 +291,7 @@ def main(argv: list[str] | None = None) -> None:
     parts = [selection(frame, size) for size in sorted(frame["size"].unique())]
     parts += [selection(frame, size, "ns_student_lr_t") for size in sorted(frame["size"].unique())]
     parts.append(comparison(frame, opts.compare, opts.chosen))
+    parts.append(gains(frame, opts.compare, opts.chosen))
     text = "\n\n".join(parts) + "\n"
     (out / "summary.md").write_text(text)
     print(text)
