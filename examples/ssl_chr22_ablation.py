@@ -246,7 +246,8 @@ def gains(frame: pd.DataFrame, arms: list[str], teacher_of: str, ref: str = "sup
         if base.empty:
             continue
         teacher = part[part["arm"] == teacher_of].set_index(key)
-        teacher = teacher.rename(columns={f"teacher_{m}": m for m in metrics})[metrics]
+        columns = [f"teacher_{m}" for m in metrics if f"teacher_{m}" in teacher]
+        teacher = teacher[columns].rename(columns=lambda c: c.removeprefix("teacher_"))
         named = [(arm, part[part["arm"] == arm].set_index(key)) for arm in arms if arm != ref]
         for arm, runs in named + [(f"ssl (teacher of {teacher_of})", teacher)]:
             cells = []
