@@ -23,3 +23,11 @@ def test_reference_lists_every_dna_section_and_model():
         assert key in text
     for arch in ("arch: deepbind", "arch: deepsea", "arch: basenji", "kind: peaks", "kind: tiling", "kind: sequences"):
         assert arch in text
+
+
+def test_reference_shows_the_defaults_a_parent_section_sets():
+    # SslConfig.finetune is StageConfig(learning_rate=3e-4), not StageConfig's own 1e-3
+    text = render_reference(["dna", "finetune"])
+    assert "| `ssl.finetune.learning_rate` | float | `0.0003` |" in text
+    assert "| `ssl.pretrain.learning_rate` | float | `0.001` |" in text
+    assert "| `optim.max_steps` | int | `500` |" in text.split("## Protein fine-tuning")[1]

@@ -254,10 +254,14 @@ def _item_sections(annotation: Any) -> tuple[str, list[type[BaseModel]], str | N
     return ("[]" if origin is list else ".NAME"), members, discriminator
 
 
-def config_reference(model_cls: type[BaseModel], prefix: str = "") -> str:
-    """Markdown tables of every key of ``model_cls`` and its sections: type, default, description."""
+def config_reference(model_cls: type[BaseModel], prefix: str = "", defaults: BaseModel | None = None) -> str:
+    """Markdown tables of every key of ``model_cls`` and its sections: type, default, description.
+
+    ``defaults``: the section's default value in its parent (a ``default_factory`` may set other
+    values than the section class's own defaults, e.g. a fine-tuning stage's learning rate).
+    """
     rows: list[str] = []
-    sections: list[tuple[str, type[BaseModel]]] = []
+    sections: list[tuple[str, type[BaseModel], BaseModel | None]] = []
     for name, field in model_cls.model_fields.items():
         if field.exclude:  # not written to a run's config.yaml, so not a key a config can hold
             continue
@@ -270,16 +274,17 @@ def config_reference(model_cls: type[BaseModel], prefix: str = "") -> str:
             members = registered()
             names = ", ".join(f"`{m.model_fields[choice].default}`" for m in members)
             rows.append(f"| `{key}.{choice}` | one of {names} | | picks one section below |")
-            sections.extend((key, member) for member in members)
+            sections.extend((key, member, None) for member in members)
             continue
         if nested is not None:
-            sections.append((key, nested))
+            default = getattr(defaults, name) if defaults is not None else field.get_default(call_default_factory=True)
+            sections.append((key, nested, default if isinstance(default, BaseModel) else None))
             continue
         if field.discriminator:
             members = get_args(annotation)
             names = ", ".join(f"`{m.model_fields[field.discriminator].default}`" for m in members)
             rows.append(f"| `{key}.{field.discriminator}` | one of {names} | | picks one section below |")
-            sections.extend((key, member) for member in members)
+            sections.extend((key, member, None) for member in members)
             continue
         items = _item_sections(annotation)
         if items is not None:
@@ -292,16 +297,18 @@ def config_reference(model_cls: type[BaseModel], prefix: str = "") -> str:
                 what += f"; each picks one by `{discriminator}`: {names}"
             description = (field.description or "").replace("|", "\\|")
             rows.append(f"| `{key}` | {what} | `{default}` | {description} |")
-            sections.extend((f"{key}{suffix}", member) for member in members)
+            sections.extend((f"{key}{suffix}", member, None) for member in members)
             continue
         default = "required" if field.is_required() else field.get_default(call_default_factory=True)
+        if defaults is not None:
+            default = getattr(defaults, name)
         if isinstance(default, BaseModel):
             default = default.model_dump(mode="json")
         description = (field.description or "").replace("|", "\\|")
         rows.append(f"| `{key}` | {_type_name(annotation)} | `{default}` | {description} |")
         optional = [a for a in get_args(annotation) if isinstance(a, type) and issubclass(a, BaseModel)]
         if len(optional) == 1 and type(None) in get_args(annotation):  # an optional section
-            sections.append((key, optional[0]))
+            sections.append((key, optional[0], None))
     doc = (model_cls.__doc__ or "").strip().splitlines()[0]
     title = prefix.rstrip(".") or model_cls.__name__
     registry_key = getattr(model_cls, "registry_key", None)  # model.trunk (arch), model.head (kind)
@@ -312,6 +319,6 @@ def config_reference(model_cls: type[BaseModel], prefix: str = "") -> str:
     parts = [f"### `{title}`\n\n{doc}\n"]
     if rows:
         parts.append("| key | type | default | meaning |\n|---|---|---|---|\n" + "\n".join(rows) + "\n")
-    for key, nested in sections:
-        parts.append(config_reference(nested, f"{key}."))
+    for key, nested, nested_defaults in sections:
+        parts.append(config_reference(nested, f"{key}.", nested_defaults))
     return "\n".join(parts)
