@@ -129,5 +129,8 @@ def test_cli_longformer(converted, tmp_path):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert AutoConfig.from_pretrained(tmp_path / "lf").max_position_embeddings == 98
-    odd = CliRunner().invoke(app, [*args[:-1], "15"])
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 2 and "exists" in again.output  # an earlier conversion is not replaced silently
+    odd = CliRunner().invoke(app, [*args[:-1], "15", "--overwrite"])
     assert odd.exit_code == 2 and "--attention-window must be even, got 15" in odd.output  # the option, not the field
+    assert AutoConfig.from_pretrained(tmp_path / "lf").max_position_embeddings == 98  # the refused run wrote nothing

@@ -26,7 +26,7 @@ class _Tiny(L.LightningModule):
 
 
 def test_deterministic_algorithms_on_inside_fit_and_as_before_outside(tmp_path):
-    assert not torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(False)  # the state outside, whatever an earlier test left
     data = DataLoader(TensorDataset(torch.ones(4, 2)), batch_size=2)
     trainer = build_trainer(RunPaths(tmp_path).make(), monitor="val_loss", mode="min", max_steps=2, progress_bar=False)
     assert not torch.are_deterministic_algorithms_enabled()  # building the trainer changes nothing
