@@ -92,6 +92,35 @@ def test_peak_windows_and_profiles(data):
         build_examples(config(data, windows="peaks", profile=True, profile_dir=str(data / "p")))
 
 
+def test_background_windows_are_gc_matched_inside_their_split_and_away_from_peaks(data):
+    background = {"ratio": 2, "gc_bins": 4, "seed": 5}
+    table = build_examples(config(data, windows="peaks", center="center", background=background))
+    frame = table.frame
+    back = frame[frame["source"] == "background"]
+    report = table.report["parts"][0] if "parts" in table.report else table.report
+    assert report["background"]["requested"] == report["background"]["found"] == 6  # 2 per peak window and split
+    # one of chr1's two lies where neither track has a value (chr1 past 650 bp): dropped as any window would be
+    assert report["windows_no_coverage"] == 1
+    assert (frame["source"] == "tracks").sum() == 3 and back.groupby("split").size().to_dict() == {
+        "train": 1,
+        "val": 2,
+        "test": 2,
+    }
+    assert back.groupby("split")["chrom"].unique().map(list).to_dict() == {
+        "test": ["chr3"],
+        "train": ["chr1"],
+        "val": ["chr2"],
+    }
+    peaks = {"chr1": (250, 350), "chr2": (400, 500), "chr3": (100, 200)}
+    assert all(r.end <= peaks[r.chrom][0] or r.start >= peaks[r.chrom][1] for r in back.itertuples())
+    rows = (back["chrom"] != "chr1").to_numpy()
+    assert (table.targets[back.index[rows], 0] == 2.0).all()  # A is 2.0 over chr2 and chr3
+    again = build_examples(config(data, windows="peaks", center="center", background=background))
+    assert again.frame[["chrom", "start"]].equals(frame[["chrom", "start"]])  # its own seed: the same windows
+    with pytest.raises(ValueError, match="background needs windows: peaks"):
+        config(data, background=background)
+
+
 def test_config_errors():
     with pytest.raises(ValueError, match="multiple of bin_size"):
         DataConfig.model_validate(

@@ -131,6 +131,11 @@ class TracksSourceConfig(SourceConfig):
     )
     max_n_fraction: float = Field(0.01, ge=0, le=1, description="Drop windows whose target span has more N than this.")
     allow_negative: bool = Field(False, description="Accept negative track values (else an error naming the place).")
+    background: NegativesConfig | None = Field(
+        None,
+        description="peaks: also GC-matched background windows away from every peak (ratio per peak window of "
+        "each split, drawn inside that split; seed independent of the run seed), with their tracks' targets.",
+    )
     profile: bool = Field(False, description="Also store base-resolution targets of the span (for profile heads).")
     profile_dir: Path | None = Field(
         None,
@@ -145,6 +150,8 @@ class TracksSourceConfig(SourceConfig):
             raise ValueError(f"target_length ({length}) must be a multiple of bin_size ({self.bin_size})")
         if self.profile and self.profile_dir is None:
             raise ValueError("profile: true needs profile_dir (where the base-resolution store is written)")
+        if self.background is not None and self.windows != "peaks":
+            raise ValueError("background needs windows: peaks (tiled windows already cover the background)")
         if self.log1p and self.allow_negative:
             raise ValueError("log1p needs non-negative values; it cannot go with allow_negative")
         return self

@@ -11,16 +11,18 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from seqlab.config import NegativesConfig
+from seqlab.config import DataConfig, NegativesConfig
 from seqlab.data.labels import overlaps_any
+from seqlab.data.splits import SPLITS, split_examples
 from seqlab.data.windows import sequence_content
 from seqlab.io.genome import Genome
 
-__all__ = ["NegativeReport", "gc_bin", "gc_targets", "sample_negatives"]
+__all__ = ["NegativeReport", "gc_bin", "gc_targets", "sample_negatives", "split_negatives"]
 
 
 @dataclass
@@ -178,3 +180,59 @@ def sample_negatives(
         detail = ", ".join(f"GC {r.gc_low:.2f}-{r.gc_high:.2f}: {r.found}/{r.requested}" for r in short.itertuples())
         warnings.warn(f"negatives: found {report.found} of {report.requested} requested ({detail})", stacklevel=2)
     return negatives, report
+
+
+def split_negatives(
+    negatives: NegativesConfig,
+    config: DataConfig,
+    genome: Genome,
+    frame: pd.DataFrame,
+    gc: np.ndarray,
+    exclude: pd.DataFrame,
+    max_n_fraction: float,
+) -> tuple[pd.DataFrame | None, dict[str, Any]]:
+    """Negatives of every split: ``ratio`` x that split's windows, GC-matched to them, inside that split.
+
+    Each split draws with its own generator (``negatives.seed``, split index) on the chromosomes of its
+    windows, so one split's negatives do not depend on the others' windows (nor on the run seed).
+
+    Args:
+        negatives: ratio, gc_match, gc_bins, exclude_flank, seed.
+        config: the data section (``split`` rules, ``window_length``, ``reference``).
+        genome: the reference genome.
+        frame: the positive windows (``chrom``, ``split``).
+        gc: float64 (N,) GC fractions of ``frame``'s windows.
+        exclude: ``chrom``, ``start``, ``end`` of every peak (negatives avoid them).
+        max_n_fraction: the positives' N limit, applied to the negatives too.
+
+    Returns:
+        ``(negatives, report)``: ``chrom``, ``start``, ``end``, ``gc``, ``split`` (None when none is
+        requested) and ``{requested, found, splits: {split: NegativeReport.to_dict()}}``.
+    """
+    parts, total = [], {"requested": 0, "found": 0, "splits": {}}
+    for index, name in enumerate(SPLITS):
+        rows = np.flatnonzero(frame["split"].to_numpy() == name)
+        n_negatives = round(negatives.ratio * rows.size)
+        if n_negatives == 0:
+            continue
+
+        def in_split(cand: pd.DataFrame, name: str = name) -> np.ndarray:
+            return split_examples(cand.assign(genome=genome.name), config.split, config.reference)[0] == name
+
+        drawn, report = sample_negatives(
+            genome,
+            gc[rows],
+            n_negatives,
+            config.window_length,
+            exclude,
+            list(dict.fromkeys(frame["chrom"].iloc[rows])),
+            negatives,
+            np.random.default_rng([negatives.seed, index]),
+            max_n_fraction=max_n_fraction,
+            keep=in_split,
+        )
+        total["splits"][name] = report.to_dict()
+        total["requested"] += report.requested
+        total["found"] += report.found
+        parts.append(drawn.assign(split=name))
+    return (pd.concat(parts, ignore_index=True) if parts else None), total

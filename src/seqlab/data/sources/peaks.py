@@ -23,10 +23,9 @@ import pandas as pd
 
 from seqlab.config import DataConfig, PeaksSourceConfig, SubsampleConfig
 from seqlab.data.labels import label_matrix
-from seqlab.data.negatives import sample_negatives
+from seqlab.data.negatives import split_negatives
 from seqlab.data.sources.common import apply_splits, genome_and_tasks, resolved_peaks
 from seqlab.data.sources.registry import SourceContext
-from seqlab.data.splits import SPLITS, split_examples
 from seqlab.data.table import ExampleTable, finish_frame
 from seqlab.data.windows import make_windows, sequence_content
 from seqlab.io.genome import Genome
@@ -133,54 +132,6 @@ def _subsample(
     return keep, kept_peaks
 
 
-def _negatives(
-    source: PeaksSourceConfig,
-    config: DataConfig,
-    genome: Genome,
-    frame: pd.DataFrame,
-    gc: np.ndarray,
-    all_peaks: dict[str, pd.DataFrame],
-    report: dict,
-) -> pd.DataFrame | None:
-    """Negatives of every split: ``ratio`` x that split's positive windows, GC-matched to them, inside that split.
-
-    Each split draws with its own generator (``negatives.seed``, split index) on the chromosomes of its
-    positive windows, so one split's negatives do not depend on the others' positives. None when no
-    negatives are requested.
-    """
-    exclude = pd.concat([p[["chrom", "start", "end"]] for p in all_peaks.values()], ignore_index=True)
-    parts, total = [], {"requested": 0, "found": 0, "splits": {}}
-    for index, name in enumerate(SPLITS):
-        rows = np.flatnonzero(frame["split"].to_numpy() == name)
-        n_negatives = round(source.negatives.ratio * rows.size)
-        if n_negatives == 0:
-            continue
-
-        def in_split(cand: pd.DataFrame, name: str = name) -> np.ndarray:
-            return split_examples(cand.assign(genome=genome.name), config.split, config.reference)[0] == name
-
-        negatives, neg_report = sample_negatives(
-            genome,
-            gc[rows],
-            n_negatives,
-            config.window_length,
-            exclude,
-            list(dict.fromkeys(frame["chrom"].iloc[rows])),
-            source.negatives,
-            np.random.default_rng([source.negatives.seed, index]),
-            max_n_fraction=source.max_n_fraction,
-            keep=in_split,
-        )
-        total["splits"][name] = neg_report.to_dict()
-        total["requested"] += neg_report.requested
-        total["found"] += neg_report.found
-        parts.append(negatives.assign(genome=genome.name, strand="+", source="negative", split=name))
-    if not parts:
-        return None
-    report["negatives"] = total
-    return pd.concat(parts, ignore_index=True)
-
-
 def build_peaks(source: PeaksSourceConfig, config: DataConfig, context: SourceContext) -> ExampleTable:
     """Peak windows (``source: peak``) and background negatives (``source: negative``) on the reference genome."""
     genome, tasks = genome_and_tasks(config, "peaks")
@@ -197,8 +148,11 @@ def build_peaks(source: PeaksSourceConfig, config: DataConfig, context: SourceCo
         report["duplicates_removed"] = int(duplicate.sum())
         keep[rows[duplicate]] = False
     frame, gc = frame[keep].drop(columns=["task", "peak"]).reset_index(drop=True), gc[keep]
-    negatives = _negatives(source, config, genome, frame, gc, all_peaks, report)
+    exclude = pd.concat([p[["chrom", "start", "end"]] for p in all_peaks.values()], ignore_index=True)
+    negatives, drawn = split_negatives(source.negatives, config, genome, frame, gc, exclude, source.max_n_fraction)
     if negatives is not None:
+        report["negatives"] = drawn
+        negatives = negatives.assign(genome=genome.name, strand="+", source="negative")
         frame = pd.concat([frame, negatives[frame.columns]], ignore_index=True)
     frame = finish_frame(frame)
     labels = label_matrix(frame, peaks, config.min_overlap)

@@ -5,7 +5,10 @@ to ``data.root`` or the table's folder) and optionally a ``control`` track (inpu
 ``window_length`` bp with a target span of ``target_length`` bp centred in them:
 
 * ``windows: tiling``: spans tiled over the chromosomes with ``stride``;
-* ``windows: peaks``: windows centred on the peaks of the table's ``peaks`` column (union over tasks).
+* ``windows: peaks``: windows centred on the peaks of the table's ``peaks`` column (union over tasks);
+  with ``background`` also GC-matched windows away from every peak (``ratio`` per peak window of each
+  split, drawn inside that split with a seed of their own, as the ``peaks`` source's negatives), whose
+  targets are what their tracks hold there (``source`` column ``background``; peak windows ``tracks``).
 
 A span with more N than ``max_n_fraction`` is dropped. Its ``B = target_length / bin_size`` bins get the
 mean (or sum) of the track over their bases, bases without a track value counting as 0 (bigWigs made
@@ -31,6 +34,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from seqlab.config import DataConfig, TracksSourceConfig
+from seqlab.data.negatives import split_negatives
 from seqlab.data.sources.common import apply_splits, resolved_peaks
 from seqlab.data.sources.registry import SourceContext
 from seqlab.data.table import ExampleTable, finish_frame
@@ -110,12 +114,42 @@ def _spans(
 
 
 def _peak_windows(source: TracksSourceConfig, config: DataConfig, genome: Genome, report: dict) -> pd.DataFrame:
-    """Distinct windows centred on every task's peaks (``chrom``, ``start``), sorted."""
+    """Distinct windows centred on every task's peaks, plus background windows (``source.background``), sorted.
+
+    Columns ``chrom``, ``start``, ``end`` and ``background`` (bool: a GC-matched background window).
+    """
     assert config.tasks is not None
     peaks = resolved_peaks(read_task_table(config.tasks, config.root), genome, report)
     parts = [make_windows(p, genome, config.window_length, source.center, config.chrom_end)[0] for p in peaks.values()]
-    frame = pd.concat(parts, ignore_index=True).drop_duplicates(["chrom", "start"])
+    frame = pd.concat(parts, ignore_index=True).drop_duplicates(["chrom", "start"]).assign(background=False)
+    if source.background is not None:
+        frame = pd.concat([frame, _background(source, config, genome, frame, peaks, report)], ignore_index=True)
     return frame.sort_values(["chrom", "start"], kind="stable").reset_index(drop=True)
+
+
+def _background(
+    source: TracksSourceConfig,
+    config: DataConfig,
+    genome: Genome,
+    windows: pd.DataFrame,
+    peaks: dict[str, pd.DataFrame],
+    report: dict,
+) -> pd.DataFrame:
+    """Background windows (``background`` True) away from every peak, GC-matched to each split's peak windows.
+
+    ``source.background.ratio`` per peak window of each split, drawn inside that split (see
+    :func:`~seqlab.data.negatives.split_negatives`); what was requested and found goes to ``report["background"]``.
+    """
+    assert source.background is not None
+    placed, _ = apply_splits(windows.assign(genome=genome.name), config, {})  # drops are counted per chromosome
+    gc, _ = sequence_content(genome.fetch_many(placed["chrom"], placed["start"], placed["end"], pad=True))
+    exclude = pd.concat([p[["chrom", "start", "end"]] for p in peaks.values()], ignore_index=True)
+    drawn, report["background"] = split_negatives(
+        source.background, config, genome, placed, gc, exclude, source.max_n_fraction
+    )
+    if drawn is None:
+        return windows.iloc[:0]
+    return drawn[["chrom", "start", "end"]].assign(background=True)
 
 
 def _chrom_targets(
@@ -215,9 +249,14 @@ def _chrom_part(
     report["windows_crossing_chrom_end"] += int(crossing.sum())
     if config.chrom_end == "drop":
         spans, starts = spans[~crossing], starts[~crossing]
-    frame = pd.DataFrame(
-        {"genome": plan.genome.name, "chrom": chrom, "start": starts, "end": starts + config.window_length}
-    )
+    background = np.zeros(starts.size, bool)
+    if peak_windows is not None:
+        mine = peak_windows[(peak_windows["chrom"] == chrom) & peak_windows["background"]]
+        background = np.isin(starts, mine["start"].to_numpy(np.int64))
+    frame = pd.DataFrame({
+        "genome": plan.genome.name, "chrom": chrom, "start": starts, "end": starts + config.window_length,
+        "source": np.where(background, "background", "tracks"),
+    })  # fmt: skip
     frame, kept = apply_splits(frame, config, report)
     targets, weights, runs = _chrom_targets(plan.tracks, plan.matched, chrom, spans[kept], plan.source, length)
     some = weights.any(axis=1)
@@ -258,7 +297,7 @@ def build_tracks(source: TracksSourceConfig, config: DataConfig, context: Source
     plan.report.update(windows=n, bins_per_window=plan.length // source.bin_size, bin_size=source.bin_size)
     if n == 0:
         raise ValueError(f"the tracks source kept no window: {plan.report}")
-    frame = pd.concat([f for f, _, _ in parts], ignore_index=True).assign(strand="+", source="tracks")
+    frame = pd.concat([f for f, _, _ in parts], ignore_index=True).assign(strand="+")
     return ExampleTable(
         frame=finish_frame(frame),
         labels=sp.csr_matrix((n, len(plan.tasks)), dtype=np.float32),
