@@ -57,6 +57,16 @@ def test_demo_without_training_scores_baselines_below_the_truth(tmp_path):
     assert (tmp_path / "demo.yaml").read_text().count("kind: tracks") == 1
 
 
+def test_demo_trains_and_writes_model_baseline_and_truth_scores(tmp_path):
+    metrics = run_tracks_demo(tmp_path, seed=0, max_epochs=1, chrom_sizes=SMALL)  # one epoch of 7 steps
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    model = saved["test"]["per_task"]
+    assert set(model) == {"TF_A", "TF_B"} and all(-1 <= model[t]["pearson"] <= 1 for t in model)
+    assert model["TF_A"]["n"] == metrics["baselines"]["n_examples"]["test"] == 150  # chr3: 30 kb / 200 bp
+    assert saved["baselines"]["kmer"]["test"]["pearson"] == pytest.approx(metrics["baselines"]["kmer"]["test"]["pearson"])
+    assert saved["truth"]["test"]["pearson"] > 0.9 and (tmp_path / "run" / "model").is_dir()
+
+
 def test_dna_baselines_command_writes_metrics_and_refuses_to_overwrite(tmp_path):
     import yaml
     from typer.testing import CliRunner

@@ -137,11 +137,17 @@ def _background(
 ) -> pd.DataFrame:
     """Background windows (``background`` True) away from every peak, GC-matched to each split's peak windows.
 
+    Only peak windows whose span passes the N filter count (those the build keeps).
+
     ``source.background.ratio`` per peak window of each split, drawn inside that split (see
     :func:`~seqlab.data.negatives.split_negatives`); what was requested and found goes to ``report["background"]``.
     """
     assert source.background is not None
     placed, _ = apply_splits(windows.assign(genome=genome.name), config, {})  # drops are counted per chromosome
+    length = source.target_length or source.bin_size
+    spans = placed["start"].to_numpy(np.int64) + config.window_length // 2 - length // 2
+    _, n_fraction = sequence_content(genome.fetch_many(placed["chrom"], spans, spans + length, pad=True))
+    placed = placed[n_fraction <= source.max_n_fraction]  # the peak windows the build keeps
     gc, _ = sequence_content(genome.fetch_many(placed["chrom"], placed["start"], placed["end"], pad=True))
     exclude = pd.concat([p[["chrom", "start", "end"]] for p in peaks.values()], ignore_index=True)
     drawn, report["background"] = split_negatives(
