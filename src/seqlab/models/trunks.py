@@ -147,13 +147,21 @@ class DeepBindTrunk(nn.Module):
         """Map x float32 (B, C, L) to both strands' scans float32 (B, 2*filters, L - kernel_size + 1)."""
         # strands interleaved per window (x0, rc0, x1, rc1, ...): any split of the batch in halves (DeepLIFT's
         # inputs and references) keeps every window with its own reverse complement
-        both = torch.stack([x, reverse_complement(x, self.encoding)], dim=1).flatten(0, 1)
-        scans = self.relu(self.conv(both)).unflatten(0, (x.shape[0], 2))  # (B, 2, filters, P)
+        scans = self.scans(x).unflatten(0, (x.shape[0], 2))  # (B, 2, filters, P)
         return torch.cat([scans[:, 0], scans[:, 1].flip(-1)], dim=1)
 
+    def scans(self, x: torch.Tensor) -> torch.Tensor:
+        """Map x float32 (B, C, L) to the ReLU scans of both strands float32 (2B, filters, L - kernel_size + 1),
+        strands interleaved per window (x0, rc0, x1, rc1, ...), each in its own scan order.
+        """
+        both = torch.stack([x, reverse_complement(x, self.encoding)], dim=1).flatten(0, 1)
+        return self.relu(self.conv(both))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Map x float32 (B, C, L) to features float32 (B, F)."""
-        return self.dense(self.pool(self.positional(x)))
+        """Map x float32 (B, C, L) to features float32 (B, F); equals ``dense(pool(positional(x)))`` without
+        flipping the reverse scans to forward coordinates and back.
+        """
+        return self.dense(self.pool.pool_scans(self.scans(x)))
 
 
 class DeepBindPool(nn.Module):
@@ -173,12 +181,16 @@ class DeepBindPool(nn.Module):
 
     def forward(self, positional: torch.Tensor) -> torch.Tensor:
         """Map scans float32 (B, 2*filters, P) to pooled features float32 (B, 2*filters)."""
-        self.max.kernel_size = self.max.stride = positional.shape[-1]  # a plain MaxPool1d, as DeepLIFT expects
-        # each pooling reads its own copy of the scans: DeepLIFT's hook on the max-pooling's input tensor must
-        # not rescale the gradient that reaches the same tensor through the average
-        maxima = self.max(self._scans(positional)).squeeze(-1)
-        pooled = torch.cat([maxima, self.mean(self._scans(positional))], dim=1)  # (2B, 2*filters)
-        both = pooled.unflatten(0, (positional.shape[0], 2)).transpose(1, 2)  # (B, 2*filters, 2 strands)
+        return self.pool_scans(self._scans(positional))
+
+    def pool_scans(self, scans: torch.Tensor) -> torch.Tensor:
+        """Map both strands' scans float32 (2B, filters, P), interleaved per window, to (B, 2*filters)."""
+        self.max.kernel_size = self.max.stride = scans.shape[-1]  # a plain MaxPool1d, as DeepLIFT expects
+        # each pooling reads its own view of the scans (no copy): DeepLIFT's hook on the max-pooling's input
+        # tensor must not rescale the gradient that reaches the ReLU's output through the average
+        maxima = self.max(scans.view_as(scans)).squeeze(-1)
+        pooled = torch.cat([maxima, self.mean(scans.view_as(scans))], dim=1)  # (2B, 2*filters)
+        both = pooled.unflatten(0, (scans.shape[0] // 2, 2)).transpose(1, 2)  # (B, 2*filters, 2 strands)
         return self.strand_max(both).squeeze(-1)
 
     def _scans(self, positional: torch.Tensor) -> torch.Tensor:
