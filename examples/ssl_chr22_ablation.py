@@ -74,6 +74,8 @@ ARMS |= {
     "ns_lr3_soft": LR3 + ["--set", "noisy_student.pseudo_labels=soft"],
     "ns_lr3_finetune_lr": LR3 + ["--set", "noisy_student.finetune.learning_rate=0.001"],
     "ns_lr3_noise_off": LR3 + ["--set", "noisy_student.noise_sigma=0", "--set", "noisy_student.dropout=0"],
+    "ns_lr3_noise_high": LR3 + ["--set", "noisy_student.noise_sigma=0.3", "--set", "noisy_student.dropout=0.5"],
+    "ns_lr3_student_human_off": LR3 + ["--set", "noisy_student.include_human=false"],
 }
 # ``<arm>_t``: the same, its teacher the ``old`` run's ssl model of the same task, size and seed
 # (``noisy_student.teacher``); every stage re-seeds, so the student is the one a full run would train
