@@ -313,3 +313,28 @@ def test_chr22_primate_store_equals_the_bgzip_genomes(shared_data, tmp_path):
     store = WindowStore.open_or_build(table, tmp_path / "s", L, FLANK)
     for i, row in enumerate(rows):
         assert _row(store, i) == _expected(genomes, row, FLANK, FLANK)
+
+
+def test_a_store_another_process_finished_during_the_build_is_kept_and_used(tmp_path, two_genomes, monkeypatch):
+    # two DDP ranks build the same store: the later one must not remove the one the earlier one published
+    import seqlab.data.store as store_module
+
+    table = _table(two_genomes, ROWS)
+    write = store_module._write_store
+    published = []
+
+    def racing_write(*args, **kwargs):
+        if not published:  # the other process finishes first, while this one is still writing
+            monkeypatch.setattr(store_module, "_write_store", write)
+            pid = os.getpid()
+            monkeypatch.setattr(os, "getpid", lambda: pid + 1)  # another process: another temporary folder
+            published.append(WindowStore.open_or_build(table, tmp_path / "s", L, FLANK))
+            monkeypatch.setattr(os, "getpid", lambda: pid)
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(store_module, "_write_store", racing_write)
+    mine = WindowStore.open_or_build(table, tmp_path / "s", L, FLANK)
+    (other,) = published
+    assert mine.folder == other.folder and other.meta == mine.meta  # the published store, not a rebuilt one
+    assert _row(mine, 4) == _row(other, 4)
+    assert [p.name for p in (tmp_path / "s").iterdir()] == [other.folder.name]  # no temporary left

@@ -254,7 +254,9 @@ class WindowStore:
                 "complete": True,
             }
             (tmp / META_FILE).write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
-            if folder.exists():  # damaged or of another format (a matching store returned above)
+            # another process (a DDP rank) may have finished the same store while this one built: keep and use
+            # it (removing it would pull it from under that process); only a damaged or foreign one is replaced
+            if folder.exists() and cls._open_matching(folder, key) is None:
                 shutil.rmtree(folder, ignore_errors=True)
             try:
                 os.replace(tmp, folder)
