@@ -17,8 +17,8 @@ Profiles (base-resolution targets float32 ``(N, T, L)``):
   totals) / sum(control totals)`` as its counts.
 
 Windows whose weight is 0 for a task (no track value) are left out of that task's fit and scores. The
-scores here (:func:`score_regression`, :func:`score_profile`) are small local helpers: Pearson and
-Spearman over all (window, bin) values of a task, count Pearson on ``log(1 + total)``, and the median
+scores here (:func:`score_regression`, :func:`score_profile`) use the metrics of :mod:`seqlab.metrics`:
+Pearson and Spearman over all (window, bin) values of a task, count Pearson on ``log(1 + total)``, and the median
 Jensen-Shannon distance (base 2) between observed and predicted profiles.
 """
 
@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.spatial.distance import jensenshannon
-from scipy.stats import pearsonr, spearmanr
+
+from seqlab.metrics import jensen_shannon_distance, weighted_pearson, weighted_spearman
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -318,7 +318,7 @@ def _correlations(predicted: np.ndarray, observed: np.ndarray) -> tuple[float | 
     """Pearson and Spearman of two 1-D arrays (None when either is constant or too short)."""
     if predicted.size < 3 or np.ptp(predicted) == 0 or np.ptp(observed) == 0:
         return None, None
-    return float(pearsonr(predicted, observed)[0]), float(spearmanr(predicted, observed)[0])
+    return weighted_pearson(predicted, observed), weighted_spearman(predicted, observed)
 
 
 def _mean(values: list[float | None]) -> float | None:
@@ -373,7 +373,7 @@ def score_profile(predicted: np.ndarray, observed: np.ndarray, tasks: Sequence[s
         obs, pred = observed[:, t].astype(np.float64), np.maximum(predicted[:, t].astype(np.float64), 0)
         count_pearson, _ = _correlations(np.log1p(pred.sum(axis=1)), np.log1p(obs.sum(axis=1)))
         rows = (obs.sum(axis=1) > 0) & (pred.sum(axis=1) > 0)
-        distances = jensenshannon(obs[rows], pred[rows], axis=1, base=2) if rows.any() else np.array([])
+        distances = jensen_shannon_distance(obs[rows], pred[rows]) if rows.any() else np.array([])
         jsd = float(np.median(distances)) if distances.size else None
         per_task[names[t]] = {"count_pearson": count_pearson, "jsd": jsd, "n": int(obs.shape[0])}
     return {
