@@ -9,12 +9,13 @@ attributions sum to the method's usual per-position score:
 * ``ig``: integrated gradients (captum) from a reference r (default all-zero) to x; with g the path
   gradients, hypothetical[b, i] = g[b, i] - sum_c g[c, i] r[c, i], so the attributions sum to
   logit(x) - logit(r) (completeness, up to the quadrature error).
-* ``deepliftshap``: DeepLIFT (captum, rescale rule) against ``n_shuffles`` exact dinucleotide shuffles
-  of each window, averaged (DeepLIFT/SHAP); hypothetical contributions from the multipliers m as for
-  ``ig``, averaged over the references. captum applies the rescale rule to ReLU/Sigmoid/Tanh/Softmax/
-  MaxPool *modules*; a functional activation (``torch.relu``) or GELU gets its plain gradient there, so
-  the sum equals the output difference exactly only for models built from those modules (the built-in
-  DeepBind trunk is: sums exact to 1e-4, tests/models/test_trunks.py).
+* ``deepliftshap``: DeepLIFT (rescale rule, :mod:`.deeplift`: captum's rules, written here for speed)
+  against ``n_shuffles`` exact dinucleotide shuffles of each window, averaged (DeepLIFT/SHAP);
+  hypothetical contributions from the multipliers m as for ``ig``, averaged over the references. The
+  rules apply to activation and max-pooling *modules* (ReLU, GELU, Sigmoid, ..., MaxPool); a functional
+  activation (``torch.relu``) gets its plain gradient, so the sum equals the output difference exactly
+  only for models built from those modules (the built-in DeepBind trunk is: sums exact to float
+  rounding, tests/evaluation/interpret/test_deeplift.py).
 * ``ism``: saturation mutagenesis (:mod:`.ism`), hypothetical = each position's deltas minus their mean.
 
 For a model with a metadata head (MFD), :class:`SubspaceLogits` turns the model into one whose outputs
@@ -23,14 +24,14 @@ are one subspace's contribution <z^g, w_e^g> to each task's logit, so any method
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from typing import NamedTuple
 
 import torch
-from captum.attr import DeepLift, IntegratedGradients
+from captum.attr import IntegratedGradients
 from torch import nn
 
+from seqlab.evaluation.interpret.deeplift import deeplift_multipliers
 from seqlab.evaluation.interpret.ism import centre_span, ism, ism_hypothetical
 from seqlab.evaluation.interpret.shuffle import dinucleotide_shuffle
 
@@ -123,7 +124,7 @@ def deep_lift_shap(
     n_shuffles: int = 20,
     references: torch.Tensor | None = None,
 ) -> Attribution:
-    """DeepLIFT/SHAP (captum DeepLift, averaged over ``n_shuffles`` dinucleotide shuffles of each window).
+    """DeepLIFT/SHAP: DeepLIFT multipliers (:mod:`.deeplift`) averaged over ``n_shuffles`` dinucleotide shuffles.
 
     Args:
         model: maps float32 (B, 4, L) to logits (B, T); its activations should be modules (see the module
@@ -140,7 +141,6 @@ def deep_lift_shap(
         :class:`Attribution` (N, 4, W): for a model whose activations are modules, the attributions sum
         (over bases and positions, W = L) to logit(x) - mean logit(shuffles).
     """
-    method = DeepLift(model, multiply_by_inputs=False)
     n_shuffles = n_shuffles if references is None else int(references.shape[1])
     per_chunk = max(1, batch_size // n_shuffles)
     hypothetical = []
@@ -150,21 +150,10 @@ def deep_lift_shap(
             baselines = dinucleotide_shuffle(chunk, n_shuffles, seed=seed + first).flatten(0, 1)
         else:
             baselines = references[first : first + per_chunk].to(chunk).flatten(0, 1)
-        inputs = chunk.repeat_interleave(n_shuffles, dim=0).requires_grad_(True)
-        with warnings.catch_warnings():  # captum announces the hooks it sets on every call
-            warnings.filterwarnings("ignore", message="Setting forward, backward hooks")
-            projected = method.attribute(
-                inputs, baselines=baselines, target=target, custom_attribution_func=_projected_multipliers
-            )
+        multipliers = deeplift_multipliers(model, chunk.repeat_interleave(n_shuffles, dim=0), baselines, target)
+        projected = _project(multipliers, baselines)
         hypothetical.append(projected.unflatten(0, (chunk.shape[0], n_shuffles)).mean(dim=1))
-    return _result(torch.cat(hypothetical).detach(), x, window)
-
-
-def _projected_multipliers(
-    multipliers: tuple[torch.Tensor, ...], inputs: tuple[torch.Tensor, ...], baselines: tuple[torch.Tensor, ...]
-) -> tuple[torch.Tensor, ...]:
-    """Captum's ``custom_attribution_func``: hypothetical contributions of each (input, reference) pair."""
-    return (_project(multipliers[0], baselines[0]),)
+    return _result(torch.cat(hypothetical), x, window)
 
 
 def saturation_mutagenesis(
