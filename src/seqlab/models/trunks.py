@@ -111,7 +111,7 @@ class DeepBindTrunk(nn.Module):
     elementwise maximum over the two strands, then Dense(hidden) + ReLU + Dropout (hidden=0: the pooled
     vector is the feature). Because the strands enter symmetrically, the pooled features of x equal those
     of reverse_complement(x) in eval mode. Every non-linearity is a module (ReLU, max-pooling), so
-    DeepLIFT (captum) attributions sum exactly to the output difference.
+    DeepLIFT attributions (seqlab's and captum's) sum exactly to the output difference.
 
     Shapes: x float32 (B, C, L) -> float32 (B, hidden or 2*filters).
     """
@@ -186,8 +186,8 @@ class DeepBindPool(nn.Module):
     def pool_scans(self, scans: torch.Tensor) -> torch.Tensor:
         """Map both strands' scans float32 (2B, filters, P), interleaved per window, to (B, 2*filters)."""
         self.max.kernel_size = self.max.stride = scans.shape[-1]  # a plain MaxPool1d, as DeepLIFT expects
-        # each pooling reads its own view of the scans (no copy): DeepLIFT's hook on the max-pooling's input
-        # tensor must not rescale the gradient that reaches the ReLU's output through the average
+        # each pooling reads its own view of the scans (no copy): captum's DeepLift hook on the max-pooling's
+        # input tensor must not rescale the gradient that reaches the ReLU's output through the average
         maxima = self.max(scans.view_as(scans)).squeeze(-1)
         pooled = torch.cat([maxima, self.mean(scans.view_as(scans))], dim=1)  # (2B, 2*filters)
         both = pooled.unflatten(0, (scans.shape[0] // 2, 2)).transpose(1, 2)  # (B, 2*filters, 2 strands)
