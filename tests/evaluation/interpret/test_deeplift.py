@@ -8,7 +8,9 @@ from captum.attr import DeepLift
 from torch import nn
 
 from seqlab.config import BasenjiConfig, DeepBindConfig
+from seqlab.evaluation.interpret.attributions import deep_lift_shap
 from seqlab.evaluation.interpret.deeplift import deeplift_multipliers
+from seqlab.evaluation.interpret.shuffle import dinucleotide_shuffle
 from seqlab.models.data_params import DataParams
 from seqlab.models.sequence_model import build_model
 
@@ -121,3 +123,16 @@ def test_in_place_activation_is_refused() -> None:
     model = nn.Sequential(nn.Conv1d(4, 2, 3), nn.ReLU(inplace=True), nn.Flatten())
     with pytest.raises(ValueError, match="module '1' computes in place"):
         deeplift_multipliers(model, random_one_hot(1, 10, seed=0), random_one_hot(1, 10, seed=1))
+
+
+def test_deep_lift_shap_equals_tangermeme_on_the_same_references() -> None:
+    """tangermeme is a benchmark-only dependency: skipped where it is not installed."""
+    tangermeme = pytest.importorskip("tangermeme.deep_lift_shap")
+    model, x = one_task_model(DeepBindConfig(filters=16, kernel_size=8, hidden=8), 50), random_one_hot(4, 50, seed=9)
+    references = dinucleotide_shuffle(x, 5, seed=0)
+    ours = deep_lift_shap(model, x, target=0, references=references, batch_size=8)
+    theirs = tangermeme.deep_lift_shap(
+        model, x, target=0, references=references, hypothetical=True, device="cpu", warning_threshold=1e9
+    )
+    assert theirs.abs().max() > 1e-3
+    assert torch.allclose(ours.hypothetical, theirs, atol=1e-7)
