@@ -24,6 +24,7 @@ __all__ = [
     "PeaksSourceConfig",
     "SequenceSetConfig",
     "SequencesSourceConfig",
+    "SetTargetConfig",
     "SourceConfig",
     "SplitConfig",
     "StoreConfig",
@@ -156,13 +157,47 @@ class TracksSourceConfig(SourceConfig):
             raise ValueError("log1p needs non-negative values; it cannot go with allow_negative")
         return self
 
+    @property
+    def quantitative(self) -> bool:
+        """Tracks give quantitative targets."""
+        return True
+
+
+class SetTargetConfig(StrictModel):
+    """A task's per-record target taken from a peak file: the value of the peak(s) matching each record.
+
+    A record matches a peak whose summit lies in the record's window (``match: summit``; a peak without
+    a summit, or a BED line, counts by its midpoint ``(start + end) // 2``) or that overlaps the window by
+    1 bp or more (``match: overlap``); with several matches the largest value counts.
+    """
+
+    peaks: Path = Field(..., description="narrowPeak, broadPeak or BED file (relative to data.root).")
+    column: Literal["signal_value", "p_value", "q_value", "score"] = Field(
+        "signal_value", description="Peak column giving the value (narrowPeak columns 7, 8, 9 or BED's score, 5)."
+    )
+    transform: Literal["none", "log1p"] = Field("none", description="none, or log1p: log(1 + value).")
+    match: Literal["summit", "overlap"] = Field(
+        "summit", description="summit: a peak's summit in the window; overlap: any overlap of 1 bp or more."
+    )
+    missing: Literal["zero", "error"] = Field(
+        "zero", description="A record matching no peak: target 0 (zero) or an error naming it (error)."
+    )
+
 
 class SequenceSetConfig(StrictModel):
-    """A ready-made FASTA of windows with one label per task (coordinates parsed from chr:start-end names)."""
+    """A ready-made FASTA of windows with one label per task (coordinates parsed from chr:start-end names),
+    or per-record targets from a peak file (``targets``).
+    """
 
     fasta: Path
     labels: dict[str, float] = Field(
-        ..., description="Label of every record of this file, per task name, e.g. {CTCF: 1}."
+        default_factory=dict, description="Label of every record of this file, per task name, e.g. {CTCF: 1}."
+    )
+    targets: dict[str, SetTargetConfig] = Field(
+        default_factory=dict,
+        description="Per-record quantitative targets per task name, from a peak file, e.g. {CTCF: {peaks: "
+        "CTCF.narrowPeak.gz, transform: log1p}}; a source with targets in any set trains a regression model, "
+        "its sets' labels being constant targets.",
     )
     exclude: Path | None = Field(
         None,
@@ -170,15 +205,31 @@ class SequenceSetConfig(StrictModel):
         "more are dropped (counted), e.g. a factor's peaks to keep its sites out of a set used as its negatives.",
     )
 
+    @model_validator(mode="after")
+    def _labels_or_targets(self) -> SequenceSetConfig:
+        if not self.labels and not self.targets:
+            raise ValueError(f"{self.fasta}: give labels or targets (per task name)")
+        both = sorted(set(self.labels) & set(self.targets))
+        if both:
+            raise ValueError(f"{self.fasta}: task {both[0]!r} has both a label and targets; give one")
+        return self
+
 
 class SequencesSourceConfig(SourceConfig):
     """Ready-made FASTA sets with one label per task and file; tasks a file does not label get weight 0."""
 
     kind: Literal["sequences"] = "sequences"
-    sets: list[SequenceSetConfig] = Field(..., min_length=1, description="FASTA sets: [{fasta, labels}].")
+    sets: list[SequenceSetConfig] = Field(
+        ..., min_length=1, description="FASTA sets: [{fasta, labels and/or targets}]."
+    )
     genome: str | None = Field(
         None, description="Genome name recorded on the records (default: the reference genome, else 'genome')."
     )
+
+    @property
+    def quantitative(self) -> bool:
+        """Whether some set gives per-record targets."""
+        return any(entry.targets for entry in self.sets)
 
 
 # Old names kept for imports; the sections now live in data.sources.

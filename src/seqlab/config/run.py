@@ -46,10 +46,12 @@ class DnaRunConfig(StrictModel):
         kind = self.model.objective.kind
         check_scheme_objective(self.train.scheme, kind)
         tracks = [i for i, source in enumerate(self.data.sources) if source.kind == "tracks"]
-        if tracks and kind == "binary":
+        quantitative = [i for i, source in enumerate(self.data.sources) if source.quantitative]
+        if quantitative and kind == "binary":
+            i = quantitative[0]
             raise ValueError(
-                f"data.sources.{tracks[0]} (kind tracks) gives quantitative targets; set model.objective.kind: "
-                "regression (or profile), binary trains on labels"
+                f"data.sources.{i} (kind {self.data.sources[i].kind}) gives quantitative targets; set "
+                "model.objective.kind: regression (or profile), binary trains on labels"
             )
         if kind == "profile" and not any(getattr(self.data.sources[i], "profile", False) for i in tracks):
             raise ValueError(

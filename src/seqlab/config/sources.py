@@ -22,6 +22,11 @@ class SourceConfig(StrictModel):
     registry_key: ClassVar[str] = "kind"
     kind: str
 
+    @property
+    def quantitative(self) -> bool:
+        """Whether the source gives quantitative targets (a regression or profile objective's), not labels."""
+        return False
+
     @classmethod
     def registered(cls) -> list[type[StrictModel]]:
         """The source section classes, in registration order (for the config reference)."""

@@ -7,12 +7,13 @@ O((N + M) log M) for N windows and M peaks, never an N x M comparison.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-__all__ = ["bin_overlap_labels", "label_matrix", "overlaps_any"]
+__all__ = ["bin_overlap_labels", "label_matrix", "matched_peak_values", "overlaps_any"]
 
 
 def overlaps_any(windows: pd.DataFrame, intervals: pd.DataFrame, min_overlap: int = 1) -> np.ndarray:
@@ -57,6 +58,57 @@ def overlaps_any(windows: pd.DataFrame, intervals: pd.DataFrame, min_overlap: in
         n_candidates = np.searchsorted(sorted_starts, we - k, side="right")
         best_end = np.where(n_candidates > 0, running_max_end[np.maximum(n_candidates - 1, 0)], np.iinfo(np.int64).min)
         result[idx] = (n_candidates > 0) & (best_end >= ws + k) & ((we - ws) >= k)
+    return result
+
+
+def matched_peak_values(
+    windows: pd.DataFrame, peaks: pd.DataFrame, values: np.ndarray, match: Literal["summit", "overlap"]
+) -> np.ndarray:
+    """The largest value of the peaks matching each window, NaN where none matches.
+
+    A window ``[ws, we)`` matches a peak ``[ps, pe)`` whose summit lies in it (``match="summit"``:
+    ``ws <= ps + summit < we``; a peak without a ``summit`` column or with summit -1 counts by its midpoint
+    ``(ps + pe) // 2``) or that overlaps it by 1 bp or more (``match="overlap"``). Per chromosome, the
+    candidates of each window are a range of the peaks sorted by position (``np.searchsorted``), so the
+    work is O((N + M) log M + matches), never N x M.
+
+    Args:
+        windows: ``chrom``, ``start``, ``end`` (N rows).
+        peaks: ``chrom``, ``start``, ``end`` and optionally ``summit`` (M rows); chromosome names must match.
+        values: float64 (M,), one value per peak (NaN values are never the maximum unless all are NaN).
+        match: ``summit`` or ``overlap``.
+
+    Returns:
+        float64 (N,), in window order.
+    """
+    result = np.full(len(windows), np.nan)
+    values = np.asarray(values, dtype=np.float64)
+    starts, ends = peaks["start"].to_numpy(np.int64), peaks["end"].to_numpy(np.int64)
+    summits = peaks["summit"].to_numpy(np.int64) if "summit" in peaks else np.full(len(peaks), -1)
+    points = np.where(summits >= 0, starts + summits, (starts + ends) // 2)
+    keys = points if match == "summit" else starts
+    reach = int((ends - starts).max()) if len(peaks) else 0
+    p_chrom = peaks["chrom"].astype(str).to_numpy()
+    w_chrom = windows["chrom"].astype(str).to_numpy()
+    w_start, w_end = windows["start"].to_numpy(np.int64), windows["end"].to_numpy(np.int64)
+    for chrom, rows in pd.Series(np.arange(len(windows))).groupby(w_chrom, sort=False):
+        on = np.flatnonzero(p_chrom == chrom)
+        if on.size == 0:
+            continue
+        on = on[np.argsort(keys[on], kind="stable")]
+        idx = rows.to_numpy()
+        ws, we = w_start[idx], w_end[idx]
+        if match == "summit":
+            lo, hi = np.searchsorted(keys[on], ws, "left"), np.searchsorted(keys[on], we, "left")
+        else:  # an overlapping peak starts before we and after ws - reach (no peak is longer than reach)
+            lo, hi = np.searchsorted(keys[on], ws - reach, "right"), np.searchsorted(keys[on], we, "left")
+        counts = hi - lo
+        window = np.repeat(idx, counts)
+        peak = on[np.repeat(lo, counts) + np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)]
+        if match == "overlap":
+            overlap = np.minimum(w_end[window], ends[peak]) - np.maximum(w_start[window], starts[peak])
+            window, peak = window[overlap >= 1], peak[overlap >= 1]
+        np.fmax.at(result, window, values[peak])
     return result
 
 
