@@ -236,3 +236,33 @@ def test_noisy_student_defaults_are_the_ones_the_chr22_ablation_chose():
     assert (noisy.rounds, noisy.pseudo_labels, noisy.include_human) == (1, "weighted", True)
     assert (noisy.student.learning_rate, noisy.student.max_epochs, noisy.student.patience) == (3e-3, 10, 3)
     assert (noisy.finetune.learning_rate, noisy.noise_sigma, noisy.dropout) == (3e-4, 0.1, 0.3)
+
+
+SEQUENCES = "data:\n  root: bundle\n  sources:\n    - kind: sequences\n      sets:\n        - {fasta: pos.fa, %s}\n"
+
+
+def test_sequence_set_targets_resolve_against_data_root_and_need_a_regression_objective(tmp_path):
+    targets = "targets: {A: {peaks: A.narrowPeak.gz, transform: log1p}}"
+    regression = "model:\n  objective: {kind: regression}\n"
+    config = load_config(_write(tmp_path, SEQUENCES % targets + regression), DnaRunConfig)
+    target = config.data.sources[0].sets[0].targets["A"]
+    assert target.peaks == (tmp_path / "bundle" / "A.narrowPeak.gz").resolve()
+    assert (target.column, target.transform) == ("signal_value", "log1p")
+    assert (target.match, target.missing) == ("summit", "zero")
+    assert config.data.sources[0].quantitative and config.train.monitor == "val_pearson"
+    with pytest.raises(ConfigError, match=r"data.sources.0 \(kind sequences\) gives quantitative targets; set "):
+        load_config(_write(tmp_path, SEQUENCES % targets), DnaRunConfig)
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("labels: {}", r"sets\.0: pos\.fa: give labels or targets \(per task name\)"),
+        ("labels: {A: 1}, targets: {A: {peaks: p.bed}}", r"sets\.0: pos\.fa: task 'A' has both a label and targets"),
+        ("targets: {A: {peaks: p.bed, transform: log}}", r"sets\.0\.targets\.A\.transform: Input should be 'none' or"),
+        ("targets: {A: {peaks: p.bed, colum: score}}", r"sets\.0\.targets\.A\.colum: unknown key"),
+    ],
+)
+def test_sequence_set_labels_and_targets_are_checked(tmp_path, entry, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(_write(tmp_path, SEQUENCES % entry), DnaRunConfig)

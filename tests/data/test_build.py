@@ -453,3 +453,60 @@ def test_sequences_set_exclude_drops_records_overlapping_intervals(tmp_path, fas
     assert ("chr3", 50) not in keys and ("chr2", 0) in keys and len(keys) == 6
     assert [entry["excluded"] for entry in table.report["sets"]] == [0, 1, 0]
     assert table.report["sets"][1]["records"] == 3
+
+
+def _target_config(tmp_path: Path, write_fasta, **target) -> DataConfig:
+    rng = np.random.default_rng(4)
+    seqs = {name: "".join(rng.choice(list("ACGT"), 20)) for name in ("chr1:0-20", "chr1:100-120", "chr2:0-20")}
+    write_fasta(tmp_path / "pos.fa", {**seqs, "chr3:0-20": "ACGT" * 5})
+    write_fasta(tmp_path / "neg.fa", {"chr1:50-70": "TTGCA" * 4, "chr1:300-320": "GGCAT" * 4})
+    rows = [  # chrom, start, end, signal, pValue, summit: summits at 10, 202 (midpoint), 112, 5, 61
+        ("chr1", 0, 40, 9.0, -1, 10),
+        ("chr1", 105, 300, 200.0, -1, -1),
+        ("chr1", 110, 115, 99.0, -1, 2),
+        ("chr2", 0, 10, 0.0, -1, 5),
+        ("chr1", 60, 62, 1.0, -1, 1),
+    ]
+    (tmp_path / "A.narrowPeak").write_text(
+        "".join(f"{c}\t{s}\t{e}\tp\t0\t.\t{v}\t{p}\t-1\t{m}\n" for c, s, e, v, p, m in rows)
+    )
+    targets = {"A": {"peaks": tmp_path / "A.narrowPeak", **target}}
+    sets = [
+        {"fasta": tmp_path / "pos.fa", "labels": {"B": 1}, "targets": targets},
+        {"fasta": tmp_path / "neg.fa", "labels": {"A": 0}},
+    ]
+    return DataConfig(window_length=20, split=SPLIT, sources=[{"kind": "sequences", "sets": sets}])
+
+
+def test_sequences_set_targets_take_the_matching_peaks_value(tmp_path, fasta_writer):
+    config = _target_config(tmp_path, fasta_writer, transform="log1p")
+    assert config.sources[0].quantitative
+    table, _ = _build(config)
+    keys = list(zip(table.frame["chrom"], table.frame["start"], strict=True))
+    assert keys == [("chr1", 0), ("chr1", 100), ("chr2", 0), ("chr3", 0), ("chr1", 50), ("chr1", 300)]
+    # pos: log1p of 9; of 99 (the 200-peak overlaps chr1:100-120 but its midpoint 202 is outside); of 0; none: 0
+    # neg: the label 0 is the constant target (its peak at 61 is not read); task B: 1 on pos, unlabelled on neg
+    expected_a = np.log1p([9.0, 99.0, 0.0, 0.0, 0.0, 0.0]).astype(np.float32)
+    assert table.task_names == ["B", "A"]  # a set's labels, then its targets
+    np.testing.assert_allclose(table.targets[:, :, 0], np.stack([[1, 1, 1, 1, 0, 0], expected_a], axis=1))
+    np.testing.assert_array_equal(table.labels, np.zeros((6, 2)))
+    np.testing.assert_array_equal(table.weights, [[1, 1]] * 4 + [[0, 1]] * 2)
+    np.testing.assert_allclose(table.with_targets_as_labels().labels[:, 1], expected_a)
+    assert table.report["sets"][0]["target_matched"] == {"A": 3} and "target_matched" not in table.report["sets"][1]
+    overlap, _ = _build(_target_config(tmp_path, fasta_writer, match="overlap"))
+    np.testing.assert_allclose(overlap.targets[:4, 1, 0], [9.0, 200.0, 0.0, 0.0])
+
+
+def test_sequences_set_targets_errors_name_the_file_and_record(tmp_path, fasta_writer):
+    config = _target_config(tmp_path, fasta_writer, missing="error")
+    with pytest.raises(ValueError, match=r"pos\.fa: record 'chr3:0-20' matches no peak of .*A\.narrowPeak "
+                       r"\(targets\.A\.missing: error; 1 records match none\)"):  # fmt: skip
+        build_examples(config)
+    config = _target_config(tmp_path, fasta_writer, column="p_value")
+    with pytest.raises(ValueError, match=r"A\.narrowPeak: column p_value has no value \('\.' or negative\) on 5 of 5"):
+        build_examples(config)
+    (tmp_path / "A.bed").write_text("chr1\t0\t40\n")
+    config.sources[0].sets[0].targets["A"].peaks = tmp_path / "A.bed"
+    config.sources[0].sets[0].targets["A"].column = "signal_value"
+    with pytest.raises(ValueError, match=r"A\.bed: a bed file has no column 'signal_value'"):
+        build_examples(config)

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqlab.data.labels import label_matrix, overlaps_any
+from seqlab.data.labels import label_matrix, matched_peak_values, overlaps_any
 
 
 def _brute(windows: pd.DataFrame, peaks: pd.DataFrame, k: int) -> np.ndarray:
@@ -54,3 +54,30 @@ def test_label_matrix_exact():
 def test_min_overlap_must_be_positive():
     with pytest.raises(ValueError, match="min_overlap"):
         overlaps_any(_frame([("chr1", 0, 5)]), _frame([("chr1", 0, 5)]), 0)
+
+
+def test_matched_peak_values_take_the_largest_matching_peak_by_summit_or_overlap():
+    windows = pd.DataFrame({"chrom": ["c", "c", "c", "d"], "start": [0, 100, 200, 0], "end": [100, 200, 300, 100]})
+    # summits: 50 + 60 = 110 (window 1); midpoints (no summit): 245 (window 2), 155 (window 1); 290 + 5 = 295
+    peaks = pd.DataFrame(
+        {"chrom": ["c"] * 4, "start": [50, 90, 150, 290], "end": [150, 400, 160, 300], "summit": [60, -1, -1, 5]}
+    )
+    values = np.array([1.0, 2.0, 3.0, 4.0])
+    np.testing.assert_array_equal(matched_peak_values(windows, peaks, values, "summit"), [np.nan, 3, 4, np.nan])
+    np.testing.assert_array_equal(matched_peak_values(windows, peaks, values, "overlap"), [2, 3, 4, np.nan])
+    # a BED frame (no summit column) counts by midpoints: 100, 245, 155, 295
+    bed = peaks.drop(columns="summit")
+    np.testing.assert_array_equal(matched_peak_values(windows, bed, values, "summit"), [np.nan, 3, 4, np.nan])
+
+
+@settings(max_examples=100, deadline=None)
+@given(windows=st.lists(_interval, max_size=20), peaks=st.lists(_interval, max_size=20))
+def test_matched_peak_values_overlap_matches_brute_force(windows, peaks):
+    w, p = _frame(windows), _frame(peaks)
+    values = np.arange(len(p), dtype=np.float64)[::-1] % 7
+    expected = np.full(len(w), np.nan)
+    for i, win in enumerate(w.itertuples()):
+        for j, peak in enumerate(p.itertuples()):
+            if peak.chrom == win.chrom and min(win.end, peak.end) - max(win.start, peak.start) >= 1:
+                expected[i] = np.fmax(expected[i], values[j])
+    np.testing.assert_array_equal(matched_peak_values(w, p, values, "overlap"), expected)

@@ -8,6 +8,7 @@ import pytest
 import torch
 from scipy import stats
 
+from seqlab.config import ModelConfig
 from seqlab.evaluation.alleles import (
     AllelePairs,
     agreement,
@@ -19,6 +20,7 @@ from seqlab.evaluation.alleles import (
     shifted,
 )
 from seqlab.io.errors import InputError
+from seqlab.models.sequence_model import SequenceModel
 from tests.evaluation.toy import toy_model
 
 
@@ -82,6 +84,19 @@ def test_shifts_move_a_short_sequence_inside_the_window_and_average():
     score = model_scorer(toy_model(), shifts=2)
     logits, _ = score(["AAAA"])  # the A count does not depend on where the sequence sits
     np.testing.assert_allclose(logits[0], [0.5 * 2 - 1.0, -0.25 * 2 + 2.0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("loss", ["mse", "poisson"])
+def test_model_scorer_ranks_a_regression_model_by_its_raw_outputs(loss):
+    toy = toy_model()
+    config = ModelConfig(objective={"kind": "regression", "loss": loss})
+    model = SequenceModel(toy.trunk, toy.head, toy.data_params, config)
+    values, _ = model_scorer(model)(["AAAA", "CCCCCCCCCC"])
+    # the raw outputs, as a binary model's logits: values (mse) or log rates (poisson), strand mean (A + T) / 2
+    np.testing.assert_allclose(values[:, 0], [0.5 * 2 - 1.0, -1.0], rtol=1e-6)
+    predicted = model.predict(["AAAA", "CCCCCCCCCC"]).probabilities[:, 0]  # the strands' outputs: (1, -1), (-1, -1)
+    expected = [(np.e + 1 / np.e) / 2, 1 / np.e] if loss == "poisson" else values[:, 0]  # strand mean of the rates
+    np.testing.assert_allclose(predicted, expected, rtol=1e-6)
 
 
 def test_allele_table_rows_for_models_ensemble_and_pwm():

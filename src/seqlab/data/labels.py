@@ -102,7 +102,7 @@ def matched_peak_values(
             lo, hi = np.searchsorted(keys[on], ws, "left"), np.searchsorted(keys[on], we, "left")
         else:  # an overlapping peak starts before we and after ws - reach (no peak is longer than reach)
             lo, hi = np.searchsorted(keys[on], ws - reach, "right"), np.searchsorted(keys[on], we, "left")
-        counts = hi - lo
+        counts = np.maximum(hi - lo, 0)  # an empty window ([ws, ws)) has none
         window = np.repeat(idx, counts)
         peak = on[np.repeat(lo, counts) + np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)]
         if match == "overlap":

@@ -5,8 +5,9 @@ order (for example the binding and the non-binding allele of allele-specific-bin
 optionally a TSV of measured effects (``id`` and ``effect``: positive when allele A binds more).
 
 For each scorer (a model's task, the ensemble of several models, or a JASPAR PWM) and each pair the
-predicted effect is ``score(A) - score(B)`` (logits for models, best log-odds hit for the PWM). The
-figures per scorer and task:
+predicted effect is ``score(A) - score(B)`` (a model's raw outputs averaged over both strands: logits of
+a binary model, predicted values of a regression model with MSE, log rates of one with the Poisson loss;
+the best log-odds hit for the PWM). The figures per scorer and task:
 
 * ``fraction_a_above_b``: the share of pairs with a positive predicted effect, ties counted as one
   half, with a 95 % Clopper-Pearson interval (``ci_low``, ``ci_high``; computed on the tie-halved count,
