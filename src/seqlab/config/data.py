@@ -164,7 +164,7 @@ class TracksSourceConfig(SourceConfig):
 
 
 class SetTargetConfig(StrictModel):
-    """A task's per-record target taken from a peak file: the value of the peak(s) matching each record.
+    """A task's per-record target from a peak file: the largest value of the peaks matching the record.
 
     A record matches a peak whose summit lies in the record's window (``match: summit``; a peak without
     a summit, or a BED line, counts by its midpoint ``(start + end) // 2``) or that overlaps the window by
@@ -177,7 +177,9 @@ class SetTargetConfig(StrictModel):
     )
     transform: Literal["none", "log1p"] = Field("none", description="none, or log1p: log(1 + value).")
     match: Literal["summit", "overlap"] = Field(
-        "summit", description="summit: a peak's summit in the window; overlap: any overlap of 1 bp or more."
+        "summit",
+        description="summit: the peak's summit lies in the record's window (a peak without one, or a BED line: its "
+        "midpoint); overlap: the peak overlaps the window by 1 bp or more.",
     )
     missing: Literal["zero", "error"] = Field(
         "zero", description="A record matching no peak: target 0 (zero) or an error naming it (error)."
@@ -185,8 +187,10 @@ class SetTargetConfig(StrictModel):
 
 
 class SequenceSetConfig(StrictModel):
-    """A ready-made FASTA of windows with one label per task (coordinates parsed from chr:start-end names),
-    or per-record targets from a peak file (``targets``).
+    """A ready-made FASTA of windows with one label per task, or per-record targets (chr:start-end names).
+
+    Coordinates are parsed from the ``chr:start-end`` record names; ``targets`` reads per-record values from a
+    peak file at those coordinates.
     """
 
     fasta: Path
@@ -216,7 +220,7 @@ class SequenceSetConfig(StrictModel):
 
 
 class SequencesSourceConfig(SourceConfig):
-    """Ready-made FASTA sets with one label per task and file; tasks a file does not label get weight 0."""
+    """Ready-made FASTA sets with one label per task and file, or per-record targets; unlabelled tasks get weight 0."""
 
     kind: Literal["sequences"] = "sequences"
     sets: list[SequenceSetConfig] = Field(
