@@ -1,5 +1,6 @@
 """Every shipped example config validates (unknown keys, wrong values and paths are caught here)."""
 
+import math
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,15 @@ def test_encode_dream_task_table_has_summits_and_holdouts_the_issue_asks_for(sha
         assert sorted(tasks.loc[held, "peak_set"]) == ["conservative", "relaxed"]
         assert tasks.loc[(tasks["target"] == entry["target"]) & ~held, "biosample"].nunique() >= 2
         assert tasks.loc[(tasks["biosample"] == entry["biosample"]) & ~held, "target"].nunique() >= 2
+
+
+@pytest.mark.realdata
+def test_ctcf_signal_example_targets_are_log_signal_of_the_peak_at_each_window(shared_data):
+    from seqlab.data.build import build_examples
+
+    config = load_config(EXAMPLES / "gm12878_ctcf_signal.yaml", DnaRunConfig, data_dir=shared_data)
+    table = build_examples(config.data)
+    assert [entry["target_matched"] for entry in table.report["sets"]] == [{"CTCF": 3999}, {"CTCF": 47}]
+    first = table.frame.index[(table.frame["chrom"] == "chr14") & (table.frame["start"] == 106873573)][0]
+    assert table.targets[first, 0, 0] == pytest.approx(math.log1p(549.759770337046))  # the file's top peak
+    assert table.targets.shape == (8536, 1, 1) and not table.labels.any()
