@@ -71,7 +71,7 @@ def _read_set(entry: SequenceSetConfig, window_length: int, report: dict[str, An
     return records
 
 
-def _peak_column(target: SetTargetConfig, cache: dict[Path, pd.DataFrame]) -> pd.DataFrame:
+def _target_peaks(target: SetTargetConfig, cache: dict[Path, pd.DataFrame]) -> pd.DataFrame:
     """The target's peak file (read once per path), checked to hold a value >= 0 in ``target.column`` everywhere."""
     if target.peaks not in cache:
         cache[target.peaks] = read_intervals(target.peaks)
@@ -83,7 +83,7 @@ def _peak_column(target: SetTargetConfig, cache: dict[Path, pd.DataFrame]) -> pd
     if bad.any():
         raise ValueError(
             f"{target.peaks}: column {target.column} has no value ('.' or negative) on {int(bad.sum()):,} of "
-            f"{len(values):,} peaks (first: line {int(np.argmax(bad)) + 1}); choose another column"
+            f"{len(values):,} peaks (first: peak {int(np.argmax(bad)) + 1}); choose another column"
         )
     return peaks
 
@@ -95,7 +95,8 @@ def _set_values(
     values = np.tile(np.array([entry.labels.get(t, 0.0) for t in task_names], dtype=np.float32), (len(records), 1))
     matched = {}
     for task, target in entry.targets.items():
-        found = matched_peak_values(records, (peaks := _peak_column(target, cache)), peaks[target.column], target.match)
+        peaks = _target_peaks(target, cache)
+        found = matched_peak_values(records, peaks, peaks[target.column].to_numpy(np.float64), target.match)
         missing = np.isnan(found)
         if missing.any() and target.missing == "error":
             raise ValueError(
