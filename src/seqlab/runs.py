@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from seqlab.atomic import write_text
+from seqlab.memory import keep_freed_memory
 from seqlab.runlock import LOCK_FILE, RunLock, RunLockedError, acquire_lock, release_lock
 
 __all__ = [
@@ -379,7 +380,8 @@ def start_run(out_dir: str | Path, config: Any, *, resume: bool = False, overwri
     :attr:`StartedRun.resume` is False); hidden temporary files of a killed writer are removed; ``resume``
     drops the rows of ``logs/metrics.csv`` logged after the checkpoint (a killed epoch's); Python,
     NumPy, torch and dataloader workers are seeded with ``config.seed``, torch's thread count is set
-    (``hardware``/``train``/``optim.threads``) and the resolved ``config.yaml`` is written. Processes of
+    (``hardware``/``train``/``optim.threads``), malloc keeps freed memory when ``hardware.keep_freed_memory``
+    (:func:`seqlab.memory.keep_freed_memory`) and the resolved ``config.yaml`` is written. Processes of
     rank > 0 of a multi-process launch only seed.
 
     Args:
@@ -409,6 +411,8 @@ def start_run(out_dir: str | Path, config: Any, *, resume: bool = False, overwri
     seed = int(config.seed)
     rank = _rank()
     checkpoint = paths.last_checkpoint if resume else None
+    if getattr(getattr(config, "hardware", None), "keep_freed_memory", False):
+        keep_freed_memory()
     if rank > 0:  # a DDP worker: the launching process locked and prepared the folder
         resume = resume and (paths.last_checkpoint.is_file() or bool(_stage_checkpoints(paths)))
         L.seed_everything(seed, workers=True, verbose=False)

@@ -10,7 +10,7 @@ __all__ = ["HardwareConfig"]
 
 
 class HardwareConfig(StrictModel):
-    """Where and how a run computes: accelerator, devices, nodes, precision, strategy, threads, workers."""
+    """Where and how a run computes: accelerator, devices, nodes, precision, strategy, threads, workers, malloc."""
 
     accelerator: str = Field("auto", description="'auto' uses a GPU when one is present; 'cpu', 'gpu', ...")
     devices: int | str = Field("auto", description="Devices per node, or 'auto'.")
@@ -24,3 +24,9 @@ class HardwareConfig(StrictModel):
         "models on a machine that other jobs share.",
     )
     workers: int = Field(0, ge=0, description="DataLoader worker processes (each opens the genome itself).")
+    keep_freed_memory: bool = Field(
+        True,
+        description="Linux/glibc: malloc keeps freed memory for reuse (no mmap per large block, no trimming), "
+        "so CPU steps do not map and zero their big tensors anew (DeepBind, batch 128 x 1 kb: 1.7x faster); "
+        "the process keeps its peak memory.",
+    )
