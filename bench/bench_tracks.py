@@ -19,6 +19,9 @@ Then the comparison the issue asks for, in the same process:
   Adam) forward + backward + step on (batch, 4, window) one-hot batches, one thread: the bins x T / s it
   consumes. The ratio batches / deepbind is the supply margin (goal >= 10).
 
+The process runs with glibc's malloc keeping freed memory (``seqlab.memory.keep_freed_memory``), as a
+training run does by default (``hardware.keep_freed_memory``); ``--plain-malloc`` measures without it.
+
 The process's peak RSS (``ru_maxrss``) closes the report.
 
     .venv/bin/python bench/bench_tracks.py                      # defaults: --tracks 64 --repeats 2 --batch-size 128
@@ -45,6 +48,7 @@ from seqlab.config import DataConfig
 from seqlab.data.sources import SourceContext
 from seqlab.data.sources.tracks import build_tracks
 from seqlab.io.tracks import Track
+from seqlab.memory import keep_freed_memory
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "dna"
 BIGWIG = DATA / "tracks_chr22" / "GM12878_Stat1.chr22_1-30000000.bigWig"
@@ -136,9 +140,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--steps", type=int, default=20, help="DeepBind steps timed")
+    parser.add_argument("--plain-malloc", action="store_true", help="leave glibc's malloc as it is")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    print(machine_header({"bigWig": args.bigwig.name, "tracks x bin": f"{args.tracks} x {args.bin_size} bp"}))
+    kept = False if args.plain_malloc else keep_freed_memory()
+    print(
+        machine_header(
+            {
+                "bigWig": args.bigwig.name,
+                "tracks x bin": f"{args.tracks} x {args.bin_size} bp",
+                "malloc keeps freed memory": str(kept),
+            }
+        )
+    )
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         runs = {

@@ -51,6 +51,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+
 class RunPaths:
     """The standard file names inside a run folder (see the module docstring)."""
 
