@@ -41,7 +41,8 @@ def test_many_blocks_and_chromosomes_match_pybigwig(tmp_path):
     bw = pyBigWig.open(str(path), "w")
     bw.addHeader(sizes)
     starts = np.sort(rng.choice(10**6 // 10, 20_000, replace=False)) * 10
-    bw.addEntries(["chr7"] * starts.size, starts.tolist(), ends=(starts + 5).tolist(), values=rng.random(20_000).tolist())
+    values = rng.random(20_000).tolist()
+    bw.addEntries(["chr7"] * starts.size, starts.tolist(), ends=(starts + 5).tolist(), values=values)
     bw.addEntries(["chr250"], [3], ends=[4], values=[0.25])
     bw.close()
     for chrom in ("chr7", "chr250"):

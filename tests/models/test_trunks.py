@@ -97,12 +97,27 @@ def test_deepbind_strand_symmetry_on_a_known_sequence():
     torch.testing.assert_close(model(forward), model(reverse))
 
 
+@pytest.mark.parametrize(("sequence", "pooled"), [("ACCCCCCCCC", [1.0, 0.1]), ("CCCACCCCCC", [1.0, 0.1])])
+def test_deepbind_crop_pools_the_centre_only(sequence, pooled):
+    # one 1-bp filter detecting A; its pooled [max, mean] over the window, then over positions 2..7 (crop 2)
+    x = torch.from_numpy(one_hot(sequence))[None]
+    for crop, expected in ((0, pooled), (2, [0.0, 0.0] if sequence[0] == "A" else [1.0, 1 / 6])):
+        trunk = DeepBindTrunk(4, 10, filters=1, kernel_size=1, hidden=0, crop=crop).eval()
+        with torch.no_grad():
+            trunk.conv.weight.copy_(torch.tensor([[[1.0], [0.0], [0.0], [0.0]]]))
+            trunk.conv.bias.zero_()
+        torch.testing.assert_close(trunk(x), torch.tensor([expected]))
+        torch.testing.assert_close(trunk(reverse_complement(x, "onehot")), torch.tensor([expected]))
+        assert trunk.positional(x).shape == (1, 2, 10)  # every position, whatever the crop
+
+
 @pytest.mark.parametrize(
     ("config", "length", "minimum"),
     [
         (DeepSEAConfig(), 162, 163),
         (BasenjiConfig(crop=2), 39, 40),
         (DeepBindConfig(), 23, 24),
+        (DeepBindConfig(crop=3), 29, 30),
     ],
 )
 def test_too_short_windows_are_rejected_with_the_minimum(config, length, minimum):

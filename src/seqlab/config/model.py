@@ -100,6 +100,12 @@ class DeepBindConfig(TrunkConfig):
     kernel_size: int = Field(24, gt=0, description="Filter width in bp.")
     hidden: int = Field(32, ge=0, description="Dense units after pooling (0: linear head on pooled).")
     dropout: float = Field(0.1, ge=0, lt=1, description="Dropout before the head.")
+    crop: int = Field(
+        0,
+        ge=0,
+        description="Scan positions dropped from each end before pooling (the pooled features read the centre "
+        "only; positional features keep every position).",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -107,11 +107,13 @@ class DeepBindTrunk(nn.Module):
     strand's map is flipped to forward coordinates and stacked after the forward one:
     (B, 2*filters, L - kernel_size + 1) (channels ``[:filters]`` forward, ``[filters:]`` reverse).
 
-    Pooling (:class:`DeepBindPool`): global max and global average per strand (2*filters each), the
-    elementwise maximum over the two strands, then Dense(hidden) + ReLU + Dropout (hidden=0: the pooled
-    vector is the feature). Because the strands enter symmetrically, the pooled features of x equal those
-    of reverse_complement(x) in eval mode. Every non-linearity is a module (ReLU, max-pooling), so
-    DeepLIFT attributions (seqlab's and captum's) sum exactly to the output difference.
+    Pooling (:class:`DeepBindPool`): global max and global average per strand (2*filters each) over the
+    scan positions left after dropping ``crop`` from each end (0: all), the elementwise maximum over the
+    two strands, then Dense(hidden) + ReLU + Dropout (hidden=0: the pooled vector is the feature). With
+    ``crop`` the pooled features read the central ``L - 2*crop`` bp only (a target centred in the window);
+    the positional features keep every position. Because the strands enter symmetrically, the pooled
+    features of x equal those of reverse_complement(x) in eval mode. Every non-linearity is a module (ReLU,
+    max-pooling), so DeepLIFT attributions (seqlab's and captum's) sum exactly to the output difference.
 
     Shapes: x float32 (B, C, L) -> float32 (B, hidden or 2*filters).
     """
@@ -128,14 +130,15 @@ class DeepBindTrunk(nn.Module):
         kernel_size: int = 24,
         hidden: int = 32,
         dropout: float = 0.1,
+        crop: int = 0,
     ) -> None:
         super().__init__()
-        if seq_len < kernel_size:
-            raise _too_short("DeepBind", seq_len, kernel_size)
+        if seq_len < kernel_size + 2 * crop:
+            raise _too_short("DeepBind", seq_len, kernel_size + 2 * crop)
         self.encoding = encoding_of_channels(in_channels)
         self.conv = nn.Conv1d(in_channels, filters, kernel_size)
         self.relu = nn.ReLU()
-        self.pool = DeepBindPool(filters)
+        self.pool = DeepBindPool(filters, crop)
         pooled = 2 * filters
         self.dense = (
             nn.Sequential(nn.Linear(pooled, hidden), nn.ReLU(), nn.Dropout(dropout)) if hidden else nn.Identity()
@@ -167,14 +170,16 @@ class DeepBindTrunk(nn.Module):
 class DeepBindPool(nn.Module):
     """DeepBind's pooling: both strands' scans (B, 2*filters, P) -> (B, 2*filters).
 
-    Per strand [global max, global average] (2*filters), then the maximum of the two strands (a
-    max-pooling of width 2: a module, so DeepLIFT treats it exactly). The reverse strand's scan is
-    flipped back to scan order before averaging, so the values are those of a plain scan.
+    Per strand [global max, global average] (2*filters) over the positions ``crop..P-crop-1`` of its
+    scan, then the maximum of the two strands (a max-pooling of width 2: a module, so DeepLIFT treats it
+    exactly). The reverse strand's scan is flipped back to scan order before averaging, so the values are
+    those of a plain scan; both ends are cropped alike, so the strands stay symmetric.
     """
 
-    def __init__(self, filters: int) -> None:
+    def __init__(self, filters: int, crop: int = 0) -> None:
         super().__init__()
         self.filters = filters
+        self.crop = crop
         self.max = nn.MaxPool1d(1)  # its width is set to the scan length at each call
         self.mean = GlobalAveragePool()
         self.strand_max = nn.MaxPool1d(2)
@@ -185,6 +190,8 @@ class DeepBindPool(nn.Module):
 
     def pool_scans(self, scans: torch.Tensor) -> torch.Tensor:
         """Map both strands' scans float32 (2B, filters, P), interleaved per window, to (B, 2*filters)."""
+        if self.crop:
+            scans = scans[..., self.crop : scans.shape[-1] - self.crop]
         self.max.kernel_size = self.max.stride = scans.shape[-1]  # a plain MaxPool1d, as DeepLIFT expects
         # each pooling reads its own view of the scans (no copy): captum's DeepLift hook on the max-pooling's
         # input tensor must not rescale the gradient that reaches the ReLU's output through the average
