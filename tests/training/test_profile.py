@@ -61,6 +61,14 @@ def test_profile_head_with_control_and_refusals() -> None:
     assert smoothed[0, 0].sum().item() == pytest.approx(math.log(9.0), rel=1e-5)  # moving average keeps the mass
     with pytest.raises(ValueError, match="needs the control profiles"):
         model(x)
+    # the count layer starts at weight 1 on its own task's log control total: zero the rest, counts = log(1 + 8)
+    assert model.head.counts.weight[:, -2:].tolist() == [[1.0, 0.0], [0.0, 1.0]]
+    with torch.no_grad():
+        model.head.counts.weight[:, :-2] = 0.0
+        model.head.counts.bias.zero_()
+    control[1, 1, :4] = 1.0
+    counts = model(x, control)[..., -1]
+    torch.testing.assert_close(counts, torch.tensor([[math.log(9.0)] * 2, [math.log(9.0), math.log(13.0)]]))
     with pytest.raises(ValueError, match="needs base-resolution targets"):
         build_model(MODEL, {**PARAMS, "target_length": None})
     with pytest.raises(ValueError, match="fewer bases than the target span"):

@@ -20,7 +20,10 @@ counts add up, the maximum lets a single site be read through a shallow trunk).
 Control (``control: true``, BPNet): each task's control profile (B, T, L_out) enters the head only:
 log(1 + control) smoothed by a moving average of ``control_smoothing`` bp is concatenated to the
 cropped features before the profile convolution, and log(1 + control total) to the averaged features
-before the count layer.
+before the count layer. The count layer starts with weight 1 on its task's log control total (0 on the
+other tasks'), so an untrained model predicts counts that follow the control (the "control scaled"
+baseline, up to an offset) and training learns what the sequence adds; with few steps (a few hundred
+windows) a randomly started weight does not get there.
 """
 
 from __future__ import annotations
@@ -71,6 +74,9 @@ class ProfileHead(Head):
         extra = n_tasks if control else 0
         self.profile = nn.Conv1d(in_features + extra, n_tasks, kernel_size, padding="same")
         self.counts = nn.Linear(2 * in_features + extra, n_tasks)
+        if control:
+            with torch.no_grad():
+                self.counts.weight[:, 2 * in_features :] = torch.eye(n_tasks)
 
     @classmethod
     def from_config(cls, config: HeadConfig, in_features: int, data_params: DataParams) -> ProfileHead:
