@@ -187,11 +187,12 @@ def test_deepbind_positional_features_are_both_strands_in_forward_coordinates():
     assert torch.equal(trunk(reverse_complement(x, "onehot")), trunk(x))
 
 
-def test_deeplift_sums_exactly_for_deepbind():
+@pytest.mark.parametrize("crop", [0, 10])
+def test_deeplift_sums_exactly_for_deepbind(crop):
     from captum.attr import DeepLift
 
     torch.manual_seed(0)
-    model = build_model(DeepBindConfig(filters=16, kernel_size=8, hidden=8), params(1, 60, 4)).eval()
+    model = build_model(DeepBindConfig(filters=16, kernel_size=8, hidden=8, crop=crop), params(1, 60, 4)).eval()
     x = _random_onehot(4, 60, seed=1)
     reference = _random_onehot(4, 60, seed=2)
     attributions = DeepLift(model).attribute(x, baselines=reference, target=0)

@@ -86,6 +86,7 @@ def test_sums_to_output_difference_where_one_rule_module_feeds_the_next() -> Non
     "config",
     [
         DeepBindConfig(filters=16, kernel_size=8, hidden=8),
+        DeepBindConfig(filters=16, kernel_size=8, hidden=8, crop=10),
         BasenjiConfig(stem_channels=8, stem_kernel=5, tower_channels=[12], dilated_blocks=2, features=16),
     ],
 )
