@@ -19,6 +19,10 @@ Then the comparison the issue asks for, in the same process:
   Adam) forward + backward + step on (batch, 4, window) one-hot batches, one thread: the bins x T / s it
   consumes. The ratio batches / deepbind is the supply margin (goal >= 10).
 
+Every time is CPU time of this process (``time.process_time``; one thread, so it is the work done), not
+wall time: on a shared machine the wall time of two measurements a minute apart depends on what else
+runs, and the ratio with it.
+
 The process runs with glibc's malloc keeping freed memory (``seqlab.memory.keep_freed_memory``), as a
 training run does by default (``hardware.keep_freed_memory``); ``--plain-malloc`` measures without it.
 
@@ -108,19 +112,20 @@ def deepbind_rate(n_tracks: int, n_bins: int, window: int, batch_size: int, step
     y = torch.rand(batch_size, n_tracks * n_bins)
     times = []
     for _ in range(steps + 2):
-        start = time.perf_counter()
+        start = time.process_time()
         optimizer.zero_grad()
         loss = torch.nn.functional.mse_loss(model(x), y)
         loss.backward()
         optimizer.step()
-        times.append(time.perf_counter() - start)
+        times.append(time.process_time() - start)
     return batch_size * n_tracks * n_bins / statistics.median(times[2:])
 
 
 def timed(run) -> tuple[float, object]:
-    start = time.perf_counter()
+    """CPU seconds of ``run()`` in this process, and its result."""
+    start = time.process_time()
     result = run()
-    return time.perf_counter() - start, result
+    return time.process_time() - start, result
 
 
 def traced_peak(run) -> int:
