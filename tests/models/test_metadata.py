@@ -90,6 +90,9 @@ def test_head_logits_are_the_sum_over_groups_plus_bias():
     assert weights["biological"].shape == (3, 3) and weights["technical"].shape == (3, 2)
     expected = features[:, :3] @ weights["biological"].T + features[:, 3:] @ weights["technical"].T + head.bias(codes)
     torch.testing.assert_close(head(features), expected)
+    parts = head.contributions(features, codes)
+    torch.testing.assert_close(parts["technical"], features[:, 3:] @ weights["technical"].T)
+    torch.testing.assert_close(parts["biological"] + parts["technical"] + head.bias(codes), expected)
     # biological weights depend on target and biosample only: changing the lab leaves them unchanged
     other_lab = [{**RECORDS[0], "lab": "L2"}]
     torch.testing.assert_close(

@@ -115,7 +115,7 @@ def mfd(
     penalty: Annotated[
         Penalty,
         typer.Option(help="mfd.penalty."),
-    ] = Penalty.covariance,
+    ] = Penalty.cross_prediction,
 ) -> None:
     """Simulated compendium (factors x biosamples x labs with lab biases) -> MFD vs the plain multi-task head.
 

@@ -132,13 +132,19 @@ class MfdConfig(StrictModel):
     """
 
     penalty: Literal["none", "covariance", "cross_prediction", "shuffle"] = Field(
-        "covariance", description="Independence penalty between the biological and technical subspaces."
+        "cross_prediction", description="Independence penalty between the biological and technical subspaces."
     )
     weight: float = Field(
-        0.01,
+        0.1,
         ge=0,
-        description="Weight of the penalty in the encoder's loss (on the simulated compendium 0.1 and 1.0 cost "
-        "test AUROC, docs/mfd.md).",
+        description="Weight of the penalty in the encoder's loss (cross_prediction on the simulated compendium: "
+        "0.3 and 1.0 cost test AUROC and the motif effects, docs/mfd.md).",
+    )
+    penalty_side: Literal["biological", "both"] = Field(
+        "biological",
+        description="Which subspace the penalty's gradient moves: 'biological' (the technical features enter the "
+        "penalty detached, so the technical subspace, the only one whose weights depend on the technical "
+        "metadata, cannot meet the penalty by giving the technical signal up) or 'both' (docs/mfd.md).",
     )
     variance_floor: float = Field(
         0.1,

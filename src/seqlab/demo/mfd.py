@@ -59,7 +59,8 @@ HEAD = {
     "sizes": {"biological": 0.75, "technical": 0.25},
     "hidden": 16,
 }  # fmt: skip
-DEFAULT_WEIGHT = 0.01
+DEFAULT_PENALTY = "cross_prediction"
+DEFAULT_WEIGHT = 0.1
 LEARNING_RATES = (0.003, 0.01)
 TRUNK = {"arch": "deepbind", "filters": 64, "kernel_size": 16, "hidden": 64, "dropout": 0.1}
 
@@ -69,7 +70,7 @@ def demo_configs(
     seed: int,
     max_epochs: int,
     chroms: list[str],
-    penalty: str = "covariance",
+    penalty: str = DEFAULT_PENALTY,
     weight: float = DEFAULT_WEIGHT,
     allow_small_splits: bool = False,
     learning_rate: float = 0.003,
@@ -185,9 +186,7 @@ def artefact_attribution(
     Returns:
         ``{experiment: {group: delta_g, ..., "technical_share": delta_tech / sum |delta_g|}}``.
     """
-    codes = head.encode_metadata(params.task_metadata)
-    weights = head.group_weights(codes)
-    z = torch.from_numpy(features)
+    parts = head.contributions(torch.from_numpy(features), head.encode_metadata(params.task_metadata))
     background = ((windows["artefact"] == "none") & (windows["source"] == "negative")).to_numpy()
     groups = list(head.groups)
     out: dict[str, dict[str, float]] = {}
@@ -197,7 +196,7 @@ def artefact_attribution(
             continue
         deltas = {}
         for group in groups:
-            contribution = (z[:, head.feature_slices[group]] @ weights[group][e]).numpy()
+            contribution = parts[group][:, e].numpy()
             deltas[group] = float(contribution[on_artefact].mean() - contribution[background].mean())
         total = sum(abs(v) for v in deltas.values())
         deltas["technical_share"] = float(deltas[groups[-1]] / total) if total > 0 else float("nan")
@@ -338,7 +337,7 @@ def run_mfd_demo(
     seed: int = 0,
     max_epochs: int = 12,
     spec: CompendiumSpec | None = None,
-    penalty: str = "covariance",
+    penalty: str = DEFAULT_PENALTY,
     weight: float = DEFAULT_WEIGHT,
     allow_small_splits: bool = False,
     learning_rates: tuple[float, ...] = LEARNING_RATES,

@@ -148,12 +148,16 @@ class MetadataHead(Head):
         """Cut features (B, F) into each group's subspace z^g (B, size_g) (views, no copy)."""
         return {g: features[:, part] for g, part in self.feature_slices.items()}
 
+    def contributions(self, features: torch.Tensor, codes: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Per group, c^g(j, e) = <z_j^g, w_e^g>: features (B, F), codes (E, D) -> float32 (B, E) each."""
+        weights = self.group_weights(codes)
+        return {group: z @ weights[group].T for group, z in self.subspaces(features).items()}
+
     def logits_for(self, features: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
         """logit(j, e) = sum_g <z_j^g, w_e^g> + b_e: features (B, F), codes (E, D) -> float32 (B, E)."""
-        weights = self.group_weights(codes)
         logits = self.bias(codes).unsqueeze(0)
-        for group, z in self.subspaces(features).items():
-            logits = logits + z @ weights[group].T
+        for part in self.contributions(features, codes).values():
+            logits = logits + part
         return logits
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:

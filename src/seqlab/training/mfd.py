@@ -11,6 +11,8 @@ is the base's. Each training batch {x float32 (B, C, L), y float32 (B, T), weigh
    ``gradient_clip`` (norm);
 3. encoder (trunk + head): loss = weighted BCE(head(z), y, weight) + ``weight`` * penalty.penalty(a, b)
    + ``floor_weight`` * (variance_floor(a) + variance_floor(b)) (the floor with any penalty but 'none');
+   with ``penalty_side: biological`` (the default) b enters the penalty detached, so only the biological
+   features are moved by it;
    gradients of ``accumulate`` batches are summed (each loss divided by ``accumulate``), then clipped
    (``self.clip_gradients``, norm ``gradient_clip``) and one AdamW step is taken.
 
@@ -54,7 +56,8 @@ class MfdModule(SeqLabModule):
             ``head`` (default: ``model_config.head`` when it is a metadata head, else the defaults).
         data_params: ``make_data_params(...)`` with ``task_metadata`` (one record per experiment).
         head: ``MetadataHeadConfig`` or its dict (None: defaults).
-        mfd: ``MfdConfig`` or its dict (None: defaults: covariance penalty, weight 1).
+        mfd: ``MfdConfig`` or its dict (None: defaults: cross_prediction penalty on the biological side,
+            weight 0.1).
         gradient_clip: clip every optimiser's gradient norm to this (None: no clipping).
         accumulate: batches whose encoder gradients are summed before a step (the trainer factory of
             the spine sets ``module.gradient_clip`` / ``module.accumulate`` from the train section).
@@ -139,6 +142,19 @@ class MfdModule(SeqLabModule):
             optimiser.step()
         return loss.detach()
 
+    def _independence(self, a: torch.Tensor, b: torch.Tensor, logs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """weight * penalty(a, b), with b detached when ``mfd.penalty_side`` is 'biological'; logged as train_penalty.
+
+        a (B, P), b (B, Q): the biological and technical subspaces. With side 'biological' the penalty's
+        gradient reaches the trunk only through a: the biological features must become unpredictable
+        from (and unpredictive of) the technical ones, which stay free to carry the technical signal.
+        """
+        if self.hparams["mfd"]["penalty_side"] == "biological":
+            b = b.detach()
+        penalty = self.penalty.penalty(a, b)
+        logs["train_penalty"] = penalty.detach()
+        return self.hparams["mfd"]["weight"] * penalty
+
     def _floor(self, a: torch.Tensor, b: torch.Tensor, logs: dict[str, torch.Tensor]) -> torch.Tensor:
         """floor_weight * (variance_floor(a) + variance_floor(b)), float32 scalar; logged as train_floor."""
         floor, weight = float(self.hparams["mfd"]["variance_floor"]), float(self.hparams["mfd"]["floor_weight"])
@@ -162,9 +178,7 @@ class MfdModule(SeqLabModule):
         loss = weighted_bce_with_logits(logits, batch["y"], batch["weight"], self.hparams["pos_weight"])
         logs["train_bce"] = loss.detach()
         if self.penalty is not None and pair is not None:
-            penalty = self.penalty.penalty(*pair)
-            logs["train_penalty"] = penalty.detach()
-            loss = loss + self.hparams["mfd"]["weight"] * penalty + self._floor(*pair, logs)
+            loss = loss + self._independence(*pair, logs) + self._floor(*pair, logs)
         self.manual_backward(loss / self.accumulate)
         last = self.trainer.num_training_batches == batch_idx + 1
         if (batch_idx + 1) % self.accumulate == 0 or last:
