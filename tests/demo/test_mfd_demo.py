@@ -64,7 +64,7 @@ def test_demo_metrics_runs_and_introspection(demo):
     assert -1.0 <= metrics["collapse"]["mean_logit_r"] <= 1.0
     assert set(metrics["collapse"]["per_model"]) == {"mfd", "plain", "mfd_no_penalty"}
     assert metrics["imputation"]["seen"]["on_seen_experiments"]["auroc"] is not None
-    assert json.loads((out / "metrics.json").read_text())["mfd"]["penalty"] == "covariance"
+    assert json.loads((out / "metrics.json").read_text())["mfd"]["penalty"] == "cross_prediction"
     tasks = pd.read_csv(out / "data" / "tasks.tsv", sep="\t")
     held = sorted(tasks.query("holdout == 'yes'")["task"])
     assert len(held) == 3  # one factor x biosample, 3 labs

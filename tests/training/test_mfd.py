@@ -38,8 +38,12 @@ def _module(motifs, **mfd) -> MfdModule:
 
 def _fit(module, tmp_path, motifs, epochs=2, n_train=256):
     trainer = build_trainer(
-        RunPaths(tmp_path), monitor="val_auroc", mode="max", max_epochs=epochs,
-        hardware=HardwareConfig(accelerator="cpu"), progress_bar=False
+        RunPaths(tmp_path),
+        monitor="val_auroc",
+        mode="max",
+        max_epochs=epochs,
+        hardware=HardwareConfig(accelerator="cpu"),
+        progress_bar=False,
     )
     train, val, _ = motifs.loaders(n_train=n_train, n_eval=128)
     trainer.fit(module, train, val)
@@ -106,3 +110,22 @@ def test_variance_floor_term_of_the_encoder_loss(motifs):
     assert logs["train_floor"].item() == pytest.approx(1.5, abs=1e-4)
     off = _module(motifs, penalty="covariance", variance_floor=0.0)
     assert off._floor(a, b, {}).item() == 0.0
+
+
+@pytest.mark.parametrize(("side", "technical_moves"), [("biological", False), ("both", True)])
+def test_penalty_side_decides_which_subspace_the_penalty_moves(motifs, side, technical_moves):
+    """weight * penalty(a, b); with side 'biological' (the default) no penalty gradient reaches b."""
+    module = _module(
+        motifs, penalty="cross_prediction", weight=0.5, **({} if side == "biological" else {"penalty_side": side})
+    )
+    generator = torch.Generator().manual_seed(0)
+    a = torch.randn(16, 6, generator=generator)
+    b = (a[:, :2] + 0.1 * torch.randn(16, 2, generator=generator)).requires_grad_(True)
+    a.requires_grad_(True)
+    logs = {}
+    term = module._independence(a, b, logs)
+    assert term.item() == pytest.approx(0.5 * module.penalty.penalty(a, b).item())
+    assert logs["train_penalty"].item() == pytest.approx(term.item() / 0.5)
+    term.backward()
+    assert a.grad.abs().sum() > 0
+    assert (b.grad is not None and b.grad.abs().sum() > 0) == technical_moves

@@ -143,7 +143,7 @@ class MfdModule(SeqLabModule):
         return loss.detach()
 
     def _independence(self, a: torch.Tensor, b: torch.Tensor, logs: dict[str, torch.Tensor]) -> torch.Tensor:
-        """weight * penalty(a, b), with b detached when ``mfd.penalty_side`` is 'biological'; logged as train_penalty.
+        """The weighted penalty, weight * penalty(a, b), b detached with side biological; logged as train_penalty.
 
         a (B, P), b (B, Q): the biological and technical subspaces. With side 'biological' the penalty's
         gradient reaches the trunk only through a: the biological features must become unpredictable
