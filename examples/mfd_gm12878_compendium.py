@@ -1,7 +1,7 @@
 """MFD vs the plain multi-task head on a small real compendium, through ``seqlab dna train``'s own route.
 
 The two example configs ``examples/mfd_gm12878_compendium.yaml`` (metadata head, ``train.scheme: mfd``
-with the default covariance penalty weight) and ``examples/mfd_gm12878_compendium_plain.yaml`` (its
+with the covariance penalty at weight 0.01, both sides) and ``examples/mfd_gm12878_compendium_plain.yaml`` (its
 plain-head twin) describe five experiments of the shared bundle: CTCF, POL2 (POLR2A), H3K4me3 ChIP-seq
 and DNase-seq in GM12878, DSBCapture in NHEK; each experiment's positive and negative 200-bp windows
 label that experiment only (``kind: sequences`` sources); the task table ``mfd_gm12878_tasks.tsv`` gives

@@ -105,7 +105,8 @@ def test_mfd_example_configs_find_their_windows_and_task_metadata(shared_data):
     check_data_files(mfd.data)
     assert isinstance(mfd.model.head, MetadataHeadConfig) and plain.model.head.kind == "linear"
     assert mfd.data == plain.data and mfd.model.trunk == plain.model.trunk and mfd.train.scheme == "mfd"
-    assert mfd.mfd.weight == 0.01 and mfd.hardware.threads == 1  # the scheme's default penalty weight
+    assert (mfd.mfd.penalty, mfd.mfd.weight, mfd.mfd.penalty_side) == ("covariance", 0.01, "both")  # as measured
+    assert mfd.hardware.threads == 1
     tasks = read_task_table(mfd.data.tasks, peaks=False)
     labelled = [task for entry in mfd.data.sources[0].sets for task in entry.labels]
     assert list(tasks["task"]) == list(dict.fromkeys(labelled)) and set(mfd.model.head.columns) <= set(tasks.columns)
