@@ -8,7 +8,8 @@ is the base's. Each training batch {x float32 (B, C, L), y float32 (B, T), weigh
    b (technical);
 2. adversary (penalties with networks only): ``adversary_steps`` steps of its own Adam optimiser on
    ``penalty.adversary_loss(a.detach(), b.detach())``, each with the gradient clipped to
-   ``gradient_clip`` (norm);
+   ``gradient_clip`` (norm); the gradient is taken with ``torch.autograd.grad`` and averaged over DDP
+   processes by hand (a second ``manual_backward`` per batch would trip DDP's reducer);
 3. encoder (trunk + head): loss = weighted BCE(head(z), y, weight) + ``weight`` * penalty.penalty(a, b)
    + ``floor_weight`` * (variance_floor(a) + variance_floor(b)) (the floor with any penalty but 'none');
    with ``penalty_side: biological`` (the default) b enters the penalty detached, so only the biological
@@ -130,13 +131,27 @@ class MfdModule(SeqLabModule):
         return parts[self.pair[0]], parts[self.pair[1]]
 
     def _adversary_steps(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """``adversary_steps`` Adam steps of the adversaries on detached a, b; returns the last adversary loss.
+
+        The gradients come from ``torch.autograd.grad``, not ``manual_backward``: under DDP a second backward
+        through the wrapped module would meet the reducer, which expects one backward per forward and every
+        trunk parameter used; here they are averaged over the processes by hand, so every rank's adversaries
+        stay the same.
+        """
         optimiser = self.optimizers()[1].optimizer  # raw: its steps do not count as global steps
         a, b = a.detach(), b.detach()
+        params = list(self.penalty.parameters())
+        distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
         loss = torch.zeros(())
         for _ in range(int(self.hparams["mfd"]["adversary_steps"])):
             optimiser.zero_grad(set_to_none=True)
             loss = self.penalty.adversary_loss(a, b)
-            self.manual_backward(loss)
+            grads = torch.autograd.grad(loss, params, allow_unused=True)
+            for param, grad in zip(params, grads, strict=True):
+                param.grad = grad  # None for a parameter the loss does not use: the optimiser skips it
+                if distributed and grad is not None:
+                    torch.distributed.all_reduce(param.grad)
+                    param.grad /= torch.distributed.get_world_size()
             if self.gradient_clip is not None:
                 torch.nn.utils.clip_grad_norm_(self.penalty.parameters(), self.gradient_clip)
             optimiser.step()
