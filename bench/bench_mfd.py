@@ -75,7 +75,7 @@ def _mfd_step(module: MfdModule, optimisers: list[torch.optim.Optimizer], batch:
     optimisers[0].zero_grad(set_to_none=True)
     loss = weighted_bce_with_logits(module.model.head(features), batch["y"], batch["weight"])
     if module.penalty is not None:
-        loss = loss + module.hparams["mfd"]["weight"] * module.penalty.penalty(*pair) + module._floor(*pair, {})
+        loss = loss + module._independence(*pair, {}) + module._floor(*pair, {})  # penalty_side as configured
     loss.backward()
     optimisers[0].step()
 
