@@ -50,7 +50,8 @@ from seqlab.models.sequence_model import SequenceModel
 __all__ = ["artefact_attribution", "demo_configs", "demo_snps", "lab_probe", "motif_variant_effects", "run_mfd_demo"]
 
 # Sizes 0.75 / 0.25: a larger technical subspace (0.25 / 0.75) takes the lab artefacts (technical share 0.99
-# vs 0.69) but also the motif-site SNP effects, and costs MFD 0.07 test AUROC (docs/mfd.md, issue 15).
+# vs 0.69 with the covariance penalty) but also the motif-site SNP effects, and costs MFD 0.07 test AUROC; the
+# one-sided adversarial default reaches 0.90 with these sizes (docs/mfd.md, issue 15).
 HEAD = {
     "kind": "metadata",
     "columns": {"target": "categorical", "biosample": "categorical", "assay": "categorical", "lab": "categorical",
