@@ -129,3 +129,35 @@ def test_gc_shortcuts_of_many_tasks_are_one_warning():
     gc_lines = [w for w in report.warnings if "GC fraction alone" in w]
     assert len(gc_lines) == 1
     assert "for 3 task(s)" in gc_lines[0] and "(A " in gc_lines[0] and ", C " in gc_lines[0]
+
+
+def test_a_table_of_targets_is_audited_by_correlation_not_classes():
+    """Targets equal to 10 x the planted GC fraction: Spearman with GC is that of GC with itself (measured),
+    no class checks (the labels of a target table are all 0), and the summary shows targets, not pos/neg."""
+    from seqlab.data.build import summarize
+
+    rng = np.random.default_rng(0)
+    gc_planted = rng.uniform(0.2, 0.8, 200)
+    sequences = [_random(rng, 1, gc)[0] for gc in gc_planted]
+    measured = np.array([(s.count("G") + s.count("C")) / len(s) for s in sequences])
+    targets = (10 * measured).astype(np.float32).reshape(200, 1, 1)
+    frame = pd.DataFrame(
+        {"genome": "g", "chrom": ["chr1"] * 100 + ["chrY"] * 100, "start": np.arange(200) * 1000,
+         "end": np.arange(200) * 1000 + 100, "strand": "+", "split": ["train"] * 150 + ["val"] * 50,
+         "source": "fasta"}
+    )  # fmt: skip
+    labels = np.zeros((200, 1), dtype=np.float32)
+    table = ExampleTable(frame, labels, np.ones_like(labels), pd.DataFrame({"task": ["T"]}), sequences=sequences,
+                         targets=targets)  # fmt: skip
+    report = audit_examples(table)
+    assert report.quantitative and report.gc_spearman["T"] == pytest.approx(1.0)
+    assert report.n_spearman == {"T": None}  # no N anywhere: undefined, not 0
+    assert report.targets[0]["n"] == 200 and report.targets[0]["mean"] == pytest.approx(targets.mean(), rel=1e-6)
+    assert report.one_class_chroms == {} and report.gc_auroc == {} and report.label_conflicts == {}
+    assert report.warnings == [
+        "GC fraction alone has |Spearman| > 0.50 with the target for 1 task(s): GC content is a shortcut (T 1.000)"
+    ]
+    assert "Spearman of target with GC fraction 1.000, with N fraction n/a" in report.to_text()
+    summary = summarize(table)
+    assert "windows with a target (mean target) per task and split:" in summary and "positives" not in summary
+    assert f"150 ({targets[:150].mean():.3g})" in summary

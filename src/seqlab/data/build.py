@@ -17,10 +17,12 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from pydantic import BaseModel
 
 from seqlab.config import ConfigError, DataConfig
 from seqlab.data.sources import SourceContext, build_source
+from seqlab.data.sparse import task_column
 from seqlab.data.splits import SPLITS, check_splits
 from seqlab.data.table import FRAME_COLUMNS, ExampleTable, deduplicate, example_ids, inherit_splits
 
@@ -120,14 +122,34 @@ def build_examples(config: DataConfig) -> ExampleTable:
     return _check_and_report(inherit_splits(table))
 
 
+def _target_summary(table: ExampleTable) -> list[str]:
+    """Windows with a target and their mean target (mean over bins) per task and split: a table of targets."""
+    assert table.targets is not None
+    split = table.frame["split"].to_numpy()
+    header = "  ".join(f"{s} {int((split == s).sum()):,}" for s in SPLITS)
+    grid = pd.DataFrame(index=table.task_names, columns=[s for s in SPLITS if (split == s).any()], dtype=object)
+    per_window = table.targets.mean(axis=2)  # (N, T)
+    for t, task in enumerate(table.task_names):
+        used = task_column(table.weights, t) > 0
+        for name in grid.columns:
+            values = per_window[used & (split == name), t]
+            grid.loc[task, name] = f"{values.size:,} ({values.mean():.3g})" if values.size else "0"
+    return [f"examples per split: {header}", "windows with a target (mean target) per task and split:",
+            grid.to_string()]  # fmt: skip
+
+
 def summarize(table: ExampleTable) -> str:
-    """Short human summary: examples per source and split, positives/negatives per split and task."""
+    """Short human summary: examples per source and split, positives/negatives (or windows with a target)
+    per split and task.
+    """
     frame = table.frame
     sources = ", ".join(f"{k} {v:,}" for k, v in frame["source"].astype(str).value_counts(sort=False).items())
     genomes = ", ".join(sorted(frame["genome"].unique())) or "-"
     lines = [f"{len(frame):,} examples ({sources}); genome {genomes}; {table.n_tasks} task(s)"]
     counts = table.counts()
-    if not counts.empty:
+    if table.targets is not None:
+        lines.extend(_target_summary(table))
+    elif not counts.empty:
         counts["pos/neg"] = counts["positives"].map("{:,}".format) + " / " + counts["negatives"].map("{:,}".format)
         grid = counts.pivot(index="task", columns="split", values="pos/neg")
         grid = grid[[s for s in SPLITS if s in grid.columns]].reindex(table.task_names)
