@@ -9,7 +9,9 @@
 * ``split_loss`` and ``split_metrics``: the loss per task and the metrics over a whole split of
   strand-averaged predictions (binary: AUROC/AUPR; regression: Pearson/Spearman; profile: count Pearson,
   median profile Pearson and Jensen-Shannon distance);
-* ``monitors``: the validation metrics ``train.monitor`` may name (``OBJECTIVE_MONITORS[kind]``).
+* ``monitors``: the validation metrics ``train.monitor`` may name (``OBJECTIVE_MONITORS[kind]``);
+* ``split_shortfalls``: what makes a validation or test split too small to report on (binary: fewer
+  positives or negatives of a task than the minimum; regression and profile: fewer windows with a target).
 
 A head declares the kinds it produces (``Head.produces``), a training scheme the kinds it trains
 (``Scheme.objectives``); a mismatch is a config error naming both. Binary is the default and computes
@@ -94,6 +96,25 @@ class Objective:
         """Metrics over a whole split: an object with ``means()``, ``task_values(task)`` and ``to_dict()``."""
         raise NotImplementedError
 
+    shortfall_unit: ClassVar[str] = "windows with a target"
+    """What :meth:`split_shortfalls` counts, for the error that names them."""
+
+    def split_shortfalls(
+        self, labels: np.ndarray, weights: np.ndarray, tasks: list[str], split: str, minimum: int
+    ) -> list[str]:
+        """One entry per task of a split with fewer than ``minimum`` windows with a target (weight > 0).
+
+        Args:
+            labels: float (N, T), the targets of the split's reported windows.
+            weights: float (N, T); > 0 where a window has a target.
+            tasks: the T task names.
+            split: the split's name, for the entries.
+            minimum: the fewest windows (binary: positives and negatives) a task may have.
+        """
+        counts = (weights > 0).sum(axis=0)
+        return [f"{split} {task}: {int(n)} windows with a target" for task, n in zip(tasks, counts, strict=True)
+                if n < minimum]  # fmt: skip
+
 
 class BinaryObjective(Objective):
     """One logit per task; sigmoid link; weighted BCE (``pos_weight``); AUROC and AUPR."""
@@ -124,6 +145,18 @@ class BinaryObjective(Objective):
     ) -> SplitMetrics:
         """Per-task AUROC and AUPR (labels count as positive from 0.5)."""
         return compute_split_metrics(y, predictions, weight, tasks, split)
+
+    shortfall_unit = "positives or negatives"
+
+    def split_shortfalls(
+        self, labels: np.ndarray, weights: np.ndarray, tasks: list[str], split: str, minimum: int
+    ) -> list[str]:
+        """One entry per task with fewer than ``minimum`` positives (label >= 0.5) or negatives, weight > 0."""
+        labelled = weights > 0
+        positives = (labelled & (labels >= 0.5)).sum(axis=0)
+        negatives = (labelled & (labels < 0.5)).sum(axis=0)
+        return [f"{split} {task}: {int(p)} pos / {int(n)} neg"
+                for task, p, n in zip(tasks, positives, negatives, strict=True) if min(p, n) < minimum]  # fmt: skip
 
 
 class RegressionObjective(Objective):

@@ -35,6 +35,7 @@ from seqlab.io.intervals import read_intervals
 from seqlab.io.vcf import read_vcf
 from seqlab.models.data_params import DataParams
 from seqlab.models.sequence_model import SequenceModel
+from seqlab.objectives import build_objective
 from seqlab.outputs import new_files, new_folder, refuse_existing, refuse_existing_folder
 from seqlab.reports import summarize_runs
 from seqlab.runs import RunPaths, locked, start_run
@@ -173,7 +174,8 @@ def _train(config: DnaRunConfig, run: RunPaths, scheme: Any, resume: bool) -> Ru
     write_json(run.root / AUDIT_JSON, report.to_dict())
     for warning in report.warnings:
         log.warning("audit: %s", warning)
-    for warning in check_dna_training(table, config.train, config.data.batch_size,
+    objective = build_objective(config.model.objective)
+    for warning in check_dna_training(table, config.train, config.data.batch_size, objective,
                                       config.data.split.allow_small_splits)[1]:  # fmt: skip
         log.warning("%s", warning)
 

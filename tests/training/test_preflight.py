@@ -7,6 +7,7 @@ import pytest
 
 from seqlab.config import TrainConfig
 from seqlab.data.table import ExampleTable
+from seqlab.objectives import build_objective
 from seqlab.training.preflight import (
     check_dna_training,
     check_split_sizes,
@@ -17,6 +18,8 @@ from seqlab.training.preflight import (
 )
 
 TASKS = ["CTCF", "REST"]
+
+BINARY, REGRESSION = build_objective(), build_objective({"kind": "regression"})
 
 
 def test_all_masked_or_empty_validation_is_an_error_whatever_the_monitor():
@@ -77,17 +80,17 @@ def _split_table(counts: dict[str, tuple[int, int]], homologs: int = 0) -> Examp
 
 
 def test_val_or_test_split_with_fewer_than_10_per_class_is_an_error_unless_allowed():
-    check_split_sizes(_split_table({"train": (1, 1), "val": (10, 12), "test": (10, 10)}))
+    check_split_sizes(_split_table({"train": (1, 1), "val": (10, 12), "test": (10, 10)}), BINARY)
     table = _split_table({"train": (30, 30), "val": (10, 40), "test": (2, 2)}, homologs=20)
     # the 20 positive test homologs are not reported on, so they do not count
     with pytest.raises(ValueError, match=r"\(test JUND: 2 pos / 2 neg\).*data\.split\.allow_small_splits: true"):
-        check_split_sizes(table)
+        check_split_sizes(table, BINARY)
     with pytest.raises(ValueError, match="test JUND: 2 pos / 2 neg"):
-        check_dna_training(table, TrainConfig(), 8)
-    assert check_dna_training(table, TrainConfig(), 8, allow_small_splits=True)[0] == TrainConfig().patience
+        check_dna_training(table, TrainConfig(), 8, BINARY)
+    assert check_dna_training(table, TrainConfig(), 8, BINARY, allow_small_splits=True)[0] == TrainConfig().patience
     masked = _split_table({"train": (1, 1), "val": (12, 9), "test": (10, 10)})
     with pytest.raises(ValueError, match="val JUND: 12 pos / 9 neg"):
-        check_split_sizes(masked)
+        check_split_sizes(masked, BINARY)
 
 
 def test_a_tracks_table_needs_windows_with_a_target_not_classes():
@@ -96,6 +99,8 @@ def test_a_tracks_table_needs_windows_with_a_target_not_classes():
     table = _split_table({"train": (0, 20), "val": (0, 12), "test": (0, 9)})  # labels all 0, as a tracks table's
     tracks = dataclasses.replace(table, targets=np.ones((table.labels.shape[0], 1, 1), dtype=np.float32))
     with pytest.raises(ValueError, match=r"fewer than 10 windows with a target per task \(test JUND: 9 windows"):
-        check_split_sizes(tracks)
+        check_split_sizes(tracks, REGRESSION)
     bigger = _split_table({"train": (0, 20), "val": (0, 12), "test": (0, 10)})
-    check_split_sizes(dataclasses.replace(bigger, targets=np.ones((bigger.labels.shape[0], 1, 1), dtype=np.float32)))
+    check_split_sizes(
+        dataclasses.replace(bigger, targets=np.ones((bigger.labels.shape[0], 1, 1), dtype=np.float32)), REGRESSION
+    )

@@ -7,8 +7,9 @@ left out of the monitored mean (a warning names it); monitoring ``val_loss`` nee
 An epoch of fewer than :data:`FEW_STEPS` optimiser steps validates by steps by default
 (:func:`validation_schedule`): every :data:`FEW_STEPS` optimiser steps across epoch ends, patience
 counted in those validations, unless ``train.val_check_interval`` is set. A validation or test split
-with fewer than :data:`MIN_CLASS_COUNT` positives or negatives of a task among its reference windows
-(the windows its metrics are reported on) is an error naming the counts, unless
+with fewer than :data:`MIN_CLASS_COUNT` positives or negatives of a task (for a regression or profile
+objective: windows with a target) among its reference windows (the windows its metrics are reported
+on) is an error naming the counts, unless
 ``data.split.allow_small_splits`` (:func:`check_split_sizes`).
 """
 
@@ -21,6 +22,7 @@ import numpy as np
 
 from seqlab.config import TrainConfig
 from seqlab.data.build import ExampleTable
+from seqlab.objectives import Objective
 
 __all__ = [
     "FEW_STEPS",
@@ -41,37 +43,27 @@ MIN_CLASS_COUNT = 10
 """Fewer positives or negatives of a task than this in a val or test split are an error (see check_split_sizes)."""
 
 
-def check_split_sizes(table: ExampleTable, minimum: int = MIN_CLASS_COUNT) -> None:
-    """Refuse validation and test splits too small to report on: fewer than ``minimum`` per class and task
-    (a table with track targets: fewer than ``minimum`` windows with a target per task).
+def check_split_sizes(table: ExampleTable, objective: Objective, minimum: int = MIN_CLASS_COUNT) -> None:
+    """Refuse validation and test splits too small to report on, by the objective's rule
+    (:meth:`~seqlab.objectives.Objective.split_shortfalls`: binary, fewer than ``minimum`` positives or
+    negatives per task; regression and profile, fewer than ``minimum`` windows with a target).
 
     Counted over the reference windows (homologs of a ``lifted`` source are left out of the reported
-    metrics); a label counts when its weight is > 0, positive when >= 0.5.
+    metrics); a label counts when its weight is > 0.
 
     Raises:
         ValueError: one line naming every (split, task) under the minimum with its counts, and the key
             ``data.split.allow_small_splits`` that lets such a run train.
     """
     reference = table.subset(~table.derived) if table.derived.any() else table
-    quantitative = table.targets is not None
     small = []
     for split in ("val", "test"):
         labels, weights = reference.label_rows(reference.split_indices(split))
-        labelled = weights > 0
-        if quantitative:  # track targets: windows with a target, not classes
-            counts = zip(table.task_names, labelled.sum(axis=0), strict=True)
-            small += [f"{split} {task}: {int(n)} windows with a target" for task, n in counts if n < minimum]
-            continue
-        positives = (labelled & (labels >= 0.5)).sum(axis=0)
-        negatives = (labelled & (labels < 0.5)).sum(axis=0)
-        small += [f"{split} {task}: {int(p)} pos / {int(n)} neg"
-                  for task, p, n in zip(table.task_names, positives, negatives, strict=True)
-                  if min(p, n) < minimum]  # fmt: skip
+        small += objective.split_shortfalls(labels, weights, table.task_names, split, minimum)
     if small:
         more = f"; and {len(small) - 8} more" if len(small) > 8 else ""
-        unit = "windows with a target" if quantitative else "positives or negatives"
         raise ValueError(
-            f"split(s) too small to report on, fewer than {minimum} {unit} per task "
+            f"split(s) too small to report on, fewer than {minimum} {objective.shortfall_unit} per task "
             f"({'; '.join(small[:8])}{more}): move more chromosomes/regions into val/test (data.split) or set "
             "data.split.allow_small_splits: true"
         )
@@ -176,9 +168,15 @@ def validation_schedule(
 
 
 def check_dna_training(
-    table: ExampleTable, train: TrainConfig, batch_size: int, allow_small_splits: bool = False
+    table: ExampleTable,
+    train: TrainConfig,
+    batch_size: int,
+    objective: Objective,
+    allow_small_splits: bool = False,
 ) -> tuple[int, list[str]]:
     """All checks of a DNA run before training: returns (patience in validations, warnings and notes to show).
+
+    ``objective`` (the run's ``model.objective``) decides when a validation or test split is too small.
 
     Raises:
         ValueError: see :func:`check_validation_labels` and (unless ``allow_small_splits``)
@@ -191,7 +189,7 @@ def check_dna_training(
     labels, weights = table.label_rows(val_rows)  # dense (n, T) even when the table holds them sparse
     warnings = check_validation_labels(labels, weights, table.task_names, train.monitor)
     if not allow_small_splits:
-        check_split_sizes(table)
+        check_split_sizes(table, objective)
     epoch_steps = steps_per_epoch(len(train_rows), batch_size, train.limit_train_batches)
     schedule = validation_schedule(
         train.patience, train.patience_unit, train.val_check_interval, epoch_steps, train.max_epochs
