@@ -30,7 +30,6 @@ from seqlab.config.data import (
     SetTargetConfig,
     SplitConfig,
     SubsampleConfig,
-    TilingConfig,
     TilingSourceConfig,
     TracksSourceConfig,
 )
@@ -103,7 +102,6 @@ __all__ = [
     "SubsampleConfig",
     "SOURCE_CONFIGS",
     "TRUNK_CONFIGS",
-    "TilingConfig",
     "TilingSourceConfig",
     "TracksSourceConfig",
     "TrainConfig",

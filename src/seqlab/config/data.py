@@ -29,7 +29,6 @@ __all__ = [
     "SplitConfig",
     "StoreConfig",
     "SubsampleConfig",
-    "TilingConfig",
     "TilingSourceConfig",
     "TracksSourceConfig",
 ]
@@ -235,9 +234,6 @@ class SequencesSourceConfig(SourceConfig):
         """Whether some set gives per-record targets."""
         return any(entry.targets for entry in self.sets)
 
-
-# Old names kept for imports; the sections now live in data.sources.
-TilingConfig = TilingSourceConfig
 
 
 class SplitConfig(StrictModel):
