@@ -219,3 +219,15 @@ def open_genome_base(path, chrom, pos0):
     from seqlab.io.genome import Genome
 
     return Genome(path).fetch(chrom, pos0, pos0 + 1).upper()
+
+
+def test_a_rerun_into_the_same_folder_replaces_the_runs(tmp_path):
+    """As the other demos: a second run into the same folder replaces the first (same seed, same figures),
+    with no run nested in the chosen folders."""
+    first = run_mfd_demo(tmp_path, seed=2, max_epochs=1, spec=TINY, allow_small_splits=True)
+    second = run_mfd_demo(tmp_path, seed=2, max_epochs=1, spec=TINY, allow_small_splits=True)
+    assert second["mfd"]["test"]["auroc"] == first["mfd"]["test"]["auroc"]
+    assert second["plain"]["test"]["auroc"] == first["plain"]["test"]["auroc"]
+    for name in ("mfd", "plain"):
+        assert (tmp_path / name / "model").is_dir()
+        assert not any(p.name.startswith(name + "-lr") for p in (tmp_path / name).iterdir())

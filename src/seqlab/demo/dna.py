@@ -95,8 +95,8 @@ def run_dna_demo(out_dir: str | Path = "runs/demo-dna", seed: int = 0, max_epoch
     test_chrom = DEMO_SPLIT["test_chroms"][0]
     variants = write_demo_vcf(sites, genome, test_chrom, out / "data" / "demo_snps.vcf", seed)
     effects_path = out / "run" / "variant_effects.tsv"
-    pipeline.variant_effect(result.run_dir / "model", out / "data" / "demo_snps.vcf",
-                            paths["genome"], effects_path)  # fmt: skip
+    pipeline.variant_effect(result.run_dir / "model", out / "data" / "demo_snps.vcf", paths["genome"],
+                            effects_path, overwrite=True)  # fmt: skip  # the rerun's effects replace the last run's
     effects = pd.read_csv(effects_path, sep="\t")
     effects = effects[effects["task"] == "CTCF"].merge(variants[["id", "kind"]], on="id")
     summary = effects.groupby("kind")["delta_prob"].agg(["mean", "count"])

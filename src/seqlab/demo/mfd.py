@@ -28,6 +28,7 @@ truth:
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import time
 from pathlib import Path
@@ -46,6 +47,8 @@ from seqlab.demo.compendium import CompendiumSpec, simulate_compendium
 from seqlab.evaluation.disentanglement import features_and_logits
 from seqlab.models.data_params import DataParams
 from seqlab.models.sequence_model import SequenceModel
+
+log = logging.getLogger(__name__)
 
 __all__ = ["artefact_attribution", "demo_configs", "demo_snps", "lab_probe", "motif_variant_effects", "run_mfd_demo"]
 
@@ -304,7 +307,8 @@ def _train_search(
 ) -> tuple[float, dict[str, Any], dict[str, float]]:
     """Train ``name`` at each learning rate, keep the best validation AUROC's run as ``out/name``.
 
-    The candidates train in ``out/lr_search/<name>-lr<lr>``; the chosen folder is moved to ``out/name``.
+    The candidates train in ``out/lr_search/<name>-lr<lr>``; the chosen folder is moved to ``out/name``. A
+    rerun of the demo replaces its earlier runs (as ``--overwrite`` does, with the same warning).
 
     Returns:
         (chosen learning rate, its run metrics, {learning rate: validation AUROC}).
@@ -313,9 +317,12 @@ def _train_search(
     for lr, raw in configs.items():
         folder = out / "lr_search" / f"{name}-lr{lr:g}"
         path = write_text(out / "lr_search" / f"{name}-lr{lr:g}.yaml", yaml.safe_dump(raw, sort_keys=False))
-        runs[lr] = pipeline.train(load_config(path, DnaRunConfig), folder).metrics
+        runs[lr] = pipeline.train(load_config(path, DnaRunConfig), folder, overwrite=True).metrics
     val = {lr: float(m["val"]["auroc"]) for lr, m in runs.items()}
     chosen = max(val, key=lambda lr: (val[lr], -lr))
+    if (out / name).exists():
+        log.warning("%s: the demo's rerun replaces the earlier run's folder", out / name)
+        shutil.rmtree(out / name)
     shutil.move(str(out / "lr_search" / f"{name}-lr{chosen:g}"), str(out / name))
     write_text(out / f"{name}.yaml", yaml.safe_dump(configs[chosen], sort_keys=False))
     return chosen, runs[chosen], val
@@ -378,7 +385,8 @@ def run_mfd_demo(
     lr_mfd, mfd, val_mfd = _train_search(out, "mfd", {lr: c["mfd"] for lr, c in grid.items()})
     lr_plain, plain, val_plain = _train_search(out, "plain", {lr: c["plain"] for lr, c in grid.items()})
     ablation_config = write_text(out / "mfd_no_penalty.yaml", yaml.safe_dump(grid[lr_mfd]["mfd_no_penalty"]))
-    ablation = pipeline.train(load_config(ablation_config, DnaRunConfig), out / "mfd_no_penalty").metrics
+    ablation_run = pipeline.train(load_config(ablation_config, DnaRunConfig), out / "mfd_no_penalty", overwrite=True)
+    ablation = ablation_run.metrics
 
     disentanglement = {key: mfd["disentanglement"][key] for key in ("association", "lands_in", "null")}
     disentanglement["live_fraction"] = mfd["disentanglement"]["live_fraction"]
